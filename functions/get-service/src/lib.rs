@@ -1,0 +1,17 @@
+//! `GET /services/{id}`: one service, with an ETag carrying its version. Another client's
+//! service, and for a client a deleted one, answer exactly as a missing one.
+
+use lambda_http::{Body, Request, Response};
+use shared::domain::Principal;
+use shared::http::{self, Query};
+use shared::{views, ApiError, App, Reply};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::read(app, req, get_service).await
+}
+
+async fn get_service(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
+    Query::parse(&req, &[])?;
+    let service = shared::http::visible_service(app, &principal, &req).await?;
+    Ok(Reply::ok(views::service(&service))?.versioned(service.version))
+}

@@ -1,0 +1,120 @@
+//! Time: UTC timestamps with one fixed text form, and a clock that tests can set.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+/// A UTC instant with millisecond precision. Its text form (RFC 3339, always `Z`, always three
+/// fraction digits) sorts lexicographically in time order, which the store's indexes rely on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+);
+
+impl Timestamp {
+    pub fn from_unix_millis(millis: i64) -> Self {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        Self(at)
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let at = OffsetDateTime::parse(raw, &Rfc3339).ok()?.to_offset(UtcOffset::UTC);
+        Some(Self::from_unix_millis((at.unix_timestamp_nanos() / 1_000_000) as i64))
+    }
+
+    pub fn unix_seconds(self) -> i64 {
+        self.0.unix_timestamp()
+    }
+
+    pub fn plus_seconds(self, seconds: i64) -> Self {
+        Self(self.0 + Duration::seconds(seconds))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0.format(FORMAT).map_err(|_| fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Timestamp::parse(&raw).ok_or_else(|| serde::de::Error::custom("expected an RFC 3339 time"))
+    }
+}
+
+/// Where "now" comes from. Handlers take it from the app, so a test can set the time.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let now = OffsetDateTime::now_utc();
+        Timestamp::from_unix_millis((now.unix_timestamp_nanos() / 1_000_000) as i64)
+    }
+}
+
+/// A clock that stands still until it is moved.
+#[derive(Debug, Clone)]
+pub struct FixedClock(Arc<Mutex<Timestamp>>);
+
+impl FixedClock {
+    pub fn at(now: Timestamp) -> Self {
+        Self(Arc::new(Mutex::new(now)))
+    }
+
+    pub fn advance_seconds(&self, seconds: i64) {
+        let mut now = self.0.lock().expect("clock lock");
+        *now = now.plus_seconds(seconds);
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_form_is_fixed_width_utc() {
+        let t = Timestamp::parse("2026-11-25T14:30:00+02:00").unwrap();
+        assert_eq!(t.to_string(), "2026-11-25T12:30:00.000Z");
+        assert_eq!(Timestamp::parse(&t.to_string()), Some(t));
+    }
+
+    #[test]
+    fn text_form_sorts_in_time_order() {
+        let a = Timestamp::parse("2026-01-01T00:00:00.5Z").unwrap();
+        let b = a.plus_seconds(1);
+        assert!(a.to_string() < b.to_string());
+    }
+
+    #[test]
+    fn fixed_clock_moves_only_when_told() {
+        let clock = FixedClock::at(Timestamp::from_unix_millis(0));
+        assert_eq!(clock.now().unix_seconds(), 0);
+        clock.advance_seconds(90);
+        assert_eq!(clock.now().unix_seconds(), 90);
+    }
+}

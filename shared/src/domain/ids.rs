@@ -1,0 +1,132 @@
+//! Identifiers as newtypes, so that a tariff id is never passed where a service id is meant.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A service, a ULID so that services sort by creation.
+    ServiceId
+);
+string_id!(
+    /// A history entry, a ULID so that history sorts by time.
+    HistoryId
+);
+string_id!(
+    /// A client: the `sub` of the client's token.
+    ClientId
+);
+string_id!(
+    /// A tariff: a provider-chosen slug (`vps-start`) or a generated ULID.
+    TariffId
+);
+
+/// A new ULID, strictly after the last one this process made, so that two ids made in the same
+/// millisecond still sort in the order they were made.
+fn next_ulid() -> ulid::Ulid {
+    static GENERATOR: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+    let mut generator = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
+    generator.generate().unwrap_or_else(|_| ulid::Ulid::generate())
+}
+
+/// Longest principal or client id accepted.
+pub const MAX_CLIENT_ID_LEN: usize = 128;
+/// Longest tariff id accepted.
+pub const MAX_TARIFF_ID_LEN: usize = 64;
+
+impl ServiceId {
+    pub fn generate() -> Self {
+        Self(next_ulid().to_string())
+    }
+
+    /// Parses an id from a path or cursor: only a well-formed ULID names a service.
+    pub fn parse(raw: &str) -> Option<Self> {
+        ulid::Ulid::from_string(raw).ok().map(|u| Self(u.to_string()))
+    }
+}
+
+impl HistoryId {
+    pub fn generate() -> Self {
+        Self(next_ulid().to_string())
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        ulid::Ulid::from_string(raw).ok().map(|u| Self(u.to_string()))
+    }
+}
+
+impl ClientId {
+    /// A client id is printable text of 1 to 128 characters.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = !raw.is_empty()
+            && raw.chars().count() <= MAX_CLIENT_ID_LEN
+            && !raw.chars().any(char::is_control);
+        ok.then(|| Self(raw.to_owned()))
+    }
+}
+
+impl TariffId {
+    pub fn generate() -> Self {
+        Self(next_ulid().to_string().to_ascii_lowercase())
+    }
+
+    /// A tariff id is 1 to 64 characters of `a-z`, `0-9`, `-` and `_`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = !raw.is_empty()
+            && raw.len() <= MAX_TARIFF_ID_LEN
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        ok.then(|| Self(raw.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_ids_are_ulids() {
+        let id = ServiceId::generate();
+        assert_eq!(ServiceId::parse(id.as_str()), Some(id));
+        assert_eq!(ServiceId::parse("not-a-ulid"), None);
+        assert_eq!(ServiceId::parse(""), None);
+    }
+
+    #[test]
+    fn tariff_ids_are_slugs() {
+        assert!(TariffId::parse("vps-start").is_some());
+        assert!(TariffId::parse(&TariffId::generate().to_string()).is_some());
+        assert!(TariffId::parse("VPS").is_none());
+        assert!(TariffId::parse("a#b").is_none());
+        assert!(TariffId::parse(&"a".repeat(65)).is_none());
+    }
+
+    #[test]
+    fn client_ids_are_printable_and_bounded() {
+        assert!(ClientId::parse("alice").is_some());
+        assert!(ClientId::parse("").is_none());
+        assert!(ClientId::parse("a\nb").is_none());
+        assert!(ClientId::parse(&"a".repeat(129)).is_none());
+    }
+}

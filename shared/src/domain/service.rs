@@ -1,0 +1,138 @@
+//! A service a client has ordered, and the vocabulary of its lifecycle.
+
+use super::{ClientId, ProductType, ServiceId, TariffId, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where a service is in its life. The vocabulary is fixed; later work adds transitions only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// In the cart, waiting for payment.
+    Ordered,
+    Active,
+    /// Suspended by the client.
+    Suspended,
+    SuspendedByAdmin,
+    SuspendedAbuse,
+    /// Suspended for non-payment.
+    TemporarilySuspended,
+    /// Gone for good; never shown to a client.
+    Deleted,
+    /// A long-running operation is under way (see `Operation`).
+    InProgress,
+    /// A quick order still missing required parameters.
+    ConfigurationRequired,
+    /// The control panel lacked the resources to activate it.
+    NotAvailable,
+}
+
+impl Status {
+    pub const ALL: [Status; 10] = [
+        Status::Ordered,
+        Status::Active,
+        Status::Suspended,
+        Status::SuspendedByAdmin,
+        Status::SuspendedAbuse,
+        Status::TemporarilySuspended,
+        Status::Deleted,
+        Status::InProgress,
+        Status::ConfigurationRequired,
+        Status::NotAvailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ordered => "ordered",
+            Status::Active => "active",
+            Status::Suspended => "suspended",
+            Status::SuspendedByAdmin => "suspended_by_admin",
+            Status::SuspendedAbuse => "suspended_abuse",
+            Status::TemporarilySuspended => "temporarily_suspended",
+            Status::Deleted => "deleted",
+            Status::InProgress => "in_progress",
+            Status::ConfigurationRequired => "configuration_required",
+            Status::NotAvailable => "not_available",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+/// The long-running operation a service `in_progress` is undergoing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    Activation,
+    Suspension,
+    Resume,
+    Reboot,
+    Renewal,
+    Transfer,
+    Deletion,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoRenew {
+    pub enabled: bool,
+    pub period_months: u16,
+}
+
+/// A quantity of one of the tariff's options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionLine {
+    pub id: String,
+    pub quantity: u32,
+}
+
+/// A service as stored. The wire form adds the derived `flags` (see `crate::views`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    pub id: ServiceId,
+    pub client_id: ClientId,
+    pub product_type: ProductType,
+    pub tariff_id: TariffId,
+    pub status: Status,
+    /// Set exactly when `status` is `in_progress`.
+    pub operation: Option<Operation>,
+    /// The provider set a renewal price other than the tariff's.
+    pub special_price: bool,
+    /// A tariff or option change is running while the status stays.
+    pub operations_running: bool,
+    pub period_months: u16,
+    /// What one renewal of `auto_renew.period_months` costs, in minor units.
+    pub renewal_price: u64,
+    pub auto_renew: AutoRenew,
+    /// Null until the service is activated.
+    pub expires_at: Option<Timestamp>,
+    pub params: BTreeMap<String, String>,
+    pub options: Vec<OptionLine>,
+    pub created_at: Timestamp,
+    /// Rises by one with every write; every write is conditional on it.
+    pub version: u64,
+}
+
+impl Service {
+    /// What a client may see: its own services, never deleted ones. The provider sees all.
+    pub fn visible_to(&self, principal: &super::Principal) -> bool {
+        principal.is_provider() || (principal.id == self.client_id && self.status != Status::Deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_names_are_the_wire_names() {
+        for s in Status::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Status::parse("paused"), None);
+    }
+}

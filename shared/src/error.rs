@@ -1,0 +1,109 @@
+//! Every failure a route can answer, and its problem+json form (RFC 9457).
+
+use crate::domain::RuleViolation;
+use crate::store::StoreError;
+use lambda_http::http::{header, StatusCode};
+use lambda_http::{Body, Response};
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("the request body is larger than {} bytes", crate::http::MAX_BODY_BYTES)]
+    PayloadTooLarge,
+    #[error("{0}")]
+    Unprocessable(String),
+    /// Logged with its cause; the answer says only that something went wrong.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn slug(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad-request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PreconditionFailed(_) => "precondition-failed",
+            ApiError::PayloadTooLarge => "payload-too-large",
+            ApiError::Unprocessable(_) => "unprocessable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::Internal(_) => "something went wrong on our side; try again later".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The same 404 for a missing thing and for another client's: nothing tells them apart.
+    pub fn not_found(what: &str) -> Self {
+        ApiError::NotFound(format!("no such {what}"))
+    }
+
+    pub fn provider_only() -> Self {
+        ApiError::Forbidden("only the provider may do this".into())
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        let status = self.status();
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let problem = serde_json::json!({
+            "type": format!("/problems/{}", self.slug()),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": self.detail(),
+        });
+        let mut builder = Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, PROBLEM_JSON);
+        if status == StatusCode::UNAUTHORIZED {
+            builder = builder.header(header::WWW_AUTHENTICATE, "Bearer");
+        }
+        builder.body(Body::Text(problem.to_string())).expect("a valid response")
+    }
+}
+
+impl From<RuleViolation> for ApiError {
+    fn from(violation: RuleViolation) -> Self {
+        ApiError::Unprocessable(violation.0)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        ApiError::Internal(err.to_string())
+    }
+}

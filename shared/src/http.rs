@@ -1,0 +1,239 @@
+//! HTTP plumbing shared by every route: reading requests, answering, paging, ETags, and the
+//! two route shapes (`read` and `write`, the latter idempotent under an `Idempotency-Key`).
+
+use crate::app::App;
+use crate::domain::Principal;
+use crate::error::ApiError;
+use crate::store::{Page, PageRequest};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::future::Future;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Largest and default page size.
+pub const MAX_PAGE_LIMIT: u16 = 100;
+pub const DEFAULT_PAGE_LIMIT: u16 = 20;
+
+/// A successful answer: status, JSON body, and an ETag when the body is one versioned thing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: serde_json::Value,
+    pub etag: Option<String>,
+}
+
+impl Reply {
+    pub fn ok(body: impl Serialize) -> Result<Self, ApiError> {
+        Self::with_status(StatusCode::OK, body)
+    }
+
+    pub fn created(body: impl Serialize) -> Result<Self, ApiError> {
+        Self::with_status(StatusCode::CREATED, body)
+    }
+
+    fn with_status(status: StatusCode, body: impl Serialize) -> Result<Self, ApiError> {
+        let body = serde_json::to_value(body).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(Self { status, body, etag: None })
+    }
+
+    pub fn versioned(mut self, version: u64) -> Self {
+        self.etag = Some(etag(version));
+        self
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        json_response(self.status, self.body.to_string(), self.etag.as_deref())
+    }
+}
+
+pub(crate) fn json_response(status: StatusCode, body: String, etag: Option<&str>) -> Response<Body> {
+    let mut response = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::Text(body))
+        .expect("a valid response");
+    if let Some(value) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+/// The ETag of a versioned thing.
+pub fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
+/// The version an `If-Match` header names, if the request has one.
+pub fn if_match(req: &Request) -> Result<Option<u64>, ApiError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or_default().trim();
+    let text = text.strip_prefix("W/").unwrap_or(text);
+    text.trim_matches('"')
+        .parse()
+        .map(Some)
+        .map_err(|_| ApiError::BadRequest("If-Match must be an ETag this API gave".into()))
+}
+
+/// The request body as `T`. Bodies are JSON objects; unknown fields are refused by `T`.
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let bytes: &[u8] = req.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest("a JSON body is required".into()));
+    }
+    serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("invalid body: {e}")))
+}
+
+/// A path parameter the router extracted (`/services/{id}` gives `id`).
+pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
+    req.path_parameters()
+        .first(name)
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::NotFound(format!("no {name} in the path")))
+}
+
+/// The query string, limited to the parameters a route takes: any other is a 400.
+#[derive(Debug, Default)]
+pub struct Query(HashMap<String, String>);
+
+impl Query {
+    pub fn parse(req: &Request, allowed: &[&str]) -> Result<Self, ApiError> {
+        let mut params = HashMap::new();
+        for (name, value) in req.query_string_parameters().iter() {
+            if !allowed.contains(&name) {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown query parameter `{name}` (this route takes: {})",
+                    allowed.join(", ")
+                )));
+            }
+            params.entry(name.to_owned()).or_insert_with(|| value.to_owned());
+        }
+        Ok(Self(params))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// A parameter parsed by `parse`, or a 400 naming it.
+    pub fn parsed<T>(&self, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
+        self.get(name)
+            .map(|raw| parse(raw).ok_or_else(|| ApiError::BadRequest(format!("invalid `{name}`: {raw}"))))
+            .transpose()
+    }
+
+    /// `limit` (1 to 100, default 20) and `cursor` (from a previous page of the same list).
+    pub fn page<P>(&self, position: impl Fn(&str) -> Option<P>) -> Result<PageRequest<P>, ApiError> {
+        let limit = match self.get("limit") {
+            None => DEFAULT_PAGE_LIMIT,
+            Some(raw) => raw
+                .parse::<u16>()
+                .ok()
+                .filter(|l| (1..=MAX_PAGE_LIMIT).contains(l))
+                .ok_or_else(|| ApiError::BadRequest(format!("limit must be 1 to {MAX_PAGE_LIMIT}")))?,
+        };
+        let after = self
+            .get("cursor")
+            .map(|raw| decode_cursor(raw).and_then(|p| position(&p)))
+            .map(|p| p.ok_or_else(|| ApiError::BadRequest("invalid cursor".into())))
+            .transpose()?;
+        Ok(PageRequest { limit, after })
+    }
+}
+
+/// Query parameter names every list takes.
+pub const PAGE_PARAMS: [&str; 2] = ["limit", "cursor"];
+
+fn decode_cursor(raw: &str) -> Option<String> {
+    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+    String::from_utf8(bytes).ok()?.strip_prefix("v1:").map(str::to_owned)
+}
+
+fn encode_cursor(position: &impl Display) -> String {
+    URL_SAFE_NO_PAD.encode(format!("v1:{position}"))
+}
+
+/// The wire form of a list: `{items, cursor}`, the cursor null on the last page.
+pub fn list_reply<T, P: Display>(page: Page<T, P>, view: impl Fn(T) -> serde_json::Value) -> Result<Reply, ApiError> {
+    Reply::ok(serde_json::json!({
+        "items": page.items.into_iter().map(view).collect::<Vec<_>>(),
+        "cursor": page.next.as_ref().map(encode_cursor),
+    }))
+}
+
+/// The provider-only guard.
+pub fn require_provider(principal: &Principal) -> Result<(), ApiError> {
+    if principal.is_provider() {
+        Ok(())
+    } else {
+        Err(ApiError::provider_only())
+    }
+}
+
+/// A route that changes nothing: authenticate, run, answer.
+pub async fn read<'a, F, Fut>(app: &'a App, req: Request, route: F) -> Response<Body>
+where
+    F: FnOnce(&'a App, Principal, Request) -> Fut,
+    Fut: Future<Output = Result<Reply, ApiError>> + 'a,
+{
+    let outcome = match app.principal(&req) {
+        Ok(principal) => route(app, principal, req).await,
+        Err(e) => Err(e),
+    };
+    finish(outcome)
+}
+
+/// A route that changes something: as `read`, and idempotent under an `Idempotency-Key`.
+pub async fn write<'a, F, Fut>(app: &'a App, req: Request, route: F) -> Response<Body>
+where
+    F: FnOnce(&'a App, Principal, Request) -> Fut,
+    Fut: Future<Output = Result<Reply, ApiError>> + 'a,
+{
+    let principal = match app.principal(&req) {
+        Ok(principal) => principal,
+        Err(e) => return e.into_response(),
+    };
+    if req.body().len() > MAX_BODY_BYTES {
+        return ApiError::PayloadTooLarge.into_response();
+    }
+    match crate::idempotency::key(&req) {
+        Err(e) => e.into_response(),
+        Ok(None) => finish(route(app, principal, req).await),
+        Ok(Some(key)) => crate::idempotency::run_once(app, principal, key, req, route).await,
+    }
+}
+
+fn finish(outcome: Result<Reply, ApiError>) -> Response<Body> {
+    match outcome {
+        Ok(reply) => reply.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The service named by the `{id}` path parameter, if this principal may see it. A missing
+/// service, another client's, and for a client a deleted one, are the same 404.
+pub async fn visible_service(
+    app: &App,
+    principal: &Principal,
+    req: &Request,
+) -> Result<crate::domain::Service, ApiError> {
+    let not_found = || ApiError::not_found("service");
+    let id = crate::domain::ServiceId::parse(&path_param(req, "id")?).ok_or_else(not_found)?;
+    let service = app.store.get_service(&id).await?.ok_or_else(not_found)?;
+    if service.visible_to(principal) {
+        Ok(service)
+    } else {
+        Err(not_found())
+    }
+}

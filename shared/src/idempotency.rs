@@ -1,0 +1,115 @@
+//! `Idempotency-Key` handling for every write: the first request with a key does the work and
+//! its answer is stored; the same key with the same request replays that answer; the same key
+//! with another request is a 422; while the first still runs, a 409. Only successful answers are
+//! stored: after an error the key is released, so the corrected request can be sent again.
+
+use crate::app::App;
+use crate::domain::Principal;
+use crate::error::ApiError;
+use crate::http::{json_response, Reply};
+use crate::store::idempotency::{IdempotencyRecord, RecordState, StoredResponse};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use sha2::{Digest, Sha256};
+use std::future::Future;
+
+pub const HEADER: &str = "idempotency-key";
+/// How long a record is kept: a key may be replayed for a day.
+pub const RECORD_SECONDS: i64 = 24 * 60 * 60;
+/// How long a claim holds before a crashed request's key may be taken over.
+pub const LOCK_SECONDS: i64 = 60;
+const MAX_KEY_LEN: usize = 255;
+
+/// The request's `Idempotency-Key`, if it has one.
+pub fn key(req: &Request) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(HEADER) else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(key.to_owned()))
+        }
+        _ => Err(ApiError::BadRequest(format!(
+            "Idempotency-Key must be 1 to {MAX_KEY_LEN} printable characters"
+        ))),
+    }
+}
+
+/// What makes two requests "the same": method, path with query, and the body (JSON compared by
+/// value, so key order and spacing do not matter).
+fn fingerprint(req: &Request) -> String {
+    let body: &[u8] = req.body().as_ref();
+    let canonical = serde_json::from_slice::<serde_json::Value>(body)
+        .map(|v| v.to_string().into_bytes())
+        .unwrap_or_else(|_| body.to_vec());
+    let mut hash = Sha256::new();
+    hash.update(req.method().as_str());
+    hash.update(b"\n");
+    hash.update(req.uri().path_and_query().map_or("", |p| p.as_str()));
+    hash.update(b"\n");
+    hash.update(&canonical);
+    format!("{:x}", hash.finalize())
+}
+
+pub(crate) async fn run_once<'a, F, Fut>(
+    app: &'a App,
+    principal: Principal,
+    key: String,
+    req: Request,
+    route: F,
+) -> Response<Body>
+where
+    F: FnOnce(&'a App, Principal, Request) -> Fut,
+    Fut: Future<Output = Result<Reply, ApiError>> + 'a,
+{
+    let scope = format!("{}:{}", principal.role.as_str(), principal.id);
+    let now = app.clock.now().unix_seconds();
+    let claim = IdempotencyRecord {
+        state: RecordState::InProgress,
+        request_hash: fingerprint(&req),
+        locked_until: now + LOCK_SECONDS,
+        expires_at: now + RECORD_SECONDS,
+        response: None,
+    };
+    match app.store.claim_idempotency_key(&scope, &key, &claim, now).await {
+        Err(e) => ApiError::from(e).into_response(),
+        Ok(Some(holder)) => answer_for_holder(&holder, &claim.request_hash),
+        Ok(None) => match route(app, principal, req).await {
+            Ok(reply) => {
+                let stored = StoredResponse {
+                    status: reply.status.as_u16(),
+                    body: reply.body.to_string(),
+                    etag: reply.etag.clone(),
+                };
+                if let Err(e) = app.store.complete_idempotency_key(&scope, &key, &stored).await {
+                    // The work is done; a replay will meet the claim and answer 409 until it lapses.
+                    tracing::warn!(error = %e, "could not store the idempotent answer");
+                }
+                reply.into_response()
+            }
+            Err(err) => {
+                if let Err(e) = app.store.release_idempotency_key(&scope, &key).await {
+                    tracing::warn!(error = %e, "could not release an idempotency key");
+                }
+                err.into_response()
+            }
+        },
+    }
+}
+
+fn answer_for_holder(holder: &IdempotencyRecord, request_hash: &str) -> Response<Body> {
+    if holder.request_hash != request_hash {
+        return ApiError::Unprocessable("this Idempotency-Key was used for a different request".into())
+            .into_response();
+    }
+    match (&holder.state, &holder.response) {
+        (RecordState::Completed, Some(stored)) => {
+            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+            let mut response = json_response(status, stored.body.clone(), stored.etag.as_deref());
+            response.headers_mut().insert("idempotency-replayed", "true".parse().expect("header"));
+            response
+        }
+        _ => ApiError::Conflict("a request with this Idempotency-Key is still being processed".into())
+            .into_response(),
+    }
+}

@@ -1,0 +1,16 @@
+//! The library every function shares: the pure domain, the DynamoDB store, auth, errors and
+//! HTTP helpers. `domain` has no I/O and depends on neither Lambda nor the AWS SDK.
+
+pub mod app;
+pub mod auth;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod idempotency;
+pub mod store;
+pub mod telemetry;
+pub mod views;
+
+pub use app::App;
+pub use error::ApiError;
+pub use http::Reply;

@@ -1,0 +1,79 @@
+//! Product types and tariffs.
+
+use super::keys::{self, Index};
+use super::{decode, encode, Page, PageQuery, PageRequest, Store, StoreError};
+use crate::domain::{ProductType, ProductTypeRules, Tariff, TariffId};
+
+impl Store {
+    /// Creates or replaces a product type's rules.
+    pub async fn put_product_type(&self, rules: &ProductTypeRules) -> Result<(), StoreError> {
+        let mut item = encode(rules)?;
+        item.extend(keys::product_type(rules.product_type).item());
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
+        Ok(())
+    }
+
+    /// Every product type that has rules set (at most six: one page).
+    pub async fn list_product_types(&self) -> Result<Vec<ProductTypeRules>, StoreError> {
+        let (partition, prefix) = keys::product_types_partition();
+        let query = PageQuery {
+            partition,
+            sort_prefix: Some(prefix),
+            limit: ProductType::ALL.len() as u16,
+            ..PageQuery::default()
+        };
+        let (items, _) = self.query_page(query).await?;
+        items.into_iter().map(decode).collect()
+    }
+
+    pub async fn get_tariff(&self, id: &TariffId) -> Result<Option<Tariff>, StoreError> {
+        self.get(keys::tariff(id)).await
+    }
+
+    /// Adds a tariff; `ConditionFailed` when one with its id exists.
+    pub async fn insert_tariff(&self, tariff: &Tariff) -> Result<(), StoreError> {
+        let mut item = encode(tariff)?;
+        item.extend(keys::tariff(&tariff.id).item());
+        item.extend(keys::tariff_index_keys(&tariff.id, tariff.product_type));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::ConditionFailed)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Tariffs in id order, all or of one product type.
+    pub async fn list_tariffs(
+        &self,
+        product_type: Option<ProductType>,
+        page: PageRequest<TariffId>,
+    ) -> Result<Page<Tariff, TariffId>, StoreError> {
+        let start = page.after.as_ref().map(|id| keys::tariff_start(id, product_type));
+        let query = match product_type {
+            Some(t) => PageQuery {
+                index: Some(Index::ByType),
+                partition: keys::tariffs_of_type(t),
+                ..PageQuery::default()
+            },
+            None => {
+                let (partition, prefix) = keys::tariffs_partition();
+                PageQuery { partition, sort_prefix: Some(prefix), ..PageQuery::default() }
+            }
+        };
+        let (items, last) = self.query_page(PageQuery { limit: page.limit, start, ..query }).await?;
+        Ok(Page {
+            items: items.into_iter().map(decode).collect::<Result<_, _>>()?,
+            next: last.as_ref().and_then(keys::tariff_id_of),
+        })
+    }
+}

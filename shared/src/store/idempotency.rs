@@ -1,0 +1,110 @@
+//! Idempotency records: one conditional put claims a key; the answer is stored when done.
+
+use super::keys::{self, TTL_ATTRIBUTE};
+use super::{encode, s, Store, StoreError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordState {
+    InProgress,
+    Completed,
+}
+
+/// The answer a completed request gave, replayed for the same key and body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: String,
+    pub etag: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub state: RecordState,
+    /// Hash of method, path and body: a different request under the same key is refused.
+    pub request_hash: String,
+    /// Epoch seconds after which an unfinished claim (a crashed request) may be taken over.
+    pub locked_until: i64,
+    /// Epoch seconds after which the record is void (and DynamoDB's TTL removes it).
+    pub expires_at: i64,
+    pub response: Option<StoredResponse>,
+}
+
+impl Store {
+    /// Claims `key` for a request. Answers `None` when claimed, or the record that holds the key.
+    /// A record past `expires_at`, or an abandoned claim of the same request, is taken over:
+    /// the TTL may leave expired records readable for a while.
+    pub async fn claim_idempotency_key(
+        &self,
+        principal: &str,
+        key: &str,
+        record: &IdempotencyRecord,
+        now_seconds: i64,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let at = keys::idempotency(principal, key);
+        let mut item = encode(record)?;
+        item.extend(at.item());
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(pk) OR #exp < :now \
+                 OR (#state = :in_progress AND locked_until < :now AND request_hash = :hash)",
+            )
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":now", AttributeValue::N(now_seconds.to_string()))
+            .expression_attribute_values(":in_progress", s("in_progress"))
+            .expression_attribute_values(":hash", s(record.request_hash.clone()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                // Whoever holds the key; if it vanished meanwhile, its holder just gave it up.
+                let holder: Option<IdempotencyRecord> = self.get(at).await?;
+                Ok(Some(holder.unwrap_or(IdempotencyRecord {
+                    state: RecordState::InProgress,
+                    ..record.clone()
+                })))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Stores the answer of the request that claimed `key`.
+    pub async fn complete_idempotency_key(
+        &self,
+        principal: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::idempotency(principal, key).item()))
+            .update_expression("SET #state = :completed, #response = :response")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#response", "response")
+            .expression_attribute_values(":completed", s("completed"))
+            .expression_attribute_values(":response", AttributeValue::M(encode(response)?))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Gives `key` up, so that the same request may be tried again.
+    pub async fn release_idempotency_key(&self, principal: &str, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::idempotency(principal, key).item()))
+            .send()
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,234 @@
+//! The key design of the one table, in one place.
+//!
+//! | item              | pk                  | sk                | GSI keys                                   |
+//! |-------------------|---------------------|-------------------|--------------------------------------------|
+//! | product type      | `CATALOG`           | `PTYPE#{type}`    |                                            |
+//! | tariff            | `CATALOG`           | `TARIFF#{id}`     | by_type: `TARIFFS#{type}` / `TARIFF#{id}`  |
+//! | service           | `SVC#{id}`          | `META`            | by_owner: `CLIENT#{client}` / `SVC#{id}`   |
+//! |                   |                     |                   | by_type: `TYPE#{type}` / `SVC#{id}`        |
+//! |                   |                     |                   | by_status: `STATUS#{status}` / `SVC#{id}`  |
+//! |                   |                     |                   | all: `SERVICES` / `SVC#{id}`               |
+//! | history entry     | `SVC#{id}`          | `HIST#{entry id}` |                                            |
+//! | idempotency record| `IDEM#{principal}#{key}` | `IDEM`       | (TTL attribute `expires_at`)               |
+//!
+//! A service and its history share a partition, so a service's history is one Query and a
+//! status change with its history entry is one transaction. Ids are ULIDs, so every `SVC#` and
+//! `HIST#` sort key sorts by creation time. Lists walk an index newest first; the index is
+//! chosen by the most selective filter and the rest are filter expressions.
+
+use crate::domain::{ProductType, ServiceId, Status, TariffId};
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+/// The attribute DynamoDB's TTL deletes idempotency records by (epoch seconds).
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+const CATALOG: &str = "CATALOG";
+const SERVICE_SK: &str = "META";
+const SERVICE_PREFIX: &str = "SVC#";
+const HISTORY_PREFIX: &str = "HIST#";
+const TARIFF_PREFIX: &str = "TARIFF#";
+const PRODUCT_TYPE_PREFIX: &str = "PTYPE#";
+
+/// The global secondary indexes: each has a `{name}pk` and `{name}sk` string key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    /// A client's services.
+    ByOwner,
+    /// Services, and tariffs, of one product type.
+    ByType,
+    /// Services in one status.
+    ByStatus,
+    /// Every service.
+    All,
+}
+
+impl Index {
+    pub const EVERY: [Index; 4] = [Index::ByOwner, Index::ByType, Index::ByStatus, Index::All];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Index::ByOwner => "gsi1",
+            Index::ByType => "gsi2",
+            Index::ByStatus => "gsi3",
+            Index::All => "gsi4",
+        }
+    }
+
+    pub fn pk(self) -> String {
+        format!("{}pk", self.name())
+    }
+
+    pub fn sk(self) -> String {
+        format!("{}sk", self.name())
+    }
+}
+
+/// A table key: the partition and sort key of one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn item(&self) -> Item {
+        HashMap::from([
+            (PK.to_owned(), AttributeValue::S(self.pk.clone())),
+            (SK.to_owned(), AttributeValue::S(self.sk.clone())),
+        ])
+    }
+}
+
+pub fn product_type(t: ProductType) -> Key {
+    Key { pk: CATALOG.into(), sk: format!("{PRODUCT_TYPE_PREFIX}{}", t.as_str()) }
+}
+
+/// Partition and sort-key prefix under which every product type is stored.
+pub fn product_types_partition() -> (String, String) {
+    (CATALOG.into(), PRODUCT_TYPE_PREFIX.into())
+}
+
+pub fn tariff(id: &TariffId) -> Key {
+    Key { pk: CATALOG.into(), sk: tariff_sort(id) }
+}
+
+fn tariff_sort(id: &TariffId) -> String {
+    format!("{TARIFF_PREFIX}{id}")
+}
+
+pub fn tariffs_partition() -> (String, String) {
+    (CATALOG.into(), TARIFF_PREFIX.into())
+}
+
+pub fn tariffs_of_type(t: ProductType) -> String {
+    format!("TARIFFS#{}", t.as_str())
+}
+
+pub fn tariff_index_keys(id: &TariffId, t: ProductType) -> Item {
+    HashMap::from([
+        (Index::ByType.pk(), AttributeValue::S(tariffs_of_type(t))),
+        (Index::ByType.sk(), AttributeValue::S(tariff_sort(id))),
+    ])
+}
+
+/// Where a page of tariffs resumes: the tariff after `id`, in the table or the type index.
+pub fn tariff_start(id: &TariffId, t: Option<ProductType>) -> Item {
+    let mut start = tariff(id).item();
+    if let Some(t) = t {
+        start.extend(tariff_index_keys(id, t));
+    }
+    start
+}
+
+pub fn tariff_id_of(item: &Item) -> Option<TariffId> {
+    string(item, SK)?.strip_prefix(TARIFF_PREFIX).and_then(TariffId::parse)
+}
+
+pub fn service(id: &ServiceId) -> Key {
+    Key { pk: service_partition(id), sk: SERVICE_SK.into() }
+}
+
+fn service_partition(id: &ServiceId) -> String {
+    format!("{SERVICE_PREFIX}{id}")
+}
+
+/// The partition of every index a service is listed in, given its attributes.
+fn service_index_partition(index: Index, owner: &str, t: ProductType, status: Status) -> String {
+    match index {
+        Index::ByOwner => owners_services(owner),
+        Index::ByType => services_of_type(t),
+        Index::ByStatus => services_in_status(status),
+        Index::All => all_services(),
+    }
+}
+
+pub fn owners_services(owner: &str) -> String {
+    format!("CLIENT#{owner}")
+}
+
+pub fn services_in_status(status: Status) -> String {
+    format!("STATUS#{}", status.as_str())
+}
+
+pub fn services_of_type(t: ProductType) -> String {
+    format!("TYPE#{}", t.as_str())
+}
+
+pub fn all_services() -> String {
+    "SERVICES".into()
+}
+
+/// The index attributes of a service item: it is listed in every service index.
+pub fn service_index_keys(id: &ServiceId, owner: &str, t: ProductType, status: Status) -> Item {
+    let mut keys = HashMap::new();
+    for index in Index::EVERY {
+        let partition = service_index_partition(index, owner, t, status);
+        keys.insert(index.pk(), AttributeValue::S(partition));
+        keys.insert(index.sk(), AttributeValue::S(service_partition(id)));
+    }
+    keys
+}
+
+/// Where a page of services resumes: the service after `id` in the given index partition.
+pub fn service_start(id: &ServiceId, index: Index, partition: &str) -> Item {
+    let mut start = service(id).item();
+    start.insert(index.pk(), AttributeValue::S(partition.to_owned()));
+    start.insert(index.sk(), AttributeValue::S(service_partition(id)));
+    start
+}
+
+pub fn service_id_of(item: &Item) -> Option<ServiceId> {
+    string(item, PK)?.strip_prefix(SERVICE_PREFIX).and_then(ServiceId::parse)
+}
+
+pub fn history(service: &ServiceId, entry: &crate::domain::HistoryId) -> Key {
+    Key { pk: service_partition(service), sk: format!("{HISTORY_PREFIX}{entry}") }
+}
+
+pub fn history_partition(service: &ServiceId) -> (String, String) {
+    (service_partition(service), HISTORY_PREFIX.into())
+}
+
+pub fn history_id_of(item: &Item) -> Option<crate::domain::HistoryId> {
+    string(item, SK)?.strip_prefix(HISTORY_PREFIX).and_then(crate::domain::HistoryId::parse)
+}
+
+pub fn idempotency(principal: &str, key: &str) -> Key {
+    Key { pk: format!("IDEM#{principal}#{key}"), sk: "IDEM".into() }
+}
+
+fn string<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)?.as_s().ok().map(String::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_is_listed_in_every_index() {
+        let id = ServiceId::generate();
+        let keys = service_index_keys(&id, "alice", ProductType::Vps, Status::Ordered);
+        assert_eq!(keys.len(), 8);
+        assert_eq!(keys["gsi1pk"].as_s().unwrap(), "CLIENT#alice");
+        assert_eq!(keys["gsi3pk"].as_s().unwrap(), "STATUS#ordered");
+        assert_eq!(keys["gsi2pk"].as_s().unwrap(), &services_of_type(ProductType::Vps));
+        assert_eq!(keys["gsi4pk"].as_s().unwrap(), &all_services());
+    }
+
+    #[test]
+    fn resume_keys_name_the_item_back() {
+        let id = ServiceId::generate();
+        let start = service_start(&id, Index::ByOwner, "CLIENT#alice");
+        assert_eq!(service_id_of(&start), Some(id.clone()));
+        let entry = crate::domain::HistoryId::generate();
+        assert_eq!(history_id_of(&history(&id, &entry).item()), Some(entry));
+        let tariff = TariffId::parse("vps-start").unwrap();
+        assert_eq!(tariff_id_of(&tariff_start(&tariff, Some(ProductType::Vps))), Some(tariff));
+    }
+}

@@ -1,0 +1,170 @@
+//! The DynamoDB adapter. Route handlers never build expressions; they call these methods.
+
+pub mod catalog;
+pub mod idempotency;
+pub mod keys;
+pub mod schema;
+pub mod services;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use keys::Item;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write lost: the item exists, is gone, or changed since it was read.
+    #[error("condition failed")]
+    ConditionFailed,
+    #[error("dynamodb: {0}")]
+    Backend(String),
+    #[error("item does not decode: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn backend(err: impl std::error::Error) -> Self {
+        StoreError::Backend(DisplayErrorContext(err).to_string())
+    }
+}
+
+impl<E: std::error::Error + 'static, R: std::fmt::Debug> From<SdkError<E, R>> for StoreError {
+    fn from(err: SdkError<E, R>) -> Self {
+        StoreError::backend(err)
+    }
+}
+
+/// The table, through one SDK client built once per function instance.
+#[derive(Debug, Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+/// A page of a list: items, and where the next page starts (the last item's position).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T, P> {
+    pub items: Vec<T>,
+    pub next: Option<P>,
+}
+
+/// What page of a list to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest<P> {
+    pub limit: u16,
+    pub after: Option<P>,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn get<T: DeserializeOwned>(&self, key: keys::Key) -> Result<Option<T>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.item()))
+            .consistent_read(true)
+            .send()
+            .await?;
+        out.item.map(decode).transpose()
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn decode<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// Whether a transaction was cancelled because one of its conditions failed.
+fn is_condition_failure<R>(
+    err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
+            .cancellation_reasons()
+            .iter()
+            .any(|r| r.code() == Some("ConditionalCheckFailed")),
+        _ => false,
+    }
+}
+
+/// One page of a Query: a key condition on one partition (of the table or an index), an
+/// optional sort-key prefix and filter, newest or oldest first.
+#[derive(Debug, Default)]
+struct PageQuery {
+    index: Option<keys::Index>,
+    partition: String,
+    sort_prefix: Option<String>,
+    /// A filter expression over `#f0..` names and `:f0..` values.
+    filter: Vec<(String, AttributeValue, &'static str)>,
+    newest_first: bool,
+    limit: u16,
+    start: Option<Item>,
+}
+
+impl PageQuery {
+    /// Adds `name <op> value` to the filter (ANDed with the rest).
+    fn filter(mut self, name: impl Into<String>, op: &'static str, value: AttributeValue) -> Self {
+        self.filter.push((name.into(), value, op));
+        self
+    }
+}
+
+impl Store {
+    async fn query_page(&self, q: PageQuery) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let (pk_name, sk_name) = match q.index {
+            Some(index) => (index.pk(), index.sk()),
+            None => (keys::PK.to_owned(), keys::SK.to_owned()),
+        };
+        let mut condition = "#pk = :pk".to_owned();
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(q.index.map(|i| i.name().to_owned()))
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_values(":pk", s(q.partition))
+            .scan_index_forward(!q.newest_first)
+            .limit(i32::from(q.limit))
+            .set_exclusive_start_key(q.start);
+        if let Some(prefix) = q.sort_prefix {
+            condition.push_str(" AND begins_with(#sk, :sk)");
+            request = request
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":sk", s(prefix));
+        }
+        let mut filters = Vec::new();
+        for (i, (name, value, op)) in q.filter.into_iter().enumerate() {
+            filters.push(format!("#f{i} {op} :f{i}"));
+            request = request
+                .expression_attribute_names(format!("#f{i}"), name)
+                .expression_attribute_values(format!(":f{i}"), value);
+        }
+        if !filters.is_empty() {
+            request = request.filter_expression(filters.join(" AND "));
+        }
+        let out = request.key_condition_expression(condition).send().await?;
+        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+    }
+}
