@@ -37,7 +37,7 @@ pub fn key(req: &Request) -> Result<Option<String>, ApiError> {
 
 /// What makes two requests "the same": method, path with query, and the body (JSON compared by
 /// value, so key order and spacing do not matter).
-fn fingerprint(req: &Request) -> String {
+pub fn fingerprint(req: &Request) -> String {
     let body: &[u8] = req.body().as_ref();
     let canonical = serde_json::from_slice::<serde_json::Value>(body)
         .map(|v| v.to_string().into_bytes())

@@ -1,0 +1,106 @@
+//! `Idempotency-Key`: one effect per key, the first answer replayed, a different request refused.
+
+use crate::helpers::{id_of, ids, Call, Stack};
+use serde_json::json;
+use shared::domain::Clock;
+use shared::idempotency::fingerprint;
+use shared::store::idempotency::{IdempotencyRecord, RecordState};
+
+fn order() -> serde_json::Value {
+    json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}})
+}
+
+fn keyed(token: &str, key: &str, body: &serde_json::Value) -> Call {
+    Call::new("POST", "/services").token(token).header("idempotency-key", key).json(body)
+}
+
+#[tokio::test]
+async fn the_same_key_and_body_replay_the_first_answer() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let first = stack.send(keyed(&alice, "order-1", &order())).await;
+    let body = first.ok(201).clone();
+    for _ in 0..3 {
+        let again = stack.send(keyed(&alice, "order-1", &order())).await;
+        assert_eq!(again.ok(201), &body);
+        assert_eq!(again.header("etag"), first.header("etag"));
+        assert_eq!(again.header("idempotency-replayed"), Some("true"));
+    }
+    // The same JSON with its keys in another order is the same request.
+    let reordered = r#"{"params": {"os_template": "debian-12"}, "period_months": 1, "tariff_id": "vps-start"}"#;
+    let call = Call::new("POST", "/services").token(&alice).header("idempotency-key", "order-1").raw(reordered);
+    assert_eq!(stack.send(call).await.ok(201), &body);
+    assert_eq!(ids(stack.get("/services", &alice).await.ok(200)), vec![id_of(&body)]);
+    // Keys belong to their principal: bob's "order-1" is his own.
+    let bob = stack.send(keyed(&stack.client("bob"), "order-1", &order())).await.ok(201).clone();
+    assert_ne!(bob["id"], body["id"]);
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_body_is_422() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    stack.send(keyed(&alice, "k", &order())).await.ok(201);
+    let mut other = order();
+    other["period_months"] = json!(12);
+    stack.send(keyed(&alice, "k", &other)).await.problem(422);
+    assert_eq!(ids(stack.get("/services", &alice).await.ok(200)).len(), 1);
+}
+
+#[tokio::test]
+async fn a_key_still_in_progress_is_409() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    // Another request with the same key and body is running: it holds the claim.
+    let now = stack.clock.now().unix_seconds();
+    let running = IdempotencyRecord {
+        state: RecordState::InProgress,
+        request_hash: fingerprint(&keyed(&alice, "busy", &order()).request()),
+        locked_until: now + 60,
+        expires_at: now + 24 * 3600,
+        response: None,
+    };
+    let claimed = stack.app.store.claim_idempotency_key("client:alice", "busy", &running, now).await.unwrap();
+    assert!(claimed.is_none());
+    stack.send(keyed(&alice, "busy", &order())).await.problem(409);
+    let mut other = order();
+    other["period_months"] = json!(3);
+    stack.send(keyed(&alice, "busy", &other)).await.problem(422);
+    assert_eq!(ids(stack.get("/services", &alice).await.ok(200)).len(), 0);
+    // A claim abandoned past its lock (a crashed request) is taken over by the same request.
+    stack.clock.advance_seconds(120);
+    let alice = stack.client("alice");
+    stack.send(keyed(&alice, "busy", &order())).await.ok(201);
+    assert_eq!(ids(stack.get("/services", &alice).await.ok(200)).len(), 1);
+}
+
+#[tokio::test]
+async fn after_an_error_the_corrected_request_may_reuse_the_key() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let mut wrong = order();
+    wrong["period_months"] = json!(6);
+    stack.send(keyed(&alice, "retry", &wrong)).await.problem(422);
+    stack.send(keyed(&alice, "retry", &order())).await.ok(201);
+    stack.send(keyed(&alice, "retry", &order())).await.ok(201);
+    assert_eq!(ids(stack.get("/services", &alice).await.ok(200)).len(), 1);
+}
+
+#[tokio::test]
+async fn records_expire_after_a_day() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    stack.send(keyed(&alice, "daily", &order())).await.ok(201);
+    stack.clock.advance_seconds(24 * 3600 + 1);
+    let alice = stack.client("alice");
+    stack.send(keyed(&alice, "daily", &order())).await.ok(201);
+    assert_eq!(ids(stack.get("/services", &alice).await.ok(200)).len(), 2);
+}
+
+#[tokio::test]
+async fn a_bad_key_is_400() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    stack.send(keyed(&alice, &"k".repeat(300), &order())).await.problem(400);
+    stack.send(keyed(&alice, "has space", &order())).await.problem(400);
+}

@@ -1,0 +1,10 @@
+//! Integration and end-to-end tests: every call goes through the production route table to the
+//! real handler, against DynamoDB in the local emulator.
+
+mod auth;
+mod catalog;
+mod errors;
+mod helpers;
+mod idempotency;
+mod routes;
+mod services;

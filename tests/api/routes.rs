@@ -1,0 +1,84 @@
+//! The route table is one truth: what `cargo lambda watch` serves (Cargo.toml's router), what
+//! openapi.yaml documents, what infra/template.yaml deploys, the function packages, and the
+//! sample events all name the same routes and functions.
+
+use crate::helpers::{Call, Stack};
+use std::collections::BTreeSet;
+use tests::emulator::workspace_root;
+use tests::router::{routes, Route};
+
+type RouteSet = BTreeSet<(String, String, String)>;
+
+fn routed() -> RouteSet {
+    routes().into_iter().map(|Route { method, path, function }| (method.to_uppercase(), path, function)).collect()
+}
+
+fn yaml(path: &str) -> serde_yaml::Value {
+    let text = std::fs::read_to_string(workspace_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn openapi_documents_exactly_the_served_routes() {
+    let spec = yaml("openapi.yaml");
+    let mut documented = BTreeSet::new();
+    for (path, item) in spec["paths"].as_mapping().expect("paths") {
+        for (method, _) in item.as_mapping().expect("path item") {
+            let method = method.as_str().unwrap();
+            if ["get", "put", "post", "delete", "patch"].contains(&method) {
+                documented.insert((method.to_uppercase(), path.as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    let served: BTreeSet<_> = routed().into_iter().map(|(m, p, _)| (m, p)).collect();
+    assert_eq!(documented, served, "openapi.yaml and the router disagree");
+}
+
+#[test]
+fn the_template_deploys_every_route_to_its_function() {
+    let template = yaml("infra/template.yaml");
+    let mut deployed = RouteSet::new();
+    for (_, resource) in template["Resources"].as_mapping().expect("Resources") {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda");
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("Binary").to_owned();
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
+        for (_, event) in events {
+            if event["Type"] == "HttpApi" {
+                let method = event["Properties"]["Method"].as_str().unwrap().to_uppercase();
+                let path = event["Properties"]["Path"].as_str().unwrap().to_owned();
+                deployed.insert((method, path, binary.clone()));
+            }
+        }
+    }
+    assert_eq!(deployed, routed(), "infra/template.yaml and the router disagree");
+}
+
+#[test]
+fn every_function_package_is_routed_and_has_a_sample_event() {
+    let packages: BTreeSet<String> = std::fs::read_dir(workspace_root().join("functions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    let functions: BTreeSet<String> = routed().into_iter().map(|(_, _, f)| f).collect();
+    assert_eq!(packages, functions, "functions/ and the router disagree");
+    for (method, path, function) in routed() {
+        let file = workspace_root().join(format!("events/{function}.json"));
+        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let event: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(event["routeKey"], format!("{method} {path}"), "{}", file.display());
+        lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    }
+}
+
+#[tokio::test]
+async fn every_route_reaches_a_handler_that_demands_a_principal() {
+    let stack = Stack::new().await;
+    for (method, path, function) in routed() {
+        let concrete = path.replace("{id}", "01JZZZZZZZZZZZZZZZZZZZZZZZ").replace("{type}", "vps");
+        let reply = stack.send(Call::new(&method, &concrete)).await;
+        assert_eq!(reply.status, 401, "{method} {path} ({function}) answered {}", reply.body);
+    }
+}

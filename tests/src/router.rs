@@ -1,0 +1,118 @@
+//! The route table of `Cargo.toml` (`[workspace.metadata.lambda.watch.router]`, which
+//! `cargo lambda watch` serves), and in-process dispatch of a request to the routed function's
+//! handler, with the path parameters extracted as API Gateway does.
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::App;
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub method: String,
+    pub path: String,
+    pub function: String,
+}
+
+#[derive(Deserialize)]
+struct Target {
+    method: String,
+    function: String,
+}
+
+/// Every route in the workspace manifest.
+pub fn routes() -> Vec<Route> {
+    let manifest = std::fs::read_to_string(crate::emulator::workspace_root().join("Cargo.toml"))
+        .expect("read Cargo.toml");
+    let manifest: toml::Value = toml::from_str(&manifest).expect("Cargo.toml parses");
+    let table = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"].clone();
+    let table: BTreeMap<String, Vec<Target>> = table.try_into().expect("router table");
+    table
+        .into_iter()
+        .flat_map(|(path, targets)| {
+            targets.into_iter().map(move |t| Route { method: t.method, path: path.clone(), function: t.function })
+        })
+        .collect()
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resolved {
+    Function { function: String, params: HashMap<String, String> },
+    MethodNotAllowed,
+    NotFound,
+}
+
+pub fn resolve(routes: &[Route], method: &str, path: &str) -> Resolved {
+    let mut path_known = false;
+    for route in routes {
+        if let Some(params) = match_template(&route.path, path) {
+            path_known = true;
+            if route.method.eq_ignore_ascii_case(method) {
+                return Resolved::Function { function: route.function.clone(), params };
+            }
+        }
+    }
+    if path_known {
+        Resolved::MethodNotAllowed
+    } else {
+        Resolved::NotFound
+    }
+}
+
+fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>> {
+    let (want, have): (Vec<&str>, Vec<&str>) =
+        (template.trim_matches('/').split('/').collect(), path.trim_matches('/').split('/').collect());
+    if want.len() != have.len() {
+        return None;
+    }
+    let mut params = HashMap::new();
+    for (w, h) in want.iter().zip(&have) {
+        match w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+            Some(name) if !h.is_empty() => {
+                params.insert(name.to_owned(), (*h).to_owned());
+            }
+            _ if w == h => {}
+            _ => return None,
+        }
+    }
+    Some(params)
+}
+
+/// Runs the named function's handler, as its Lambda would. `None` for an unknown function.
+pub async fn invoke(function: &str, app: &App, req: Request) -> Option<Response<Body>> {
+    Some(match function {
+        "list-product-types" => list_product_types::handle(app, req).await,
+        "put-product-type" => put_product_type::handle(app, req).await,
+        "list-tariffs" => list_tariffs::handle(app, req).await,
+        "get-tariff" => get_tariff::handle(app, req).await,
+        "create-tariff" => create_tariff::handle(app, req).await,
+        "create-service" => create_service::handle(app, req).await,
+        "list-services" => list_services::handle(app, req).await,
+        "get-service" => get_service::handle(app, req).await,
+        "get-service-history" => get_service_history::handle(app, req).await,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_and_extract() {
+        let routes = vec![
+            Route { method: "GET".into(), path: "/services/{id}".into(), function: "get-service".into() },
+            Route { method: "GET".into(), path: "/services".into(), function: "list-services".into() },
+        ];
+        assert_eq!(
+            resolve(&routes, "GET", "/services/abc"),
+            Resolved::Function {
+                function: "get-service".into(),
+                params: HashMap::from([("id".into(), "abc".into())])
+            }
+        );
+        assert_eq!(resolve(&routes, "DELETE", "/services/abc"), Resolved::MethodNotAllowed);
+        assert_eq!(resolve(&routes, "GET", "/services/abc/x"), Resolved::NotFound);
+        assert_eq!(resolve(&routes, "GET", "/services//x"), Resolved::NotFound);
+    }
+}

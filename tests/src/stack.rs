@@ -1,0 +1,80 @@
+//! The resources the services backend needs: the table, the operations queue with its
+//! dead-letter queue, and the event bus; and the demo catalog.
+
+use aws_config::SdkConfig;
+use serde::Deserialize;
+use shared::domain::{ProductTypeRules, Tariff};
+use shared::store::{schema, Store, StoreError};
+
+pub const QUEUE: &str = "services-operations";
+pub const DEAD_LETTER_QUEUE: &str = "services-operations-dlq";
+pub const EVENT_BUS: &str = "services";
+/// How often a message is received before it goes to the dead-letter queue.
+pub const MAX_RECEIVES: u32 = 5;
+
+/// The demo catalog `make dev` and the tests seed: every product type, tariffs for each.
+pub const CATALOG: &str = include_str!("../../infra/local/catalog.json");
+
+#[derive(Debug, Deserialize)]
+pub struct Catalog {
+    pub product_types: Vec<ProductTypeRules>,
+    pub tariffs: Vec<Tariff>,
+}
+
+pub fn catalog() -> Catalog {
+    serde_json::from_str(CATALOG).expect("infra/local/catalog.json is a valid catalog")
+}
+
+/// Creates the table (when missing). Answers whether it was created.
+pub async fn create_table(config: &SdkConfig, table: &str) -> Result<bool, StoreError> {
+    schema::create_table(&aws_sdk_dynamodb::Client::new(config), table).await
+}
+
+/// Creates the operations queue, its dead-letter queue and the event bus (each only when missing).
+pub async fn create_messaging(config: &SdkConfig) -> Result<String, Box<dyn std::error::Error>> {
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let dlq_url = sqs.create_queue().queue_name(DEAD_LETTER_QUEUE).send().await?.queue_url.unwrap_or_default();
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+        .unwrap_or_default();
+    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVES});
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(QUEUE)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "60")
+        .send()
+        .await?
+        .queue_url
+        .unwrap_or_default();
+    let events = aws_sdk_eventbridge::Client::new(config);
+    match events.create_event_bus().name(EVENT_BUS).send().await {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_already_exists_exception()) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(queue_url)
+}
+
+/// Writes the demo catalog; tariffs already there are left as they are, so seeding twice works.
+pub async fn seed_catalog(store: &Store) -> Result<usize, StoreError> {
+    let catalog = catalog();
+    for rules in &catalog.product_types {
+        store.put_product_type(rules).await?;
+    }
+    let mut added = 0;
+    for tariff in &catalog.tariffs {
+        match store.insert_tariff(tariff).await {
+            Ok(()) => added += 1,
+            Err(StoreError::ConditionFailed) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(added)
+}
