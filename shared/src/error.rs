@@ -92,7 +92,9 @@ impl ApiError {
         if status == StatusCode::UNAUTHORIZED {
             builder = builder.header(header::WWW_AUTHENTICATE, "Bearer");
         }
-        builder.body(Body::Text(problem.to_string())).expect("a valid response")
+        builder
+            .body(Body::Text(problem.to_string()))
+            .expect("a valid response")
     }
 }
 

@@ -40,7 +40,11 @@ impl Reply {
 
     fn with_status(status: StatusCode, body: impl Serialize) -> Result<Self, ApiError> {
         let body = serde_json::to_value(body).map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(Self { status, body, etag: None })
+        Ok(Self {
+            status,
+            body,
+            etag: None,
+        })
     }
 
     pub fn versioned(mut self, version: u64) -> Self {
@@ -157,7 +161,10 @@ pub const PAGE_PARAMS: [&str; 2] = ["limit", "cursor"];
 
 fn decode_cursor(raw: &str) -> Option<String> {
     let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-    String::from_utf8(bytes).ok()?.strip_prefix("v1:").map(str::to_owned)
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix("v1:")
+        .map(str::to_owned)
 }
 
 fn encode_cursor(position: &impl Display) -> String {
@@ -165,7 +172,10 @@ fn encode_cursor(position: &impl Display) -> String {
 }
 
 /// The wire form of a list: `{items, cursor}`, the cursor null on the last page.
-pub fn list_reply<T, P: Display>(page: Page<T, P>, view: impl Fn(T) -> serde_json::Value) -> Result<Reply, ApiError> {
+pub fn list_reply<T, P: Display>(
+    page: Page<T, P>,
+    view: impl Fn(T) -> serde_json::Value,
+) -> Result<Reply, ApiError> {
     Reply::ok(serde_json::json!({
         "items": page.items.into_iter().map(view).collect::<Vec<_>>(),
         "cursor": page.next.as_ref().map(encode_cursor),

@@ -26,7 +26,9 @@ pub fn key(req: &Request) -> Result<Option<String>, ApiError> {
         return Ok(None);
     };
     match value.to_str() {
-        Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic()) => {
+        Ok(key)
+            if !key.is_empty() && key.len() <= MAX_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
             Ok(Some(key.to_owned()))
         }
         _ => Err(ApiError::BadRequest(format!(
@@ -106,7 +108,9 @@ fn answer_for_holder(holder: &IdempotencyRecord, request_hash: &str) -> Response
         (RecordState::Completed, Some(stored)) => {
             let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
             let mut response = json_response(status, stored.body.clone(), stored.etag.as_deref());
-            response.headers_mut().insert("idempotency-replayed", "true".parse().expect("header"));
+            response
+                .headers_mut()
+                .insert("idempotency-replayed", "true".parse().expect("header"));
             response
         }
         _ => ApiError::Conflict("a request with this Idempotency-Key is still being processed".into())

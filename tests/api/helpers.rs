@@ -37,10 +37,19 @@ impl Reply {
     #[track_caller]
     pub fn problem(&self, status: u16) -> String {
         assert_eq!(self.status, status, "unexpected answer: {}", self.body);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.body
+        );
         assert_eq!(self.body["status"], status, "{}", self.body);
         for field in ["type", "title", "detail"] {
-            assert!(self.body[field].is_string(), "problem without {field}: {}", self.body);
+            assert!(
+                self.body[field].is_string(),
+                "problem without {field}: {}",
+                self.body
+            );
         }
         self.body["detail"].as_str().unwrap().to_owned()
     }
@@ -64,7 +73,12 @@ pub struct Call {
 
 impl Call {
     pub fn new(method: &str, path: &str) -> Self {
-        Self { method: method.parse().expect("method"), path: path.to_owned(), headers: vec![], body: None }
+        Self {
+            method: method.parse().expect("method"),
+            path: path.to_owned(),
+            headers: vec![],
+            body: None,
+        }
     }
 
     pub fn token(self, token: &str) -> Self {
@@ -87,7 +101,9 @@ impl Call {
 
     /// The request as API Gateway hands it to a function, before routing.
     pub fn request(&self) -> lambda_http::Request {
-        let mut builder = lambda_http::http::Request::builder().method(self.method.clone()).uri(&self.path);
+        let mut builder = lambda_http::http::Request::builder()
+            .method(self.method.clone())
+            .uri(&self.path);
         for (name, value) in &self.headers {
             builder = builder.header(name, value);
         }
@@ -102,7 +118,10 @@ impl Call {
                     .collect()
             })
             .unwrap_or_default();
-        builder.body(body).expect("request").with_query_string_parameters(query)
+        builder
+            .body(body)
+            .expect("request")
+            .with_query_string_parameters(query)
     }
 }
 
@@ -116,13 +135,20 @@ impl Stack {
         stack::seed_catalog(&store).await.expect("seed catalog");
         let clock = FixedClock::at(SystemClock.now());
         let app = App::new(store, Auth::DevSecret(SECRET.to_vec()), Arc::new(clock.clone()));
-        Self { app, clock, routes: router::routes() }
+        Self {
+            app,
+            clock,
+            routes: router::routes(),
+        }
     }
 
     /// A signed token for `sub` with `role`, valid for an hour from the stack's clock.
     pub fn token(&self, role: &str, sub: &str) -> String {
         let now = self.clock.now().unix_seconds();
-        sign_hs256(&json!({"sub": sub, "role": role, "iat": now, "exp": now + 3600}), SECRET)
+        sign_hs256(
+            &json!({"sub": sub, "role": role, "iat": now, "exp": now + 3600}),
+            SECRET,
+        )
     }
 
     pub fn client(&self, sub: &str) -> String {
@@ -145,7 +171,9 @@ impl Stack {
             other => panic!("{} {path} is not routed: {other:?}", call.method),
         };
         let request = call.request().with_path_parameters(params);
-        let response = router::invoke(&function, app, request).await.expect("a handler for every function");
+        let response = router::invoke(&function, app, request)
+            .await
+            .expect("a handler for every function");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = match response.body() {
@@ -154,7 +182,11 @@ impl Stack {
             Body::Binary(bytes) => serde_json::from_slice(bytes).expect("JSON body"),
             _ => Value::Null,
         };
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -171,14 +203,20 @@ impl Stack {
 
     /// Orders a VPS on the seeded `vps-start` tariff as `token`; answers the new service.
     pub async fn order_vps(&self, token: &str) -> Value {
-        let order = json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}});
+        let order =
+            json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}});
         self.post("/services", token, order).await.ok(201).clone()
     }
 }
 
 /// The ids of a list answer's items.
 pub fn ids(list: &Value) -> Vec<String> {
-    list["items"].as_array().expect("items").iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// The id of one answered item.

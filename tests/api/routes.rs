@@ -10,7 +10,16 @@ use tests::router::{routes, Route};
 type RouteSet = BTreeSet<(String, String, String)>;
 
 fn routed() -> RouteSet {
-    routes().into_iter().map(|Route { method, path, function }| (method.to_uppercase(), path, function)).collect()
+    routes()
+        .into_iter()
+        .map(
+            |Route {
+                 method,
+                 path,
+                 function,
+             }| (method.to_uppercase(), path, function),
+        )
+        .collect()
 }
 
 fn yaml(path: &str) -> serde_yaml::Value {
@@ -43,8 +52,13 @@ fn the_template_deploys_every_route_to_its_function() {
             continue;
         }
         assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda");
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("Binary").to_owned();
-        let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .expect("Binary")
+            .to_owned();
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
         for (_, event) in events {
             if event["Type"] == "HttpApi" {
                 let method = event["Properties"]["Method"].as_str().unwrap().to_uppercase();
@@ -68,7 +82,12 @@ fn every_function_package_is_routed_and_has_a_sample_event() {
         let file = workspace_root().join(format!("events/{function}.json"));
         let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let event: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(event["routeKey"], format!("{method} {path}"), "{}", file.display());
+        assert_eq!(
+            event["routeKey"],
+            format!("{method} {path}"),
+            "{}",
+            file.display()
+        );
         lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     }
 }
@@ -77,8 +96,14 @@ fn every_function_package_is_routed_and_has_a_sample_event() {
 async fn every_route_reaches_a_handler_that_demands_a_principal() {
     let stack = Stack::new().await;
     for (method, path, function) in routed() {
-        let concrete = path.replace("{id}", "01JZZZZZZZZZZZZZZZZZZZZZZZ").replace("{type}", "vps");
+        let concrete = path
+            .replace("{id}", "01JZZZZZZZZZZZZZZZZZZZZZZZ")
+            .replace("{type}", "vps");
         let reply = stack.send(Call::new(&method, &concrete)).await;
-        assert_eq!(reply.status, 401, "{method} {path} ({function}) answered {}", reply.body);
+        assert_eq!(
+            reply.status, 401,
+            "{method} {path} ({function}) answered {}",
+            reply.body
+        );
     }
 }

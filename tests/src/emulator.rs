@@ -6,7 +6,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,10 @@ pub const REGION: &str = "us-east-1";
 
 /// The workspace root (the parent of this crate).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 /// The emulator's endpoint: `AWS_ENDPOINT_URL`, or the local default.
@@ -24,7 +27,10 @@ pub fn endpoint() -> String {
 }
 
 fn host_port(endpoint: &str) -> String {
-    endpoint.trim_start_matches("http://").trim_end_matches('/').to_owned()
+    endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned()
 }
 
 fn reachable(address: &str) -> bool {
@@ -35,39 +41,57 @@ fn reachable(address: &str) -> bool {
 }
 
 /// Makes sure the emulator answers, starting it when it does not; answers its endpoint.
+/// A failed start fails every test at once, with the emulator's log named.
 pub fn ensure_running() -> &'static str {
-    static STARTED: OnceLock<String> = OnceLock::new();
-    STARTED.get_or_init(|| {
+    static STARTED: OnceLock<Result<(String, Option<Child>), String>> = OnceLock::new();
+    let started = STARTED.get_or_init(|| {
         let endpoint = endpoint();
         let address = host_port(&endpoint);
-        if !reachable(&address) {
-            start(&address);
-        }
-        endpoint
-    })
+        let child = if reachable(&address) {
+            None
+        } else {
+            Some(start(&address)?)
+        };
+        Ok((endpoint, child))
+    });
+    match started {
+        Ok((endpoint, _)) => endpoint,
+        Err(e) => panic!("{e}"),
+    }
 }
 
-fn start(address: &str) {
-    let (host, port) = address.rsplit_once(':').expect("endpoint has host:port");
-    assert!(host == "127.0.0.1" || host == "localhost", "the emulator runs on loopback only");
+/// Starts the emulator; it watches this process and exits when the tests do.
+fn start(address: &str) -> Result<Child, String> {
+    let (host, port) = address.rsplit_once(':').ok_or("the endpoint has no port")?;
+    if host != "127.0.0.1" && host != "localhost" {
+        return Err("the emulator runs on loopback only".into());
+    }
     let root = workspace_root();
     let python = root.join(".venv/bin/python");
-    assert!(python.exists(), "no .venv: run `make venv` (make test does) first");
-    let log = std::fs::File::create(root.join("target/moto-test.log")).expect("emulator log");
-    Command::new(python)
+    if !python.exists() {
+        return Err("no .venv: run `make venv` (make test does) first".into());
+    }
+    let log_path = root.join("target/moto-test.log");
+    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    let mut child = Command::new(python)
         .arg(root.join("infra/local/moto_server.py"))
         .args(["--host", host, "--port", port, "--parent-pid"])
         .arg(std::process::id().to_string())
         .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log handle"))
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
         .stderr(log)
         .spawn()
-        .expect("start the emulator");
+        .map_err(|e| format!("start the emulator: {e}"))?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while !reachable(address) {
-        assert!(Instant::now() < deadline, "the emulator did not start; see target/moto-test.log");
+        let exited = child.try_wait().map_err(|e| e.to_string())?;
+        if exited.is_some() || Instant::now() > deadline {
+            let _ = child.kill();
+            return Err(format!("the emulator did not start; see {}", log_path.display()));
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
+    Ok(child)
 }
 
 /// SDK configuration pointed at the emulator, with the dummy credentials it accepts.

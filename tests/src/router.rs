@@ -30,14 +30,21 @@ pub fn routes() -> Vec<Route> {
     table
         .into_iter()
         .flat_map(|(path, targets)| {
-            targets.into_iter().map(move |t| Route { method: t.method, path: path.clone(), function: t.function })
+            targets.into_iter().map(move |t| Route {
+                method: t.method,
+                path: path.clone(),
+                function: t.function,
+            })
         })
         .collect()
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Resolved {
-    Function { function: String, params: HashMap<String, String> },
+    Function {
+        function: String,
+        params: HashMap<String, String>,
+    },
     MethodNotAllowed,
     NotFound,
 }
@@ -48,7 +55,10 @@ pub fn resolve(routes: &[Route], method: &str, path: &str) -> Resolved {
         if let Some(params) = match_template(&route.path, path) {
             path_known = true;
             if route.method.eq_ignore_ascii_case(method) {
-                return Resolved::Function { function: route.function.clone(), params };
+                return Resolved::Function {
+                    function: route.function.clone(),
+                    params,
+                };
             }
         }
     }
@@ -60,8 +70,10 @@ pub fn resolve(routes: &[Route], method: &str, path: &str) -> Resolved {
 }
 
 fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>> {
-    let (want, have): (Vec<&str>, Vec<&str>) =
-        (template.trim_matches('/').split('/').collect(), path.trim_matches('/').split('/').collect());
+    let (want, have): (Vec<&str>, Vec<&str>) = (
+        template.trim_matches('/').split('/').collect(),
+        path.trim_matches('/').split('/').collect(),
+    );
     if want.len() != have.len() {
         return None;
     }
@@ -101,8 +113,16 @@ mod tests {
     #[test]
     fn templates_match_and_extract() {
         let routes = vec![
-            Route { method: "GET".into(), path: "/services/{id}".into(), function: "get-service".into() },
-            Route { method: "GET".into(), path: "/services".into(), function: "list-services".into() },
+            Route {
+                method: "GET".into(),
+                path: "/services/{id}".into(),
+                function: "get-service".into(),
+            },
+            Route {
+                method: "GET".into(),
+                path: "/services".into(),
+                function: "list-services".into(),
+            },
         ];
         assert_eq!(
             resolve(&routes, "GET", "/services/abc"),
@@ -111,7 +131,10 @@ mod tests {
                 params: HashMap::from([("id".into(), "abc".into())])
             }
         );
-        assert_eq!(resolve(&routes, "DELETE", "/services/abc"), Resolved::MethodNotAllowed);
+        assert_eq!(
+            resolve(&routes, "DELETE", "/services/abc"),
+            Resolved::MethodNotAllowed
+        );
         assert_eq!(resolve(&routes, "GET", "/services/abc/x"), Resolved::NotFound);
         assert_eq!(resolve(&routes, "GET", "/services//x"), Resolved::NotFound);
     }

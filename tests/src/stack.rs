@@ -33,7 +33,13 @@ pub async fn create_table(config: &SdkConfig, table: &str) -> Result<bool, Store
 /// Creates the operations queue, its dead-letter queue and the event bus (each only when missing).
 pub async fn create_messaging(config: &SdkConfig) -> Result<String, Box<dyn std::error::Error>> {
     let sqs = aws_sdk_sqs::Client::new(config);
-    let dlq_url = sqs.create_queue().queue_name(DEAD_LETTER_QUEUE).send().await?.queue_url.unwrap_or_default();
+    let dlq_url = sqs
+        .create_queue()
+        .queue_name(DEAD_LETTER_QUEUE)
+        .send()
+        .await?
+        .queue_url
+        .unwrap_or_default();
     let dlq_arn = sqs
         .get_queue_attributes()
         .queue_url(&dlq_url)
@@ -47,7 +53,10 @@ pub async fn create_messaging(config: &SdkConfig) -> Result<String, Box<dyn std:
     let queue_url = sqs
         .create_queue()
         .queue_name(QUEUE)
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            redrive.to_string(),
+        )
         .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "60")
         .send()
         .await?
@@ -56,7 +65,9 @@ pub async fn create_messaging(config: &SdkConfig) -> Result<String, Box<dyn std:
     let events = aws_sdk_eventbridge::Client::new(config);
     match events.create_event_bus().name(EVENT_BUS).send().await {
         Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_already_exists_exception()) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_already_exists_exception()) => {}
         Err(e) => return Err(e.into()),
     }
     Ok(queue_url)

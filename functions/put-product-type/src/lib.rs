@@ -22,8 +22,8 @@ struct RulesBody {
 
 async fn put_product_type(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
     require_provider(&principal)?;
-    let product_type = ProductType::parse(&path_param(&req, "type")?)
-        .ok_or_else(|| ApiError::not_found("product type"))?;
+    let product_type =
+        ProductType::parse(&path_param(&req, "type")?).ok_or_else(|| ApiError::not_found("product type"))?;
     let body: RulesBody = json_body(&req)?;
     let rules = ProductTypeRules {
         product_type,

@@ -75,7 +75,11 @@ impl ProductTypeRules {
     pub fn validate(&self) -> Result<(), RuleViolation> {
         let bounded = [
             ("abuse_limit", self.abuse_limit, MAX_ABUSE_LIMIT),
-            ("auto_delete_after_days", self.auto_delete_after_days, MAX_AUTO_DELETE_DAYS),
+            (
+                "auto_delete_after_days",
+                self.auto_delete_after_days,
+                MAX_AUTO_DELETE_DAYS,
+            ),
             ("renew_lead_days", self.renew_lead_days, MAX_RENEW_LEAD_DAYS),
         ];
         match bounded.iter().find(|(_, value, max)| value > max) {
@@ -184,7 +188,10 @@ impl Tariff {
                 ));
             }
             if self.options[..i].iter().any(|o| o.id == option.id) {
-                return Err(RuleViolation::new(format!("option `{}` is listed twice", option.id)));
+                return Err(RuleViolation::new(format!(
+                    "option `{}` is listed twice",
+                    option.id
+                )));
             }
             if option.max == 0 {
                 return Err(RuleViolation::new(format!("option `{}` has max 0", option.id)));
@@ -232,7 +239,12 @@ mod tests {
             product_type: ProductType::Vps,
             name: "VPS Start".into(),
             prices: Prices::new(BTreeMap::from([(1, 500), (12, 5000)])).unwrap(),
-            options: vec![OptionOffer { id: "ip".into(), name: "IPv4".into(), price: 100, max: 4 }],
+            options: vec![OptionOffer {
+                id: "ip".into(),
+                name: "IPv4".into(),
+                price: 100,
+                max: 4,
+            }],
             required_params: vec!["os_template".into()],
             change_to: vec![],
         }

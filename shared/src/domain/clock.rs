@@ -11,9 +11,8 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(OffsetDateTime);
 
-const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-);
+const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
 impl Timestamp {
     pub fn from_unix_millis(millis: i64) -> Self {
@@ -23,8 +22,12 @@ impl Timestamp {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        let at = OffsetDateTime::parse(raw, &Rfc3339).ok()?.to_offset(UtcOffset::UTC);
-        Some(Self::from_unix_millis((at.unix_timestamp_nanos() / 1_000_000) as i64))
+        let at = OffsetDateTime::parse(raw, &Rfc3339)
+            .ok()?
+            .to_offset(UtcOffset::UTC);
+        Some(Self::from_unix_millis(
+            (at.unix_timestamp_nanos() / 1_000_000) as i64,
+        ))
     }
 
     pub fn unix_seconds(self) -> i64 {

@@ -18,7 +18,10 @@ pub struct Actor {
 
 impl From<&Principal> for Actor {
     fn from(p: &Principal) -> Self {
-        Self { id: p.id.to_string(), role: p.role }
+        Self {
+            id: p.id.to_string(),
+            role: p.role,
+        }
     }
 }
 

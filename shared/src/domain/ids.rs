@@ -78,9 +78,8 @@ impl HistoryId {
 impl ClientId {
     /// A client id is printable text of 1 to 128 characters.
     pub fn parse(raw: &str) -> Option<Self> {
-        let ok = !raw.is_empty()
-            && raw.chars().count() <= MAX_CLIENT_ID_LEN
-            && !raw.chars().any(char::is_control);
+        let ok =
+            !raw.is_empty() && raw.chars().count() <= MAX_CLIENT_ID_LEN && !raw.chars().any(char::is_control);
         ok.then(|| Self(raw.to_owned()))
     }
 }

@@ -4,8 +4,8 @@
 
 use super::catalog::{is_slug, MAX_PARAMS, MAX_PARAM_NAME_LEN};
 use super::{
-    Action, AutoRenew, ClientId, HistoryEntry, HistoryId, OptionLine, Principal, RuleViolation,
-    Service, ServiceId, Status, Tariff, Timestamp,
+    Action, AutoRenew, ClientId, HistoryEntry, HistoryId, OptionLine, Principal, RuleViolation, Service,
+    ServiceId, Status, Tariff, Timestamp,
 };
 use std::collections::BTreeMap;
 
@@ -35,8 +35,7 @@ pub fn place_order(
         enabled: true,
         period_months: order.period_months,
     });
-    let renewal_period_price =
-        period_price(tariff, auto_renew.period_months, "auto_renew.period_months")?;
+    let renewal_period_price = period_price(tariff, auto_renew.period_months, "auto_renew.period_months")?;
     let options_per_month = options_monthly_price(tariff, &order.options)?;
     let complete = check_params(tariff, &order.params)?;
     let status = match (complete, order.quick) {
@@ -55,8 +54,7 @@ pub fn place_order(
             )));
         }
     };
-    let renewal_price = renewal_period_price
-        + options_per_month * u64::from(auto_renew.period_months);
+    let renewal_price = renewal_period_price + options_per_month * u64::from(auto_renew.period_months);
     let service = Service {
         id: ServiceId::generate(),
         client_id: order.client_id,
@@ -112,7 +110,10 @@ fn options_monthly_price(tariff: &Tariff, lines: &[OptionLine]) -> Result<u64, R
             RuleViolation::new(format!("tariff `{}` offers no option `{}`", tariff.id, line.id))
         })?;
         if lines[..i].iter().any(|l| l.id == line.id) {
-            return Err(RuleViolation::new(format!("option `{}` is listed twice", line.id)));
+            return Err(RuleViolation::new(format!(
+                "option `{}` is listed twice",
+                line.id
+            )));
         }
         if line.quantity == 0 || line.quantity > offer.max {
             return Err(RuleViolation::new(format!(
@@ -157,14 +158,22 @@ mod tests {
             product_type: ProductType::Vps,
             name: "VPS Start".into(),
             prices: Prices::new(BTreeMap::from([(1, 500), (12, 5000)])).unwrap(),
-            options: vec![OptionOffer { id: "ip".into(), name: "IPv4".into(), price: 100, max: 4 }],
+            options: vec![OptionOffer {
+                id: "ip".into(),
+                name: "IPv4".into(),
+                price: 100,
+                max: 4,
+            }],
             required_params: vec!["os_template".into()],
             change_to: vec![],
         }
     }
 
     fn alice() -> Principal {
-        Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client }
+        Principal {
+            id: ClientId::parse("alice").unwrap(),
+            role: Role::Client,
+        }
     }
 
     fn order(months: u16) -> OrderRequest {
@@ -188,7 +197,13 @@ mod tests {
         assert_eq!(service.status, Status::Ordered);
         assert_eq!(service.operation, None);
         assert_eq!(service.renewal_price, 5000);
-        assert_eq!(service.auto_renew, AutoRenew { enabled: true, period_months: 12 });
+        assert_eq!(
+            service.auto_renew,
+            AutoRenew {
+                enabled: true,
+                period_months: 12
+            }
+        );
         assert_eq!(service.version, 1);
         assert_eq!(service.expires_at, None);
         assert_eq!(entry.status_before, None);
@@ -200,8 +215,14 @@ mod tests {
     #[test]
     fn options_are_priced_per_unit_per_month() {
         let mut o = order(12);
-        o.options = vec![OptionLine { id: "ip".into(), quantity: 2 }];
-        o.auto_renew = Some(AutoRenew { enabled: false, period_months: 1 });
+        o.options = vec![OptionLine {
+            id: "ip".into(),
+            quantity: 2,
+        }];
+        o.auto_renew = Some(AutoRenew {
+            enabled: false,
+            period_months: 1,
+        });
         let (service, entry) = place_order(&tariff(), o, &alice(), now()).unwrap();
         assert_eq!(entry.details["price"], 5000 + 2 * 100 * 12);
         assert_eq!(service.renewal_price, 500 + 2 * 100);
@@ -212,17 +233,38 @@ mod tests {
         let err = place_order(&tariff(), order(3), &alice(), now()).unwrap_err();
         assert!(err.0.contains("not sold for 3 months"), "{err}");
         let mut o = order(1);
-        o.auto_renew = Some(AutoRenew { enabled: true, period_months: 6 });
+        o.auto_renew = Some(AutoRenew {
+            enabled: true,
+            period_months: 6,
+        });
         assert!(place_order(&tariff(), o, &alice(), now()).is_err());
     }
 
     #[test]
     fn options_must_be_offered_and_within_max() {
         for lines in [
-            vec![OptionLine { id: "disk".into(), quantity: 1 }],
-            vec![OptionLine { id: "ip".into(), quantity: 5 }],
-            vec![OptionLine { id: "ip".into(), quantity: 0 }],
-            vec![OptionLine { id: "ip".into(), quantity: 1 }, OptionLine { id: "ip".into(), quantity: 1 }],
+            vec![OptionLine {
+                id: "disk".into(),
+                quantity: 1,
+            }],
+            vec![OptionLine {
+                id: "ip".into(),
+                quantity: 5,
+            }],
+            vec![OptionLine {
+                id: "ip".into(),
+                quantity: 0,
+            }],
+            vec![
+                OptionLine {
+                    id: "ip".into(),
+                    quantity: 1,
+                },
+                OptionLine {
+                    id: "ip".into(),
+                    quantity: 1,
+                },
+            ],
         ] {
             let mut o = order(1);
             o.options = lines.clone();

@@ -85,7 +85,10 @@ impl Key {
 }
 
 pub fn product_type(t: ProductType) -> Key {
-    Key { pk: CATALOG.into(), sk: format!("{PRODUCT_TYPE_PREFIX}{}", t.as_str()) }
+    Key {
+        pk: CATALOG.into(),
+        sk: format!("{PRODUCT_TYPE_PREFIX}{}", t.as_str()),
+    }
 }
 
 /// Partition and sort-key prefix under which every product type is stored.
@@ -94,7 +97,10 @@ pub fn product_types_partition() -> (String, String) {
 }
 
 pub fn tariff(id: &TariffId) -> Key {
-    Key { pk: CATALOG.into(), sk: tariff_sort(id) }
+    Key {
+        pk: CATALOG.into(),
+        sk: tariff_sort(id),
+    }
 }
 
 fn tariff_sort(id: &TariffId) -> String {
@@ -126,11 +132,16 @@ pub fn tariff_start(id: &TariffId, t: Option<ProductType>) -> Item {
 }
 
 pub fn tariff_id_of(item: &Item) -> Option<TariffId> {
-    string(item, SK)?.strip_prefix(TARIFF_PREFIX).and_then(TariffId::parse)
+    string(item, SK)?
+        .strip_prefix(TARIFF_PREFIX)
+        .and_then(TariffId::parse)
 }
 
 pub fn service(id: &ServiceId) -> Key {
-    Key { pk: service_partition(id), sk: SERVICE_SK.into() }
+    Key {
+        pk: service_partition(id),
+        sk: SERVICE_SK.into(),
+    }
 }
 
 fn service_partition(id: &ServiceId) -> String {
@@ -183,11 +194,16 @@ pub fn service_start(id: &ServiceId, index: Index, partition: &str) -> Item {
 }
 
 pub fn service_id_of(item: &Item) -> Option<ServiceId> {
-    string(item, PK)?.strip_prefix(SERVICE_PREFIX).and_then(ServiceId::parse)
+    string(item, PK)?
+        .strip_prefix(SERVICE_PREFIX)
+        .and_then(ServiceId::parse)
 }
 
 pub fn history(service: &ServiceId, entry: &crate::domain::HistoryId) -> Key {
-    Key { pk: service_partition(service), sk: format!("{HISTORY_PREFIX}{entry}") }
+    Key {
+        pk: service_partition(service),
+        sk: format!("{HISTORY_PREFIX}{entry}"),
+    }
 }
 
 pub fn history_partition(service: &ServiceId) -> (String, String) {
@@ -195,11 +211,16 @@ pub fn history_partition(service: &ServiceId) -> (String, String) {
 }
 
 pub fn history_id_of(item: &Item) -> Option<crate::domain::HistoryId> {
-    string(item, SK)?.strip_prefix(HISTORY_PREFIX).and_then(crate::domain::HistoryId::parse)
+    string(item, SK)?
+        .strip_prefix(HISTORY_PREFIX)
+        .and_then(crate::domain::HistoryId::parse)
 }
 
 pub fn idempotency(principal: &str, key: &str) -> Key {
-    Key { pk: format!("IDEM#{principal}#{key}"), sk: "IDEM".into() }
+    Key {
+        pk: format!("IDEM#{principal}#{key}"),
+        sk: "IDEM".into(),
+    }
 }
 
 fn string<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
@@ -217,7 +238,10 @@ mod tests {
         assert_eq!(keys.len(), 8);
         assert_eq!(keys["gsi1pk"].as_s().unwrap(), "CLIENT#alice");
         assert_eq!(keys["gsi3pk"].as_s().unwrap(), "STATUS#ordered");
-        assert_eq!(keys["gsi2pk"].as_s().unwrap(), &services_of_type(ProductType::Vps));
+        assert_eq!(
+            keys["gsi2pk"].as_s().unwrap(),
+            &services_of_type(ProductType::Vps)
+        );
         assert_eq!(keys["gsi4pk"].as_s().unwrap(), &all_services());
     }
 
@@ -229,6 +253,9 @@ mod tests {
         let entry = crate::domain::HistoryId::generate();
         assert_eq!(history_id_of(&history(&id, &entry).item()), Some(entry));
         let tariff = TariffId::parse("vps-start").unwrap();
-        assert_eq!(tariff_id_of(&tariff_start(&tariff, Some(ProductType::Vps))), Some(tariff));
+        assert_eq!(
+            tariff_id_of(&tariff_start(&tariff, Some(ProductType::Vps))),
+            Some(tariff)
+        );
     }
 }

@@ -4,8 +4,8 @@
 use super::keys::{Index, PK, SK, TTL_ATTRIBUTE};
 use super::StoreError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -18,7 +18,11 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
 }
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
-    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(StoreError::backend)
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .map_err(StoreError::backend)
 }
 
 /// Creates the table with its indexes and TTL. Answers false when it already exists.
@@ -47,7 +51,11 @@ pub async fn create_table(client: &Client, table: &str) -> Result<bool, StoreErr
     }
     match request.send().await {
         Ok(_) => {}
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) =>
+        {
             return Ok(false)
         }
         Err(err) => return Err(StoreError::backend(err)),

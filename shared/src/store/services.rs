@@ -77,7 +77,10 @@ impl Store {
         };
         let mut query = PageQuery {
             index: Some(index),
-            start: page.after.as_ref().map(|id| keys::service_start(id, index, &partition)),
+            start: page
+                .after
+                .as_ref()
+                .map(|id| keys::service_start(id, index, &partition)),
             partition,
             newest_first: true,
             limit: page.limit,

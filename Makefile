@@ -1,0 +1,48 @@
+# The two commands: `make dev` serves the API locally, `make test` runs every check.
+SHELL := /bin/bash
+VENV := .venv
+
+# The local stack: the emulator's endpoint, dummy credentials it accepts, and the development
+# token secret every function verifies bearer tokens with (locally only: in AWS the API
+# Gateway JWT authorizer verifies tokens and no secret is set).
+export AWS_ENDPOINT_URL ?= http://127.0.0.1:4566
+export AWS_REGION ?= us-east-1
+export AWS_ACCESS_KEY_ID ?= test
+export AWS_SECRET_ACCESS_KEY ?= test
+export TABLE_NAME ?= services
+export DEV_JWT_SECRET ?= local-development-secret
+export API_PORT ?= 9000
+
+ROLE ?= client
+SUB ?= alice
+
+.PHONY: dev test token venv build lint unit-and-integration cfn-lint
+
+$(VENV)/.installed: infra/local/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/local/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+build:
+	cargo build --workspace
+
+dev: venv build
+	infra/local/dev.sh
+
+test: venv lint unit-and-integration cfn-lint
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# Unit tests, and the integration tests against the emulator (started by the tests if needed).
+unit-and-integration:
+	cargo test --workspace
+
+cfn-lint: venv
+	$(VENV)/bin/cfn-lint infra/template.yaml
+
+token:
+	@python3 infra/local/dev_token.py $(ROLE) $(SUB)
