@@ -31,13 +31,14 @@ build:
 dev: venv build
 	infra/local/dev.sh
 
-test: venv lint unit-and-integration cfn-lint
+test: venv lint build unit-and-integration cfn-lint
 
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-# Unit tests, and the integration tests against the emulator (started by the tests if needed).
+# Unit tests, the integration tests against the emulator (started by the tests if needed),
+# and the end-to-end test of `make dev` (which needs the function binaries `build` made).
 unit-and-integration:
 	cargo test --workspace
 

@@ -3,6 +3,7 @@
 
 mod auth;
 mod catalog;
+mod e2e;
 mod errors;
 mod helpers;
 mod idempotency;

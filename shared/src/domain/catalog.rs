@@ -229,33 +229,35 @@ pub fn is_slug(raw: &str, max: usize) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
+/// A tariff for unit tests: `vps-start`, 1 or 12 months, an `ip` option, needs `os_template`.
+#[cfg(test)]
+pub(crate) fn sample_tariff() -> Tariff {
+    Tariff {
+        id: TariffId::parse("vps-start").unwrap(),
+        product_type: ProductType::Vps,
+        name: "VPS Start".into(),
+        prices: Prices::new(BTreeMap::from([(1, 500), (12, 5000)])).unwrap(),
+        options: vec![OptionOffer {
+            id: "ip".into(),
+            name: "IPv4".into(),
+            price: 100,
+            max: 4,
+        }],
+        required_params: vec!["os_template".into()],
+        change_to: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    pub(crate) fn tariff() -> Tariff {
-        Tariff {
-            id: TariffId::parse("vps-start").unwrap(),
-            product_type: ProductType::Vps,
-            name: "VPS Start".into(),
-            prices: Prices::new(BTreeMap::from([(1, 500), (12, 5000)])).unwrap(),
-            options: vec![OptionOffer {
-                id: "ip".into(),
-                name: "IPv4".into(),
-                price: 100,
-                max: 4,
-            }],
-            required_params: vec!["os_template".into()],
-            change_to: vec![],
-        }
-    }
-
     #[test]
     fn prices_round_trip_with_string_keys() {
-        let json = serde_json::to_string(&tariff().prices).unwrap();
+        let json = serde_json::to_string(&sample_tariff().prices).unwrap();
         assert_eq!(json, r#"{"1":500,"12":5000}"#);
         let back: Prices = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, tariff().prices);
+        assert_eq!(back, sample_tariff().prices);
         assert!(serde_json::from_str::<Prices>(r#"{"x":1}"#).is_err());
     }
 
@@ -268,24 +270,24 @@ mod tests {
 
     #[test]
     fn a_valid_tariff_passes() {
-        assert_eq!(tariff().validate(), Ok(()));
+        assert_eq!(sample_tariff().validate(), Ok(()));
     }
 
     #[test]
     fn tariff_rules_are_enforced() {
-        let mut t = tariff();
+        let mut t = sample_tariff();
         t.options.push(t.options[0].clone());
         assert!(t.validate().is_err(), "duplicate option");
-        let mut t = tariff();
+        let mut t = sample_tariff();
         t.name = " ".into();
         assert!(t.validate().is_err(), "blank name");
-        let mut t = tariff();
+        let mut t = sample_tariff();
         t.change_to = vec![t.id.clone()];
         assert!(t.validate().is_err(), "changes to itself");
-        let mut t = tariff();
+        let mut t = sample_tariff();
         t.required_params.push("Bad Name".into());
         assert!(t.validate().is_err(), "param name not a slug");
-        let mut t = tariff();
+        let mut t = sample_tariff();
         t.options[0].max = 0;
         assert!(t.validate().is_err(), "option max 0");
     }

@@ -150,24 +150,8 @@ fn check_params(tariff: &Tariff, params: &BTreeMap<String, String>) -> Result<bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{OptionOffer, Prices, ProductType, Role, TariffId};
-
-    fn tariff() -> Tariff {
-        Tariff {
-            id: TariffId::parse("vps-start").unwrap(),
-            product_type: ProductType::Vps,
-            name: "VPS Start".into(),
-            prices: Prices::new(BTreeMap::from([(1, 500), (12, 5000)])).unwrap(),
-            options: vec![OptionOffer {
-                id: "ip".into(),
-                name: "IPv4".into(),
-                price: 100,
-                max: 4,
-            }],
-            required_params: vec!["os_template".into()],
-            change_to: vec![],
-        }
-    }
+    use crate::domain::catalog::sample_tariff;
+    use crate::domain::Role;
 
     fn alice() -> Principal {
         Principal {
@@ -193,7 +177,7 @@ mod tests {
 
     #[test]
     fn a_complete_order_lands_in_the_cart() {
-        let (service, entry) = place_order(&tariff(), order(12), &alice(), now()).unwrap();
+        let (service, entry) = place_order(&sample_tariff(), order(12), &alice(), now()).unwrap();
         assert_eq!(service.status, Status::Ordered);
         assert_eq!(service.operation, None);
         assert_eq!(service.renewal_price, 5000);
@@ -223,21 +207,21 @@ mod tests {
             enabled: false,
             period_months: 1,
         });
-        let (service, entry) = place_order(&tariff(), o, &alice(), now()).unwrap();
+        let (service, entry) = place_order(&sample_tariff(), o, &alice(), now()).unwrap();
         assert_eq!(entry.details["price"], 5000 + 2 * 100 * 12);
         assert_eq!(service.renewal_price, 500 + 2 * 100);
     }
 
     #[test]
     fn a_period_the_tariff_does_not_sell_is_refused() {
-        let err = place_order(&tariff(), order(3), &alice(), now()).unwrap_err();
+        let err = place_order(&sample_tariff(), order(3), &alice(), now()).unwrap_err();
         assert!(err.0.contains("not sold for 3 months"), "{err}");
         let mut o = order(1);
         o.auto_renew = Some(AutoRenew {
             enabled: true,
             period_months: 6,
         });
-        assert!(place_order(&tariff(), o, &alice(), now()).is_err());
+        assert!(place_order(&sample_tariff(), o, &alice(), now()).is_err());
     }
 
     #[test]
@@ -268,7 +252,10 @@ mod tests {
         ] {
             let mut o = order(1);
             o.options = lines.clone();
-            assert!(place_order(&tariff(), o, &alice(), now()).is_err(), "{lines:?}");
+            assert!(
+                place_order(&sample_tariff(), o, &alice(), now()).is_err(),
+                "{lines:?}"
+            );
         }
     }
 
@@ -276,10 +263,10 @@ mod tests {
     fn missing_params_need_a_quick_order() {
         let mut o = order(1);
         o.params.clear();
-        let err = place_order(&tariff(), o.clone(), &alice(), now()).unwrap_err();
+        let err = place_order(&sample_tariff(), o.clone(), &alice(), now()).unwrap_err();
         assert!(err.0.contains("os_template"), "{err}");
         o.quick = true;
-        let (service, _) = place_order(&tariff(), o, &alice(), now()).unwrap();
+        let (service, _) = place_order(&sample_tariff(), o, &alice(), now()).unwrap();
         assert_eq!(service.status, Status::ConfigurationRequired);
     }
 
@@ -287,9 +274,9 @@ mod tests {
     fn unknown_or_empty_params_are_refused() {
         let mut o = order(1);
         o.params.insert("hostname".into(), "x".into());
-        assert!(place_order(&tariff(), o, &alice(), now()).is_err());
+        assert!(place_order(&sample_tariff(), o, &alice(), now()).is_err());
         let mut o = order(1);
         o.params.insert("os_template".into(), " ".into());
-        assert!(place_order(&tariff(), o, &alice(), now()).is_err());
+        assert!(place_order(&sample_tariff(), o, &alice(), now()).is_err());
     }
 }

@@ -1,0 +1,183 @@
+//! End to end: the local stack as a developer runs it (`infra/local/dev.sh`, what `make dev`
+//! runs: its own emulator, bootstrap, `cargo lambda watch` with the router), driven over HTTP
+//! with tokens from `make token`. It runs on its own ports and is stopped by this test.
+
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tests::emulator::workspace_root;
+
+const SECRET: &str = "e2e-development-secret";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The dev stack in its own process group; dropping it stops the whole group.
+struct DevStack {
+    child: Child,
+    api: String,
+}
+
+impl DevStack {
+    fn start() -> Self {
+        let (api_port, emulator_port) = (free_port(), free_port());
+        let log = std::fs::File::create(workspace_root().join("target/e2e-dev.log")).unwrap();
+        let child = Command::new("bash")
+            .arg(workspace_root().join("infra/local/dev.sh"))
+            .current_dir(workspace_root())
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{emulator_port}"))
+            .env("API_PORT", api_port.to_string())
+            .env("TABLE_NAME", "services")
+            .env("DEV_JWT_SECRET", SECRET)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("start infra/local/dev.sh");
+        let stack = Self {
+            child,
+            api: format!("http://127.0.0.1:{api_port}"),
+        };
+        stack.wait_until_up();
+        stack
+    }
+
+    fn wait_until_up(&self) {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            if self.call("GET", "/product-types", None, None).0 == 401 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the dev stack did not come up; see target/e2e-dev.log"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// One HTTP call with curl: (status, content type, JSON body).
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, String, Value) {
+        let mut curl = Command::new("curl");
+        curl.args([
+            "-s",
+            "-X",
+            method,
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code} %{content_type}",
+        ]);
+        curl.arg(format!("{}{path}", self.api));
+        if let Some(token) = token {
+            curl.args(["-H", &format!("authorization: Bearer {token}")]);
+        }
+        if let Some(body) = body {
+            curl.args([
+                "-H",
+                "content-type: application/json",
+                "--data",
+                &body.to_string(),
+            ]);
+        }
+        let out = String::from_utf8(curl.output().expect("curl").stdout).unwrap();
+        let (body, status) = out.rsplit_once('\n').unwrap_or(("", "0 "));
+        let (code, content_type) = status.split_once(' ').unwrap_or((status, ""));
+        (
+            code.parse().unwrap_or(0),
+            content_type.to_owned(),
+            serde_json::from_str(body).unwrap_or(Value::Null),
+        )
+    }
+}
+
+impl Drop for DevStack {
+    fn drop(&mut self) {
+        // What Ctrl-C does: the script's trap stops the emulator and the watcher's group.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
+    }
+}
+
+fn make_token(role: &str, sub: &str) -> String {
+    let out = Command::new("make")
+        .args(["-s", "token", &format!("ROLE={role}"), &format!("SUB={sub}")])
+        .current_dir(workspace_root())
+        .env("DEV_JWT_SECRET", SECRET)
+        .output()
+        .expect("make token");
+    assert!(out.status.success(), "make token failed");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .expect("a token line")
+        .to_owned()
+}
+
+#[test]
+fn make_dev_serves_the_api_on_production_paths() {
+    let stack = DevStack::start();
+    let (alice, bob, provider) = (
+        make_token("client", "alice"),
+        make_token("client", "bob"),
+        make_token("provider", "ops"),
+    );
+    let order = json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}});
+    let (status, _, service) = stack.call("POST", "/services", Some(&alice), Some(&order));
+    assert_eq!(status, 201, "{service}");
+    let id = service["id"].as_str().unwrap();
+
+    let (status, _, list) = stack.call("GET", "/services", Some(&alice), None);
+    assert_eq!(
+        (status, list["items"][0]["status"].clone()),
+        (200, json!("ordered"))
+    );
+    let (status, _, history) = stack.call("GET", &format!("/services/{id}/history"), Some(&alice), None);
+    assert_eq!(
+        (status, history["items"][0]["operation"].clone()),
+        (200, json!("order"))
+    );
+
+    let (status, content_type, problem) = stack.call("GET", &format!("/services/{id}"), Some(&bob), None);
+    assert_eq!(
+        (status, content_type.as_str()),
+        (404, "application/problem+json"),
+        "{problem}"
+    );
+    let (_, _, bobs) = stack.call("GET", "/services", Some(&bob), None);
+    assert_eq!(bobs["items"], json!([]));
+
+    let (status, _, all) = stack.call("GET", "/services?client_id=alice", Some(&provider), None);
+    assert_eq!(
+        (status, all["items"][0]["client_id"].clone()),
+        (200, json!("alice"))
+    );
+
+    let (status, content_type, _) = stack.call("GET", "/services", None, None);
+    assert_eq!((status, content_type.as_str()), (401, "application/problem+json"));
+    let (status, content_type, _) = stack.call("POST", "/tariffs", Some(&alice), Some(&json!({})));
+    assert_eq!((status, content_type.as_str()), (403, "application/problem+json"));
+}
