@@ -12,6 +12,7 @@ export AWS_SECRET_ACCESS_KEY ?= test
 export TABLE_NAME ?= services
 export DEV_JWT_SECRET ?= local-development-secret
 export API_PORT ?= 9000
+export PANEL_PORT ?= 8700
 
 ROLE ?= client
 SUB ?= alice

@@ -3,6 +3,8 @@
 use crate::auth::Auth;
 use crate::domain::{Clock, Principal, SystemClock};
 use crate::error::ApiError;
+use crate::panel::HttpPanel;
+use crate::queue::Queue;
 use crate::store::Store;
 use lambda_http::Request;
 use std::sync::Arc;
@@ -12,20 +14,36 @@ pub struct App {
     pub store: Store,
     pub auth: Auth,
     pub clock: Arc<dyn Clock>,
+    /// The operations queue; absent in functions that queue nothing.
+    pub queue: Option<Queue>,
+    pub panel: HttpPanel,
 }
 
 impl App {
     pub fn new(store: Store, auth: Auth, clock: Arc<dyn Clock>) -> Self {
-        Self { store, auth, clock }
+        Self { store, auth, clock, queue: None, panel: HttpPanel::default() }
     }
 
-    /// Reads `TABLE_NAME` and `DEV_JWT_SECRET`; the SDK reads region, credentials and
+    pub fn with_queue(self, queue: Queue) -> Self {
+        Self { queue: Some(queue), ..self }
+    }
+
+    /// The operations queue, which a function that starts long work must have.
+    pub fn queue(&self) -> Result<&Queue, ApiError> {
+        self.queue.as_ref().ok_or_else(|| ApiError::Internal("OPERATIONS_QUEUE_URL is not set".into()))
+    }
+
+    /// Reads `TABLE_NAME`, `DEV_JWT_SECRET` and `OPERATIONS_QUEUE_URL`; the SDK reads region, credentials and
     /// `AWS_ENDPOINT_URL` (the local emulator) from the environment as usual.
     pub async fn from_env() -> Self {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let table = std::env::var("TABLE_NAME").expect("TABLE_NAME is set");
         let store = Store::new(aws_sdk_dynamodb::Client::new(&config), table);
-        Self::new(store, Auth::from_env(), Arc::new(SystemClock))
+        let app = Self::new(store, Auth::from_env(), Arc::new(SystemClock));
+        match std::env::var("OPERATIONS_QUEUE_URL") {
+            Ok(url) if !url.is_empty() => app.with_queue(Queue::new(aws_sdk_sqs::Client::new(&config), url)),
+            _ => app,
+        }
     }
 
     pub fn principal(&self, req: &Request) -> Result<Principal, ApiError> {

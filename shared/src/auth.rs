@@ -61,9 +61,7 @@ fn bearer_token(req: &Request) -> Result<&str, ApiError> {
         .headers()
         .get(lambda_http::http::header::AUTHORIZATION)
         .ok_or_else(|| unauthorized("an Authorization: Bearer token is required"))?;
-    let value = header
-        .to_str()
-        .map_err(|_| unauthorized("malformed Authorization header"))?;
+    let value = header.to_str().map_err(|_| unauthorized("malformed Authorization header"))?;
     match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
             Ok(token.trim())
@@ -93,8 +91,7 @@ pub fn verify_hs256(
     let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| malformed())?;
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(signing_input.as_bytes());
-    mac.verify_slice(&signature)
-        .map_err(|_| unauthorized("bad token signature"))?;
+    mac.verify_slice(&signature).map_err(|_| unauthorized("bad token signature"))?;
     let claims: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).map_err(|_| malformed())?)
             .map_err(|_| malformed())?;
@@ -129,10 +126,9 @@ fn principal_from_claims(claims: &serde_json::Map<String, serde_json::Value>) ->
     let sub = claims.get("sub").and_then(|s| s.as_str());
     let role = claims.get("role").and_then(|r| r.as_str());
     let groups: Vec<String> = match claims.get("cognito:groups") {
-        Some(serde_json::Value::Array(items)) => items
-            .iter()
-            .filter_map(|g| g.as_str().map(str::to_owned))
-            .collect(),
+        Some(serde_json::Value::Array(items)) => {
+            items.iter().filter_map(|g| g.as_str().map(str::to_owned)).collect()
+        }
         Some(serde_json::Value::String(text)) => parse_group_list(text),
         _ => Vec::new(),
     };
@@ -142,23 +138,14 @@ fn principal_from_claims(claims: &serde_json::Map<String, serde_json::Value>) ->
 /// The API Gateway HTTP API passes claims as strings; groups look like `[provider admins]`.
 fn principal_from_authorizer(req: &Request) -> Result<Principal, ApiError> {
     let claims = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
-            .authorizer
-            .as_ref()
-            .and_then(|a| a.jwt.as_ref())
-            .map(|jwt| jwt.claims.clone()),
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|jwt| jwt.claims.clone())
+        }
         _ => None,
     }
     .ok_or_else(|| unauthorized("no verified token"))?;
-    let groups = claims
-        .get("cognito:groups")
-        .map(|g| parse_group_list(g))
-        .unwrap_or_default();
-    principal(
-        claims.get("sub").map(String::as_str),
-        claims.get("role").map(String::as_str),
-        &groups,
-    )
+    let groups = claims.get("cognito:groups").map(|g| parse_group_list(g)).unwrap_or_default();
+    principal(claims.get("sub").map(String::as_str), claims.get("role").map(String::as_str), &groups)
 }
 
 fn parse_group_list(text: &str) -> Vec<String> {
@@ -173,9 +160,7 @@ fn parse_group_list(text: &str) -> Vec<String> {
 }
 
 fn principal(sub: Option<&str>, role: Option<&str>, groups: &[String]) -> Result<Principal, ApiError> {
-    let id = sub
-        .and_then(ClientId::parse)
-        .ok_or_else(|| unauthorized("token has no valid sub"))?;
+    let id = sub.and_then(ClientId::parse).ok_or_else(|| unauthorized("token has no valid sub"))?;
     let role = if groups.iter().any(|g| g == "provider") {
         Role::Provider
     } else {
@@ -198,9 +183,7 @@ mod tests {
 
     fn claims(extra: serde_json::Value) -> serde_json::Value {
         let mut base = json!({"sub": "alice", "role": "client", "exp": NOW + 600});
-        base.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
+        base.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         base
     }
 
@@ -214,11 +197,8 @@ mod tests {
         let p = check(&sign_hs256(&claims(json!({})), SECRET)).unwrap();
         assert_eq!(p.id.as_str(), "alice");
         assert_eq!(p.role, Role::Client);
-        let p = check(&sign_hs256(
-            &claims(json!({"role": "x", "cognito:groups": ["provider"]})),
-            SECRET,
-        ))
-        .unwrap();
+        let p = check(&sign_hs256(&claims(json!({"role": "x", "cognito:groups": ["provider"]})), SECRET))
+            .unwrap();
         assert_eq!(p.role, Role::Provider);
     }
 
@@ -230,36 +210,18 @@ mod tests {
         let wrong_alg = format!("{}.{}", URL_SAFE_NO_PAD.encode(br#"{"alg":"HS512"}"#), rest);
         let cases = [
             ("malformed", "not.a.token.at-all".to_owned()),
-            (
-                "two parts",
-                format!("{head}.{rest}").rsplit_once('.').unwrap().0.to_owned(),
-            ),
+            ("two parts", format!("{head}.{rest}").rsplit_once('.').unwrap().0.to_owned()),
             ("expired", sign_hs256(&claims(json!({"exp": NOW - 3600})), SECRET)),
-            (
-                "no exp",
-                sign_hs256(&json!({"sub": "a", "role": "client"}), SECRET),
-            ),
-            (
-                "not yet valid",
-                sign_hs256(&claims(json!({"nbf": NOW + 3600})), SECRET),
-            ),
+            ("no exp", sign_hs256(&json!({"sub": "a", "role": "client"}), SECRET)),
+            ("not yet valid", sign_hs256(&claims(json!({"nbf": NOW + 3600})), SECRET)),
             ("bad signature", sign_hs256(&claims(json!({})), b"other")),
             ("alg none", none_alg),
             ("wrong alg", wrong_alg),
-            (
-                "no sub",
-                sign_hs256(&json!({"role": "client", "exp": NOW + 60}), SECRET),
-            ),
-            (
-                "unknown role",
-                sign_hs256(&claims(json!({"role": "admin"})), SECRET),
-            ),
+            ("no sub", sign_hs256(&json!({"role": "client", "exp": NOW + 60}), SECRET)),
+            ("unknown role", sign_hs256(&claims(json!({"role": "admin"})), SECRET)),
         ];
         for (name, token) in cases {
-            assert!(
-                matches!(check(&token), Err(ApiError::Unauthorized(_))),
-                "{name} was accepted"
-            );
+            assert!(matches!(check(&token), Err(ApiError::Unauthorized(_))), "{name} was accepted");
         }
     }
 

@@ -25,6 +25,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("{0}")]
     Unprocessable(String),
+    /// The balance does not cover a charge (402).
+    #[error("{0}")]
+    PaymentRequired(String),
     /// Logged with its cause; the answer says only that something went wrong.
     #[error("internal error: {0}")]
     Internal(String),
@@ -41,6 +44,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -55,6 +59,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => "precondition-failed",
             ApiError::PayloadTooLarge => "payload-too-large",
             ApiError::Unprocessable(_) => "unprocessable",
+            ApiError::PaymentRequired(_) => "payment-required",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -86,21 +91,40 @@ impl ApiError {
             "status": status.as_u16(),
             "detail": self.detail(),
         });
-        let mut builder = Response::builder()
-            .status(status)
-            .header(header::CONTENT_TYPE, PROBLEM_JSON);
+        let mut builder = Response::builder().status(status).header(header::CONTENT_TYPE, PROBLEM_JSON);
         if status == StatusCode::UNAUTHORIZED {
             builder = builder.header(header::WWW_AUTHENTICATE, "Bearer");
         }
-        builder
-            .body(Body::Text(problem.to_string()))
-            .expect("a valid response")
+        builder.body(Body::Text(problem.to_string())).expect("a valid response")
     }
 }
 
 impl From<RuleViolation> for ApiError {
     fn from(violation: RuleViolation) -> Self {
         ApiError::Unprocessable(violation.0)
+    }
+}
+
+impl From<crate::domain::lifecycle::Refusal> for ApiError {
+    fn from(refusal: crate::domain::lifecycle::Refusal) -> Self {
+        use crate::domain::lifecycle::Refusal;
+        match refusal {
+            Refusal::Conflict(detail) => ApiError::Conflict(detail),
+            Refusal::Forbidden(detail) => ApiError::Forbidden(detail),
+            Refusal::Invalid(detail) => ApiError::Unprocessable(detail),
+        }
+    }
+}
+
+impl From<crate::domain::account::InsufficientFunds> for ApiError {
+    fn from(short: crate::domain::account::InsufficientFunds) -> Self {
+        ApiError::PaymentRequired(format!("{short}; pay the difference and try again"))
+    }
+}
+
+impl From<crate::queue::QueueError> for ApiError {
+    fn from(err: crate::queue::QueueError) -> Self {
+        ApiError::Internal(err.to_string())
     }
 }
 

@@ -40,11 +40,7 @@ impl Reply {
 
     fn with_status(status: StatusCode, body: impl Serialize) -> Result<Self, ApiError> {
         let body = serde_json::to_value(body).map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(Self {
-            status,
-            body,
-            etag: None,
-        })
+        Ok(Self { status, body, etag: None })
     }
 
     pub fn versioned(mut self, version: u64) -> Self {
@@ -161,13 +157,10 @@ pub const PAGE_PARAMS: [&str; 2] = ["limit", "cursor"];
 
 fn decode_cursor(raw: &str) -> Option<String> {
     let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-    String::from_utf8(bytes)
-        .ok()?
-        .strip_prefix("v1:")
-        .map(str::to_owned)
+    String::from_utf8(bytes).ok()?.strip_prefix("v1:").map(str::to_owned)
 }
 
-fn encode_cursor(position: &impl Display) -> String {
+pub fn encode_cursor(position: &impl Display) -> String {
     URL_SAFE_NO_PAD.encode(format!("v1:{position}"))
 }
 

@@ -108,9 +108,7 @@ fn answer_for_holder(holder: &IdempotencyRecord, request_hash: &str) -> Response
         (RecordState::Completed, Some(stored)) => {
             let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
             let mut response = json_response(status, stored.body.clone(), stored.etag.as_deref());
-            response
-                .headers_mut()
-                .insert("idempotency-replayed", "true".parse().expect("header"));
+            response.headers_mut().insert("idempotency-replayed", "true".parse().expect("header"));
             response
         }
         _ => ApiError::Conflict("a request with this Idempotency-Key is still being processed".into())

@@ -3,10 +3,14 @@
 
 pub mod app;
 pub mod auth;
+pub mod billing;
 pub mod domain;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod operations;
+pub mod panel;
+pub mod queue;
 pub mod store;
 pub mod telemetry;
 pub mod views;

@@ -9,6 +9,8 @@ pub fn service(service: &Service) -> Value {
     let fields = body.as_object_mut().expect("a service is an object");
     let special_price = fields.remove("special_price").unwrap_or(Value::Bool(false));
     let operations_running = fields.remove("operations_running").unwrap_or(Value::Bool(false));
+    // The pending operation's undo data is the worker's business.
+    fields.remove("pending");
     fields.insert(
         "flags".into(),
         json!({

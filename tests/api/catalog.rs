@@ -5,42 +5,22 @@ use serde_json::json;
 
 fn vps_rules() -> serde_json::Value {
     json!({"client_delete": "end_of_period", "client_can_suspend": false, "abuse_limit": 50,
-           "auto_delete_after_days": 10, "renew_lead_days": 2})
+           "auto_delete_after_days": 10, "renew_lead_days": 2, "panel_url": "https://panel.example.net/vps"})
 }
 
 #[tokio::test]
 async fn every_product_type_is_seeded_and_readable_by_a_client() {
     let stack = Stack::new().await;
-    let list = stack
-        .get("/product-types", &stack.client("alice"))
-        .await
-        .ok(200)
-        .clone();
-    let mut types: Vec<&str> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["type"].as_str().unwrap())
-        .collect();
+    let list = stack.get("/product-types", &stack.client("alice")).await.ok(200).clone();
+    let mut types: Vec<&str> =
+        list["items"].as_array().unwrap().iter().map(|t| t["type"].as_str().unwrap()).collect();
     types.sort();
-    assert_eq!(
-        types,
-        ["dedicated", "domain", "shared_hosting", "ssl", "vdc", "vps"]
-    );
+    assert_eq!(types, ["dedicated", "domain", "shared_hosting", "ssl", "vdc", "vps"]);
     assert_eq!(list["cursor"], json!(null));
-    let vps = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["type"] == "vps")
-        .unwrap();
-    for field in [
-        "client_delete",
-        "client_can_suspend",
-        "abuse_limit",
-        "auto_delete_after_days",
-        "renew_lead_days",
-    ] {
+    let vps = list["items"].as_array().unwrap().iter().find(|t| t["type"] == "vps").unwrap();
+    for field in
+        ["client_delete", "client_can_suspend", "abuse_limit", "auto_delete_after_days", "renew_lead_days"]
+    {
         assert!(!vps[field].is_null(), "{field} missing");
     }
 }
@@ -49,22 +29,12 @@ async fn every_product_type_is_seeded_and_readable_by_a_client() {
 async fn the_provider_sets_a_product_types_rules() {
     let stack = Stack::new().await;
     let provider = stack.provider();
-    let put = stack
-        .put("/product-types/vps", &provider, vps_rules())
-        .await
-        .ok(200)
-        .clone();
+    let put = stack.put("/product-types/vps", &provider, vps_rules()).await.ok(200).clone();
     let mut expected = vps_rules();
     expected["type"] = json!("vps");
     assert_eq!(put, expected);
     let list = stack.get("/product-types", &provider).await.ok(200).clone();
-    let vps = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["type"] == "vps")
-        .unwrap()
-        .clone();
+    let vps = list["items"].as_array().unwrap().iter().find(|t| t["type"] == "vps").unwrap().clone();
     assert_eq!(vps, expected);
 }
 
@@ -72,40 +42,22 @@ async fn the_provider_sets_a_product_types_rules() {
 async fn product_type_writes_are_refused_when_wrong() {
     let stack = Stack::new().await;
     let provider = stack.provider();
-    stack
-        .put("/product-types/vps", &stack.client("alice"), vps_rules())
-        .await
-        .problem(403);
-    stack
-        .put("/product-types/mainframe", &provider, vps_rules())
-        .await
-        .problem(404);
+    stack.put("/product-types/vps", &stack.client("alice"), vps_rules()).await.problem(403);
+    stack.put("/product-types/mainframe", &provider, vps_rules()).await.problem(404);
     let mut unknown_field = vps_rules();
     unknown_field["type"] = json!("ssl");
-    stack
-        .put("/product-types/vps", &provider, unknown_field)
-        .await
-        .problem(400);
+    stack.put("/product-types/vps", &provider, unknown_field).await.problem(400);
     let mut bad_enum = vps_rules();
     bad_enum["client_delete"] = json!("sometimes");
-    stack
-        .put("/product-types/vps", &provider, bad_enum)
-        .await
-        .problem(400);
+    stack.put("/product-types/vps", &provider, bad_enum).await.problem(400);
+    let mut not_http = vps_rules();
+    not_http["panel_url"] = json!("ftp://panel.example.net");
+    stack.put("/product-types/vps", &provider, not_http).await.problem(422);
     let mut too_long = vps_rules();
     too_long["renew_lead_days"] = json!(4000);
-    stack
-        .put("/product-types/vps", &provider, too_long)
-        .await
-        .problem(422);
+    stack.put("/product-types/vps", &provider, too_long).await.problem(422);
     let list = stack.get("/product-types", &provider).await.ok(200).clone();
-    let vps = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["type"] == "vps")
-        .unwrap()
-        .clone();
+    let vps = list["items"].as_array().unwrap().iter().find(|t| t["type"] == "vps").unwrap().clone();
     assert_eq!(vps["renew_lead_days"], 3, "a refused write changed the rules");
 }
 
@@ -115,11 +67,7 @@ async fn tariffs_list_filter_page_and_read() {
     let alice = stack.client("alice");
     let all = stack.get("/tariffs?limit=100", &alice).await.ok(200).clone();
     assert_eq!(ids(&all).len(), 7);
-    let vps = stack
-        .get("/tariffs?product_type=vps", &alice)
-        .await
-        .ok(200)
-        .clone();
+    let vps = stack.get("/tariffs?product_type=vps", &alice).await.ok(200).clone();
     assert_eq!(ids(&vps), ["vps-pro", "vps-start"]);
 
     let mut walked = Vec::new();
@@ -144,10 +92,7 @@ async fn tariffs_list_filter_page_and_read() {
     );
     stack.get("/tariffs/no-such", &alice).await.problem(404);
     stack.get("/tariffs/BAD%20ID", &alice).await.problem(404);
-    stack
-        .get("/tariffs?product_type=mainframe", &alice)
-        .await
-        .problem(400);
+    stack.get("/tariffs?product_type=mainframe", &alice).await.problem(400);
 }
 
 fn new_tariff() -> serde_json::Value {
@@ -160,39 +105,23 @@ fn new_tariff() -> serde_json::Value {
 async fn the_provider_adds_a_tariff() {
     let stack = Stack::new().await;
     let provider = stack.provider();
-    let created = stack
-        .post("/tariffs", &provider, new_tariff())
-        .await
-        .ok(201)
-        .clone();
+    let created = stack.post("/tariffs", &provider, new_tariff()).await.ok(201).clone();
     assert_eq!(created, new_tariff());
-    assert_eq!(
-        stack
-            .get("/tariffs/vps-mega", &stack.client("alice"))
-            .await
-            .ok(200),
-        &created
-    );
+    assert_eq!(stack.get("/tariffs/vps-mega", &stack.client("alice")).await.ok(200), &created);
     stack.post("/tariffs", &provider, new_tariff()).await.problem(409);
 
     let mut generated = new_tariff();
     generated.as_object_mut().unwrap().remove("id");
     let made = stack.post("/tariffs", &provider, generated).await.ok(201).clone();
     let id = made["id"].as_str().unwrap();
-    assert_eq!(
-        stack.get(&format!("/tariffs/{id}"), &provider).await.ok(200)["name"],
-        "VPS Mega"
-    );
+    assert_eq!(stack.get(&format!("/tariffs/{id}"), &provider).await.ok(200)["name"], "VPS Mega");
 }
 
 #[tokio::test]
 async fn bad_tariffs_are_refused_and_not_stored() {
     let stack = Stack::new().await;
     let provider = stack.provider();
-    stack
-        .post("/tariffs", &stack.client("alice"), new_tariff())
-        .await
-        .problem(403);
+    stack.post("/tariffs", &stack.client("alice"), new_tariff()).await.problem(403);
     let bad_request = [
         ("price", json!(5)),
         ("id", json!("Has Spaces")),

@@ -12,11 +12,7 @@ use tests::emulator::workspace_root;
 const SECRET: &str = "e2e-development-secret";
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// The dev stack in its own process group; dropping it stops the whole group.
@@ -27,13 +23,14 @@ struct DevStack {
 
 impl DevStack {
     fn start() -> Self {
-        let (api_port, emulator_port) = (free_port(), free_port());
+        let (api_port, emulator_port, panel_port) = (free_port(), free_port(), free_port());
         let log = std::fs::File::create(workspace_root().join("target/e2e-dev.log")).unwrap();
         let child = Command::new("bash")
             .arg(workspace_root().join("infra/local/dev.sh"))
             .current_dir(workspace_root())
             .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{emulator_port}"))
             .env("API_PORT", api_port.to_string())
+            .env("PANEL_PORT", panel_port.to_string())
             .env("TABLE_NAME", "services")
             .env("DEV_JWT_SECRET", SECRET)
             .env("AWS_REGION", "us-east-1")
@@ -45,10 +42,7 @@ impl DevStack {
             .process_group(0)
             .spawn()
             .expect("start infra/local/dev.sh");
-        let stack = Self {
-            child,
-            api: format!("http://127.0.0.1:{api_port}"),
-        };
+        let stack = Self { child, api: format!("http://127.0.0.1:{api_port}") };
         stack.wait_until_up();
         stack
     }
@@ -59,10 +53,7 @@ impl DevStack {
             if self.call("GET", "/product-types", None, None).0 == 401 {
                 return;
             }
-            assert!(
-                Instant::now() < deadline,
-                "the dev stack did not come up; see target/e2e-dev.log"
-            );
+            assert!(Instant::now() < deadline, "the dev stack did not come up; see target/e2e-dev.log");
             std::thread::sleep(Duration::from_millis(500));
         }
     }
@@ -76,26 +67,13 @@ impl DevStack {
         body: Option<&Value>,
     ) -> (u16, String, Value) {
         let mut curl = Command::new("curl");
-        curl.args([
-            "-s",
-            "-X",
-            method,
-            "-o",
-            "-",
-            "-w",
-            "\n%{http_code} %{content_type}",
-        ]);
+        curl.args(["-s", "-X", method, "-o", "-", "-w", "\n%{http_code} %{content_type}"]);
         curl.arg(format!("{}{path}", self.api));
         if let Some(token) = token {
             curl.args(["-H", &format!("authorization: Bearer {token}")]);
         }
         if let Some(body) = body {
-            curl.args([
-                "-H",
-                "content-type: application/json",
-                "--data",
-                &body.to_string(),
-            ]);
+            curl.args(["-H", "content-type: application/json", "--data", &body.to_string()]);
         }
         let out = String::from_utf8(curl.output().expect("curl").stdout).unwrap();
         let (body, status) = out.rsplit_once('\n').unwrap_or(("", "0 "));
@@ -111,13 +89,9 @@ impl DevStack {
 impl Drop for DevStack {
     fn drop(&mut self) {
         // What Ctrl-C does: the script's trap stops the emulator and the watcher's group.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .status();
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
     }
 }
 
@@ -129,52 +103,45 @@ fn make_token(role: &str, sub: &str) -> String {
         .output()
         .expect("make token");
     assert!(out.status.success(), "make token failed");
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .expect("a token line")
-        .to_owned()
+    String::from_utf8(out.stdout).unwrap().lines().last().expect("a token line").to_owned()
 }
 
 #[test]
 fn make_dev_serves_the_api_on_production_paths() {
     let stack = DevStack::start();
-    let (alice, bob, provider) = (
-        make_token("client", "alice"),
-        make_token("client", "bob"),
-        make_token("provider", "ops"),
-    );
+    let (alice, bob, provider) =
+        (make_token("client", "alice"), make_token("client", "bob"), make_token("provider", "ops"));
     let order = json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}});
     let (status, _, service) = stack.call("POST", "/services", Some(&alice), Some(&order));
     assert_eq!(status, 201, "{service}");
     let id = service["id"].as_str().unwrap();
 
     let (status, _, list) = stack.call("GET", "/services", Some(&alice), None);
-    assert_eq!(
-        (status, list["items"][0]["status"].clone()),
-        (200, json!("ordered"))
-    );
+    assert_eq!((status, list["items"][0]["status"].clone()), (200, json!("ordered")));
     let (status, _, history) = stack.call("GET", &format!("/services/{id}/history"), Some(&alice), None);
-    assert_eq!(
-        (status, history["items"][0]["operation"].clone()),
-        (200, json!("order"))
-    );
+    assert_eq!((status, history["items"][0]["operation"].clone()), (200, json!("order")));
 
     let (status, content_type, problem) = stack.call("GET", &format!("/services/{id}"), Some(&bob), None);
-    assert_eq!(
-        (status, content_type.as_str()),
-        (404, "application/problem+json"),
-        "{problem}"
-    );
+    assert_eq!((status, content_type.as_str()), (404, "application/problem+json"), "{problem}");
     let (_, _, bobs) = stack.call("GET", "/services", Some(&bob), None);
     assert_eq!(bobs["items"], json!([]));
 
     let (status, _, all) = stack.call("GET", "/services?client_id=alice", Some(&provider), None);
-    assert_eq!(
-        (status, all["items"][0]["client_id"].clone()),
-        (200, json!("alice"))
-    );
+    assert_eq!((status, all["items"][0]["client_id"].clone()), (200, json!("alice")));
+
+    // Paid by a recorded payment, the service is activated by the worker through the bridge.
+    let payment = json!({"amount": service["order_price"], "external_id": "e2e-1"});
+    let (status, _, paid) = stack.call("POST", "/clients/alice/payments", Some(&provider), Some(&payment));
+    assert_eq!((status, paid["checked_out"].clone()), (201, json!([id])), "{paid}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (_, _, now) = stack.call("GET", &format!("/services/{id}"), Some(&alice), None);
+        if now["status"] == "active" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not activated: {now}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
 
     let (status, content_type, _) = stack.call("GET", "/services", None, None);
     assert_eq!((status, content_type.as_str()), (401, "application/problem+json"));

@@ -16,9 +16,7 @@ async fn malformed_bodies_are_400() {
         r#"{"period_months": 1}"#,
         r#"{"tariff_id": "vps-start", "period_months": -1}"#,
     ] {
-        let reply = stack
-            .send(Call::new("POST", "/services").token(&alice).raw(body))
-            .await;
+        let reply = stack.send(Call::new("POST", "/services").token(&alice).raw(body)).await;
         reply.problem(400);
     }
 }
@@ -28,10 +26,7 @@ async fn a_body_over_64_kib_is_413() {
     let stack = Stack::new().await;
     let huge =
         json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "x".repeat(70_000)}});
-    stack
-        .post("/services", &stack.client("alice"), huge.clone())
-        .await
-        .problem(413);
+    stack.post("/services", &stack.client("alice"), huge.clone()).await.problem(413);
     let call = Call::new("POST", "/services")
         .token(&stack.client("alice"))
         .header("idempotency-key", "k1")
@@ -45,28 +40,14 @@ async fn errors_name_no_table_keys_or_sdk_text() {
     let alice = stack.client("alice");
     let answers = [
         stack.get("/services/01JZZZZZZZZZZZZZZZZZZZZZZZ", &alice).await,
-        stack
-            .post(
-                "/services",
-                &alice,
-                json!({"tariff_id": "none", "period_months": 1}),
-            )
-            .await,
+        stack.post("/services", &alice, json!({"tariff_id": "none", "period_months": 1})).await,
         stack.post("/tariffs", &alice, json!({})).await,
         stack.get("/services?cursor=djE6U1ZDIw", &alice).await,
     ];
     for reply in answers {
         let text = reply.body.to_string();
         assert!(reply.status >= 400, "{text}");
-        for leak in [
-            "SVC#",
-            "CLIENT#",
-            "gsi",
-            "pk",
-            "dynamodb",
-            "DynamoDB",
-            "ConditionalCheck",
-        ] {
+        for leak in ["SVC#", "CLIENT#", "gsi", "pk", "dynamodb", "DynamoDB", "ConditionalCheck"] {
             assert!(!text.contains(leak), "{leak} leaks in {text}");
         }
     }
@@ -77,12 +58,7 @@ async fn a_failing_store_answers_500_without_detail() {
     let stack = Stack::new().await;
     let store = shared::store::Store::new(stack.app.store.client().clone(), "no-such-table");
     let app = shared::App::new(store, stack.app.auth.clone(), stack.app.clock.clone());
-    let reply = stack
-        .send_with(&app, Call::new("GET", "/services").token(&stack.client("alice")))
-        .await;
+    let reply = stack.send_with(&app, Call::new("GET", "/services").token(&stack.client("alice"))).await;
     let detail = reply.problem(500);
-    assert!(
-        !detail.contains("no-such-table") && !detail.contains("ResourceNotFound"),
-        "{detail}"
-    );
+    assert!(!detail.contains("no-such-table") && !detail.contains("ResourceNotFound"), "{detail}");
 }

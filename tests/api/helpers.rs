@@ -3,23 +3,32 @@
 
 use lambda_http::http::{HeaderMap, Method};
 use lambda_http::{Body, RequestExt};
+use operations_worker::Worker;
 use serde_json::{json, Value};
 use shared::auth::{sign_hs256, Auth};
 use shared::domain::{Clock, FixedClock, SystemClock};
+use shared::queue::Queue;
 use shared::store::Store;
 use shared::App;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tests::router::{self, Resolved, Route};
-use tests::{emulator, stack};
+use tests::{bridge, emulator, stack};
 
 pub const SECRET: &[u8] = b"integration-test-secret";
 
 pub struct Stack {
     pub app: App,
     pub clock: FixedClock,
+    pub worker: Worker,
+    pub queues: stack::Queues,
+    /// This test's own reference panel: `{panel}/{product_type}/operations`, `{panel}/control/...`.
+    pub panel: String,
     routes: Vec<Route>,
 }
+
+/// How often the test queue delivers a message before it goes to the dead-letter queue.
+pub const MAX_RECEIVES: u32 = 3;
 
 #[derive(Debug)]
 pub struct Reply {
@@ -37,19 +46,10 @@ impl Reply {
     #[track_caller]
     pub fn problem(&self, status: u16) -> String {
         assert_eq!(self.status, status, "unexpected answer: {}", self.body);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json"),
-            "{}",
-            self.body
-        );
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.body);
         assert_eq!(self.body["status"], status, "{}", self.body);
         for field in ["type", "title", "detail"] {
-            assert!(
-                self.body[field].is_string(),
-                "problem without {field}: {}",
-                self.body
-            );
+            assert!(self.body[field].is_string(), "problem without {field}: {}", self.body);
         }
         self.body["detail"].as_str().unwrap().to_owned()
     }
@@ -73,12 +73,7 @@ pub struct Call {
 
 impl Call {
     pub fn new(method: &str, path: &str) -> Self {
-        Self {
-            method: method.parse().expect("method"),
-            path: path.to_owned(),
-            headers: vec![],
-            body: None,
-        }
+        Self { method: method.parse().expect("method"), path: path.to_owned(), headers: vec![], body: None }
     }
 
     pub fn token(self, token: &str) -> Self {
@@ -101,9 +96,7 @@ impl Call {
 
     /// The request as API Gateway hands it to a function, before routing.
     pub fn request(&self) -> lambda_http::Request {
-        let mut builder = lambda_http::http::Request::builder()
-            .method(self.method.clone())
-            .uri(&self.path);
+        let mut builder = lambda_http::http::Request::builder().method(self.method.clone()).uri(&self.path);
         for (name, value) in &self.headers {
             builder = builder.header(name, value);
         }
@@ -118,10 +111,7 @@ impl Call {
                     .collect()
             })
             .unwrap_or_default();
-        builder
-            .body(body)
-            .expect("request")
-            .with_query_string_parameters(query)
+        builder.body(body).expect("request").with_query_string_parameters(query)
     }
 }
 
@@ -131,24 +121,23 @@ impl Stack {
         let config = emulator::sdk_config(endpoint).await;
         let table = format!("test-{}", ulid::Ulid::generate().to_string().to_lowercase());
         stack::create_table(&config, &table).await.expect("create table");
+        let queues = stack::create_messaging(&config, &table, MAX_RECEIVES).await.expect("queues");
+        let panel = format!("{}/{table}", tests::panel::ensure_running());
         let store = Store::new(aws_sdk_dynamodb::Client::new(&config), table);
-        stack::seed_catalog(&store).await.expect("seed catalog");
+        stack::seed_catalog(&store, &panel).await.expect("seed catalog");
         let clock = FixedClock::at(SystemClock.now());
-        let app = App::new(store, Auth::DevSecret(SECRET.to_vec()), Arc::new(clock.clone()));
-        Self {
-            app,
-            clock,
-            routes: router::routes(),
-        }
+        let queue = Queue::new(aws_sdk_sqs::Client::new(&config), &queues.operations);
+        let app =
+            App::new(store, Auth::DevSecret(SECRET.to_vec()), Arc::new(clock.clone())).with_queue(queue);
+        // Retries come back at once: the tests walk through every receive without waiting.
+        let worker = Worker { app: app.clone(), max_receives: MAX_RECEIVES, retry_base_seconds: 0 };
+        Self { app, clock, worker, queues, panel, routes: router::routes() }
     }
 
     /// A signed token for `sub` with `role`, valid for an hour from the stack's clock.
     pub fn token(&self, role: &str, sub: &str) -> String {
         let now = self.clock.now().unix_seconds();
-        sign_hs256(
-            &json!({"sub": sub, "role": role, "iat": now, "exp": now + 3600}),
-            SECRET,
-        )
+        sign_hs256(&json!({"sub": sub, "role": role, "iat": now, "exp": now + 3600}), SECRET)
     }
 
     pub fn client(&self, sub: &str) -> String {
@@ -171,9 +160,7 @@ impl Stack {
             other => panic!("{} {path} is not routed: {other:?}", call.method),
         };
         let request = call.request().with_path_parameters(params);
-        let response = router::invoke(&function, app, request)
-            .await
-            .expect("a handler for every function");
+        let response = router::invoke(&function, app, request).await.expect("a handler for every function");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = match response.body() {
@@ -182,11 +169,7 @@ impl Stack {
             Body::Binary(bytes) => serde_json::from_slice(bytes).expect("JSON body"),
             _ => Value::Null,
         };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply { status, headers, body }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {
@@ -201,6 +184,61 @@ impl Stack {
         self.send(Call::new("PUT", path).token(token).json(&body)).await
     }
 
+    /// Runs the worker over the operations queue until it is empty (at most `rounds` batches);
+    /// answers how many messages were delivered.
+    pub async fn drain_queue(&self, rounds: usize) -> usize {
+        let sqs = self.app.queue.as_ref().expect("a queue").client().clone();
+        let mut delivered = 0;
+        for _ in 0..rounds {
+            let deliver = |event| async {
+                let context = lambda_runtime::Context::default();
+                Ok(self
+                    .worker
+                    .handle(lambda_runtime::LambdaEvent::new(event, context))
+                    .await
+                    .expect("worker"))
+            };
+            match bridge::pump(&sqs, &self.queues.operations, deliver).await.expect("pump") {
+                0 => break,
+                n => delivered += n,
+            }
+        }
+        delivered
+    }
+
+    /// How many messages wait in the dead-letter queue.
+    pub async fn dead_letters(&self) -> usize {
+        let sqs = self.app.queue.as_ref().expect("a queue").client();
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&self.queues.dead_letter)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .expect("queue attributes");
+        attributes
+            .attributes
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages).cloned()
+            })
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Sends a control order to this test's panel (`capacity`, `fail`).
+    pub async fn panel_control(&self, what: &str, body: Value) {
+        let url = format!("{}/control/{what}", self.panel);
+        let response = reqwest::Client::new().post(&url).json(&body).send().await.expect("panel");
+        assert!(response.status().is_success(), "panel control {what}");
+    }
+
+    /// The operation calls this test's panel received, in order.
+    pub async fn panel_calls(&self) -> Vec<Value> {
+        let url = format!("{}/control/calls", self.panel);
+        let body: Value = reqwest::get(&url).await.expect("panel").json().await.expect("calls");
+        body["calls"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Orders a VPS on the seeded `vps-start` tariff as `token`; answers the new service.
     pub async fn order_vps(&self, token: &str) -> Value {
         let order =
@@ -211,15 +249,63 @@ impl Stack {
 
 /// The ids of a list answer's items.
 pub fn ids(list: &Value) -> Vec<String> {
-    list["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_owned())
-        .collect()
+    list["items"].as_array().expect("items").iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
 }
 
 /// The id of one answered item.
 pub fn id_of(item: &Value) -> String {
     item["id"].as_str().expect("an id").to_owned()
+}
+
+impl Stack {
+    /// The provider records a payment of `amount` for `client` (a fresh external id).
+    pub async fn fund(&self, client: &str, amount: u64) -> Value {
+        let body = json!({"amount": amount, "external_id": ulid::Ulid::generate().to_string()});
+        self.post(&format!("/clients/{client}/payments"), &self.provider(), body).await.ok(201).clone()
+    }
+
+    /// A VPS of `client`, ordered, paid and activated through the queue and the panel.
+    pub async fn active_vps(&self, client: &str) -> Value {
+        let token = self.client(client);
+        let service = self.order_vps(&token).await;
+        self.fund(client, service["order_price"].as_u64().unwrap()).await;
+        self.drain_queue(10).await;
+        let id = id_of(&service);
+        let active = self.get(&format!("/services/{id}"), &token).await.ok(200).clone();
+        assert_eq!(active["status"], "active", "{active}");
+        active
+    }
+
+    /// The service as its owner or the provider sees it now.
+    pub async fn service(&self, id: &str) -> Value {
+        self.get(&format!("/services/{id}"), &self.provider()).await.ok(200).clone()
+    }
+
+    /// The client's balance, with the ledger checked to add up to it.
+    pub async fn balance(&self, client: &str) -> u64 {
+        let account =
+            self.get(&format!("/clients/{client}/account?limit=100"), &self.provider()).await.ok(200).clone();
+        let entries = account["entries"].as_array().unwrap();
+        let sum: i64 = entries.iter().map(|e| e["amount"].as_i64().unwrap()).sum();
+        let balance = account["balance"].as_u64().unwrap();
+        assert_eq!(sum, balance as i64, "the ledger does not add up to the balance: {account}");
+        balance
+    }
+
+    /// The operations of a service's history, oldest first, with their statuses.
+    pub async fn history(&self, id: &str) -> Vec<(String, String, String)> {
+        let page =
+            self.get(&format!("/services/{id}/history?limit=100"), &self.provider()).await.ok(200).clone();
+        let mut entries: Vec<(String, String, String)> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
+                (text(&e["operation"]), text(&e["status_before"]), text(&e["status_after"]))
+            })
+            .collect();
+        entries.reverse();
+        entries
+    }
 }

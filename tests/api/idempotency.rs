@@ -11,10 +11,7 @@ fn order() -> serde_json::Value {
 }
 
 fn keyed(token: &str, key: &str, body: &serde_json::Value) -> Call {
-    Call::new("POST", "/services")
-        .token(token)
-        .header("idempotency-key", key)
-        .json(body)
+    Call::new("POST", "/services").token(token).header("idempotency-key", key).json(body)
 }
 
 #[tokio::test]
@@ -32,21 +29,12 @@ async fn the_same_key_and_body_replay_the_first_answer() {
     // The same JSON with its keys in another order is the same request.
     let reordered =
         r#"{"params": {"os_template": "debian-12"}, "period_months": 1, "tariff_id": "vps-start"}"#;
-    let call = Call::new("POST", "/services")
-        .token(&alice)
-        .header("idempotency-key", "order-1")
-        .raw(reordered);
+    let call =
+        Call::new("POST", "/services").token(&alice).header("idempotency-key", "order-1").raw(reordered);
     assert_eq!(stack.send(call).await.ok(201), &body);
-    assert_eq!(
-        ids(stack.get("/services", &alice).await.ok(200)),
-        vec![id_of(&body)]
-    );
+    assert_eq!(ids(stack.get("/services", &alice).await.ok(200)), vec![id_of(&body)]);
     // Keys belong to their principal: bob's "order-1" is his own.
-    let bob = stack
-        .send(keyed(&stack.client("bob"), "order-1", &order()))
-        .await
-        .ok(201)
-        .clone();
+    let bob = stack.send(keyed(&stack.client("bob"), "order-1", &order())).await.ok(201).clone();
     assert_ne!(bob["id"], body["id"]);
 }
 
@@ -74,12 +62,7 @@ async fn a_key_still_in_progress_is_409() {
         expires_at: now + 24 * 3600,
         response: None,
     };
-    let claimed = stack
-        .app
-        .store
-        .claim_idempotency_key("client:alice", "busy", &running, now)
-        .await
-        .unwrap();
+    let claimed = stack.app.store.claim_idempotency_key("client:alice", "busy", &running, now).await.unwrap();
     assert!(claimed.is_none());
     stack.send(keyed(&alice, "busy", &order())).await.problem(409);
     let mut other = order();
@@ -120,12 +103,6 @@ async fn records_expire_after_a_day() {
 async fn a_bad_key_is_400() {
     let stack = Stack::new().await;
     let alice = stack.client("alice");
-    stack
-        .send(keyed(&alice, &"k".repeat(300), &order()))
-        .await
-        .problem(400);
-    stack
-        .send(keyed(&alice, "has space", &order()))
-        .await
-        .problem(400);
+    stack.send(keyed(&alice, &"k".repeat(300), &order())).await.problem(400);
+    stack.send(keyed(&alice, "has space", &order())).await.problem(400);
 }

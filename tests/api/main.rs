@@ -2,10 +2,12 @@
 //! real handler, against DynamoDB in the local emulator.
 
 mod auth;
+mod billing;
 mod catalog;
 mod e2e;
 mod errors;
 mod helpers;
 mod idempotency;
+mod lifecycle;
 mod routes;
 mod services;

@@ -12,13 +12,7 @@ type RouteSet = BTreeSet<(String, String, String)>;
 fn routed() -> RouteSet {
     routes()
         .into_iter()
-        .map(
-            |Route {
-                 method,
-                 path,
-                 function,
-             }| (method.to_uppercase(), path, function),
-        )
+        .map(|Route { method, path, function }| (method.to_uppercase(), path, function))
         .collect()
 }
 
@@ -52,10 +46,7 @@ fn the_template_deploys_every_route_to_its_function() {
             continue;
         }
         assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda");
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .expect("Binary")
-            .to_owned();
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("Binary").to_owned();
         let Some(events) = resource["Properties"]["Events"].as_mapping() else {
             continue;
         };
@@ -70,25 +61,46 @@ fn the_template_deploys_every_route_to_its_function() {
     assert_eq!(deployed, routed(), "infra/template.yaml and the router disagree");
 }
 
+/// The functions the template triggers other than by HTTP (queue, schedules).
+fn event_functions() -> BTreeSet<String> {
+    let template = yaml("infra/template.yaml");
+    let mut functions = BTreeSet::new();
+    for (_, resource) in template["Resources"].as_mapping().expect("Resources") {
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        if events.values().any(|e| e["Type"] != "HttpApi") {
+            let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("Binary");
+            functions.insert(binary.to_owned());
+        }
+    }
+    functions
+}
+
 #[test]
-fn every_function_package_is_routed_and_has_a_sample_event() {
+fn every_function_package_is_deployed_and_has_a_sample_event() {
     let packages: BTreeSet<String> = std::fs::read_dir(workspace_root().join("functions"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    let functions: BTreeSet<String> = routed().into_iter().map(|(_, _, f)| f).collect();
-    assert_eq!(packages, functions, "functions/ and the router disagree");
-    for (method, path, function) in routed() {
+    let mut functions: BTreeSet<String> = routed().into_iter().map(|(_, _, f)| f).collect();
+    let queue_functions = event_functions();
+    assert!(queue_functions.contains("operations-worker"));
+    functions.extend(queue_functions.iter().cloned());
+    assert_eq!(packages, functions, "functions/ and the router and template disagree");
+    let read = |function: &str| {
         let file = workspace_root().join(format!("events/{function}.json"));
-        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+    };
+    for (method, path, function) in routed() {
+        let text = read(&function);
         let event: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(
-            event["routeKey"],
-            format!("{method} {path}"),
-            "{}",
-            file.display()
-        );
-        lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_eq!(event["routeKey"], format!("{method} {path}"), "{function}");
+        lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{function}: {e}"));
+    }
+    for function in queue_functions {
+        let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&read(&function)).unwrap();
+        assert!(!event.records.is_empty(), "{function}");
     }
 }
 
@@ -96,14 +108,8 @@ fn every_function_package_is_routed_and_has_a_sample_event() {
 async fn every_route_reaches_a_handler_that_demands_a_principal() {
     let stack = Stack::new().await;
     for (method, path, function) in routed() {
-        let concrete = path
-            .replace("{id}", "01JZZZZZZZZZZZZZZZZZZZZZZZ")
-            .replace("{type}", "vps");
+        let concrete = path.replace("{id}", "01JZZZZZZZZZZZZZZZZZZZZZZZ").replace("{type}", "vps");
         let reply = stack.send(Call::new(&method, &concrete)).await;
-        assert_eq!(
-            reply.status, 401,
-            "{method} {path} ({function}) answered {}",
-            reply.body
-        );
+        assert_eq!(reply.status, 401, "{method} {path} ({function}) answered {}", reply.body);
     }
 }

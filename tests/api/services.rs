@@ -41,11 +41,7 @@ async fn a_client_orders_and_sees_its_service_with_history() {
     assert_eq!(one.header("etag"), Some("\"1\""));
     assert_eq!(one.ok(200), &service);
 
-    let history = stack
-        .get(&format!("/services/{id}/history"), &alice)
-        .await
-        .ok(200)
-        .clone();
+    let history = stack.get(&format!("/services/{id}/history"), &alice).await.ok(200).clone();
     let entries = history["items"].as_array().unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["operation"], "order");
@@ -55,10 +51,7 @@ async fn a_client_orders_and_sees_its_service_with_history() {
     assert_eq!(entries[0]["details"]["price"], 1400 + 2 * 150 * 3);
     assert_eq!(entries[0]["at"], service["created_at"]);
     assert_eq!(history["cursor"], json!(null));
-    stack
-        .get(&format!("/services/{id}/history?limit=500"), &alice)
-        .await
-        .problem(400);
+    stack.get(&format!("/services/{id}/history?limit=500"), &alice).await.problem(400);
 }
 
 #[tokio::test]
@@ -71,17 +64,10 @@ async fn another_client_gets_404_and_an_empty_list() {
     for path in [format!("/services/{id}"), format!("/services/{id}/history")] {
         let theirs = stack.get(&path, &bob).await;
         let absent = stack.get(&path.replace(id, missing), &bob).await;
-        assert_eq!(
-            theirs.problem(404),
-            absent.problem(404),
-            "{path} tells another's from a missing one"
-        );
+        assert_eq!(theirs.problem(404), absent.problem(404), "{path} tells another's from a missing one");
         assert_eq!(theirs.body, absent.body);
     }
-    assert_eq!(
-        ids(stack.get("/services", &bob).await.ok(200)),
-        Vec::<String>::new()
-    );
+    assert_eq!(ids(stack.get("/services", &bob).await.ok(200)), Vec::<String>::new());
     stack.get("/services/not-an-id", &bob).await.problem(404);
 }
 
@@ -91,68 +77,29 @@ async fn the_provider_sees_every_service_and_filters() {
     let alice_vps = stack.order_vps(&stack.client("alice")).await;
     let bob_vps = stack.order_vps(&stack.client("bob")).await;
     let domain = json!({"tariff_id": "domain-com", "period_months": 12, "params": {"domain": "example.com"}});
-    let bob_domain = stack
-        .post("/services", &stack.client("bob"), domain)
-        .await
-        .ok(201)
-        .clone();
+    let bob_domain = stack.post("/services", &stack.client("bob"), domain).await.ok(201).clone();
     let provider = stack.provider();
 
     let all = stack.get("/services", &provider).await.ok(200).clone();
-    assert_eq!(
-        ids(&all),
-        vec![id_of(&bob_domain), id_of(&bob_vps), id_of(&alice_vps)],
-        "newest first"
-    );
+    assert_eq!(ids(&all), vec![id_of(&bob_domain), id_of(&bob_vps), id_of(&alice_vps)], "newest first");
     assert_eq!(all["items"][2]["client_id"], "alice");
 
-    let of_bob = stack
-        .get("/services?client_id=bob", &provider)
-        .await
-        .ok(200)
-        .clone();
+    let of_bob = stack.get("/services?client_id=bob", &provider).await.ok(200).clone();
     assert_eq!(ids(&of_bob), vec![id_of(&bob_domain), id_of(&bob_vps)]);
-    let bob_vps_only = stack
-        .get("/services?client_id=bob&product_type=vps", &provider)
-        .await
-        .ok(200)
-        .clone();
+    let bob_vps_only = stack.get("/services?client_id=bob&product_type=vps", &provider).await.ok(200).clone();
     assert_eq!(ids(&bob_vps_only), vec![id_of(&bob_vps)]);
-    let domains = stack
-        .get("/services?product_type=domain", &provider)
-        .await
-        .ok(200)
-        .clone();
+    let domains = stack.get("/services?product_type=domain", &provider).await.ok(200).clone();
     assert_eq!(ids(&domains), vec![id_of(&bob_domain)]);
-    let ordered_vps = stack
-        .get("/services?status=ordered&product_type=vps", &provider)
-        .await
-        .ok(200)
-        .clone();
+    let ordered_vps = stack.get("/services?status=ordered&product_type=vps", &provider).await.ok(200).clone();
     assert_eq!(ids(&ordered_vps), vec![id_of(&bob_vps), id_of(&alice_vps)]);
-    let active = stack
-        .get("/services?status=active", &provider)
-        .await
-        .ok(200)
-        .clone();
+    let active = stack.get("/services?status=active", &provider).await.ok(200).clone();
     assert_eq!(ids(&active), Vec::<String>::new());
 
-    let one = stack
-        .get(
-            &format!("/services/{}", alice_vps["id"].as_str().unwrap()),
-            &provider,
-        )
-        .await;
+    let one = stack.get(&format!("/services/{}", alice_vps["id"].as_str().unwrap()), &provider).await;
     assert_eq!(one.ok(200)["client_id"], "alice");
     stack.get("/services?status=paused", &provider).await.problem(400);
-    stack
-        .get("/services?product_type=mainframe", &provider)
-        .await
-        .problem(400);
-    stack
-        .get("/services?client_id=bob", &stack.client("alice"))
-        .await
-        .problem(403);
+    stack.get("/services?product_type=mainframe", &provider).await.problem(400);
+    stack.get("/services?client_id=bob", &stack.client("alice")).await.problem(403);
 }
 
 #[tokio::test]
@@ -172,10 +119,7 @@ async fn lists_page_with_an_opaque_cursor() {
         seen.extend(ids(&page));
         match page["cursor"].as_str() {
             Some(cursor) => {
-                assert!(
-                    !ordered.iter().any(|id| cursor.contains(id.as_str())),
-                    "cursor shows an id"
-                );
+                assert!(!ordered.iter().any(|id| cursor.contains(id.as_str())), "cursor shows an id");
                 path = format!("/services?limit=2&cursor={cursor}");
             }
             None => break,
@@ -195,11 +139,7 @@ async fn a_quick_order_without_parameters_needs_configuration() {
     let quick = json!({"tariff_id": "vps-start", "period_months": 1, "quick": true});
     let service = stack.post("/services", &alice, quick).await.ok(201).clone();
     assert_eq!(service["status"], "configuration_required");
-    let listed = stack
-        .get("/services?status=configuration_required", &alice)
-        .await
-        .ok(200)
-        .clone();
+    let listed = stack.get("/services?status=configuration_required", &alice).await.ok(200).clone();
     assert_eq!(ids(&listed), vec![id_of(&service)]);
 }
 
@@ -222,10 +162,7 @@ async fn orders_that_break_the_tariff_are_422_and_store_nothing() {
         let detail = stack.post("/services", &alice, order.clone()).await.problem(422);
         assert!(!detail.is_empty(), "{order}");
     }
-    assert_eq!(
-        ids(stack.get("/services", &alice).await.ok(200)),
-        Vec::<String>::new()
-    );
+    assert_eq!(ids(stack.get("/services", &alice).await.ok(200)), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -249,14 +186,8 @@ async fn server_owned_fields_are_never_bound_from_a_client() {
         let detail = stack.post("/services", &alice, body).await.problem(400);
         assert!(detail.contains(field), "{field}: {detail}");
     }
-    assert_eq!(
-        ids(stack.get("/services", &alice).await.ok(200)),
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        ids(stack.get("/services", &stack.provider()).await.ok(200)),
-        Vec::<String>::new()
-    );
+    assert_eq!(ids(stack.get("/services", &alice).await.ok(200)), Vec::<String>::new());
+    assert_eq!(ids(stack.get("/services", &stack.provider()).await.ok(200)), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -267,42 +198,19 @@ async fn the_provider_orders_for_a_client() {
     let service = stack.post("/services", &provider, order).await.ok(201).clone();
     assert_eq!(service["client_id"], "carol");
     let carol = stack.client("carol");
-    assert_eq!(
-        ids(stack.get("/services", &carol).await.ok(200)),
-        vec![id_of(&service)]
-    );
-    let history = stack
-        .get(
-            &format!("/services/{}/history", service["id"].as_str().unwrap()),
-            &carol,
-        )
-        .await;
-    assert_eq!(
-        history.ok(200)["items"][0]["actor"],
-        json!({"id": "ops", "role": "provider"})
-    );
+    assert_eq!(ids(stack.get("/services", &carol).await.ok(200)), vec![id_of(&service)]);
+    let history = stack.get(&format!("/services/{}/history", service["id"].as_str().unwrap()), &carol).await;
+    assert_eq!(history.ok(200)["items"][0]["actor"], json!({"id": "ops", "role": "provider"}));
     let without_client =
         json!({"tariff_id": "ssl-dv", "period_months": 12, "params": {"domain": "example.org"}});
-    stack
-        .post("/services", &provider, without_client)
-        .await
-        .problem(422);
+    stack.post("/services", &provider, without_client).await.problem(422);
 }
 
 #[tokio::test]
 async fn a_client_never_sees_a_deleted_service() {
     let stack = Stack::new().await;
-    let alice = Principal {
-        id: ClientId::parse("alice").unwrap(),
-        role: Role::Client,
-    };
-    let tariff = stack
-        .app
-        .store
-        .get_tariff(&TariffId::parse("vps-start").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let alice = Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client };
+    let tariff = stack.app.store.get_tariff(&TariffId::parse("vps-start").unwrap()).await.unwrap().unwrap();
     let order = OrderRequest {
         client_id: alice.id.clone(),
         period_months: 1,
@@ -317,30 +225,14 @@ async fn a_client_never_sees_a_deleted_service() {
     let kept = stack.order_vps(&stack.client("alice")).await;
 
     let token = stack.client("alice");
-    stack
-        .get(&format!("/services/{}", gone.id), &token)
-        .await
-        .problem(404);
-    stack
-        .get(&format!("/services/{}/history", gone.id), &token)
-        .await
-        .problem(404);
-    assert_eq!(
-        ids(stack.get("/services", &token).await.ok(200)),
-        vec![id_of(&kept)]
-    );
-    assert_eq!(
-        ids(stack.get("/services?status=deleted", &token).await.ok(200)),
-        Vec::<String>::new()
-    );
+    stack.get(&format!("/services/{}", gone.id), &token).await.problem(404);
+    stack.get(&format!("/services/{}/history", gone.id), &token).await.problem(404);
+    assert_eq!(ids(stack.get("/services", &token).await.ok(200)), vec![id_of(&kept)]);
+    assert_eq!(ids(stack.get("/services?status=deleted", &token).await.ok(200)), Vec::<String>::new());
 
     let provider = stack.provider();
     let seen = stack.get(&format!("/services/{}", gone.id), &provider).await;
     assert_eq!(seen.ok(200)["status"], "deleted");
-    let deleted = stack
-        .get("/services?status=deleted", &provider)
-        .await
-        .ok(200)
-        .clone();
+    let deleted = stack.get("/services?status=deleted", &provider).await.ok(200).clone();
     assert_eq!(ids(&deleted), vec![gone.id.to_string()]);
 }

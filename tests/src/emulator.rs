@@ -15,10 +15,7 @@ pub const REGION: &str = "us-east-1";
 
 /// The workspace root (the parent of this crate).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
 }
 
 /// The emulator's endpoint: `AWS_ENDPOINT_URL`, or the local default.
@@ -27,17 +24,11 @@ pub fn endpoint() -> String {
 }
 
 fn host_port(endpoint: &str) -> String {
-    endpoint
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned()
+    endpoint.trim_start_matches("http://").trim_end_matches('/').to_owned()
 }
 
 fn reachable(address: &str) -> bool {
-    address
-        .parse()
-        .ok()
-        .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_millis(200)).is_ok())
+    address.parse().ok().is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_millis(200)).is_ok())
 }
 
 /// Makes sure the emulator answers, starting it when it does not; answers its endpoint.
@@ -47,11 +38,7 @@ pub fn ensure_running() -> &'static str {
     let started = STARTED.get_or_init(|| {
         let endpoint = endpoint();
         let address = host_port(&endpoint);
-        let child = if reachable(&address) {
-            None
-        } else {
-            Some(start(&address)?)
-        };
+        let child = if reachable(&address) { None } else { Some(start(&address)?) };
         Ok((endpoint, child))
     });
     match started {

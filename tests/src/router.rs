@@ -41,10 +41,7 @@ pub fn routes() -> Vec<Route> {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Resolved {
-    Function {
-        function: String,
-        params: HashMap<String, String>,
-    },
+    Function { function: String, params: HashMap<String, String> },
     MethodNotAllowed,
     NotFound,
 }
@@ -55,10 +52,7 @@ pub fn resolve(routes: &[Route], method: &str, path: &str) -> Resolved {
         if let Some(params) = match_template(&route.path, path) {
             path_known = true;
             if route.method.eq_ignore_ascii_case(method) {
-                return Resolved::Function {
-                    function: route.function.clone(),
-                    params,
-                };
+                return Resolved::Function { function: route.function.clone(), params };
             }
         }
     }
@@ -70,10 +64,8 @@ pub fn resolve(routes: &[Route], method: &str, path: &str) -> Resolved {
 }
 
 fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>> {
-    let (want, have): (Vec<&str>, Vec<&str>) = (
-        template.trim_matches('/').split('/').collect(),
-        path.trim_matches('/').split('/').collect(),
-    );
+    let (want, have): (Vec<&str>, Vec<&str>) =
+        (template.trim_matches('/').split('/').collect(), path.trim_matches('/').split('/').collect());
     if want.len() != have.len() {
         return None;
     }
@@ -93,6 +85,19 @@ fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>>
 /// Runs the named function's handler, as its Lambda would. `None` for an unknown function.
 pub async fn invoke(function: &str, app: &App, req: Request) -> Option<Response<Body>> {
     Some(match function {
+        "transfer-service" => transfer_service::handle(app, req).await,
+        "reboot-service" => reboot_service::handle(app, req).await,
+        "delete-service" => delete_service::handle(app, req).await,
+        "renew-service" => renew_service::handle(app, req).await,
+        "enable-service" => enable_service::handle(app, req).await,
+        "disable-service" => disable_service::handle(app, req).await,
+        "activate-service" => activate_service::handle(app, req).await,
+        "get-account" => get_account::handle(app, req).await,
+        "get-client-account" => get_client_account::handle(app, req).await,
+        "create-payment" => create_payment::handle(app, req).await,
+        "confirm-payment" => confirm_payment::handle(app, req).await,
+        "record-payment" => record_payment::handle(app, req).await,
+        "checkout-cart" => checkout_cart::handle(app, req).await,
         "list-product-types" => list_product_types::handle(app, req).await,
         "put-product-type" => put_product_type::handle(app, req).await,
         "list-tariffs" => list_tariffs::handle(app, req).await,
@@ -113,16 +118,8 @@ mod tests {
     #[test]
     fn templates_match_and_extract() {
         let routes = vec![
-            Route {
-                method: "GET".into(),
-                path: "/services/{id}".into(),
-                function: "get-service".into(),
-            },
-            Route {
-                method: "GET".into(),
-                path: "/services".into(),
-                function: "list-services".into(),
-            },
+            Route { method: "GET".into(), path: "/services/{id}".into(), function: "get-service".into() },
+            Route { method: "GET".into(), path: "/services".into(), function: "list-services".into() },
         ];
         assert_eq!(
             resolve(&routes, "GET", "/services/abc"),
@@ -131,10 +128,7 @@ mod tests {
                 params: HashMap::from([("id".into(), "abc".into())])
             }
         );
-        assert_eq!(
-            resolve(&routes, "DELETE", "/services/abc"),
-            Resolved::MethodNotAllowed
-        );
+        assert_eq!(resolve(&routes, "DELETE", "/services/abc"), Resolved::MethodNotAllowed);
         assert_eq!(resolve(&routes, "GET", "/services/abc/x"), Resolved::NotFound);
         assert_eq!(resolve(&routes, "GET", "/services//x"), Resolved::NotFound);
     }

@@ -7,7 +7,6 @@ use shared::domain::{ProductTypeRules, Tariff};
 use shared::store::{schema, Store, StoreError};
 
 pub const QUEUE: &str = "services-operations";
-pub const DEAD_LETTER_QUEUE: &str = "services-operations-dlq";
 pub const EVENT_BUS: &str = "services";
 /// How often a message is received before it goes to the dead-letter queue.
 pub const MAX_RECEIVES: u32 = 5;
@@ -30,16 +29,23 @@ pub async fn create_table(config: &SdkConfig, table: &str) -> Result<bool, Store
     schema::create_table(&aws_sdk_dynamodb::Client::new(config), table).await
 }
 
-/// Creates the operations queue, its dead-letter queue and the event bus (each only when missing).
-pub async fn create_messaging(config: &SdkConfig) -> Result<String, Box<dyn std::error::Error>> {
+/// The URLs of the operations queue and its dead-letter queue.
+#[derive(Debug, Clone)]
+pub struct Queues {
+    pub operations: String,
+    pub dead_letter: String,
+}
+
+/// Creates the operations queue `name` with its dead-letter queue `{name}-dlq` (redrive after
+/// `max_receives`), and the event bus; each only when missing.
+pub async fn create_messaging(
+    config: &SdkConfig,
+    name: &str,
+    max_receives: u32,
+) -> Result<Queues, Box<dyn std::error::Error>> {
     let sqs = aws_sdk_sqs::Client::new(config);
-    let dlq_url = sqs
-        .create_queue()
-        .queue_name(DEAD_LETTER_QUEUE)
-        .send()
-        .await?
-        .queue_url
-        .unwrap_or_default();
+    let dlq_url =
+        sqs.create_queue().queue_name(format!("{name}-dlq")).send().await?.queue_url.unwrap_or_default();
     let dlq_arn = sqs
         .get_queue_attributes()
         .queue_url(&dlq_url)
@@ -49,14 +55,11 @@ pub async fn create_messaging(config: &SdkConfig) -> Result<String, Box<dyn std:
         .attributes
         .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
         .unwrap_or_default();
-    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVES});
+    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives});
     let queue_url = sqs
         .create_queue()
-        .queue_name(QUEUE)
-        .attributes(
-            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
-            redrive.to_string(),
-        )
+        .queue_name(name)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy, redrive.to_string())
         .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "60")
         .send()
         .await?
@@ -65,19 +68,19 @@ pub async fn create_messaging(config: &SdkConfig) -> Result<String, Box<dyn std:
     let events = aws_sdk_eventbridge::Client::new(config);
     match events.create_event_bus().name(EVENT_BUS).send().await {
         Ok(_) => {}
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_resource_already_exists_exception()) => {}
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_already_exists_exception()) => {}
         Err(e) => return Err(e.into()),
     }
-    Ok(queue_url)
+    Ok(Queues { operations: queue_url, dead_letter: dlq_url })
 }
 
-/// Writes the demo catalog; tariffs already there are left as they are, so seeding twice works.
-pub async fn seed_catalog(store: &Store) -> Result<usize, StoreError> {
+/// Writes the demo catalog, each product type's panel at `{panel_base}/{type}`; tariffs
+/// already there are left as they are, so seeding twice works.
+pub async fn seed_catalog(store: &Store, panel_base: &str) -> Result<usize, StoreError> {
     let catalog = catalog();
     for rules in &catalog.product_types {
-        store.put_product_type(rules).await?;
+        let panel_url = format!("{}/{}", panel_base.trim_end_matches('/'), rules.product_type.as_str());
+        store.put_product_type(&ProductTypeRules { panel_url: Some(panel_url), ..rules.clone() }).await?;
     }
     let mut added = 0;
     for tariff in &catalog.tariffs {

@@ -33,14 +33,10 @@ struct OrderBody {
 fn owner(principal: &Principal, client_id: Option<&str>) -> Result<ClientId, ApiError> {
     match (principal.is_provider(), client_id) {
         (false, None) => Ok(principal.id.clone()),
-        (false, Some(_)) => Err(ApiError::BadRequest(
-            "client_id is set by the server for a client".into(),
-        )),
+        (false, Some(_)) => Err(ApiError::BadRequest("client_id is set by the server for a client".into())),
         (true, Some(raw)) => ClientId::parse(raw)
             .ok_or_else(|| ApiError::BadRequest("client_id must be 1 to 128 printable characters".into())),
-        (true, None) => Err(ApiError::Unprocessable(
-            "the provider orders for a client_id".into(),
-        )),
+        (true, None) => Err(ApiError::Unprocessable("the provider orders for a client_id".into())),
     }
 }
 

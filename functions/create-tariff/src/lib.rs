@@ -29,9 +29,7 @@ struct TariffBody {
 
 fn tariff_id(raw: &str, field: &str) -> Result<TariffId, ApiError> {
     TariffId::parse(raw).ok_or_else(|| {
-        ApiError::BadRequest(format!(
-            "{field}: `{raw}` is not a tariff id (a-z, 0-9, - and _, at most 64)"
-        ))
+        ApiError::BadRequest(format!("{field}: `{raw}` is not a tariff id (a-z, 0-9, - and _, at most 64)"))
     })
 }
 
@@ -50,11 +48,7 @@ async fn create_tariff(app: &App, principal: Principal, req: Request) -> Result<
         prices: body.prices,
         options: body.options,
         required_params: body.required_params,
-        change_to: body
-            .change_to
-            .iter()
-            .map(|raw| tariff_id(raw, "change_to"))
-            .collect::<Result<_, _>>()?,
+        change_to: body.change_to.iter().map(|raw| tariff_id(raw, "change_to")).collect::<Result<_, _>>()?,
     };
     tariff.validate()?;
     for target in &tariff.change_to {
@@ -68,10 +62,9 @@ async fn create_tariff(app: &App, principal: Principal, req: Request) -> Result<
     }
     match app.store.insert_tariff(&tariff).await {
         Ok(()) => Reply::created(tariff),
-        Err(StoreError::ConditionFailed) => Err(ApiError::Conflict(format!(
-            "a tariff with id `{}` exists",
-            tariff.id
-        ))),
+        Err(StoreError::ConditionFailed) => {
+            Err(ApiError::Conflict(format!("a tariff with id `{}` exists", tariff.id)))
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -14,7 +14,5 @@ async fn get_service_history(app: &App, principal: Principal, req: Request) -> R
     let page_request = query.page(HistoryId::parse)?;
     let service = visible_service(app, &principal, &req).await?;
     let page = app.store.list_history(&service.id, page_request).await?;
-    list_reply(page, |entry| {
-        serde_json::to_value(entry).expect("a history entry serializes")
-    })
+    list_reply(page, |entry| serde_json::to_value(entry).expect("a history entry serializes"))
 }

@@ -12,10 +12,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn list_services(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
-    let query = Query::parse(
-        &req,
-        &[PAGE_PARAMS.as_slice(), &["product_type", "status", "client_id"]].concat(),
-    )?;
+    let query =
+        Query::parse(&req, &[PAGE_PARAMS.as_slice(), &["product_type", "status", "client_id"]].concat())?;
     let mut filter = ServiceFilter {
         owner: query.parsed("client_id", ClientId::parse)?,
         product_type: query.parsed("product_type", ProductType::parse)?,
@@ -24,16 +22,11 @@ async fn list_services(app: &App, principal: Principal, req: Request) -> Result<
     };
     if !principal.is_provider() {
         if filter.owner.is_some() {
-            return Err(ApiError::Forbidden(
-                "only the provider filters by client_id".into(),
-            ));
+            return Err(ApiError::Forbidden("only the provider filters by client_id".into()));
         }
         filter.owner = Some(principal.id.clone());
         filter.hide_deleted = true;
     }
-    let page = app
-        .store
-        .list_services(&filter, query.page(ServiceId::parse)?)
-        .await?;
+    let page = app.store.list_services(&filter, query.page(ServiceId::parse)?).await?;
     list_reply(page, |service| views::service(&service))
 }

@@ -12,11 +12,6 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn list_tariffs(app: &App, _: Principal, req: Request) -> Result<Reply, ApiError> {
     let query = Query::parse(&req, &[PAGE_PARAMS.as_slice(), &["product_type"]].concat())?;
     let product_type = query.parsed("product_type", ProductType::parse)?;
-    let page = app
-        .store
-        .list_tariffs(product_type, query.page(TariffId::parse)?)
-        .await?;
-    list_reply(page, |tariff| {
-        serde_json::to_value(tariff).expect("a tariff serializes")
-    })
+    let page = app.store.list_tariffs(product_type, query.page(TariffId::parse)?).await?;
+    list_reply(page, |tariff| serde_json::to_value(tariff).expect("a tariff serializes"))
 }

@@ -6,8 +6,5 @@ use lambda_http::{run, service_fn, Error};
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let app = &shared::App::from_env().await;
-    run(service_fn(move |req| async move {
-        Ok::<_, Error>(list_tariffs::handle(app, req).await)
-    }))
-    .await
+    run(service_fn(move |req| async move { Ok::<_, Error>(list_tariffs::handle(app, req).await) })).await
 }

@@ -18,6 +18,8 @@ struct RulesBody {
     abuse_limit: u32,
     auto_delete_after_days: u32,
     renew_lead_days: u32,
+    #[serde(default)]
+    panel_url: Option<String>,
 }
 
 async fn put_product_type(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
@@ -32,6 +34,7 @@ async fn put_product_type(app: &App, principal: Principal, req: Request) -> Resu
         abuse_limit: body.abuse_limit,
         auto_delete_after_days: body.auto_delete_after_days,
         renew_lead_days: body.renew_lead_days,
+        panel_url: body.panel_url,
     };
     rules.validate()?;
     app.store.put_product_type(&rules).await?;

@@ -64,6 +64,9 @@ pub struct ProductTypeRules {
     pub auto_delete_after_days: u32,
     /// Days before expiry that auto-renewal is first tried.
     pub renew_lead_days: u32,
+    /// Where the product type's control panel takes operations (see `crate::panel`).
+    #[serde(default)]
+    pub panel_url: Option<String>,
 }
 
 /// Upper bounds on a product type's rules, to catch typos such as a lead of 3000 days.
@@ -75,16 +78,18 @@ impl ProductTypeRules {
     pub fn validate(&self) -> Result<(), RuleViolation> {
         let bounded = [
             ("abuse_limit", self.abuse_limit, MAX_ABUSE_LIMIT),
-            (
-                "auto_delete_after_days",
-                self.auto_delete_after_days,
-                MAX_AUTO_DELETE_DAYS,
-            ),
+            ("auto_delete_after_days", self.auto_delete_after_days, MAX_AUTO_DELETE_DAYS),
             ("renew_lead_days", self.renew_lead_days, MAX_RENEW_LEAD_DAYS),
         ];
-        match bounded.iter().find(|(_, value, max)| value > max) {
-            Some((name, _, max)) => Err(RuleViolation::new(format!("{name} must be at most {max}"))),
-            None => Ok(()),
+        if let Some((name, _, max)) = bounded.iter().find(|(_, value, max)| value > max) {
+            return Err(RuleViolation::new(format!("{name} must be at most {max}")));
+        }
+        let url_ok = |u: &str| (u.starts_with("http://") || u.starts_with("https://")) && u.len() <= 512;
+        match &self.panel_url {
+            Some(url) if !url_ok(url) => {
+                Err(RuleViolation::new("panel_url must be an http(s) URL of at most 512 characters"))
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -188,10 +193,7 @@ impl Tariff {
                 ));
             }
             if self.options[..i].iter().any(|o| o.id == option.id) {
-                return Err(RuleViolation::new(format!(
-                    "option `{}` is listed twice",
-                    option.id
-                )));
+                return Err(RuleViolation::new(format!("option `{}` is listed twice", option.id)));
             }
             if option.max == 0 {
                 return Err(RuleViolation::new(format!("option `{}` has max 0", option.id)));
@@ -224,9 +226,7 @@ impl Tariff {
 pub fn is_slug(raw: &str, max: usize) -> bool {
     !raw.is_empty()
         && raw.len() <= max
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// A tariff for unit tests: `vps-start`, 1 or 12 months, an `ip` option, needs `os_template`.
@@ -237,12 +237,7 @@ pub(crate) fn sample_tariff() -> Tariff {
         product_type: ProductType::Vps,
         name: "VPS Start".into(),
         prices: Prices::new(BTreeMap::from([(1, 500), (12, 5000)])).unwrap(),
-        options: vec![OptionOffer {
-            id: "ip".into(),
-            name: "IPv4".into(),
-            price: 100,
-            max: 4,
-        }],
+        options: vec![OptionOffer { id: "ip".into(), name: "IPv4".into(), price: 100, max: 4 }],
         required_params: vec!["os_template".into()],
         change_to: vec![],
     }

@@ -22,12 +22,8 @@ impl Timestamp {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        let at = OffsetDateTime::parse(raw, &Rfc3339)
-            .ok()?
-            .to_offset(UtcOffset::UTC);
-        Some(Self::from_unix_millis(
-            (at.unix_timestamp_nanos() / 1_000_000) as i64,
-        ))
+        let at = OffsetDateTime::parse(raw, &Rfc3339).ok()?.to_offset(UtcOffset::UTC);
+        Some(Self::from_unix_millis((at.unix_timestamp_nanos() / 1_000_000) as i64))
     }
 
     pub fn unix_seconds(self) -> i64 {
@@ -36,6 +32,22 @@ impl Timestamp {
 
     pub fn plus_seconds(self, seconds: i64) -> Self {
         Self(self.0 + Duration::seconds(seconds))
+    }
+
+    /// The same time `months` calendar months later; a day past the end of the target month
+    /// becomes its last day (Jan 31 + 1 month = Feb 28 or 29).
+    pub fn plus_months(self, months: u32) -> Self {
+        let total = self.0.month() as u32 - 1 + months;
+        let year = self.0.year() + (total / 12) as i32;
+        let month = time::Month::try_from((total % 12 + 1) as u8).expect("a month");
+        let day = self.0.day().min(time::util::days_in_month(month, year));
+        let date = time::Date::from_calendar_date(year, month, day).expect("a valid date");
+        Self(self.0.replace_date(date))
+    }
+
+    /// Seconds from `self` to `later` (negative when `later` is earlier).
+    pub fn seconds_until(self, later: Timestamp) -> i64 {
+        (later.0 - self.0).whole_seconds()
     }
 }
 
@@ -111,6 +123,17 @@ mod tests {
         let a = Timestamp::parse("2026-01-01T00:00:00.5Z").unwrap();
         let b = a.plus_seconds(1);
         assert!(a.to_string() < b.to_string());
+    }
+
+    #[test]
+    fn months_are_calendar_months() {
+        let jan31 = Timestamp::parse("2027-01-31T10:00:00Z").unwrap();
+        assert_eq!(jan31.plus_months(1).to_string(), "2027-02-28T10:00:00.000Z");
+        assert_eq!(jan31.plus_months(12).to_string(), "2028-01-31T10:00:00.000Z");
+        assert_eq!(jan31.plus_months(13).to_string(), "2028-02-29T10:00:00.000Z");
+        let nov = Timestamp::parse("2026-11-25T12:00:00Z").unwrap();
+        assert_eq!(nov.plus_months(3).to_string(), "2027-02-25T12:00:00.000Z");
+        assert_eq!(nov.seconds_until(nov.plus_seconds(90)), 90);
     }
 
     #[test]

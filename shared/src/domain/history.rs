@@ -3,11 +3,36 @@
 use super::{HistoryId, Principal, Role, Status, Timestamp};
 use serde::{Deserialize, Serialize};
 
-/// What was done to a service. Later lifecycle work adds its own actions.
+/// What was done to a service: the history entry's `operation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Order,
+    /// Paid, where that moves nothing else (a quick order still missing parameters).
+    Payment,
+    Edit,
+    Activation,
+    Suspension,
+    Resume,
+    Reboot,
+    Renewal,
+    Transfer,
+    Deletion,
+}
+
+impl From<super::Operation> for Action {
+    fn from(operation: super::Operation) -> Self {
+        use super::Operation as O;
+        match operation {
+            O::Activation => Action::Activation,
+            O::Suspension => Action::Suspension,
+            O::Resume => Action::Resume,
+            O::Reboot => Action::Reboot,
+            O::Renewal => Action::Renewal,
+            O::Transfer => Action::Transfer,
+            O::Deletion => Action::Deletion,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,10 +43,7 @@ pub struct Actor {
 
 impl From<&Principal> for Actor {
     fn from(p: &Principal) -> Self {
-        Self {
-            id: p.id.to_string(),
-            role: p.role,
-        }
+        Self { id: p.id.to_string(), role: p.role }
     }
 }
 

@@ -49,6 +49,11 @@ fn next_ulid() -> ulid::Ulid {
     generator.generate().unwrap_or_else(|_| ulid::Ulid::generate())
 }
 
+/// A new sortable id for things that need no type of their own (ledger entries, payments).
+pub fn next_id() -> String {
+    next_ulid().to_string()
+}
+
 /// Longest principal or client id accepted.
 pub const MAX_CLIENT_ID_LEN: usize = 128;
 /// Longest tariff id accepted.
@@ -93,9 +98,7 @@ impl TariffId {
     pub fn parse(raw: &str) -> Option<Self> {
         let ok = !raw.is_empty()
             && raw.len() <= MAX_TARIFF_ID_LEN
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         ok.then(|| Self(raw.to_owned()))
     }
 }

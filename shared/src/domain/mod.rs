@@ -1,10 +1,13 @@
 //! Pure domain: types and rules of the services backend. No I/O, no AWS, no Lambda types.
 
+pub mod account;
 pub mod catalog;
 pub mod clock;
 pub mod history;
 pub mod ids;
+pub mod lifecycle;
 pub mod order;
+pub mod payment;
 pub mod principal;
 pub mod service;
 

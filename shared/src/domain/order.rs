@@ -31,10 +31,8 @@ pub fn place_order(
     now: Timestamp,
 ) -> Result<(Service, HistoryEntry), RuleViolation> {
     let order_price = period_price(tariff, order.period_months, "period_months")?;
-    let auto_renew = order.auto_renew.unwrap_or(AutoRenew {
-        enabled: true,
-        period_months: order.period_months,
-    });
+    let auto_renew =
+        order.auto_renew.unwrap_or(AutoRenew { enabled: true, period_months: order.period_months });
     let renewal_period_price = period_price(tariff, auto_renew.period_months, "auto_renew.period_months")?;
     let options_per_month = options_monthly_price(tariff, &order.options)?;
     let complete = check_params(tariff, &order.params)?;
@@ -48,10 +46,7 @@ pub fn place_order(
                 .filter(|p| !order.params.contains_key(*p))
                 .map(String::as_str)
                 .collect();
-            return Err(RuleViolation::new(format!(
-                "missing required parameters: {}",
-                missing.join(", ")
-            )));
+            return Err(RuleViolation::new(format!("missing required parameters: {}", missing.join(", "))));
         }
     };
     let renewal_price = renewal_period_price + options_per_month * u64::from(auto_renew.period_months);
@@ -72,6 +67,12 @@ pub fn place_order(
         options: order.options,
         created_at: now,
         version: 1,
+        order_price: order_price + options_per_month * u64::from(order.period_months),
+        paid: false,
+        holds: Vec::new(),
+        pending: None,
+        last_error: None,
+        delete_at: None,
     };
     let entry = HistoryEntry {
         id: HistoryId::generate(),
@@ -83,7 +84,7 @@ pub fn place_order(
         details: serde_json::json!({
             "tariff_id": tariff.id,
             "period_months": service.period_months,
-            "price": order_price + options_per_month * u64::from(service.period_months),
+            "price": service.order_price,
             "options": service.options,
             "quick": order.quick,
         }),
@@ -110,10 +111,7 @@ fn options_monthly_price(tariff: &Tariff, lines: &[OptionLine]) -> Result<u64, R
             RuleViolation::new(format!("tariff `{}` offers no option `{}`", tariff.id, line.id))
         })?;
         if lines[..i].iter().any(|l| l.id == line.id) {
-            return Err(RuleViolation::new(format!(
-                "option `{}` is listed twice",
-                line.id
-            )));
+            return Err(RuleViolation::new(format!("option `{}` is listed twice", line.id)));
         }
         if line.quantity == 0 || line.quantity > offer.max {
             return Err(RuleViolation::new(format!(
@@ -133,10 +131,7 @@ fn check_params(tariff: &Tariff, params: &BTreeMap<String, String>) -> Result<bo
     }
     for (name, value) in params {
         if !is_slug(name, MAX_PARAM_NAME_LEN) || !tariff.required_params.contains(name) {
-            return Err(RuleViolation::new(format!(
-                "tariff `{}` takes no parameter `{name}`",
-                tariff.id
-            )));
+            return Err(RuleViolation::new(format!("tariff `{}` takes no parameter `{name}`", tariff.id)));
         }
         if value.trim().is_empty() || value.chars().count() > MAX_PARAM_VALUE_LEN {
             return Err(RuleViolation::new(format!(
@@ -154,10 +149,7 @@ mod tests {
     use crate::domain::Role;
 
     fn alice() -> Principal {
-        Principal {
-            id: ClientId::parse("alice").unwrap(),
-            role: Role::Client,
-        }
+        Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client }
     }
 
     fn order(months: u16) -> OrderRequest {
@@ -181,13 +173,7 @@ mod tests {
         assert_eq!(service.status, Status::Ordered);
         assert_eq!(service.operation, None);
         assert_eq!(service.renewal_price, 5000);
-        assert_eq!(
-            service.auto_renew,
-            AutoRenew {
-                enabled: true,
-                period_months: 12
-            }
-        );
+        assert_eq!(service.auto_renew, AutoRenew { enabled: true, period_months: 12 });
         assert_eq!(service.version, 1);
         assert_eq!(service.expires_at, None);
         assert_eq!(entry.status_before, None);
@@ -199,14 +185,8 @@ mod tests {
     #[test]
     fn options_are_priced_per_unit_per_month() {
         let mut o = order(12);
-        o.options = vec![OptionLine {
-            id: "ip".into(),
-            quantity: 2,
-        }];
-        o.auto_renew = Some(AutoRenew {
-            enabled: false,
-            period_months: 1,
-        });
+        o.options = vec![OptionLine { id: "ip".into(), quantity: 2 }];
+        o.auto_renew = Some(AutoRenew { enabled: false, period_months: 1 });
         let (service, entry) = place_order(&sample_tariff(), o, &alice(), now()).unwrap();
         assert_eq!(entry.details["price"], 5000 + 2 * 100 * 12);
         assert_eq!(service.renewal_price, 500 + 2 * 100);
@@ -217,45 +197,21 @@ mod tests {
         let err = place_order(&sample_tariff(), order(3), &alice(), now()).unwrap_err();
         assert!(err.0.contains("not sold for 3 months"), "{err}");
         let mut o = order(1);
-        o.auto_renew = Some(AutoRenew {
-            enabled: true,
-            period_months: 6,
-        });
+        o.auto_renew = Some(AutoRenew { enabled: true, period_months: 6 });
         assert!(place_order(&sample_tariff(), o, &alice(), now()).is_err());
     }
 
     #[test]
     fn options_must_be_offered_and_within_max() {
         for lines in [
-            vec![OptionLine {
-                id: "disk".into(),
-                quantity: 1,
-            }],
-            vec![OptionLine {
-                id: "ip".into(),
-                quantity: 5,
-            }],
-            vec![OptionLine {
-                id: "ip".into(),
-                quantity: 0,
-            }],
-            vec![
-                OptionLine {
-                    id: "ip".into(),
-                    quantity: 1,
-                },
-                OptionLine {
-                    id: "ip".into(),
-                    quantity: 1,
-                },
-            ],
+            vec![OptionLine { id: "disk".into(), quantity: 1 }],
+            vec![OptionLine { id: "ip".into(), quantity: 5 }],
+            vec![OptionLine { id: "ip".into(), quantity: 0 }],
+            vec![OptionLine { id: "ip".into(), quantity: 1 }, OptionLine { id: "ip".into(), quantity: 1 }],
         ] {
             let mut o = order(1);
             o.options = lines.clone();
-            assert!(
-                place_order(&sample_tariff(), o, &alice(), now()).is_err(),
-                "{lines:?}"
-            );
+            assert!(place_order(&sample_tariff(), o, &alice(), now()).is_err(), "{lines:?}");
         }
     }
 

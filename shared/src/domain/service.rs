@@ -74,6 +74,20 @@ pub enum Operation {
     Deletion,
 }
 
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Activation => "activation",
+            Operation::Suspension => "suspension",
+            Operation::Resume => "resume",
+            Operation::Reboot => "reboot",
+            Operation::Renewal => "renewal",
+            Operation::Transfer => "transfer",
+            Operation::Deletion => "deletion",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AutoRenew {
@@ -114,6 +128,24 @@ pub struct Service {
     pub created_at: Timestamp,
     /// Rises by one with every write; every write is conditional on it.
     pub version: u64,
+    /// What the first period costs (tariff price and options), charged at checkout.
+    #[serde(default)]
+    pub order_price: u64,
+    /// The order has been paid for.
+    #[serde(default)]
+    pub paid: bool,
+    /// Why the service is suspended; the status shows the strongest (see `Hold`).
+    #[serde(default)]
+    pub holds: Vec<super::lifecycle::Hold>,
+    /// The long-running operation under way, if any.
+    #[serde(default)]
+    pub pending: Option<super::lifecycle::PendingOperation>,
+    /// Why the last operation failed, until the next one succeeds.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// A client's deletion scheduled for the end of the paid period.
+    #[serde(default)]
+    pub delete_at: Option<Timestamp>,
 }
 
 impl Service {

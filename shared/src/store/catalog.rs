@@ -9,13 +9,12 @@ impl Store {
     pub async fn put_product_type(&self, rules: &ProductTypeRules) -> Result<(), StoreError> {
         let mut item = encode(rules)?;
         item.extend(keys::product_type(rules.product_type).item());
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await?;
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
         Ok(())
+    }
+
+    pub async fn product_type(&self, t: ProductType) -> Result<Option<ProductTypeRules>, StoreError> {
+        self.get(keys::product_type(t)).await
     }
 
     /// Every product type that has rules set (at most six: one page).
@@ -50,10 +49,7 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                 Err(StoreError::ConditionFailed)
             }
             Err(e) => Err(e.into()),
@@ -75,20 +71,10 @@ impl Store {
             },
             None => {
                 let (partition, prefix) = keys::tariffs_partition();
-                PageQuery {
-                    partition,
-                    sort_prefix: Some(prefix),
-                    ..PageQuery::default()
-                }
+                PageQuery { partition, sort_prefix: Some(prefix), ..PageQuery::default() }
             }
         };
-        let (items, last) = self
-            .query_page(PageQuery {
-                limit: page.limit,
-                start,
-                ..query
-            })
-            .await?;
+        let (items, last) = self.query_page(PageQuery { limit: page.limit, start, ..query }).await?;
         Ok(Page {
             items: items.into_iter().map(decode).collect::<Result<_, _>>()?,
             next: last.as_ref().and_then(keys::tariff_id_of),

@@ -64,16 +64,12 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(None),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                 // Whoever holds the key; if it vanished meanwhile, its holder just gave it up.
                 let holder: Option<IdempotencyRecord> = self.get(at).await?;
-                Ok(Some(holder.unwrap_or(IdempotencyRecord {
-                    state: RecordState::InProgress,
-                    ..record.clone()
-                })))
+                Ok(Some(
+                    holder.unwrap_or(IdempotencyRecord { state: RecordState::InProgress, ..record.clone() }),
+                ))
             }
             Err(e) => Err(e.into()),
         }

@@ -9,6 +9,10 @@
 //! |                   |                     |                   | by_status: `STATUS#{status}` / `SVC#{id}`  |
 //! |                   |                     |                   | all: `SERVICES` / `SVC#{id}`               |
 //! | history entry     | `SVC#{id}`          | `HIST#{entry id}` |                                            |
+//! | account           | `ACCT#{client}`     | `ACCOUNT`         |                                            |
+//! | ledger entry      | `ACCT#{client}`     | `LEDGER#{id}`     |                                            |
+//! | payment           | `PAY#{id}`          | `META`            |                                            |
+//! | gateway reference | `EXTPAY#{external}` | `META`            | (makes an external payment id unique)      |
 //! | idempotency record| `IDEM#{principal}#{key}` | `IDEM`       | (TTL attribute `expires_at`)               |
 //!
 //! A service and its history share a partition, so a service's history is one Query and a
@@ -85,10 +89,7 @@ impl Key {
 }
 
 pub fn product_type(t: ProductType) -> Key {
-    Key {
-        pk: CATALOG.into(),
-        sk: format!("{PRODUCT_TYPE_PREFIX}{}", t.as_str()),
-    }
+    Key { pk: CATALOG.into(), sk: format!("{PRODUCT_TYPE_PREFIX}{}", t.as_str()) }
 }
 
 /// Partition and sort-key prefix under which every product type is stored.
@@ -97,10 +98,7 @@ pub fn product_types_partition() -> (String, String) {
 }
 
 pub fn tariff(id: &TariffId) -> Key {
-    Key {
-        pk: CATALOG.into(),
-        sk: tariff_sort(id),
-    }
+    Key { pk: CATALOG.into(), sk: tariff_sort(id) }
 }
 
 fn tariff_sort(id: &TariffId) -> String {
@@ -132,16 +130,11 @@ pub fn tariff_start(id: &TariffId, t: Option<ProductType>) -> Item {
 }
 
 pub fn tariff_id_of(item: &Item) -> Option<TariffId> {
-    string(item, SK)?
-        .strip_prefix(TARIFF_PREFIX)
-        .and_then(TariffId::parse)
+    string(item, SK)?.strip_prefix(TARIFF_PREFIX).and_then(TariffId::parse)
 }
 
 pub fn service(id: &ServiceId) -> Key {
-    Key {
-        pk: service_partition(id),
-        sk: SERVICE_SK.into(),
-    }
+    Key { pk: service_partition(id), sk: SERVICE_SK.into() }
 }
 
 fn service_partition(id: &ServiceId) -> String {
@@ -194,16 +187,11 @@ pub fn service_start(id: &ServiceId, index: Index, partition: &str) -> Item {
 }
 
 pub fn service_id_of(item: &Item) -> Option<ServiceId> {
-    string(item, PK)?
-        .strip_prefix(SERVICE_PREFIX)
-        .and_then(ServiceId::parse)
+    string(item, PK)?.strip_prefix(SERVICE_PREFIX).and_then(ServiceId::parse)
 }
 
 pub fn history(service: &ServiceId, entry: &crate::domain::HistoryId) -> Key {
-    Key {
-        pk: service_partition(service),
-        sk: format!("{HISTORY_PREFIX}{entry}"),
-    }
+    Key { pk: service_partition(service), sk: format!("{HISTORY_PREFIX}{entry}") }
 }
 
 pub fn history_partition(service: &ServiceId) -> (String, String) {
@@ -211,16 +199,42 @@ pub fn history_partition(service: &ServiceId) -> (String, String) {
 }
 
 pub fn history_id_of(item: &Item) -> Option<crate::domain::HistoryId> {
-    string(item, SK)?
-        .strip_prefix(HISTORY_PREFIX)
-        .and_then(crate::domain::HistoryId::parse)
+    string(item, SK)?.strip_prefix(HISTORY_PREFIX).and_then(crate::domain::HistoryId::parse)
+}
+
+pub fn account(client: &str) -> Key {
+    Key { pk: account_partition(client), sk: "ACCOUNT".into() }
+}
+
+fn account_partition(client: &str) -> String {
+    format!("ACCT#{client}")
+}
+
+const LEDGER_PREFIX: &str = "LEDGER#";
+
+pub fn ledger(client: &str, entry: &str) -> Key {
+    Key { pk: account_partition(client), sk: format!("{LEDGER_PREFIX}{entry}") }
+}
+
+pub fn ledger_partition(client: &str) -> (String, String) {
+    (account_partition(client), LEDGER_PREFIX.into())
+}
+
+pub fn ledger_id_of(item: &Item) -> Option<String> {
+    string(item, SK)?.strip_prefix(LEDGER_PREFIX).map(str::to_owned)
+}
+
+pub fn payment(id: &str) -> Key {
+    Key { pk: format!("PAY#{id}"), sk: "META".into() }
+}
+
+/// A marker that a gateway's payment reference has been recorded.
+pub fn external_payment(external_id: &str) -> Key {
+    Key { pk: format!("EXTPAY#{external_id}"), sk: "META".into() }
 }
 
 pub fn idempotency(principal: &str, key: &str) -> Key {
-    Key {
-        pk: format!("IDEM#{principal}#{key}"),
-        sk: "IDEM".into(),
-    }
+    Key { pk: format!("IDEM#{principal}#{key}"), sk: "IDEM".into() }
 }
 
 fn string<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
@@ -238,10 +252,7 @@ mod tests {
         assert_eq!(keys.len(), 8);
         assert_eq!(keys["gsi1pk"].as_s().unwrap(), "CLIENT#alice");
         assert_eq!(keys["gsi3pk"].as_s().unwrap(), "STATUS#ordered");
-        assert_eq!(
-            keys["gsi2pk"].as_s().unwrap(),
-            &services_of_type(ProductType::Vps)
-        );
+        assert_eq!(keys["gsi2pk"].as_s().unwrap(), &services_of_type(ProductType::Vps));
         assert_eq!(keys["gsi4pk"].as_s().unwrap(), &all_services());
     }
 
@@ -253,9 +264,6 @@ mod tests {
         let entry = crate::domain::HistoryId::generate();
         assert_eq!(history_id_of(&history(&id, &entry).item()), Some(entry));
         let tariff = TariffId::parse("vps-start").unwrap();
-        assert_eq!(
-            tariff_id_of(&tariff_start(&tariff, Some(ProductType::Vps))),
-            Some(tariff)
-        );
+        assert_eq!(tariff_id_of(&tariff_start(&tariff, Some(ProductType::Vps))), Some(tariff));
     }
 }

@@ -1,5 +1,7 @@
 //! The DynamoDB adapter. Route handlers never build expressions; they call these methods.
 
+pub mod accounts;
+pub mod batch;
 pub mod catalog;
 pub mod idempotency;
 pub mod keys;
@@ -59,10 +61,7 @@ pub struct PageRequest<P> {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     pub fn client(&self) -> &Client {
@@ -104,10 +103,9 @@ fn is_condition_failure<R>(
 ) -> bool {
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
     match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
-            .cancellation_reasons()
-            .iter()
-            .any(|r| r.code() == Some("ConditionalCheckFailed")),
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+            e.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+        }
         _ => false,
     }
 }

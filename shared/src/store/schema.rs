@@ -18,11 +18,7 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
 }
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(kind)
-        .build()
-        .map_err(StoreError::backend)
+    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(StoreError::backend)
 }
 
 /// Creates the table with its indexes and TTL. Answers false when it already exists.
@@ -51,11 +47,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<bool, StoreErr
     }
     match request.send().await {
         Ok(_) => {}
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_resource_in_use_exception()) =>
-        {
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {
             return Ok(false)
         }
         Err(err) => return Err(StoreError::backend(err)),

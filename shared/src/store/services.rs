@@ -1,9 +1,8 @@
 //! Services and their history.
 
-use super::keys::{self, Index, Item};
-use super::{decode, encode, is_condition_failure, s, Page, PageQuery, PageRequest, Store, StoreError};
+use super::keys::{self, Index};
+use super::{decode, s, Page, PageQuery, PageRequest, Store, StoreError};
 use crate::domain::{ClientId, HistoryEntry, HistoryId, ProductType, Service, ServiceId, Status};
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 /// Which services a list shows. The store picks the index from the most selective filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,48 +14,12 @@ pub struct ServiceFilter {
     pub hide_deleted: bool,
 }
 
-fn service_item(service: &Service) -> Result<Item, StoreError> {
-    let mut item = encode(service)?;
-    item.extend(keys::service(&service.id).item());
-    item.extend(keys::service_index_keys(
-        &service.id,
-        service.client_id.as_str(),
-        service.product_type,
-        service.status,
-    ));
-    Ok(item)
-}
-
-fn history_item(service: &ServiceId, entry: &HistoryEntry) -> Result<Item, StoreError> {
-    let mut item = encode(entry)?;
-    item.extend(keys::history(service, &entry.id).item());
-    Ok(item)
-}
-
 impl Store {
     /// Writes a new service and its first history entry in one transaction.
     pub async fn insert_service(&self, service: &Service, entry: &HistoryEntry) -> Result<(), StoreError> {
-        let put = |item: Item| -> Result<TransactWriteItem, StoreError> {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(StoreError::backend)?;
-            Ok(TransactWriteItem::builder().put(put).build())
-        };
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(put(service_item(service)?)?)
-            .transact_items(put(history_item(&service.id, entry)?)?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Err(StoreError::ConditionFailed),
-            Err(e) => Err(e.into()),
-        }
+        let mut batch = self.batch();
+        batch.service(service)?.history(&service.id, entry)?;
+        self.commit(batch).await
     }
 
     pub async fn get_service(&self, id: &ServiceId) -> Result<Option<Service>, StoreError> {
@@ -77,10 +40,7 @@ impl Store {
         };
         let mut query = PageQuery {
             index: Some(index),
-            start: page
-                .after
-                .as_ref()
-                .map(|id| keys::service_start(id, index, &partition)),
+            start: page.after.as_ref().map(|id| keys::service_start(id, index, &partition)),
             partition,
             newest_first: true,
             limit: page.limit,
@@ -101,6 +61,22 @@ impl Store {
             items: items.into_iter().map(decode).collect::<Result<_, _>>()?,
             next: last.as_ref().and_then(keys::service_id_of),
         })
+    }
+
+    /// Every service of a client (its cart is among them), walking all pages.
+    pub async fn client_services(&self, owner: &ClientId) -> Result<Vec<Service>, StoreError> {
+        let filter =
+            ServiceFilter { owner: Some(owner.clone()), hide_deleted: true, ..ServiceFilter::default() };
+        let mut services = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.list_services(&filter, PageRequest { limit: 100, after }).await?;
+            services.extend(page.items);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(services),
+            }
+        }
     }
 
     /// A service's history, newest first, one page.

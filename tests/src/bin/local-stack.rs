@@ -1,24 +1,69 @@
-//! `local-stack bootstrap`: creates the local table, queues and event bus in the emulator at
-//! `AWS_ENDPOINT_URL` and seeds the demo catalog. `make dev` runs it; running it again is fine.
+//! The local stack's helper for `make dev`:
+//! - `local-stack bootstrap`: creates the table, the operations queue with its dead-letter
+//!   queue and the event bus in the emulator at `AWS_ENDPOINT_URL`, and seeds the demo catalog
+//!   with each product type's panel under `PANEL_URL`. Prints `OPERATIONS_QUEUE_URL=...` last.
+//!   Running it again is fine.
+//! - `local-stack bridge`: forever moves messages from the operations queue to the
+//!   `operations-worker` function through `cargo lambda watch`'s invoke API (the emulator has no
+//!   event source mapping), deleting what the worker did not report failed.
 
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use shared::store::Store;
-use tests::{emulator, stack};
+use std::time::Duration;
+use tests::{bridge, emulator, stack};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn env(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    if std::env::args().nth(1).as_deref() != Some("bootstrap") {
-        return Err("usage: local-stack bootstrap".into());
-    }
-    let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "services".to_owned());
+async fn main() -> Result<(), Error> {
     let config = emulator::sdk_config(&emulator::endpoint()).await;
-    let created = stack::create_table(&config, &table).await?;
-    let queue_url = stack::create_messaging(&config).await?;
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
-    let added = stack::seed_catalog(&store).await?;
-    println!(
-        "table {table} {}; queue {queue_url}; event bus {}; {added} tariffs seeded",
-        if created { "created" } else { "exists" },
-        stack::EVENT_BUS
-    );
-    Ok(())
+    match std::env::args().nth(1).as_deref() {
+        Some("bootstrap") => {
+            let table = env("TABLE_NAME", "services");
+            let created = stack::create_table(&config, &table).await?;
+            let queues = stack::create_messaging(&config, stack::QUEUE, stack::MAX_RECEIVES)
+                .await
+                .map_err(|e| e.to_string())?;
+            let store = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
+            let added = stack::seed_catalog(&store, &env("PANEL_URL", "http://127.0.0.1:8700")).await?;
+            println!(
+                "table {table} {}; event bus {}; {added} tariffs seeded",
+                if created { "created" } else { "exists" },
+                stack::EVENT_BUS
+            );
+            println!("OPERATIONS_QUEUE_URL={}", queues.operations);
+            Ok(())
+        }
+        Some("bridge") => {
+            let queue_url = std::env::var("OPERATIONS_QUEUE_URL")?;
+            let invoke = format!(
+                "http://127.0.0.1:{}/2015-03-31/functions/operations-worker/invocations",
+                env("API_PORT", "9000")
+            );
+            let sqs = aws_sdk_sqs::Client::new(&config);
+            let http = reqwest::Client::new();
+            loop {
+                let deliver = |event: SqsEvent| {
+                    let request = http.post(&invoke).json(&event);
+                    async move {
+                        let response = request.send().await?.error_for_status()?;
+                        Ok::<SqsBatchResponse, Error>(response.json().await?)
+                    }
+                };
+                match bridge::pump(&sqs, &queue_url, deliver).await {
+                    Ok(0) => tokio::time::sleep(Duration::from_millis(500)).await,
+                    Ok(_) => {}
+                    Err(e) => {
+                        eprintln!("bridge: {e}");
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                    }
+                }
+            }
+        }
+        _ => Err("usage: local-stack bootstrap | bridge".into()),
+    }
 }

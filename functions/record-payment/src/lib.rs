@@ -1,0 +1,42 @@
+//! `POST /clients/{client_id}/payments`: the provider records a payment it received (bank
+//! transfer, cash); `external_id` is its reference and may be recorded only once.
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::billing::{new_payment, payment_view, receive_payment};
+use shared::domain::history::Actor;
+use shared::domain::payment::PaymentStatus;
+use shared::domain::{ClientId, Principal};
+use shared::http::{self, json_body, path_param, require_provider};
+use shared::{ApiError, App, Reply};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::write(app, req, record_payment).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordBody {
+    amount: u64,
+    external_id: String,
+}
+
+const MAX_EXTERNAL_ID_LEN: usize = 128;
+
+async fn record_payment(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
+    require_provider(&principal)?;
+    let client =
+        ClientId::parse(&path_param(&req, "client_id")?).ok_or_else(|| ApiError::not_found("client"))?;
+    let body: RecordBody = json_body(&req)?;
+    if body.external_id.trim().is_empty() || body.external_id.chars().count() > MAX_EXTERNAL_ID_LEN {
+        return Err(ApiError::BadRequest(format!(
+            "external_id must be 1 to {MAX_EXTERNAL_ID_LEN} characters"
+        )));
+    }
+    let payment =
+        new_payment(client, body.amount, PaymentStatus::Received, Some(body.external_id), app.clock.now())?;
+    let activated = receive_payment(app, &payment, &Actor::from(&principal)).await?;
+    let mut answer = payment_view(&payment);
+    answer["checked_out"] = activated.iter().map(|c| c.service.id.to_string()).collect();
+    Reply::created(answer)
+}

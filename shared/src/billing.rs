@@ -1,0 +1,139 @@
+//! The application layer of money: accounts, payments and the cart.
+
+use crate::app::App;
+use crate::domain::account::{Account, LedgerEntry, LedgerKind};
+use crate::domain::history::Actor;
+use crate::domain::lifecycle::Change;
+use crate::domain::payment::{Payment, PaymentStatus};
+use crate::domain::{ClientId, Service, Status, Timestamp};
+use crate::error::ApiError;
+use crate::http::{Query, Reply, PAGE_PARAMS};
+use crate::operations::{account, add_change, enqueue};
+use crate::store::StoreError;
+use crate::views;
+use lambda_http::Request;
+
+/// The most services one checkout pays for (a transaction holds at most 100 items: three a
+/// service, and the account and payment).
+pub const MAX_CHECKOUT: usize = 30;
+
+/// `{client_id, balance, entries, cursor}`: the balance and one page of the ledger.
+pub async fn account_reply(app: &App, client: &ClientId, req: &Request) -> Result<Reply, ApiError> {
+    let query = Query::parse(req, &PAGE_PARAMS)?;
+    let page = query.page(|raw| Some(raw.to_owned()))?;
+    let account = account(app, client).await?;
+    let ledger = app.store.list_ledger(client, page).await?;
+    Reply::ok(serde_json::json!({
+        "client_id": account.client_id,
+        "balance": account.balance,
+        "entries": ledger.items,
+        "cursor": ledger.next.map(|n| crate::http::encode_cursor(&n)),
+    }))
+}
+
+/// The services in a client's cart: ordered (or quick orders) not paid for yet, oldest first.
+pub fn cart(services: Vec<Service>) -> Vec<Service> {
+    let mut cart: Vec<Service> = services
+        .into_iter()
+        .filter(|s| !s.paid && matches!(s.status, Status::Ordered | Status::ConfigurationRequired))
+        .collect();
+    cart.sort_by(|a, b| a.id.cmp(&b.id));
+    cart
+}
+
+/// Charges `account` for each service and pays its order: the changes and the ledger entries.
+/// Refuses as a whole (nothing charged) when the balance does not cover all of them.
+pub fn pay_for(
+    account: &mut Account,
+    services: &[Service],
+    actor: &Actor,
+    at: Timestamp,
+) -> Result<(Vec<Change>, Vec<LedgerEntry>), ApiError> {
+    let total: u64 = services.iter().map(|s| s.order_price).sum();
+    if total > account.balance {
+        return Err(
+            crate::domain::account::InsufficientFunds { needed: total, balance: account.balance }.into()
+        );
+    }
+    let mut changes = Vec::new();
+    let mut entries = Vec::new();
+    for service in services {
+        changes.push(service.pay_order(actor, at)?);
+        entries.push(account.charge(LedgerKind::OrderCharge, service.order_price, Some(&service.id), at)?);
+    }
+    Ok((changes, entries))
+}
+
+/// Writes a received payment: the credit, and when the balance then covers the whole cart
+/// (of at most `MAX_CHECKOUT` services), its checkout, all in one transaction.
+pub async fn receive_payment(app: &App, payment: &Payment, actor: &Actor) -> Result<Vec<Change>, ApiError> {
+    let now = app.clock.now();
+    let mut account = account(app, &payment.client_id).await?;
+    let mut entries = vec![account.credit(LedgerKind::Payment, payment.amount, None, now)];
+    let cart = cart(app.store.client_services(&payment.client_id).await?);
+    let total: u64 = cart.iter().map(|s| s.order_price).sum();
+    let mut changes = Vec::new();
+    if !cart.is_empty() && cart.len() <= MAX_CHECKOUT && total <= account.balance {
+        let (paid, charges) = pay_for(&mut account, &cart, actor, now)?;
+        changes = paid;
+        entries.extend(charges);
+    }
+    account.version += 1;
+    let mut batch = app.store.batch();
+    batch.payment(payment)?.account(&account, &entries)?;
+    for change in &changes {
+        add_change(&mut batch, change)?;
+    }
+    match app.store.commit(batch).await {
+        Err(StoreError::ConditionFailed) => {
+            return Err(ApiError::Conflict(
+                "the payment, the account or a service changed meanwhile (or the external_id is recorded already)".into(),
+            ))
+        }
+        other => other?,
+    }
+    enqueue(app, &changes.iter().collect::<Vec<_>>()).await?;
+    Ok(changes)
+}
+
+/// The wire form of a payment.
+pub fn payment_view(payment: &Payment) -> serde_json::Value {
+    serde_json::json!({
+        "id": payment.id,
+        "client_id": payment.client_id,
+        "amount": payment.amount,
+        "status": payment.status,
+        "external_id": payment.external_id,
+        "created_at": payment.created_at,
+    })
+}
+
+/// A new payment of `amount` for `client`.
+pub fn new_payment(
+    client: ClientId,
+    amount: u64,
+    status: PaymentStatus,
+    external_id: Option<String>,
+    at: Timestamp,
+) -> Result<Payment, ApiError> {
+    if amount == 0 || amount > crate::domain::payment::MAX_PAYMENT {
+        return Err(ApiError::Unprocessable(format!(
+            "amount must be 1 to {} minor units",
+            crate::domain::payment::MAX_PAYMENT
+        )));
+    }
+    Ok(Payment {
+        id: crate::domain::ids::next_id(),
+        client_id: client,
+        amount,
+        status,
+        external_id,
+        created_at: at,
+        version: 1,
+    })
+}
+
+/// The services a checkout answers with.
+pub fn services_view(changes: &[Change]) -> serde_json::Value {
+    serde_json::json!({"items": changes.iter().map(|c| views::service(&c.service)).collect::<Vec<_>>()})
+}

@@ -1,0 +1,123 @@
+//! A client's money: a balance in minor units and the ledger that explains it. The balance is
+//! always the sum of the ledger and never below zero.
+
+use super::{ClientId, ServiceId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// Why money moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerKind {
+    Payment,
+    OrderCharge,
+    Renewal,
+    TariffChange,
+    Options,
+    Refund,
+}
+
+/// One movement of money: positive when it reaches the balance, negative when it is charged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub id: String,
+    pub at: Timestamp,
+    pub kind: LedgerKind,
+    pub amount: i64,
+    pub service_id: Option<ServiceId>,
+    pub balance_after: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub client_id: ClientId,
+    pub balance: u64,
+    /// Rises with every write; 0 for an account not stored yet.
+    pub version: u64,
+}
+
+/// A charge the balance cannot cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the balance of {balance} does not cover {needed}")]
+pub struct InsufficientFunds {
+    pub needed: u64,
+    pub balance: u64,
+}
+
+impl Account {
+    pub fn open(client_id: ClientId) -> Self {
+        Self { client_id, balance: 0, version: 0 }
+    }
+
+    /// Adds money to the balance and answers its ledger entry.
+    pub fn credit(
+        &mut self,
+        kind: LedgerKind,
+        amount: u64,
+        service: Option<&ServiceId>,
+        at: Timestamp,
+    ) -> LedgerEntry {
+        self.balance += amount;
+        self.entry(kind, amount as i64, service, at)
+    }
+
+    /// Takes money from the balance, or refuses without touching it.
+    pub fn charge(
+        &mut self,
+        kind: LedgerKind,
+        amount: u64,
+        service: Option<&ServiceId>,
+        at: Timestamp,
+    ) -> Result<LedgerEntry, InsufficientFunds> {
+        if amount > self.balance {
+            return Err(InsufficientFunds { needed: amount, balance: self.balance });
+        }
+        self.balance -= amount;
+        Ok(self.entry(kind, -(amount as i64), service, at))
+    }
+
+    fn entry(
+        &self,
+        kind: LedgerKind,
+        amount: i64,
+        service: Option<&ServiceId>,
+        at: Timestamp,
+    ) -> LedgerEntry {
+        LedgerEntry {
+            id: super::ids::next_id(),
+            at,
+            kind,
+            amount,
+            service_id: service.cloned(),
+            balance_after: self.balance,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Timestamp {
+        Timestamp::parse("2026-11-25T12:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn the_balance_is_the_sum_of_the_ledger() {
+        let mut account = Account::open(ClientId::parse("alice").unwrap());
+        let mut ledger = vec![account.credit(LedgerKind::Payment, 1000, None, now())];
+        ledger.push(account.charge(LedgerKind::OrderCharge, 300, None, now()).unwrap());
+        ledger.push(account.credit(LedgerKind::Refund, 50, None, now()));
+        assert_eq!(account.balance, 750);
+        assert_eq!(ledger.iter().map(|e| e.amount).sum::<i64>(), 750);
+        assert_eq!(ledger.last().unwrap().balance_after, 750);
+    }
+
+    #[test]
+    fn a_charge_over_the_balance_changes_nothing() {
+        let mut account = Account::open(ClientId::parse("alice").unwrap());
+        account.credit(LedgerKind::Payment, 100, None, now());
+        let err = account.charge(LedgerKind::Renewal, 101, None, now()).unwrap_err();
+        assert_eq!(err, InsufficientFunds { needed: 101, balance: 100 });
+        assert_eq!(account.balance, 100);
+    }
+}

@@ -1,0 +1,639 @@
+//! The lifecycle of a service after it is ordered: what each operation may do from each status,
+//! and how long-running work starts (`in_progress` with its operation, queued) and ends.
+//!
+//! Every function here is pure: it answers the service as it should be written next, with the
+//! history entry that explains it. The application layer writes both (and any money) in one
+//! conditional transaction.
+
+use super::history::Actor;
+use super::{Action, HistoryEntry, HistoryId, Operation, ProductType, Service, Status, Timestamp};
+use super::{ClientDelete, ProductTypeRules, Role};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// A reason a service is suspended. Reasons stack; the status shows the strongest present, in
+/// the order declared here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hold {
+    Admin,
+    Abuse,
+    NonPayment,
+    Client,
+}
+
+impl Hold {
+    pub fn status(self) -> Status {
+        match self {
+            Hold::Admin => Status::SuspendedByAdmin,
+            Hold::Abuse => Status::SuspendedAbuse,
+            Hold::NonPayment => Status::TemporarilySuspended,
+            Hold::Client => Status::Suspended,
+        }
+    }
+
+    /// Who may lift it: the client its own suspension; the provider all but non-payment, which
+    /// only a renewal lifts.
+    fn liftable_by(self, role: Role) -> bool {
+        matches!((self, role), (Hold::Client, _) | (Hold::Admin | Hold::Abuse, Role::Provider))
+    }
+}
+
+/// The status a service at rest shows for its holds.
+fn resting_status(holds: &[Hold]) -> Status {
+    holds.iter().min().map_or(Status::Active, |h| h.status())
+}
+
+/// Long-running work carried out on the control panel through the operations queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Work {
+    Activation,
+    Suspension,
+    Resume,
+    Reboot,
+    Transfer,
+    Deletion,
+    Renewal { expires_at: Timestamp },
+}
+
+impl Work {
+    pub fn operation(&self) -> Operation {
+        match self {
+            Work::Activation => Operation::Activation,
+            Work::Suspension => Operation::Suspension,
+            Work::Resume => Operation::Resume,
+            Work::Reboot => Operation::Reboot,
+            Work::Transfer => Operation::Transfer,
+            Work::Deletion => Operation::Deletion,
+            Work::Renewal { .. } => Operation::Renewal,
+        }
+    }
+}
+
+/// The operation under way, with what is needed to finish it or to undo it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingOperation {
+    pub id: String,
+    pub work: Work,
+    pub actor: Actor,
+    pub started_at: Timestamp,
+    pub status_before: Status,
+    pub holds_before: Vec<Hold>,
+    pub expires_before: Option<Timestamp>,
+    /// Money charged for it, refunded if it fails for good.
+    pub charged: u64,
+}
+
+/// What the control panel answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// The panel lacks the resources (activation ends `not_available`).
+    NoResources,
+}
+
+/// Why an operation is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The current status does not allow it (409).
+    Conflict(String),
+    /// The product type's rules do not let this principal do it (403).
+    Forbidden(String),
+    /// The request breaks a rule (422).
+    Invalid(String),
+}
+
+/// The next state of a service, with its history entry; `queued` names the operation to put
+/// on the queue, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub service: Service,
+    pub entry: HistoryEntry,
+    pub queued: Option<String>,
+}
+
+/// The most periods one renewal may buy.
+pub const MAX_RENEW_PERIODS: u32 = 10;
+
+impl Service {
+    fn refuse_status(&self, what: &str) -> Refusal {
+        Refusal::Conflict(format!("cannot {what} a service that is {}", self.shown_status()))
+    }
+
+    /// The status with its operation, for messages: `in_progress (activation)`.
+    fn shown_status(&self) -> String {
+        match self.operation {
+            Some(op) => format!("{} ({})", self.status.as_str(), op.as_str()),
+            None => self.status.as_str().to_owned(),
+        }
+    }
+
+    fn ensure_idle(&self, what: &str) -> Result<(), Refusal> {
+        if self.status == Status::Deleted || self.pending.is_some() {
+            return Err(self.refuse_status(what));
+        }
+        Ok(())
+    }
+
+    /// A copy one version on, with the history entry for the move to `self`'s new status.
+    fn record(&self, next: Service, actor: &Actor, action: Action, at: Timestamp, details: Value) -> Change {
+        let entry = HistoryEntry {
+            id: HistoryId::generate(),
+            at,
+            actor: actor.clone(),
+            operation: action,
+            status_before: Some(self.status),
+            status_after: next.status,
+            details,
+        };
+        Change { service: Service { version: self.version + 1, ..next }, entry, queued: None }
+    }
+
+    /// Starts long work: `in_progress` with its operation, queued under a new operation id.
+    fn start(
+        &self,
+        mut next: Service,
+        work: Work,
+        actor: &Actor,
+        at: Timestamp,
+        charged: u64,
+        mut details: Value,
+    ) -> Change {
+        let id = super::ids::next_id();
+        let operation = work.operation();
+        next.pending = Some(PendingOperation {
+            id: id.clone(),
+            work,
+            actor: actor.clone(),
+            started_at: at,
+            status_before: self.status,
+            holds_before: self.holds.clone(),
+            expires_before: self.expires_at,
+            charged,
+        });
+        next.status = Status::InProgress;
+        next.operation = Some(operation);
+        next.last_error = None;
+        details["operation_id"] = json!(id);
+        if charged > 0 {
+            details["charged"] = json!(charged);
+        }
+        let mut change = self.record(next, actor, operation.into(), at, details);
+        change.queued = Some(id);
+        change
+    }
+
+    /// Checkout paid the order: an ordered service goes to activation; a quick order still
+    /// missing parameters is only marked paid and waits for them.
+    pub fn pay_order(&self, actor: &Actor, at: Timestamp) -> Result<Change, Refusal> {
+        self.ensure_idle("pay for")?;
+        if self.paid {
+            return Err(Refusal::Conflict("the service is paid for already".into()));
+        }
+        let next = Service { paid: true, ..self.clone() };
+        match self.status {
+            Status::Ordered => Ok(self.start(next, Work::Activation, actor, at, self.order_price, json!({}))),
+            Status::ConfigurationRequired => {
+                Ok(self.record(next, actor, Action::Payment, at, json!({"charged": self.order_price})))
+            }
+            _ => Err(self.refuse_status("pay for")),
+        }
+    }
+
+    /// The provider (re)starts activation of a paid service: after `not_available`, or one
+    /// whose activation failed.
+    pub fn activate(&self, actor: &Actor, at: Timestamp) -> Result<Change, Refusal> {
+        self.ensure_idle("activate")?;
+        match self.status {
+            Status::NotAvailable | Status::Ordered if self.paid => {
+                Ok(self.start(self.clone(), Work::Activation, actor, at, 0, json!({"retry": true})))
+            }
+            Status::Ordered => Err(Refusal::Conflict("the service is not paid for yet".into())),
+            _ => Err(self.refuse_status("activate")),
+        }
+    }
+
+    /// Suspends: a client its own active service (where the product type allows); the provider
+    /// as administrator, also on top of another suspension.
+    pub fn disable(
+        &self,
+        actor: &Actor,
+        rules: &ProductTypeRules,
+        reason: Option<&str>,
+        at: Timestamp,
+    ) -> Result<Change, Refusal> {
+        self.ensure_idle("suspend")?;
+        let hold = match actor.role {
+            Role::Client if !rules.client_can_suspend => {
+                return Err(Refusal::Forbidden(format!(
+                    "clients cannot suspend {} services",
+                    self.product_type.as_str()
+                )))
+            }
+            Role::Client => Hold::Client,
+            Role::Provider => Hold::Admin,
+        };
+        let details = json!({"hold": hold, "reason": reason});
+        let mut next = self.clone();
+        next.holds.push(hold);
+        next.holds.sort();
+        match self.status {
+            Status::Active => Ok(self.start(next, Work::Suspension, actor, at, 0, details)),
+            Status::Suspended | Status::SuspendedAbuse | Status::TemporarilySuspended
+                if hold == Hold::Admin && !self.holds.contains(&hold) =>
+            {
+                // Already suspended on the panel: only the reason (and so the status) changes.
+                next.status = resting_status(&next.holds);
+                Ok(self.record(next, actor, Action::Suspension, at, details))
+            }
+            _ => Err(self.refuse_status("suspend")),
+        }
+    }
+
+    /// Lifts the suspensions this principal may lift; the service runs again (through the
+    /// panel) only when no reason is left.
+    pub fn enable(&self, actor: &Actor, at: Timestamp) -> Result<Change, Refusal> {
+        self.ensure_idle("resume")?;
+        let (lifted, kept): (Vec<Hold>, Vec<Hold>) =
+            self.holds.iter().partition(|h| h.liftable_by(actor.role));
+        if lifted.is_empty() {
+            let who = if self.holds.is_empty() { "" } else { " by this principal" };
+            return Err(Refusal::Conflict(format!(
+                "cannot resume a service that is {}{who}",
+                self.shown_status()
+            )));
+        }
+        let next = Service { holds: kept.clone(), ..self.clone() };
+        let details = json!({"lifted": lifted});
+        if kept.is_empty() {
+            Ok(self.start(next, Work::Resume, actor, at, 0, details))
+        } else {
+            let next = Service { status: resting_status(&kept), ..next };
+            Ok(self.record(next, actor, Action::Resume, at, details))
+        }
+    }
+
+    /// What `periods` renewals cost.
+    pub fn renewal_cost(&self, periods: u32) -> u64 {
+        self.renewal_price * u64::from(periods)
+    }
+
+    /// Renews for `periods` renewal periods (`auto_renew.period_months` each): from the current
+    /// expiry, or from now when the service was suspended for non-payment, which it lifts.
+    pub fn renew(&self, periods: u32, actor: &Actor, at: Timestamp) -> Result<Change, Refusal> {
+        self.ensure_idle("renew")?;
+        if !(1..=MAX_RENEW_PERIODS).contains(&periods) {
+            return Err(Refusal::Invalid(format!("periods must be 1 to {MAX_RENEW_PERIODS}")));
+        }
+        let renewable = matches!(
+            self.status,
+            Status::Active
+                | Status::Suspended
+                | Status::SuspendedByAdmin
+                | Status::SuspendedAbuse
+                | Status::TemporarilySuspended
+        );
+        let Some(expires_at) = self.expires_at.filter(|_| renewable) else {
+            return Err(self.refuse_status("renew"));
+        };
+        let lapsed = self.holds.contains(&Hold::NonPayment);
+        let from = if lapsed { at } else { expires_at };
+        let months = u32::from(self.auto_renew.period_months) * periods;
+        let new_expiry = from.plus_months(months);
+        let next = Service {
+            holds: self.holds.iter().copied().filter(|h| *h != Hold::NonPayment).collect(),
+            ..self.clone()
+        };
+        let charged = self.renewal_cost(periods);
+        let details = json!({"periods": periods, "months": months, "expires_at": new_expiry});
+        Ok(self.start(next, Work::Renewal { expires_at: new_expiry }, actor, at, charged, details))
+    }
+
+    /// Deletes: the provider always; a client as the product type's rule says. A service never
+    /// activated is deleted at once (`refund` is what was paid for it).
+    pub fn delete(
+        &self,
+        actor: &Actor,
+        rules: &ProductTypeRules,
+        at: Timestamp,
+    ) -> Result<(Change, u64), Refusal> {
+        self.ensure_idle("delete")?;
+        if actor.role == Role::Client {
+            match rules.client_delete {
+                ClientDelete::Forbidden => {
+                    return Err(Refusal::Forbidden(format!(
+                        "clients cannot delete {} services",
+                        self.product_type.as_str()
+                    )))
+                }
+                ClientDelete::EndOfPeriod if self.expires_at.is_some_and(|e| e > at) => {
+                    if self.delete_at.is_some() {
+                        return Err(Refusal::Conflict("the deletion is scheduled already".into()));
+                    }
+                    let next = Service { delete_at: self.expires_at, ..self.clone() };
+                    let details = json!({"scheduled_for": self.expires_at});
+                    return Ok((self.record(next, actor, Action::Deletion, at, details), 0));
+                }
+                _ => {}
+            }
+        }
+        if self.expires_at.is_none() {
+            let refund = if self.paid { self.order_price } else { 0 };
+            let next = Service { status: Status::Deleted, delete_at: None, ..self.clone() };
+            let details = json!({"refunded": refund});
+            return Ok((self.record(next, actor, Action::Deletion, at, details), refund));
+        }
+        Ok((self.start(self.clone(), Work::Deletion, actor, at, 0, json!({})), 0))
+    }
+
+    /// Reboots an active VPS or dedicated server.
+    pub fn reboot(&self, actor: &Actor, at: Timestamp) -> Result<Change, Refusal> {
+        self.only_for(&[ProductType::Vps, ProductType::Dedicated], "reboot")?;
+        self.ensure_idle("reboot")?;
+        match self.status {
+            Status::Active => Ok(self.start(self.clone(), Work::Reboot, actor, at, 0, json!({}))),
+            _ => Err(self.refuse_status("reboot")),
+        }
+    }
+
+    /// Transfers an active domain to its registrar.
+    pub fn transfer(&self, actor: &Actor, at: Timestamp) -> Result<Change, Refusal> {
+        self.only_for(&[ProductType::Domain], "transfer")?;
+        self.ensure_idle("transfer")?;
+        match self.status {
+            Status::Active => Ok(self.start(self.clone(), Work::Transfer, actor, at, 0, json!({}))),
+            _ => Err(self.refuse_status("transfer")),
+        }
+    }
+
+    fn only_for(&self, types: &[ProductType], what: &str) -> Result<(), Refusal> {
+        if types.contains(&self.product_type) {
+            Ok(())
+        } else {
+            Err(Refusal::Conflict(format!(
+                "{what} is not available for {} services",
+                self.product_type.as_str()
+            )))
+        }
+    }
+
+    /// Ends the pending operation `operation_id` as the panel answered. `None` when it is not
+    /// the pending one: a duplicate delivery of work already done.
+    pub fn finish(&self, operation_id: &str, outcome: Outcome, at: Timestamp) -> Option<Change> {
+        let pending = self.pending.as_ref().filter(|p| p.id == operation_id)?;
+        let mut next = Service { pending: None, operation: None, last_error: None, ..self.clone() };
+        let result = match (&pending.work, outcome) {
+            (Work::Activation, Outcome::NoResources) => {
+                next.status = Status::NotAvailable;
+                "not_available"
+            }
+            (Work::Activation, _) => {
+                next.status = Status::Active;
+                next.expires_at = Some(at.plus_months(u32::from(self.period_months)));
+                "done"
+            }
+            (Work::Deletion, _) => {
+                next.status = Status::Deleted;
+                next.delete_at = None;
+                "done"
+            }
+            (Work::Renewal { expires_at }, _) => {
+                next.expires_at = Some(*expires_at);
+                next.status = resting_status(&next.holds);
+                "done"
+            }
+            (Work::Suspension | Work::Resume, _) => {
+                next.status = resting_status(&next.holds);
+                "done"
+            }
+            (Work::Reboot | Work::Transfer, _) => {
+                next.status = pending.status_before;
+                "done"
+            }
+        };
+        let actor = pending.actor.clone();
+        let details = json!({"operation_id": pending.id, "result": result});
+        Some(self.record(next, &actor, pending.work.operation().into(), at, details))
+    }
+
+    /// Gives up the pending operation `operation_id` after its last failure: the service
+    /// returns to where it was, with `last_error` set; what was charged for it is refunded.
+    pub fn abandon(&self, operation_id: &str, error: &str, at: Timestamp) -> Option<(Change, u64)> {
+        let pending = self.pending.as_ref().filter(|p| p.id == operation_id)?;
+        let next = Service {
+            status: pending.status_before,
+            holds: pending.holds_before.clone(),
+            expires_at: pending.expires_before,
+            pending: None,
+            operation: None,
+            last_error: Some(error.to_owned()),
+            ..self.clone()
+        };
+        let details = json!({"operation_id": pending.id, "error": error, "refunded": pending.charged});
+        let actor = pending.actor.clone();
+        Some((self.record(next, &actor, pending.work.operation().into(), at, details), pending.charged))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::catalog::sample_tariff;
+    use crate::domain::order::{place_order, OrderRequest};
+    use crate::domain::{ClientId, Principal};
+
+    fn at(day: u32) -> Timestamp {
+        Timestamp::parse("2026-11-01T12:00:00Z").unwrap().plus_seconds(i64::from(day) * 86_400)
+    }
+
+    fn client() -> Actor {
+        Actor { id: "alice".into(), role: Role::Client }
+    }
+
+    fn provider() -> Actor {
+        Actor { id: "ops".into(), role: Role::Provider }
+    }
+
+    fn rules(client_delete: ClientDelete, client_can_suspend: bool) -> ProductTypeRules {
+        ProductTypeRules {
+            product_type: ProductType::Vps,
+            client_delete,
+            client_can_suspend,
+            abuse_limit: 0,
+            auto_delete_after_days: 14,
+            renew_lead_days: 3,
+            panel_url: None,
+        }
+    }
+
+    fn ordered() -> Service {
+        let alice = Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client };
+        let order = OrderRequest {
+            client_id: alice.id.clone(),
+            period_months: 1,
+            auto_renew: None,
+            params: [("os_template".to_owned(), "debian-12".to_owned())].into(),
+            options: vec![],
+            quick: false,
+        };
+        place_order(&sample_tariff(), order, &alice, at(0)).unwrap().0
+    }
+
+    fn done(change: Change, day: u32) -> Service {
+        let id = change.queued.clone().expect("queued work");
+        change.service.finish(&id, Outcome::Done, at(day)).expect("pending").service
+    }
+
+    fn active() -> Service {
+        done(ordered().pay_order(&client(), at(0)).unwrap(), 0)
+    }
+
+    #[test]
+    fn paying_queues_activation_which_sets_the_expiry() {
+        let change = ordered().pay_order(&client(), at(0)).unwrap();
+        assert_eq!(change.service.status, Status::InProgress);
+        assert_eq!(change.service.operation, Some(Operation::Activation));
+        assert_eq!(change.entry.details["charged"], 500);
+        assert_eq!(change.service.version, 2);
+        let service = done(change, 1);
+        assert_eq!(service.status, Status::Active);
+        assert_eq!(service.operation, None);
+        assert_eq!(service.expires_at, Some(at(1).plus_months(1)));
+        assert_eq!(service.version, 3);
+    }
+
+    #[test]
+    fn no_resources_gives_not_available_and_the_provider_retries() {
+        let change = ordered().pay_order(&client(), at(0)).unwrap();
+        let id = change.queued.clone().unwrap();
+        let service = change.service.finish(&id, Outcome::NoResources, at(0)).unwrap().service;
+        assert_eq!(service.status, Status::NotAvailable);
+        assert!(matches!(service.activate(&provider(), at(1)), Ok(Change { queued: Some(_), .. })));
+    }
+
+    #[test]
+    fn a_duplicate_delivery_finds_nothing_to_do() {
+        let change = ordered().pay_order(&client(), at(0)).unwrap();
+        let id = change.queued.clone().unwrap();
+        let service = change.service.finish(&id, Outcome::Done, at(0)).unwrap().service;
+        assert_eq!(service.finish(&id, Outcome::Done, at(0)), None);
+        assert_eq!(service.abandon(&id, "late", at(0)), None);
+    }
+
+    #[test]
+    fn a_paid_quick_order_waits_for_its_parameters() {
+        let mut service = ordered();
+        service.status = Status::ConfigurationRequired;
+        let change = service.pay_order(&client(), at(0)).unwrap();
+        assert_eq!(
+            (change.service.status, change.service.paid, change.queued),
+            (Status::ConfigurationRequired, true, None)
+        );
+        assert!(change.service.pay_order(&client(), at(0)).is_err(), "paid twice");
+    }
+
+    #[test]
+    fn suspensions_stack_and_the_strongest_shows() {
+        let suspended =
+            done(active().disable(&client(), &rules(ClientDelete::Immediate, true), None, at(2)).unwrap(), 2);
+        assert_eq!(suspended.status, Status::Suspended);
+        let by_admin = suspended
+            .disable(&provider(), &rules(ClientDelete::Immediate, true), Some("spam"), at(3))
+            .unwrap();
+        assert_eq!(by_admin.queued, None, "already suspended on the panel");
+        let by_admin = by_admin.service;
+        assert_eq!(by_admin.status, Status::SuspendedByAdmin);
+        assert_eq!(by_admin.holds, vec![Hold::Admin, Hold::Client]);
+        // The client lifts its own reason; the administrator's remains.
+        let still = by_admin.enable(&client(), at(4)).unwrap();
+        assert_eq!((still.service.status, still.queued.is_some()), (Status::SuspendedByAdmin, false));
+        assert!(matches!(still.service.enable(&client(), at(4)), Err(Refusal::Conflict(_))));
+        let resumed = done(still.service.enable(&provider(), at(5)).unwrap(), 5);
+        assert_eq!((resumed.status, resumed.holds.is_empty()), (Status::Active, true));
+    }
+
+    #[test]
+    fn clients_suspend_only_where_the_product_type_allows() {
+        let refused = active().disable(&client(), &rules(ClientDelete::Immediate, false), None, at(1));
+        assert!(matches!(refused, Err(Refusal::Forbidden(_))));
+        assert!(matches!(
+            ordered().disable(&provider(), &rules(ClientDelete::Immediate, true), None, at(1)),
+            Err(Refusal::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn renewal_extends_from_expiry_or_from_now_after_non_payment() {
+        let service = active();
+        let expiry = service.expires_at.unwrap();
+        let renewed = done(service.renew(2, &client(), at(10)).unwrap(), 10);
+        assert_eq!(renewed.expires_at, Some(expiry.plus_months(2)));
+        let mut lapsed = renewed.clone();
+        lapsed.holds = vec![Hold::NonPayment];
+        lapsed.status = Status::TemporarilySuspended;
+        let change = lapsed.renew(1, &client(), at(100)).unwrap();
+        assert_eq!(change.entry.details["charged"], 500);
+        let back = done(change, 100);
+        assert_eq!((back.status, back.expires_at), (Status::Active, Some(at(100).plus_months(1))));
+        assert!(matches!(ordered().renew(1, &client(), at(0)), Err(Refusal::Conflict(_))));
+        assert!(matches!(active().renew(0, &client(), at(0)), Err(Refusal::Invalid(_))));
+    }
+
+    #[test]
+    fn a_failed_operation_restores_the_service_and_refunds() {
+        let service = active();
+        let change = service.renew(1, &client(), at(3)).unwrap();
+        let id = change.queued.clone().unwrap();
+        let (restored, refund) = change.service.abandon(&id, "panel down", at(4)).unwrap();
+        assert_eq!(refund, 500);
+        assert_eq!(restored.service.status, Status::Active);
+        assert_eq!(restored.service.expires_at, service.expires_at);
+        assert_eq!(restored.service.last_error.as_deref(), Some("panel down"));
+        assert_eq!(restored.entry.details["error"], "panel down");
+    }
+
+    #[test]
+    fn deletion_follows_the_client_delete_rule() {
+        let service = active();
+        let forbidden = service.delete(&client(), &rules(ClientDelete::Forbidden, true), at(1));
+        assert!(matches!(forbidden, Err(Refusal::Forbidden(_))));
+        let (scheduled, _) =
+            service.delete(&client(), &rules(ClientDelete::EndOfPeriod, true), at(1)).unwrap();
+        assert_eq!((scheduled.service.delete_at, scheduled.queued), (service.expires_at, None));
+        let (now, _) = service.delete(&client(), &rules(ClientDelete::Immediate, true), at(1)).unwrap();
+        let gone = done(now, 1);
+        assert_eq!(gone.status, Status::Deleted);
+        assert!(matches!(gone.renew(1, &provider(), at(2)), Err(Refusal::Conflict(_))));
+        assert!(matches!(
+            gone.delete(&provider(), &rules(ClientDelete::Immediate, true), at(2)),
+            Err(Refusal::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn an_unactivated_service_is_deleted_at_once_with_a_refund() {
+        let paid = ordered().pay_order(&client(), at(0)).unwrap();
+        let id = paid.queued.clone().unwrap();
+        let not_available = paid.service.finish(&id, Outcome::NoResources, at(0)).unwrap().service;
+        let (gone, refund) =
+            not_available.delete(&provider(), &rules(ClientDelete::Immediate, true), at(1)).unwrap();
+        assert_eq!((gone.service.status, gone.queued, refund), (Status::Deleted, None, 500));
+    }
+
+    #[test]
+    fn one_operation_at_a_time() {
+        let busy = active().renew(1, &client(), at(1)).unwrap().service;
+        assert!(matches!(busy.reboot(&client(), at(1)), Err(Refusal::Conflict(_))));
+        assert!(matches!(
+            busy.disable(&provider(), &rules(ClientDelete::Immediate, true), None, at(1)),
+            Err(Refusal::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn reboot_and_transfer_are_for_their_product_types() {
+        assert!(active().reboot(&client(), at(1)).is_ok());
+        assert!(matches!(active().transfer(&client(), at(1)), Err(Refusal::Conflict(_))));
+    }
+}

@@ -1,0 +1,142 @@
+//! The application layer of the lifecycle: load what a decision needs, let the domain decide,
+//! write the outcome (service, history, money) in one transaction, then queue the work.
+
+use crate::app::App;
+use crate::domain::account::{Account, LedgerEntry, LedgerKind};
+use crate::domain::history::Actor;
+use crate::domain::lifecycle::{Change, Refusal};
+use crate::domain::{ClientId, Principal, ProductType, ProductTypeRules, Service, Timestamp};
+use crate::error::ApiError;
+use crate::http::{if_match, visible_service, Reply};
+use crate::queue::OperationMessage;
+use crate::store::batch::Batch;
+use crate::store::StoreError;
+use crate::views;
+use lambda_http::Request;
+
+/// Money a change moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Money {
+    None,
+    /// Charge the client this much (402 when the balance is short).
+    Charge(LedgerKind, u64),
+    /// Give the client this much back.
+    Refund(u64),
+}
+
+pub async fn product_type_rules(app: &App, product_type: ProductType) -> Result<ProductTypeRules, ApiError> {
+    app.store.product_type(product_type).await?.ok_or_else(|| {
+        ApiError::Conflict(format!("the {} product type has no rules set", product_type.as_str()))
+    })
+}
+
+/// The client's account; a client that never paid has an empty one.
+pub async fn account(app: &App, client: &ClientId) -> Result<Account, ApiError> {
+    Ok(app.store.get_account(client).await?.unwrap_or_else(|| Account::open(client.clone())))
+}
+
+/// Applies `money` to the account: the account as it should be written, with its entries.
+pub fn move_money(
+    mut account: Account,
+    money: Money,
+    service: &Service,
+    at: Timestamp,
+) -> Result<Option<(Account, Vec<LedgerEntry>)>, ApiError> {
+    let entry = match money {
+        Money::None | Money::Charge(_, 0) | Money::Refund(0) => return Ok(None),
+        Money::Charge(kind, amount) => account.charge(kind, amount, Some(&service.id), at)?,
+        Money::Refund(amount) => account.credit(LedgerKind::Refund, amount, Some(&service.id), at),
+    };
+    account.version += 1;
+    Ok(Some((account, vec![entry])))
+}
+
+/// Adds a change (service and history) to a batch.
+pub fn add_change(batch: &mut Batch, change: &Change) -> Result<(), ApiError> {
+    batch.service(&change.service)?.history(&change.service.id, &change.entry)?;
+    Ok(())
+}
+
+/// Queues the work the changes started. The changes are stored first: a message always finds
+/// its operation, and the worker ignores one whose operation is over.
+pub async fn enqueue(app: &App, changes: &[&Change]) -> Result<(), ApiError> {
+    let messages: Vec<OperationMessage> = changes
+        .iter()
+        .filter_map(|c| {
+            c.queued.as_ref().map(|operation_id| OperationMessage {
+                service_id: c.service.id.to_string(),
+                operation_id: operation_id.clone(),
+            })
+        })
+        .collect();
+    if !messages.is_empty() {
+        app.queue()?.send(&messages).await?;
+    }
+    Ok(())
+}
+
+/// One operation on the service named in the path: the principal must see it, an `If-Match`
+/// must name its version; `decide` answers the change and the money it moves.
+pub async fn operate<F>(app: &App, principal: &Principal, req: &Request, decide: F) -> Result<Reply, ApiError>
+where
+    F: FnOnce(&Service, &Actor, Timestamp) -> Result<(Change, Money), Refusal>,
+{
+    let service = visible_service(app, principal, req).await?;
+    write_decision(app, principal, req, service, decide).await
+}
+
+/// As `operate`, for decisions that follow the service's product type rules.
+pub async fn operate_by_rules<F>(
+    app: &App,
+    principal: &Principal,
+    req: &Request,
+    decide: F,
+) -> Result<Reply, ApiError>
+where
+    F: FnOnce(&Service, &ProductTypeRules, &Actor, Timestamp) -> Result<(Change, Money), Refusal>,
+{
+    let service = visible_service(app, principal, req).await?;
+    let rules = product_type_rules(app, service.product_type).await?;
+    write_decision(app, principal, req, service, |s, actor, now| decide(s, &rules, actor, now)).await
+}
+
+async fn write_decision<F>(
+    app: &App,
+    principal: &Principal,
+    req: &Request,
+    service: Service,
+    decide: F,
+) -> Result<Reply, ApiError>
+where
+    F: FnOnce(&Service, &Actor, Timestamp) -> Result<(Change, Money), Refusal>,
+{
+    let expected = if_match(req)?;
+    if expected.is_some_and(|v| v != service.version) {
+        return Err(ApiError::PreconditionFailed(format!(
+            "the service is at version {}, not the one If-Match names",
+            service.version
+        )));
+    }
+    let now = app.clock.now();
+    let (change, money) = decide(&service, &Actor::from(principal), now)?;
+    let mut batch = app.store.batch();
+    add_change(&mut batch, &change)?;
+    if money != Money::None {
+        let account = account(app, &service.client_id).await?;
+        if let Some((account, entries)) = move_money(account, money, &service, now)? {
+            batch.account(&account, &entries)?;
+        }
+    }
+    match app.store.commit(batch).await {
+        Ok(()) => {}
+        Err(StoreError::ConditionFailed) if expected.is_some() => {
+            return Err(ApiError::PreconditionFailed("the service changed meanwhile".into()))
+        }
+        Err(StoreError::ConditionFailed) => {
+            return Err(ApiError::Conflict("the service or its account changed meanwhile; try again".into()))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    enqueue(app, &[&change]).await?;
+    Ok(Reply::ok(views::service(&change.service))?.versioned(change.service.version))
+}

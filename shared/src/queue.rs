@@ -1,0 +1,75 @@
+//! The operations queue: long-running work is put on SQS and carried out by the
+//! `operations-worker` function.
+
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use serde::{Deserialize, Serialize};
+
+/// What the worker needs to find its work: the service holds the rest (its pending operation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationMessage {
+    pub service_id: String,
+    pub operation_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("queue: {0}")]
+pub struct QueueError(String);
+
+#[derive(Debug, Clone)]
+pub struct Queue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+/// SQS takes at most ten messages a batch.
+const BATCH: usize = 10;
+
+impl Queue {
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        Self { client, url: url.into() }
+    }
+
+    pub fn client(&self) -> &aws_sdk_sqs::Client {
+        &self.client
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub async fn send(&self, messages: &[OperationMessage]) -> Result<(), QueueError> {
+        for chunk in messages.chunks(BATCH) {
+            let mut request = self.client.send_message_batch().queue_url(&self.url);
+            for (i, message) in chunk.iter().enumerate() {
+                let body = serde_json::to_string(message).map_err(|e| QueueError(e.to_string()))?;
+                let entry = SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body)
+                    .build()
+                    .map_err(|e| QueueError(e.to_string()))?;
+                request = request.entries(entry);
+            }
+            let out = request
+                .send()
+                .await
+                .map_err(|e| QueueError(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+            if let Some(failed) = out.failed.first() {
+                return Err(QueueError(format!("message refused: {:?}", failed.message)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes a message that failed visible again only after `seconds` (the retry backoff).
+    pub async fn retry_after(&self, receipt_handle: &str, seconds: i32) -> Result<(), QueueError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(seconds)
+            .send()
+            .await
+            .map_err(|e| QueueError(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,39 @@
+//! Accounts, their ledgers, and payments.
+
+use super::keys;
+use super::{decode, Page, PageQuery, PageRequest, Store, StoreError};
+use crate::domain::account::{Account, LedgerEntry};
+use crate::domain::payment::Payment;
+use crate::domain::ClientId;
+
+impl Store {
+    pub async fn get_account(&self, client: &ClientId) -> Result<Option<Account>, StoreError> {
+        self.get(keys::account(client.as_str())).await
+    }
+
+    /// A client's ledger, newest first, one page.
+    pub async fn list_ledger(
+        &self,
+        client: &ClientId,
+        page: PageRequest<String>,
+    ) -> Result<Page<LedgerEntry, String>, StoreError> {
+        let (partition, prefix) = keys::ledger_partition(client.as_str());
+        let query = PageQuery {
+            partition,
+            sort_prefix: Some(prefix),
+            newest_first: true,
+            limit: page.limit,
+            start: page.after.as_ref().map(|id| keys::ledger(client.as_str(), id).item()),
+            ..PageQuery::default()
+        };
+        let (items, last) = self.query_page(query).await?;
+        Ok(Page {
+            items: items.into_iter().map(decode).collect::<Result<_, _>>()?,
+            next: last.as_ref().and_then(keys::ledger_id_of),
+        })
+    }
+
+    pub async fn get_payment(&self, id: &str) -> Result<Option<Payment>, StoreError> {
+        self.get(keys::payment(id)).await
+    }
+}

@@ -1,0 +1,111 @@
+//! One atomic write of everything a request changes: services (each conditional on the version
+//! it was read at), their history entries, a client's account (conditional on its version) with
+//! its ledger entries, and payments. Money and state move together or not at all.
+
+use super::keys::{self, Item};
+use super::{encode, is_condition_failure, Store, StoreError};
+use crate::domain::account::{Account, LedgerEntry};
+use crate::domain::payment::Payment;
+use crate::domain::{HistoryEntry, Service, ServiceId};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+
+/// DynamoDB's limit on the items of one transaction.
+pub const MAX_ITEMS: usize = 100;
+
+#[derive(Debug)]
+pub struct Batch {
+    table: String,
+    items: Vec<TransactWriteItem>,
+}
+
+impl Batch {
+    /// Puts `item`: new when `version` is 1, else only over the stored `version - 1`.
+    fn put_versioned(&mut self, item: Item, version: u64) -> Result<&mut Self, StoreError> {
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+        let put = if version <= 1 {
+            put.condition_expression("attribute_not_exists(pk)")
+        } else {
+            put.condition_expression("version = :expected")
+                .expression_attribute_values(":expected", AttributeValue::N((version - 1).to_string()))
+        };
+        self.items.push(TransactWriteItem::builder().put(put.build().map_err(StoreError::backend)?).build());
+        Ok(self)
+    }
+
+    /// Puts an item that must not exist yet.
+    fn put_new(&mut self, item: Item) -> Result<&mut Self, StoreError> {
+        self.put_versioned(item, 1)
+    }
+
+    /// The service as it should now be; its `version` is one past the one read.
+    pub fn service(&mut self, service: &Service) -> Result<&mut Self, StoreError> {
+        let mut item = encode(service)?;
+        item.extend(keys::service(&service.id).item());
+        item.extend(keys::service_index_keys(
+            &service.id,
+            service.client_id.as_str(),
+            service.product_type,
+            service.status,
+        ));
+        self.put_versioned(item, service.version)
+    }
+
+    pub fn history(&mut self, service: &ServiceId, entry: &HistoryEntry) -> Result<&mut Self, StoreError> {
+        let mut item = encode(entry)?;
+        item.extend(keys::history(service, &entry.id).item());
+        self.put_new(item)
+    }
+
+    /// The account as it should now be (its `version` one past the one read, 1 when new),
+    /// with the ledger entries that explain the change.
+    pub fn account(&mut self, account: &Account, entries: &[LedgerEntry]) -> Result<&mut Self, StoreError> {
+        let mut item = encode(account)?;
+        item.extend(keys::account(account.client_id.as_str()).item());
+        self.put_versioned(item, account.version)?;
+        for entry in entries {
+            let mut item = encode(entry)?;
+            item.extend(keys::ledger(account.client_id.as_str(), &entry.id).item());
+            self.put_new(item)?;
+        }
+        Ok(self)
+    }
+
+    pub fn payment(&mut self, payment: &Payment) -> Result<&mut Self, StoreError> {
+        let mut item = encode(payment)?;
+        item.extend(keys::payment(&payment.id).item());
+        self.put_versioned(item, payment.version)?;
+        if let (Some(external), 1) = (&payment.external_id, payment.version) {
+            // One payment per gateway reference: a second one with it fails the transaction.
+            self.put_new(keys::external_payment(external).item())?;
+        }
+        Ok(self)
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+impl Store {
+    pub fn batch(&self) -> Batch {
+        Batch { table: self.table.clone(), items: Vec::new() }
+    }
+
+    /// Writes the batch in one transaction; `ConditionFailed` when anything changed since it
+    /// was read (or a new item exists already), and then nothing is written.
+    pub async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        if batch.items.len() > MAX_ITEMS {
+            return Err(StoreError::Backend(format!("a transaction of {} items", batch.items.len())));
+        }
+        let result = self.client.transact_write_items().set_transact_items(Some(batch.items)).send().await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Err(StoreError::ConditionFailed),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

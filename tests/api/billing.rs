@@ -1,0 +1,92 @@
+//! Money: accounts, payments, and paying for the cart.
+
+use crate::helpers::{id_of, ids, Stack};
+use serde_json::json;
+
+#[tokio::test]
+async fn a_short_balance_is_402_and_charges_nothing() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let service = stack.order_vps(&alice).await;
+    stack.fund("alice", 100).await;
+    let detail = stack.post("/cart/checkout", &alice, json!({})).await.problem(402);
+    assert!(detail.contains("500"), "{detail}");
+    assert_eq!(stack.balance("alice").await, 100);
+    assert_eq!(stack.service(&id_of(&service)).await["status"], "ordered");
+    assert_eq!(stack.drain_queue(3).await, 0, "nothing was queued");
+}
+
+#[tokio::test]
+async fn checkout_from_the_balance_activates_through_the_queue() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    stack.fund("alice", 2000).await;
+    let first = stack.order_vps(&alice).await;
+    let second = stack.order_vps(&alice).await;
+    let paid =
+        stack.post("/cart/checkout", &alice, json!({"service_ids": [id_of(&first)]})).await.ok(200).clone();
+    assert_eq!(ids(&paid), vec![id_of(&first)]);
+    assert_eq!(paid["items"][0]["status"], "in_progress");
+    assert_eq!(paid["items"][0]["operation"], "activation");
+    assert_eq!(stack.balance("alice").await, 1500);
+    assert_eq!(stack.service(&id_of(&second)).await["status"], "ordered", "not asked for");
+
+    assert_eq!(stack.drain_queue(5).await, 1);
+    let active = stack.service(&id_of(&first)).await;
+    assert_eq!(active["status"], "active");
+    assert_eq!(active["operation"], json!(null));
+    assert!(active["expires_at"].is_string());
+    assert_eq!(
+        stack.history(&id_of(&first)).await,
+        [
+            ("order", "-", "ordered"),
+            ("activation", "ordered", "in_progress"),
+            ("activation", "in_progress", "active")
+        ]
+        .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()))
+    );
+    let calls = stack.panel_calls().await;
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["request"]["operation"], "activation");
+    assert_eq!(calls[0]["request"]["service_id"], first["id"]);
+    stack.post("/cart/checkout", &alice, json!({"service_ids": [id_of(&first)]})).await.problem(422);
+}
+
+#[tokio::test]
+async fn a_confirmed_gateway_payment_checks_the_cart_out() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let service = stack.order_vps(&alice).await;
+    let payment = stack.post("/payments", &alice, json!({"amount": 500})).await.ok(201).clone();
+    assert_eq!(payment["status"], "pending");
+    assert_eq!(stack.balance("alice").await, 0, "nothing credited before the gateway confirms");
+    let confirm = format!("/payments/{}/confirm", payment["id"].as_str().unwrap());
+    stack.post(&confirm, &alice, json!({})).await.problem(403);
+    let confirmed = stack.post(&confirm, &stack.provider(), json!({})).await.ok(200).clone();
+    assert_eq!(confirmed["status"], "received");
+    assert_eq!(confirmed["checked_out"], json!([service["id"]]));
+    stack.post(&confirm, &stack.provider(), json!({})).await.problem(409);
+    assert_eq!(stack.balance("alice").await, 0);
+    stack.drain_queue(5).await;
+    assert_eq!(stack.service(&id_of(&service)).await["status"], "active");
+}
+
+#[tokio::test]
+async fn recorded_payments_are_unique_by_external_id_and_provider_only() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let body = json!({"amount": 700, "external_id": "bank-1"});
+    stack.post("/clients/alice/payments", &provider, body.clone()).await.ok(201);
+    stack.post("/clients/alice/payments", &provider, body.clone()).await.problem(409);
+    stack.post("/clients/alice/payments", &stack.client("alice"), body).await.problem(403);
+    for bad in [json!({"amount": 0, "external_id": "x"}), json!({"amount": 5, "external_id": ""})] {
+        assert!([400, 422].contains(&stack.post("/clients/alice/payments", &provider, bad).await.status));
+    }
+    assert_eq!(stack.balance("alice").await, 700);
+    let own = stack.get("/account", &stack.client("alice")).await.ok(200).clone();
+    assert_eq!((own["client_id"].clone(), own["balance"].clone()), (json!("alice"), json!(700)));
+    assert_eq!(own["entries"][0]["kind"], "payment");
+    let bob = stack.get("/account", &stack.client("bob")).await.ok(200).clone();
+    assert_eq!((bob["balance"].clone(), bob["entries"].clone()), (json!(0), json!([])));
+    stack.get("/clients/alice/account", &stack.client("bob")).await.problem(403);
+}
