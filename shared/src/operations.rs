@@ -20,14 +20,24 @@ pub enum Money {
     None,
     /// Charge the client this much (402 when the balance is short).
     Charge(LedgerKind, u64),
-    /// Give the client this much back.
+    /// Give the client this much back: what was charged for work that failed.
     Refund(u64),
+    /// Credit the client this much: the unused part of what a change gave up.
+    Credit(u64),
 }
 
 pub async fn product_type_rules(app: &App, product_type: ProductType) -> Result<ProductTypeRules, ApiError> {
     app.store.product_type(product_type).await?.ok_or_else(|| {
         ApiError::Conflict(format!("the {} product type has no rules set", product_type.as_str()))
     })
+}
+
+/// The tariff a service is on.
+pub async fn tariff_of(app: &App, service: &Service) -> Result<crate::domain::Tariff, ApiError> {
+    app.store
+        .get_tariff(&service.tariff_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("service {} is on a missing tariff", service.id)))
 }
 
 /// The client's account; a client that never paid has an empty one.
@@ -43,9 +53,11 @@ pub fn move_money(
     at: Timestamp,
 ) -> Result<Option<(Account, Vec<LedgerEntry>)>, ApiError> {
     let entry = match money {
-        Money::None | Money::Charge(_, 0) | Money::Refund(0) => return Ok(None),
+        Money::None | Money::Charge(_, 0) | Money::Refund(0) | Money::Credit(0) => return Ok(None),
         Money::Charge(kind, amount) => account.charge(kind, amount, Some(&service.id), at)?,
-        Money::Refund(amount) => account.credit(LedgerKind::Refund, amount, Some(&service.id), at),
+        Money::Refund(amount) | Money::Credit(amount) => {
+            account.credit(LedgerKind::Refund, amount, Some(&service.id), at)
+        }
     };
     account.version += 1;
     Ok(Some((account, vec![entry])))
@@ -100,7 +112,8 @@ where
     write_decision(app, principal, req, service, |s, actor, now| decide(s, &rules, actor, now)).await
 }
 
-async fn write_decision<F>(
+/// Decides on an already loaded `service` (see `operate`) and writes the outcome.
+pub async fn write_decision<F>(
     app: &App,
     principal: &Principal,
     req: &Request,

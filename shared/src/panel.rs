@@ -7,8 +7,8 @@
 //! - `409 {"error": "insufficient_resources"}`: it cannot host the service (activation only);
 //! - anything else, or no answer within the timeout: a failure, retried by the queue.
 
-use crate::domain::lifecycle::Outcome;
-use crate::domain::{Operation, OptionLine, Service};
+use crate::domain::lifecycle::{Outcome, PendingOperation, Work};
+use crate::domain::{Action, OptionLine, Service};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -17,7 +17,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PanelRequest {
     pub operation_id: String,
-    pub operation: Operation,
+    /// `activation`, `suspension`, `resume`, `reboot`, `renewal`, `transfer`, `deletion`,
+    /// `tariff_change` or `options_change`.
+    pub operation: Action,
     pub service_id: String,
     pub client_id: String,
     pub product_type: String,
@@ -27,16 +29,23 @@ pub struct PanelRequest {
 }
 
 impl PanelRequest {
-    pub fn for_service(service: &Service, operation_id: &str, operation: Operation) -> Self {
+    /// The call for a service's pending operation: a tariff or options change names the
+    /// tariff or options it moves to.
+    pub fn for_operation(service: &Service, pending: &PendingOperation) -> Self {
+        let (tariff_id, options) = match &pending.work {
+            Work::TariffChange { tariff_id, .. } => (tariff_id.to_string(), service.options.clone()),
+            Work::OptionsChange { options, .. } => (service.tariff_id.to_string(), options.clone()),
+            _ => (service.tariff_id.to_string(), service.options.clone()),
+        };
         Self {
-            operation_id: operation_id.to_owned(),
-            operation,
+            operation_id: pending.id.clone(),
+            operation: pending.work.action(),
             service_id: service.id.to_string(),
             client_id: service.client_id.to_string(),
             product_type: service.product_type.as_str().to_owned(),
-            tariff_id: service.tariff_id.to_string(),
+            tariff_id,
             params: service.params.clone(),
-            options: service.options.clone(),
+            options,
         }
     }
 }
@@ -83,7 +92,7 @@ impl ProcessingModule for HttpPanel {
         let body: serde_json::Value = response.json().await.unwrap_or_default();
         match (status, body["error"].as_str()) {
             (200, _) if body["result"] == "done" => Ok(Outcome::Done),
-            (409, Some("insufficient_resources")) if request.operation == Operation::Activation => {
+            (409, Some("insufficient_resources")) if request.operation == Action::Activation => {
                 Ok(Outcome::NoResources)
             }
             _ => Err(PanelError(format!(

@@ -4,6 +4,7 @@
 mod auth;
 mod billing;
 mod catalog;
+mod changes;
 mod e2e;
 mod errors;
 mod helpers;

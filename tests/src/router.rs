@@ -85,6 +85,10 @@ fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>>
 /// Runs the named function's handler, as its Lambda would. `None` for an unknown function.
 pub async fn invoke(function: &str, app: &App, req: Request) -> Option<Response<Body>> {
     Some(match function {
+        "put-service-options" => put_service_options::handle(app, req).await,
+        "get-service-options" => get_service_options::handle(app, req).await,
+        "change-tariff" => change_tariff::handle(app, req).await,
+        "edit-service" => edit_service::handle(app, req).await,
         "transfer-service" => transfer_service::handle(app, req).await,
         "reboot-service" => reboot_service::handle(app, req).await,
         "delete-service" => delete_service::handle(app, req).await,

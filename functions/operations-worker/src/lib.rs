@@ -81,12 +81,12 @@ impl Worker {
         };
         let rules = self.app.store.product_type(service.product_type).await.map_err(store_error)?;
         let panel_url = rules.and_then(|r| r.panel_url).unwrap_or_default();
-        let request = PanelRequest::for_service(&service, &pending.id, pending.work.operation());
+        let request = PanelRequest::for_operation(&service, pending);
         let now = self.app.clock.now();
         match self.app.panel.execute(&panel_url, &request).await {
             Ok(outcome) => {
                 let change = service.finish(&pending.id, outcome, now).expect("the pending operation");
-                self.write(&change, Money::None).await
+                self.write(&change, Money::Credit(pending.work.credit())).await
             }
             Err(error) if self.receive_count(record) >= self.max_receives => {
                 let (change, refund) =

@@ -45,6 +45,16 @@ impl Timestamp {
         Self(self.0.replace_date(date))
     }
 
+    /// The same time `months` calendar months earlier (clamped to the month's last day).
+    pub fn minus_months(self, months: u32) -> Self {
+        let index = self.0.year() * 12 + self.0.month() as i32 - 1 - months as i32;
+        let (year, month) = (index.div_euclid(12), (index.rem_euclid(12) + 1) as u8);
+        let month = time::Month::try_from(month).expect("a month");
+        let day = self.0.day().min(time::util::days_in_month(month, year));
+        let date = time::Date::from_calendar_date(year, month, day).expect("a valid date");
+        Self(self.0.replace_date(date))
+    }
+
     /// Seconds from `self` to `later` (negative when `later` is earlier).
     pub fn seconds_until(self, later: Timestamp) -> i64 {
         (later.0 - self.0).whole_seconds()
@@ -95,6 +105,10 @@ impl FixedClock {
         Self(Arc::new(Mutex::new(now)))
     }
 
+    pub fn set(&self, now: Timestamp) {
+        *self.0.lock().expect("clock lock") = now;
+    }
+
     pub fn advance_seconds(&self, seconds: i64) {
         let mut now = self.0.lock().expect("clock lock");
         *now = now.plus_seconds(seconds);
@@ -134,6 +148,11 @@ mod tests {
         let nov = Timestamp::parse("2026-11-25T12:00:00Z").unwrap();
         assert_eq!(nov.plus_months(3).to_string(), "2027-02-25T12:00:00.000Z");
         assert_eq!(nov.seconds_until(nov.plus_seconds(90)), 90);
+        assert_eq!(nov.minus_months(11).to_string(), "2025-12-25T12:00:00.000Z");
+        assert_eq!(
+            Timestamp::parse("2027-03-31T00:00:00Z").unwrap().minus_months(1).to_string(),
+            "2027-02-28T00:00:00.000Z"
+        );
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub enum Action {
     Renewal,
     Transfer,
     Deletion,
+    TariffChange,
+    OptionsChange,
 }
 
 impl From<super::Operation> for Action {

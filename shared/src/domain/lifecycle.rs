@@ -6,7 +6,9 @@
 //! conditional transaction.
 
 use super::history::Actor;
-use super::{Action, HistoryEntry, HistoryId, Operation, ProductType, Service, Status, Timestamp};
+use super::{
+    Action, HistoryEntry, HistoryId, Operation, OptionLine, ProductType, Service, Status, TariffId, Timestamp,
+};
 use super::{ClientDelete, ProductTypeRules, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -54,19 +56,51 @@ pub enum Work {
     Reboot,
     Transfer,
     Deletion,
-    Renewal { expires_at: Timestamp },
+    Renewal {
+        expires_at: Timestamp,
+    },
+    /// Runs beside the status (`operations_running`); `credit` is given back when done.
+    TariffChange {
+        tariff_id: TariffId,
+        renewal_price: u64,
+        credit: u64,
+    },
+    OptionsChange {
+        options: Vec<OptionLine>,
+        renewal_price: u64,
+        credit: u64,
+    },
 }
 
 impl Work {
-    pub fn operation(&self) -> Operation {
+    /// The operation an `in_progress` service shows; none for work that runs beside the status.
+    pub fn operation(&self) -> Option<Operation> {
         match self {
-            Work::Activation => Operation::Activation,
-            Work::Suspension => Operation::Suspension,
-            Work::Resume => Operation::Resume,
-            Work::Reboot => Operation::Reboot,
-            Work::Transfer => Operation::Transfer,
-            Work::Deletion => Operation::Deletion,
-            Work::Renewal { .. } => Operation::Renewal,
+            Work::Activation => Some(Operation::Activation),
+            Work::Suspension => Some(Operation::Suspension),
+            Work::Resume => Some(Operation::Resume),
+            Work::Reboot => Some(Operation::Reboot),
+            Work::Transfer => Some(Operation::Transfer),
+            Work::Deletion => Some(Operation::Deletion),
+            Work::Renewal { .. } => Some(Operation::Renewal),
+            Work::TariffChange { .. } | Work::OptionsChange { .. } => None,
+        }
+    }
+
+    /// The history's name for it, and the panel's.
+    pub fn action(&self) -> Action {
+        match self {
+            Work::TariffChange { .. } => Action::TariffChange,
+            Work::OptionsChange { .. } => Action::OptionsChange,
+            other => other.operation().expect("an in-progress operation").into(),
+        }
+    }
+
+    /// Money given back once the work is done (a downgrade's unused part).
+    pub fn credit(&self) -> u64 {
+        match self {
+            Work::TariffChange { credit, .. } | Work::OptionsChange { credit, .. } => *credit,
+            _ => 0,
         }
     }
 }
@@ -117,7 +151,7 @@ pub struct Change {
 pub const MAX_RENEW_PERIODS: u32 = 10;
 
 impl Service {
-    fn refuse_status(&self, what: &str) -> Refusal {
+    pub(super) fn refuse_status(&self, what: &str) -> Refusal {
         Refusal::Conflict(format!("cannot {what} a service that is {}", self.shown_status()))
     }
 
@@ -129,7 +163,7 @@ impl Service {
         }
     }
 
-    fn ensure_idle(&self, what: &str) -> Result<(), Refusal> {
+    pub(super) fn ensure_idle(&self, what: &str) -> Result<(), Refusal> {
         if self.status == Status::Deleted || self.pending.is_some() {
             return Err(self.refuse_status(what));
         }
@@ -137,7 +171,14 @@ impl Service {
     }
 
     /// A copy one version on, with the history entry for the move to `self`'s new status.
-    fn record(&self, next: Service, actor: &Actor, action: Action, at: Timestamp, details: Value) -> Change {
+    pub(super) fn record(
+        &self,
+        next: Service,
+        actor: &Actor,
+        action: Action,
+        at: Timestamp,
+        details: Value,
+    ) -> Change {
         let entry = HistoryEntry {
             id: HistoryId::generate(),
             at,
@@ -151,7 +192,7 @@ impl Service {
     }
 
     /// Starts long work: `in_progress` with its operation, queued under a new operation id.
-    fn start(
+    pub(super) fn start(
         &self,
         mut next: Service,
         work: Work,
@@ -161,7 +202,14 @@ impl Service {
         mut details: Value,
     ) -> Change {
         let id = super::ids::next_id();
-        let operation = work.operation();
+        let action = work.action();
+        match work.operation() {
+            Some(operation) => {
+                next.status = Status::InProgress;
+                next.operation = Some(operation);
+            }
+            None => next.operations_running = true,
+        }
         next.pending = Some(PendingOperation {
             id: id.clone(),
             work,
@@ -172,14 +220,12 @@ impl Service {
             expires_before: self.expires_at,
             charged,
         });
-        next.status = Status::InProgress;
-        next.operation = Some(operation);
         next.last_error = None;
         details["operation_id"] = json!(id);
         if charged > 0 {
             details["charged"] = json!(charged);
         }
-        let mut change = self.record(next, actor, operation.into(), at, details);
+        let mut change = self.record(next, actor, action, at, details);
         change.queued = Some(id);
         change
     }
@@ -382,7 +428,13 @@ impl Service {
     /// the pending one: a duplicate delivery of work already done.
     pub fn finish(&self, operation_id: &str, outcome: Outcome, at: Timestamp) -> Option<Change> {
         let pending = self.pending.as_ref().filter(|p| p.id == operation_id)?;
-        let mut next = Service { pending: None, operation: None, last_error: None, ..self.clone() };
+        let mut next = Service {
+            pending: None,
+            operation: None,
+            operations_running: false,
+            last_error: None,
+            ..self.clone()
+        };
         let result = match (&pending.work, outcome) {
             (Work::Activation, Outcome::NoResources) => {
                 next.status = Status::NotAvailable;
@@ -411,10 +463,27 @@ impl Service {
                 next.status = pending.status_before;
                 "done"
             }
+            (Work::TariffChange { tariff_id, renewal_price, .. }, _) => {
+                next.tariff_id = tariff_id.clone();
+                if !self.special_price {
+                    next.renewal_price = *renewal_price;
+                }
+                "done"
+            }
+            (Work::OptionsChange { options, renewal_price, .. }, _) => {
+                next.options = options.clone();
+                if !self.special_price {
+                    next.renewal_price = *renewal_price;
+                }
+                "done"
+            }
         };
         let actor = pending.actor.clone();
-        let details = json!({"operation_id": pending.id, "result": result});
-        Some(self.record(next, &actor, pending.work.operation().into(), at, details))
+        let mut details = json!({"operation_id": pending.id, "result": result});
+        if pending.work.credit() > 0 {
+            details["credited"] = json!(pending.work.credit());
+        }
+        Some(self.record(next, &actor, pending.work.action(), at, details))
     }
 
     /// Gives up the pending operation `operation_id` after its last failure: the service
@@ -427,12 +496,13 @@ impl Service {
             expires_at: pending.expires_before,
             pending: None,
             operation: None,
+            operations_running: false,
             last_error: Some(error.to_owned()),
             ..self.clone()
         };
         let details = json!({"operation_id": pending.id, "error": error, "refunded": pending.charged});
         let actor = pending.actor.clone();
-        Some((self.record(next, &actor, pending.work.operation().into(), at, details), pending.charged))
+        Some((self.record(next, &actor, pending.work.action(), at, details), pending.charged))
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod catalog;
+pub mod changes;
 pub mod clock;
 pub mod history;
 pub mod ids;

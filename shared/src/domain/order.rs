@@ -92,6 +92,16 @@ pub fn place_order(
     Ok((service, entry))
 }
 
+/// What `months` of the tariff cost with these options (each priced per unit per month).
+pub fn list_price(
+    tariff: &Tariff,
+    months: u16,
+    options: &[OptionLine],
+    field: &str,
+) -> Result<u64, RuleViolation> {
+    Ok(period_price(tariff, months, field)? + options_monthly_price(tariff, options)? * u64::from(months))
+}
+
 fn period_price(tariff: &Tariff, months: u16, field: &str) -> Result<u64, RuleViolation> {
     tariff.prices.for_period(months).ok_or_else(|| {
         let sold: Vec<String> = tariff.prices.periods().map(|m| m.to_string()).collect();
@@ -104,7 +114,7 @@ fn period_price(tariff: &Tariff, months: u16, field: &str) -> Result<u64, RuleVi
 }
 
 /// The monthly price of the chosen options, after checking each against the tariff.
-fn options_monthly_price(tariff: &Tariff, lines: &[OptionLine]) -> Result<u64, RuleViolation> {
+pub fn options_monthly_price(tariff: &Tariff, lines: &[OptionLine]) -> Result<u64, RuleViolation> {
     let mut total = 0;
     for (i, line) in lines.iter().enumerate() {
         let offer = tariff.option(&line.id).ok_or_else(|| {
@@ -125,7 +135,7 @@ fn options_monthly_price(tariff: &Tariff, lines: &[OptionLine]) -> Result<u64, R
 }
 
 /// Checks the given parameters; answers whether every required one is present.
-fn check_params(tariff: &Tariff, params: &BTreeMap<String, String>) -> Result<bool, RuleViolation> {
+pub fn check_params(tariff: &Tariff, params: &BTreeMap<String, String>) -> Result<bool, RuleViolation> {
     if params.len() > MAX_PARAMS {
         return Err(RuleViolation::new("at most 20 parameters"));
     }
