@@ -240,3 +240,23 @@ pub async fn visible_service(
         Err(not_found())
     }
 }
+
+/// The ticket named by the `{id}` path parameter, if this principal may see it (its client or
+/// the provider); another client's is the same 404 as a missing one.
+pub async fn visible_ticket(
+    app: &App,
+    principal: &Principal,
+    req: &Request,
+) -> Result<crate::domain::ticket::Ticket, ApiError> {
+    let not_found = || ApiError::not_found("ticket");
+    let id = path_param(req, "id")?;
+    if ulid::Ulid::from_string(&id).is_err() {
+        return Err(not_found());
+    }
+    let ticket = app.store.get_ticket(&id).await?.ok_or_else(not_found)?;
+    if principal.can_see(&ticket.client_id) {
+        Ok(ticket)
+    } else {
+        Err(not_found())
+    }
+}

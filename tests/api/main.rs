@@ -12,3 +12,4 @@ mod idempotency;
 mod lifecycle;
 mod routes;
 mod services;
+mod tickets;

@@ -85,6 +85,10 @@ fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>>
 /// Runs the named function's handler, as its Lambda would. `None` for an unknown function.
 pub async fn invoke(function: &str, app: &App, req: Request) -> Option<Response<Body>> {
     Some(match function {
+        "add-ticket-message" => add_ticket_message::handle(app, req).await,
+        "get-ticket" => get_ticket::handle(app, req).await,
+        "list-tickets" => list_tickets::handle(app, req).await,
+        "create-ticket" => create_ticket::handle(app, req).await,
         "put-service-options" => put_service_options::handle(app, req).await,
         "get-service-options" => get_service_options::handle(app, req).await,
         "change-tariff" => change_tariff::handle(app, req).await,

@@ -20,6 +20,8 @@ pub enum Action {
     Deletion,
     TariffChange,
     OptionsChange,
+    /// A ticket about the service was opened.
+    Ticket,
 }
 
 impl From<super::Operation> for Action {

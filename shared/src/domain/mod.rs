@@ -11,6 +11,7 @@ pub mod order;
 pub mod payment;
 pub mod principal;
 pub mod service;
+pub mod ticket;
 
 pub use catalog::{ClientDelete, OptionOffer, Prices, ProductType, ProductTypeRules, Tariff};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};

@@ -6,6 +6,7 @@ use super::keys::{self, Item};
 use super::{encode, is_condition_failure, Store, StoreError};
 use crate::domain::account::{Account, LedgerEntry};
 use crate::domain::payment::Payment;
+use crate::domain::ticket::Ticket;
 use crate::domain::{HistoryEntry, Service, ServiceId};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
@@ -79,6 +80,14 @@ impl Batch {
             self.put_new(keys::external_payment(external).item())?;
         }
         Ok(self)
+    }
+
+    /// The ticket as it should now be (its `version` one past the one read, 1 when new).
+    pub fn ticket(&mut self, ticket: &Ticket) -> Result<&mut Self, StoreError> {
+        let mut item = encode(ticket)?;
+        item.extend(keys::ticket(&ticket.id).item());
+        item.extend(keys::ticket_index_keys(&ticket.id, ticket.client_id.as_str(), &ticket.service_id));
+        self.put_versioned(item, ticket.version)
     }
 
     pub fn len(&self) -> usize {

@@ -13,6 +13,9 @@
 //! | ledger entry      | `ACCT#{client}`     | `LEDGER#{id}`     |                                            |
 //! | payment           | `PAY#{id}`          | `META`            |                                            |
 //! | gateway reference | `EXTPAY#{external}` | `META`            | (makes an external payment id unique)      |
+//! | ticket            | `TICKET#{id}`       | `META`            | by_owner: `CLIENT#{client}` / `TICKET#{id}`|
+//! |                   |                     |                   | by_type: `SVCTICKETS#{service}` / same     |
+//! |                   |                     |                   | all: `TICKETS` / same                      |
 //! | idempotency record| `IDEM#{principal}#{key}` | `IDEM`       | (TTL attribute `expires_at`)               |
 //!
 //! A service and its history share a partition, so a service's history is one Query and a
@@ -231,6 +234,54 @@ pub fn payment(id: &str) -> Key {
 /// A marker that a gateway's payment reference has been recorded.
 pub fn external_payment(external_id: &str) -> Key {
     Key { pk: format!("EXTPAY#{external_id}"), sk: "META".into() }
+}
+
+const TICKET_PREFIX: &str = "TICKET#";
+
+pub fn ticket(id: &str) -> Key {
+    Key { pk: format!("{TICKET_PREFIX}{id}"), sk: "META".into() }
+}
+
+/// The partitions a ticket is listed in: its client's, its service's, and all tickets.
+pub fn ticket_index_keys(id: &str, owner: &str, service: &ServiceId) -> Item {
+    let sort = AttributeValue::S(format!("{TICKET_PREFIX}{id}"));
+    HashMap::from([
+        (Index::ByOwner.pk(), AttributeValue::S(owners_services(owner))),
+        (Index::ByOwner.sk(), sort.clone()),
+        (Index::ByType.pk(), AttributeValue::S(tickets_of_service(service))),
+        (Index::ByType.sk(), sort.clone()),
+        (Index::All.pk(), AttributeValue::S(all_tickets())),
+        (Index::All.sk(), sort),
+    ])
+}
+
+pub fn ticket_sort_prefix() -> String {
+    TICKET_PREFIX.into()
+}
+
+pub fn tickets_of_service(service: &ServiceId) -> String {
+    format!("SVCTICKETS#{service}")
+}
+
+pub fn all_tickets() -> String {
+    "TICKETS".into()
+}
+
+/// Where a page of tickets resumes in the given index partition.
+pub fn ticket_start(id: &str, index: Index, partition: &str) -> Item {
+    let mut start = ticket(id).item();
+    start.insert(index.pk(), AttributeValue::S(partition.to_owned()));
+    start.insert(index.sk(), AttributeValue::S(format!("{TICKET_PREFIX}{id}")));
+    start
+}
+
+pub fn ticket_id_of(item: &Item) -> Option<String> {
+    string(item, PK)?.strip_prefix(TICKET_PREFIX).map(str::to_owned)
+}
+
+/// The sort-key prefix of services in the indexes they share with tickets.
+pub fn service_sort_prefix() -> String {
+    SERVICE_PREFIX.into()
 }
 
 pub fn idempotency(principal: &str, key: &str) -> Key {

@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod schema;
 pub mod services;
+pub mod tickets;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;

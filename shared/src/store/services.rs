@@ -42,6 +42,8 @@ impl Store {
             index: Some(index),
             start: page.after.as_ref().map(|id| keys::service_start(id, index, &partition)),
             partition,
+            // Tickets share the client's partition of this index.
+            sort_prefix: Some(keys::service_sort_prefix()),
             newest_first: true,
             limit: page.limit,
             ..PageQuery::default()

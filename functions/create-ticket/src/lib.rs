@@ -1,0 +1,41 @@
+//! `POST /services/{id}/tickets` `{subject, message}`: a ticket about a service, from its client
+//! to the provider or from the provider to the client. Its opening is in the service's history.
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::domain::history::Actor;
+use shared::domain::ticket::Ticket;
+use shared::domain::{Action, HistoryEntry, HistoryId, Principal};
+use shared::http::{self, json_body, visible_service};
+use shared::{ApiError, App, Reply};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::write(app, req, create_ticket).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TicketBody {
+    subject: String,
+    message: String,
+}
+
+async fn create_ticket(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
+    let body: TicketBody = json_body(&req)?;
+    let service = visible_service(app, &principal, &req).await?;
+    let now = app.clock.now();
+    let ticket = Ticket::open(&service, &body.subject, &body.message, Actor::from(&principal), now)?;
+    let entry = HistoryEntry {
+        id: HistoryId::generate(),
+        at: now,
+        actor: Actor::from(&principal),
+        operation: Action::Ticket,
+        status_before: Some(service.status),
+        status_after: service.status,
+        details: serde_json::json!({"ticket_id": ticket.id, "subject": ticket.subject}),
+    };
+    let mut batch = app.store.batch();
+    batch.ticket(&ticket)?.history(&service.id, &entry)?;
+    app.store.commit(batch).await?;
+    Reply::created(ticket)
+}

@@ -1,0 +1,16 @@
+//! `GET /tickets/{id}`: one ticket with its messages (its client or the provider).
+
+use lambda_http::{Body, Request, Response};
+use shared::domain::Principal;
+use shared::http::{self, visible_ticket, Query};
+use shared::{ApiError, App, Reply};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::read(app, req, get_ticket).await
+}
+
+async fn get_ticket(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
+    Query::parse(&req, &[])?;
+    let ticket = visible_ticket(app, &principal, &req).await?;
+    Ok(Reply::ok(&ticket)?.versioned(ticket.version))
+}

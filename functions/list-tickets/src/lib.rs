@@ -1,0 +1,22 @@
+//! `GET /tickets?service_id=...`: a client's own tickets, or all tickets for the provider;
+//! newest first, filterable by service.
+
+use lambda_http::{Body, Request, Response};
+use shared::domain::{Principal, ServiceId};
+use shared::http::{self, list_reply, Query, PAGE_PARAMS};
+use shared::store::tickets::TicketFilter;
+use shared::{ApiError, App, Reply};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::read(app, req, list_tickets).await
+}
+
+async fn list_tickets(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
+    let query = Query::parse(&req, &[PAGE_PARAMS.as_slice(), &["service_id"]].concat())?;
+    let filter = TicketFilter {
+        owner: (!principal.is_provider()).then(|| principal.id.clone()),
+        service: query.parsed("service_id", ServiceId::parse)?,
+    };
+    let page = app.store.list_tickets(&filter, query.page(|raw| Some(raw.to_owned()))?).await?;
+    list_reply(page, |ticket| serde_json::to_value(ticket).expect("a ticket serializes"))
+}

@@ -1,0 +1,115 @@
+//! Tickets: a conversation about one service between its client and the provider.
+
+use super::history::Actor;
+use super::{ClientId, RuleViolation, Service, ServiceId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+pub const MAX_SUBJECT_LEN: usize = 200;
+pub const MAX_MESSAGE_LEN: usize = 10_000;
+/// Messages one ticket holds (it is one item, and an item is at most 400 KB).
+pub const MAX_MESSAGES: usize = 30;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub at: Timestamp,
+    pub author: Actor,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub id: String,
+    pub service_id: ServiceId,
+    pub client_id: ClientId,
+    pub subject: String,
+    pub messages: Vec<Message>,
+    pub created_at: Timestamp,
+    pub version: u64,
+}
+
+fn text(value: &str, field: &str, max: usize) -> Result<String, RuleViolation> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > max {
+        return Err(RuleViolation::new(format!("{field} must be 1 to {max} characters")));
+    }
+    Ok(trimmed.to_owned())
+}
+
+impl Ticket {
+    /// A new ticket about `service`, from its client or from the provider.
+    pub fn open(
+        service: &Service,
+        subject: &str,
+        message: &str,
+        author: Actor,
+        at: Timestamp,
+    ) -> Result<Self, RuleViolation> {
+        Ok(Self {
+            id: super::ids::next_id(),
+            service_id: service.id.clone(),
+            client_id: service.client_id.clone(),
+            subject: text(subject, "subject", MAX_SUBJECT_LEN)?,
+            messages: vec![Message { at, author, message: text(message, "message", MAX_MESSAGE_LEN)? }],
+            created_at: at,
+            version: 1,
+        })
+    }
+
+    /// The ticket with one more message.
+    pub fn reply(&self, message: &str, author: Actor, at: Timestamp) -> Result<Self, RuleViolation> {
+        if self.messages.len() >= MAX_MESSAGES {
+            return Err(RuleViolation::new(format!(
+                "a ticket holds at most {MAX_MESSAGES} messages; open another"
+            )));
+        }
+        let mut next = self.clone();
+        next.messages.push(Message { at, author, message: text(message, "message", MAX_MESSAGE_LEN)? });
+        next.version += 1;
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Role;
+
+    fn service() -> Service {
+        let tariff = crate::domain::catalog::sample_tariff();
+        let alice = crate::domain::Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client };
+        let order = crate::domain::order::OrderRequest {
+            client_id: alice.id.clone(),
+            period_months: 1,
+            auto_renew: None,
+            params: [("os_template".to_owned(), "x".to_owned())].into(),
+            options: vec![],
+            quick: false,
+        };
+        crate::domain::order::place_order(&tariff, order, &alice, Timestamp::from_unix_millis(0)).unwrap().0
+    }
+
+    fn ops() -> Actor {
+        Actor { id: "ops".into(), role: Role::Provider }
+    }
+
+    #[test]
+    fn a_ticket_belongs_to_the_services_client() {
+        let ticket =
+            Ticket::open(&service(), " Disk full ", "help", ops(), Timestamp::from_unix_millis(0)).unwrap();
+        assert_eq!((ticket.client_id.as_str(), ticket.subject.as_str()), ("alice", "Disk full"));
+        let replied = ticket.reply("done", ops(), Timestamp::from_unix_millis(1)).unwrap();
+        assert_eq!((replied.messages.len(), replied.version), (2, 2));
+    }
+
+    #[test]
+    fn empty_or_long_text_is_refused() {
+        let at = Timestamp::from_unix_millis(0);
+        assert!(Ticket::open(&service(), "", "x", ops(), at).is_err());
+        assert!(Ticket::open(&service(), "s", &"x".repeat(MAX_MESSAGE_LEN + 1), ops(), at).is_err());
+        let mut ticket = Ticket::open(&service(), "s", "m", ops(), at).unwrap();
+        for _ in 1..MAX_MESSAGES {
+            ticket = ticket.reply("m", ops(), at).unwrap();
+        }
+        assert!(ticket.reply("one too many", ops(), at).is_err());
+    }
+}
