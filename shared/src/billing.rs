@@ -72,16 +72,20 @@ pub async fn receive_payment(app: &App, payment: &Payment, actor: &Actor) -> Res
     let mut entries = vec![account.credit(LedgerKind::Payment, payment.amount, None, now)];
     let cart = cart(app.store.client_services(&payment.client_id).await?);
     let total: u64 = cart.iter().map(|s| s.order_price).sum();
-    let mut changes = Vec::new();
-    if !cart.is_empty() && cart.len() <= MAX_CHECKOUT && total <= account.balance {
-        let (paid, charges) = pay_for(&mut account, &cart, actor, now)?;
-        changes = paid;
-        entries.extend(charges);
-    }
+    let (checked_out, unmarked) =
+        if !cart.is_empty() && cart.len() <= MAX_CHECKOUT && total <= account.balance {
+            let (paid, charges) = pay_for(&mut account, &cart, actor, now)?;
+            entries.extend(charges);
+            (paid, Vec::new())
+        } else {
+            // Not checked out: the services no longer wait for this payment.
+            let unmarked = cart.iter().filter_map(|s| s.mark_payment(&payment.id, false, actor, now));
+            (Vec::new(), unmarked.take(MAX_CHECKOUT).collect())
+        };
     account.version += 1;
     let mut batch = app.store.batch();
     batch.payment(payment)?.account(&account, &entries)?;
-    for change in &changes {
+    for change in checked_out.iter().chain(&unmarked) {
         add_change(&mut batch, change)?;
     }
     match app.store.commit(batch).await {
@@ -92,8 +96,31 @@ pub async fn receive_payment(app: &App, payment: &Payment, actor: &Actor) -> Res
         }
         other => other?,
     }
-    enqueue(app, &changes.iter().collect::<Vec<_>>()).await?;
-    Ok(changes)
+    enqueue(app, &checked_out.iter().collect::<Vec<_>>()).await?;
+    Ok(checked_out)
+}
+
+/// Starts a payment: it is stored `pending`, and the services of the cart (as many as one
+/// checkout takes) show that their payment is in progress, all in one transaction.
+pub async fn start_payment(app: &App, payment: &Payment, actor: &Actor) -> Result<(), ApiError> {
+    let now = app.clock.now();
+    let cart = cart(app.store.client_services(&payment.client_id).await?);
+    let marked: Vec<Change> = cart
+        .iter()
+        .filter_map(|s| s.mark_payment(&payment.id, true, actor, now))
+        .take(MAX_CHECKOUT)
+        .collect();
+    let mut batch = app.store.batch();
+    batch.payment(payment)?;
+    for change in &marked {
+        add_change(&mut batch, change)?;
+    }
+    match app.store.commit(batch).await {
+        Err(StoreError::ConditionFailed) => {
+            Err(ApiError::Conflict("the cart changed meanwhile; try again".into()))
+        }
+        other => Ok(other?),
+    }
 }
 
 /// The wire form of a payment.

@@ -60,6 +60,11 @@ async fn a_confirmed_gateway_payment_checks_the_cart_out() {
     let payment = stack.post("/payments", &alice, json!({"amount": 500})).await.ok(201).clone();
     assert_eq!(payment["status"], "pending");
     assert_eq!(stack.balance("alice").await, 0, "nothing credited before the gateway confirms");
+    let waiting = stack.service(&id_of(&service)).await;
+    assert_eq!(
+        (waiting["status"].clone(), waiting["payment_pending"].clone()),
+        (json!("ordered"), json!(true))
+    );
     let confirm = format!("/payments/{}/confirm", payment["id"].as_str().unwrap());
     stack.post(&confirm, &alice, json!({})).await.problem(403);
     let confirmed = stack.post(&confirm, &stack.provider(), json!({})).await.ok(200).clone();
@@ -68,7 +73,31 @@ async fn a_confirmed_gateway_payment_checks_the_cart_out() {
     stack.post(&confirm, &stack.provider(), json!({})).await.problem(409);
     assert_eq!(stack.balance("alice").await, 0);
     stack.drain_queue(5).await;
-    assert_eq!(stack.service(&id_of(&service)).await["status"], "active");
+    let active = stack.service(&id_of(&service)).await;
+    assert_eq!(
+        (active["status"].clone(), active["payment_pending"].clone()),
+        (json!("active"), json!(false))
+    );
+    let operations: Vec<String> =
+        stack.history(&id_of(&service)).await.into_iter().map(|(op, _, _)| op).collect();
+    assert_eq!(operations, ["order", "payment", "activation", "activation"]);
+}
+
+#[tokio::test]
+async fn a_payment_short_of_the_cart_is_credited_and_ends_the_wait() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let service = stack.order_vps(&alice).await;
+    let payment = stack.post("/payments", &alice, json!({"amount": 100})).await.ok(201).clone();
+    let confirm = format!("/payments/{}/confirm", payment["id"].as_str().unwrap());
+    let confirmed = stack.post(&confirm, &stack.provider(), json!({})).await.ok(200).clone();
+    assert_eq!(confirmed["checked_out"], json!([]));
+    assert_eq!(stack.balance("alice").await, 100);
+    let waiting = stack.service(&id_of(&service)).await;
+    assert_eq!(
+        (waiting["status"].clone(), waiting["payment_pending"].clone()),
+        (json!("ordered"), json!(false))
+    );
 }
 
 #[tokio::test]

@@ -219,3 +219,35 @@ async fn reboot_and_transfer_are_for_their_product_types_and_if_match_guards() {
     stack.post(&format!("/services/{id}/reboot"), &alice, json!({})).await.problem(409);
     stack.post(&format!("/services/{id}/reboot"), &stack.client("bob"), json!({})).await.problem(404);
 }
+
+#[tokio::test]
+async fn of_two_conflicting_requests_one_wins_and_the_history_says_which() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let provider = stack.provider();
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.fund("alice", 5000).await;
+    for _ in 0..3 {
+        let before = stack.history(&id).await.len();
+        let (disable_path, renew_path) = (format!("/services/{id}/disable"), format!("/services/{id}/renew"));
+        let disable = stack.post(&disable_path, &provider, json!({}));
+        let renew = stack.post(&renew_path, &alice, json!({"periods": 1}));
+        let (disabled, renewed) = tokio::join!(disable, renew);
+        let mut statuses = [disabled.status, renewed.status];
+        statuses.sort();
+        assert_eq!(statuses, [200, 409], "{} / {}", disabled.body, renewed.body);
+        let loser = if disabled.status == 409 { &disabled } else { &renewed };
+        loser.problem(409);
+        let history = stack.history(&id).await;
+        assert_eq!(history.len(), before + 1, "exactly the winner's entry");
+        let winner = if disabled.status == 200 { "suspension" } else { "renewal" };
+        assert_eq!(history.last().unwrap().0, winner);
+        stack.drain_queue(5).await;
+        if winner == "suspension" {
+            stack.post(&format!("/services/{id}/enable"), &provider, json!({})).await.ok(200);
+            stack.drain_queue(5).await;
+        }
+        assert_eq!(stack.service(&id).await["status"], "active");
+        stack.balance("alice").await;
+    }
+}

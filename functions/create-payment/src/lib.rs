@@ -1,9 +1,11 @@
 //! `POST /payments`: a client starts a payment through the gateway; it stays `pending` until
-//! the gateway confirms it (`POST /payments/{id}/confirm`).
+//! the gateway confirms it (`POST /payments/{id}/confirm`), and meanwhile the services in the
+//! cart show `payment_pending`.
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::billing::{new_payment, payment_view};
+use shared::billing::{new_payment, payment_view, start_payment};
+use shared::domain::history::Actor;
 use shared::domain::payment::PaymentStatus;
 use shared::domain::Principal;
 use shared::http::{self, json_body};
@@ -26,9 +28,8 @@ async fn create_payment(app: &App, principal: Principal, req: Request) -> Result
         ));
     }
     let body: PaymentBody = json_body(&req)?;
-    let payment = new_payment(principal.id, body.amount, PaymentStatus::Pending, None, app.clock.now())?;
-    let mut batch = app.store.batch();
-    batch.payment(&payment)?;
-    app.store.commit(batch).await?;
+    let payment =
+        new_payment(principal.id.clone(), body.amount, PaymentStatus::Pending, None, app.clock.now())?;
+    start_payment(app, &payment, &Actor::from(&principal)).await?;
     Reply::created(payment_view(&payment))
 }

@@ -237,7 +237,7 @@ impl Service {
         if self.paid {
             return Err(Refusal::Conflict("the service is paid for already".into()));
         }
-        let next = Service { paid: true, ..self.clone() };
+        let next = Service { paid: true, payment_pending: false, ..self.clone() };
         match self.status {
             Status::Ordered => Ok(self.start(next, Work::Activation, actor, at, self.order_price, json!({}))),
             Status::ConfigurationRequired => {
@@ -245,6 +245,24 @@ impl Service {
             }
             _ => Err(self.refuse_status("pay for")),
         }
+    }
+
+    /// A payment started for the cart this service is in: until it is received the service
+    /// shows that its payment is in progress (`pending`), then no longer.
+    pub fn mark_payment(
+        &self,
+        payment_id: &str,
+        pending: bool,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Option<Change> {
+        if self.payment_pending == pending || self.paid {
+            return None;
+        }
+        let next = Service { payment_pending: pending, ..self.clone() };
+        let status = if pending { "pending" } else { "received" };
+        let details = json!({"payment_id": payment_id, "payment": status});
+        Some(self.record(next, actor, Action::Payment, at, details))
     }
 
     /// The provider (re)starts activation of a paid service: after `not_available`, or one

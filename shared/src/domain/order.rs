@@ -69,6 +69,7 @@ pub fn place_order(
         version: 1,
         order_price: order_price + options_per_month * u64::from(order.period_months),
         paid: false,
+        payment_pending: false,
         holds: Vec::new(),
         pending: None,
         last_error: None,

@@ -134,6 +134,9 @@ pub struct Service {
     /// The order has been paid for.
     #[serde(default)]
     pub paid: bool,
+    /// A payment for it has started and is not received yet.
+    #[serde(default)]
+    pub payment_pending: bool,
     /// Why the service is suspended; the status shows the strongest (see `Hold`).
     #[serde(default)]
     pub holds: Vec<super::lifecycle::Hold>,
