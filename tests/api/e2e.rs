@@ -58,6 +58,19 @@ impl DevStack {
         }
     }
 
+    /// Polls the service until it shows `status` (the worker runs behind the bridge).
+    fn wait_for_status(&self, id: &str, token: &str, status: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let (_, _, service) = self.call("GET", &format!("/services/{id}"), Some(token), None);
+            if service["status"] == status {
+                return service;
+            }
+            assert!(Instant::now() < deadline, "never {status}: {service}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
     /// One HTTP call with curl: (status, content type, JSON body).
     fn call(
         &self,
@@ -133,15 +146,27 @@ fn make_dev_serves_the_api_on_production_paths() {
     let payment = json!({"amount": service["order_price"], "external_id": "e2e-1"});
     let (status, _, paid) = stack.call("POST", "/clients/alice/payments", Some(&provider), Some(&payment));
     assert_eq!((status, paid["checked_out"].clone()), (201, json!([id])), "{paid}");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let (_, _, now) = stack.call("GET", &format!("/services/{id}"), Some(&alice), None);
-        if now["status"] == "active" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "not activated: {now}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let active = stack.wait_for_status(id, &alice, "active");
+    assert!(active["expires_at"].is_string());
+
+    // Suspended and resumed by the client, then renewed from the balance.
+    let (status, _, _) =
+        stack.call("POST", &format!("/services/{id}/disable"), Some(&alice), Some(&json!({})));
+    assert_eq!(status, 200);
+    stack.wait_for_status(id, &alice, "suspended");
+    let (status, _, _) =
+        stack.call("POST", &format!("/services/{id}/enable"), Some(&alice), Some(&json!({})));
+    assert_eq!(status, 200);
+    stack.wait_for_status(id, &alice, "active");
+    let payment = json!({"amount": 500, "external_id": "e2e-2"});
+    stack.call("POST", "/clients/alice/payments", Some(&provider), Some(&payment));
+    let (status, _, _) =
+        stack.call("POST", &format!("/services/{id}/renew"), Some(&alice), Some(&json!({"periods": 1})));
+    assert_eq!(status, 200);
+    let renewed = stack.wait_for_status(id, &alice, "active");
+    assert_ne!(renewed["expires_at"], active["expires_at"]);
+    let (_, _, account) = stack.call("GET", "/account", Some(&alice), None);
+    assert_eq!(account["balance"], 0, "{account}");
 
     let (status, content_type, _) = stack.call("GET", "/services", None, None);
     assert_eq!((status, content_type.as_str()), (401, "application/problem+json"));
