@@ -12,6 +12,7 @@ pub mod operations;
 pub mod panel;
 pub mod queue;
 pub mod store;
+pub mod sweeps;
 pub mod telemetry;
 pub mod views;
 

@@ -132,24 +132,31 @@ where
     }
     let now = app.clock.now();
     let (change, money) = decide(&service, &Actor::from(principal), now)?;
+    match apply(app, &change, money).await {
+        Err(ApiError::Conflict(_)) if expected.is_some() => {
+            Err(ApiError::PreconditionFailed("the service changed meanwhile".into()))
+        }
+        Err(e) => Err(e),
+        Ok(()) => Ok(Reply::ok(views::service(&change.service))?.versioned(change.service.version)),
+    }
+}
+
+/// Writes a change with the money it moves in one transaction (409 when the service or the
+/// account changed since they were read), then queues its work.
+pub async fn apply(app: &App, change: &Change, money: Money) -> Result<(), ApiError> {
     let mut batch = app.store.batch();
-    add_change(&mut batch, &change)?;
+    add_change(&mut batch, change)?;
     if money != Money::None {
-        let account = account(app, &service.client_id).await?;
-        if let Some((account, entries)) = move_money(account, money, &service, now)? {
+        let account = account(app, &change.service.client_id).await?;
+        if let Some((account, entries)) = move_money(account, money, &change.service, change.entry.at)? {
             batch.account(&account, &entries)?;
         }
     }
     match app.store.commit(batch).await {
-        Ok(()) => {}
-        Err(StoreError::ConditionFailed) if expected.is_some() => {
-            return Err(ApiError::PreconditionFailed("the service changed meanwhile".into()))
-        }
         Err(StoreError::ConditionFailed) => {
             return Err(ApiError::Conflict("the service or its account changed meanwhile; try again".into()))
         }
-        Err(e) => return Err(e.into()),
+        other => other?,
     }
-    enqueue(app, &[&change]).await?;
-    Ok(Reply::ok(views::service(&change.service))?.versioned(change.service.version))
+    enqueue(app, &[change]).await
 }

@@ -309,3 +309,33 @@ impl Stack {
         entries
     }
 }
+
+impl Stack {
+    /// Runs a scheduled job once, as EventBridge Scheduler would; answers its summary.
+    pub async fn run_job(&self, job: &str) -> Value {
+        let event =
+            serde_json::from_str(include_str!("../../events/scheduled.json")).expect("scheduled event");
+        let event = lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+        let summary = match job {
+            "auto-renewal" => auto_renewal::handle(&self.app, event).await,
+            "expiry-sweep" => expiry_sweep::handle(&self.app, event).await,
+            "abuse-sweep" => abuse_sweep::handle(&self.app, event).await,
+            other => panic!("no job {other}"),
+        };
+        summary.expect("the job ran")
+    }
+
+    /// The ledger entries of a client, oldest first, as `(kind, amount)`.
+    pub async fn ledger(&self, client: &str) -> Vec<(String, i64)> {
+        let account =
+            self.get(&format!("/clients/{client}/account?limit=100"), &self.provider()).await.ok(200).clone();
+        let mut entries: Vec<(String, i64)> = account["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["kind"].as_str().unwrap().to_owned(), e["amount"].as_i64().unwrap()))
+            .collect();
+        entries.reverse();
+        entries
+    }
+}

@@ -11,5 +11,6 @@ mod helpers;
 mod idempotency;
 mod lifecycle;
 mod routes;
+mod schedules;
 mod services;
 mod tickets;

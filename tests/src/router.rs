@@ -85,6 +85,7 @@ fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>>
 /// Runs the named function's handler, as its Lambda would. `None` for an unknown function.
 pub async fn invoke(function: &str, app: &App, req: Request) -> Option<Response<Body>> {
     Some(match function {
+        "report-abuse" => report_abuse::handle(app, req).await,
         "add-ticket-message" => add_ticket_message::handle(app, req).await,
         "get-ticket" => get_ticket::handle(app, req).await,
         "list-tickets" => list_tickets::handle(app, req).await,

@@ -7,7 +7,7 @@
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use shared::domain::lifecycle::Change;
-use shared::operations::{account, add_change, move_money, Money};
+use shared::operations::{apply, Money};
 use shared::panel::{PanelRequest, ProcessingModule};
 use shared::queue::OperationMessage;
 use shared::store::StoreError;
@@ -116,17 +116,6 @@ impl Worker {
     }
 
     async fn write(&self, change: &Change, money: Money) -> Result<(), Failed> {
-        let retry = |e: shared::ApiError| Failed::Retry(e.to_string());
-        let mut batch = self.app.store.batch();
-        add_change(&mut batch, change).map_err(retry)?;
-        if money != Money::None {
-            let account = account(&self.app, &change.service.client_id).await.map_err(retry)?;
-            if let Some((account, entries)) =
-                move_money(account, money, &change.service, change.entry.at).map_err(retry)?
-            {
-                batch.account(&account, &entries).map_err(|e| Failed::Retry(e.to_string()))?;
-            }
-        }
-        self.app.store.commit(batch).await.map_err(|e| Failed::Retry(e.to_string()))
+        apply(&self.app, change, money).await.map_err(|e| Failed::Retry(e.to_string()))
     }
 }

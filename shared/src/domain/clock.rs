@@ -55,6 +55,11 @@ impl Timestamp {
         Self(self.0.replace_date(date))
     }
 
+    /// The UTC day, `YYYY-MM-DD`.
+    pub fn day(self) -> String {
+        self.to_string()[..10].to_owned()
+    }
+
     /// Seconds from `self` to `later` (negative when `later` is earlier).
     pub fn seconds_until(self, later: Timestamp) -> i64 {
         (later.0 - self.0).whole_seconds()

@@ -22,6 +22,7 @@ pub enum Action {
     OptionsChange,
     /// A ticket about the service was opened.
     Ticket,
+    AbuseReport,
 }
 
 impl From<super::Operation> for Action {

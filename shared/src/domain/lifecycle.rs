@@ -42,7 +42,7 @@ impl Hold {
 }
 
 /// The status a service at rest shows for its holds.
-fn resting_status(holds: &[Hold]) -> Status {
+pub(crate) fn resting_status(holds: &[Hold]) -> Status {
     holds.iter().min().map_or(Status::Active, |h| h.status())
 }
 
@@ -151,7 +151,7 @@ pub struct Change {
 pub const MAX_RENEW_PERIODS: u32 = 10;
 
 impl Service {
-    pub(super) fn refuse_status(&self, what: &str) -> Refusal {
+    pub(crate) fn refuse_status(&self, what: &str) -> Refusal {
         Refusal::Conflict(format!("cannot {what} a service that is {}", self.shown_status()))
     }
 
@@ -163,7 +163,7 @@ impl Service {
         }
     }
 
-    pub(super) fn ensure_idle(&self, what: &str) -> Result<(), Refusal> {
+    pub(crate) fn ensure_idle(&self, what: &str) -> Result<(), Refusal> {
         if self.status == Status::Deleted || self.pending.is_some() {
             return Err(self.refuse_status(what));
         }
@@ -192,7 +192,7 @@ impl Service {
     }
 
     /// Starts long work: `in_progress` with its operation, queued under a new operation id.
-    pub(super) fn start(
+    pub(crate) fn start(
         &self,
         mut next: Service,
         work: Work,
@@ -328,7 +328,8 @@ impl Service {
                 self.shown_status()
             )));
         }
-        let next = Service { holds: kept.clone(), ..self.clone() };
+        let abuse_score = if lifted.contains(&Hold::Abuse) { 0 } else { self.abuse_score };
+        let next = Service { holds: kept.clone(), abuse_score, ..self.clone() };
         let details = json!({"lifted": lifted});
         if kept.is_empty() {
             Ok(self.start(next, Work::Resume, actor, at, 0, details))
@@ -367,6 +368,8 @@ impl Service {
         let new_expiry = from.plus_months(months);
         let next = Service {
             holds: self.holds.iter().copied().filter(|h| *h != Hold::NonPayment).collect(),
+            non_payment_since: None,
+            renewal_declined_on: None,
             ..self.clone()
         };
         let charged = self.renewal_cost(periods);

@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod order;
 pub mod payment;
 pub mod principal;
+pub mod schedule;
 pub mod service;
 pub mod ticket;
 

@@ -74,6 +74,9 @@ pub fn place_order(
         pending: None,
         last_error: None,
         delete_at: None,
+        abuse_score: 0,
+        non_payment_since: None,
+        renewal_declined_on: None,
     };
     let entry = HistoryEntry {
         id: HistoryId::generate(),

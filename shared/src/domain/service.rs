@@ -149,6 +149,15 @@ pub struct Service {
     /// A client's deletion scheduled for the end of the paid period.
     #[serde(default)]
     pub delete_at: Option<Timestamp>,
+    /// The sum of the abuse reports' scores since the provider last cleared them.
+    #[serde(default)]
+    pub abuse_score: u32,
+    /// When the service was suspended for non-payment (its deletion counts from then).
+    #[serde(default)]
+    pub non_payment_since: Option<Timestamp>,
+    /// The UTC day (`YYYY-MM-DD`) auto-renewal last failed for want of funds.
+    #[serde(default)]
+    pub renewal_declined_on: Option<String>,
 }
 
 impl Service {

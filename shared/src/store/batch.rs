@@ -42,12 +42,7 @@ impl Batch {
     pub fn service(&mut self, service: &Service) -> Result<&mut Self, StoreError> {
         let mut item = encode(service)?;
         item.extend(keys::service(&service.id).item());
-        item.extend(keys::service_index_keys(
-            &service.id,
-            service.client_id.as_str(),
-            service.product_type,
-            service.status,
-        ));
+        item.extend(keys::service_index_keys(service));
         self.put_versioned(item, service.version)
     }
 

@@ -23,7 +23,8 @@
 //! `HIST#` sort key sorts by creation time. Lists walk an index newest first; the index is
 //! chosen by the most selective filter and the rest are filter expressions.
 
-use crate::domain::{ProductType, ServiceId, Status, TariffId};
+use crate::domain::lifecycle::Hold;
+use crate::domain::{ProductType, Service, ServiceId, Status, TariffId, Timestamp};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -52,10 +53,27 @@ pub enum Index {
     ByStatus,
     /// Every service.
     All,
+    /// Sparse: services auto-renewal may renew, by type, sorted by expiry.
+    Renewal,
+    /// Sparse: services awaiting expiry (sorted by expiry or scheduled deletion), and services
+    /// suspended for non-payment awaiting deletion (by type, sorted by suspension time).
+    Lapse,
+    /// Sparse: services with abuse reports and no abuse suspension, by type, sorted by score.
+    Abuse,
 }
 
 impl Index {
+    /// The indexes every service is listed in.
     pub const EVERY: [Index; 4] = [Index::ByOwner, Index::ByType, Index::ByStatus, Index::All];
+    pub const ALL_INDEXES: [Index; 7] = [
+        Index::ByOwner,
+        Index::ByType,
+        Index::ByStatus,
+        Index::All,
+        Index::Renewal,
+        Index::Lapse,
+        Index::Abuse,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -63,6 +81,9 @@ impl Index {
             Index::ByType => "gsi2",
             Index::ByStatus => "gsi3",
             Index::All => "gsi4",
+            Index::Renewal => "gsi5",
+            Index::Lapse => "gsi6",
+            Index::Abuse => "gsi7",
         }
     }
 
@@ -144,16 +165,6 @@ fn service_partition(id: &ServiceId) -> String {
     format!("{SERVICE_PREFIX}{id}")
 }
 
-/// The partition of every index a service is listed in, given its attributes.
-fn service_index_partition(index: Index, owner: &str, t: ProductType, status: Status) -> String {
-    match index {
-        Index::ByOwner => owners_services(owner),
-        Index::ByType => services_of_type(t),
-        Index::ByStatus => services_in_status(status),
-        Index::All => all_services(),
-    }
-}
-
 pub fn owners_services(owner: &str) -> String {
     format!("CLIENT#{owner}")
 }
@@ -170,15 +181,81 @@ pub fn all_services() -> String {
     "SERVICES".into()
 }
 
-/// The index attributes of a service item: it is listed in every service index.
-pub fn service_index_keys(id: &ServiceId, owner: &str, t: ProductType, status: Status) -> Item {
+/// The index attributes of a service item: it is listed in every service index, and in the
+/// sparse schedule indexes while a schedule may have work for it.
+pub fn service_index_keys(service: &Service) -> Item {
+    let owner = service.client_id.as_str();
     let mut keys = HashMap::new();
-    for index in Index::EVERY {
-        let partition = service_index_partition(index, owner, t, status);
+    let sort = service_partition(&service.id);
+    let listed = [
+        (Index::ByOwner, owners_services(owner)),
+        (Index::ByType, services_of_type(service.product_type)),
+        (Index::ByStatus, services_in_status(service.status)),
+        (Index::All, all_services()),
+    ];
+    for (index, partition) in listed {
         keys.insert(index.pk(), AttributeValue::S(partition));
-        keys.insert(index.sk(), AttributeValue::S(service_partition(id)));
+        keys.insert(index.sk(), AttributeValue::S(sort.clone()));
+    }
+    let mut sparse = |index: Index, partition: String, order: String| {
+        keys.insert(index.pk(), AttributeValue::S(partition));
+        keys.insert(index.sk(), AttributeValue::S(format!("{order}#{}", service.id)));
+    };
+    let at_rest = service.pending.is_none()
+        && matches!(
+            service.status,
+            Status::Active
+                | Status::Suspended
+                | Status::SuspendedByAdmin
+                | Status::SuspendedAbuse
+                | Status::TemporarilySuspended
+        );
+    if let (true, Some(expires_at)) = (at_rest, service.expires_at) {
+        let renewable = matches!(service.status, Status::Active | Status::Suspended);
+        if service.auto_renew.enabled && renewable && service.delete_at.is_none() {
+            sparse(Index::Renewal, renewals(service.product_type), expires_at.to_string());
+        }
+        match service.non_payment_since {
+            Some(since) => sparse(Index::Lapse, purges(service.product_type), since.to_string()),
+            None => {
+                let due = service.delete_at.map_or(expires_at, |d| d.min(expires_at));
+                sparse(Index::Lapse, expiries(), due.to_string());
+            }
+        }
+    }
+    if at_rest && service.abuse_score > 0 && !service.holds.contains(&Hold::Abuse) {
+        sparse(Index::Abuse, abuse_reports(service.product_type), abuse_order(service.abuse_score));
     }
     keys
+}
+
+/// Services of a type auto-renewal may renew, sorted by `{expires_at}#{id}`.
+pub fn renewals(t: ProductType) -> String {
+    format!("RENEW#{}", t.as_str())
+}
+
+/// Services awaiting expiry, sorted by `{expires_at or delete_at}#{id}`.
+pub fn expiries() -> String {
+    "EXPIRES".into()
+}
+
+/// Services of a type suspended for non-payment, sorted by `{since}#{id}`.
+pub fn purges(t: ProductType) -> String {
+    format!("PURGE#{}", t.as_str())
+}
+
+/// Services of a type with abuse reports, sorted by their zero-padded score.
+pub fn abuse_reports(t: ProductType) -> String {
+    format!("ABUSE#{}", t.as_str())
+}
+
+pub fn abuse_order(score: u32) -> String {
+    format!("{score:010}")
+}
+
+/// The sort-key bound that takes in every entry ordered at or before `at` (`{time}#{id}`).
+pub fn up_to(at: Timestamp) -> String {
+    format!("{at}#~")
 }
 
 /// Where a page of services resumes: the service after `id` in the given index partition.
@@ -296,11 +373,56 @@ fn string<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 mod tests {
     use super::*;
 
+    fn ordered_service(id: &ServiceId) -> Service {
+        let tariff = crate::domain::catalog::sample_tariff();
+        let alice = crate::domain::Principal {
+            id: crate::domain::ClientId::parse("alice").unwrap(),
+            role: crate::domain::Role::Client,
+        };
+        let order = crate::domain::order::OrderRequest {
+            client_id: alice.id.clone(),
+            period_months: 1,
+            auto_renew: None,
+            params: [("os_template".to_owned(), "x".to_owned())].into(),
+            options: vec![],
+            quick: false,
+        };
+        let service =
+            crate::domain::order::place_order(&tariff, order, &alice, Timestamp::from_unix_millis(0));
+        Service { id: id.clone(), ..service.unwrap().0 }
+    }
+
+    #[test]
+    fn schedule_indexes_hold_only_services_a_schedule_may_act_on() {
+        let id = ServiceId::generate();
+        let expires = Timestamp::parse("2026-12-01T00:00:00Z").unwrap();
+        let active = Service { status: Status::Active, expires_at: Some(expires), ..ordered_service(&id) };
+        let keys = service_index_keys(&active);
+        assert_eq!(keys["gsi5pk"].as_s().unwrap(), "RENEW#vps");
+        assert_eq!(keys["gsi5sk"].as_s().unwrap(), &format!("2026-12-01T00:00:00.000Z#{id}"));
+        assert_eq!(keys["gsi6pk"].as_s().unwrap(), "EXPIRES");
+        assert!(!keys.contains_key("gsi7pk"));
+        let lapsed = Service {
+            status: Status::TemporarilySuspended,
+            holds: vec![Hold::NonPayment],
+            non_payment_since: Some(expires),
+            abuse_score: 5,
+            ..active.clone()
+        };
+        let keys = service_index_keys(&lapsed);
+        assert!(!keys.contains_key("gsi5pk"), "not renewed automatically");
+        assert_eq!(keys["gsi6pk"].as_s().unwrap(), "PURGE#vps");
+        assert_eq!(keys["gsi7sk"].as_s().unwrap(), &format!("0000000005#{id}"));
+        assert!(up_to(expires) > keys["gsi6sk"].as_s().unwrap().clone());
+        let deleted = Service { status: Status::Deleted, ..active };
+        assert_eq!(service_index_keys(&deleted).len(), 8);
+    }
+
     #[test]
     fn a_service_is_listed_in_every_index() {
         let id = ServiceId::generate();
-        let keys = service_index_keys(&id, "alice", ProductType::Vps, Status::Ordered);
-        assert_eq!(keys.len(), 8);
+        let keys = service_index_keys(&ordered_service(&id));
+        assert_eq!(keys.len(), 8, "an ordered service is in no schedule index");
         assert_eq!(keys["gsi1pk"].as_s().unwrap(), "CLIENT#alice");
         assert_eq!(keys["gsi3pk"].as_s().unwrap(), "STATUS#ordered");
         assert_eq!(keys["gsi2pk"].as_s().unwrap(), &services_of_type(ProductType::Vps));

@@ -118,6 +118,8 @@ struct PageQuery {
     index: Option<keys::Index>,
     partition: String,
     sort_prefix: Option<String>,
+    /// A range on the sort key instead of a prefix: `("<=", bound)` or `(">=", bound)`.
+    sort_range: Option<(&'static str, String)>,
     /// A filter expression over `#f0..` names and `:f0..` values.
     filter: Vec<(String, AttributeValue, &'static str)>,
     newest_first: bool,
@@ -155,6 +157,11 @@ impl Store {
             request = request
                 .expression_attribute_names("#sk", sk_name)
                 .expression_attribute_values(":sk", s(prefix));
+        } else if let Some((op, bound)) = q.sort_range {
+            condition.push_str(&format!(" AND #sk {op} :sk"));
+            request = request
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":sk", s(bound));
         }
         let mut filters = Vec::new();
         for (i, (name, value, op)) in q.filter.into_iter().enumerate() {

@@ -31,7 +31,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<bool, StoreErr
         .attribute_definitions(string_attribute(SK)?)
         .key_schema(key(PK, KeyType::Hash)?)
         .key_schema(key(SK, KeyType::Range)?);
-    for index in Index::EVERY {
+    for index in Index::ALL_INDEXES {
         request = request
             .attribute_definitions(string_attribute(&index.pk())?)
             .attribute_definitions(string_attribute(&index.sk())?)

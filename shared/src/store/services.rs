@@ -103,3 +103,34 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// Every service in a sparse schedule index partition whose sort key is on the `op` side
+    /// (`<=` or `>=`) of `bound`, walking all pages: the cost follows the due services only.
+    pub async fn due_services(
+        &self,
+        index: Index,
+        partition: String,
+        op: &'static str,
+        bound: String,
+    ) -> Result<Vec<Service>, StoreError> {
+        let mut services = Vec::new();
+        let mut start = None;
+        loop {
+            let query = PageQuery {
+                index: Some(index),
+                partition: partition.clone(),
+                sort_range: Some((op, bound.clone())),
+                limit: 100,
+                start,
+                ..PageQuery::default()
+            };
+            let (items, last) = self.query_page(query).await?;
+            services.extend(items.into_iter().map(decode::<Service>).collect::<Result<Vec<_>, _>>()?);
+            match last {
+                Some(last) => start = Some(last),
+                None => return Ok(services),
+            }
+        }
+    }
+}

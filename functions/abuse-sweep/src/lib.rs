@@ -1,0 +1,12 @@
+//! `abuse-sweep`: suspends for abuse the services whose abuse score reached their product type's limit.
+
+use lambda_runtime::{Error, LambdaEvent};
+use shared::App;
+
+/// Runs the job once for the scheduled event (its payload only names the moment; the job
+/// reads the clock) and answers what it did.
+pub async fn handle(app: &App, event: LambdaEvent<serde_json::Value>) -> Result<serde_json::Value, Error> {
+    let summary = shared::sweeps::abuse_sweep(app).await.map_err(|e| Error::from(e.to_string()))?;
+    tracing::info!(job = "abuse-sweep", scheduled = %event.payload["time"], ?summary, "run done");
+    Ok(serde_json::to_value(summary)?)
+}

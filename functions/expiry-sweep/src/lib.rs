@@ -1,0 +1,12 @@
+//! `expiry-sweep`: suspends for non-payment the services past their expiry (deleting those a client scheduled for then), and deletes the services suspended for non-payment longer than their product type keeps them.
+
+use lambda_runtime::{Error, LambdaEvent};
+use shared::App;
+
+/// Runs the job once for the scheduled event (its payload only names the moment; the job
+/// reads the clock) and answers what it did.
+pub async fn handle(app: &App, event: LambdaEvent<serde_json::Value>) -> Result<serde_json::Value, Error> {
+    let summary = shared::sweeps::expiry_sweep(app).await.map_err(|e| Error::from(e.to_string()))?;
+    tracing::info!(job = "expiry-sweep", scheduled = %event.payload["time"], ?summary, "run done");
+    Ok(serde_json::to_value(summary)?)
+}

@@ -1,0 +1,37 @@
+//! `POST /services/{id}/abuse-reports` `{score, description}`: the provider (or the abuse feed
+//! with a provider token) adds to a service's abuse score; the abuse sweep suspends it at the
+//! product type's limit.
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::domain::Principal;
+use shared::http::{self, json_body, require_provider};
+use shared::operations::{operate, Money};
+use shared::{ApiError, App, Reply};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::write(app, req, report_abuse).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportBody {
+    score: u32,
+    description: String,
+}
+
+const MAX_DESCRIPTION_LEN: usize = 2_000;
+
+async fn report_abuse(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
+    require_provider(&principal)?;
+    let body: ReportBody = json_body(&req)?;
+    if body.description.trim().is_empty() || body.description.chars().count() > MAX_DESCRIPTION_LEN {
+        return Err(ApiError::BadRequest(format!(
+            "description must be 1 to {MAX_DESCRIPTION_LEN} characters"
+        )));
+    }
+    operate(app, &principal, &req, |service, actor, now| {
+        Ok((service.report_abuse(body.score, &body.description, actor, now)?, Money::None))
+    })
+    .await
+}

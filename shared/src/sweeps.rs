@@ -1,0 +1,123 @@
+//! The scheduled jobs. Each finds its work with Queries on a sparse index (only services a job
+//! may act on carry its keys), checks each service again in the domain, and writes each change
+//! conditionally on the version it read: running twice, or two runs overlapping, does the work
+//! once.
+
+use crate::app::App;
+use crate::domain::account::LedgerKind;
+use crate::domain::schedule::system;
+use crate::error::ApiError;
+use crate::operations::{account, apply, Money};
+use crate::store::keys::{self, Index};
+use serde::Serialize;
+
+const DAY: i64 = 86_400;
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Services the index offered.
+    pub found: usize,
+    /// Services changed.
+    pub acted: usize,
+    /// Services declined a renewal for want of funds (recorded once a day).
+    pub declined: usize,
+}
+
+/// Writes one service's change; a conflict means another run (or a person) got there first.
+async fn act(
+    app: &App,
+    change: Option<crate::domain::lifecycle::Change>,
+    money: Money,
+    summary: &mut Summary,
+) -> Result<(), ApiError> {
+    let Some(change) = change else { return Ok(()) };
+    match apply(app, &change, money).await {
+        Ok(()) => {
+            summary.acted += 1;
+            Ok(())
+        }
+        Err(ApiError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Renews every service with auto-renewal on within its product type's lead of expiry, one
+/// renewal period, charged to the balance; a short balance is recorded (once a day) instead.
+pub async fn auto_renewal(app: &App) -> Result<Summary, ApiError> {
+    let now = app.clock.now();
+    let actor = system("auto-renewal");
+    let mut summary = Summary::default();
+    for rules in app.store.list_product_types().await? {
+        let horizon = now.plus_seconds(i64::from(rules.renew_lead_days) * DAY);
+        let due = app
+            .store
+            .due_services(Index::Renewal, keys::renewals(rules.product_type), "<=", keys::up_to(horizon))
+            .await?;
+        summary.found += due.len();
+        for service in due.into_iter().filter(|s| s.renewal_due(&rules, now)) {
+            let cost = service.renewal_cost(1);
+            let balance = account(app, &service.client_id).await?.balance;
+            if cost > balance {
+                summary.declined += 1;
+                act(app, service.decline_renewal(cost, balance, &actor, now), Money::None, &mut summary)
+                    .await?;
+                continue;
+            }
+            let charge = Money::Charge(LedgerKind::Renewal, cost);
+            // The balance may have moved since it was read: then the charge is refused whole.
+            match act(app, service.renew(1, &actor, now).ok(), charge, &mut summary).await {
+                Err(ApiError::PaymentRequired(_)) => summary.declined += 1,
+                other => other?,
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// Suspends for non-payment every service past its expiry (or deletes it at a client's
+/// scheduled date), and deletes the services suspended for non-payment longer than their
+/// product type keeps them.
+pub async fn expiry_sweep(app: &App) -> Result<Summary, ApiError> {
+    let now = app.clock.now();
+    let actor = system("expiry-sweep");
+    let mut summary = Summary::default();
+    let expired = app.store.due_services(Index::Lapse, keys::expiries(), "<=", keys::up_to(now)).await?;
+    summary.found += expired.len();
+    for service in expired {
+        act(app, service.expire(&actor, now).ok(), Money::None, &mut summary).await?;
+    }
+    for rules in app.store.list_product_types().await? {
+        let kept_since = now.plus_seconds(-i64::from(rules.auto_delete_after_days) * DAY);
+        let partition = keys::purges(rules.product_type);
+        let lapsed = app.store.due_services(Index::Lapse, partition, "<=", keys::up_to(kept_since)).await?;
+        summary.found += lapsed.len();
+        for service in lapsed {
+            act(app, service.purge(&rules, &actor, now).ok(), Money::None, &mut summary).await?;
+        }
+    }
+    Ok(summary)
+}
+
+/// Suspends for abuse every service whose abuse score reached its product type's limit.
+pub async fn abuse_sweep(app: &App) -> Result<Summary, ApiError> {
+    let now = app.clock.now();
+    let actor = system("abuse-sweep");
+    let mut summary = Summary::default();
+    for rules in app.store.list_product_types().await?.into_iter().filter(|r| r.abuse_limit > 0) {
+        let reported = app
+            .store
+            .due_services(
+                Index::Abuse,
+                keys::abuse_reports(rules.product_type),
+                ">=",
+                keys::abuse_order(rules.abuse_limit),
+            )
+            .await?;
+        summary.found += reported.len();
+        for service in reported {
+            act(app, service.suspend_for_abuse(&rules, &actor, now).ok(), Money::None, &mut summary).await?;
+        }
+    }
+    Ok(summary)
+}

@@ -1,0 +1,133 @@
+//! The scheduled jobs: auto-renewal, the expiry sweep and the abuse sweep, against the emulator.
+
+use crate::helpers::{id_of, Stack};
+use serde_json::json;
+use shared::domain::Timestamp;
+
+const DAY: i64 = 86_400;
+
+async fn november_stack() -> Stack {
+    let stack = Stack::new().await;
+    stack.clock.set(Timestamp::parse("2026-11-01T00:00:00Z").unwrap());
+    stack
+}
+
+#[tokio::test]
+async fn a_due_service_is_renewed_once_however_often_the_job_runs() {
+    let stack = november_stack().await;
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.fund("alice", 2000).await;
+    assert_eq!(stack.run_job("auto-renewal").await["acted"], 0, "not within the lead yet");
+    // vps renews 3 days ahead: on 28 November for 1 December.
+    stack.clock.set(Timestamp::parse("2026-11-28T00:00:00Z").unwrap());
+    let (first, second) = tokio::join!(stack.run_job("auto-renewal"), stack.run_job("auto-renewal"));
+    let acted = first["acted"].as_u64().unwrap() + second["acted"].as_u64().unwrap();
+    assert_eq!(acted, 1, "overlapping runs: {first} {second}");
+    assert_eq!(stack.run_job("auto-renewal").await["acted"], 0);
+    stack.drain_queue(5).await;
+    assert_eq!(stack.run_job("auto-renewal").await["found"], 0, "renewed: no longer due");
+    let renewed = stack.service(&id).await;
+    assert_eq!(
+        (renewed["status"].clone(), renewed["expires_at"].clone()),
+        (json!("active"), json!("2027-01-01T00:00:00.000Z"))
+    );
+    let renewals: Vec<i64> =
+        stack.ledger("alice").await.into_iter().filter(|(k, _)| k == "renewal").map(|(_, a)| a).collect();
+    assert_eq!(renewals, [-500]);
+    assert_eq!(stack.balance("alice").await, 1500);
+}
+
+#[tokio::test]
+async fn without_funds_it_lapses_then_is_deleted() {
+    let stack = november_stack().await;
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.clock.set(Timestamp::parse("2026-11-29T10:00:00Z").unwrap());
+    for _ in 0..2 {
+        let summary = stack.run_job("auto-renewal").await;
+        assert!(summary["acted"].as_u64().unwrap() <= 1, "{summary}");
+    }
+    let declined = |history: &[(String, String, String)]| {
+        history.iter().filter(|(op, b, a)| op == "renewal" && b == a).count()
+    };
+    assert_eq!(declined(&stack.history(&id).await), 1, "once a day");
+    stack.clock.advance_seconds(DAY);
+    stack.run_job("auto-renewal").await;
+    assert_eq!(declined(&stack.history(&id).await), 2, "and again the next day");
+    assert_eq!(stack.balance("alice").await, 0, "nothing charged");
+
+    stack.clock.set(Timestamp::parse("2026-12-01T00:00:00Z").unwrap());
+    stack.run_job("expiry-sweep").await;
+    stack.drain_queue(5).await;
+    let lapsed = stack.service(&id).await;
+    assert_eq!(lapsed["status"], "temporarily_suspended");
+    assert_eq!(stack.run_job("expiry-sweep").await["acted"], 0, "a second run changes nothing");
+    let before = stack.history(&id).await.len();
+    stack.clock.advance_seconds(13 * DAY);
+    stack.run_job("expiry-sweep").await;
+    assert_eq!(stack.history(&id).await.len(), before, "vps services are kept 14 days");
+    stack.clock.advance_seconds(DAY);
+    stack.run_job("expiry-sweep").await;
+    stack.drain_queue(5).await;
+    assert_eq!(stack.service(&id).await["status"], "deleted");
+    stack.get(&format!("/services/{id}"), &stack.client("alice")).await.problem(404);
+}
+
+#[tokio::test]
+async fn a_renewal_payment_lifts_the_non_payment_suspension() {
+    let stack = november_stack().await;
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.clock.set(Timestamp::parse("2026-12-02T00:00:00Z").unwrap());
+    stack.run_job("expiry-sweep").await;
+    stack.drain_queue(5).await;
+    assert_eq!(stack.service(&id).await["status"], "temporarily_suspended");
+    stack.fund("alice", 500).await;
+    stack.post(&format!("/services/{id}/renew"), &stack.client("alice"), json!({"periods": 1})).await.ok(200);
+    stack.drain_queue(5).await;
+    let back = stack.service(&id).await;
+    assert_eq!(
+        (back["status"].clone(), back["expires_at"].clone()),
+        (json!("active"), json!("2027-01-02T00:00:00.000Z"))
+    );
+    assert_eq!(stack.run_job("expiry-sweep").await["acted"], 0);
+}
+
+#[tokio::test]
+async fn abuse_reports_at_the_limit_suspend_and_only_the_provider_lifts_it() {
+    let stack = november_stack().await;
+    let id = id_of(&stack.active_vps("alice").await);
+    let report = |score: u32| json!({"score": score, "description": "spam"});
+    stack
+        .post(&format!("/services/{id}/abuse-reports"), &stack.client("alice"), report(1))
+        .await
+        .problem(403);
+    stack.post(&format!("/services/{id}/abuse-reports"), &stack.provider(), report(60)).await.ok(200);
+    assert_eq!(stack.run_job("abuse-sweep").await["acted"], 0, "below the vps limit of 100");
+    let reported = stack.post(&format!("/services/{id}/abuse-reports"), &stack.provider(), report(40)).await;
+    assert_eq!(reported.ok(200)["abuse_score"], 100);
+    assert_eq!(stack.run_job("abuse-sweep").await["acted"], 1);
+    assert_eq!(stack.run_job("abuse-sweep").await["found"], 0, "suspended: out of the index");
+    stack.drain_queue(5).await;
+    assert_eq!(stack.service(&id).await["status"], "suspended_abuse");
+    stack.post(&format!("/services/{id}/enable"), &stack.client("alice"), json!({})).await.problem(409);
+    stack.post(&format!("/services/{id}/enable"), &stack.provider(), json!({})).await.ok(200);
+    stack.drain_queue(5).await;
+    let cleared = stack.service(&id).await;
+    assert_eq!((cleared["status"].clone(), cleared["abuse_score"].clone()), (json!("active"), json!(0)));
+}
+
+#[tokio::test]
+async fn the_sweeps_read_only_what_is_due() {
+    let stack = november_stack().await;
+    let due = id_of(&stack.active_vps("alice").await);
+    stack.clock.set(Timestamp::parse("2026-11-20T00:00:00Z").unwrap());
+    for _ in 0..6 {
+        stack.active_vps("bob").await;
+    }
+    stack.clock.set(Timestamp::parse("2026-12-01T00:00:00Z").unwrap());
+    // Alice's expires today; Bob's six on 20 December.
+    let summary = stack.run_job("expiry-sweep").await;
+    assert_eq!((summary["found"].clone(), summary["acted"].clone()), (json!(1), json!(1)), "{summary}");
+    assert_eq!(stack.run_job("abuse-sweep").await["found"], 0);
+    stack.drain_queue(5).await;
+    assert_eq!(stack.service(&due).await["status"], "temporarily_suspended");
+}
