@@ -13,6 +13,7 @@ export TABLE_NAME ?= services
 export DEV_JWT_SECRET ?= local-development-secret
 export API_PORT ?= 9000
 export PANEL_PORT ?= 8700
+export SCHEDULE_INTERVAL_SECONDS ?= 60
 
 ROLE ?= client
 SUB ?= alice

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make dev`: the local AWS emulator, the reference control panel, the resources and demo
-# catalog, every function behind `cargo lambda watch` on the production paths, and the bridge
-# from the operations queue to the worker. Ctrl-C stops everything it started.
+# catalog, every function behind `cargo lambda watch` on the production paths, the bridge
+# from the operations queue to the worker, and the firing of the scheduled jobs every
+# SCHEDULE_INTERVAL_SECONDS. Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -54,6 +55,8 @@ watch_group=$!
 wait_for "$API_PORT" "cargo lambda watch"
 
 cargo run --quiet -p tests --bin local-stack -- bridge >"$logs/bridge.log" 2>&1 &
+pids+=($!)
+cargo run --quiet -p tests --bin local-stack -- schedules >"$logs/schedules.log" 2>&1 &
 pids+=($!)
 echo "make dev: API on http://127.0.0.1:$API_PORT (Ctrl-C stops); make token ROLE=client SUB=alice"
 wait "$watch_group"

@@ -31,6 +31,7 @@ impl DevStack {
             .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{emulator_port}"))
             .env("API_PORT", api_port.to_string())
             .env("PANEL_PORT", panel_port.to_string())
+            .env("SCHEDULE_INTERVAL_SECONDS", "1")
             .env("TABLE_NAME", "services")
             .env("DEV_JWT_SECRET", SECRET)
             .env("AWS_REGION", "us-east-1")
@@ -167,6 +168,13 @@ fn make_dev_serves_the_api_on_production_paths() {
     assert_ne!(renewed["expires_at"], active["expires_at"]);
     let (_, _, account) = stack.call("GET", "/account", Some(&alice), None);
     assert_eq!(account["balance"], 0, "{account}");
+
+    // The schedules fire by themselves: abuse at the limit is suspended by the abuse sweep.
+    let report = json!({"score": 100, "description": "spam"});
+    let (status, _, _) =
+        stack.call("POST", &format!("/services/{id}/abuse-reports"), Some(&provider), Some(&report));
+    assert_eq!(status, 200);
+    stack.wait_for_status(id, &alice, "suspended_abuse");
 
     let (status, content_type, _) = stack.call("GET", "/services", None, None);
     assert_eq!((status, content_type.as_str()), (401, "application/problem+json"));

@@ -3,6 +3,9 @@
 //!   queue and the event bus in the emulator at `AWS_ENDPOINT_URL`, and seeds the demo catalog
 //!   with each product type's panel under `PANEL_URL`. Prints `OPERATIONS_QUEUE_URL=...` last.
 //!   Running it again is fine.
+//! - `local-stack schedules`: fires each scheduled job (`auto-renewal`, `expiry-sweep`,
+//!   `abuse-sweep`) every `SCHEDULE_INTERVAL_SECONDS` (default 60) through the invoke API with
+//!   the sample scheduled event: the emulator stores schedules but never fires them.
 //! - `local-stack bridge`: forever moves messages from the operations queue to the
 //!   `operations-worker` function through `cargo lambda watch`'s invoke API (the emulator has no
 //!   event source mapping), deleting what the worker did not report failed.
@@ -13,6 +16,9 @@ use std::time::Duration;
 use tests::{bridge, emulator, stack};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The event EventBridge Scheduler sends the jobs (`events/scheduled.json`).
+const SCHEDULED_EVENT: &str = include_str!("../../../events/scheduled.json");
 
 fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
@@ -64,6 +70,24 @@ async fn main() -> Result<(), Error> {
                 }
             }
         }
-        _ => Err("usage: local-stack bootstrap | bridge".into()),
+        Some("schedules") => {
+            let interval: u64 = env("SCHEDULE_INTERVAL_SECONDS", "60").parse()?;
+            let event: serde_json::Value = serde_json::from_str(SCHEDULED_EVENT)?;
+            let http = reqwest::Client::new();
+            loop {
+                tokio::time::sleep(Duration::from_secs(interval)).await;
+                for job in ["auto-renewal", "expiry-sweep", "abuse-sweep"] {
+                    let url = format!(
+                        "http://127.0.0.1:{}/2015-03-31/functions/{job}/invocations",
+                        env("API_PORT", "9000")
+                    );
+                    match http.post(&url).json(&event).send().await {
+                        Ok(response) => println!("{job}: {}", response.text().await.unwrap_or_default()),
+                        Err(e) => eprintln!("{job}: {e}"),
+                    }
+                }
+            }
+        }
+        _ => Err("usage: local-stack bootstrap | bridge | schedules".into()),
     }
 }
