@@ -121,3 +121,56 @@ pub async fn abuse_sweep(app: &App) -> Result<Summary, ApiError> {
     }
     Ok(summary)
 }
+
+/// What a due list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// Services auto-renewal will try, by the time of the attempt.
+    Renewal,
+    /// Services suspended for non-payment, by the time they will be deleted.
+    Deletion,
+}
+
+impl Due {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "renewal" => Some(Due::Renewal),
+            "deletion" => Some(Due::Deletion),
+            _ => None,
+        }
+    }
+}
+
+/// The services due for renewal or deletion by `before`, soonest first, at most `limit`, from
+/// the schedules' own indexes: each with the time it is due.
+pub async fn due_services(
+    app: &App,
+    due: Due,
+    before: crate::domain::Timestamp,
+    limit: usize,
+) -> Result<Vec<(crate::domain::Timestamp, crate::domain::Service)>, ApiError> {
+    let mut found = Vec::new();
+    for rules in app.store.list_product_types().await? {
+        let (partition, shift) = match due {
+            Due::Renewal => (keys::renewals(rules.product_type), i64::from(rules.renew_lead_days) * DAY),
+            Due::Deletion => {
+                (keys::purges(rules.product_type), -i64::from(rules.auto_delete_after_days) * DAY)
+            }
+        };
+        let index = if due == Due::Renewal { Index::Renewal } else { Index::Lapse };
+        let services =
+            app.store.due_services(index, partition, "<=", keys::up_to(before.plus_seconds(shift))).await?;
+        for service in services {
+            let at = match due {
+                Due::Renewal => service.expires_at.map(|e| e.plus_seconds(-shift)),
+                Due::Deletion => service.non_payment_since.map(|s| s.plus_seconds(-shift)),
+            };
+            if let Some(at) = at {
+                found.push((at, service));
+            }
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    found.truncate(limit);
+    Ok(found)
+}

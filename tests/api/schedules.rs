@@ -131,3 +131,41 @@ async fn the_sweeps_read_only_what_is_due() {
     stack.drain_queue(5).await;
     assert_eq!(stack.service(&due).await["status"], "temporarily_suspended");
 }
+
+#[tokio::test]
+async fn the_provider_sees_what_is_coming() {
+    let stack = november_stack().await;
+    let first = id_of(&stack.active_vps("alice").await);
+    stack.clock.set(Timestamp::parse("2026-11-10T00:00:00Z").unwrap());
+    let second = id_of(&stack.active_vps("bob").await);
+    let provider = stack.provider();
+    let due = stack.get("/services?due=renewal&before=2026-12-31T00:00:00Z", &provider).await.ok(200).clone();
+    let listed: Vec<(String, String)> = due["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["id"].as_str().unwrap().to_owned(), s["due_at"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (first.clone(), "2026-11-28T00:00:00.000Z".to_owned()),
+            (second, "2026-12-07T00:00:00.000Z".to_owned())
+        ]
+    );
+    let soon =
+        stack.get("/services?due=renewal&before=2026-11-30T00:00:00Z", &provider).await.ok(200).clone();
+    assert_eq!(soon["items"].as_array().unwrap().len(), 1);
+    assert_eq!(stack.get("/services?due=deletion", &provider).await.ok(200)["items"], json!([]));
+    stack.clock.set(Timestamp::parse("2026-12-01T00:00:00Z").unwrap());
+    stack.run_job("expiry-sweep").await;
+    stack.drain_queue(5).await;
+    let provider = stack.provider();
+    let deletions =
+        stack.get("/services?due=deletion&before=2027-01-01T00:00:00Z", &provider).await.ok(200).clone();
+    assert_eq!(deletions["items"][0]["id"], json!(first));
+    assert_eq!(deletions["items"][0]["due_at"], "2026-12-15T00:00:00.000Z");
+    stack.get("/services?due=renewal", &stack.client("alice")).await.problem(403);
+    stack.get("/services?due=soon", &provider).await.problem(400);
+    stack.get("/services?before=2026-12-01T00:00:00Z", &provider).await.problem(400);
+}

@@ -1,10 +1,12 @@
 //! `GET /services`: a client's own services (never deleted ones), or for the provider every
-//! service, filtered by `product_type`, `status` and `client_id`; newest first.
+//! service, filtered by `product_type`, `status` and `client_id`; newest first. For the
+//! provider, `?due=renewal|deletion&before=...` lists what the schedules will do by then.
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::{ClientId, Principal, ProductType, ServiceId, Status};
+use shared::domain::{ClientId, Principal, ProductType, ServiceId, Status, Timestamp};
 use shared::http::{self, list_reply, Query, PAGE_PARAMS};
 use shared::store::services::ServiceFilter;
+use shared::sweeps::Due;
 use shared::{views, ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -12,8 +14,14 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn list_services(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
-    let query =
-        Query::parse(&req, &[PAGE_PARAMS.as_slice(), &["product_type", "status", "client_id"]].concat())?;
+    let params = ["product_type", "status", "client_id", "due", "before"];
+    let query = Query::parse(&req, &[PAGE_PARAMS.as_slice(), &params].concat())?;
+    if let Some(due) = query.parsed("due", Due::parse)? {
+        return due_list(app, &principal, &query, due).await;
+    }
+    if query.get("before").is_some() {
+        return Err(ApiError::BadRequest("before goes with due".into()));
+    }
     let mut filter = ServiceFilter {
         owner: query.parsed("client_id", ClientId::parse)?,
         product_type: query.parsed("product_type", ProductType::parse)?,
@@ -29,4 +37,25 @@ async fn list_services(app: &App, principal: Principal, req: Request) -> Result<
     }
     let page = app.store.list_services(&filter, query.page(ServiceId::parse)?).await?;
     list_reply(page, |service| views::service(&service))
+}
+
+/// `?due=renewal|deletion&before=...` (provider): what the schedules will do by `before`
+/// (default now), soonest first, each with its `due_at`; one page of at most `limit`.
+async fn due_list(app: &App, principal: &Principal, query: &Query, due: Due) -> Result<Reply, ApiError> {
+    http::require_provider(principal)?;
+    if ["product_type", "status", "client_id", "cursor"].iter().any(|p| query.get(p).is_some()) {
+        return Err(ApiError::BadRequest("due takes only before and limit".into()));
+    }
+    let before = query.parsed("before", Timestamp::parse)?.unwrap_or_else(|| app.clock.now());
+    let limit = query.page(|_| None::<()>)?.limit;
+    let due = shared::sweeps::due_services(app, due, before, usize::from(limit)).await?;
+    let items: Vec<serde_json::Value> = due
+        .into_iter()
+        .map(|(at, service)| {
+            let mut view = views::service(&service);
+            view["due_at"] = serde_json::json!(at);
+            view
+        })
+        .collect();
+    Reply::ok(serde_json::json!({"items": items, "cursor": null}))
 }
