@@ -18,7 +18,7 @@ export SCHEDULE_INTERVAL_SECONDS ?= 60
 ROLE ?= client
 SUB ?= alice
 
-.PHONY: dev test token venv build lint unit-and-integration cfn-lint
+.PHONY: dev test bench token venv build lint unit-and-integration cfn-lint
 
 $(VENV)/.installed: infra/local/requirements.txt
 	python3 -m venv $(VENV)
@@ -46,6 +46,11 @@ unit-and-integration:
 
 cfn-lint: venv
 	$(VENV)/bin/cfn-lint infra/template.yaml
+
+# Benchmarks (not part of `make test`): results go to BENCHMARKS.md. BENCH_SERVICES sets the
+# large table's size (default 10000: about ten minutes a job against the emulator).
+bench: venv build
+	cargo run --quiet -p tests --bin bench-sweeps
 
 token:
 	@python3 infra/local/dev_token.py $(ROLE) $(SUB)

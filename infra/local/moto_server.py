@@ -11,23 +11,11 @@ started it never leaves it behind.
 import argparse
 import os
 import sys
-import threading
-import time
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
 
-
-def exit_with_parent(pid: int) -> None:
-    def watch() -> None:
-        while True:
-            try:
-                os.kill(pid, 0)
-            except OSError:
-                os._exit(0)
-            time.sleep(0.5)
-
-    threading.Thread(target=watch, daemon=True).start()
+from parent_watch import exit_with_parent
 
 
 def main() -> None:

@@ -21,11 +21,11 @@ Control (same prefix):
 
 import argparse
 import json
-import os
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from parent_watch import exit_with_parent
 
 PRODUCT_TYPES = ("vps", "shared_hosting", "dedicated", "domain", "ssl", "vdc")
 LOCK = threading.Lock()
@@ -123,18 +123,6 @@ class Handler(BaseHTTPRequestHandler):
                 }
                 return self.answer(200, {"failures": state["failures"]})
         return self.answer(404, {"error": "no such route"})
-
-
-def exit_with_parent(pid):
-    def watch():
-        while True:
-            try:
-                os.kill(pid, 0)
-            except OSError:
-                os._exit(0)
-            time.sleep(0.5)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def main():

@@ -144,10 +144,23 @@ where
 /// Writes a change with the money it moves in one transaction (409 when the service or the
 /// account changed since they were read), then queues its work.
 pub async fn apply(app: &App, change: &Change, money: Money) -> Result<(), ApiError> {
+    apply_to_account(app, change, money, None).await
+}
+
+/// As `apply`, with the client's account as already read (when the caller had to read it).
+pub async fn apply_to_account(
+    app: &App,
+    change: &Change,
+    money: Money,
+    read: Option<Account>,
+) -> Result<(), ApiError> {
     let mut batch = app.store.batch();
     add_change(&mut batch, change)?;
     if money != Money::None {
-        let account = account(app, &change.service.client_id).await?;
+        let account = match read {
+            Some(account) => account,
+            None => account(app, &change.service.client_id).await?,
+        };
         if let Some((account, entries)) = move_money(account, money, &change.service, change.entry.at)? {
             batch.account(&account, &entries)?;
         }

@@ -7,7 +7,7 @@ use crate::app::App;
 use crate::domain::account::LedgerKind;
 use crate::domain::schedule::system;
 use crate::error::ApiError;
-use crate::operations::{account, apply, Money};
+use crate::operations::{account, apply_to_account, Money};
 use crate::store::keys::{self, Index};
 use serde::Serialize;
 
@@ -31,8 +31,18 @@ async fn act(
     money: Money,
     summary: &mut Summary,
 ) -> Result<(), ApiError> {
+    act_on_account(app, change, money, None, summary).await
+}
+
+async fn act_on_account(
+    app: &App,
+    change: Option<crate::domain::lifecycle::Change>,
+    money: Money,
+    account: Option<crate::domain::account::Account>,
+    summary: &mut Summary,
+) -> Result<(), ApiError> {
     let Some(change) = change else { return Ok(()) };
-    match apply(app, &change, money).await {
+    match apply_to_account(app, &change, money, account).await {
         Ok(()) => {
             summary.acted += 1;
             Ok(())
@@ -57,16 +67,18 @@ pub async fn auto_renewal(app: &App) -> Result<Summary, ApiError> {
         summary.found += due.len();
         for service in due.into_iter().filter(|s| s.renewal_due(&rules, now)) {
             let cost = service.renewal_cost(1);
-            let balance = account(app, &service.client_id).await?.balance;
-            if cost > balance {
+            let account = account(app, &service.client_id).await?;
+            if cost > account.balance {
                 summary.declined += 1;
-                act(app, service.decline_renewal(cost, balance, &actor, now), Money::None, &mut summary)
-                    .await?;
+                let declined = service.decline_renewal(cost, account.balance, &actor, now);
+                act(app, declined, Money::None, &mut summary).await?;
                 continue;
             }
             let charge = Money::Charge(LedgerKind::Renewal, cost);
-            // The balance may have moved since it was read: then the charge is refused whole.
-            match act(app, service.renew(1, &actor, now).ok(), charge, &mut summary).await {
+            // The account is written conditionally on the version read: if the balance moved
+            // meanwhile the renewal is a conflict, tried again on the next run.
+            let renewal = service.renew(1, &actor, now).ok();
+            match act_on_account(app, renewal, charge, Some(account), &mut summary).await {
                 Err(ApiError::PaymentRequired(_)) => summary.declined += 1,
                 other => other?,
             }

@@ -2,20 +2,12 @@
 
 use crate::helpers::{id_of, Call, Stack};
 use serde_json::json;
-use shared::domain::Timestamp;
 
 const DAY: i64 = 86_400;
 
-/// A stack whose clock starts on 1 November 2026, so that a month is 30 days.
-async fn november_stack() -> Stack {
-    let stack = Stack::new().await;
-    stack.clock.set(Timestamp::parse("2026-11-01T00:00:00Z").unwrap());
-    stack
-}
-
 #[tokio::test]
 async fn a_tariff_change_charges_or_credits_the_days_left() {
-    let stack = november_stack().await;
+    let stack = Stack::on_november_first().await;
     let id = id_of(&stack.active_vps("alice").await);
     assert_eq!(stack.service(&id).await["expires_at"], "2026-12-01T00:00:00.000Z");
     stack.clock.advance_seconds(15 * DAY);
@@ -62,7 +54,7 @@ async fn a_tariff_change_charges_or_credits_the_days_left() {
 
 #[tokio::test]
 async fn tariff_changes_are_refused_where_the_rules_say() {
-    let stack = november_stack().await;
+    let stack = Stack::on_november_first().await;
     let alice = stack.client("alice");
     let id = id_of(&stack.active_vps("alice").await);
     let detail = stack
@@ -85,7 +77,7 @@ async fn tariff_changes_are_refused_where_the_rules_say() {
 
 #[tokio::test]
 async fn options_are_charged_for_the_days_left() {
-    let stack = november_stack().await;
+    let stack = Stack::on_november_first().await;
     let id = id_of(&stack.active_vps("alice").await);
     stack.clock.advance_seconds(15 * DAY);
     let alice = stack.client("alice");
@@ -115,7 +107,7 @@ async fn options_are_charged_for_the_days_left() {
 
 #[tokio::test]
 async fn edits_follow_who_may_change_what() {
-    let stack = november_stack().await;
+    let stack = Stack::on_november_first().await;
     let alice = stack.client("alice");
     let provider = stack.provider();
     let id = id_of(&stack.active_vps("alice").await);
@@ -151,7 +143,7 @@ async fn edits_follow_who_may_change_what() {
 
 #[tokio::test]
 async fn a_paid_quick_order_activates_once_configured() {
-    let stack = november_stack().await;
+    let stack = Stack::on_november_first().await;
     let alice = stack.client("alice");
     let quick = json!({"tariff_id": "vps-start", "period_months": 1, "quick": true});
     let service = stack.post("/services", &alice, quick).await.ok(201).clone();

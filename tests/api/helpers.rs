@@ -134,6 +134,13 @@ impl Stack {
         Self { app, clock, worker, queues, panel, routes: router::routes() }
     }
 
+    /// A stack whose clock starts on 1 November 2026, so that its first month has 30 days.
+    pub async fn on_november_first() -> Self {
+        let stack = Self::new().await;
+        stack.clock.set(shared::domain::Timestamp::parse("2026-11-01T00:00:00Z").unwrap());
+        stack
+    }
+
     /// A signed token for `sub` with `role`, valid for an hour from the stack's clock.
     pub fn token(&self, role: &str, sub: &str) -> String {
         let now = self.clock.now().unix_seconds();

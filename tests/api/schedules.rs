@@ -6,15 +6,9 @@ use shared::domain::Timestamp;
 
 const DAY: i64 = 86_400;
 
-async fn november_stack() -> Stack {
-    let stack = Stack::new().await;
-    stack.clock.set(Timestamp::parse("2026-11-01T00:00:00Z").unwrap());
-    stack
-}
-
 #[tokio::test]
 async fn a_due_service_is_renewed_once_however_often_the_job_runs() {
-    let stack = november_stack().await;
+    let stack = Stack::on_november_first().await;
     let id = id_of(&stack.active_vps("alice").await);
     stack.fund("alice", 2000).await;
     assert_eq!(stack.run_job("auto-renewal").await["acted"], 0, "not within the lead yet");
@@ -39,7 +33,7 @@ async fn a_due_service_is_renewed_once_however_often_the_job_runs() {
 
 #[tokio::test]
 async fn without_funds_it_lapses_then_is_deleted() {
-    let stack = november_stack().await;
+    let stack = Stack::on_november_first().await;
     let id = id_of(&stack.active_vps("alice").await);
     stack.clock.set(Timestamp::parse("2026-11-29T10:00:00Z").unwrap());
     for _ in 0..2 {
@@ -74,7 +68,7 @@ async fn without_funds_it_lapses_then_is_deleted() {
 
 #[tokio::test]
 async fn a_renewal_payment_lifts_the_non_payment_suspension() {
-    let stack = november_stack().await;
+    let stack = Stack::on_november_first().await;
     let id = id_of(&stack.active_vps("alice").await);
     stack.clock.set(Timestamp::parse("2026-12-02T00:00:00Z").unwrap());
     stack.run_job("expiry-sweep").await;
@@ -93,7 +87,7 @@ async fn a_renewal_payment_lifts_the_non_payment_suspension() {
 
 #[tokio::test]
 async fn abuse_reports_at_the_limit_suspend_and_only_the_provider_lifts_it() {
-    let stack = november_stack().await;
+    let stack = Stack::on_november_first().await;
     let id = id_of(&stack.active_vps("alice").await);
     let report = |score: u32| json!({"score": score, "description": "spam"});
     stack
@@ -117,7 +111,7 @@ async fn abuse_reports_at_the_limit_suspend_and_only_the_provider_lifts_it() {
 
 #[tokio::test]
 async fn the_sweeps_read_only_what_is_due() {
-    let stack = november_stack().await;
+    let stack = Stack::on_november_first().await;
     let due = id_of(&stack.active_vps("alice").await);
     stack.clock.set(Timestamp::parse("2026-11-20T00:00:00Z").unwrap());
     for _ in 0..6 {
@@ -134,7 +128,7 @@ async fn the_sweeps_read_only_what_is_due() {
 
 #[tokio::test]
 async fn the_provider_sees_what_is_coming() {
-    let stack = november_stack().await;
+    let stack = Stack::on_november_first().await;
     let first = id_of(&stack.active_vps("alice").await);
     stack.clock.set(Timestamp::parse("2026-11-10T00:00:00Z").unwrap());
     let second = id_of(&stack.active_vps("bob").await);

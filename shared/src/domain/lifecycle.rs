@@ -530,9 +530,6 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::catalog::sample_tariff;
-    use crate::domain::order::{place_order, OrderRequest};
-    use crate::domain::{ClientId, Principal};
 
     fn at(day: u32) -> Timestamp {
         Timestamp::parse("2026-11-01T12:00:00Z").unwrap().plus_seconds(i64::from(day) * 86_400)
@@ -559,16 +556,7 @@ mod tests {
     }
 
     fn ordered() -> Service {
-        let alice = Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client };
-        let order = OrderRequest {
-            client_id: alice.id.clone(),
-            period_months: 1,
-            auto_renew: None,
-            params: [("os_template".to_owned(), "debian-12".to_owned())].into(),
-            options: vec![],
-            quick: false,
-        };
-        place_order(&sample_tariff(), order, &alice, at(0)).unwrap().0
+        crate::domain::order::sample_service(at(0))
     }
 
     fn done(change: Change, day: u32) -> Service {

@@ -156,6 +156,21 @@ pub fn check_params(tariff: &Tariff, params: &BTreeMap<String, String>) -> Resul
     Ok(tariff.required_params.iter().all(|p| params.contains_key(p)))
 }
 
+/// For unit tests: alice's order of `sample_tariff` for one month, placed at `at`.
+#[cfg(test)]
+pub(crate) fn sample_service(at: Timestamp) -> Service {
+    let alice = Principal { id: ClientId::parse("alice").unwrap(), role: super::Role::Client };
+    let order = OrderRequest {
+        client_id: alice.id.clone(),
+        period_months: 1,
+        auto_renew: None,
+        params: BTreeMap::from([("os_template".to_owned(), "debian-12".to_owned())]),
+        options: vec![],
+        quick: false,
+    };
+    place_order(&super::catalog::sample_tariff(), order, &alice, at).expect("a valid order").0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

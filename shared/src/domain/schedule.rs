@@ -143,10 +143,8 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::catalog::sample_tariff;
     use crate::domain::lifecycle::Outcome;
-    use crate::domain::order::{place_order, OrderRequest};
-    use crate::domain::{ClientDelete, ClientId, Principal, ProductType};
+    use crate::domain::{ClientDelete, ProductType};
 
     fn at(day: i64) -> Timestamp {
         Timestamp::parse("2026-11-01T00:00:00Z").unwrap().plus_seconds(day * DAY)
@@ -171,16 +169,7 @@ mod tests {
 
     /// Active from day 0, expiring on day 30.
     fn active() -> Service {
-        let alice = Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client };
-        let order = OrderRequest {
-            client_id: alice.id.clone(),
-            period_months: 1,
-            auto_renew: None,
-            params: [("os_template".to_owned(), "x".to_owned())].into(),
-            options: vec![],
-            quick: false,
-        };
-        let ordered = place_order(&sample_tariff(), order, &alice, at(0)).unwrap().0;
+        let ordered = crate::domain::order::sample_service(at(0));
         done(ordered.pay_order(&system("test"), at(0)).unwrap(), at(0))
     }
 

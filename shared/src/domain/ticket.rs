@@ -75,17 +75,7 @@ mod tests {
     use crate::domain::Role;
 
     fn service() -> Service {
-        let tariff = crate::domain::catalog::sample_tariff();
-        let alice = crate::domain::Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client };
-        let order = crate::domain::order::OrderRequest {
-            client_id: alice.id.clone(),
-            period_months: 1,
-            auto_renew: None,
-            params: [("os_template".to_owned(), "x".to_owned())].into(),
-            options: vec![],
-            quick: false,
-        };
-        crate::domain::order::place_order(&tariff, order, &alice, Timestamp::from_unix_millis(0)).unwrap().0
+        crate::domain::order::sample_service(Timestamp::from_unix_millis(0))
     }
 
     fn ops() -> Actor {

@@ -13,6 +13,14 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 /// DynamoDB's limit on the items of one transaction.
 pub const MAX_ITEMS: usize = 100;
 
+/// A service as its table item: its attributes, its key and its index keys.
+pub fn service_item(service: &Service) -> Result<Item, StoreError> {
+    let mut item = encode(service)?;
+    item.extend(keys::service(&service.id).item());
+    item.extend(keys::service_index_keys(service));
+    Ok(item)
+}
+
 #[derive(Debug)]
 pub struct Batch {
     table: String,
@@ -40,10 +48,7 @@ impl Batch {
 
     /// The service as it should now be; its `version` is one past the one read.
     pub fn service(&mut self, service: &Service) -> Result<&mut Self, StoreError> {
-        let mut item = encode(service)?;
-        item.extend(keys::service(&service.id).item());
-        item.extend(keys::service_index_keys(service));
-        self.put_versioned(item, service.version)
+        self.put_versioned(service_item(service)?, service.version)
     }
 
     pub fn history(&mut self, service: &ServiceId, entry: &HistoryEntry) -> Result<&mut Self, StoreError> {

@@ -63,8 +63,6 @@ pub enum Index {
 }
 
 impl Index {
-    /// The indexes every service is listed in.
-    pub const EVERY: [Index; 4] = [Index::ByOwner, Index::ByType, Index::ByStatus, Index::All];
     pub const ALL_INDEXES: [Index; 7] = [
         Index::ByOwner,
         Index::ByType,
@@ -374,22 +372,8 @@ mod tests {
     use super::*;
 
     fn ordered_service(id: &ServiceId) -> Service {
-        let tariff = crate::domain::catalog::sample_tariff();
-        let alice = crate::domain::Principal {
-            id: crate::domain::ClientId::parse("alice").unwrap(),
-            role: crate::domain::Role::Client,
-        };
-        let order = crate::domain::order::OrderRequest {
-            client_id: alice.id.clone(),
-            period_months: 1,
-            auto_renew: None,
-            params: [("os_template".to_owned(), "x".to_owned())].into(),
-            options: vec![],
-            quick: false,
-        };
-        let service =
-            crate::domain::order::place_order(&tariff, order, &alice, Timestamp::from_unix_millis(0));
-        Service { id: id.clone(), ..service.unwrap().0 }
+        let service = crate::domain::order::sample_service(Timestamp::from_unix_millis(0));
+        Service { id: id.clone(), ..service }
     }
 
     #[test]

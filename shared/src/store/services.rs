@@ -121,7 +121,8 @@ impl Store {
                 index: Some(index),
                 partition: partition.clone(),
                 sort_range: Some((op, bound.clone())),
-                limit: 100,
+                // Large pages: a run's due services usually fit in one Query.
+                limit: 1000,
                 start,
                 ..PageQuery::default()
             };
