@@ -82,22 +82,38 @@ pub async fn receive_payment(app: &App, payment: &Payment, actor: &Actor) -> Res
             let unmarked = cart.iter().filter_map(|s| s.mark_payment(&payment.id, false, actor, now));
             (Vec::new(), unmarked.take(MAX_CHECKOUT).collect())
         };
+    let changes: Vec<&Change> = checked_out.iter().chain(&unmarked).collect();
+    let conflict =
+        "the payment, the account or a service changed meanwhile (or the external_id is recorded already)";
+    write_cart(app, Some(payment), account, &entries, &changes, conflict).await?;
+    Ok(checked_out)
+}
+
+/// Writes a cart's money (the account, one version on, with its entries) and its service
+/// changes, with the payment if one pays for it, in one transaction; then queues the
+/// activations. `conflict` explains a lost race.
+pub async fn write_cart(
+    app: &App,
+    payment: Option<&Payment>,
+    mut account: Account,
+    entries: &[LedgerEntry],
+    changes: &[&Change],
+    conflict: &str,
+) -> Result<(), ApiError> {
     account.version += 1;
     let mut batch = app.store.batch();
-    batch.payment(payment)?.account(&account, &entries)?;
-    for change in checked_out.iter().chain(&unmarked) {
+    if let Some(payment) = payment {
+        batch.payment(payment)?;
+    }
+    batch.account(&account, entries)?;
+    for change in changes {
         add_change(&mut batch, change)?;
     }
     match app.store.commit(batch).await {
-        Err(StoreError::ConditionFailed) => {
-            return Err(ApiError::Conflict(
-                "the payment, the account or a service changed meanwhile (or the external_id is recorded already)".into(),
-            ))
-        }
+        Err(StoreError::ConditionFailed) => return Err(ApiError::Conflict(conflict.into())),
         other => other?,
     }
-    enqueue(app, &checked_out.iter().collect::<Vec<_>>()).await?;
-    Ok(checked_out)
+    enqueue(app, changes).await
 }
 
 /// Starts a payment: it is stored `pending`, and the services of the cart (as many as one

@@ -4,12 +4,11 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::billing::{cart, pay_for, services_view, MAX_CHECKOUT};
+use shared::billing::{cart, pay_for, services_view, write_cart, MAX_CHECKOUT};
 use shared::domain::history::Actor;
 use shared::domain::Principal;
 use shared::http::{self, json_body};
-use shared::operations::{account, add_change, enqueue};
-use shared::store::StoreError;
+use shared::operations::account;
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -45,18 +44,7 @@ async fn checkout(app: &App, principal: Principal, req: Request) -> Result<Reply
     let now = app.clock.now();
     let mut account = account(app, &principal.id).await?;
     let (changes, entries) = pay_for(&mut account, &services, &Actor::from(&principal), now)?;
-    account.version += 1;
-    let mut batch = app.store.batch();
-    batch.account(&account, &entries)?;
-    for change in &changes {
-        add_change(&mut batch, change)?;
-    }
-    match app.store.commit(batch).await {
-        Err(StoreError::ConditionFailed) => {
-            return Err(ApiError::Conflict("the cart or the balance changed meanwhile; try again".into()))
-        }
-        other => other?,
-    }
-    enqueue(app, &changes.iter().collect::<Vec<_>>()).await?;
+    let conflict = "the cart or the balance changed meanwhile; try again";
+    write_cart(app, None, account, &entries, &changes.iter().collect::<Vec<_>>(), conflict).await?;
     Reply::ok(services_view(&changes))
 }

@@ -104,6 +104,15 @@ pub struct Prices(BTreeMap<u16, u64>);
 
 impl Prices {
     pub fn new(by_period: BTreeMap<u16, u64>) -> Result<Self, RuleViolation> {
+        let prices = Self(by_period);
+        prices.validate()?;
+        Ok(prices)
+    }
+
+    /// At least one price, each for 1 to `MAX_PERIOD_MONTHS` months. (Prices read from a
+    /// request are checked here, with the rest of their tariff.)
+    pub fn validate(&self) -> Result<(), RuleViolation> {
+        let by_period = &self.0;
         if by_period.is_empty() {
             return Err(RuleViolation::new("a tariff needs at least one price"));
         }
@@ -112,7 +121,7 @@ impl Prices {
                 "period of {bad} months is outside 1..={MAX_PERIOD_MONTHS}"
             )));
         }
-        Ok(Self(by_period))
+        Ok(())
     }
 
     pub fn for_period(&self, months: u16) -> Option<u64> {
@@ -182,7 +191,7 @@ impl Tariff {
         if !name_ok(&self.name) {
             return Err(RuleViolation::new("name must be 1 to 100 characters"));
         }
-        Prices::new(self.prices.0.clone())?;
+        self.prices.validate()?;
         if self.options.len() > MAX_OPTIONS {
             return Err(RuleViolation::new("a tariff offers at most 50 options"));
         }
