@@ -12,6 +12,17 @@ capacity, failures or records.
 - 409 {"error": "insufficient_resources"} when an activation finds the product type full.
 - the status set by a failure order, with {"error": "injected failure"}.
 
+Settings (same prefix), answered at once; a service's settings start when it is activated:
+- GET/POST {prefix}/{type}/services/{id}/ip-addresses, DELETE .../ip-addresses/{address}
+  (a VPS gets one IPv4 address, plus one per `ipv4` option and per `ipv6` option);
+- GET {prefix}/{type}/services/{id}/statistics?from=&to= (one sample a day, at most 366);
+- GET/PUT {prefix}/domain/services/{id}/nameservers and .../whois;
+- GET {prefix}/domain/domains/check?name= (taken: registered here, or a first label
+  starting with "taken");
+- GET/POST {prefix}/vdc/services/{id}/virtual-servers, DELETE .../virtual-servers/{vs_id}
+  (a data center has 4 vCPU plus its `vcpu` option, 16384 MB of memory and 500 GB of disk).
+A POST with a request_id seen before answers its first answer again.
+
 Control (same prefix):
 - POST {prefix}/control/capacity {"vps": 0, ...}: services each product type can host.
 - POST {prefix}/control/fail {"product_type": "vps", "count": 2, "status": 500}: the next
@@ -20,9 +31,12 @@ Control (same prefix):
 """
 
 import argparse
+import hashlib
 import json
 import sys
 import threading
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, unquote, urlsplit
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from parent_watch import exit_with_parent
@@ -41,8 +55,55 @@ def panel(prefix):
             "failures": {},
             "answers": {},
             "calls": [],
+            "services": {},
+            "registered": set(),
+            "next_address": 1,
         }
     return PANELS[prefix]
+
+
+def quantity(op, option_id):
+    return sum(int(o.get("quantity", 0)) for o in op.get("options") or [] if o.get("id") == option_id)
+
+
+def new_address(state, version):
+    n = state["next_address"]
+    state["next_address"] += 1
+    if version == 4:
+        return {"address": f"198.51.{100 + n // 250}.{n % 250 + 1}", "version": 4}
+    return {"address": f"2001:db8::{n:x}", "version": 6}
+
+
+def fit_addresses(state, settings, version, wanted):
+    """Adds or drops addresses of a version until the service holds `wanted`."""
+    held = [a for a in settings["addresses"] if a["version"] == version]
+    for _ in range(wanted - len(held)):
+        settings["addresses"].append(new_address(state, version))
+    for extra in held[wanted:] if wanted < len(held) else []:
+        settings["addresses"].remove(extra)
+
+
+def configure(state, product_type, op):
+    """Keeps a service's settings in step with the operation carried out."""
+    service = op.get("service_id")
+    operation = op["operation"]
+    if operation == "deletion":
+        state["services"].pop(service, None)
+        state["registered"].discard((op.get("params") or {}).get("domain"))
+        return
+    if operation not in ("activation", "options_change", "tariff_change"):
+        return
+    settings = state["services"].setdefault(service, {
+        "addresses": [], "nameservers": ["ns1.panel.example", "ns2.panel.example"], "whois": None,
+        "servers": {}, "pool": {},
+    })
+    if product_type == "vps":
+        fit_addresses(state, settings, 4, 1 + quantity(op, "ipv4"))
+        fit_addresses(state, settings, 6, quantity(op, "ipv6"))
+    if product_type == "vdc":
+        settings["pool"] = {"vcpu": 4 + quantity(op, "vcpu"), "memory_mb": 16384, "disk_gb": 500}
+    if product_type == "domain" and operation == "activation":
+        state["registered"].add((op.get("params") or {}).get("domain"))
 
 
 def operate(state, product_type, op):
@@ -67,8 +128,102 @@ def operate(state, product_type, op):
         hosted.add(service)
     if op["operation"] == "deletion":
         hosted.discard(service)
+    configure(state, product_type, op)
     answer = (200, {"operation_id": op_id, "result": "done"})
     state["answers"][op_id] = answer
+    return answer
+
+
+def usage(service, start, end):
+    """One made-up but stable sample a day from `start` to `end`."""
+    def parse(raw):
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    day, end = parse(start), parse(end)
+    items = []
+    while day <= end and len(items) < 366:
+        seed = hashlib.sha256(f"{service}{day.date()}".encode()).digest()
+        items.append({
+            "at": day.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "cpu_percent": round(seed[0] / 2.55, 1),
+            "memory_mb": 256 + seed[1] * 8,
+            "disk_mb": 1024 + seed[2] * 40,
+            "traffic_mb": seed[3] * 20,
+        })
+        day += timedelta(days=1)
+    return items
+
+
+def used(settings):
+    servers = settings["servers"].values()
+    return {r: sum(s[r] for s in servers) for r in ("vcpu", "memory_mb", "disk_gb")}
+
+
+def service_setting(state, method, service, rest, query, body):
+    """Answers (status, body) for a call about one service's settings."""
+    settings = state["services"].get(service)
+    if settings is None:
+        return 404, {"error": "no_such_service"}
+    name, item = rest[0], (unquote(rest[1]) if len(rest) > 1 else None)
+    if name == "ip-addresses":
+        if method == "GET" and item is None:
+            return 200, {"items": settings["addresses"]}
+        if method == "POST" and item is None:
+            version = body.get("version")
+            if version not in (4, 6):
+                return 400, {"error": "version must be 4 or 6"}
+            address = new_address(state, version)
+            settings["addresses"].append(address)
+            return 201, address
+        if method == "DELETE" and item is not None:
+            held = [a for a in settings["addresses"] if a["address"] == item]
+            if not held:
+                return 404, {"error": "no_such_address"}
+            settings["addresses"].remove(held[0])
+            return 200, {}
+    if name == "statistics" and method == "GET":
+        return 200, {"items": usage(service, query["from"][0], query["to"][0])}
+    if name == "nameservers":
+        if method == "PUT":
+            settings["nameservers"] = body.get("nameservers")
+        return 200, {"nameservers": settings["nameservers"]}
+    if name == "whois":
+        if method == "PUT":
+            settings["whois"] = body.get("registrant")
+        return 200, {"registrant": settings["whois"]}
+    if name == "virtual-servers":
+        if method == "GET" and item is None:
+            return 200, {"items": list(settings["servers"].values())}
+        if method == "POST" and item is None:
+            wanted = {r: int(body.get(r, 0)) for r in ("vcpu", "memory_mb", "disk_gb")}
+            taken = used(settings)
+            if any(taken[r] + wanted[r] > settings["pool"].get(r, 0) for r in wanted):
+                return 409, {"error": "insufficient_resources"}
+            server = {"id": f"vs-{len(state['answers']) + 1}-{len(settings['servers']) + 1}",
+                      "name": body.get("name"), **wanted}
+            settings["servers"][server["id"]] = server
+            return 201, server
+        if method == "DELETE" and item is not None:
+            if settings["servers"].pop(item, None) is None:
+                return 404, {"error": "no_such_server"}
+            return 200, {}
+    return 404, {"error": "no such route"}
+
+
+def setting(state, method, product_type, rest, query, body):
+    """Settings calls below {prefix}/{type}/; a POST with a known request_id answers again."""
+    request_id = body.get("request_id") if method == "POST" else None
+    if request_id and ("setting", request_id) in state["answers"]:
+        return state["answers"][("setting", request_id)]
+    if rest[0] == "domains" and rest[1:] == ["check"] and method == "GET":
+        name = query.get("name", [""])[0]
+        taken = name in state["registered"] or name.split(".")[0].startswith("taken")
+        answer = (200, {"name": name, "available": not taken})
+    elif rest[0] == "services" and len(rest) >= 3:
+        answer = service_setting(state, method, rest[1], rest[2:], query, body)
+    else:
+        answer = (404, {"error": "no such route"})
+    if request_id:
+        state["answers"][("setting", request_id)] = answer
     return answer
 
 
@@ -92,31 +247,53 @@ class Handler(BaseHTTPRequestHandler):
             return None
 
     def route(self):
-        parts = self.path.split("?")[0].rstrip("/").split("/")
-        return "/".join(parts[:-2]), parts[-2], parts[-1]
+        """(prefix, section, rest): the section is a product type or `control`, after any prefix."""
+        parts = urlsplit(self.path).path.rstrip("/").split("/")
+        for i, part in enumerate(parts):
+            if part in PRODUCT_TYPES + ("control",) and i + 1 < len(parts):
+                return "/".join(parts[:i]), part, parts[i + 1:]
+        return "", None, []
+
+    def query(self):
+        return parse_qs(urlsplit(self.path).query)
 
     def do_GET(self):
-        prefix, section, name = self.route()
-        if (section, name) != ("control", "calls"):
-            return self.answer(404, {"error": "no such route"})
+        prefix, section, rest = self.route()
         with LOCK:
-            return self.answer(200, {"calls": panel(prefix)["calls"]})
+            state = panel(prefix)
+            if (section, rest) == ("control", ["calls"]):
+                return self.answer(200, {"calls": state["calls"]})
+            if section in PRODUCT_TYPES:
+                return self.answer(*setting(state, "GET", section, rest, self.query(), {}))
+        return self.answer(404, {"error": "no such route"})
 
-    def do_POST(self):
-        prefix, section, name = self.route()
+    def do_DELETE(self):
+        prefix, section, rest = self.route()
+        with LOCK:
+            if section in PRODUCT_TYPES:
+                return self.answer(*setting(panel(prefix), "DELETE", section, rest, self.query(), {}))
+        return self.answer(404, {"error": "no such route"})
+
+    def do_PUT(self):
+        self.do_POST("PUT")
+
+    def do_POST(self, method="POST"):
+        prefix, section, rest = self.route()
         body = self.body()
         if not isinstance(body, dict):
             return self.answer(400, {"error": "a JSON object is required"})
         with LOCK:
             state = panel(prefix)
-            if section in PRODUCT_TYPES and name == "operations":
+            if section in PRODUCT_TYPES and rest == ["operations"] and method == "POST":
                 status, answer = operate(state, section, body)
                 state["calls"].append({"product_type": section, "request": body, "status": status})
                 return self.answer(status, answer)
-            if (section, name) == ("control", "capacity"):
+            if section in PRODUCT_TYPES:
+                return self.answer(*setting(state, method, section, rest, self.query(), body))
+            if (section, rest) == ("control", ["capacity"]):
                 state["capacity"].update({t: int(n) for t, n in body.items() if t in PRODUCT_TYPES})
                 return self.answer(200, {"capacity": state["capacity"]})
-            if (section, name) == ("control", "fail"):
+            if (section, rest) == ("control", ["fail"]):
                 state["failures"][body.get("product_type")] = {
                     "count": int(body.get("count", 1)),
                     "status": int(body.get("status", 500)),

@@ -5,7 +5,7 @@ use crate::domain::account::{Account, LedgerEntry, LedgerKind};
 use crate::domain::history::Actor;
 use crate::domain::lifecycle::Change;
 use crate::domain::payment::{Payment, PaymentStatus};
-use crate::domain::{ClientId, Service, Status, Timestamp};
+use crate::domain::{ClientId, Principal, Service, Status, Timestamp};
 use crate::error::ApiError;
 use crate::http::{Query, Reply, PAGE_PARAMS};
 use crate::operations::{account, add_change, enqueue};
@@ -18,15 +18,23 @@ use lambda_http::Request;
 pub const MAX_CHECKOUT: usize = 30;
 
 /// `{client_id, balance, entries, cursor}`: the balance and one page of the ledger.
-pub async fn account_reply(app: &App, client: &ClientId, req: &Request) -> Result<Reply, ApiError> {
+pub async fn account_reply(
+    app: &App,
+    principal: &Principal,
+    client: &ClientId,
+    req: &Request,
+) -> Result<Reply, ApiError> {
     let query = Query::parse(req, &PAGE_PARAMS)?;
     let page = query.page(|raw| Some(raw.to_owned()))?;
     let account = account(app, client).await?;
     let ledger = app.store.list_ledger(client, page).await?;
+    let mut entries: Vec<serde_json::Value> =
+        ledger.items.iter().map(|e| serde_json::to_value(e).expect("an entry serializes")).collect();
+    views::hide_deleted_links(app, principal, &mut entries).await?;
     Reply::ok(serde_json::json!({
         "client_id": account.client_id,
         "balance": account.balance,
-        "entries": ledger.items,
+        "entries": entries,
         "cursor": ledger.next.map(|n| crate::http::encode_cursor(&n)),
     }))
 }

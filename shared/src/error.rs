@@ -28,6 +28,12 @@ pub enum ApiError {
     /// The balance does not cover a charge (402).
     #[error("{0}")]
     PaymentRequired(String),
+    /// The control panel lacks the resources asked for (409, like a `not_available` service).
+    #[error("{0}")]
+    NotAvailable(String),
+    /// The control panel did not answer, or answered something this API cannot use (502).
+    #[error("{0}")]
+    BadGateway(String),
     /// Logged with its cause; the answer says only that something went wrong.
     #[error("internal error: {0}")]
     Internal(String),
@@ -45,6 +51,8 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
+            ApiError::NotAvailable(_) => StatusCode::CONFLICT,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -60,6 +68,8 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload-too-large",
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::PaymentRequired(_) => "payment-required",
+            ApiError::NotAvailable(_) => "not-available",
+            ApiError::BadGateway(_) => "bad-gateway",
             ApiError::Internal(_) => "internal",
         }
     }

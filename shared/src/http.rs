@@ -38,6 +38,11 @@ impl Reply {
         Self::with_status(StatusCode::CREATED, body)
     }
 
+    /// A success with nothing to say (a removal).
+    pub fn no_content() -> Self {
+        Self { status: StatusCode::NO_CONTENT, body: serde_json::Value::Null, etag: None }
+    }
+
     fn with_status(status: StatusCode, body: impl Serialize) -> Result<Self, ApiError> {
         let body = serde_json::to_value(body).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(Self { status, body, etag: None })
@@ -54,6 +59,9 @@ impl Reply {
 }
 
 pub(crate) fn json_response(status: StatusCode, body: String, etag: Option<&str>) -> Response<Body> {
+    if status == StatusCode::NO_CONTENT {
+        return Response::builder().status(status).body(Body::Empty).expect("a valid response");
+    }
     let mut response = Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
@@ -191,7 +199,8 @@ where
     Fut: Future<Output = Result<Reply, ApiError>> + 'a,
 {
     let outcome = match app.principal(&req) {
-        Ok(principal) => route(app, principal, req).await,
+        // On the heap: a route's future can outgrow a worker thread's stack in debug builds.
+        Ok(principal) => Box::pin(route(app, principal, req)).await,
         Err(e) => Err(e),
     };
     finish(outcome)
@@ -212,7 +221,7 @@ where
     }
     match crate::idempotency::key(&req) {
         Err(e) => e.into_response(),
-        Ok(None) => finish(route(app, principal, req).await),
+        Ok(None) => finish(Box::pin(route(app, principal, req)).await),
         Ok(Some(key)) => crate::idempotency::run_once(app, principal, key, req, route).await,
     }
 }

@@ -76,7 +76,7 @@ where
     match app.store.claim_idempotency_key(&scope, &key, &claim, now).await {
         Err(e) => ApiError::from(e).into_response(),
         Ok(Some(holder)) => answer_for_holder(&holder, &claim.request_hash),
-        Ok(None) => match route(app, principal, req).await {
+        Ok(None) => match Box::pin(route(app, principal, req)).await {
             Ok(reply) => {
                 let stored = StoredResponse {
                     status: reply.status.as_u16(),

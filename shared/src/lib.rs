@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod operations;
 pub mod panel;
 pub mod queue;
+pub mod settings;
 pub mod store;
 pub mod sweeps;
 pub mod telemetry;

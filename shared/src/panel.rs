@@ -6,6 +6,20 @@
 //!   deduplicates by `operation_id`, so a repeated call does nothing twice);
 //! - `409 {"error": "insufficient_resources"}`: it cannot host the service (activation only);
 //! - anything else, or no answer within the timeout: a failure, retried by the queue.
+//!
+//! Settings are asked of the panel directly and answered at once (`SettingsCall`), under
+//! `{panel_url}/services/{service_id}/...` and `{panel_url}/domains/check`:
+//! - `GET ip-addresses` → `{items: [{address, version}]}`; `POST ip-addresses`
+//!   `{request_id, version}` → `{address, version}`; `DELETE ip-addresses/{address}`;
+//! - `GET statistics?from=&to=` → `{items: [{at, cpu_percent, memory_mb, disk_mb, traffic_mb}]}`;
+//! - `GET`/`PUT nameservers` `{nameservers}`; `GET`/`PUT whois` `{registrant}` (null when unset);
+//! - `GET /domains/check?name=` → `{name, available}`;
+//! - `GET virtual-servers` → `{items: [{id, name, vcpu, memory_mb, disk_gb}]}`; `POST
+//!   virtual-servers` `{request_id, name, vcpu, memory_mb, disk_gb}` → the server;
+//!   `DELETE virtual-servers/{id}`.
+//!
+//! A `POST` is carried out once per `request_id`. `404` names a missing address or server;
+//! `409 {"error": "insufficient_resources"}` says the panel cannot host what is asked.
 
 use crate::domain::lifecycle::{Outcome, PendingOperation, Work};
 use crate::domain::{Action, OptionLine, Service};
@@ -54,13 +68,75 @@ impl PanelRequest {
 #[error("control panel: {0}")]
 pub struct PanelError(pub String);
 
-/// Carries an operation out on a control panel.
+/// A question about, or a change to, a service's settings (see the module's contract).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsCall {
+    pub method: reqwest::Method,
+    /// Below the panel's URL, its segments already escaped (see `segment`).
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<serde_json::Value>,
+}
+
+impl SettingsCall {
+    pub fn get(path: String) -> Self {
+        Self { method: reqwest::Method::GET, path, query: Vec::new(), body: None }
+    }
+
+    pub fn post(path: String, body: serde_json::Value) -> Self {
+        Self { method: reqwest::Method::POST, path, query: Vec::new(), body: Some(body) }
+    }
+
+    pub fn put(path: String, body: serde_json::Value) -> Self {
+        Self { method: reqwest::Method::PUT, path, query: Vec::new(), body: Some(body) }
+    }
+
+    pub fn delete(path: String) -> Self {
+        Self { method: reqwest::Method::DELETE, path, query: Vec::new(), body: None }
+    }
+
+    pub fn query(mut self, name: &str, value: impl ToString) -> Self {
+        self.query.push((name.to_owned(), value.to_string()));
+        self
+    }
+}
+
+/// A path segment or query value with every character outside the unreserved set (and `:`)
+/// escaped.
+pub fn segment(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// What the panel answered a settings call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SettingsAnswer {
+    Done(serde_json::Value),
+    /// The address or server named is not there.
+    NotFound,
+    /// The panel cannot host what was asked.
+    NoResources,
+}
+
+/// Carries an operation out on a control panel, and reads or changes a service's settings.
 pub trait ProcessingModule: Send + Sync {
     fn execute(
         &self,
         panel_url: &str,
         request: &PanelRequest,
     ) -> impl Future<Output = Result<Outcome, PanelError>> + Send;
+
+    fn settings(
+        &self,
+        panel_url: &str,
+        call: &SettingsCall,
+    ) -> impl Future<Output = Result<SettingsAnswer, PanelError>> + Send;
 }
 
 #[derive(Debug, Clone)]
@@ -99,6 +175,28 @@ impl ProcessingModule for HttpPanel {
                 "answered {status}: {}",
                 body["error"].as_str().unwrap_or("no detail")
             ))),
+        }
+    }
+
+    async fn settings(&self, panel_url: &str, call: &SettingsCall) -> Result<SettingsAnswer, PanelError> {
+        let mut url = format!("{}/{}", panel_url.trim_end_matches('/'), call.path.trim_start_matches('/'));
+        let query: Vec<String> =
+            call.query.iter().map(|(k, v)| format!("{}={}", segment(k), segment(v))).collect();
+        if !query.is_empty() {
+            url = format!("{url}?{}", query.join("&"));
+        }
+        let mut request = self.client.request(call.method.clone(), &url);
+        if let Some(body) = &call.body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| PanelError(format!("no answer: {e}")))?;
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        match (status, body["error"].as_str()) {
+            (200 | 201, _) => Ok(SettingsAnswer::Done(body)),
+            (404, _) => Ok(SettingsAnswer::NotFound),
+            (409, Some("insufficient_resources")) => Ok(SettingsAnswer::NoResources),
+            (_, detail) => Err(PanelError(format!("answered {status}: {}", detail.unwrap_or("no detail")))),
         }
     }
 }

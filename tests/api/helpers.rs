@@ -275,10 +275,38 @@ impl Stack {
     pub async fn active_vps(&self, client: &str) -> Value {
         let token = self.client(client);
         let service = self.order_vps(&token).await;
+        self.activate_order(client, &service).await
+    }
+
+    /// A service of `client` on one of the seeded tariffs (see `order_on`), paid and activated.
+    pub async fn active_on(&self, client: &str, tariff_id: &str) -> Value {
+        let service = self.order_on(&self.client(client), tariff_id).await;
+        self.activate_order(client, &service).await
+    }
+
+    /// Orders a service on one of the seeded tariffs, with its shortest period and made-up
+    /// parameters; answers the new service (in the cart).
+    pub async fn order_on(&self, token: &str, tariff_id: &str) -> Value {
+        let (period, params) = match tariff_id {
+            "vps-start" | "vps-pro" | "dedicated-e3" => (1, json!({"os_template": "debian-12"})),
+            "hosting-basic" => (1, json!({"domain": "example.net"})),
+            "domain-com" => {
+                (12, json!({"domain": format!("d{}.com", ulid::Ulid::generate().to_string().to_lowercase())}))
+            }
+            "ssl-dv" => (12, json!({"domain": "shop.example.com"})),
+            "vdc-small" => (1, json!({})),
+            other => panic!("no seeded tariff {other}"),
+        };
+        let order = json!({"tariff_id": tariff_id, "period_months": period, "params": params});
+        self.post("/services", token, order).await.ok(201).clone()
+    }
+
+    /// Pays an ordered service and runs its activation; answers it active.
+    async fn activate_order(&self, client: &str, service: &Value) -> Value {
         self.fund(client, service["order_price"].as_u64().unwrap()).await;
         self.drain_queue(10).await;
-        let id = id_of(&service);
-        let active = self.get(&format!("/services/{id}"), &token).await.ok(200).clone();
+        let active =
+            self.get(&format!("/services/{}", id_of(service)), &self.client(client)).await.ok(200).clone();
         assert_eq!(active["status"], "active", "{active}");
         active
     }

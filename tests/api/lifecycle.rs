@@ -205,7 +205,7 @@ async fn reboot_and_transfer_are_for_their_product_types_and_if_match_guards() {
     let stack = Stack::new().await;
     let alice = stack.client("alice");
     let id = id_of(&stack.active_vps("alice").await);
-    let detail = stack.post(&format!("/services/{id}/transfer"), &alice, json!({})).await.problem(409);
+    let detail = stack.post(&format!("/services/{id}/transfer"), &alice, json!({})).await.problem(403);
     assert!(detail.contains("vps"), "{detail}");
     let version = stack.service(&id).await["version"].as_u64().unwrap();
     let stale = Call::new("POST", &format!("/services/{id}/reboot"))

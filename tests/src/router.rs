@@ -85,6 +85,19 @@ fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>>
 /// Runs the named function's handler, as its Lambda would. `None` for an unknown function.
 pub async fn invoke(function: &str, app: &App, req: Request) -> Option<Response<Body>> {
     Some(match function {
+        "delete-virtual-server" => delete_virtual_server::handle(app, req).await,
+        "create-virtual-server" => create_virtual_server::handle(app, req).await,
+        "list-virtual-servers" => list_virtual_servers::handle(app, req).await,
+        "check-domain" => check_domain::handle(app, req).await,
+        "put-whois" => put_whois::handle(app, req).await,
+        "get-whois" => get_whois::handle(app, req).await,
+        "put-nameservers" => put_nameservers::handle(app, req).await,
+        "get-nameservers" => get_nameservers::handle(app, req).await,
+        "get-service-statistics" => get_service_statistics::handle(app, req).await,
+        "delete-ip-address" => delete_ip_address::handle(app, req).await,
+        "add-ip-address" => add_ip_address::handle(app, req).await,
+        "list-ip-addresses" => list_ip_addresses::handle(app, req).await,
+        "reissue-service" => reissue_service::handle(app, req).await,
         "report-abuse" => report_abuse::handle(app, req).await,
         "add-ticket-message" => add_ticket_message::handle(app, req).await,
         "get-ticket" => get_ticket::handle(app, req).await,

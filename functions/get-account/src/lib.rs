@@ -16,5 +16,5 @@ async fn get_account(app: &App, principal: Principal, req: Request) -> Result<Re
             "the provider reads a client's account at /clients/{client_id}/account".into(),
         ));
     }
-    account_reply(app, &principal.id, &req).await
+    account_reply(app, &principal, &principal.id, &req).await
 }

@@ -14,5 +14,5 @@ async fn get_client_account(app: &App, principal: Principal, req: Request) -> Re
     require_provider(&principal)?;
     let client =
         ClientId::parse(&path_param(&req, "client_id")?).ok_or_else(|| ApiError::not_found("client"))?;
-    account_reply(app, &client, &req).await
+    account_reply(app, &principal, &client, &req).await
 }

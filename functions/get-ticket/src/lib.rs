@@ -3,7 +3,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http::{self, visible_ticket, Query};
-use shared::{ApiError, App, Reply};
+use shared::{views, ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::read(app, req, get_ticket).await
@@ -12,5 +12,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn get_ticket(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
     Query::parse(&req, &[])?;
     let ticket = visible_ticket(app, &principal, &req).await?;
-    Ok(Reply::ok(&ticket)?.versioned(ticket.version))
+    let mut view = [serde_json::to_value(&ticket).expect("a ticket serializes")];
+    views::hide_deleted_links(app, &principal, &mut view).await?;
+    let [view] = view;
+    Ok(Reply::ok(view)?.versioned(ticket.version))
 }

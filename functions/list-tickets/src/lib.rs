@@ -3,9 +3,9 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::{Principal, ServiceId};
-use shared::http::{self, list_reply, Query, PAGE_PARAMS};
+use shared::http::{self, encode_cursor, Query, PAGE_PARAMS};
 use shared::store::tickets::TicketFilter;
-use shared::{ApiError, App, Reply};
+use shared::{views, ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::read(app, req, list_tickets).await
@@ -18,5 +18,8 @@ async fn list_tickets(app: &App, principal: Principal, req: Request) -> Result<R
         service: query.parsed("service_id", ServiceId::parse)?,
     };
     let page = app.store.list_tickets(&filter, query.page(|raw| Some(raw.to_owned()))?).await?;
-    list_reply(page, |ticket| serde_json::to_value(ticket).expect("a ticket serializes"))
+    let mut items: Vec<serde_json::Value> =
+        page.items.iter().map(|t| serde_json::to_value(t).expect("a ticket serializes")).collect();
+    views::hide_deleted_links(app, &principal, &mut items).await?;
+    Reply::ok(serde_json::json!({"items": items, "cursor": page.next.as_ref().map(encode_cursor)}))
 }

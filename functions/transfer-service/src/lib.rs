@@ -1,4 +1,5 @@
-//! `POST /services/{id}/transfer`: transfers an active domain through its registrar's panel.
+//! `POST /services/{id}/transfer`: a domain to another registrar (its client or the provider), or
+//! a server or hosting account to another node of its panel (the provider).
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;

@@ -23,6 +23,14 @@ pub enum Action {
     /// A ticket about the service was opened.
     Ticket,
     AbuseReport,
+    Reissue,
+    /// A setting changed on the panel (see `crate::domain::settings`).
+    IpAddressAdd,
+    IpAddressRemove,
+    NameserversChange,
+    WhoisChange,
+    VirtualServerCreate,
+    VirtualServerDelete,
 }
 
 impl From<super::Operation> for Action {
@@ -36,6 +44,7 @@ impl From<super::Operation> for Action {
             O::Renewal => Action::Renewal,
             O::Transfer => Action::Transfer,
             O::Deletion => Action::Deletion,
+            O::Reissue => Action::Reissue,
         }
     }
 }

@@ -56,6 +56,7 @@ pub enum Work {
     Reboot,
     Transfer,
     Deletion,
+    Reissue,
     Renewal {
         expires_at: Timestamp,
     },
@@ -82,6 +83,7 @@ impl Work {
             Work::Reboot => Some(Operation::Reboot),
             Work::Transfer => Some(Operation::Transfer),
             Work::Deletion => Some(Operation::Deletion),
+            Work::Reissue => Some(Operation::Reissue),
             Work::Renewal { .. } => Some(Operation::Renewal),
             Work::TariffChange { .. } | Work::OptionsChange { .. } => None,
         }
@@ -424,9 +426,17 @@ impl Service {
         }
     }
 
-    /// Transfers an active domain to its registrar.
+    /// Transfers an active service: a domain to another registrar (its client or the provider);
+    /// a server or hosting account to another node of the panel (the provider).
     pub fn transfer(&self, actor: &Actor, at: Timestamp) -> Result<Change, Refusal> {
-        self.only_for(&[ProductType::Domain], "transfer")?;
+        use ProductType as T;
+        self.only_for(&[T::Domain, T::Vps, T::SharedHosting, T::Dedicated, T::Vdc], "transfer")?;
+        if self.product_type != T::Domain && actor.role == Role::Client {
+            return Err(Refusal::Forbidden(format!(
+                "only the provider moves {} services to another node",
+                self.product_type.as_str()
+            )));
+        }
         self.ensure_idle("transfer")?;
         match self.status {
             Status::Active => Ok(self.start(self.clone(), Work::Transfer, actor, at, 0, json!({}))),
@@ -434,7 +444,17 @@ impl Service {
         }
     }
 
-    fn only_for(&self, types: &[ProductType], what: &str) -> Result<(), Refusal> {
+    /// Issues an active SSL certificate anew (a new key, the same validity).
+    pub fn reissue(&self, actor: &Actor, at: Timestamp) -> Result<Change, Refusal> {
+        self.only_for(&[ProductType::Ssl], "reissue")?;
+        self.ensure_idle("reissue")?;
+        match self.status {
+            Status::Active => Ok(self.start(self.clone(), Work::Reissue, actor, at, 0, json!({}))),
+            _ => Err(self.refuse_status("reissue")),
+        }
+    }
+
+    pub(crate) fn only_for(&self, types: &[ProductType], what: &str) -> Result<(), Refusal> {
         if types.contains(&self.product_type) {
             Ok(())
         } else {
@@ -480,7 +500,7 @@ impl Service {
                 next.status = resting_status(&next.holds);
                 "done"
             }
-            (Work::Reboot | Work::Transfer, _) => {
+            (Work::Reboot | Work::Transfer | Work::Reissue, _) => {
                 next.status = pending.status_before;
                 "done"
             }
@@ -711,8 +731,15 @@ mod tests {
     }
 
     #[test]
-    fn reboot_and_transfer_are_for_their_product_types() {
+    fn reboot_transfer_and_reissue_are_for_their_product_types() {
         assert!(active().reboot(&client(), at(1)).is_ok());
-        assert!(matches!(active().transfer(&client(), at(1)), Err(Refusal::Conflict(_))));
+        assert!(matches!(active().transfer(&client(), at(1)), Err(Refusal::Forbidden(_))));
+        assert!(active().transfer(&provider(), at(1)).is_ok());
+        assert!(matches!(active().reissue(&client(), at(1)), Err(Refusal::Conflict(_))));
+        let certificate = Service { product_type: ProductType::Ssl, ..active() };
+        assert!(matches!(certificate.transfer(&provider(), at(1)), Err(Refusal::Conflict(_))));
+        let reissuing = certificate.reissue(&client(), at(1)).unwrap();
+        assert_eq!(reissuing.service.operation, Some(Operation::Reissue));
+        assert_eq!(done(reissuing, 1).status, Status::Active);
     }
 }

@@ -12,6 +12,7 @@ pub mod payment;
 pub mod principal;
 pub mod schedule;
 pub mod service;
+pub mod settings;
 pub mod ticket;
 
 pub use catalog::{ClientDelete, OptionOffer, Prices, ProductType, ProductTypeRules, Tariff};

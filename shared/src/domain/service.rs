@@ -72,6 +72,8 @@ pub enum Operation {
     Renewal,
     Transfer,
     Deletion,
+    /// An SSL certificate being issued anew.
+    Reissue,
 }
 
 impl Operation {
@@ -84,6 +86,7 @@ impl Operation {
             Operation::Renewal => "renewal",
             Operation::Transfer => "transfer",
             Operation::Deletion => "deletion",
+            Operation::Reissue => "reissue",
         }
     }
 }
@@ -161,6 +164,29 @@ pub struct Service {
 }
 
 impl Service {
+    /// The status as the BILLmanager 6 client area names it, derived from the service (the
+    /// README has the table). Where no special name applies it is the status itself.
+    pub fn display_status(&self) -> &'static str {
+        use super::ProductType as T;
+        use Operation as O;
+        let ssl_failed = self.product_type == T::Ssl && self.paid && self.last_error.is_some();
+        match (self.status, self.operation, self.product_type) {
+            (Status::Ordered, _, _) if self.payment_pending => "payment_in_progress",
+            (Status::Ordered, _, _) if !self.paid => "in_cart",
+            (Status::Ordered, _, T::Ssl) if ssl_failed => "issue_error",
+            (Status::NotAvailable, _, T::Ssl) => "issue_error",
+            (Status::ConfigurationRequired, _, _) => "complete_configuration",
+            (Status::InProgress, Some(O::Renewal), _) => "renewal_in_progress",
+            (Status::InProgress, Some(O::Transfer), T::Domain) => "registrar_change",
+            (Status::InProgress, Some(O::Transfer), _) => "transfer",
+            (Status::InProgress, Some(O::Activation), T::Domain) => "registration_in_progress",
+            (Status::InProgress, Some(O::Activation), T::Ssl) => "issue",
+            (Status::InProgress, Some(O::Reissue), _) => "reissue",
+            (Status::Active, _, T::Dedicated) => "access_to_kvm",
+            (status, _, _) => status.as_str(),
+        }
+    }
+
     /// What a client may see: its own services, never deleted ones. The provider sees all.
     pub fn visible_to(&self, principal: &super::Principal) -> bool {
         principal.is_provider() || (principal.id == self.client_id && self.status != Status::Deleted)
@@ -178,5 +204,55 @@ mod tests {
             assert_eq!(Status::parse(s.as_str()), Some(s));
         }
         assert_eq!(Status::parse("paused"), None);
+    }
+
+    fn shown(
+        product_type: super::super::ProductType,
+        status: Status,
+        operation: Option<Operation>,
+    ) -> Service {
+        let at = super::super::Timestamp::parse("2026-11-01T00:00:00Z").unwrap();
+        let service = super::super::order::sample_service(at);
+        Service { product_type, status, operation, ..service }
+    }
+
+    #[test]
+    fn display_status_follows_the_client_area() {
+        use super::super::ProductType as T;
+        use Operation as O;
+        let cases = [
+            (shown(T::Vps, Status::Ordered, None), "in_cart"),
+            (
+                Service { payment_pending: true, ..shown(T::Vps, Status::Ordered, None) },
+                "payment_in_progress",
+            ),
+            (shown(T::Vps, Status::ConfigurationRequired, None), "complete_configuration"),
+            (shown(T::Vps, Status::InProgress, Some(O::Activation)), "in_progress"),
+            (shown(T::Vps, Status::InProgress, Some(O::Suspension)), "in_progress"),
+            (shown(T::Vps, Status::InProgress, Some(O::Reboot)), "in_progress"),
+            (shown(T::Vps, Status::InProgress, Some(O::Deletion)), "in_progress"),
+            (shown(T::Vps, Status::InProgress, Some(O::Renewal)), "renewal_in_progress"),
+            (shown(T::Vps, Status::InProgress, Some(O::Transfer)), "transfer"),
+            (shown(T::Dedicated, Status::Active, None), "access_to_kvm"),
+            (shown(T::Domain, Status::InProgress, Some(O::Activation)), "registration_in_progress"),
+            (shown(T::Domain, Status::InProgress, Some(O::Transfer)), "registrar_change"),
+            (shown(T::Ssl, Status::InProgress, Some(O::Activation)), "issue"),
+            (shown(T::Ssl, Status::NotAvailable, None), "issue_error"),
+            (
+                Service {
+                    paid: true,
+                    last_error: Some("CA down".into()),
+                    ..shown(T::Ssl, Status::Ordered, None)
+                },
+                "issue_error",
+            ),
+            (shown(T::Ssl, Status::InProgress, Some(O::Reissue)), "reissue"),
+            (shown(T::Vps, Status::Active, None), "active"),
+            (shown(T::Vps, Status::SuspendedAbuse, None), "suspended_abuse"),
+            (shown(T::Vps, Status::NotAvailable, None), "not_available"),
+        ];
+        for (service, expected) in cases {
+            assert_eq!(service.display_status(), expected, "{:?}", (service.product_type, service.status));
+        }
     }
 }

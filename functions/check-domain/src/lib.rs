@@ -1,0 +1,45 @@
+//! `GET /domains/check?name=...`: whether a domain name is free at the registrar, with what
+//! registering it costs on each domain tariff and period. An invalid name is a 400.
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+use shared::domain::settings::domain_name;
+use shared::domain::{Principal, ProductType};
+use shared::http::{self, Query, MAX_PAGE_LIMIT};
+use shared::panel::SettingsCall;
+use shared::settings::{ask, done, panel_url};
+use shared::store::PageRequest;
+use shared::{ApiError, App, Reply};
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::read(app, req, check).await
+}
+
+#[derive(Debug, Deserialize)]
+struct Availability {
+    available: bool,
+}
+
+async fn check(app: &App, _principal: Principal, req: Request) -> Result<Reply, ApiError> {
+    let query = Query::parse(&req, &["name"])?;
+    let raw = query.get("name").ok_or_else(|| ApiError::BadRequest("`name` is required".into()))?;
+    let name = domain_name(raw).map_err(|v| ApiError::BadRequest(v.0))?;
+    let panel = panel_url(app, ProductType::Domain).await?;
+    let call = SettingsCall::get("domains/check".into()).query("name", &name);
+    let availability: Availability = done(ask(app, &panel, &call).await?)?;
+    let tariffs = app
+        .store
+        .list_tariffs(Some(ProductType::Domain), PageRequest { limit: MAX_PAGE_LIMIT, after: None })
+        .await?;
+    let prices: Vec<_> = tariffs
+        .items
+        .iter()
+        .flat_map(|t| {
+            t.prices.periods().map(move |months| {
+                json!({"tariff_id": t.id, "period_months": months, "price": t.prices.for_period(months)})
+            })
+        })
+        .collect();
+    Reply::ok(json!({"name": name, "available": availability.available, "prices": prices}))
+}

@@ -1,0 +1,148 @@
+//! The application layer of the per-type settings (see `domain::settings`): find the service
+//! and its control panel, ask the panel, and record what changed there in the service's
+//! history (with any money) in one transaction.
+
+use crate::app::App;
+use crate::domain::account::LedgerKind;
+use crate::domain::history::Actor;
+use crate::domain::lifecycle::{Change, Refusal};
+use crate::domain::settings::{AddressMove, Setting};
+use crate::domain::{Principal, ProductType, Service, Timestamp};
+use crate::error::ApiError;
+use crate::http::visible_service;
+use crate::operations::{account, apply, product_type_rules, Money};
+use crate::panel::{ProcessingModule, SettingsAnswer, SettingsCall};
+use lambda_http::Request;
+use serde::de::DeserializeOwned;
+
+/// A service whose setting a request reaches, with its product type's panel.
+pub struct Target {
+    pub service: Service,
+    pub panel_url: String,
+    pub actor: Actor,
+}
+
+impl Target {
+    /// The service named in the path, if the principal sees it, its type has `setting` and it
+    /// is active (404, 409 otherwise).
+    pub async fn load(
+        app: &App,
+        principal: &Principal,
+        req: &Request,
+        setting: Setting,
+    ) -> Result<Self, ApiError> {
+        let service = visible_service(app, principal, req).await?;
+        service.ensure_setting(setting)?;
+        let panel_url = panel_url(app, service.product_type).await?;
+        Ok(Self { service, panel_url, actor: Actor::from(principal) })
+    }
+
+    /// The panel path of one of this service's settings (`rest` already escaped).
+    pub fn path(&self, rest: &str) -> String {
+        format!("services/{}/{rest}", self.service.id)
+    }
+
+    pub async fn ask(&self, app: &App, call: &SettingsCall) -> Result<SettingsAnswer, ApiError> {
+        ask(app, &self.panel_url, call).await
+    }
+}
+
+/// Where a product type's control panel is.
+pub async fn panel_url(app: &App, product_type: ProductType) -> Result<String, ApiError> {
+    product_type_rules(app, product_type).await?.panel_url.ok_or_else(|| {
+        ApiError::Conflict(format!("the {} product type has no control panel set", product_type.as_str()))
+    })
+}
+
+/// Asks a panel; no answer is a 502.
+pub async fn ask(app: &App, panel_url: &str, call: &SettingsCall) -> Result<SettingsAnswer, ApiError> {
+    app.panel.settings(panel_url, call).await.map_err(|e| {
+        tracing::warn!(error = %e, path = %call.path, "control panel call failed");
+        ApiError::BadGateway("the control panel did not answer; try again later".into())
+    })
+}
+
+/// The body of an answer that can only be `Done`, read as `T`.
+pub fn done<T: DeserializeOwned>(answer: SettingsAnswer) -> Result<T, ApiError> {
+    let unexpected = |what: String| {
+        tracing::warn!(answer = %what, "unexpected control panel answer");
+        ApiError::BadGateway("the control panel answered something unexpected".into())
+    };
+    match answer {
+        SettingsAnswer::Done(body) => {
+            serde_json::from_value(body.clone()).map_err(|_| unexpected(body.to_string()))
+        }
+        other => Err(unexpected(format!("{other:?}"))),
+    }
+}
+
+/// A balance check before a chargeable change is made on the panel: 402 when it cannot be paid.
+pub async fn ensure_affordable(app: &App, service: &Service, money: Money) -> Result<(), ApiError> {
+    if let Money::Charge(_, amount) = money {
+        let account = account(app, &service.client_id).await?;
+        if account.balance < amount {
+            return Err(crate::domain::account::InsufficientFunds {
+                needed: amount,
+                balance: account.balance,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// How often a change already made on the panel is recorded again over a service that changed
+/// meanwhile.
+const RECORD_ATTEMPTS: usize = 3;
+
+/// Records a change made on the panel: `decide` answers the change and its money for the
+/// service as it now is, written in one transaction. The panel's change is done, so when the
+/// service changed meanwhile it is read again and the change recorded over it.
+pub async fn record<F>(app: &App, service: &Service, decide: F) -> Result<Change, ApiError>
+where
+    F: Fn(&Service, Timestamp) -> Result<(Change, Money), Refusal>,
+{
+    let mut service = service.clone();
+    for _ in 0..RECORD_ATTEMPTS {
+        let (change, money) = decide(&service, app.clock.now())?;
+        match apply(app, &change, money).await {
+            Err(ApiError::Conflict(_)) => {
+                service = app
+                    .store
+                    .get_service(&service.id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("service"))?;
+            }
+            other => return other.map(|()| change),
+        }
+    }
+    Err(ApiError::Conflict("the service kept changing; try again".into()))
+}
+
+/// A list as the panel and this API give it: `{items: [...]}`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// The money an address moves: its option's charge, or credit, for the days left.
+pub fn address_money(moved: Option<&AddressMove>) -> Money {
+    match moved.map(|m| m.amount) {
+        Some(amount) if amount > 0 => Money::Charge(LedgerKind::Options, amount as u64),
+        Some(amount) if amount < 0 => Money::Credit(amount.unsigned_abs()),
+        _ => Money::None,
+    }
+}
+
+/// A domain's nameservers, on the wire and at the panel.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nameservers {
+    pub nameservers: Vec<String>,
+}
+
+/// A domain's whois contact, on the wire and at the panel; null until set.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Whois {
+    pub registrant: Option<crate::domain::settings::Registrant>,
+}
