@@ -207,7 +207,29 @@ where
 }
 
 /// A route that changes something: as `read`, and idempotent under an `Idempotency-Key`.
+/// It takes no `dry_run` (400).
 pub async fn write<'a, F, Fut>(app: &'a App, req: Request, route: F) -> Response<Body>
+where
+    F: FnOnce(&'a App, Principal, Request) -> Fut,
+    Fut: Future<Output = Result<Reply, ApiError>> + 'a,
+{
+    if req.query_string_parameters().first(DRY_RUN).is_some() {
+        return ApiError::BadRequest("this route has no dry run".into()).into_response();
+    }
+    write_or_quote(app, req, route).await
+}
+
+/// A route that changes something and can quote instead: with `?dry_run=true` it answers what
+/// it would do and changes nothing (not even an idempotency record).
+pub async fn quotable_write<'a, F, Fut>(app: &'a App, req: Request, route: F) -> Response<Body>
+where
+    F: FnOnce(&'a App, Principal, Request) -> Fut,
+    Fut: Future<Output = Result<Reply, ApiError>> + 'a,
+{
+    write_or_quote(app, req, route).await
+}
+
+async fn write_or_quote<'a, F, Fut>(app: &'a App, req: Request, route: F) -> Response<Body>
 where
     F: FnOnce(&'a App, Principal, Request) -> Fut,
     Fut: Future<Output = Result<Reply, ApiError>> + 'a,
@@ -219,10 +241,26 @@ where
     if req.body().len() > MAX_BODY_BYTES {
         return ApiError::PayloadTooLarge.into_response();
     }
-    match crate::idempotency::key(&req) {
+    let key = match dry_run(&req) {
+        Ok(true) => Ok(None),
+        Ok(false) => crate::idempotency::key(&req),
+        Err(e) => Err(e),
+    };
+    match key {
         Err(e) => e.into_response(),
         Ok(None) => finish(Box::pin(route(app, principal, req)).await),
         Ok(Some(key)) => crate::idempotency::run_once(app, principal, key, req, route).await,
+    }
+}
+
+const DRY_RUN: &str = "dry_run";
+
+/// Whether the request asks only for a quote: `?dry_run=true` (or `false`; anything else 400).
+pub fn dry_run(req: &Request) -> Result<bool, ApiError> {
+    match req.query_string_parameters().first(DRY_RUN) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiError::BadRequest(format!("dry_run must be true or false, not `{other}`"))),
     }
 }
 

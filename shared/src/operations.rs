@@ -5,9 +5,10 @@ use crate::app::App;
 use crate::domain::account::{Account, LedgerEntry, LedgerKind};
 use crate::domain::history::Actor;
 use crate::domain::lifecycle::{Change, Refusal};
+use crate::domain::quote::Quote;
 use crate::domain::{ClientId, Principal, ProductType, ProductTypeRules, Service, Timestamp};
 use crate::error::ApiError;
-use crate::http::{if_match, visible_service, Reply};
+use crate::http::{dry_run, if_match, visible_service, Reply};
 use crate::queue::OperationMessage;
 use crate::store::batch::Batch;
 use crate::store::StoreError;
@@ -132,6 +133,9 @@ where
     }
     let now = app.clock.now();
     let (change, money) = decide(&service, &Actor::from(principal), now)?;
+    if dry_run(req)? {
+        return quote(app, &service, &change, money, now).await;
+    }
     match apply(app, &change, money).await {
         Err(ApiError::Conflict(_)) if expected.is_some() => {
             Err(ApiError::PreconditionFailed("the service changed meanwhile".into()))
@@ -139,6 +143,24 @@ where
         Err(e) => Err(e),
         Ok(()) => Ok(Reply::ok(views::service(&change.service))?.versioned(change.service.version)),
     }
+}
+
+/// What writing `change` of `service` would do, against the client's balance now; written
+/// nowhere. The same 402 as the real call when the balance is short.
+async fn quote(
+    app: &App,
+    service: &Service,
+    change: &Change,
+    money: Money,
+    now: Timestamp,
+) -> Result<Reply, ApiError> {
+    let charged = match money {
+        Money::Charge(_, amount) => amount,
+        _ => 0,
+    };
+    let balance = account(app, &service.client_id).await?.balance;
+    let line = crate::domain::quote::line(service, change, charged, now);
+    Reply::ok(Quote::new(vec![line], &[change], balance, now)?)
 }
 
 /// Writes a change with the money it moves in one transaction (409 when the service or the

@@ -11,6 +11,7 @@ mod errors;
 mod helpers;
 mod idempotency;
 mod lifecycle;
+mod quotes;
 mod routes;
 mod schedules;
 mod services;

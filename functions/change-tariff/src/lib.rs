@@ -11,7 +11,7 @@ use shared::operations::{tariff_of, write_decision, Money};
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    http::write(app, req, change_tariff).await
+    http::quotable_write(app, req, change_tariff).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,13 +6,14 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::billing::{cart, pay_for, services_view, write_cart, MAX_CHECKOUT};
 use shared::domain::history::Actor;
+use shared::domain::quote::{self, Quote};
 use shared::domain::Principal;
 use shared::http::{self, json_body};
 use shared::operations::account;
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    http::write(app, req, checkout).await
+    http::quotable_write(app, req, checkout).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,7 +44,13 @@ async fn checkout(app: &App, principal: Principal, req: Request) -> Result<Reply
     }
     let now = app.clock.now();
     let mut account = account(app, &principal.id).await?;
+    let balance = account.balance;
     let (changes, entries) = pay_for(&mut account, &services, &Actor::from(&principal), now)?;
+    if http::dry_run(&req)? {
+        let lines =
+            services.iter().zip(&changes).map(|(s, c)| quote::line(s, c, s.order_price, now)).collect();
+        return Reply::ok(Quote::new(lines, &changes.iter().collect::<Vec<_>>(), balance, now)?);
+    }
     let conflict = "the cart or the balance changed meanwhile; try again";
     write_cart(app, None, account, &entries, &changes.iter().collect::<Vec<_>>(), conflict).await?;
     Reply::ok(services_view(&changes))

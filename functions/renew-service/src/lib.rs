@@ -11,7 +11,7 @@ use shared::operations::{operate, Money};
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    http::write(app, req, renew).await
+    http::quotable_write(app, req, renew).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -24,6 +24,8 @@ pub enum Action {
     Ticket,
     AbuseReport,
     Reissue,
+    /// The provider held off the non-payment suspension (see `Service::grant_grace`).
+    Grace,
     /// A setting changed on the panel (see `crate::domain::settings`).
     IpAddressAdd,
     IpAddressRemove,

@@ -372,6 +372,7 @@ impl Service {
             holds: self.holds.iter().copied().filter(|h| *h != Hold::NonPayment).collect(),
             non_payment_since: None,
             renewal_declined_on: None,
+            grace: None,
             ..self.clone()
         };
         let charged = self.renewal_cost(periods);

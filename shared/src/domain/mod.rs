@@ -10,10 +10,12 @@ pub mod lifecycle;
 pub mod order;
 pub mod payment;
 pub mod principal;
+pub mod quote;
 pub mod schedule;
 pub mod service;
 pub mod settings;
 pub mod ticket;
+pub mod timeline;
 
 pub use catalog::{ClientDelete, OptionOffer, Prices, ProductType, ProductTypeRules, Tariff};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};

@@ -77,6 +77,7 @@ pub fn place_order(
         abuse_score: 0,
         non_payment_since: None,
         renewal_declined_on: None,
+        grace: None,
     };
     let entry = HistoryEntry {
         id: HistoryId::generate(),

@@ -18,6 +18,10 @@ pub fn system(job: &str) -> Actor {
 /// The most score one abuse report may add.
 pub const MAX_ABUSE_SCORE: u32 = 1_000;
 
+/// Longest a grace may run past the service's expiry, and its reason's length.
+pub const MAX_GRACE_MONTHS: u32 = 3;
+pub const MAX_GRACE_REASON: usize = 500;
+
 impl Service {
     /// Whether auto-renewal should try this service now: on, running (or suspended by its
     /// client), within the product type's lead of its expiry, and not declined today already.
@@ -51,7 +55,7 @@ impl Service {
     /// service is suspended for non-payment.
     pub fn expire(&self, actor: &Actor, now: Timestamp) -> Result<Change, Refusal> {
         self.ensure_idle("expire")?;
-        let expired = self.expires_at.is_some_and(|e| e <= now) || self.delete_at.is_some_and(|d| d <= now);
+        let expired = self.lapses_at().is_some_and(|e| e <= now) || self.delete_at.is_some_and(|d| d <= now);
         if !expired || self.holds.contains(&Hold::NonPayment) {
             return Err(Refusal::Conflict("not due".into()));
         }
@@ -62,6 +66,7 @@ impl Service {
         next.holds.push(Hold::NonPayment);
         next.holds.sort();
         next.non_payment_since = Some(now);
+        next.grace = None;
         let details = json!({"hold": Hold::NonPayment, "expired_at": self.expires_at});
         match self.status {
             Status::Active => Ok(self.start(next, Work::Suspension, actor, now, 0, details)),
@@ -71,6 +76,43 @@ impl Service {
             }
             _ => Err(self.refuse_status("expire")),
         }
+    }
+
+    /// The provider keeps the service out of the non-payment suspension until `until`: its
+    /// paid period and balance stay as they are. For a service not yet suspended for
+    /// non-payment; a later grace replaces an earlier one.
+    pub fn grant_grace(
+        &self,
+        until: Timestamp,
+        reason: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Change, Refusal> {
+        self.ensure_idle("extend")?;
+        let running = matches!(
+            self.status,
+            Status::Active | Status::Suspended | Status::SuspendedByAdmin | Status::SuspendedAbuse
+        );
+        let Some(expires_at) = self.expires_at.filter(|_| running && !self.holds.contains(&Hold::NonPayment))
+        else {
+            return Err(self.refuse_status("extend"));
+        };
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > MAX_GRACE_REASON {
+            return Err(Refusal::Invalid(format!("reason must be 1 to {MAX_GRACE_REASON} characters")));
+        }
+        if until <= now || until <= expires_at {
+            return Err(Refusal::Invalid("until must be after now and after the service's expiry".into()));
+        }
+        if until > expires_at.plus_months(MAX_GRACE_MONTHS) {
+            return Err(Refusal::Invalid(format!(
+                "a grace lasts at most {MAX_GRACE_MONTHS} months past expiry"
+            )));
+        }
+        let grace = super::service::Grace { until, reason: reason.to_owned() };
+        let details = json!({"until": until, "reason": grace.reason, "expires_at": expires_at});
+        let next = Service { grace: Some(grace), ..self.clone() };
+        Ok(self.record(next, actor, Action::Grace, now, details))
     }
 
     /// Suspended for non-payment longer than the product type keeps such services: deleted.
@@ -205,6 +247,24 @@ mod tests {
         let renewed = done(lapsed.renew(1, &system("test"), at(32)).unwrap(), at(32));
         assert_eq!((renewed.status, renewed.non_payment_since), (Status::Active, None));
         assert_eq!(renewed.expires_at, Some(at(32).plus_months(1)));
+    }
+
+    #[test]
+    fn a_grace_holds_off_the_suspension_until_it_ends_and_a_renewal_clears_it() {
+        let ops = Actor { id: "ops".into(), role: Role::Provider };
+        let service = active();
+        assert!(service.grant_grace(at(29), "promised", &ops, at(1)).is_err(), "before expiry");
+        assert!(service.grant_grace(at(40), " ", &ops, at(1)).is_err());
+        let graced = service.grant_grace(at(40), "bank transfer on its way", &ops, at(1)).unwrap();
+        assert_eq!((graced.entry.operation, graced.queued.clone()), (Action::Grace, None));
+        let graced = graced.service;
+        assert_eq!((graced.expires_at, graced.lapses_at()), (service.expires_at, Some(at(40))));
+        assert!(graced.expire(&system("expiry"), at(39)).is_err(), "kept by the grace");
+        let lapsed = done(graced.expire(&system("expiry"), at(40)).unwrap(), at(40));
+        assert_eq!(lapsed.status, Status::TemporarilySuspended);
+        assert!(lapsed.grant_grace(at(50), "again", &ops, at(41)).is_err(), "suspended already");
+        let renewed = done(graced.renew(1, &ops, at(35)).unwrap(), at(35));
+        assert_eq!((renewed.grace.clone(), renewed.expires_at), (None, Some(at(30).plus_months(1))));
     }
 
     #[test]

@@ -161,6 +161,17 @@ pub struct Service {
     /// The UTC day (`YYYY-MM-DD`) auto-renewal last failed for want of funds.
     #[serde(default)]
     pub renewal_declined_on: Option<String>,
+    /// The provider keeps the service out of the non-payment suspension until then.
+    #[serde(default)]
+    pub grace: Option<Grace>,
+}
+
+/// A provider's extension: no suspension for non-payment before `until`, the paid period and
+/// the money unchanged. A renewal clears it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grace {
+    pub until: Timestamp,
+    pub reason: String,
 }
 
 impl Service {
@@ -185,6 +196,13 @@ impl Service {
             (Status::Active, _, T::Dedicated) => "access_to_kvm",
             (status, _, _) => status.as_str(),
         }
+    }
+
+    /// When the expiry sweep suspends this service for non-payment if it is not renewed: at
+    /// expiry, or at the end of a grace that outlasts it.
+    pub fn lapses_at(&self) -> Option<Timestamp> {
+        let grace = self.grace.as_ref().map(|g| g.until);
+        self.expires_at.map(|e| grace.map_or(e, |g| g.max(e)))
     }
 
     /// What a client may see: its own services, never deleted ones. The provider sees all.

@@ -216,7 +216,8 @@ pub fn service_index_keys(service: &Service) -> Item {
         match service.non_payment_since {
             Some(since) => sparse(Index::Lapse, purges(service.product_type), since.to_string()),
             None => {
-                let due = service.delete_at.map_or(expires_at, |d| d.min(expires_at));
+                let lapses_at = service.lapses_at().unwrap_or(expires_at);
+                let due = service.delete_at.map_or(lapses_at, |d| d.min(lapses_at));
                 sparse(Index::Lapse, expiries(), due.to_string());
             }
         }
