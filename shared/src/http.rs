@@ -103,6 +103,23 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("invalid body: {e}")))
 }
 
+/// For a route that takes no body: an empty body or `{}`; anything else (such as a
+/// server-owned field) is a 400.
+pub fn no_body(req: &Request) -> Result<(), ApiError> {
+    let bytes: &[u8] = req.body().as_ref();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(serde_json::Value::Object(fields)) if fields.is_empty() => Ok(()),
+        Ok(serde_json::Value::Object(fields)) => Err(ApiError::BadRequest(format!(
+            "this route takes no body; unknown field `{}`",
+            fields.keys().next().map(String::as_str).unwrap_or_default()
+        ))),
+        _ => Err(ApiError::BadRequest("this route takes no body (or `{}`)".into())),
+    }
+}
+
 /// A path parameter the router extracted (`/services/{id}` gives `id`).
 pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
     req.path_parameters()

@@ -14,6 +14,7 @@ mod lifecycle;
 mod quotes;
 mod routes;
 mod schedules;
+mod security;
 mod services;
 mod settings;
 mod tickets;

@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 use tests::emulator::workspace_root;
 use tests::router::{routes, Route};
 
-type RouteSet = BTreeSet<(String, String, String)>;
+pub(crate) type RouteSet = BTreeSet<(String, String, String)>;
 
-fn routed() -> RouteSet {
+pub(crate) fn routed() -> RouteSet {
     routes()
         .into_iter()
         .map(|Route { method, path, function }| (method.to_uppercase(), path, function))

@@ -12,6 +12,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn activate(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
+    http::no_body(&req)?;
     require_provider(&principal)?;
     operate(app, &principal, &req, |service, actor, now| Ok((service.activate(actor, now)?, Money::None)))
         .await

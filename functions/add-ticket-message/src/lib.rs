@@ -3,7 +3,8 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::history::Actor;
-use shared::domain::Principal;
+use shared::domain::ticket::MAX_MESSAGE_LEN;
+use shared::domain::{Bounded, Principal};
 use shared::http::{self, json_body, visible_ticket};
 use shared::store::StoreError;
 use shared::{ApiError, App, Reply};
@@ -15,7 +16,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MessageBody {
-    message: String,
+    message: Bounded<MAX_MESSAGE_LEN>,
 }
 
 async fn add_message(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {

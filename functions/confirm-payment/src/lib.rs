@@ -14,6 +14,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn confirm_payment(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
+    http::no_body(&req)?;
     require_provider(&principal)?;
     let id = path_param(&req, "id")?;
     let payment = app.store.get_payment(&id).await?.ok_or_else(|| ApiError::not_found("payment"))?;

@@ -4,8 +4,8 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::history::Actor;
-use shared::domain::ticket::Ticket;
-use shared::domain::{Action, HistoryEntry, HistoryId, Principal};
+use shared::domain::ticket::{Ticket, MAX_MESSAGE_LEN, MAX_SUBJECT_LEN};
+use shared::domain::{Action, Bounded, HistoryEntry, HistoryId, Principal};
 use shared::http::{self, json_body, visible_service};
 use shared::{ApiError, App, Reply};
 
@@ -16,8 +16,8 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TicketBody {
-    subject: String,
-    message: String,
+    subject: Bounded<MAX_SUBJECT_LEN>,
+    message: Bounded<MAX_MESSAGE_LEN>,
 }
 
 async fn create_ticket(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {

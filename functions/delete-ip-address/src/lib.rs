@@ -15,6 +15,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn remove(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
+    http::no_body(&req)?;
     let wanted = path_param(&req, "ip")?;
     let target = Target::load(app, &principal, &req, Setting::IpAddresses).await?;
     let listed: Items<IpAddress> =

@@ -12,6 +12,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn delete(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
+    http::no_body(&req)?;
     operate_by_rules(app, &principal, &req, |service, rules, actor, now| {
         let (change, refund) = service.delete(actor, rules, now)?;
         Ok((change, Money::Refund(refund)))

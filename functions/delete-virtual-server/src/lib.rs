@@ -16,6 +16,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn remove(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
+    http::no_body(&req)?;
     let server = path_param(&req, "vs_id")?;
     let target = Target::load(app, &principal, &req, Setting::VirtualServers).await?;
     let call = SettingsCall::delete(target.path(&format!("virtual-servers/{}", segment(&server))));

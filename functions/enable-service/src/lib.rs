@@ -12,5 +12,6 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn enable(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
+    http::no_body(&req)?;
     operate(app, &principal, &req, |service, actor, now| Ok((service.enable(actor, now)?, Money::None))).await
 }

@@ -5,7 +5,8 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::domain::{Principal, Timestamp};
+use shared::domain::schedule::MAX_GRACE_REASON;
+use shared::domain::{Bounded, Principal, Timestamp};
 use shared::http::{self, json_body, require_provider};
 use shared::operations::{operate, Money};
 use shared::{ApiError, App, Reply};
@@ -18,7 +19,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 #[serde(deny_unknown_fields)]
 struct GraceBody {
     until: Timestamp,
-    reason: String,
+    reason: Bounded<MAX_GRACE_REASON>,
 }
 
 async fn grant(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {

@@ -11,6 +11,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn reissue(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
+    http::no_body(&req)?;
     operate(app, &principal, &req, |service, actor, now| Ok((service.reissue(actor, now)?, Money::None)))
         .await
 }

@@ -4,7 +4,7 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::domain::Principal;
+use shared::domain::{Bounded, Principal};
 use shared::http::{self, json_body, require_provider};
 use shared::operations::{operate, Money};
 use shared::{ApiError, App, Reply};
@@ -17,7 +17,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 #[serde(deny_unknown_fields)]
 struct ReportBody {
     score: u32,
-    description: String,
+    description: Bounded<MAX_DESCRIPTION_LEN>,
 }
 
 const MAX_DESCRIPTION_LEN: usize = 2_000;

@@ -12,6 +12,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn transfer(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
+    http::no_body(&req)?;
     operate(app, &principal, &req, |service, actor, now| Ok((service.transfer(actor, now)?, Money::None)))
         .await
 }

@@ -34,3 +34,41 @@ impl RuleViolation {
         Self(message.into())
     }
 }
+
+/// A request's string of at most `MAX` characters: a longer one is refused as it is read (400),
+/// never cut. Documented as `maxLength` in `openapi.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Bounded<const MAX: usize>(pub String);
+
+impl<'de, const MAX: usize> serde::Deserialize<'de> for Bounded<MAX> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let length = text.chars().count();
+        if length > MAX {
+            return Err(serde::de::Error::custom(format!(
+                "a string of {length} characters, over the {MAX} allowed"
+            )));
+        }
+        Ok(Self(text))
+    }
+}
+
+impl<const MAX: usize> std::ops::Deref for Bounded<MAX> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod bounded_tests {
+    use super::Bounded;
+
+    #[test]
+    fn a_bounded_string_refuses_what_is_too_long() {
+        assert_eq!(&*serde_json::from_str::<Bounded<3>>(r#""abc""#).unwrap(), "abc");
+        assert!(serde_json::from_str::<Bounded<3>>(r#""abcd""#).is_err());
+        assert_eq!(serde_json::to_string(&Bounded::<3>("ab".into())).unwrap(), r#""ab""#);
+    }
+}

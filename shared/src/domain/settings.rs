@@ -6,7 +6,7 @@ use super::changes::prorate;
 use super::history::Actor;
 use super::lifecycle::{Change, Refusal};
 use super::order::list_price;
-use super::{Action, OptionLine, ProductType, RuleViolation, Service, Status, Tariff, Timestamp};
+use super::{Action, Bounded, OptionLine, ProductType, RuleViolation, Service, Status, Tariff, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -262,20 +262,20 @@ pub fn nameservers(raw: &[String]) -> Result<Vec<String>, RuleViolation> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Registrant {
-    pub name: String,
+    pub name: Bounded<200>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization: Option<String>,
-    pub email: String,
-    pub phone: String,
+    pub organization: Option<Bounded<200>>,
+    pub email: Bounded<254>,
+    pub phone: Bounded<16>,
     pub address: PostalAddress,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostalAddress {
-    pub street: String,
-    pub city: String,
-    pub postal_code: String,
+    pub street: Bounded<200>,
+    pub city: Bounded<100>,
+    pub postal_code: Bounded<20>,
     pub country: String,
 }
 
@@ -336,18 +336,18 @@ impl Registrant {
             return Err(RuleViolation::new("address.country must be an ISO 3166-1 alpha-2 code, such as DE"));
         }
         Ok(Registrant {
-            name: text_field(&self.name, "name", 200)?,
+            name: Bounded(text_field(&self.name, "name", 200)?),
             organization: self
                 .organization
                 .as_deref()
-                .map(|o| text_field(o, "organization", 200))
+                .map(|o| text_field(o, "organization", 200).map(Bounded))
                 .transpose()?,
-            email: email.to_owned(),
-            phone: phone.to_owned(),
+            email: Bounded(email.to_owned()),
+            phone: Bounded(phone.to_owned()),
             address: PostalAddress {
-                street: text_field(&self.address.street, "address.street", 200)?,
-                city: text_field(&self.address.city, "address.city", 100)?,
-                postal_code: text_field(&self.address.postal_code, "address.postal_code", 20)?,
+                street: Bounded(text_field(&self.address.street, "address.street", 200)?),
+                city: Bounded(text_field(&self.address.city, "address.city", 100)?),
+                postal_code: Bounded(text_field(&self.address.postal_code, "address.postal_code", 20)?),
                 country: country.to_owned(),
             },
         })
@@ -382,7 +382,7 @@ pub struct UsagePoint {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VirtualServerSpec {
-    pub name: String,
+    pub name: Bounded<63>,
     pub vcpu: u32,
     pub memory_mb: u32,
     pub disk_gb: u32,
@@ -516,9 +516,9 @@ mod tests {
 
     #[test]
     fn virtual_servers_have_bounded_resources() {
-        let spec = VirtualServerSpec { name: "web-1".into(), vcpu: 2, memory_mb: 2048, disk_gb: 40 };
+        let spec = VirtualServerSpec { name: Bounded("web-1".into()), vcpu: 2, memory_mb: 2048, disk_gb: 40 };
         assert!(spec.validate().is_ok());
         assert!(VirtualServerSpec { vcpu: 0, ..spec.clone() }.validate().is_err());
-        assert!(VirtualServerSpec { name: "web 1".into(), ..spec }.validate().is_err());
+        assert!(VirtualServerSpec { name: Bounded("web 1".into()), ..spec }.validate().is_err());
     }
 }
