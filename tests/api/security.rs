@@ -117,7 +117,7 @@ async fn another_clients_things_answer_exactly_as_missing_ones_and_nothing_leaks
     assert!(checked >= 34, "only {checked} routes take an owned id");
     assert_eq!(footprint(&stack, &bob).await, before, "bob's things did not move");
     let listed = stack.get("/services", &token).await.ok(200).clone();
-    assert_eq!(crate::helpers::ids(&listed), [alice.service.clone()], "nothing of bob's is listed");
+    assert_eq!(crate::helpers::ids(&listed), vec![alice.service.clone()], "nothing of bob's is listed");
     let tickets = stack.get("/tickets", &token).await.ok(200).clone();
     assert!(tickets["items"].as_array().unwrap().iter().all(|t| t["client_id"] == "alice"));
 }
