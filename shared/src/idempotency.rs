@@ -1,6 +1,7 @@
 //! `Idempotency-Key` handling for every write: the first request with a key does the work and
 //! its answer is stored; the same key with the same request replays that answer; the same key
-//! with another request is a 422; while the first still runs, a 409. Only successful answers are
+//! with another request is a 422; while the first still runs, a repeat waits for its answer (a
+//! 409 after `WAIT_FOR_FIRST`). Only successful answers are
 //! stored: after an error the key is released, so the corrected request can be sent again.
 
 use crate::app::App;
@@ -53,6 +54,10 @@ pub fn fingerprint(req: &Request) -> String {
     format!("{:x}", hash.finalize())
 }
 
+/// How long a repeat waits for the first request with its key to finish, to answer as it did.
+const WAIT_FOR_FIRST: std::time::Duration = std::time::Duration::from_secs(5);
+const POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 pub(crate) async fn run_once<'a, F, Fut>(
     app: &'a App,
     principal: Principal,
@@ -65,37 +70,66 @@ where
     Fut: Future<Output = Result<Reply, ApiError>> + 'a,
 {
     let scope = format!("{}:{}", principal.role.as_str(), principal.id);
-    let now = app.clock.now().unix_seconds();
-    let claim = IdempotencyRecord {
-        state: RecordState::InProgress,
-        request_hash: fingerprint(&req),
-        locked_until: now + LOCK_SECONDS,
-        expires_at: now + RECORD_SECONDS,
-        response: None,
-    };
-    match app.store.claim_idempotency_key(&scope, &key, &claim, now).await {
-        Err(e) => ApiError::from(e).into_response(),
-        Ok(Some(holder)) => answer_for_holder(&holder, &claim.request_hash),
-        Ok(None) => match Box::pin(route(app, principal, req)).await {
-            Ok(reply) => {
-                let stored = StoredResponse {
-                    status: reply.status.as_u16(),
-                    body: reply.body.to_string(),
-                    etag: reply.etag.clone(),
-                };
-                if let Err(e) = app.store.complete_idempotency_key(&scope, &key, &stored).await {
-                    // The work is done; a replay will meet the claim and answer 409 until it lapses.
-                    tracing::warn!(error = %e, "could not store the idempotent answer");
-                }
-                reply.into_response()
+    let request_hash = fingerprint(&req);
+    let deadline = std::time::Instant::now() + WAIT_FOR_FIRST;
+    loop {
+        let now = app.clock.now().unix_seconds();
+        let claim = IdempotencyRecord {
+            state: RecordState::InProgress,
+            request_hash: request_hash.clone(),
+            locked_until: now + LOCK_SECONDS,
+            expires_at: now + RECORD_SECONDS,
+            response: None,
+        };
+        match app.store.claim_idempotency_key(&scope, &key, &claim, now).await {
+            Err(e) => return ApiError::from(e).into_response(),
+            Ok(None) => return run_claimed(app, principal, &scope, &key, req, route).await,
+            // The same request still running elsewhere: wait for its answer, or its release
+            // (after an error), then answer as it did or run it here.
+            Ok(Some(holder))
+                if holder.request_hash == request_hash
+                    && holder.state == RecordState::InProgress
+                    && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(POLL).await;
             }
-            Err(err) => {
-                if let Err(e) = app.store.release_idempotency_key(&scope, &key).await {
-                    tracing::warn!(error = %e, "could not release an idempotency key");
-                }
-                err.into_response()
+            Ok(Some(holder)) => return answer_for_holder(&holder, &request_hash),
+        }
+    }
+}
+
+/// Runs the request that claimed the key, and stores its answer (or releases the key).
+async fn run_claimed<'a, F, Fut>(
+    app: &'a App,
+    principal: Principal,
+    scope: &str,
+    key: &str,
+    req: Request,
+    route: F,
+) -> Response<Body>
+where
+    F: FnOnce(&'a App, Principal, Request) -> Fut,
+    Fut: Future<Output = Result<Reply, ApiError>> + 'a,
+{
+    match Box::pin(route(app, principal, req)).await {
+        Ok(reply) => {
+            let stored = StoredResponse {
+                status: reply.status.as_u16(),
+                body: reply.body.to_string(),
+                etag: reply.etag.clone(),
+            };
+            if let Err(e) = app.store.complete_idempotency_key(scope, key, &stored).await {
+                // The work is done; a replay will meet the claim and answer 409 until it lapses.
+                tracing::warn!(error = %e, "could not store the idempotent answer");
             }
-        },
+            reply.into_response()
+        }
+        Err(err) => {
+            if let Err(e) = app.store.release_idempotency_key(scope, key).await {
+                tracing::warn!(error = %e, "could not release an idempotency key");
+            }
+            err.into_response()
+        }
     }
 }
 

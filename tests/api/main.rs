@@ -12,6 +12,7 @@ mod helpers;
 mod idempotency;
 mod lifecycle;
 mod quotes;
+mod reliability;
 mod routes;
 mod schedules;
 mod security;

@@ -1,0 +1,212 @@
+//! The reliability suite: conflicting operations at once, idempotent replays, and the queue
+//! delivering every message more than once while the panel fails at first. The longer variant
+//! of the queue test runs with `RELIABILITY_OPERATIONS=1000` (see the README).
+
+use crate::helpers::{id_of, Call, Reply, Stack};
+use futures::future::join_all;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// One of the conflicting writes fired at a service.
+fn conflicting(i: usize, id: &str, alice: &str, provider: &str) -> Call {
+    let post = |op: &str, token: &str, body: Value| {
+        Call::new("POST", &format!("/services/{id}/{op}")).token(token).json(&body)
+    };
+    match i % 6 {
+        0 => post("disable", provider, json!({})),
+        1 => post("enable", provider, json!({})),
+        2 => post("renew", alice, json!({"periods": 1})),
+        3 => post(
+            "change-tariff",
+            alice,
+            json!({"tariff_id": if i % 12 < 6 { "vps-pro" } else { "vps-start" }}),
+        ),
+        4 => Call::new("PATCH", &format!("/services/{id}"))
+            .token(alice)
+            .json(&json!({"auto_renew": {"enabled": i % 4 == 0, "period_months": 1}})),
+        _ => Call::new("DELETE", &format!("/services/{id}")).token(provider),
+    }
+}
+
+#[tokio::test]
+async fn fifty_conflicting_writes_at_once_serialize() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let provider = stack.provider();
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.fund("alice", 100_000).await;
+    for round in 0..4 {
+        let before = stack.service(&id).await;
+        if before["status"] == "deleted" {
+            break;
+        }
+        let history_before = stack.history(&id).await.len();
+        // The last round includes deletions; the others do not, so the rounds go on.
+        let calls: Vec<Call> = (0..50)
+            .map(|i| if round < 3 && i % 6 == 5 { 0 } else { i })
+            .map(|i| conflicting(i, &id, &alice, &provider))
+            .collect();
+        let replies: Vec<Reply> = join_all(calls.into_iter().map(|c| stack.send(c))).await;
+        let accepted: Vec<&Reply> = replies.iter().filter(|r| r.status < 300).collect();
+        for refused in replies.iter().filter(|r| r.status >= 300) {
+            assert!([402, 403, 409, 422].contains(&refused.status), "{}", refused.body);
+        }
+        let after = stack.service(&id).await;
+        let versions = after["version"].as_u64().unwrap() - before["version"].as_u64().unwrap();
+        assert_eq!(versions, accepted.len() as u64, "round {round}: one version per accepted write");
+        let history = stack.history(&id).await;
+        assert_eq!(
+            history.len() - history_before,
+            accepted.len(),
+            "round {round}: one entry per accepted write"
+        );
+        // A serial order: every accepted write but the last left the service at rest, since
+        // nothing is accepted while an operation runs.
+        for entry in &history[history_before..history.len().saturating_sub(1)] {
+            assert_ne!(
+                entry.2, "in_progress",
+                "round {round}: accepted behind a running operation: {history:?}"
+            );
+        }
+        // The ledger adds up to the balance (checked inside `balance`).
+        stack.balance("alice").await;
+        stack.drain_queue(10).await;
+        let rested = stack.service(&id).await;
+        assert_ne!(rested["status"], "in_progress", "{rested}");
+    }
+}
+
+#[tokio::test]
+async fn a_key_replayed_twenty_times_ten_at_once_has_one_effect_and_one_answer() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let order = json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}});
+    let keyed = |body: &Value| {
+        Call::new("POST", "/services").token(&alice).header("idempotency-key", "once").json(body)
+    };
+    let concurrent: Vec<Reply> = join_all((0..10).map(|_| stack.send(keyed(&order)))).await;
+    let mut answers: Vec<Reply> = concurrent;
+    for _ in 0..10 {
+        answers.push(stack.send(keyed(&order)).await);
+    }
+    let first = answers[0].ok(201).clone();
+    for answer in &answers {
+        assert_eq!((answer.status, &answer.body), (201, &first), "identical answers");
+    }
+    let listed = stack.get("/services", &alice).await.ok(200).clone();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "one effect: {listed}");
+
+    // Another body under the key: 422, while the first runs and after it.
+    let mut other = order.clone();
+    other["period_months"] = json!(3);
+    stack.send(keyed(&other)).await.problem(422);
+    let renew = |token: &str, body: Value| {
+        Call::new("POST", &format!("/services/{}/renew", id_of(&first)))
+            .token(token)
+            .header("idempotency-key", "once")
+            .json(&body)
+    };
+    stack.send(renew(&alice, json!({"periods": 1}))).await.problem(422);
+    let (a, b) = tokio::join!(stack.send(keyed(&order)), stack.send(keyed(&other)));
+    assert_eq!((a.status, b.status), (201, 422));
+}
+
+/// Receives every message waiting on the operations queue, deleting each.
+async fn take_all(stack: &Stack) -> Vec<String> {
+    let sqs = stack.app.queue.as_ref().unwrap().client();
+    let mut bodies = Vec::new();
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(&stack.queues.operations)
+            .max_number_of_messages(10)
+            .visibility_timeout(60)
+            .send()
+            .await
+            .unwrap();
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return bodies;
+        }
+        for message in messages {
+            bodies.push(message.body.unwrap());
+            sqs.delete_message()
+                .queue_url(&stack.queues.operations)
+                .set_receipt_handle(message.receipt_handle)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_operation_is_carried_out_once_through_duplicates_and_failures() {
+    let operations: usize =
+        std::env::var("RELIABILITY_OPERATIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(40);
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    stack.panel_control("capacity", json!({"vps": operations + 10})).await;
+    stack.fund("alice", 500 * operations as u64).await;
+    // A checkout takes at most 30 services: order and check out 30 at a time.
+    for chunk in (0..operations).collect::<Vec<_>>().chunks(30) {
+        for _ in chunk {
+            stack.order_vps(&alice).await;
+        }
+        stack.post("/cart/checkout", &alice, json!({})).await.ok(200);
+    }
+    // Each activation delivered two or three times, poison beside them, a tenth of the panel's
+    // calls failing at first.
+    let bodies = take_all(&stack).await;
+    assert_eq!(bodies.len(), operations);
+    let sqs = stack.app.queue.as_ref().unwrap().client();
+    let mut sent = 0;
+    for (i, body) in bodies.iter().enumerate() {
+        for _ in 0..(2 + i % 2) {
+            sqs.send_message().queue_url(&stack.queues.operations).message_body(body).send().await.unwrap();
+            sent += 1;
+        }
+    }
+    let poison = ["not json", r#"{"service_id": "01JZZZZZZZZZZZZZZZZZZZZZZZ", "operation_id": "x"}"#];
+    for body in poison {
+        sqs.send_message().queue_url(&stack.queues.operations).message_body(body).send().await.unwrap();
+    }
+    stack.panel_control("fail", json!({"product_type": "vps", "count": operations / 10})).await;
+    let delivered = stack.drain_queue(10 * operations + 50).await;
+    assert!(delivered >= sent, "{delivered} deliveries of {sent} messages");
+
+    let calls = stack.panel_calls().await;
+    let mut done: HashMap<String, usize> = HashMap::new();
+    for call in calls.iter().filter(|c| c["status"] == 200) {
+        *done.entry(call["request"]["operation_id"].as_str().unwrap().to_owned()).or_default() += 1;
+    }
+    assert_eq!(done.len(), operations, "every operation carried out");
+    assert!(done.values().all(|n| *n == 1), "none twice: {done:?}");
+    let services = stack.get("/services?limit=100", &stack.provider()).await.ok(200).clone();
+    let mut active = 0;
+    let mut page = services;
+    loop {
+        for service in page["items"].as_array().unwrap() {
+            assert_ne!(service["status"], "in_progress", "{service}");
+            let history = stack.history(service["id"].as_str().unwrap()).await;
+            let finished = history
+                .iter()
+                .filter(|(op, b, a)| op == "activation" && b == "in_progress" && a == "active")
+                .count();
+            assert_eq!(finished, 1, "{history:?}");
+            active += 1;
+        }
+        match page["cursor"].as_str() {
+            Some(cursor) => {
+                page = stack
+                    .get(&format!("/services?limit=100&cursor={cursor}"), &stack.provider())
+                    .await
+                    .ok(200)
+                    .clone()
+            }
+            None => break,
+        }
+    }
+    assert_eq!(active, operations);
+    assert_eq!(stack.dead_letters().await, poison.len(), "the poison, and only it, dead-lettered");
+}
