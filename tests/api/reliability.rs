@@ -23,7 +23,7 @@ fn conflicting(i: usize, id: &str, alice: &str, provider: &str) -> Call {
         ),
         4 => Call::new("PATCH", &format!("/services/{id}"))
             .token(alice)
-            .json(&json!({"auto_renew": {"enabled": i % 4 == 0, "period_months": 1}})),
+            .json(&json!({"auto_renew": {"enabled": i.is_multiple_of(4), "period_months": 1}})),
         _ => Call::new("DELETE", &format!("/services/{id}")).token(provider),
     }
 }
