@@ -47,6 +47,32 @@ pub fn ensure_running() -> &'static str {
     }
 }
 
+/// An emulator of one's own, on a free port, stopped when dropped: a benchmark starts one per
+/// measurement, since the emulator does not give memory back when a table is deleted.
+pub struct PrivateEmulator {
+    pub endpoint: String,
+    child: Child,
+}
+
+impl PrivateEmulator {
+    pub fn start() -> Result<Self, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let child = start(&address)?;
+        Ok(Self { endpoint: format!("http://{address}"), child })
+    }
+}
+
+impl Drop for PrivateEmulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Starts the emulator; it watches this process and exits when the tests do.
 fn start(address: &str) -> Result<Child, String> {
     let (host, port) = address.rsplit_once(':').ok_or("the endpoint has no port")?;

@@ -117,8 +117,20 @@ pub struct PendingOperation {
     pub status_before: Status,
     pub holds_before: Vec<Hold>,
     pub expires_before: Option<Timestamp>,
-    /// Money charged for it, refunded if it fails for good.
+    /// Money charged for it, refunded if it fails for good (an activation's stays paid).
     pub charged: u64,
+    /// The other fields its start changed, restored if it fails for good.
+    #[serde(default)]
+    pub restore: Restore,
+}
+
+/// What an operation's start may change beside the status, suspension reasons and validity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restore {
+    pub non_payment_since: Option<Timestamp>,
+    pub grace: Option<super::service::Grace>,
+    pub abuse_score: u32,
+    pub renewal_declined_on: Option<String>,
 }
 
 /// What the control panel answered.
@@ -221,6 +233,12 @@ impl Service {
             holds_before: self.holds.clone(),
             expires_before: self.expires_at,
             charged,
+            restore: Restore {
+                non_payment_since: self.non_payment_since,
+                grace: self.grace.clone(),
+                abuse_score: self.abuse_score,
+                renewal_declined_on: self.renewal_declined_on.clone(),
+            },
         });
         next.last_error = None;
         details["operation_id"] = json!(id);
@@ -529,22 +547,37 @@ impl Service {
     }
 
     /// Gives up the pending operation `operation_id` after its last failure: the service
-    /// returns to where it was, with `last_error` set; what was charged for it is refunded.
+    /// returns to where it was, with `last_error` set, and what was charged for it is refunded
+    /// (answered beside the change). A paid activation stays paid, with the service: the
+    /// provider retries it, or deleting the service refunds it.
     pub fn abandon(&self, operation_id: &str, error: &str, at: Timestamp) -> Option<(Change, u64)> {
         let pending = self.pending.as_ref().filter(|p| p.id == operation_id)?;
+        let restore = &pending.restore;
+        // Reports that came in while a lift of the abuse suspension ran add to the old score.
+        let lifted_abuse = pending.holds_before.contains(&Hold::Abuse) && !self.holds.contains(&Hold::Abuse);
+        let abuse_score = if lifted_abuse {
+            restore.abuse_score.saturating_add(self.abuse_score)
+        } else {
+            self.abuse_score
+        };
         let next = Service {
             status: pending.status_before,
             holds: pending.holds_before.clone(),
             expires_at: pending.expires_before,
+            non_payment_since: restore.non_payment_since,
+            grace: restore.grace.clone(),
+            renewal_declined_on: restore.renewal_declined_on.clone(),
+            abuse_score,
             pending: None,
             operation: None,
             operations_running: false,
             last_error: Some(error.to_owned()),
             ..self.clone()
         };
-        let details = json!({"operation_id": pending.id, "error": error, "refunded": pending.charged});
+        let refund = if pending.work == Work::Activation { 0 } else { pending.charged };
+        let details = json!({"operation_id": pending.id, "error": error, "refunded": refund});
         let actor = pending.actor.clone();
-        Some((self.record(next, &actor, pending.work.action(), at, details), pending.charged))
+        Some((self.record(next, &actor, pending.work.action(), at, details), refund))
     }
 }
 

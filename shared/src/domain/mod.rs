@@ -7,6 +7,8 @@ pub mod clock;
 pub mod history;
 pub mod ids;
 pub mod lifecycle;
+#[cfg(test)]
+mod lifecycle_model;
 pub mod order;
 pub mod payment;
 pub mod principal;
