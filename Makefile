@@ -51,6 +51,7 @@ cfn-lint: venv
 # large table's size (default 10000: about ten minutes a job against the emulator).
 bench: venv build
 	cargo run --quiet -p tests --bin bench-sweeps
+	cargo run --quiet -p tests --bin bench-routes
 
 token:
 	@python3 infra/local/dev_token.py $(ROLE) $(SUB)

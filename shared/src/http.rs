@@ -14,6 +14,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::future::Future;
+use tracing::Instrument;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -215,12 +216,18 @@ where
     F: FnOnce(&'a App, Principal, Request) -> Fut,
     Fut: Future<Output = Result<Reply, ApiError>> + 'a,
 {
-    let outcome = match app.principal(&req) {
-        // On the heap: a route's future can outgrow a worker thread's stack in debug builds.
-        Ok(principal) => Box::pin(route(app, principal, req)).await,
-        Err(e) => Err(e),
-    };
-    finish(outcome)
+    let principal = app.principal(&req);
+    let span = span(&req, principal.as_ref().ok());
+    async move {
+        let outcome = match principal {
+            // On the heap: a route's future can outgrow a worker thread's stack in debug builds.
+            Ok(principal) => Box::pin(route(app, principal, req)).await,
+            Err(e) => Err(e),
+        };
+        logged(finish(outcome))
+    }
+    .instrument(span)
+    .await
 }
 
 /// A route that changes something: as `read`, and idempotent under an `Idempotency-Key`.
@@ -251,23 +258,29 @@ where
     F: FnOnce(&'a App, Principal, Request) -> Fut,
     Fut: Future<Output = Result<Reply, ApiError>> + 'a,
 {
-    let principal = match app.principal(&req) {
-        Ok(principal) => principal,
-        Err(e) => return e.into_response(),
-    };
-    if req.body().len() > MAX_BODY_BYTES {
-        return ApiError::PayloadTooLarge.into_response();
+    let principal = app.principal(&req);
+    let span = span(&req, principal.as_ref().ok());
+    async move {
+        let principal = match principal {
+            Ok(principal) => principal,
+            Err(e) => return logged(e.into_response()),
+        };
+        if req.body().len() > MAX_BODY_BYTES {
+            return logged(ApiError::PayloadTooLarge.into_response());
+        }
+        let key = match dry_run(&req) {
+            Ok(true) => Ok(None),
+            Ok(false) => crate::idempotency::key(&req),
+            Err(e) => Err(e),
+        };
+        logged(match key {
+            Err(e) => e.into_response(),
+            Ok(None) => finish(Box::pin(route(app, principal, req)).await),
+            Ok(Some(key)) => crate::idempotency::run_once(app, principal, key, req, route).await,
+        })
     }
-    let key = match dry_run(&req) {
-        Ok(true) => Ok(None),
-        Ok(false) => crate::idempotency::key(&req),
-        Err(e) => Err(e),
-    };
-    match key {
-        Err(e) => e.into_response(),
-        Ok(None) => finish(Box::pin(route(app, principal, req)).await),
-        Ok(Some(key)) => crate::idempotency::run_once(app, principal, key, req, route).await,
-    }
+    .instrument(span)
+    .await
 }
 
 const DRY_RUN: &str = "dry_run";
@@ -286,6 +299,28 @@ fn finish(outcome: Result<Reply, ApiError>) -> Response<Body> {
         Ok(reply) => reply.into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// One log line per answer, in the request's span.
+fn logged(response: Response<Body>) -> Response<Body> {
+    tracing::info!(status = response.status().as_u16(), "answered");
+    response
+}
+
+/// The log span of a request: its id, who asks, and the service its path names.
+fn span(req: &Request, principal: Option<&Principal>) -> tracing::Span {
+    let request_id = match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.request_id.clone().unwrap_or_default()
+        }
+        _ => String::new(),
+    };
+    let principal = principal.map(|p| format!("{}:{}", p.role.as_str(), p.id)).unwrap_or_default();
+    let service_id = match req.uri().path().starts_with("/services/") {
+        true => req.path_parameters().first("id").unwrap_or_default().to_owned(),
+        false => String::new(),
+    };
+    crate::telemetry::request_span(&request_id, &principal, &service_id)
 }
 
 /// The service named by the `{id}` path parameter, if this principal may see it. A missing

@@ -3,6 +3,7 @@
 //! handler in-process.
 
 pub mod bridge;
+pub mod counting;
 pub mod emulator;
 pub mod panel;
 pub mod router;

@@ -11,7 +11,9 @@ use shared::operations::{apply, Money};
 use shared::panel::{PanelRequest, ProcessingModule};
 use shared::queue::OperationMessage;
 use shared::store::StoreError;
+use shared::telemetry::{self, Metric};
 use shared::App;
+use tracing::Instrument;
 
 pub struct Worker {
     pub app: App,
@@ -38,6 +40,14 @@ impl std::fmt::Display for Failed {
     }
 }
 
+/// The log span of one message: its id, and the service and operation its body names.
+fn operation_span(record: &SqsMessage) -> tracing::Span {
+    let message: Option<OperationMessage> = record.body.as_deref().and_then(|b| serde_json::from_str(b).ok());
+    let (service_id, operation_id) =
+        message.map_or((String::new(), String::new()), |m| (m.service_id, m.operation_id));
+    telemetry::operation_span(record.message_id.as_deref().unwrap_or_default(), &service_id, &operation_id)
+}
+
 impl Worker {
     /// `OPERATIONS_MAX_RECEIVES` (default 5) and `OPERATIONS_RETRY_BASE_SECONDS` (default 10).
     pub fn from_env(app: App) -> Self {
@@ -54,8 +64,18 @@ impl Worker {
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
         let mut response = SqsBatchResponse::default();
         for record in event.payload.records {
-            if let Err(failed) = self.process(&record).await {
-                tracing::warn!(message_id = ?record.message_id, %failed, "operation not done");
+            let span = operation_span(&record);
+            let (operation, outcome) = self.process(&record).instrument(span.clone()).await;
+            let _entered = span.enter();
+            let metric = match &outcome {
+                Ok(false) => continue,
+                Ok(true) => Metric::OperationsDone,
+                Err(Failed::Retry(_)) => Metric::OperationsFailed,
+                Err(Failed::Poison(_)) => Metric::OperationsDeadLettered,
+            };
+            telemetry::count(metric, &operation);
+            if let Err(failed) = outcome {
+                tracing::warn!(%operation, %failed, "operation not done");
                 self.back_off(&record).await;
                 let mut failure = BatchItemFailure::default();
                 failure.item_identifier = record.message_id.clone().unwrap_or_default();
@@ -65,7 +85,15 @@ impl Worker {
         Ok(response)
     }
 
-    async fn process(&self, record: &SqsMessage) -> Result<(), Failed> {
+    /// Carries out one message's operation: its name (`unknown` before it is read), and whether
+    /// it was done now (not a duplicate delivery).
+    async fn process(&self, record: &SqsMessage) -> (String, Result<bool, Failed>) {
+        let mut operation = String::from("unknown");
+        let outcome = self.carry_out(record, &mut operation).await;
+        (operation, outcome)
+    }
+
+    async fn carry_out(&self, record: &SqsMessage, operation: &mut String) -> Result<bool, Failed> {
         let body = record.body.as_deref().unwrap_or_default();
         let message: OperationMessage = serde_json::from_str(body)
             .map_err(|e| Failed::Poison(format!("not an operation message: {e}")))?;
@@ -77,8 +105,12 @@ impl Worker {
         };
         let Some(pending) = service.pending.as_ref().filter(|p| p.id == message.operation_id) else {
             tracing::info!(operation_id = %message.operation_id, "operation over already: duplicate delivery");
-            return Ok(());
+            return Ok(false);
         };
+        *operation = serde_json::to_value(pending.work.action())
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
         let rules = self.app.store.product_type(service.product_type).await.map_err(store_error)?;
         let panel_url = rules.and_then(|r| r.panel_url).unwrap_or_default();
         let request = PanelRequest::for_operation(&service, pending);
@@ -86,7 +118,9 @@ impl Worker {
         match self.app.panel.execute(&panel_url, &request).await {
             Ok(outcome) => {
                 let change = service.finish(&pending.id, outcome, now).expect("the pending operation");
-                self.write(&change, Money::Credit(pending.work.credit())).await
+                self.write(&change, Money::Credit(pending.work.credit())).await?;
+                tracing::info!(result = %change.entry.details["result"], "operation done");
+                Ok(true)
             }
             Err(error) if self.receive_count(record) >= self.max_receives => {
                 let (change, refund) =

@@ -2,9 +2,6 @@
 //! and in one of `BENCH_SERVICES` (default 10,000), counted in DynamoDB calls at the SDK (every attempt that reaches the
 //! wire) and timed. The sparse indexes should make the two counts equal. Writes BENCHMARKS.md.
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use shared::auth::Auth;
 use shared::domain::lifecycle::Outcome;
@@ -15,32 +12,12 @@ use shared::queue::Queue;
 use shared::store::batch::service_item;
 use shared::store::Store;
 use shared::App;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
+use tests::counting::CallCounter;
 use tests::{emulator, stack};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
-
-/// Counts the DynamoDB requests the client sends.
-#[derive(Debug, Clone, Default)]
-struct CallCounter(Arc<AtomicUsize>);
-
-impl Intercept for CallCounter {
-    fn name(&self) -> &'static str {
-        "CallCounter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-}
 
 const DUE: usize = 100;
 const DAY: i64 = 86_400;
@@ -116,8 +93,7 @@ async fn measure(job: &'static str, total: usize, template: &Service) -> Result<
     seed(&plain, &services(job, total, template, now)).await?;
 
     let counter = CallCounter::default();
-    let counted = aws_sdk_dynamodb::config::Builder::from(&config).interceptor(counter.clone()).build();
-    let store = Store::new(aws_sdk_dynamodb::Client::from_conf(counted), &table);
+    let store = Store::new(counter.client(&config), &table);
     let queue = Queue::new(aws_sdk_sqs::Client::new(&config), queues.operations);
     let app = App::new(store, Auth::Authorizer, Arc::new(SystemClock)).with_queue(queue);
     let started = Instant::now();
@@ -128,7 +104,7 @@ async fn measure(job: &'static str, total: usize, template: &Service) -> Result<
     }
     .map_err(|e| e.to_string())?;
     let millis = started.elapsed().as_millis();
-    Ok(Measure { job, total, calls: counter.0.load(Ordering::Relaxed), acted: summary.acted as u64, millis })
+    Ok(Measure { job, total, calls: counter.count(), acted: summary.acted as u64, millis })
 }
 
 #[tokio::main]

@@ -1,0 +1,327 @@
+//! `make bench` (part two): the DynamoDB calls each route makes, counted at the SDK, and the
+//! latency of a read and of a write beside a bare emulator GetItem from the same client, in the
+//! same run. Every route is called once as its sample event (`events/`) describes, on fresh
+//! services of the product type it concerns, against the emulator and the reference panel.
+//! Appends to BENCHMARKS.md (written by `bench-sweeps` first).
+
+use lambda_http::{Body, RequestExt};
+use serde_json::{json, Value};
+use shared::auth::{sign_hs256, Auth};
+use shared::domain::{Clock, SystemClock};
+use shared::queue::Queue;
+use shared::store::Store;
+use shared::App;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tests::counting::CallCounter;
+use tests::router::{self, Resolved, Route};
+use tests::{bridge, emulator, stack};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+const SECRET: &[u8] = b"bench-secret";
+
+struct Bench {
+    app: App,
+    worker: operations_worker::Worker,
+    counter: CallCounter,
+    routes: Vec<Route>,
+    operations_queue: String,
+}
+
+impl Bench {
+    fn token(&self, role: &str, sub: &str) -> String {
+        let now = SystemClock.now().unix_seconds();
+        sign_hs256(&json!({"sub": sub, "role": role, "exp": now + 3600}), SECRET)
+    }
+
+    /// Sends one request through the route table to its handler: status and body.
+    async fn send(&self, method: &str, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
+        let bare = path.split('?').next().unwrap_or_default();
+        let Resolved::Function { function, params } = router::resolve(&self.routes, method, bare) else {
+            panic!("{method} {bare} is not routed");
+        };
+        let query: HashMap<String, String> = path
+            .split_once('?')
+            .map(|(_, q)| {
+                q.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.into(), v.into())).collect()
+            })
+            .unwrap_or_default();
+        let request = lambda_http::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .body(body.map_or(Body::Empty, |b| Body::Text(b.to_string())))
+            .expect("request")
+            .with_query_string_parameters(query)
+            .with_path_parameters(params);
+        let response = router::invoke(&function, &self.app, request).await.expect("a handler");
+        let status = response.status().as_u16();
+        let body = match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        (status, body)
+    }
+
+    async fn drain(&self) {
+        let sqs = self.app.queue.as_ref().expect("queue").client().clone();
+        for _ in 0..20 {
+            let deliver = |event| async {
+                let context = lambda_runtime::Context::default();
+                Ok(self
+                    .worker
+                    .handle(lambda_runtime::LambdaEvent::new(event, context))
+                    .await
+                    .expect("worker"))
+            };
+            if bridge::pump(&sqs, &self.operations_queue, deliver).await.expect("pump") == 0 {
+                return;
+            }
+        }
+    }
+
+    /// A fresh active service of `client` on `tariff`, with a ticket and a pending payment.
+    async fn fixture(&self, client: &str, tariff: &str) -> Fixture {
+        let token = self.token("client", client);
+        let params = match tariff {
+            "domain-com" => {
+                json!({"domain": format!("b{}.com", ulid::Ulid::generate().to_string().to_lowercase())})
+            }
+            "ssl-dv" => json!({"domain": "shop.example.com"}),
+            "vdc-small" => json!({}),
+            _ => json!({"os_template": "debian-12"}),
+        };
+        let period = if matches!(tariff, "domain-com" | "ssl-dv") { 12 } else { 1 };
+        let order = json!({"tariff_id": tariff, "period_months": period, "params": params});
+        let (_, service) = self.send("POST", "/services", &token, Some(&order)).await;
+        let funds = json!({"amount": 100_000, "external_id": ulid::Ulid::generate().to_string()});
+        self.send(
+            "POST",
+            &format!("/clients/{client}/payments"),
+            &self.token("provider", "ops"),
+            Some(&funds),
+        )
+        .await;
+        self.drain().await;
+        let id = service["id"].as_str().expect("a service").to_owned();
+        let ticket = json!({"subject": "Hello", "message": "A question"});
+        let (_, ticket) = self.send("POST", &format!("/services/{id}/tickets"), &token, Some(&ticket)).await;
+        let (_, payment) = self.send("POST", "/payments", &token, Some(&json!({"amount": 100}))).await;
+        Fixture {
+            client: client.to_owned(),
+            service: id,
+            ticket: ticket["id"].as_str().unwrap_or_default().to_owned(),
+            payment: payment["id"].as_str().unwrap_or_default().to_owned(),
+        }
+    }
+}
+
+struct Fixture {
+    client: String,
+    service: String,
+    ticket: String,
+    payment: String,
+}
+
+impl Fixture {
+    fn path(&self, template: &str) -> String {
+        let id = match template {
+            t if t.starts_with("/tickets/") => &self.ticket,
+            t if t.starts_with("/payments/") => &self.payment,
+            _ => &self.service,
+        };
+        template
+            .replace("{id}", id)
+            .replace("{client_id}", &self.client)
+            .replace("{type}", "vps")
+            .replace("{ip}", "198.51.100.250")
+            .replace("{vs_id}", "vs-none")
+    }
+}
+
+/// The tariff a route's fixture is on.
+fn tariff_for(path: &str) -> &'static str {
+    match path {
+        p if p.contains("nameservers") || p.contains("whois") => "domain-com",
+        p if p.contains("virtual-servers") => "vdc-small",
+        p if p.contains("reissue") => "ssl-dv",
+        _ => "vps-start",
+    }
+}
+
+/// The sample of a function's event: its body and query string.
+fn sample(function: &str) -> (Option<Value>, String) {
+    let text = std::fs::read_to_string(emulator::workspace_root().join(format!("events/{function}.json")))
+        .unwrap_or_default();
+    let event: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let body = event["body"].as_str().and_then(|b| serde_json::from_str(b).ok());
+    (body, event["rawQueryString"].as_str().unwrap_or_default().to_owned())
+}
+
+const PROVIDER_ONLY: [&str; 8] = [
+    "PUT /product-types/{type}",
+    "POST /tariffs",
+    "POST /services/{id}/activate",
+    "POST /services/{id}/abuse-reports",
+    "POST /services/{id}/grace",
+    "GET /clients/{client_id}/account",
+    "POST /clients/{client_id}/payments",
+    "POST /payments/{id}/confirm",
+];
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn summary(mut millis: Vec<f64>) -> (f64, f64) {
+    millis.sort_by(|a, b| a.total_cmp(b));
+    (percentile(&millis, 0.5), percentile(&millis, 0.99))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let emulator = emulator::PrivateEmulator::start()?;
+    let config = emulator::sdk_config(&emulator.endpoint).await;
+    let table = format!("bench-{}", ulid::Ulid::generate().to_string().to_lowercase());
+    stack::create_table(&config, &table).await?;
+    let queues =
+        stack::create_messaging(&config, &table, stack::MAX_RECEIVES).await.map_err(|e| e.to_string())?;
+    let panel = format!("{}/{table}", tests::panel::ensure_running());
+    stack::seed_catalog(&Store::new(aws_sdk_dynamodb::Client::new(&config), &table), &panel).await?;
+    let counter = CallCounter::default();
+    let store = Store::new(counter.client(&config), &table);
+    let queue = Queue::new(aws_sdk_sqs::Client::new(&config), &queues.operations);
+    let app = App::new(store, Auth::DevSecret(SECRET.to_vec()), Arc::new(SystemClock)).with_queue(queue);
+    let worker = operations_worker::Worker { app: app.clone(), max_receives: 3, retry_base_seconds: 0 };
+    let bench = Bench { app, worker, counter, routes: router::routes(), operations_queue: queues.operations };
+
+    let mut report = String::from(
+        "\n## DynamoDB calls per route\n\nEach route called once as its sample event says, on a fresh active service of its product type, counted at the SDK. Target: a read 1 call per page, a mutation at most 2 (a read and one conditional transaction); a miss is marked.\n\n| route | function | status | DynamoDB calls | target |\n|---|---|---:|---:|---|\n",
+    );
+    let mut routes = bench.routes.clone();
+    // Deletions last within each fixture do not matter: every route gets its own fixture.
+    routes.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
+    let mut misses = 0;
+    for route in &routes {
+        let method = route.method.to_uppercase();
+        let fixture = bench.fixture("alice", tariff_for(&route.path)).await;
+        let (body, query) = sample(&route.function);
+        let mut path = fixture.path(&route.path);
+        if !query.is_empty() {
+            path = format!("{path}?{query}");
+        }
+        let key = format!("{method} {}", route.path);
+        let token = if PROVIDER_ONLY.contains(&key.as_str()) || route.path == "/services" && method == "GET" {
+            bench.token("provider", "ops")
+        } else {
+            bench.token("client", &fixture.client)
+        };
+        bench.counter.take();
+        let (status, _) = bench.send(&method, &path, &token, body.as_ref()).await;
+        let calls = bench.counter.take();
+        let target = if method == "GET" { 1 } else { 2 };
+        let verdict = if calls <= target {
+            format!("≤ {target}")
+        } else {
+            misses += 1;
+            format!("≤ {target}: **missed**")
+        };
+        println!("{key:<50} {status} {calls:>3} calls");
+        report.push_str(&format!("| `{key}` | `{}` | {status} | {calls} | {verdict} |\n", route.function));
+    }
+    report.push_str(&format!("\n{misses} of {} routes miss their target.\n", routes.len()));
+
+    // Latency: a read and a write through the handler, beside a bare GetItem, same client.
+    let fixture = bench.fixture("alice", "vps-start").await;
+    let token = bench.token("client", "alice");
+    let rounds = 200;
+    let (mut read, mut write, mut bare) = (Vec::new(), Vec::new(), Vec::new());
+    let key =
+        shared::store::keys::service(&shared::domain::ServiceId::parse(&fixture.service).unwrap()).item();
+    for i in 0..rounds {
+        let started = Instant::now();
+        bench
+            .app
+            .store
+            .client()
+            .get_item()
+            .table_name(&table)
+            .set_key(Some(key.clone()))
+            .consistent_read(true)
+            .send()
+            .await?;
+        bare.push(started.elapsed().as_secs_f64() * 1000.0);
+        let started = Instant::now();
+        let (status, _) = bench.send("GET", &format!("/services/{}", fixture.service), &token, None).await;
+        read.push(started.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(status, 200);
+        let edit = json!({"auto_renew": {"enabled": i % 2 == 0, "period_months": 1}});
+        let started = Instant::now();
+        let (status, _) =
+            bench.send("PATCH", &format!("/services/{}", fixture.service), &token, Some(&edit)).await;
+        write.push(started.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(status, 200);
+    }
+    let (bare, read, write) = (summary(bare), summary(read), summary(write));
+    report.push_str(&format!(
+        "\n## Latency\n\n{rounds} rounds in-process (the handler called as its Lambda would, without the Lambda runtime), against the emulator. Target: `GET /services/{{id}}` p50 at most 1.5 times a bare GetItem.\n\n| call | p50 (ms) | p99 (ms) | p50 / bare GetItem |\n|---|---:|---:|---:|\n| bare emulator GetItem | {:.2} | {:.2} | 1.00 |\n| `GET /services/{{id}}` | {:.2} | {:.2} | {:.2} |\n| `PATCH /services/{{id}}` | {:.2} | {:.2} | {:.2} |\n",
+        bare.0, bare.1, read.0, read.1, read.0 / bare.0, write.0, write.1, write.0 / bare.0
+    ));
+    println!("latency p50: bare {:.2} ms, read {:.2} ms, write {:.2} ms", bare.0, read.0, write.0);
+
+    // Worker throughput beside the emulator's bare receive-and-delete rate.
+    let operations = 60;
+    let fixtures: Vec<Fixture> = {
+        let mut list = Vec::new();
+        for _ in 0..operations / 10 {
+            list.push(bench.fixture("bob", "vps-start").await);
+        }
+        list
+    };
+    let bob = bench.token("client", "bob");
+    let started = Instant::now();
+    let mut done = 0;
+    for _ in 0..10 {
+        for fixture in &fixtures {
+            bench.send("POST", &format!("/services/{}/reboot", fixture.service), &bob, None).await;
+        }
+        bench.drain().await;
+        done += fixtures.len();
+    }
+    let worker_rate = done as f64 / started.elapsed().as_secs_f64();
+    let sqs = bench.app.queue.as_ref().unwrap().client().clone();
+    for i in 0..operations {
+        sqs.send_message().queue_url(&bench.operations_queue).message_body(format!("{i}")).send().await?;
+    }
+    let started = Instant::now();
+    let mut received = 0;
+    while received < operations {
+        let out = sqs
+            .receive_message()
+            .queue_url(&bench.operations_queue)
+            .max_number_of_messages(10)
+            .send()
+            .await?;
+        for message in out.messages.unwrap_or_default() {
+            sqs.delete_message()
+                .queue_url(&bench.operations_queue)
+                .set_receipt_handle(message.receipt_handle)
+                .send()
+                .await?;
+            received += 1;
+        }
+    }
+    let bare_rate = received as f64 / started.elapsed().as_secs_f64();
+    report.push_str(&format!(
+        "\n## Worker throughput\n\n{done} reboots requested and carried out through the queue, the worker and the reference panel (each: the request, one receive, the panel call, the write, the delete), beside the emulator's bare receive-and-delete of {received} messages.\n\n| | operations per second |\n|---|---:|\n| request + queue + worker + panel | {worker_rate:.1} |\n| bare SQS receive and delete | {bare_rate:.1} |\n"
+    ));
+    report.push_str("\n## Size and start\n\nNot measured yet: each function's stripped arm64 release binary and its init time against a local Lambda runtime API stub need a cross build (`cargo lambda build --release --arm64`) that this benchmark does not run.\n");
+    println!("worker {worker_rate:.1} ops/s, bare SQS {bare_rate:.1} msgs/s");
+    let path = emulator::workspace_root().join("BENCHMARKS.md");
+    let mut text = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    text.push_str(&report);
+    std::fs::write(path, text)?;
+    Ok(())
+}
