@@ -180,4 +180,28 @@ fn make_dev_serves_the_api_on_production_paths() {
     assert_eq!((status, content_type.as_str()), (401, "application/problem+json"));
     let (status, content_type, _) = stack.call("POST", "/tariffs", Some(&alice), Some(&json!({})));
     assert_eq!((status, content_type.as_str()), (403, "application/problem+json"));
+
+    // Methods a path does not serve reach no function.
+    for (method, path) in [("PATCH", "/tariffs"), ("DELETE", "/product-types"), ("PUT", "/account")] {
+        let (status, _, _) = stack.call(method, path, Some(&provider), None);
+        assert!([404, 405].contains(&status), "{method} {path} answered {status}");
+    }
+
+    // schemathesis against openapi.yaml, as a client and as the provider: valid requests get
+    // no 5xx, and every answer conforms to the spec (status, content type, body).
+    for token in [&alice, &provider] {
+        let out = Command::new(workspace_root().join(".venv/bin/schemathesis"))
+            .current_dir(workspace_root())
+            .args(["run", "openapi.yaml", "--url", &stack.api, "--header", &format!("Authorization: Bearer {token}")])
+            .args(["--checks", "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance"])
+            .args(["--mode", "positive", "--phases", "examples,fuzzing", "--max-examples", "3", "--workers", "1"])
+            .args(["--request-timeout", "60", "--seed", "1"])
+            .output()
+            .expect("run schemathesis (make venv installs it)");
+        assert!(
+            out.status.success(),
+            "schemathesis found failures:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
 }
