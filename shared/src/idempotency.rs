@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::domain::Principal;
 use crate::error::ApiError;
 use crate::http::{json_response, Reply};
-use crate::store::idempotency::{IdempotencyRecord, RecordState, StoredResponse};
+use crate::store::idempotency::{ClaimedKey, IdempotencyRecord, RecordState, StoredResponse, CLAIMED};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
@@ -88,7 +88,7 @@ where
             // (after an error), then answer as it did or run it here.
             Ok(Some(holder))
                 if holder.request_hash == request_hash
-                    && holder.state == RecordState::InProgress
+                    && matches!(holder.state, RecordState::InProgress | RecordState::Committed)
                     && std::time::Instant::now() < deadline =>
             {
                 tokio::time::sleep(POLL).await;
@@ -111,7 +111,8 @@ where
     F: FnOnce(&'a App, Principal, Request) -> Fut,
     Fut: Future<Output = Result<Reply, ApiError>> + 'a,
 {
-    match Box::pin(route(app, principal, req)).await {
+    let claimed = ClaimedKey { principal: scope.to_owned(), key: key.to_owned() };
+    match CLAIMED.scope(claimed, Box::pin(route(app, principal, req))).await {
         Ok(reply) => {
             let stored = StoredResponse {
                 status: reply.status.as_u16(),
@@ -119,7 +120,7 @@ where
                 etag: reply.etag.clone(),
             };
             if let Err(e) = app.store.complete_idempotency_key(scope, key, &stored).await {
-                // The work is done; a replay will meet the claim and answer 409 until it lapses.
+                // The work is committed with the key: a replay answers 409, never does it again.
                 tracing::warn!(error = %e, "could not store the idempotent answer");
             }
             reply.into_response()
@@ -139,6 +140,11 @@ fn answer_for_holder(holder: &IdempotencyRecord, request_hash: &str) -> Response
             .into_response();
     }
     match (&holder.state, &holder.response) {
+        (RecordState::Committed, _) => ApiError::Conflict(
+            "this request was carried out but its answer was lost; read the result instead of retrying"
+                .into(),
+        )
+        .into_response(),
         (RecordState::Completed, Some(stored)) => {
             let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
             let mut response = json_response(status, stored.body.clone(), stored.etag.as_deref());

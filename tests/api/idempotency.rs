@@ -106,3 +106,35 @@ async fn a_bad_key_is_400() {
     stack.send(keyed(&alice, &"k".repeat(300), &order())).await.problem(400);
     stack.send(keyed(&alice, "has space", &order())).await.problem(400);
 }
+
+#[tokio::test]
+async fn a_crash_after_the_commit_never_does_the_work_twice() {
+    use shared::store::idempotency::{ClaimedKey, CLAIMED};
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let now = stack.clock.now().unix_seconds();
+    let claim = IdempotencyRecord {
+        state: RecordState::InProgress,
+        request_hash: fingerprint(&keyed(&alice, "crash", &order()).request()),
+        locked_until: now + 60,
+        expires_at: now + 24 * 3600,
+        response: None,
+    };
+    assert!(stack
+        .app
+        .store
+        .claim_idempotency_key("client:alice", "crash", &claim, now)
+        .await
+        .unwrap()
+        .is_none());
+    // The claimed request runs and commits, then "crashes" before its answer is stored.
+    let claimed = ClaimedKey { principal: "client:alice".into(), key: "crash".into() };
+    let call = Call::new("POST", "/services").token(&alice).json(&order());
+    CLAIMED.scope(claimed, stack.send(call)).await.ok(201);
+    // Long after the claim's lock lapsed, the client retries with its key.
+    stack.clock.advance_seconds(600);
+    let alice = stack.client("alice");
+    let detail = stack.send(keyed(&alice, "crash", &order())).await.problem(409);
+    assert!(detail.contains("answer was lost"), "{detail}");
+    assert_eq!(ids(stack.get("/services", &alice).await.ok(200)).len(), 1, "one service, not two");
+}

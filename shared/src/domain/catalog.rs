@@ -252,6 +252,21 @@ pub(crate) fn sample_tariff() -> Tariff {
     }
 }
 
+/// The rules the unit tests assume: a VPS, deleted at once by its client, abuse limit 100, kept
+/// 14 days unpaid, renewed 3 days ahead.
+#[cfg(test)]
+pub(crate) fn sample_rules() -> ProductTypeRules {
+    ProductTypeRules {
+        product_type: ProductType::Vps,
+        client_delete: ClientDelete::Immediate,
+        client_can_suspend: true,
+        abuse_limit: 100,
+        auto_delete_after_days: 14,
+        renew_lead_days: 3,
+        panel_url: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

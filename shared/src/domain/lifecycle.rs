@@ -598,15 +598,7 @@ mod tests {
     }
 
     fn rules(client_delete: ClientDelete, client_can_suspend: bool) -> ProductTypeRules {
-        ProductTypeRules {
-            product_type: ProductType::Vps,
-            client_delete,
-            client_can_suspend,
-            abuse_limit: 0,
-            auto_delete_after_days: 14,
-            renew_lead_days: 3,
-            panel_url: None,
-        }
+        ProductTypeRules { client_delete, client_can_suspend, ..crate::domain::catalog::sample_rules() }
     }
 
     fn ordered() -> Service {

@@ -86,15 +86,7 @@ struct Sut {
 }
 
 fn rules() -> ProductTypeRules {
-    ProductTypeRules {
-        product_type: ProductType::Vps,
-        client_delete: ClientDelete::EndOfPeriod,
-        client_can_suspend: true,
-        abuse_limit: 100,
-        auto_delete_after_days: 14,
-        renew_lead_days: 3,
-        panel_url: None,
-    }
+    ProductTypeRules { client_delete: ClientDelete::EndOfPeriod, ..super::catalog::sample_rules() }
 }
 
 fn actor(role: Role) -> Actor {

@@ -193,15 +193,7 @@ mod tests {
     }
 
     fn rules() -> ProductTypeRules {
-        ProductTypeRules {
-            product_type: ProductType::Vps,
-            client_delete: ClientDelete::Immediate,
-            client_can_suspend: true,
-            abuse_limit: 100,
-            auto_delete_after_days: 14,
-            renew_lead_days: 3,
-            panel_url: None,
-        }
+        crate::domain::catalog::sample_rules()
     }
 
     fn done(change: Change, now: Timestamp) -> Service {

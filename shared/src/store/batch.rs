@@ -105,12 +105,18 @@ impl Store {
     }
 
     /// Writes the batch in one transaction; `ConditionFailed` when anything changed since it
-    /// was read (or a new item exists already), and then nothing is written.
+    /// was read (or a new item exists already), and then nothing is written. A request under
+    /// an idempotency key marks its key committed in the same transaction, so that a replay
+    /// after a crash never does the work again.
     pub async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        if batch.items.len() > MAX_ITEMS {
-            return Err(StoreError::Backend(format!("a transaction of {} items", batch.items.len())));
+        let mut items = batch.items;
+        if let Some(claim) = super::idempotency::ClaimedKey::current() {
+            items.push(claim.commit_item(&self.table)?);
         }
-        let result = self.client.transact_write_items().set_transact_items(Some(batch.items)).send().await;
+        if items.len() > MAX_ITEMS {
+            return Err(StoreError::Backend(format!("a transaction of {} items", items.len())));
+        }
+        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         match result {
             Ok(_) => Ok(()),
             Err(e) if is_condition_failure(&e) => Err(StoreError::ConditionFailed),

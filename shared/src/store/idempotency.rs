@@ -9,7 +9,45 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum RecordState {
     InProgress,
+    /// The request's writes are committed (in their own transaction); its answer is not stored
+    /// yet. Never taken over: a replay must not do the work again.
+    Committed,
     Completed,
+}
+
+/// The idempotency key the request this task serves has claimed, if any: its transaction marks
+/// the key `committed` with its writes (see `Store::commit`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedKey {
+    pub principal: String,
+    pub key: String,
+}
+
+tokio::task_local! {
+    pub static CLAIMED: ClaimedKey;
+}
+
+impl ClaimedKey {
+    /// The claimed key, if this task serves a request that claimed one.
+    pub fn current() -> Option<Self> {
+        CLAIMED.try_with(Clone::clone).ok()
+    }
+
+    /// The transaction item that marks the key committed; it fails the transaction if the key
+    /// is not this request's claim any more.
+    pub fn commit_item(&self, table: &str) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(table)
+            .set_key(Some(keys::idempotency(&self.principal, &self.key).item()))
+            .update_expression("SET #state = :committed")
+            .condition_expression("attribute_exists(pk) AND #state <> :completed")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":committed", s("committed"))
+            .expression_attribute_values(":completed", s("completed"))
+            .build()
+            .map_err(StoreError::backend)?;
+        Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder().update(update).build())
+    }
 }
 
 /// The answer a completed request gave, replayed for the same key and body.
@@ -96,14 +134,24 @@ impl Store {
         Ok(())
     }
 
-    /// Gives `key` up, so that the same request may be tried again.
+    /// Gives `key` up, so that the same request may be tried again; not once its writes are
+    /// committed.
     pub async fn release_idempotency_key(&self, principal: &str, key: &str) -> Result<(), StoreError> {
-        self.client
+        let result = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(keys::idempotency(principal, key).item()))
+            .condition_expression("#state = :in_progress")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":in_progress", s("in_progress"))
             .send()
-            .await?;
-        Ok(())
+            .await;
+        match result {
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(())
+            }
+            other => other.map(|_| ()).map_err(Into::into),
+        }
     }
 }
