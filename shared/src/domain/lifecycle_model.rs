@@ -8,7 +8,7 @@
 use super::history::Actor;
 use super::lifecycle::{resting_status, Change, Hold, Outcome, Refusal};
 use super::schedule::system;
-use super::{ClientDelete, HistoryEntry, ProductType, ProductTypeRules, Role, Service, Status, Timestamp};
+use super::{ClientDelete, HistoryEntry, ProductTypeRules, Role, Service, Status, Timestamp};
 use proptest::prelude::*;
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
 

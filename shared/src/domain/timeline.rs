@@ -99,7 +99,6 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ClientDelete, ProductType};
 
     fn at(day: i64) -> Timestamp {
         Timestamp::parse("2026-11-01T00:00:00Z").unwrap().plus_seconds(day * DAY)
