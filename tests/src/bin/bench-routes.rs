@@ -199,7 +199,7 @@ async fn main() -> Result<(), Error> {
     let bench = Bench { app, worker, counter, routes: router::routes(), operations_queue: queues.operations };
 
     let mut report = String::from(
-        "\n## DynamoDB calls per route\n\nEach route called once as its sample event says, on a fresh active service of its product type, counted at the SDK. Target: a read 1 call per page, a mutation at most 2 (a read and one conditional transaction); a miss is marked.\n\n| route | function | status | DynamoDB calls | target |\n|---|---|---:|---:|---|\n",
+        "\n## DynamoDB calls per route\n\nEach route called once as its sample event says, on a fresh active service of its product type, counted at the SDK. Target: a read 1 call per page, a mutation at most 2 (a read and one conditional transaction); a miss is marked. A route that answered 4xx was measured on its refusal path (its sample does not fit the fixture: an empty cart, a grace before the expiry, a client transferring a VPS). The worker throughput and the write latency are the emulator's: it copies the whole table for every transaction.\n\n| route | function | status | DynamoDB calls | target |\n|---|---|---:|---:|---|\n",
     );
     let mut routes = bench.routes.clone();
     // Deletions last within each fixture do not matter: every route gets its own fixture.
