@@ -194,23 +194,8 @@ impl Stack {
     /// Runs the worker over the operations queue until it is empty (at most `rounds` batches);
     /// answers how many messages were delivered.
     pub async fn drain_queue(&self, rounds: usize) -> usize {
-        let sqs = self.app.queue.as_ref().expect("a queue").client().clone();
-        let mut delivered = 0;
-        for _ in 0..rounds {
-            let deliver = |event| async {
-                let context = lambda_runtime::Context::default();
-                Ok(self
-                    .worker
-                    .handle(lambda_runtime::LambdaEvent::new(event, context))
-                    .await
-                    .expect("worker"))
-            };
-            match bridge::pump(&sqs, &self.queues.operations, deliver).await.expect("pump") {
-                0 => break,
-                n => delivered += n,
-            }
-        }
-        delivered
+        let sqs = self.app.queue.as_ref().expect("a queue").client();
+        bridge::drain(sqs, &self.queues.operations, &self.worker, rounds).await.expect("drain")
     }
 
     /// How many messages wait in the dead-letter queue.

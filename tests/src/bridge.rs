@@ -66,3 +66,25 @@ where
     }
     Ok(messages.len())
 }
+
+/// Runs `worker` in-process over the queue until it is empty, at most `rounds` batches; answers
+/// how many messages were delivered.
+pub async fn drain(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    worker: &operations_worker::Worker,
+    rounds: usize,
+) -> Result<usize, BridgeError> {
+    let mut delivered = 0;
+    for _ in 0..rounds {
+        let deliver = |event| async {
+            let event = lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+            worker.handle(event).await.map_err(|e| -> BridgeError { e.to_string().into() })
+        };
+        match pump(sqs, queue_url, deliver).await? {
+            0 => break,
+            n => delivered += n,
+        }
+    }
+    Ok(delivered)
+}

@@ -66,20 +66,8 @@ impl Bench {
     }
 
     async fn drain(&self) {
-        let sqs = self.app.queue.as_ref().expect("queue").client().clone();
-        for _ in 0..20 {
-            let deliver = |event| async {
-                let context = lambda_runtime::Context::default();
-                Ok(self
-                    .worker
-                    .handle(lambda_runtime::LambdaEvent::new(event, context))
-                    .await
-                    .expect("worker"))
-            };
-            if bridge::pump(&sqs, &self.operations_queue, deliver).await.expect("pump") == 0 {
-                return;
-            }
-        }
+        let sqs = self.app.queue.as_ref().expect("queue").client();
+        bridge::drain(sqs, &self.operations_queue, &self.worker, 20).await.expect("drain");
     }
 
     /// A fresh active service of `client` on `tariff`, with a ticket and a pending payment.
