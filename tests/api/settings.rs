@@ -232,3 +232,36 @@ async fn virtual_servers_fit_in_the_data_centers_resources() {
     let detail = stack.get(&format!("/services/{vps}/virtual-servers"), &alice).await.problem(409);
     assert!(detail.contains("vps"), "{detail}");
 }
+
+#[tokio::test]
+async fn the_provider_reaches_every_clients_settings() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let vps = id_of(&stack.active_vps("alice").await);
+    let domain = id_of(&stack.active_on("bob", "domain-com").await);
+    let vdc = id_of(&stack.active_on("carol", "vdc-small").await);
+    for path in [
+        format!("/services/{vps}/ip-addresses"),
+        format!("/services/{vps}/statistics"),
+        format!("/services/{domain}/nameservers"),
+        format!("/services/{domain}/whois"),
+        format!("/services/{vdc}/virtual-servers"),
+    ] {
+        stack.get(&path, &provider).await.ok(200);
+    }
+    stack.put(&format!("/services/{domain}/whois"), &provider, registrant()).await.ok(200);
+    let server = json!({"name": "ops-1", "vcpu": 1, "memory_mb": 1024, "disk_gb": 20});
+    let created =
+        stack.post(&format!("/services/{vdc}/virtual-servers"), &provider, server).await.ok(201).clone();
+    let path = format!("/services/{vdc}/virtual-servers/{}", created["id"].as_str().unwrap());
+    assert_eq!(stack.send(Call::new("DELETE", &path).token(&provider)).await.status, 204);
+    let added = stack
+        .post(&format!("/services/{vps}/ip-addresses"), &provider, json!({"version": 6}))
+        .await
+        .ok(201)
+        .clone();
+    let path = format!("/services/{vps}/ip-addresses/{}", added["address"].as_str().unwrap());
+    assert_eq!(stack.send(Call::new("DELETE", &path).token(&provider)).await.status, 204);
+    let operations: Vec<String> = stack.history(&vps).await.into_iter().map(|e| e.0).collect();
+    assert_eq!(operations[operations.len() - 2..], ["ip_address_add", "ip_address_remove"]);
+}
