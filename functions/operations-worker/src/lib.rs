@@ -107,10 +107,7 @@ impl Worker {
             tracing::info!(operation_id = %message.operation_id, "operation over already: duplicate delivery");
             return Ok(false);
         };
-        *operation = serde_json::to_value(pending.work.action())
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        *operation = pending.work.action().name();
         let rules = self.app.store.product_type(service.product_type).await.map_err(store_error)?;
         let panel_url = rules.and_then(|r| r.panel_url).unwrap_or_default();
         let request = PanelRequest::for_operation(&service, pending);

@@ -35,6 +35,13 @@ pub enum Action {
     VirtualServerDelete,
 }
 
+impl Action {
+    /// The wire name: `renewal`, `tariff_change`, ...
+    pub fn name(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    }
+}
+
 impl From<super::Operation> for Action {
     fn from(operation: super::Operation) -> Self {
         use super::Operation as O;
