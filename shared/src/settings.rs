@@ -10,7 +10,7 @@ use crate::domain::settings::{AddressMove, Setting};
 use crate::domain::{Principal, ProductType, Service, Timestamp};
 use crate::error::ApiError;
 use crate::http::visible_service;
-use crate::operations::{account, apply, product_type_rules, Money};
+use crate::operations::{account, apply, move_money, product_type_rules, Money};
 use crate::panel::{ProcessingModule, SettingsAnswer, SettingsCall};
 use lambda_http::Request;
 use serde::de::DeserializeOwned;
@@ -78,16 +78,8 @@ pub fn done<T: DeserializeOwned>(answer: SettingsAnswer) -> Result<T, ApiError> 
 
 /// A balance check before a chargeable change is made on the panel: 402 when it cannot be paid.
 pub async fn ensure_affordable(app: &App, service: &Service, money: Money) -> Result<(), ApiError> {
-    if let Money::Charge(_, amount) = money {
-        let account = account(app, &service.client_id).await?;
-        if account.balance < amount {
-            return Err(crate::domain::account::InsufficientFunds {
-                needed: amount,
-                balance: account.balance,
-            }
-            .into());
-        }
-    }
+    // The same rule (and 402) as the write: the money moved on the account as read, then dropped.
+    move_money(account(app, &service.client_id).await?, money, service, app.clock.now())?;
     Ok(())
 }
 

@@ -52,30 +52,20 @@ pub fn line(before: &Service, change: &Change, charged: u64, now: Timestamp) -> 
     let work = change.service.pending.as_ref().map(|p| &p.work);
     let credit = work.map_or(0, Work::credit);
     let amount = charged as i64 - credit as i64;
-    let service_id = before.id.clone();
     let period = u32::from(before.period_months);
-    match work {
+    let days_left = || before.expires_at.map_or(0, |e| days_between(now, e));
+    let (what, period_months, days) = match work {
         Some(Work::Renewal { expires_at }) => {
             let lapsed = before.holds.contains(&Hold::NonPayment);
             let from = if lapsed { now } else { before.expires_at.unwrap_or(now) };
             let months = change.entry.details["months"].as_u64().unwrap_or(0) as u32;
-            let days = days_between(from, *expires_at);
-            QuoteLine { what: "renewal", service_id, period_months: months, days, amount }
+            ("renewal", months, days_between(from, *expires_at))
         }
-        Some(Work::TariffChange { .. } | Work::OptionsChange { .. }) => {
-            let what = if matches!(work, Some(Work::TariffChange { .. })) {
-                "tariff_change"
-            } else {
-                "options_change"
-            };
-            let days = before.expires_at.map_or(0, |e| days_between(now, e));
-            QuoteLine { what, service_id, period_months: period, days, amount }
-        }
-        _ => {
-            let days = days_between(now, now.plus_months(period));
-            QuoteLine { what: "order", service_id, period_months: period, days, amount }
-        }
-    }
+        Some(Work::TariffChange { .. }) => ("tariff_change", period, days_left()),
+        Some(Work::OptionsChange { .. }) => ("options_change", period, days_left()),
+        _ => ("order", period, days_between(now, now.plus_months(period))),
+    };
+    QuoteLine { what, service_id: before.id.clone(), period_months, days, amount }
 }
 
 impl Quote {
