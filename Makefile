@@ -18,7 +18,7 @@ export SCHEDULE_INTERVAL_SECONDS ?= 60
 ROLE ?= client
 SUB ?= alice
 
-.PHONY: dev test bench token venv build lint unit-and-integration cfn-lint
+.PHONY: dev test bench release-builds token venv build lint unit-and-integration cfn-lint
 
 $(VENV)/.installed: infra/local/requirements.txt
 	python3 -m venv $(VENV)
@@ -49,9 +49,19 @@ cfn-lint: venv
 
 # Benchmarks (not part of `make test`): results go to BENCHMARKS.md. BENCH_SERVICES sets the
 # large table's size (default 10000: about ten minutes a job against the emulator).
-bench: venv build
+bench: venv build release-builds
 	cargo run --quiet -p tests --bin bench-sweeps
 	cargo run --quiet -p tests --bin bench-routes
+	cargo run --quiet -p tests --bin bench-size
+
+# What bench-size measures: every function built for arm64 as the template deploys it (zig from
+# .venv links it), and the same code built for this machine, whose start it times. Their own
+# target directory keeps them from locking the debug builds.
+FUNCTIONS := $(patsubst functions/%,-p %,$(wildcard functions/*))
+release-builds: venv
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_TARGET_DIR=target/bench cargo lambda build --release --arm64 $(FUNCTIONS)
+	CARGO_TARGET_DIR=target/bench cargo build --release $(FUNCTIONS)
 
 token:
 	@python3 infra/local/dev_token.py $(ROLE) $(SUB)

@@ -8,7 +8,9 @@ use crate::domain::account::LedgerKind;
 use crate::domain::schedule::system;
 use crate::error::ApiError;
 use crate::operations::{account, apply_to_account, Money};
+use crate::queue::OperationMessage;
 use crate::store::keys::{self, Index};
+use crate::telemetry::{self, Metric};
 use serde::Serialize;
 
 const DAY: i64 = 86_400;
@@ -131,6 +133,35 @@ pub async fn abuse_sweep(app: &App) -> Result<Summary, ApiError> {
             act(app, service.suspend_for_abuse(&rules, &actor, now).ok(), Money::None, &mut summary).await?;
         }
     }
+    Ok(summary)
+}
+
+/// An operation pending this long has lost its message: far past the last retry of a message
+/// the worker received (5 receives, backed off 10 s doubling) and the send its request made.
+pub const STALLED_AFTER_SECONDS: i64 = 3600;
+
+/// Sends again the message of every operation pending longer than `STALLED_AFTER_SECONDS`,
+/// which closes the gap between a request's commit and its send (and a last receive whose
+/// outcome could not be written). The worker does the operation once however many messages
+/// name it, so a message that was only late costs a duplicate delivery, nothing more.
+pub async fn requeue_stalled(app: &App) -> Result<Summary, ApiError> {
+    let now = app.clock.now();
+    let mut summary = Summary::default();
+    let running = app.store.all_in_status(crate::domain::Status::InProgress).await?;
+    summary.found = running.len();
+    let stalled: Vec<OperationMessage> = running
+        .iter()
+        .filter_map(|service| {
+            let pending = service.stalled_operation(now, STALLED_AFTER_SECONDS)?;
+            tracing::warn!(service_id = %service.id, operation_id = %pending.id, started_at = %pending.started_at, "operation stalled: queued again");
+            telemetry::count(Metric::OperationsRequeued, &pending.work.action().name());
+            Some(OperationMessage { service_id: service.id.to_string(), operation_id: pending.id.clone() })
+        })
+        .collect();
+    if !stalled.is_empty() {
+        app.queue()?.send(&stalled).await?;
+    }
+    summary.acted = stalled.len();
     Ok(summary)
 }
 

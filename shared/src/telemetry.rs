@@ -57,6 +57,8 @@ pub enum Metric {
     OperationsDone,
     OperationsFailed,
     OperationsDeadLettered,
+    /// Sent again by the operations sweep: its message was lost.
+    OperationsRequeued,
 }
 
 impl Metric {
@@ -65,6 +67,7 @@ impl Metric {
             Metric::OperationsDone => "OperationsDone",
             Metric::OperationsFailed => "OperationsFailed",
             Metric::OperationsDeadLettered => "OperationsDeadLettered",
+            Metric::OperationsRequeued => "OperationsRequeued",
         }
     }
 }

@@ -340,6 +340,7 @@ impl Stack {
             "auto-renewal" => auto_renewal::handle(&self.app, event).await,
             "expiry-sweep" => expiry_sweep::handle(&self.app, event).await,
             "abuse-sweep" => abuse_sweep::handle(&self.app, event).await,
+            "operations-sweep" => operations_sweep::handle(&self.app, event).await,
             other => panic!("no job {other}"),
         };
         summary.expect("the job ran")

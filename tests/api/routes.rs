@@ -85,7 +85,7 @@ fn every_function_package_is_deployed_and_has_a_sample_event() {
         .collect();
     let mut functions: BTreeSet<String> = routed().into_iter().map(|(_, _, f)| f).collect();
     let queue_functions = event_functions();
-    for expected in ["operations-worker", "auto-renewal", "expiry-sweep", "abuse-sweep"] {
+    for expected in ["operations-worker", "auto-renewal", "expiry-sweep", "abuse-sweep", "operations-sweep"] {
         assert!(queue_functions.contains(expected), "{expected} is not deployed");
     }
     functions.extend(queue_functions.iter().cloned());

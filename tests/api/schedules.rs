@@ -163,3 +163,35 @@ async fn the_provider_sees_what_is_coming() {
     stack.get("/services?due=soon", &provider).await.problem(400);
     stack.get("/services?before=2026-12-01T00:00:00Z", &provider).await.problem(400);
 }
+
+#[tokio::test]
+async fn an_operation_whose_message_was_lost_is_queued_again_and_done_once() {
+    let stack = Stack::on_november_first().await;
+    let alice = stack.client("alice");
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.post(&format!("/services/{id}/reboot"), &alice, json!({})).await.ok(200);
+    // The request committed but its message never arrived: take it off the queue unread.
+    let sqs = stack.app.queue.as_ref().unwrap().client();
+    sqs.purge_queue().queue_url(&stack.queues.operations).send().await.unwrap();
+    assert_eq!(stack.drain_queue(2).await, 0);
+    let calls_before = stack.panel_calls().await.len();
+
+    let early = stack.run_job("operations-sweep").await;
+    assert_eq!((early["found"].clone(), early["acted"].clone()), (json!(1), json!(0)), "not stalled yet");
+    stack.clock.advance_seconds(3600);
+    assert_eq!(stack.run_job("operations-sweep").await["acted"], 1);
+    stack.drain_queue(5).await;
+
+    let service = stack.service(&id).await;
+    assert_eq!(service["status"], "active");
+    let calls = stack.panel_calls().await;
+    let reboots: Vec<_> =
+        calls[calls_before..].iter().filter(|c| c["request"]["operation"] == "reboot").collect();
+    assert_eq!(reboots.len(), 1, "{calls:?}");
+    let history = stack.history(&id).await;
+    let done = history
+        .iter()
+        .filter(|(op, before, after)| op == "reboot" && before == "in_progress" && after == "active");
+    assert_eq!(done.count(), 1, "{history:?}");
+    assert_eq!(stack.run_job("operations-sweep").await["found"], 0, "nothing left running");
+}

@@ -579,6 +579,12 @@ impl Service {
         let actor = pending.actor.clone();
         Some((self.record(next, &actor, pending.work.action(), at, details), refund))
     }
+
+    /// The operation still pending `after_seconds` after it started: its message is taken as
+    /// lost (never sent, or dead-lettered before its outcome could be written).
+    pub fn stalled_operation(&self, now: Timestamp, after_seconds: i64) -> Option<&PendingOperation> {
+        self.pending.as_ref().filter(|p| p.started_at.plus_seconds(after_seconds) <= now)
+    }
 }
 
 #[cfg(test)]
@@ -626,6 +632,16 @@ mod tests {
         assert_eq!(service.operation, None);
         assert_eq!(service.expires_at, Some(at(1).plus_months(1)));
         assert_eq!(service.version, 3);
+    }
+
+    #[test]
+    fn an_operation_stalls_only_once_it_is_older_than_the_limit() {
+        let change = ordered().pay_order(&client(), at(0)).unwrap();
+        let pending = change.service.pending.clone().unwrap();
+        let hour = 3600;
+        assert_eq!(change.service.stalled_operation(at(0).plus_seconds(hour - 1), hour), None);
+        assert_eq!(change.service.stalled_operation(at(0).plus_seconds(hour), hour), Some(&pending));
+        assert_eq!(done(change, 0).stalled_operation(at(9), hour), None, "done: nothing pending");
     }
 
     #[test]

@@ -144,6 +144,12 @@ impl Store {
         Ok(deleted)
     }
 
+    /// Every service in `status`, walking all pages: for statuses few services are in at once.
+    pub async fn all_in_status(&self, status: Status) -> Result<Vec<Service>, StoreError> {
+        let partition = keys::services_in_status(status);
+        self.due_services(Index::ByStatus, partition, ">=", keys::service_sort_prefix()).await
+    }
+
     /// Every service in a sparse schedule index partition whose sort key is on the `op` side
     /// (`<=` or `>=`) of `bound`, walking all pages: the cost follows the due services only.
     pub async fn due_services(

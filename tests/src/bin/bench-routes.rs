@@ -310,7 +310,6 @@ async fn main() -> Result<(), Error> {
     report.push_str(&format!(
         "\n## Worker throughput\n\n{done} reboots requested and carried out through the queue, the worker and the reference panel (each: the request, one receive, the panel call, the write, the delete), beside the emulator's bare receive-and-delete of {received} messages.\n\n| | operations per second |\n|---|---:|\n| request + queue + worker + panel | {worker_rate:.1} |\n| bare SQS receive and delete | {bare_rate:.1} |\n"
     ));
-    report.push_str("\n## Size and start\n\nNot measured yet: each function's stripped arm64 release binary and its init time against a local Lambda runtime API stub need a cross build (`cargo lambda build --release --arm64`) that this benchmark does not run.\n");
     println!("worker {worker_rate:.1} ops/s, bare SQS {bare_rate:.1} msgs/s");
     let path = emulator::workspace_root().join("BENCHMARKS.md");
     let mut text = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());

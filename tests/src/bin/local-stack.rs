@@ -4,8 +4,9 @@
 //!   with each product type's panel under `PANEL_URL`. Prints `OPERATIONS_QUEUE_URL=...` last.
 //!   Running it again is fine.
 //! - `local-stack schedules`: fires each scheduled job (`auto-renewal`, `expiry-sweep`,
-//!   `abuse-sweep`) every `SCHEDULE_INTERVAL_SECONDS` (default 60) through the invoke API with
-//!   the sample scheduled event: the emulator stores schedules but never fires them.
+//!   `abuse-sweep`, `operations-sweep`) every `SCHEDULE_INTERVAL_SECONDS` (default 60) through
+//!   the invoke API with the sample scheduled event: the emulator stores schedules but never
+//!   fires them.
 //! - `local-stack bridge`: forever moves messages from the operations queue to the
 //!   `operations-worker` function through `cargo lambda watch`'s invoke API (the emulator has no
 //!   event source mapping), deleting what the worker did not report failed.
@@ -76,7 +77,7 @@ async fn main() -> Result<(), Error> {
             let http = reqwest::Client::new();
             loop {
                 tokio::time::sleep(Duration::from_secs(interval)).await;
-                for job in ["auto-renewal", "expiry-sweep", "abuse-sweep"] {
+                for job in ["auto-renewal", "expiry-sweep", "abuse-sweep", "operations-sweep"] {
                     let url = format!(
                         "http://127.0.0.1:{}/2015-03-31/functions/{job}/invocations",
                         env("API_PORT", "9000")
