@@ -55,13 +55,14 @@ bench: venv build release-builds
 	cargo run --quiet -p tests --bin bench-size
 
 # What bench-size measures: every function built for arm64 as the template deploys it (zig from
-# .venv links it), and the same code built for this machine, whose start it times. Their own
-# target directory keeps them from locking the debug builds.
+# .venv links it; cargo lambda builds with panic = abort), and the same code built for this
+# machine the same way, whose start it times. Their own target directory keeps them from
+# locking the debug builds.
 FUNCTIONS := $(patsubst functions/%,-p %,$(wildcard functions/*))
 release-builds: venv
 	rustup target add aarch64-unknown-linux-gnu
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_TARGET_DIR=target/bench cargo lambda build --release --arm64 $(FUNCTIONS)
-	CARGO_TARGET_DIR=target/bench cargo build --release $(FUNCTIONS)
+	CARGO_TARGET_DIR=target/bench cargo build --release --config 'profile.release.panic="abort"' $(FUNCTIONS)
 
 token:
 	@python3 infra/local/dev_token.py $(ROLE) $(SUB)

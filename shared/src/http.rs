@@ -330,14 +330,14 @@ pub async fn visible_service(
     principal: &Principal,
     req: &Request,
 ) -> Result<crate::domain::Service, ApiError> {
-    let not_found = || ApiError::not_found("service");
-    let id = crate::domain::ServiceId::parse(&path_param(req, "id")?).ok_or_else(not_found)?;
-    let service = app.store.get_service(&id).await?.ok_or_else(not_found)?;
-    if service.visible_to(principal) {
-        Ok(service)
-    } else {
-        Err(not_found())
-    }
+    let id = service_id_in_path(req)?;
+    let service = app.store.get_service(&id).await?;
+    service.filter(|s| s.visible_to(principal)).ok_or_else(|| ApiError::not_found("service"))
+}
+
+/// The `{id}` path parameter as a service id; one that cannot be is a missing service (404).
+pub fn service_id_in_path(req: &Request) -> Result<crate::domain::ServiceId, ApiError> {
+    crate::domain::ServiceId::parse(&path_param(req, "id")?).ok_or_else(|| ApiError::not_found("service"))
 }
 
 /// The ticket named by the `{id}` path parameter, if this principal may see it (its client or

@@ -8,7 +8,7 @@ use crate::domain::lifecycle::{Change, Refusal};
 use crate::domain::quote::Quote;
 use crate::domain::{ClientId, Principal, ProductType, ProductTypeRules, Service, Timestamp};
 use crate::error::ApiError;
-use crate::http::{dry_run, if_match, visible_service, Reply};
+use crate::http::{dry_run, if_match, service_id_in_path, visible_service, Reply};
 use crate::queue::OperationMessage;
 use crate::store::batch::Batch;
 use crate::store::StoreError;
@@ -44,6 +44,35 @@ pub async fn tariff_of(app: &App, service: &Service) -> Result<crate::domain::Ta
 /// The client's account; a client that never paid has an empty one.
 pub async fn account(app: &App, client: &ClientId) -> Result<Account, ApiError> {
     Ok(app.store.get_account(client).await?.unwrap_or_else(|| Account::open(client.clone())))
+}
+
+/// The client's account: `read` when it was read already, else read now.
+pub async fn account_as_read(
+    app: &App,
+    client: &ClientId,
+    read: Option<Account>,
+) -> Result<Account, ApiError> {
+    match read {
+        Some(account) => Ok(account),
+        None => account(app, client).await,
+    }
+}
+
+/// The service named in the path, if the principal sees it, with its client's account when one
+/// read brings both: a client's, as a service a client sees is its own. A provider's write reads
+/// the account later, and only if it moves money.
+pub async fn visible_service_and_account(
+    app: &App,
+    principal: &Principal,
+    req: &Request,
+) -> Result<(Service, Option<Account>), ApiError> {
+    if principal.is_provider() {
+        return Ok((visible_service(app, principal, req).await?, None));
+    }
+    let (service, account) = app.store.service_and_account(&service_id_in_path(req)?, &principal.id).await?;
+    let service =
+        service.filter(|s| s.visible_to(principal)).ok_or_else(|| ApiError::not_found("service"))?;
+    Ok((service, Some(account.unwrap_or_else(|| Account::open(principal.id.clone())))))
 }
 
 /// Applies `money` to the account: the account as it should be written, with its entries.
@@ -94,8 +123,8 @@ pub async fn operate<F>(app: &App, principal: &Principal, req: &Request, decide:
 where
     F: FnOnce(&Service, &Actor, Timestamp) -> Result<(Change, Money), Refusal>,
 {
-    let service = visible_service(app, principal, req).await?;
-    write_decision(app, principal, req, service, decide).await
+    let (service, account) = visible_service_and_account(app, principal, req).await?;
+    write_decision(app, principal, req, service, account, decide).await
 }
 
 /// As `operate`, for decisions that follow the service's product type rules.
@@ -108,17 +137,19 @@ pub async fn operate_by_rules<F>(
 where
     F: FnOnce(&Service, &ProductTypeRules, &Actor, Timestamp) -> Result<(Change, Money), Refusal>,
 {
-    let service = visible_service(app, principal, req).await?;
+    let (service, account) = visible_service_and_account(app, principal, req).await?;
     let rules = product_type_rules(app, service.product_type).await?;
-    write_decision(app, principal, req, service, |s, actor, now| decide(s, &rules, actor, now)).await
+    write_decision(app, principal, req, service, account, |s, actor, now| decide(s, &rules, actor, now)).await
 }
 
-/// Decides on an already loaded `service` (see `operate`) and writes the outcome.
+/// Decides on an already loaded `service` (see `operate`), with its client's account if it was
+/// read with it, and writes the outcome.
 pub async fn write_decision<F>(
     app: &App,
     principal: &Principal,
     req: &Request,
     service: Service,
+    account: Option<Account>,
     decide: F,
 ) -> Result<Reply, ApiError>
 where
@@ -134,9 +165,9 @@ where
     let now = app.clock.now();
     let (change, money) = decide(&service, &Actor::from(principal), now)?;
     if dry_run(req)? {
-        return quote(app, &service, &change, money, now).await;
+        return quote(app, &service, &change, money, now, account).await;
     }
-    match apply(app, &change, money).await {
+    match apply_to_account(app, &change, money, account).await {
         Err(ApiError::Conflict(_)) if expected.is_some() => {
             Err(ApiError::PreconditionFailed("the service changed meanwhile".into()))
         }
@@ -153,12 +184,13 @@ async fn quote(
     change: &Change,
     money: Money,
     now: Timestamp,
+    read: Option<Account>,
 ) -> Result<Reply, ApiError> {
     let charged = match money {
         Money::Charge(_, amount) => amount,
         _ => 0,
     };
-    let balance = account(app, &service.client_id).await?.balance;
+    let balance = account_as_read(app, &service.client_id, read).await?.balance;
     let line = crate::domain::quote::line(service, change, charged, now);
     Reply::ok(Quote::new(vec![line], &[change], balance, now)?)
 }
@@ -179,10 +211,7 @@ pub async fn apply_to_account(
     let mut batch = app.store.batch();
     add_change(&mut batch, change)?;
     if money != Money::None {
-        let account = match read {
-            Some(account) => account,
-            None => account(app, &change.service.client_id).await?,
-        };
+        let account = account_as_read(app, &change.service.client_id, read).await?;
         if let Some((account, entries)) = move_money(account, money, &change.service, change.entry.at)? {
             batch.account(&account, &entries)?;
         }

@@ -3,14 +3,16 @@
 //! history (with any money) in one transaction.
 
 use crate::app::App;
+use crate::domain::account::Account;
 use crate::domain::account::LedgerKind;
 use crate::domain::history::Actor;
 use crate::domain::lifecycle::{Change, Refusal};
 use crate::domain::settings::{AddressMove, Setting};
 use crate::domain::{Principal, ProductType, Service, Timestamp};
 use crate::error::ApiError;
-use crate::http::visible_service;
-use crate::operations::{account, apply, move_money, product_type_rules, Money};
+use crate::operations::{
+    account_as_read, apply_to_account, move_money, product_type_rules, visible_service_and_account, Money,
+};
 use crate::panel::{ProcessingModule, SettingsAnswer, SettingsCall};
 use lambda_http::Request;
 use serde::de::DeserializeOwned;
@@ -18,6 +20,8 @@ use serde::de::DeserializeOwned;
 /// A service whose setting a request reaches, with its product type's panel.
 pub struct Target {
     pub service: Service,
+    /// Its client's account when it was read with the service (a client's request).
+    pub account: Option<Account>,
     pub panel_url: String,
     pub actor: Actor,
 }
@@ -31,10 +35,10 @@ impl Target {
         req: &Request,
         setting: Setting,
     ) -> Result<Self, ApiError> {
-        let service = visible_service(app, principal, req).await?;
+        let (service, account) = visible_service_and_account(app, principal, req).await?;
         service.ensure_setting(setting)?;
         let panel_url = panel_url(app, service.product_type).await?;
-        Ok(Self { service, panel_url, actor: Actor::from(principal) })
+        Ok(Self { service, account, panel_url, actor: Actor::from(principal) })
     }
 
     /// The panel path of one of this service's settings (`rest` already escaped).
@@ -77,9 +81,11 @@ pub fn done<T: DeserializeOwned>(answer: SettingsAnswer) -> Result<T, ApiError> 
 }
 
 /// A balance check before a chargeable change is made on the panel: 402 when it cannot be paid.
-pub async fn ensure_affordable(app: &App, service: &Service, money: Money) -> Result<(), ApiError> {
+pub async fn ensure_affordable(app: &App, target: &Target, money: Money) -> Result<(), ApiError> {
+    let service = &target.service;
+    let account = account_as_read(app, &service.client_id, target.account.clone()).await?;
     // The same rule (and 402) as the write: the money moved on the account as read, then dropped.
-    move_money(account(app, &service.client_id).await?, money, service, app.clock.now())?;
+    move_money(account, money, service, app.clock.now())?;
     Ok(())
 }
 
@@ -89,15 +95,16 @@ const RECORD_ATTEMPTS: usize = 3;
 
 /// Records a change made on the panel: `decide` answers the change and its money for the
 /// service as it now is, written in one transaction. The panel's change is done, so when the
-/// service changed meanwhile it is read again and the change recorded over it.
-pub async fn record<F>(app: &App, service: &Service, decide: F) -> Result<Change, ApiError>
+/// service (or its account) changed meanwhile both are read again and the change recorded over
+/// them.
+pub async fn record<F>(app: &App, target: &Target, decide: F) -> Result<Change, ApiError>
 where
     F: Fn(&Service, Timestamp) -> Result<(Change, Money), Refusal>,
 {
-    let mut service = service.clone();
+    let (mut service, mut account) = (target.service.clone(), target.account.clone());
     for _ in 0..RECORD_ATTEMPTS {
         let (change, money) = decide(&service, app.clock.now())?;
-        match apply(app, &change, money).await {
+        match apply_to_account(app, &change, money, account.take()).await {
             Err(ApiError::Conflict(_)) => {
                 service = app
                     .store

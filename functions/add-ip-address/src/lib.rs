@@ -31,7 +31,7 @@ async fn add(app: &App, principal: Principal, req: Request) -> Result<Reply, Api
         done(target.ask(app, &SettingsCall::get(target.path("ip-addresses"))).await?)?;
     let held = listed.items.iter().filter(|a| a.version == body.version).count() as u32;
     let moved = target.service.move_address(&tariff, body.version, held, 1, app.clock.now())?;
-    ensure_affordable(app, &target.service, address_money(moved.as_ref())).await?;
+    ensure_affordable(app, &target, address_money(moved.as_ref())).await?;
 
     let request = serde_json::json!({"request_id": ids::next_id(), "version": body.version});
     let call = SettingsCall::post(target.path("ip-addresses"), request);
@@ -44,7 +44,7 @@ async fn add(app: &App, principal: Principal, req: Request) -> Result<Reply, Api
         }
         answer => done(answer)?,
     };
-    let recorded = record(app, &target.service, |service, at| {
+    let recorded = record(app, &target, |service, at| {
         let moved = service.move_address(&tariff, body.version, held, 1, at)?;
         let change = service.address_changed(&address, true, moved.as_ref(), &target.actor, at);
         Ok((change, address_money(moved.as_ref())))

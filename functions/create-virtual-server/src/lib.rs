@@ -29,7 +29,7 @@ async fn create(app: &App, principal: Principal, req: Request) -> Result<Reply, 
             }
             answer => done(answer)?,
         };
-    let recorded = record(app, &target.service, |service, at| {
+    let recorded = record(app, &target, |service, at| {
         let details = json!({"virtual_server": server});
         Ok((service.setting_changed(Action::VirtualServerCreate, details, &target.actor, at), Money::None))
     })

@@ -30,7 +30,7 @@ async fn remove(app: &App, principal: Principal, req: Request) -> Result<Reply, 
     if target.ask(app, &call).await? == SettingsAnswer::NotFound {
         return Err(not_found());
     }
-    record(app, &target.service, |service, at| {
+    record(app, &target, |service, at| {
         let moved = service.move_address(&tariff, address.version, held, -1, at)?;
         let change = service.address_changed(&address, false, moved.as_ref(), &target.actor, at);
         Ok((change, address_money(moved.as_ref())))

@@ -25,7 +25,7 @@ async fn remove(app: &App, principal: Principal, req: Request) -> Result<Reply, 
         SettingsAnswer::NoResources => return Err(ApiError::BadGateway("the control panel refused".into())),
         SettingsAnswer::Done(_) => {}
     }
-    record(app, &target.service, |service, at| {
+    record(app, &target, |service, at| {
         let details = json!({"virtual_server": {"id": server}});
         Ok((service.setting_changed(Action::VirtualServerDelete, details, &target.actor, at), Money::None))
     })

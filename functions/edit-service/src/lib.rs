@@ -5,8 +5,8 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::changes::Edit;
 use shared::domain::{AutoRenew, Principal, Timestamp};
-use shared::http::{self, json_body, visible_service};
-use shared::operations::{tariff_of, write_decision, Money};
+use shared::http::{self, json_body};
+use shared::operations::{tariff_of, visible_service_and_account, write_decision, Money};
 use shared::{ApiError, App, Reply};
 use std::collections::BTreeMap;
 
@@ -37,9 +37,9 @@ async fn edit(app: &App, principal: Principal, req: Request) -> Result<Reply, Ap
     if edit == Edit::default() {
         return Err(ApiError::BadRequest("nothing to change".into()));
     }
-    let service = visible_service(app, &principal, &req).await?;
+    let (service, account) = visible_service_and_account(app, &principal, &req).await?;
     let tariff = tariff_of(app, &service).await?;
-    write_decision(app, &principal, &req, service, |service, actor, now| {
+    write_decision(app, &principal, &req, service, account, |service, actor, now| {
         Ok((service.edit(edit, &tariff, actor, now)?, Money::None))
     })
     .await

@@ -21,7 +21,7 @@ async fn put(app: &App, principal: Principal, req: Request) -> Result<Reply, Api
     let target = Target::load(app, &principal, &req, Setting::Nameservers).await?;
     let call = SettingsCall::put(target.path("nameservers"), json!(wanted));
     let set: Nameservers = done(target.ask(app, &call).await?)?;
-    record(app, &target.service, |service, at| {
+    record(app, &target, |service, at| {
         let details = json!({"nameservers": set.nameservers});
         Ok((service.setting_changed(Action::NameserversChange, details, &target.actor, at), Money::None))
     })

@@ -29,7 +29,7 @@ async fn put(app: &App, principal: Principal, req: Request) -> Result<Reply, Api
     let target = Target::load(app, &principal, &req, Setting::Whois).await?;
     let call = SettingsCall::put(target.path("whois"), json!({"registrant": registrant}));
     let set: Whois = done(target.ask(app, &call).await?)?;
-    record(app, &target.service, |service, at| {
+    record(app, &target, |service, at| {
         // The contact is the registrar's to keep; the history notes that it changed.
         let details = json!({"registrant": {"name": registrant.name, "email": registrant.email}});
         Ok((service.setting_changed(Action::WhoisChange, details, &target.actor, at), Money::None))

@@ -4,7 +4,7 @@ use super::keys;
 use super::{decode, Page, PageQuery, PageRequest, Store, StoreError};
 use crate::domain::account::{Account, LedgerEntry};
 use crate::domain::payment::Payment;
-use crate::domain::ClientId;
+use crate::domain::{ClientId, Service, ServiceId};
 
 impl Store {
     pub async fn get_account(&self, client: &ClientId) -> Result<Option<Account>, StoreError> {
@@ -31,6 +31,20 @@ impl Store {
             items: items.into_iter().map(decode).collect::<Result<_, _>>()?,
             next: last.as_ref().and_then(keys::ledger_id_of),
         })
+    }
+
+    /// A service and a client's account in one read (an account never written is `None`).
+    pub async fn service_and_account(
+        &self,
+        id: &ServiceId,
+        client: &ClientId,
+    ) -> Result<(Option<Service>, Option<Account>), StoreError> {
+        let [service, account]: [Option<_>; 2] = self
+            .get_many(&[keys::service(id), keys::account(client.as_str())])
+            .await?
+            .try_into()
+            .expect("one answer a key");
+        Ok((service.map(decode).transpose()?, account.map(decode).transpose()?))
     }
 
     pub async fn get_payment(&self, id: &str) -> Result<Option<Payment>, StoreError> {

@@ -10,11 +10,21 @@ impl Store {
         let mut item = encode(rules)?;
         item.extend(keys::product_type(rules.product_type).item());
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
+        self.remembered.forget_rules(rules.product_type);
         Ok(())
     }
 
+    /// A product type's rules, as read at most `remembered::RULES_KEPT` ago.
     pub async fn product_type(&self, t: ProductType) -> Result<Option<ProductTypeRules>, StoreError> {
-        self.get(keys::product_type(t)).await
+        let now = std::time::Instant::now();
+        if let Some(rules) = self.remembered.rules(t, now) {
+            return Ok(Some(rules));
+        }
+        let rules: Option<ProductTypeRules> = self.get(keys::product_type(t)).await?;
+        if let Some(rules) = &rules {
+            self.remembered.keep_rules(rules, now);
+        }
+        Ok(rules)
     }
 
     /// Every product type that has rules set (at most six: one page).
@@ -30,8 +40,16 @@ impl Store {
         items.into_iter().map(decode).collect()
     }
 
+    /// A tariff; one read in an instance's life, as tariffs never change.
     pub async fn get_tariff(&self, id: &TariffId) -> Result<Option<Tariff>, StoreError> {
-        self.get(keys::tariff(id)).await
+        if let Some(tariff) = self.remembered.tariff(id) {
+            return Ok(Some(tariff));
+        }
+        let tariff: Option<Tariff> = self.get(keys::tariff(id)).await?;
+        if let Some(tariff) = &tariff {
+            self.remembered.keep_tariff(tariff);
+        }
+        Ok(tariff)
     }
 
     /// Adds a tariff; `ConditionFailed` when one with its id exists.

@@ -102,6 +102,11 @@ pub struct Key {
 }
 
 impl Key {
+    /// Whether `item` is the one at this key.
+    pub fn is_of(&self, item: &Item) -> bool {
+        string(item, PK) == Some(self.pk.as_str()) && string(item, SK) == Some(self.sk.as_str())
+    }
+
     pub fn item(&self) -> Item {
         HashMap::from([
             (PK.to_owned(), AttributeValue::S(self.pk.clone())),

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod catalog;
 pub mod idempotency;
 pub mod keys;
+pub mod remembered;
 pub mod schema;
 pub mod services;
 pub mod tickets;
@@ -44,6 +45,8 @@ impl<E: std::error::Error + 'static, R: std::fmt::Debug> From<SdkError<E, R>> fo
 pub struct Store {
     client: Client,
     table: String,
+    /// The catalog items this instance read (`remembered.rs`).
+    remembered: std::sync::Arc<remembered::Remembered>,
 }
 
 /// A page of a list: items, and where the next page starts (the last item's position).
@@ -62,7 +65,7 @@ pub struct PageRequest<P> {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self { client, table: table.into(), remembered: Default::default() }
     }
 
     pub fn client(&self) -> &Client {
@@ -83,6 +86,30 @@ impl Store {
             .send()
             .await?;
         out.item.map(decode).transpose()
+    }
+
+    /// Reads the items at `wanted` (at most 100) in one strongly consistent BatchGetItem, again
+    /// for any the table left unprocessed: each found item beside its key, in `wanted`'s order.
+    async fn get_many(&self, wanted: &[keys::Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        let keys = wanted.iter().map(keys::Key::item).collect();
+        let mut request = Some(
+            aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(StoreError::backend)?,
+        );
+        let mut found: Vec<Option<Item>> = vec![None; wanted.len()];
+        while let Some(batch) = request.take() {
+            let out = self.client.batch_get_item().request_items(self.table.clone(), batch).send().await?;
+            for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                if let Some(at) = wanted.iter().position(|key| key.is_of(&item)) {
+                    found[at] = Some(item);
+                }
+            }
+            request = out.unprocessed_keys.unwrap_or_default().remove(&self.table);
+        }
+        Ok(found)
     }
 }
 
