@@ -115,8 +115,20 @@ impl Call {
     }
 }
 
+/// Warnings and errors the handlers log (a 500's cause among them) go to the failing test's
+/// output; `RUST_LOG` sets the level.
+fn capture_logs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    });
+}
+
 impl Stack {
     pub async fn new() -> Self {
+        capture_logs();
         let endpoint = emulator::ensure_running();
         let config = emulator::sdk_config(endpoint).await;
         let table = format!("test-{}", ulid::Ulid::generate().to_string().to_lowercase());

@@ -112,32 +112,40 @@ async fn a_key_replayed_twenty_times_ten_at_once_has_one_effect_and_one_answer()
 }
 
 /// Receives every message waiting on the operations queue, deleting each.
-async fn take_all(stack: &Stack) -> Vec<String> {
-    let sqs = stack.app.queue.as_ref().unwrap().client();
-    let mut bodies = Vec::new();
-    loop {
-        let received = sqs
-            .receive_message()
-            .queue_url(&stack.queues.operations)
-            .max_number_of_messages(10)
-            .visibility_timeout(60)
-            .send()
-            .await
-            .unwrap();
-        let messages = received.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return bodies;
-        }
-        for message in messages {
-            bodies.push(message.body.unwrap());
-            sqs.delete_message()
-                .queue_url(&stack.queues.operations)
-                .set_receipt_handle(message.receipt_handle)
-                .send()
-                .await
-                .unwrap();
-        }
+/// `count` VPS of alice, paid for with their activation queued, written straight to the table
+/// (ordering and checking out through the routes is tested elsewhere; a thousand of them would
+/// take the emulator half an hour): the bodies of the messages their checkout would send.
+async fn paid_services(stack: &Stack, count: usize) -> Vec<String> {
+    use shared::domain::order::{place_order, OrderRequest};
+    use shared::domain::{ClientId, Clock, Principal, Role};
+    use shared::store::batch::{history_item, service_item};
+    let alice = Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client };
+    let catalog = tests::stack::catalog();
+    let tariff = catalog.tariffs.iter().find(|t| t.id.as_str() == "vps-start").expect("vps-start");
+    let now = stack.clock.now();
+    let (mut items, mut bodies) = (Vec::new(), Vec::new());
+    for _ in 0..count {
+        let order = OrderRequest {
+            client_id: alice.id.clone(),
+            period_months: 1,
+            auto_renew: None,
+            params: [("os_template".to_owned(), "debian-12".to_owned())].into(),
+            options: vec![],
+            quick: false,
+        };
+        let (ordered, created) = place_order(tariff, order, &alice, now).expect("an order");
+        let paid = ordered.pay_order(&(&alice).into(), now).expect("payable");
+        items.push(service_item(&paid.service).unwrap());
+        items.push(history_item(&ordered.id, &created).unwrap());
+        items.push(history_item(&ordered.id, &paid.entry).unwrap());
+        let message = shared::queue::OperationMessage {
+            service_id: ordered.id.to_string(),
+            operation_id: paid.queued.clone().expect("an activation"),
+        };
+        bodies.push(serde_json::to_string(&message).unwrap());
     }
+    tests::stack::put_items(&stack.app.store, items).await.expect("seeded");
+    bodies
 }
 
 #[tokio::test]
@@ -145,20 +153,10 @@ async fn every_operation_is_carried_out_once_through_duplicates_and_failures() {
     let operations: usize =
         std::env::var("RELIABILITY_OPERATIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(40);
     let stack = Stack::new().await;
-    let alice = stack.client("alice");
     stack.panel_control("capacity", json!({"vps": operations + 10})).await;
-    stack.fund("alice", 500 * operations as u64).await;
-    // A checkout takes at most 30 services: order and check out 30 at a time.
-    for chunk in (0..operations).collect::<Vec<_>>().chunks(30) {
-        for _ in chunk {
-            stack.order_vps(&alice).await;
-        }
-        stack.post("/cart/checkout", &alice, json!({})).await.ok(200);
-    }
+    let bodies = paid_services(&stack, operations).await;
     // Each activation delivered two or three times, poison beside them, a tenth of the panel's
     // calls failing at first.
-    let bodies = take_all(&stack).await;
-    assert_eq!(bodies.len(), operations);
     let sqs = stack.app.queue.as_ref().unwrap().client();
     let mut sent = 0;
     for (i, body) in bodies.iter().enumerate() {

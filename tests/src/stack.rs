@@ -92,3 +92,27 @@ pub async fn seed_catalog(store: &Store, panel_base: &str) -> Result<usize, Stor
     }
     Ok(added)
 }
+
+/// Writes items straight to the table, 25 to a BatchWriteItem, without conditions: for set-ups
+/// too large to make through the routes against the emulator, which copies its whole table for
+/// every transaction.
+pub async fn put_items(store: &Store, items: Vec<shared::store::keys::Item>) -> Result<(), StoreError> {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let writes = items
+            .by_ref()
+            .take(25)
+            .map(|item| {
+                let put = PutRequest::builder().set_item(Some(item)).build().map_err(StoreError::backend)?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut pending = Some(std::collections::HashMap::from([(store.table().to_owned(), writes)]));
+        while let Some(requests) = pending.filter(|r| r.values().any(|w| !w.is_empty())) {
+            let out = store.client().batch_write_item().set_request_items(Some(requests)).send().await?;
+            pending = out.unprocessed_items;
+        }
+    }
+    Ok(())
+}

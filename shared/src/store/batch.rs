@@ -21,6 +21,13 @@ pub fn service_item(service: &Service) -> Result<Item, StoreError> {
     Ok(item)
 }
 
+/// A history entry of a service as its table item.
+pub fn history_item(service: &ServiceId, entry: &HistoryEntry) -> Result<Item, StoreError> {
+    let mut item = encode(entry)?;
+    item.extend(keys::history(service, &entry.id).item());
+    Ok(item)
+}
+
 #[derive(Debug)]
 pub struct Batch {
     table: String,
@@ -52,9 +59,7 @@ impl Batch {
     }
 
     pub fn history(&mut self, service: &ServiceId, entry: &HistoryEntry) -> Result<&mut Self, StoreError> {
-        let mut item = encode(entry)?;
-        item.extend(keys::history(service, &entry.id).item());
-        self.put_new(item)
+        self.put_new(history_item(service, entry)?)
     }
 
     /// The account as it should now be (its `version` one past the one read, 1 when new),
