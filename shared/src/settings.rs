@@ -3,8 +3,7 @@
 //! history (with any money) in one transaction.
 
 use crate::app::App;
-use crate::domain::account::Account;
-use crate::domain::account::LedgerKind;
+use crate::domain::account::{Account, LedgerKind};
 use crate::domain::history::Actor;
 use crate::domain::lifecycle::{Change, Refusal};
 use crate::domain::settings::{AddressMove, Setting};

@@ -236,3 +236,31 @@ async fn a_client_never_sees_a_deleted_service() {
     let deleted = stack.get("/services?status=deleted", &provider).await.ok(200).clone();
     assert_eq!(ids(&deleted), vec![gone.id.to_string()]);
 }
+
+#[tokio::test]
+async fn history_pages_join_into_the_whole_history_and_only_its_client_reads_them() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.post(&format!("/services/{id}/reboot"), &alice, json!({})).await.ok(200);
+    let whole = stack.get(&format!("/services/{id}/history?limit=100"), &alice).await.ok(200).clone();
+    let whole = ids(&whole);
+    assert!(whole.len() >= 4, "{whole:?}");
+    let (mut paged, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let path = match &cursor {
+            None => format!("/services/{id}/history?limit=2"),
+            Some(c) => format!("/services/{id}/history?limit=2&cursor={c}"),
+        };
+        let page = stack.get(&path, &alice).await.ok(200).clone();
+        assert!(ids(&page).len() <= 2);
+        paged.extend(ids(&page));
+        // Another client reads no page: neither the first nor one after a cursor it was given.
+        stack.get(&path, &stack.client("bob")).await.problem(404);
+        match page["cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(paged, whole);
+}

@@ -152,6 +152,8 @@ struct PageQuery {
     newest_first: bool,
     limit: u16,
     start: Option<Item>,
+    /// A strongly consistent read (of the table; an index cannot give one).
+    consistent: bool,
 }
 
 impl PageQuery {
@@ -177,6 +179,7 @@ impl Store {
             .expression_attribute_names("#pk", pk_name)
             .expression_attribute_values(":pk", s(q.partition))
             .scan_index_forward(!q.newest_first)
+            .consistent_read(q.consistent)
             .limit(i32::from(q.limit))
             .set_exclusive_start_key(q.start);
         if let Some(prefix) = q.sort_prefix {

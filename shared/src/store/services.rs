@@ -83,6 +83,37 @@ impl Store {
         }
     }
 
+    /// A service and the first page of its history in one Query: the service item (`META`)
+    /// sorts after its history entries (`HIST#...`), so newest first it comes first.
+    pub async fn service_with_history(
+        &self,
+        id: &ServiceId,
+        limit: u16,
+    ) -> Result<(Option<Service>, Page<HistoryEntry, HistoryId>), StoreError> {
+        let service_key = keys::service(id);
+        let query = PageQuery {
+            partition: service_key.pk.clone(),
+            sort_range: Some(("<=", service_key.sk.clone())),
+            newest_first: true,
+            limit: limit + 1,
+            consistent: true,
+            ..PageQuery::default()
+        };
+        let (mut items, last) = self.query_page(query).await?;
+        let service = match items.first() {
+            Some(first) if service_key.is_of(first) => Some(decode(items.remove(0))?),
+            _ => None,
+        };
+        let entries = items.into_iter().filter(|item| keys::history_id_of(item).is_some());
+        Ok((
+            service,
+            Page {
+                items: entries.map(decode).collect::<Result<_, _>>()?,
+                next: last.as_ref().and_then(keys::history_id_of),
+            },
+        ))
+    }
+
     /// A service's history, newest first, one page.
     pub async fn list_history(
         &self,
