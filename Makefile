@@ -52,13 +52,16 @@ cfn-lint: venv
 bench: venv build release-builds
 	cargo run --quiet -p tests --bin bench-sweeps
 	cargo run --quiet -p tests --bin bench-routes
-	cargo run --quiet -p tests --bin bench-size
+	BENCH_FUNCTIONS="$(BENCH_FUNCTIONS)" cargo run --quiet -p tests --bin bench-size
 
 # What bench-size measures: every function built for arm64 as the template deploys it (zig from
 # .venv links it; cargo lambda builds with panic = abort), and the same code built for this
 # machine the same way, whose start it times. Their own target directory keeps them from
 # locking the debug builds.
-FUNCTIONS := $(patsubst functions/%,-p %,$(wildcard functions/*))
+# BENCH_FUNCTIONS names the functions built and measured (default: every one; each takes about
+# a minute and a half of link-time optimization per architecture on 2 cores).
+BENCH_FUNCTIONS ?= $(notdir $(wildcard functions/*))
+FUNCTIONS := $(addprefix -p ,$(BENCH_FUNCTIONS))
 release-builds: venv
 	rustup target add aarch64-unknown-linux-gnu
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_TARGET_DIR=target/bench cargo lambda build --release --arm64 $(FUNCTIONS)

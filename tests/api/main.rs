@@ -7,6 +7,7 @@ mod catalog;
 mod changes;
 mod display;
 mod e2e;
+mod emulator;
 mod errors;
 mod helpers;
 mod idempotency;
