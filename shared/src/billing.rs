@@ -26,8 +26,13 @@ pub async fn account_reply(
 ) -> Result<Reply, ApiError> {
     let query = Query::parse(req, &PAGE_PARAMS)?;
     let page = query.page(|raw| Some(raw.to_owned()))?;
-    let account = account(app, client).await?;
-    let ledger = app.store.list_ledger(client, page).await?;
+    // The first page comes with the account in one read; a later one needs both reads.
+    let (account, ledger) = if page.after.is_none() {
+        let (account, ledger) = app.store.account_with_ledger(client, page.limit).await?;
+        (account.unwrap_or_else(|| Account::open(client.clone())), ledger)
+    } else {
+        (account(app, client).await?, app.store.list_ledger(client, page).await?)
+    };
     let mut entries: Vec<serde_json::Value> =
         ledger.items.iter().map(|e| serde_json::to_value(e).expect("an entry serializes")).collect();
     views::hide_deleted_links(app, principal, &mut entries).await?;

@@ -1,7 +1,7 @@
 //! Money: accounts, payments, and paying for the cart.
 
 use crate::helpers::{id_of, ids, Stack};
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn a_short_balance_is_402_and_charges_nothing() {
@@ -118,4 +118,30 @@ async fn recorded_payments_are_unique_by_external_id_and_provider_only() {
     let bob = stack.get("/account", &stack.client("bob")).await.ok(200).clone();
     assert_eq!((bob["balance"].clone(), bob["entries"].clone()), (json!(0), json!([])));
     stack.get("/clients/alice/account", &stack.client("bob")).await.problem(403);
+}
+
+#[tokio::test]
+async fn ledger_pages_join_into_the_whole_ledger_and_each_carries_the_balance() {
+    let stack = Stack::new().await;
+    for amount in [100, 200, 300, 400, 500] {
+        stack.fund("alice", amount).await;
+    }
+    let alice = stack.client("alice");
+    let whole = stack.get("/account?limit=100", &alice).await.ok(200).clone();
+    assert_eq!(whole["balance"], 1500);
+    let whole: Vec<Value> = whole["entries"].as_array().unwrap().clone();
+    assert_eq!(whole.len(), 5);
+    let (mut paged, mut path) = (Vec::new(), "/account?limit=2".to_owned());
+    loop {
+        let page = stack.get(&path, &alice).await.ok(200).clone();
+        assert_eq!(page["balance"], 1500, "every page: {page}");
+        paged.extend(page["entries"].as_array().unwrap().iter().cloned());
+        match page["cursor"].as_str() {
+            Some(cursor) => path = format!("/account?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, whole);
+    let empty = stack.get("/account", &stack.client("newcomer")).await.ok(200).clone();
+    assert_eq!((empty["balance"].clone(), empty["entries"].clone()), (json!(0), json!([])));
 }

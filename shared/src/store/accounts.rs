@@ -11,6 +11,25 @@ impl Store {
         self.get(keys::account(client.as_str())).await
     }
 
+    /// A client's account (`None` if never written) and the first page of its ledger, newest
+    /// first, in one Query.
+    pub async fn account_with_ledger(
+        &self,
+        client: &ClientId,
+        limit: u16,
+    ) -> Result<(Option<Account>, Page<LedgerEntry, String>), StoreError> {
+        let (_, prefix) = keys::ledger_partition(client.as_str());
+        let (account, entries, last) =
+            self.head_with_entries(&keys::account(client.as_str()), &prefix, limit).await?;
+        Ok((
+            account.map(decode).transpose()?,
+            Page {
+                items: entries.into_iter().map(decode).collect::<Result<_, _>>()?,
+                next: last.as_ref().and_then(keys::ledger_id_of),
+            },
+        ))
+    }
+
     /// A client's ledger, newest first, one page.
     pub async fn list_ledger(
         &self,

@@ -286,8 +286,10 @@ pub fn history_id_of(item: &Item) -> Option<crate::domain::HistoryId> {
     string(item, SK)?.strip_prefix(HISTORY_PREFIX).and_then(crate::domain::HistoryId::parse)
 }
 
+/// A client's account: `META` sorts after its ledger entries (`LEDGER#...`), so that newest
+/// first the account comes first (one Query reads it with the first page of its ledger).
 pub fn account(client: &str) -> Key {
-    Key { pk: account_partition(client), sk: "ACCOUNT".into() }
+    Key { pk: account_partition(client), sk: "META".into() }
 }
 
 fn account_partition(client: &str) -> String {

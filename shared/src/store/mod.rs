@@ -165,6 +165,35 @@ impl PageQuery {
 }
 
 impl Store {
+    /// The item at `head` and the first page of the entries (sort keys starting `entry_prefix`)
+    /// that sort before it in its partition, newest first, in one strongly consistent Query:
+    /// the head item, the entries, and where the next page starts.
+    async fn head_with_entries(
+        &self,
+        head: &keys::Key,
+        entry_prefix: &str,
+        limit: u16,
+    ) -> Result<(Option<Item>, Vec<Item>, Option<Item>), StoreError> {
+        let query = PageQuery {
+            partition: head.pk.clone(),
+            sort_range: Some(("<=", head.sk.clone())),
+            newest_first: true,
+            limit: limit + 1,
+            consistent: true,
+            ..PageQuery::default()
+        };
+        let (mut items, last) = self.query_page(query).await?;
+        let head_item = match items.first() {
+            Some(first) if head.is_of(first) => Some(items.remove(0)),
+            _ => None,
+        };
+        let is_entry = |item: &Item| {
+            item.get(keys::SK).and_then(|sk| sk.as_s().ok()).is_some_and(|sk| sk.starts_with(entry_prefix))
+        };
+        items.retain(is_entry);
+        Ok((head_item, items, last))
+    }
+
     async fn query_page(&self, q: PageQuery) -> Result<(Vec<Item>, Option<Item>), StoreError> {
         let (pk_name, sk_name) = match q.index {
             Some(index) => (index.pk(), index.sk()),

@@ -90,25 +90,12 @@ impl Store {
         id: &ServiceId,
         limit: u16,
     ) -> Result<(Option<Service>, Page<HistoryEntry, HistoryId>), StoreError> {
-        let service_key = keys::service(id);
-        let query = PageQuery {
-            partition: service_key.pk.clone(),
-            sort_range: Some(("<=", service_key.sk.clone())),
-            newest_first: true,
-            limit: limit + 1,
-            consistent: true,
-            ..PageQuery::default()
-        };
-        let (mut items, last) = self.query_page(query).await?;
-        let service = match items.first() {
-            Some(first) if service_key.is_of(first) => Some(decode(items.remove(0))?),
-            _ => None,
-        };
-        let entries = items.into_iter().filter(|item| keys::history_id_of(item).is_some());
+        let (_, prefix) = keys::history_partition(id);
+        let (service, entries, last) = self.head_with_entries(&keys::service(id), &prefix, limit).await?;
         Ok((
-            service,
+            service.map(decode).transpose()?,
             Page {
-                items: entries.map(decode).collect::<Result<_, _>>()?,
+                items: entries.into_iter().map(decode).collect::<Result<_, _>>()?,
                 next: last.as_ref().and_then(keys::history_id_of),
             },
         ))

@@ -150,6 +150,11 @@ impl Bench {
                 path =
                     format!("{service}/virtual-servers/{}", made["id"].as_str().expect("a virtual server"));
             }
+            "POST /services/{id}/change-tariff" => {
+                // A warm instance has read the tariff it changes to before, as it did its own.
+                let to = body.as_ref().and_then(|b| b["tariff_id"].as_str()).expect("a tariff");
+                self.send("GET", &format!("/tariffs/{to}"), &client, None).await;
+            }
             "POST /cart/checkout" => {
                 let order = json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}});
                 self.send("POST", "/services", &client, Some(&order)).await;
