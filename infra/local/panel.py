@@ -26,7 +26,8 @@ A POST with a request_id seen before answers its first answer again.
 Control (same prefix):
 - POST {prefix}/control/capacity {"vps": 0, ...}: services each product type can host.
 - POST {prefix}/control/fail {"product_type": "vps", "count": 2, "status": 500}: the next
-  `count` operations of that type fail (count -1: until told otherwise).
+  `count` operations of that type fail (count -1: until told otherwise); with "every": 10,
+  only every tenth call fails until `count` have.
 - GET  {prefix}/control/calls: every operation call received, in order.
 """
 
@@ -115,9 +116,11 @@ def operate(state, product_type, op):
         return state["answers"][op_id]
     failure = state["failures"].get(product_type)
     if failure and failure["count"] != 0:
-        if failure["count"] > 0:
-            failure["count"] -= 1
-        return failure["status"], {"error": "injected failure"}
+        failure["seen"] += 1
+        if failure["seen"] % failure["every"] == 0:
+            if failure["count"] > 0:
+                failure["count"] -= 1
+            return failure["status"], {"error": "injected failure"}
     hosted = state["hosted"][product_type]
     service = op.get("service_id")
     if op["operation"] == "activation" and service not in hosted:
@@ -297,6 +300,8 @@ class Handler(BaseHTTPRequestHandler):
                 state["failures"][body.get("product_type")] = {
                     "count": int(body.get("count", 1)),
                     "status": int(body.get("status", 500)),
+                    "every": max(1, int(body.get("every", 1))),
+                    "seen": 0,
                 }
                 return self.answer(200, {"failures": state["failures"]})
         return self.answer(404, {"error": "no such route"})

@@ -169,11 +169,15 @@ async fn every_operation_is_carried_out_once_through_duplicates_and_failures() {
     for body in poison {
         sqs.send_message().queue_url(&stack.queues.operations).message_body(body).send().await.unwrap();
     }
-    stack.panel_control("fail", json!({"product_type": "vps", "count": operations / 10})).await;
+    // Spread out, as a flaky panel fails: every tenth call until a tenth of the operations have
+    // failed once (a burst of failures longer than an operation's retries is given up instead).
+    stack.panel_control("fail", json!({"product_type": "vps", "count": operations / 10, "every": 10})).await;
     let delivered = stack.drain_queue(10 * operations + 50).await;
     assert!(delivered >= sent, "{delivered} deliveries of {sent} messages");
 
     let calls = stack.panel_calls().await;
+    let failed = calls.iter().filter(|c| c["status"] == 500).count();
+    assert_eq!(failed, operations / 10, "a tenth of the operations failed once at the panel");
     let mut done: HashMap<String, usize> = HashMap::new();
     for call in calls.iter().filter(|c| c["status"] == 200) {
         *done.entry(call["request"]["operation_id"].as_str().unwrap().to_owned()).or_default() += 1;
