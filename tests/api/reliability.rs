@@ -116,24 +116,13 @@ async fn a_key_replayed_twenty_times_ten_at_once_has_one_effect_and_one_answer()
 /// (ordering and checking out through the routes is tested elsewhere; a thousand of them would
 /// take the emulator half an hour): the bodies of the messages their checkout would send.
 async fn paid_services(stack: &Stack, count: usize) -> Vec<String> {
-    use shared::domain::order::{place_order, OrderRequest};
-    use shared::domain::{ClientId, Clock, Principal, Role};
+    use shared::domain::{Clock, Principal, Role};
     use shared::store::batch::{history_item, service_item};
-    let alice = Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client };
-    let catalog = tests::stack::catalog();
-    let tariff = catalog.tariffs.iter().find(|t| t.id.as_str() == "vps-start").expect("vps-start");
     let now = stack.clock.now();
+    let alice = Principal { id: shared::domain::ClientId::parse("alice").unwrap(), role: Role::Client };
     let (mut items, mut bodies) = (Vec::new(), Vec::new());
     for _ in 0..count {
-        let order = OrderRequest {
-            client_id: alice.id.clone(),
-            period_months: 1,
-            auto_renew: None,
-            params: [("os_template".to_owned(), "debian-12".to_owned())].into(),
-            options: vec![],
-            quick: false,
-        };
-        let (ordered, created) = place_order(tariff, order, &alice, now).expect("an order");
+        let (ordered, created) = tests::stack::vps_order("alice", now);
         let paid = ordered.pay_order(&(&alice).into(), now).expect("payable");
         items.push(service_item(&paid.service).unwrap());
         items.push(history_item(&ordered.id, &created).unwrap());

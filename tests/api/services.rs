@@ -2,8 +2,7 @@
 
 use crate::helpers::{id_of, ids, Stack};
 use serde_json::json;
-use shared::domain::order::{place_order, OrderRequest};
-use shared::domain::{ClientId, Clock, Principal, Role, Status, TariffId};
+use shared::domain::{Clock, Status};
 
 #[tokio::test]
 async fn a_client_orders_and_sees_its_service_with_history() {
@@ -209,17 +208,7 @@ async fn the_provider_orders_for_a_client() {
 #[tokio::test]
 async fn a_client_never_sees_a_deleted_service() {
     let stack = Stack::new().await;
-    let alice = Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client };
-    let tariff = stack.app.store.get_tariff(&TariffId::parse("vps-start").unwrap()).await.unwrap().unwrap();
-    let order = OrderRequest {
-        client_id: alice.id.clone(),
-        period_months: 1,
-        auto_renew: None,
-        params: [("os_template".to_owned(), "debian-12".to_owned())].into(),
-        options: vec![],
-        quick: false,
-    };
-    let (mut gone, entry) = place_order(&tariff, order, &alice, stack.clock.now()).unwrap();
+    let (mut gone, entry) = tests::stack::vps_order("alice", stack.clock.now());
     gone.status = Status::Deleted;
     stack.app.store.insert_service(&gone, &entry).await.unwrap();
     let kept = stack.order_vps(&stack.client("alice")).await;

@@ -3,7 +3,8 @@
 
 use aws_config::SdkConfig;
 use serde::Deserialize;
-use shared::domain::{ProductTypeRules, Tariff};
+use shared::domain::order::{place_order, OrderRequest};
+use shared::domain::{ClientId, HistoryEntry, Principal, ProductTypeRules, Role, Service, Tariff, Timestamp};
 use shared::store::{schema, Store, StoreError};
 
 pub const QUEUE: &str = "services-operations";
@@ -115,4 +116,21 @@ pub async fn put_items(store: &Store, items: Vec<shared::store::keys::Item>) -> 
         }
     }
     Ok(())
+}
+
+/// `client`'s month of the demo `vps-start` tariff as the domain places the order at `now`, for
+/// set-ups written straight to the table: the service and its first history entry.
+pub fn vps_order(client: &str, now: Timestamp) -> (Service, HistoryEntry) {
+    let catalog = catalog();
+    let tariff = catalog.tariffs.iter().find(|t| t.id.as_str() == "vps-start").expect("vps-start");
+    let principal = Principal { id: ClientId::parse(client).expect("a client id"), role: Role::Client };
+    let order = OrderRequest {
+        client_id: principal.id.clone(),
+        period_months: 1,
+        auto_renew: None,
+        params: [("os_template".to_owned(), "debian-12".to_owned())].into(),
+        options: vec![],
+        quick: false,
+    };
+    place_order(tariff, order, &principal, now).expect("a valid order")
 }

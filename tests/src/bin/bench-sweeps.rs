@@ -4,9 +4,8 @@
 
 use shared::auth::Auth;
 use shared::domain::lifecycle::Outcome;
-use shared::domain::order::{place_order, OrderRequest};
 use shared::domain::schedule::system;
-use shared::domain::{ClientId, Clock, Principal, Role, Service, SystemClock, TariffId, Timestamp};
+use shared::domain::{ClientId, Clock, Service, SystemClock, Timestamp};
 use shared::queue::Queue;
 use shared::store::batch::service_item;
 use shared::store::Store;
@@ -97,19 +96,7 @@ async fn measure(job: &'static str, total: usize, template: &Service) -> Result<
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let catalog = stack::catalog();
-    let tariff =
-        catalog.tariffs.iter().find(|t| t.id == TariffId::parse("vps-start").unwrap()).expect("vps-start");
-    let alice = Principal { id: ClientId::parse("template").unwrap(), role: Role::Client };
-    let order = OrderRequest {
-        client_id: alice.id.clone(),
-        period_months: 1,
-        auto_renew: None,
-        params: [("os_template".to_owned(), "debian-12".to_owned())].into(),
-        options: vec![],
-        quick: false,
-    };
-    let template = place_order(tariff, order, &alice, SystemClock.now())?.0;
+    let template = stack::vps_order("template", SystemClock.now()).0;
     let large: usize = std::env::var("BENCH_SERVICES").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
     let mut rows = Vec::new();
     for job in ["auto-renewal", "expiry-sweep", "abuse-sweep", "operations-sweep"] {
