@@ -48,7 +48,7 @@ cfn-lint: venv
 	$(VENV)/bin/cfn-lint infra/template.yaml
 
 # Benchmarks (not part of `make test`): results go to BENCHMARKS.md. BENCH_SERVICES sets the
-# large table's size (default 10000: about ten minutes a job against the emulator).
+# large table's size (default 10000: seconds a job against the emulator).
 bench: venv build release-builds
 	cargo run --quiet -p tests --bin bench-sweeps
 	cargo run --quiet -p tests --bin bench-routes
