@@ -108,9 +108,7 @@ impl Bench {
             payment: payment["id"].as_str().unwrap_or_default().to_owned(),
         }
     }
-}
 
-impl Bench {
     /// The fixture of a route, and its path and body brought to where the route's sample
     /// succeeds (a suspended service to enable, an address to delete, an order in the cart...):
     /// the set-up calls are made before the count starts.
