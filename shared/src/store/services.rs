@@ -3,7 +3,6 @@
 use super::keys::{self, Index};
 use super::{decode, s, Page, PageQuery, PageRequest, Store, StoreError};
 use crate::domain::{ClientId, HistoryEntry, HistoryId, ProductType, Service, ServiceId, Status};
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use std::collections::HashSet;
 
 /// Which services a list shows. The store picks the index from the most selective filter.
@@ -125,38 +124,20 @@ impl Store {
 }
 
 impl Store {
-    /// Which of `ids` are deleted services, read in one BatchGetItem per 100 (their status
-    /// only): a client's listings leave out links to them.
+    /// Which of `ids` are deleted services, read in one BatchGetItem per 100: a client's
+    /// listings leave out links to them.
     pub async fn deleted_among(&self, ids: &[ServiceId]) -> Result<HashSet<ServiceId>, StoreError> {
         let mut unique: Vec<&ServiceId> = ids.iter().collect();
         unique.sort();
         unique.dedup();
         let mut deleted = HashSet::new();
         for chunk in unique.chunks(100) {
-            let keys = chunk.iter().map(|id| keys::service(id).item()).collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .projection_expression("id, #status")
-                    .expression_attribute_names("#status", "status")
-                    .consistent_read(true)
-                    .build()
-                    .map_err(StoreError::backend)?,
-            );
-            while let Some(wanted) = request.take() {
-                let out =
-                    self.client.batch_get_item().request_items(self.table.clone(), wanted).send().await?;
-                for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
-                    let (Some(AttributeValue::S(id)), Some(AttributeValue::S(status))) =
-                        (item.get("id"), item.get("status"))
-                    else {
-                        continue;
-                    };
-                    if status == Status::Deleted.as_str() {
-                        deleted.extend(ServiceId::parse(id));
-                    }
+            let wanted: Vec<keys::Key> = chunk.iter().map(|id| keys::service(id)).collect();
+            for (id, item) in chunk.iter().zip(self.get_many(&wanted).await?) {
+                let status = item.as_ref().and_then(|item| item.get("status")?.as_s().ok());
+                if status.is_some_and(|s| s == Status::Deleted.as_str()) {
+                    deleted.insert((*id).clone());
                 }
-                request = out.unprocessed_keys.unwrap_or_default().remove(&self.table);
             }
         }
         Ok(deleted)
