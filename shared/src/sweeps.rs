@@ -146,23 +146,26 @@ pub const STALLED_AFTER_SECONDS: i64 = 3600;
 /// name it, so a message that was only late costs a duplicate delivery, nothing more.
 pub async fn requeue_stalled(app: &App) -> Result<Summary, ApiError> {
     let now = app.clock.now();
-    let mut summary = Summary::default();
     let running = app.store.all_in_status(crate::domain::Status::InProgress).await?;
-    summary.found = running.len();
-    let stalled: Vec<OperationMessage> = running
+    let stalled: Vec<_> = running
         .iter()
-        .filter_map(|service| {
-            let pending = service.stalled_operation(now, STALLED_AFTER_SECONDS)?;
-            tracing::warn!(service_id = %service.id, operation_id = %pending.id, started_at = %pending.started_at, "operation stalled: queued again");
-            telemetry::count(Metric::OperationsRequeued, &pending.work.action().name());
-            Some(OperationMessage { service_id: service.id.to_string(), operation_id: pending.id.clone() })
+        .filter_map(|service| Some((service, service.stalled_operation(now, STALLED_AFTER_SECONDS)?)))
+        .collect();
+    let messages: Vec<OperationMessage> = stalled
+        .iter()
+        .map(|(service, pending)| OperationMessage {
+            service_id: service.id.to_string(),
+            operation_id: pending.id.clone(),
         })
         .collect();
-    if !stalled.is_empty() {
-        app.queue()?.send(&stalled).await?;
+    if !messages.is_empty() {
+        app.queue()?.send(&messages).await?;
     }
-    summary.acted = stalled.len();
-    Ok(summary)
+    for (service, pending) in &stalled {
+        tracing::warn!(service_id = %service.id, operation_id = %pending.id, started_at = %pending.started_at, "operation stalled: queued again");
+        telemetry::count(Metric::OperationsRequeued, &pending.work.action().name());
+    }
+    Ok(Summary { found: running.len(), acted: stalled.len(), ..Summary::default() })
 }
 
 /// What a due list shows.
