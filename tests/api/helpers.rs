@@ -131,9 +131,8 @@ impl Stack {
         capture_logs();
         let endpoint = emulator::ensure_running();
         let config = emulator::sdk_config(endpoint).await;
-        let table = format!("test-{}", ulid::Ulid::generate().to_string().to_lowercase());
-        stack::create_table(&config, &table).await.expect("create table");
-        let queues = stack::create_messaging(&config, &table, MAX_RECEIVES).await.expect("queues");
+        let (table, queues) =
+            stack::fresh_resources(&config, "test", MAX_RECEIVES).await.expect("table and queues");
         let panel = format!("{}/{table}", tests::panel::ensure_running());
         let store = Store::new(aws_sdk_dynamodb::Client::new(&config), table);
         stack::seed_catalog(&store, &panel).await.expect("seed catalog");

@@ -37,6 +37,19 @@ pub struct Queues {
     pub dead_letter: String,
 }
 
+/// One run's own resources in an emulator: a table named `{prefix}-{ulid}` and the operations
+/// queue of that name with its dead-letter queue (redrive after `max_receives`).
+pub async fn fresh_resources(
+    config: &SdkConfig,
+    prefix: &str,
+    max_receives: u32,
+) -> Result<(String, Queues), String> {
+    let table = format!("{prefix}-{}", ulid::Ulid::generate().to_string().to_lowercase());
+    create_table(config, &table).await.map_err(|e| e.to_string())?;
+    let queues = create_messaging(config, &table, max_receives).await.map_err(|e| e.to_string())?;
+    Ok((table, queues))
+}
+
 /// Creates the operations queue `name` with its dead-letter queue `{name}-dlq` (redrive after
 /// `max_receives`), and the event bus; each only when missing.
 pub async fn create_messaging(

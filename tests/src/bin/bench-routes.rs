@@ -245,10 +245,7 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let emulator = emulator::PrivateEmulator::start()?;
     let config = emulator::sdk_config(&emulator.endpoint).await;
-    let table = format!("bench-{}", ulid::Ulid::generate().to_string().to_lowercase());
-    stack::create_table(&config, &table).await?;
-    let queues =
-        stack::create_messaging(&config, &table, stack::MAX_RECEIVES).await.map_err(|e| e.to_string())?;
+    let (table, queues) = stack::fresh_resources(&config, "bench", stack::MAX_RECEIVES).await?;
     let panel = format!("{}/{table}", tests::panel::ensure_running());
     stack::seed_catalog(&Store::new(aws_sdk_dynamodb::Client::new(&config), &table), &panel).await?;
     let counter = CallCounter::default();

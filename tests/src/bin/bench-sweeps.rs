@@ -68,10 +68,7 @@ async fn measure(job: &'static str, total: usize, template: &Service) -> Result<
     // A fresh emulator per measurement: it keeps the memory of every table it ever held.
     let emulator = emulator::PrivateEmulator::start()?;
     let config = emulator::sdk_config(&emulator.endpoint).await;
-    let table = format!("bench-{}", ulid::Ulid::generate().to_string().to_lowercase());
-    stack::create_table(&config, &table).await?;
-    let queues =
-        stack::create_messaging(&config, &table, stack::MAX_RECEIVES).await.map_err(|e| e.to_string())?;
+    let (table, queues) = stack::fresh_resources(&config, "bench", stack::MAX_RECEIVES).await?;
     let plain = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
     stack::seed_catalog(&plain, "http://127.0.0.1:9/unused").await?;
     let now = SystemClock.now();
