@@ -28,6 +28,9 @@ Control (same prefix):
 - POST {prefix}/control/fail {"product_type": "vps", "count": 2, "status": 500}: the next
   `count` operations of that type fail (count -1: until told otherwise); with "every": 10,
   only every tenth call fails until `count` have.
+- POST {prefix}/control/hang {"product_type": "vps", "seconds": 3}: every later operation
+  of that type is answered only after that many seconds (0: at once again), as a panel that
+  hangs past its callers' timeouts.
 - GET  {prefix}/control/calls: every operation call received, in order.
 """
 
@@ -36,6 +39,7 @@ import hashlib
 import json
 import sys
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, unquote, urlsplit
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,6 +58,7 @@ def panel(prefix):
             "capacity": {t: DEFAULT_CAPACITY for t in PRODUCT_TYPES},
             "hosted": {t: set() for t in PRODUCT_TYPES},
             "failures": {},
+            "hangs": {},
             "answers": {},
             "calls": [],
             "services": {},
@@ -285,6 +290,10 @@ class Handler(BaseHTTPRequestHandler):
         body = self.body()
         if not isinstance(body, dict):
             return self.answer(400, {"error": "a JSON object is required"})
+        if section in PRODUCT_TYPES and rest == ["operations"]:
+            with LOCK:
+                hang = panel(prefix)["hangs"].get(section, 0)
+            time.sleep(hang)
         with LOCK:
             state = panel(prefix)
             if section in PRODUCT_TYPES and rest == ["operations"] and method == "POST":
@@ -304,6 +313,9 @@ class Handler(BaseHTTPRequestHandler):
                     "seen": 0,
                 }
                 return self.answer(200, {"failures": state["failures"]})
+            if (section, rest) == ("control", ["hang"]):
+                state["hangs"][body.get("product_type")] = float(body.get("seconds", 0))
+                return self.answer(200, {"hangs": state["hangs"]})
         return self.answer(404, {"error": "no such route"})
 
 

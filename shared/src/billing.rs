@@ -8,7 +8,8 @@ use crate::domain::payment::{Payment, PaymentStatus};
 use crate::domain::{ClientId, Principal, Service, Status, Timestamp};
 use crate::error::ApiError;
 use crate::http::{Query, Reply, PAGE_PARAMS};
-use crate::operations::{account, add_change, enqueue};
+use crate::domain::catalog::RulesByType;
+use crate::operations::{account, account_with_rules, add_change, enqueue};
 use crate::store::StoreError;
 use crate::views;
 use lambda_http::Request;
@@ -54,20 +55,32 @@ pub fn cart(services: Vec<Service>) -> Vec<Service> {
     cart
 }
 
-/// Charges `account` for each service and pays its order: the changes and the ledger entries.
-/// Refuses as a whole (nothing charged) when the balance does not cover all of them.
-pub fn pay_for(
-    account: &mut Account,
-    services: &[Service],
-    actor: &Actor,
-    at: Timestamp,
-) -> Result<(Vec<Change>, Vec<LedgerEntry>), ApiError> {
+/// Whether `account` can pay for `services` now: each of their product types has a control
+/// panel to activate them on (409 naming the first that has none), and the balance covers all
+/// of them (402).
+pub fn ensure_payable(account: &Account, services: &[Service], rules: &RulesByType) -> Result<(), ApiError> {
+    for service in services {
+        rules.panel(service.product_type)?;
+    }
     let total: u64 = services.iter().map(|s| s.order_price).sum();
     if total > account.balance {
         return Err(
             crate::domain::account::InsufficientFunds { needed: total, balance: account.balance }.into()
         );
     }
+    Ok(())
+}
+
+/// Charges `account` for each service and pays its order: the changes and the ledger entries.
+/// Refuses as a whole (nothing charged) unless `ensure_payable`.
+pub fn pay_for(
+    account: &mut Account,
+    services: &[Service],
+    rules: &RulesByType,
+    actor: &Actor,
+    at: Timestamp,
+) -> Result<(Vec<Change>, Vec<LedgerEntry>), ApiError> {
+    ensure_payable(account, services, rules)?;
     let mut changes = Vec::new();
     let mut entries = Vec::new();
     for service in services {
@@ -77,17 +90,17 @@ pub fn pay_for(
     Ok((changes, entries))
 }
 
-/// Writes a received payment: the credit, and when the balance then covers the whole cart
-/// (of at most `MAX_CHECKOUT` services), its checkout, all in one transaction.
+/// Writes a received payment: the credit of what was received, and when the whole cart (of at
+/// most `MAX_CHECKOUT` services) can then be paid for (`ensure_payable`), its checkout, all in
+/// one transaction.
 pub async fn receive_payment(app: &App, payment: &Payment, actor: &Actor) -> Result<Vec<Change>, ApiError> {
     let now = app.clock.now();
-    let mut account = account(app, &payment.client_id).await?;
-    let mut entries = vec![account.credit(LedgerKind::Payment, payment.amount, None, now)];
+    let (mut account, rules) = account_with_rules(app, &payment.client_id).await?;
+    let mut entries = vec![account.credit_payment(payment, now)];
     let cart = cart(app.store.client_services(&payment.client_id).await?);
-    let total: u64 = cart.iter().map(|s| s.order_price).sum();
     let (checked_out, unmarked) =
-        if !cart.is_empty() && cart.len() <= MAX_CHECKOUT && total <= account.balance {
-            let (paid, charges) = pay_for(&mut account, &cart, actor, now)?;
+        if !cart.is_empty() && cart.len() <= MAX_CHECKOUT && ensure_payable(&account, &cart, &rules).is_ok() {
+            let (paid, charges) = pay_for(&mut account, &cart, &rules, actor, now)?;
             entries.extend(charges);
             (paid, Vec::new())
         } else {
@@ -158,13 +171,14 @@ pub fn payment_view(payment: &Payment) -> serde_json::Value {
         "id": payment.id,
         "client_id": payment.client_id,
         "amount": payment.amount,
+        "settled_amount": payment.settled_amount,
         "status": payment.status,
         "external_id": payment.external_id,
         "created_at": payment.created_at,
     })
 }
 
-/// A new payment of `amount` for `client`.
+/// A new payment of `amount` for `client`; a received one has received `amount`.
 pub fn new_payment(
     client: ClientId,
     amount: u64,
@@ -183,13 +197,15 @@ pub fn new_payment(
         client_id: client,
         amount,
         status,
+        settled_amount: (status == PaymentStatus::Received).then_some(amount),
         external_id,
         created_at: at,
         version: 1,
     })
 }
 
-/// The services a checkout answers with.
-pub fn services_view(changes: &[Change]) -> serde_json::Value {
-    serde_json::json!({"items": changes.iter().map(|c| views::service(&c.service)).collect::<Vec<_>>()})
+/// The services a checkout answers `reader` with.
+pub fn services_view(changes: &[Change], reader: &Principal) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = changes.iter().map(|c| views::service(&c.service, reader)).collect();
+    serde_json::json!({ "items": items })
 }

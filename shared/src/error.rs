@@ -126,6 +126,18 @@ impl From<crate::domain::lifecycle::Refusal> for ApiError {
     }
 }
 
+impl From<crate::domain::catalog::NoPanel> for ApiError {
+    fn from(no_panel: crate::domain::catalog::NoPanel) -> Self {
+        ApiError::Conflict(no_panel.to_string())
+    }
+}
+
+impl From<crate::domain::payment::ReceivedAlready> for ApiError {
+    fn from(received: crate::domain::payment::ReceivedAlready) -> Self {
+        ApiError::Conflict(received.to_string())
+    }
+}
+
 impl From<crate::domain::account::InsufficientFunds> for ApiError {
     fn from(short: crate::domain::account::InsufficientFunds) -> Self {
         ApiError::PaymentRequired(format!("{short}; pay the difference and try again"))

@@ -6,9 +6,10 @@ use crate::domain::account::{Account, LedgerEntry, LedgerKind};
 use crate::domain::history::Actor;
 use crate::domain::lifecycle::{Change, Refusal};
 use crate::domain::quote::Quote;
-use crate::domain::{ClientId, Principal, ProductType, ProductTypeRules, Service, Timestamp};
+use crate::domain::catalog::{panel_of, RulesByType};
+use crate::domain::{ClientId, Principal, ProductTypeRules, Service, Timestamp};
 use crate::error::ApiError;
-use crate::http::{dry_run, if_match, service_id_in_path, visible_service, Reply};
+use crate::http::{dry_run, if_match, service_id_in_path, Reply};
 use crate::queue::OperationMessage;
 use crate::store::batch::Batch;
 use crate::store::StoreError;
@@ -25,12 +26,6 @@ pub enum Money {
     Refund(u64),
     /// Credit the client this much: the unused part of what a change gave up.
     Credit(u64),
-}
-
-pub async fn product_type_rules(app: &App, product_type: ProductType) -> Result<ProductTypeRules, ApiError> {
-    app.store.product_type(product_type).await?.ok_or_else(|| {
-        ApiError::Conflict(format!("the {} product type has no rules set", product_type.as_str()))
-    })
 }
 
 /// The tariff a service is on.
@@ -58,21 +53,62 @@ pub async fn account_as_read(
     }
 }
 
-/// The service named in the path, if the principal sees it, with its client's account when one
-/// read brings both: a client's, as a service a client sees is its own. A provider's write reads
-/// the account later, and only if it moves money.
-pub async fn visible_service_and_account(
+/// The client's account (empty if it never paid) and every product type's rules as they are
+/// now, in one read.
+pub async fn account_with_rules(app: &App, client: &ClientId) -> Result<(Account, RulesByType), ApiError> {
+    let (account, rules) = app.store.account_with_rules(client).await?;
+    Ok((account.unwrap_or_else(|| Account::open(client.clone())), rules))
+}
+
+/// The service a request names, as one read brings it with what a decision on it needs.
+#[derive(Debug, Clone)]
+pub struct VisibleService {
+    pub service: Service,
+    /// Its client's account, read with it for a client's request (a service a client sees is
+    /// its own). A provider's write reads the account later, and only if it moves money.
+    pub account: Option<Account>,
+    /// Its product type's rules as they are now (`None` when none are set).
+    pub rules: Option<ProductTypeRules>,
+}
+
+impl VisibleService {
+    /// Its product type's rules (409 naming the type when none are set).
+    pub fn rules(&self) -> Result<&ProductTypeRules, ApiError> {
+        let product_type = self.service.product_type;
+        self.rules.as_ref().ok_or_else(|| {
+            ApiError::Conflict(format!("the {} product type has no rules set", product_type.as_str()))
+        })
+    }
+
+    /// Where its product type's control panel is (409 naming the type when none is set).
+    pub fn panel_url(&self) -> Result<&str, ApiError> {
+        Ok(panel_of(self.rules.as_ref(), self.service.product_type)?)
+    }
+
+    /// Refuses `change` when it starts an operation, which the worker carries out on the
+    /// control panel, and its product type has no panel (409 naming the type): before anything
+    /// is charged, written or queued.
+    pub fn ensure_panel_for(&self, change: &Change) -> Result<(), ApiError> {
+        match change.queued {
+            Some(_) => self.panel_url().map(|_| ()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The service named in the path, if the principal sees it, with its product type's rules as
+/// they are now and, for a client, its account: one read.
+pub async fn load_visible_service(
     app: &App,
     principal: &Principal,
     req: &Request,
-) -> Result<(Service, Option<Account>), ApiError> {
-    if principal.is_provider() {
-        return Ok((visible_service(app, principal, req).await?, None));
-    }
-    let (service, account) = app.store.service_and_account(&service_id_in_path(req)?, &principal.id).await?;
+) -> Result<VisibleService, ApiError> {
+    let client = (!principal.is_provider()).then_some(&principal.id);
+    let read = app.store.service_with_rules(&service_id_in_path(req)?, client).await?;
     let service =
-        service.filter(|s| s.visible_to(principal)).ok_or_else(|| ApiError::not_found("service"))?;
-    Ok((service, Some(account.unwrap_or_else(|| Account::open(principal.id.clone())))))
+        read.service.filter(|s| s.visible_to(principal)).ok_or_else(|| ApiError::not_found("service"))?;
+    let account = client.map(|client| read.account.unwrap_or_else(|| Account::open(client.clone())));
+    Ok(VisibleService { service, account, rules: read.rules })
 }
 
 /// Applies `money` to the account: the account as it should be written, with its entries.
@@ -123,8 +159,8 @@ pub async fn operate<F>(app: &App, principal: &Principal, req: &Request, decide:
 where
     F: FnOnce(&Service, &Actor, Timestamp) -> Result<(Change, Money), Refusal>,
 {
-    let (service, account) = visible_service_and_account(app, principal, req).await?;
-    write_decision(app, principal, req, service, account, decide).await
+    let target = load_visible_service(app, principal, req).await?;
+    write_decision(app, principal, req, target, decide).await
 }
 
 /// As `operate`, for decisions that follow the service's product type rules.
@@ -137,25 +173,25 @@ pub async fn operate_by_rules<F>(
 where
     F: FnOnce(&Service, &ProductTypeRules, &Actor, Timestamp) -> Result<(Change, Money), Refusal>,
 {
-    let (service, account) = visible_service_and_account(app, principal, req).await?;
-    let rules = product_type_rules(app, service.product_type).await?;
-    write_decision(app, principal, req, service, account, |s, actor, now| decide(s, &rules, actor, now)).await
+    let target = load_visible_service(app, principal, req).await?;
+    let rules = target.rules()?.clone();
+    write_decision(app, principal, req, target, |s, actor, now| decide(s, &rules, actor, now)).await
 }
 
-/// Decides on an already loaded `service` (see `operate`), with its client's account if it was
-/// read with it, and writes the outcome.
+/// Decides on an already loaded service (see `operate`) and writes the outcome. A change that
+/// needs the control panel is refused when its product type has none.
 pub async fn write_decision<F>(
     app: &App,
     principal: &Principal,
     req: &Request,
-    service: Service,
-    account: Option<Account>,
+    target: VisibleService,
     decide: F,
 ) -> Result<Reply, ApiError>
 where
     F: FnOnce(&Service, &Actor, Timestamp) -> Result<(Change, Money), Refusal>,
 {
     let expected = if_match(req)?;
+    let service = &target.service;
     if expected.is_some_and(|v| v != service.version) {
         return Err(ApiError::PreconditionFailed(format!(
             "the service is at version {}, not the one If-Match names",
@@ -163,16 +199,17 @@ where
         )));
     }
     let now = app.clock.now();
-    let (change, money) = decide(&service, &Actor::from(principal), now)?;
+    let (change, money) = decide(service, &Actor::from(principal), now)?;
+    target.ensure_panel_for(&change)?;
     if dry_run(req)? {
-        return quote(app, &service, &change, money, now, account).await;
+        return quote(app, service, &change, money, now, target.account).await;
     }
-    match apply_to_account(app, &change, money, account).await {
+    match apply_to_account(app, &change, money, target.account).await {
         Err(ApiError::Conflict(_)) if expected.is_some() => {
             Err(ApiError::PreconditionFailed("the service changed meanwhile".into()))
         }
         Err(e) => Err(e),
-        Ok(()) => Ok(Reply::ok(views::service(&change.service))?.versioned(change.service.version)),
+        Ok(()) => Ok(Reply::ok(views::service(&change.service, principal))?.versioned(change.service.version)),
     }
 }
 

@@ -62,6 +62,23 @@ impl PanelRequest {
             options,
         }
     }
+
+    /// Every call a pending operation makes, in order: one, but for a renewal that lifts the
+    /// last suspension, which then resumes the service under its own id (`{id}-resume`).
+    pub fn calls_for(service: &Service, pending: &PendingOperation) -> Vec<Self> {
+        let call = Self::for_operation(service, pending);
+        match pending.work {
+            Work::Renewal { resume: true, .. } => {
+                let resume = Self {
+                    operation_id: format!("{}-resume", pending.id),
+                    operation: Action::Resume,
+                    ..call.clone()
+                };
+                vec![call, resume]
+            }
+            _ => vec![call],
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -144,8 +161,10 @@ pub struct HttpPanel {
     client: reqwest::Client,
 }
 
-/// How long one panel call may take before it counts as failed.
-const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one panel call may take before it counts as failed (the functions' timeouts in the
+/// template leave room for it).
+pub const TIMEOUT_SECONDS: u64 = 10;
+const TIMEOUT: Duration = Duration::from_secs(TIMEOUT_SECONDS);
 
 impl Default for HttpPanel {
     fn default() -> Self {

@@ -7,11 +7,9 @@ use crate::domain::account::{Account, LedgerKind};
 use crate::domain::history::Actor;
 use crate::domain::lifecycle::{Change, Refusal};
 use crate::domain::settings::{AddressMove, Setting};
-use crate::domain::{Principal, ProductType, Service, Timestamp};
+use crate::domain::{Principal, Service, Timestamp};
 use crate::error::ApiError;
-use crate::operations::{
-    account_as_read, apply_to_account, move_money, product_type_rules, visible_service_and_account, Money,
-};
+use crate::operations::{account_as_read, apply_to_account, load_visible_service, move_money, Money};
 use crate::panel::{ProcessingModule, SettingsAnswer, SettingsCall};
 use lambda_http::Request;
 use serde::de::DeserializeOwned;
@@ -34,10 +32,10 @@ impl Target {
         req: &Request,
         setting: Setting,
     ) -> Result<Self, ApiError> {
-        let (service, account) = visible_service_and_account(app, principal, req).await?;
-        service.ensure_setting(setting)?;
-        let panel_url = panel_url(app, service.product_type).await?;
-        Ok(Self { service, account, panel_url, actor: Actor::from(principal) })
+        let target = load_visible_service(app, principal, req).await?;
+        target.service.ensure_setting(setting)?;
+        let panel_url = target.panel_url()?.to_owned();
+        Ok(Self { service: target.service, account: target.account, panel_url, actor: Actor::from(principal) })
     }
 
     /// The panel path of one of this service's settings (`rest` already escaped).
@@ -48,13 +46,6 @@ impl Target {
     pub async fn ask(&self, app: &App, call: &SettingsCall) -> Result<SettingsAnswer, ApiError> {
         ask(app, &self.panel_url, call).await
     }
-}
-
-/// Where a product type's control panel is.
-pub async fn panel_url(app: &App, product_type: ProductType) -> Result<String, ApiError> {
-    product_type_rules(app, product_type).await?.panel_url.ok_or_else(|| {
-        ApiError::Conflict(format!("the {} product type has no control panel set", product_type.as_str()))
-    })
 }
 
 /// Asks a panel; no answer is a 502.
@@ -102,6 +93,9 @@ where
 {
     let (mut service, mut account) = (target.service.clone(), target.account.clone());
     for _ in 0..RECORD_ATTEMPTS {
+        // Never over a running operation (one may have started since the first read): it would
+        // finish with the options it read before this change.
+        service.ensure_idle("change the settings of")?;
         let (change, money) = decide(&service, app.clock.now())?;
         match apply_to_account(app, &change, money, account.take()).await {
             Err(ApiError::Conflict(_)) => {

@@ -68,7 +68,8 @@ pub async fn auto_renewal(app: &App) -> Result<Summary, ApiError> {
             .await?;
         summary.found += due.len();
         for service in due.into_iter().filter(|s| s.renewal_due(&rules, now)) {
-            let cost = service.renewal_cost(1);
+            let Ok(renewal) = service.renew(1, &actor, now) else { continue };
+            let cost = renewal.charged();
             let account = account(app, &service.client_id).await?;
             if cost > account.balance {
                 summary.declined += 1;
@@ -79,8 +80,7 @@ pub async fn auto_renewal(app: &App) -> Result<Summary, ApiError> {
             let charge = Money::Charge(LedgerKind::Renewal, cost);
             // The account is written conditionally on the version read: if the balance moved
             // meanwhile the renewal is a conflict, tried again on the next run.
-            let renewal = service.renew(1, &actor, now).ok();
-            match act_on_account(app, renewal, charge, Some(account), &mut summary).await {
+            match act_on_account(app, Some(renewal), charge, Some(account), &mut summary).await {
                 Err(ApiError::PaymentRequired(_)) => summary.declined += 1,
                 other => other?,
             }
@@ -144,10 +144,13 @@ pub const STALLED_AFTER_SECONDS: i64 = 3600;
 /// which closes the gap between a request's commit and its send (and a last receive whose
 /// outcome could not be written). The worker does the operation once however many messages
 /// name it, so a message that was only late costs a duplicate delivery, nothing more.
+/// It reads the pending operations index up to the threshold: the stalled operations, whatever
+/// their service's status (a tariff or options change keeps it), and no others.
 pub async fn requeue_stalled(app: &App) -> Result<Summary, ApiError> {
     let now = app.clock.now();
-    let running = app.store.all_in_status(crate::domain::Status::InProgress).await?;
-    let stalled: Vec<_> = running
+    let threshold = keys::up_to(now.plus_seconds(-STALLED_AFTER_SECONDS));
+    let pending = app.store.due_services(Index::Lapse, keys::pending_operations(), "<=", threshold).await?;
+    let stalled: Vec<_> = pending
         .iter()
         .filter_map(|service| Some((service, service.stalled_operation(now, STALLED_AFTER_SECONDS)?)))
         .collect();
@@ -165,7 +168,7 @@ pub async fn requeue_stalled(app: &App) -> Result<Summary, ApiError> {
         tracing::warn!(service_id = %service.id, operation_id = %pending.id, started_at = %pending.started_at, "operation stalled: queued again");
         telemetry::count(Metric::OperationsRequeued, &pending.work.action().name());
     }
-    Ok(Summary { found: running.len(), acted: stalled.len(), ..Summary::default() })
+    Ok(Summary { found: pending.len(), acted: stalled.len(), ..Summary::default() })
 }
 
 /// What a due list shows.

@@ -1,12 +1,17 @@
-//! Wire forms that differ from the stored form.
+//! Wire forms that differ from the stored form, and from one reader to another: a client never
+//! reads where the control panels are, nor their errors' own text (`domain::failure`).
 
-use crate::domain::{Service, ServiceId};
+use crate::domain::{HistoryEntry, Principal, ProductTypeRules, Service, ServiceId};
 use serde_json::{json, Value};
 
-/// A service as the API shows it: the stored service plus its `display_status` and `flags`.
-pub fn service(service: &Service) -> Value {
+/// A service as the API shows it to `reader`: the stored service plus its `display_status` and
+/// `flags`; for a client, `last_error` in words for the client.
+pub fn service(service: &Service, reader: &Principal) -> Value {
     let mut body = serde_json::to_value(service).expect("a service serializes");
     let fields = body.as_object_mut().expect("a service is an object");
+    if !reader.is_provider() {
+        fields.insert("last_error".into(), json!(service.last_error_for_client()));
+    }
     let special_price = fields.remove("special_price").unwrap_or(Value::Bool(false));
     let operations_running = fields.remove("operations_running").unwrap_or(Value::Bool(false));
     // The pending operation's undo data is the worker's business.
@@ -20,6 +25,22 @@ pub fn service(service: &Service) -> Value {
             "auto_renew": service.auto_renew.enabled,
         }),
     );
+    body
+}
+
+/// A history entry as `reader` reads it: for a client, a given-up operation's `error` in words
+/// for the client.
+pub fn history_entry(entry: &HistoryEntry, reader: &Principal) -> Value {
+    let shown = if reader.is_provider() { entry.clone() } else { entry.for_client() };
+    serde_json::to_value(shown).expect("a history entry serializes")
+}
+
+/// A product type's rules as `reader` reads them: without `panel_url` for a client.
+pub fn product_type(rules: &ProductTypeRules, reader: &Principal) -> Value {
+    let mut body = serde_json::to_value(rules).expect("product type rules serialize");
+    if !reader.is_provider() {
+        body.as_object_mut().expect("rules are an object").remove("panel_url");
+    }
     body
 }
 

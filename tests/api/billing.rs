@@ -1,6 +1,6 @@
 //! Money: accounts, payments, and paying for the cart.
 
-use crate::helpers::{id_of, ids, Stack};
+use crate::helpers::{id_of, ids, Call, Stack};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -66,11 +66,11 @@ async fn a_confirmed_gateway_payment_checks_the_cart_out() {
         (json!("ordered"), json!(true))
     );
     let confirm = format!("/payments/{}/confirm", payment["id"].as_str().unwrap());
-    stack.post(&confirm, &alice, json!({})).await.problem(403);
-    let confirmed = stack.post(&confirm, &stack.provider(), json!({})).await.ok(200).clone();
+    stack.post(&confirm, &alice, json!({"amount": 500})).await.problem(403);
+    let confirmed = stack.post(&confirm, &stack.provider(), json!({"amount": 500})).await.ok(200).clone();
     assert_eq!(confirmed["status"], "received");
     assert_eq!(confirmed["checked_out"], json!([service["id"]]));
-    stack.post(&confirm, &stack.provider(), json!({})).await.problem(409);
+    stack.post(&confirm, &stack.provider(), json!({"amount": 500})).await.problem(409);
     assert_eq!(stack.balance("alice").await, 0);
     stack.drain_queue(5).await;
     let active = stack.service(&id_of(&service)).await;
@@ -90,7 +90,7 @@ async fn a_payment_short_of_the_cart_is_credited_and_ends_the_wait() {
     let service = stack.order_vps(&alice).await;
     let payment = stack.post("/payments", &alice, json!({"amount": 100})).await.ok(201).clone();
     let confirm = format!("/payments/{}/confirm", payment["id"].as_str().unwrap());
-    let confirmed = stack.post(&confirm, &stack.provider(), json!({})).await.ok(200).clone();
+    let confirmed = stack.post(&confirm, &stack.provider(), json!({"amount": 100})).await.ok(200).clone();
     assert_eq!(confirmed["checked_out"], json!([]));
     assert_eq!(stack.balance("alice").await, 100);
     let waiting = stack.service(&id_of(&service)).await;
@@ -144,4 +144,77 @@ async fn ledger_pages_join_into_the_whole_ledger_and_each_carries_the_balance() 
     assert_eq!(paged, whole);
     let empty = stack.get("/account", &stack.client("newcomer")).await.ok(200).clone();
     assert_eq!((empty["balance"].clone(), empty["entries"].clone()), (json!(0), json!([])));
+}
+
+#[tokio::test]
+async fn a_confirmation_credits_the_amount_the_gateway_settled() {
+    let stack = Stack::new().await;
+    let (alice, provider) = (stack.client("alice"), stack.provider());
+    let service = stack.order_vps(&alice).await;
+    // Asked for 500, settled 450: 450 is credited, short of the cart.
+    let short = stack.post("/payments", &alice, json!({"amount": 500})).await.ok(201).clone();
+    assert_eq!(short["settled_amount"], json!(null), "nothing settled while pending");
+    let confirm = |payment: &Value| format!("/payments/{}/confirm", id_of(payment));
+    let settled = stack.post(&confirm(&short), &provider, json!({"amount": 450})).await.ok(200).clone();
+    assert_eq!(
+        (settled["amount"].clone(), settled["settled_amount"].clone(), settled["checked_out"].clone()),
+        (json!(500), json!(450), json!([]))
+    );
+    assert_eq!(stack.balance("alice").await, 450);
+    // Asked for 10, settled 700: 700 is credited, and the cart (500) is checked out with it.
+    let more = stack.post("/payments", &alice, json!({"amount": 10})).await.ok(201).clone();
+    let settled = stack.post(&confirm(&more), &provider, json!({"amount": 700})).await.ok(200).clone();
+    assert_eq!((settled["amount"].clone(), settled["settled_amount"].clone()), (json!(10), json!(700)));
+    assert_eq!(settled["checked_out"], json!([service["id"]]));
+    assert_eq!(stack.balance("alice").await, 650);
+    // Each credit names its payment, and the amount asked for where the settled one differs.
+    let account = stack.get("/clients/alice/account?limit=100", &provider).await.ok(200).clone();
+    let payments: Vec<Value> = account["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "payment")
+        .map(|e| json!([e["amount"], e["payment_id"], e["asked_amount"]]))
+        .collect();
+    assert_eq!(payments, [json!([700, more["id"], 10]), json!([450, short["id"], 500])]);
+    // As asked, nothing more is said.
+    let exact = stack.post("/payments", &alice, json!({"amount": 300})).await.ok(201).clone();
+    let settled = stack.post(&confirm(&exact), &provider, json!({"amount": 300})).await.ok(200).clone();
+    assert_eq!(settled["settled_amount"], 300);
+    let account = stack.get("/clients/alice/account", &provider).await.ok(200).clone();
+    assert_eq!(account["entries"][0]["amount"], 300);
+    assert_eq!(account["entries"][0]["payment_id"], exact["id"]);
+    assert!(account["entries"][0].get("asked_amount").is_none(), "{account}");
+}
+
+#[tokio::test]
+async fn a_confirmation_without_a_settled_amount_of_1_to_10_to_the_12_is_400_and_changes_nothing() {
+    let stack = Stack::new().await;
+    let (alice, provider) = (stack.client("alice"), stack.provider());
+    let service = stack.order_vps(&alice).await;
+    let payment = stack.post("/payments", &alice, json!({"amount": 500})).await.ok(201).clone();
+    let confirm = format!("/payments/{}/confirm", id_of(&payment));
+    let bad = [
+        "",
+        "{}",
+        r#"{"amount": 0}"#,
+        r#"{"amount": -500}"#,
+        r#"{"amount": 1000000000001}"#,
+        r#"{"amount": 18446744073709551616}"#,
+        r#"{"amount": 500.5}"#,
+        r#"{"amount": "500"}"#,
+        r#"{"amount": null}"#,
+        r#"{"amount": 500, "status": "received"}"#,
+    ];
+    for body in bad {
+        let call = Call::new("POST", &confirm).token(&provider).header("content-type", "application/json");
+        let call = if body.is_empty() { call } else { call.raw(body) };
+        stack.send(call).await.problem(400);
+    }
+    assert_eq!(stack.balance("alice").await, 0);
+    assert_eq!(stack.service(&id_of(&service)).await["payment_pending"], true, "still waiting");
+    let most = stack.post(&confirm, &provider, json!({"amount": 1_000_000_000_000u64})).await.ok(200).clone();
+    assert_eq!(most["settled_amount"], 1_000_000_000_000u64);
+    assert_eq!(most["checked_out"], json!([service["id"]]));
+    assert_eq!(stack.balance("alice").await, 1_000_000_000_000 - 500);
 }

@@ -1,6 +1,6 @@
 //! The catalog: product types and tariffs, read by anyone and written by the provider.
 
-use crate::helpers::{ids, Stack};
+use crate::helpers::{id_of, ids, Call, Stack};
 use serde_json::json;
 
 fn vps_rules() -> serde_json::Value {
@@ -151,4 +151,131 @@ async fn bad_tariffs_are_refused_and_not_stored() {
         stack.post("/tariffs", &provider, body).await.problem(422);
     }
     stack.get("/tariffs/vps-mega", &provider).await.problem(404);
+}
+
+/// The vps rules of the seeded catalog with `client_delete` and the panel as given.
+fn vps_rules_on(panel: Option<String>, client_delete: &str) -> serde_json::Value {
+    let mut rules = json!({"client_delete": client_delete, "client_can_suspend": true, "abuse_limit": 100,
+                           "auto_delete_after_days": 14, "renew_lead_days": 3});
+    if let Some(panel) = panel {
+        rules["panel_url"] = json!(panel);
+    }
+    rules
+}
+
+/// A second instance of every function, as Lambda runs several: its own SDK client and its
+/// own memory, on the same table, queue and clock.
+fn another_instance(stack: &Stack) -> shared::App {
+    let store = shared::store::Store::new(stack.app.store.client().clone(), stack.app.store.table());
+    shared::App { store, ..stack.app.clone() }
+}
+
+#[tokio::test]
+async fn a_rule_change_holds_from_the_next_request_on_in_every_instance() {
+    let stack = Stack::new().await;
+    let (alice, provider) = (stack.client("alice"), stack.provider());
+    let id = id_of(&stack.active_vps("alice").await);
+    let vps_panel = Some(format!("{}/vps", stack.panel));
+    let other = another_instance(&stack);
+    let delete = || Call::new("DELETE", &format!("/services/{id}")).token(&alice);
+    // Both instances have read the vps rules (`client_delete: immediate`) for this client.
+    for app in [&stack.app, &other] {
+        stack.send_with(app, Call::new("GET", &format!("/services/{id}/timeline")).token(&alice)).await.ok(200);
+    }
+    let version = stack.service(&id).await["version"].clone();
+
+    stack.put("/product-types/vps", &provider, vps_rules_on(vps_panel.clone(), "forbidden")).await.ok(200);
+    for app in [&other, &stack.app] {
+        stack.send_with(app, delete()).await.problem(403);
+    }
+    let untouched = stack.service(&id).await;
+    assert_eq!((untouched["status"].clone(), untouched["version"].clone()), (json!("active"), version));
+
+    stack.put("/product-types/vps", &provider, vps_rules_on(vps_panel, "immediate")).await.ok(200);
+    let deleting = stack.send_with(&other, delete()).await.ok(200).clone();
+    assert_eq!((deleting["status"].clone(), deleting["operation"].clone()), (json!("in_progress"), json!("deletion")));
+}
+
+#[tokio::test]
+async fn a_panel_url_must_be_an_http_url_with_a_host() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let with_panel = |url: &str| vps_rules_on(Some(url.to_owned()), "immediate");
+    for bad in [
+        "https://",
+        "http:///vps",
+        "https://panel example.net/vps",
+        "https://panel.example.net/v ps",
+        "https://user:secret@panel.example.net",
+        "https://panel.example.net:99999",
+        "https://panel.example.net/vps?token=1",
+        "https://panel.example.net/#vps",
+        "HTTPS//panel.example.net",
+    ] {
+        let detail = stack.put("/product-types/vps", &provider, with_panel(bad)).await.problem(422);
+        assert!(detail.contains("panel_url"), "{bad}: {detail}");
+    }
+    let list = stack.get("/product-types", &provider).await.ok(200).clone();
+    let vps = list["items"].as_array().unwrap().iter().find(|t| t["type"] == "vps").unwrap().clone();
+    assert_eq!(vps["panel_url"], format!("{}/vps", stack.panel), "a refused write changed the rules");
+    for good in ["https://panel.example.net", "http://127.0.0.1:8700/t/vps/", "https://[::1]:8443/vps"] {
+        stack.put("/product-types/vps", &provider, with_panel(good)).await.ok(200);
+    }
+    let no_panel = stack.put("/product-types/vps", &provider, vps_rules_on(None, "immediate")).await.ok(200).clone();
+    assert_eq!(no_panel["panel_url"], json!(null));
+}
+
+#[tokio::test]
+async fn a_type_without_a_panel_refuses_what_needs_the_panel_before_charging_or_queueing() {
+    let stack = Stack::new().await;
+    let (alice, provider) = (stack.client("alice"), stack.provider());
+    let active = id_of(&stack.active_vps("alice").await);
+    stack.fund("alice", 20_000).await;
+    let ordered = id_of(&stack.order_vps(&alice).await);
+    let unpaid = id_of(&stack.order_vps(&alice).await);
+    let calls_before = stack.panel_calls().await.len();
+    stack.put("/product-types/vps", &provider, vps_rules_on(None, "immediate")).await.ok(200);
+    let (balance, ledger) = (stack.balance("alice").await, stack.ledger("alice").await);
+    let (active_before, ordered_before) = (stack.service(&active).await, stack.service(&ordered).await);
+
+    let on_active = |path: &str| format!("/services/{active}{path}");
+    let refused = [
+        (&alice, Call::new("POST", "/cart/checkout").json(&json!({"service_ids": [ordered]}))),
+        (&alice, Call::new("POST", "/cart/checkout?dry_run=true").json(&json!({}))),
+        (&alice, Call::new("POST", &on_active("/renew")).json(&json!({"periods": 1}))),
+        (&alice, Call::new("POST", &on_active("/renew?dry_run=true")).json(&json!({"periods": 1}))),
+        (&alice, Call::new("POST", &on_active("/change-tariff")).json(&json!({"tariff_id": "vps-pro"}))),
+        (&alice, Call::new("PUT", &on_active("/options")).json(&json!({"options": [{"id": "disk-10gb", "quantity": 2}]}))),
+        (&alice, Call::new("POST", &on_active("/disable"))),
+        (&alice, Call::new("POST", &on_active("/reboot"))),
+        (&alice, Call::new("DELETE", &on_active(""))),
+        (&alice, Call::new("POST", &on_active("/ip-addresses")).json(&json!({"version": 4}))),
+        (&provider, Call::new("POST", &on_active("/transfer"))),
+        (&provider, Call::new("DELETE", &on_active(""))),
+    ];
+    for (token, call) in refused {
+        let what = format!("{} {}", call.request().method(), call.request().uri());
+        let reply = stack.send(call.token(token)).await;
+        let detail = reply.problem(409);
+        assert!(detail.contains("vps") && detail.contains("control panel"), "{what}: {detail}");
+    }
+
+    // A gateway's payment is received all the same; it checks nothing out.
+    let payment = stack.post("/payments", &alice, json!({"amount": 500})).await.ok(201).clone();
+    let confirm = format!("/payments/{}/confirm", id_of(&payment));
+    let confirmed = stack.post(&confirm, &provider, json!({"amount": 500})).await.ok(200).clone();
+    assert_eq!(confirmed["checked_out"], json!([]));
+
+    assert_eq!(stack.balance("alice").await, balance + 500, "only the payment moved money");
+    assert_eq!(stack.ledger("alice").await.len(), ledger.len() + 1);
+    assert_eq!(stack.drain_queue(3).await, 0, "nothing was queued");
+    assert_eq!(stack.panel_calls().await.len(), calls_before, "the panel was never asked");
+    assert_eq!(stack.service(&active).await["version"], active_before["version"]);
+    let still_ordered = stack.service(&ordered).await;
+    assert_eq!(still_ordered["status"], "ordered");
+    assert_eq!(still_ordered["paid"], ordered_before["paid"]);
+    // What needs no panel still works: an unpaid order leaves the cart, a ticket is opened.
+    stack.send(Call::new("DELETE", &format!("/services/{unpaid}")).token(&alice)).await.ok(200);
+    let ticket = json!({"subject": "Where is my panel?", "message": "Nothing works"});
+    stack.post(&format!("/services/{active}/tickets"), &alice, ticket).await.ok(201);
 }

@@ -3,6 +3,7 @@
 
 use crate::helpers::{id_of, Stack};
 use serde_json::{json, Value};
+use shared::domain::failure;
 
 fn shown(service: &Value) -> (String, String) {
     let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
@@ -189,4 +190,62 @@ async fn a_client_never_sees_a_deleted_service_or_links_to_it() {
     assert_eq!(tickets["items"][0]["service_id"], json!(id));
     let account = stack.get("/clients/alice/account", &provider).await.ok(200).clone();
     assert!(account["entries"].as_array().unwrap().iter().any(|e| e["service_id"] == json!(id)));
+}
+
+async fn history_of(stack: &Stack, id: &str, token: &str) -> Value {
+    stack.get(&format!("/services/{id}/history?limit=100"), token).await.ok(200).clone()
+}
+
+/// The `error` of the entry that gave `operation` up.
+fn given_up(history: &Value, operation: &str) -> Value {
+    let entries = history["items"].as_array().unwrap();
+    let entry = entries.iter().find(|e| e["operation"] == operation && !e["details"]["error"].is_null());
+    entry.unwrap_or_else(|| panic!("no {operation} given up: {history}"))["details"]["error"].clone()
+}
+
+#[tokio::test]
+async fn a_client_reads_neither_where_the_panels_are_nor_their_errors_own_words() {
+    let stack = Stack::new().await;
+    let (alice, provider) = (stack.client("alice"), stack.provider());
+    let active = id_of(&stack.active_vps("alice").await);
+    // The VPS panel stops answering; the HTTP client's error names where it was asked.
+    let types = stack.get("/product-types", &provider).await.ok(200).clone();
+    let mut rules = types["items"].as_array().unwrap().iter().find(|t| t["type"] == "vps").unwrap().clone();
+    assert!(rules["panel_url"].is_string(), "the provider reads where the panel is: {rules}");
+    rules.as_object_mut().unwrap().remove("type");
+    rules["panel_url"] = json!("http://127.0.0.1:9/vps");
+    stack.put("/product-types/vps", &provider, rules).await.ok(200);
+    let ordered = id_of(&stack.order_vps(&alice).await);
+    stack.fund("alice", 500 + 500).await;
+    stack.post(&format!("/services/{active}/renew"), &alice, json!({"periods": 1})).await.ok(200);
+    stack.drain_queue(20).await;
+
+    // The provider reads the failures' own words.
+    for id in [&active, &ordered] {
+        let internal = stack.service(id).await["last_error"].clone();
+        assert!(internal.as_str().unwrap().starts_with("control panel: "), "{internal}");
+    }
+    assert!(given_up(&history_of(&stack, &active, &provider).await, "renewal")
+        .as_str()
+        .unwrap()
+        .starts_with("control panel: "));
+
+    // A client reads what became of its service and its money.
+    let renewed = stack.get(&format!("/services/{active}"), &alice).await.ok(200).clone();
+    assert_eq!(renewed["last_error"], failure::OPERATION_UNDONE, "{renewed}");
+    let never_set_up = stack.get(&format!("/services/{ordered}"), &alice).await.ok(200).clone();
+    assert_eq!(never_set_up["last_error"], failure::SETUP_NOT_DONE, "{never_set_up}");
+    let (renewal, activation) =
+        (history_of(&stack, &active, &alice).await, history_of(&stack, &ordered, &alice).await);
+    assert_eq!(given_up(&renewal, "renewal"), failure::OPERATION_UNDONE);
+    assert_eq!(given_up(&activation, "activation"), failure::SETUP_NOT_DONE);
+    let listed = stack.get("/services", &alice).await.ok(200).clone();
+    let catalog = stack.get("/product-types", &alice).await.ok(200).clone();
+    assert!(catalog["items"].as_array().unwrap().iter().all(|t| t.get("panel_url").is_none()), "{catalog}");
+    for read in [&renewed, &never_set_up, &renewal, &activation, &listed, &catalog] {
+        let text = read.to_string();
+        for internal in ["127.0.0.1", "control panel: ", "panel_url"] {
+            assert!(!text.contains(internal), "a client reads {internal:?}: {text}");
+        }
+    }
 }

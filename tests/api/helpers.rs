@@ -12,18 +12,26 @@ use shared::store::Store;
 use shared::App;
 use std::collections::HashMap;
 use std::sync::Arc;
+use tests::policies::{listing, Policies};
+use tests::recording::AwsCalls;
 use tests::router::{self, Resolved, Route};
 use tests::{bridge, emulator, stack};
 
 pub const SECRET: &[u8] = b"integration-test-secret";
 
+/// A test's stack. Every function it runs (a route's, the worker, a scheduled job) gets `app`
+/// with clients that record its AWS calls in `aws_calls`; when the test ends, a call that the
+/// function's policies in infra/template.yaml do not allow fails it, as AWS would refuse the
+/// call (the emulator checks no permissions).
 pub struct Stack {
     pub app: App,
     pub clock: FixedClock,
+    /// Its app is the `operations-worker` function's.
     pub worker: Worker,
     pub queues: stack::Queues,
     /// This test's own reference panel: `{panel}/{product_type}/operations`, `{panel}/control/...`.
     pub panel: String,
+    pub aws_calls: AwsCalls,
     routes: Vec<Route>,
 }
 
@@ -140,9 +148,11 @@ impl Stack {
         let queue = Queue::new(aws_sdk_sqs::Client::new(&config), &queues.operations);
         let app =
             App::new(store, Auth::DevSecret(SECRET.to_vec()), Arc::new(clock.clone())).with_queue(queue);
+        let aws_calls = AwsCalls::default();
         // Retries come back at once: the tests walk through every receive without waiting.
-        let worker = Worker { app: app.clone(), max_receives: MAX_RECEIVES, retry_base_seconds: 0 };
-        Self { app, clock, worker, queues, panel, routes: router::routes() }
+        let worker_app = aws_calls.app_for(&app, "operations-worker");
+        let worker = Worker { app: worker_app, max_receives: MAX_RECEIVES, retry_base_seconds: 0, write_reserve: std::time::Duration::from_secs(1) };
+        Self { app, clock, worker, queues, panel, aws_calls, routes: router::routes() }
     }
 
     /// A stack whose clock starts on 1 November 2026, so that its first month has 30 days.
@@ -178,7 +188,8 @@ impl Stack {
             other => panic!("{} {path} is not routed: {other:?}", call.method),
         };
         let request = call.request().with_path_parameters(params);
-        let response = router::invoke(&function, app, request).await.expect("a handler for every function");
+        let app = self.aws_calls.app_for(app, &function);
+        let response = router::invoke(&function, &app, request).await.expect("a handler for every function");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = match response.body() {
@@ -203,9 +214,10 @@ impl Stack {
     }
 
     /// Runs the worker over the operations queue until it is empty (at most `rounds` batches);
-    /// answers how many messages were delivered.
+    /// answers how many messages were delivered. The queue is read and emptied as Lambda's
+    /// event source mapping does, with the worker's permissions.
     pub async fn drain_queue(&self, rounds: usize) -> usize {
-        let sqs = self.app.queue.as_ref().expect("a queue").client();
+        let sqs = self.worker.app.queue.as_ref().expect("a queue").client();
         bridge::drain(sqs, &self.queues.operations, &self.worker, rounds).await.expect("drain")
     }
 
@@ -347,11 +359,12 @@ impl Stack {
         let event =
             serde_json::from_str(include_str!("../../events/scheduled.json")).expect("scheduled event");
         let event = lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+        let app = self.aws_calls.app_for(&self.app, job);
         let summary = match job {
-            "auto-renewal" => auto_renewal::handle(&self.app, event).await,
-            "expiry-sweep" => expiry_sweep::handle(&self.app, event).await,
-            "abuse-sweep" => abuse_sweep::handle(&self.app, event).await,
-            "operations-sweep" => operations_sweep::handle(&self.app, event).await,
+            "auto-renewal" => auto_renewal::handle(&app, event).await,
+            "expiry-sweep" => expiry_sweep::handle(&app, event).await,
+            "abuse-sweep" => abuse_sweep::handle(&app, event).await,
+            "operations-sweep" => operations_sweep::handle(&app, event).await,
             other => panic!("no job {other}"),
         };
         summary.expect("the job ran")
@@ -369,5 +382,21 @@ impl Stack {
             .collect();
         entries.reverse();
         entries
+    }
+}
+
+impl Drop for Stack {
+    /// Fails the test (unless it failed already) when a function called an action its policies
+    /// do not allow.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let ungranted = Policies::of_template().ungranted(&self.aws_calls.made());
+        assert!(
+            ungranted.is_empty(),
+            "calls that infra/template.yaml does not allow the function making them (deployed, AWS refuses them):\n{}",
+            listing(&ungranted)
+        );
     }
 }

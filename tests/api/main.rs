@@ -12,6 +12,8 @@ mod errors;
 mod helpers;
 mod idempotency;
 mod lifecycle;
+mod money;
+mod permissions;
 mod quotes;
 mod reliability;
 mod routes;

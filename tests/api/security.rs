@@ -27,7 +27,7 @@ fn provider_only(method: &str, path: &str) -> bool {
 }
 
 /// The sample body of a function's event, if it has one.
-fn sample_body(function: &str) -> Option<Value> {
+pub(crate) fn sample_body(function: &str) -> Option<Value> {
     let text = std::fs::read_to_string(workspace_root().join(format!("events/{function}.json"))).ok()?;
     let event: Value = serde_json::from_str(&text).ok()?;
     event["body"].as_str().and_then(|b| serde_json::from_str(b).ok())

@@ -75,10 +75,27 @@ pub async fn drain(
     worker: &operations_worker::Worker,
     rounds: usize,
 ) -> Result<usize, BridgeError> {
+    drain_within(sqs, queue_url, worker, rounds, None).await
+}
+
+/// As `drain`, each invocation given `budget` before its deadline (as a function with that
+/// timeout is); none: no deadline, as `cargo lambda watch` invokes.
+pub async fn drain_within(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    worker: &operations_worker::Worker,
+    rounds: usize,
+    budget: Option<std::time::Duration>,
+) -> Result<usize, BridgeError> {
     let mut delivered = 0;
     for _ in 0..rounds {
         let deliver = |event| async {
-            let event = lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+            let mut context = lambda_runtime::Context::default();
+            if let Some(budget) = budget {
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+                context.deadline = (now + budget).as_millis() as u64;
+            }
+            let event = lambda_runtime::LambdaEvent::new(event, context);
             worker.handle(event).await.map_err(|e| -> BridgeError { e.to_string().into() })
         };
         match pump(sqs, queue_url, deliver).await? {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use shared::domain::account::LedgerKind;
 use shared::domain::{Principal, TariffId};
 use shared::http::{self, json_body};
-use shared::operations::{tariff_of, visible_service_and_account, write_decision, Money};
+use shared::operations::{load_visible_service, tariff_of, write_decision, Money};
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -22,12 +22,12 @@ struct ChangeBody {
 
 async fn change_tariff(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
     let body: ChangeBody = json_body(&req)?;
-    let (service, account) = visible_service_and_account(app, &principal, &req).await?;
+    let target = load_visible_service(app, &principal, &req).await?;
     let no_tariff = || ApiError::Unprocessable(format!("no tariff `{}`", body.tariff_id));
     let to_id = TariffId::parse(&body.tariff_id).ok_or_else(no_tariff)?;
-    let from = tariff_of(app, &service).await?;
+    let from = tariff_of(app, &target.service).await?;
     let to = app.store.get_tariff(&to_id).await?.ok_or_else(no_tariff)?;
-    write_decision(app, &principal, &req, service, account, |service, actor, now| {
+    write_decision(app, &principal, &req, target, |service, actor, now| {
         let (change, charge) = service.change_tariff(&from, &to, actor, now)?;
         Ok((change, Money::Charge(LedgerKind::TariffChange, charge)))
     })

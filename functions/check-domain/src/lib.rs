@@ -4,12 +4,12 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
+use shared::domain::catalog::panel_of;
 use shared::domain::settings::domain_name;
 use shared::domain::{Principal, ProductType};
-use shared::http::{self, Query, MAX_PAGE_LIMIT};
+use shared::http::{self, Query};
 use shared::panel::SettingsCall;
-use shared::settings::{ask, done, panel_url};
-use shared::store::PageRequest;
+use shared::settings::{ask, done};
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -25,15 +25,11 @@ async fn check(app: &App, _principal: Principal, req: Request) -> Result<Reply, 
     let query = Query::parse(&req, &["name"])?;
     let raw = query.get("name").ok_or_else(|| ApiError::BadRequest("`name` is required".into()))?;
     let name = domain_name(raw).map_err(|v| ApiError::BadRequest(v.0))?;
-    let panel = panel_url(app, ProductType::Domain).await?;
+    let (rules, tariffs) = app.store.product_type_with_tariffs(ProductType::Domain).await?;
+    let panel = panel_of(rules.as_ref(), ProductType::Domain)?;
     let call = SettingsCall::get("domains/check".into()).query("name", &name);
-    let availability: Availability = done(ask(app, &panel, &call).await?)?;
-    let tariffs = app
-        .store
-        .list_tariffs(Some(ProductType::Domain), PageRequest { limit: MAX_PAGE_LIMIT, after: None })
-        .await?;
+    let availability: Availability = done(ask(app, panel, &call).await?)?;
     let prices: Vec<_> = tariffs
-        .items
         .iter()
         .flat_map(|t| {
             t.prices.periods().map(move |months| {

@@ -9,7 +9,7 @@ use shared::domain::history::Actor;
 use shared::domain::quote::{self, Quote};
 use shared::domain::Principal;
 use shared::http::{self, json_body};
-use shared::operations::account;
+use shared::operations::account_with_rules;
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -43,9 +43,9 @@ async fn checkout(app: &App, principal: Principal, req: Request) -> Result<Reply
         return Err(ApiError::Unprocessable(format!("check out at most {MAX_CHECKOUT} services at a time")));
     }
     let now = app.clock.now();
-    let mut account = account(app, &principal.id).await?;
+    let (mut account, rules) = account_with_rules(app, &principal.id).await?;
     let balance = account.balance;
-    let (changes, entries) = pay_for(&mut account, &services, &Actor::from(&principal), now)?;
+    let (changes, entries) = pay_for(&mut account, &services, &rules, &Actor::from(&principal), now)?;
     if http::dry_run(&req)? {
         let lines =
             services.iter().zip(&changes).map(|(s, c)| quote::line(s, c, s.order_price, now)).collect();
@@ -53,5 +53,5 @@ async fn checkout(app: &App, principal: Principal, req: Request) -> Result<Reply
     }
     let conflict = "the cart or the balance changed meanwhile; try again";
     write_cart(app, None, account, &entries, &changes.iter().collect::<Vec<_>>(), conflict).await?;
-    Reply::ok(services_view(&changes))
+    Reply::ok(services_view(&changes, &principal))
 }

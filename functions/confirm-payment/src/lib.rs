@@ -1,27 +1,34 @@
-//! `POST /payments/{id}/confirm`: the gateway's callback (the provider stands for it): the
-//! funds are received and credited, and a cart they cover is checked out with them.
+//! `POST /payments/{id}/confirm` `{amount}`: the gateway's callback (the provider stands for
+//! it): the amount the gateway settled is received and credited (recorded beside the amount
+//! asked for when it differs), and a cart it covers is checked out with it.
 
 use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
 use shared::billing::{payment_view, receive_payment};
 use shared::domain::history::Actor;
-use shared::domain::payment::{Payment, PaymentStatus};
+use shared::domain::payment::settled_amount;
 use shared::domain::Principal;
-use shared::http::{self, path_param, require_provider};
+use shared::http::{self, json_body, path_param, require_provider};
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::write(app, req, confirm_payment).await
 }
 
+/// What the gateway settled, in minor units.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettledBody {
+    amount: u64,
+}
+
 async fn confirm_payment(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
-    http::no_body(&req)?;
     require_provider(&principal)?;
+    let body: SettledBody = json_body(&req)?;
+    let settled = settled_amount(body.amount).map_err(|v| ApiError::BadRequest(v.0))?;
     let id = path_param(&req, "id")?;
     let payment = app.store.get_payment(&id).await?.ok_or_else(|| ApiError::not_found("payment"))?;
-    if payment.status != PaymentStatus::Pending {
-        return Err(ApiError::Conflict("the payment is received already".into()));
-    }
-    let received = Payment { status: PaymentStatus::Received, version: payment.version + 1, ..payment };
+    let received = payment.settle(settled)?;
     let activated = receive_payment(app, &received, &Actor::from(&principal)).await?;
     let mut body = payment_view(&received);
     body["checked_out"] = activated.iter().map(|c| c.service.id.to_string()).collect();

@@ -1,11 +1,12 @@
 //! `GET /services/{id}/history`: what was done to a service, newest first, one page at a time.
 //! The first page is read with the service in one Query; a later one reads the service first,
-//! as the cursor comes from the caller and the service decides who may read on.
+//! as the cursor comes from the caller and the service decides who may read on. A client reads
+//! a given-up operation's error in words for it (`views::history_entry`).
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::{HistoryId, Principal};
 use shared::http::{self, list_reply, service_id_in_path, visible_service, Query, PAGE_PARAMS};
-use shared::{ApiError, App, Reply};
+use shared::{views, ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::read(app, req, get_service_history).await
@@ -23,5 +24,5 @@ async fn get_service_history(app: &App, principal: Principal, req: Request) -> R
         let service = visible_service(app, &principal, &req).await?;
         app.store.list_history(&service.id, page_request).await?
     };
-    list_reply(page, |entry| serde_json::to_value(entry).expect("a history entry serializes"))
+    list_reply(page, |entry| views::history_entry(&entry, &principal))
 }

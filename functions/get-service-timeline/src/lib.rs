@@ -7,7 +7,7 @@
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http::{self, Query};
-use shared::operations::{account_as_read, product_type_rules, visible_service_and_account};
+use shared::operations::{account_as_read, load_visible_service};
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -16,9 +16,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn timeline(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
     Query::parse(&req, &[])?;
-    let (service, account) = visible_service_and_account(app, &principal, &req).await?;
-    let rules = product_type_rules(app, service.product_type).await?;
-    let balance = account_as_read(app, &service.client_id, account).await?.balance;
-    let items = service.timeline(&rules, balance, app.clock.now());
+    let target = load_visible_service(app, &principal, &req).await?;
+    let rules = target.rules()?;
+    let balance = account_as_read(app, &target.service.client_id, target.account.clone()).await?.balance;
+    let items = target.service.timeline(rules, balance, app.clock.now());
     Reply::ok(serde_json::json!({"items": items}))
 }

@@ -13,5 +13,5 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn get_service(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
     Query::parse(&req, &[])?;
     let service = shared::http::visible_service(app, &principal, &req).await?;
-    Ok(Reply::ok(views::service(&service))?.versioned(service.version))
+    Ok(Reply::ok(views::service(&service, &principal))?.versioned(service.version))
 }

@@ -36,7 +36,7 @@ async fn list_services(app: &App, principal: Principal, req: Request) -> Result<
         filter.hide_deleted = true;
     }
     let page = app.store.list_services(&filter, query.page(ServiceId::parse)?).await?;
-    list_reply(page, |service| views::service(&service))
+    list_reply(page, |service| views::service(&service, &principal))
 }
 
 /// `?due=renewal|deletion&before=...` (provider): what the schedules will do by `before`
@@ -52,7 +52,7 @@ async fn due_list(app: &App, principal: &Principal, query: &Query, due: Due) -> 
     let items: Vec<serde_json::Value> = due
         .into_iter()
         .map(|(at, service)| {
-            let mut view = views::service(&service);
+            let mut view = views::service(&service, principal);
             view["due_at"] = serde_json::json!(at);
             view
         })

@@ -3,17 +3,39 @@
 //! operation over and does nothing; a failing call is retried with backoff, and on its last
 //! receive the operation is abandoned (service restored, charge refunded, history told) and the
 //! message left to go to the dead-letter queue. Answers partial batch failures.
+//!
+//! A batch always ends within the function's timeout: messages of different services are
+//! carried out at once (one service's in order), and each operation's panel calls must answer
+//! before the invocation's deadline less `write_reserve`, or they count as failed, so even a
+//! hanging panel leaves the time to write every outcome (a restore and refund on a last
+//! receive) before Lambda would end the invocation.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
-use shared::domain::lifecycle::Change;
+use shared::domain::lifecycle::{Change, Outcome};
 use shared::operations::{apply, Money};
-use shared::panel::{PanelRequest, ProcessingModule};
+use shared::panel::{PanelError, PanelRequest, ProcessingModule};
 use shared::queue::OperationMessage;
 use shared::store::StoreError;
 use shared::telemetry::{self, Metric};
-use shared::App;
+use shared::{ApiError, App};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tracing::Instrument;
+
+/// The function's timeout (`OperationsWorkerFunction`'s `Timeout` in the template), and the
+/// budget of an invocation that names no deadline.
+pub const TIMEOUT_SECONDS: u64 = 30;
+/// Messages in one batch (the event source mapping's `BatchSize`).
+pub const BATCH_SIZE: usize = 10;
+/// Kept back from the deadline to write the batch's outcomes.
+pub const WRITE_RESERVE_SECONDS: u64 = 5;
+/// The most panel calls one operation makes (a renewal that also resumes).
+pub const CALLS_PER_OPERATION: u64 = 2;
+// Operations run at once, so a batch lasts as long as its slowest: its panel calls, each within
+// the panel's timeout, then its writes. The template's numbers are checked against these.
+const _: () =
+    assert!(CALLS_PER_OPERATION * shared::panel::TIMEOUT_SECONDS + WRITE_RESERVE_SECONDS <= TIMEOUT_SECONDS);
 
 pub struct Worker {
     pub app: App,
@@ -21,6 +43,8 @@ pub struct Worker {
     pub max_receives: u32,
     /// The first retry waits this long, doubling with each receive (at most 15 minutes).
     pub retry_base_seconds: i32,
+    /// Kept back from the invocation's deadline to write outcomes (`WRITE_RESERVE_SECONDS`).
+    pub write_reserve: Duration,
 }
 
 #[derive(Debug)]
@@ -38,6 +62,12 @@ impl std::fmt::Display for Failed {
             Failed::Poison(reason) => write!(f, "given up: {reason}"),
         }
     }
+}
+
+/// The service a message names (empty when it names none: such a message is poison).
+fn service_named(record: &SqsMessage) -> String {
+    let message: Option<OperationMessage> = record.body.as_deref().and_then(|b| serde_json::from_str(b).ok());
+    message.map(|m| m.service_id).unwrap_or_default()
 }
 
 /// The log span of one message: its id, and the service and operation its body names.
@@ -58,49 +88,90 @@ impl Worker {
             app,
             max_receives: number("OPERATIONS_MAX_RECEIVES", 5) as u32,
             retry_base_seconds: number("OPERATIONS_RETRY_BASE_SECONDS", 10) as i32,
+            write_reserve: Duration::from_secs(WRITE_RESERVE_SECONDS),
         }
     }
 
+    /// When the panel calls of this invocation must have answered: its deadline (Lambda's, in
+    /// milliseconds since the epoch; none in a bare context, then `TIMEOUT_SECONDS` from now)
+    /// less the write reserve.
+    fn panel_deadline(&self, context: &lambda_runtime::Context) -> Instant {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let left = match context.deadline {
+            0 => Duration::from_secs(TIMEOUT_SECONDS),
+            deadline => Duration::from_millis(deadline.saturating_sub(now_ms)),
+        };
+        Instant::now() + left.saturating_sub(self.write_reserve)
+    }
+
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
-        let mut response = SqsBatchResponse::default();
+        let deadline = self.panel_deadline(&event.context);
+        // One service's messages in order (they name the same operation, or one after another);
+        // different services' at once.
+        let mut by_service: BTreeMap<String, Vec<SqsMessage>> = BTreeMap::new();
         for record in event.payload.records {
-            let span = operation_span(&record);
-            let (operation, outcome) = self.process(&record).instrument(span.clone()).await;
-            let _entered = span.enter();
-            let metric = match &outcome {
-                Ok(false) => continue,
-                Ok(true) => Metric::OperationsDone,
-                Err(Failed::Retry(_)) => Metric::OperationsFailed,
-                Err(Failed::Poison(_)) => Metric::OperationsDeadLettered,
-            };
-            telemetry::count(metric, &operation);
-            if let Err(failed) = outcome {
-                tracing::warn!(%operation, %failed, "operation not done");
-                self.back_off(&record).await;
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = record.message_id.clone().unwrap_or_default();
-                response.batch_item_failures.push(failure);
+            by_service.entry(service_named(&record)).or_default().push(record);
+        }
+        let groups = by_service.into_values().map(|records| async move {
+            let mut failed = Vec::new();
+            for record in records {
+                if !self.handle_one(&record, deadline).await {
+                    failed.push(record.message_id.clone().unwrap_or_default());
+                }
             }
+            failed
+        });
+        let mut response = SqsBatchResponse::default();
+        for item_identifier in futures::future::join_all(groups).await.into_iter().flatten() {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = item_identifier;
+            response.batch_item_failures.push(failure);
         }
         Ok(response)
     }
 
+    /// Carries out one message; answers whether it is done with (else it is to be retried, or
+    /// to go to the dead-letter queue).
+    async fn handle_one(&self, record: &SqsMessage, deadline: Instant) -> bool {
+        let span = operation_span(record);
+        let (operation, outcome) = self.process(record, deadline).instrument(span.clone()).await;
+        let _entered = span.enter();
+        let metric = match &outcome {
+            Ok(false) => return true,
+            Ok(true) => Metric::OperationsDone,
+            Err(Failed::Retry(_)) => Metric::OperationsFailed,
+            Err(Failed::Poison(_)) => Metric::OperationsDeadLettered,
+        };
+        telemetry::count(metric, &operation);
+        let Err(failed) = outcome else { return true };
+        tracing::warn!(%operation, %failed, "operation not done");
+        self.back_off(record).await;
+        false
+    }
+
     /// Carries out one message's operation: its name (`unknown` before it is read), and whether
     /// it was done now (not a duplicate delivery).
-    async fn process(&self, record: &SqsMessage) -> (String, Result<bool, Failed>) {
+    async fn process(&self, record: &SqsMessage, deadline: Instant) -> (String, Result<bool, Failed>) {
         let mut operation = String::from("unknown");
-        let outcome = self.carry_out(record, &mut operation).await;
+        let outcome = self.carry_out(record, &mut operation, deadline).await;
         (operation, outcome)
     }
 
-    async fn carry_out(&self, record: &SqsMessage, operation: &mut String) -> Result<bool, Failed> {
+    async fn carry_out(
+        &self,
+        record: &SqsMessage,
+        operation: &mut String,
+        deadline: Instant,
+    ) -> Result<bool, Failed> {
         let body = record.body.as_deref().unwrap_or_default();
         let message: OperationMessage = serde_json::from_str(body)
             .map_err(|e| Failed::Poison(format!("not an operation message: {e}")))?;
         let service_id = shared::domain::ServiceId::parse(&message.service_id)
             .ok_or_else(|| Failed::Poison("not a service id".into()))?;
         let store_error = |e: StoreError| Failed::Retry(e.to_string());
-        let Some(service) = self.app.store.get_service(&service_id).await.map_err(store_error)? else {
+        // The rules come with the service: a panel the provider moved is the one asked now.
+        let read = self.app.store.service_with_rules(&service_id, None).await.map_err(store_error)?;
+        let Some(service) = read.service else {
             return Err(Failed::Poison("no such service".into()));
         };
         let Some(pending) = service.pending.as_ref().filter(|p| p.id == message.operation_id) else {
@@ -108,11 +179,13 @@ impl Worker {
             return Ok(false);
         };
         *operation = pending.work.action().name();
-        let rules = self.app.store.product_type(service.product_type).await.map_err(store_error)?;
-        let panel_url = rules.and_then(|r| r.panel_url).unwrap_or_default();
-        let request = PanelRequest::for_operation(&service, pending);
+        let panel_url = read.rules.and_then(|r| r.panel_url).unwrap_or_default();
         let now = self.app.clock.now();
-        match self.app.panel.execute(&panel_url, &request).await {
+        let calls = self.execute_all(&panel_url, PanelRequest::calls_for(&service, pending));
+        let answered = tokio::time::timeout_at(deadline.into(), calls).await.unwrap_or_else(|_| {
+            Err(PanelError("no answer before the worker's deadline".into()))
+        });
+        match answered {
             Ok(outcome) => {
                 let change = service.finish(&pending.id, outcome, now).expect("the pending operation");
                 self.write(&change, Money::Credit(pending.work.credit())).await?;
@@ -127,6 +200,16 @@ impl Worker {
             }
             Err(error) => Err(Failed::Retry(error.to_string())),
         }
+    }
+
+    /// Makes the operation's panel calls in order; the outcome is the last one's. The panel
+    /// does each once per operation id, so a retry repeats the ones done before harmlessly.
+    async fn execute_all(&self, panel_url: &str, calls: Vec<PanelRequest>) -> Result<Outcome, PanelError> {
+        let mut outcome = Outcome::Done;
+        for call in &calls {
+            outcome = self.app.panel.execute(panel_url, call).await?;
+        }
+        Ok(outcome)
     }
 
     fn receive_count(&self, record: &SqsMessage) -> u32 {
@@ -146,7 +229,17 @@ impl Worker {
         }
     }
 
+    /// Writes an outcome. Operations of one client's services run at once and move money on
+    /// the same account, so a write that lost to another on the account reads it again and
+    /// tries again (the service's own version still guards against any other change).
     async fn write(&self, change: &Change, money: Money) -> Result<(), Failed> {
-        apply(&self.app, change, money).await.map_err(|e| Failed::Retry(e.to_string()))
+        let mut attempts = BATCH_SIZE;
+        loop {
+            attempts -= 1;
+            match apply(&self.app, change, money).await {
+                Err(ApiError::Conflict(_)) if attempts > 0 => continue,
+                other => return other.map_err(|e| Failed::Retry(e.to_string())),
+            }
+        }
     }
 }

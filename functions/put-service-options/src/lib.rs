@@ -7,7 +7,7 @@ use serde::Deserialize;
 use shared::domain::account::LedgerKind;
 use shared::domain::{OptionLine, Principal};
 use shared::http::{self, json_body};
-use shared::operations::{tariff_of, visible_service_and_account, write_decision, Money};
+use shared::operations::{load_visible_service, tariff_of, write_decision, Money};
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -22,9 +22,9 @@ struct OptionsBody {
 
 async fn put_options(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
     let body: OptionsBody = json_body(&req)?;
-    let (service, account) = visible_service_and_account(app, &principal, &req).await?;
-    let tariff = tariff_of(app, &service).await?;
-    write_decision(app, &principal, &req, service, account, |service, actor, now| {
+    let target = load_visible_service(app, &principal, &req).await?;
+    let tariff = tariff_of(app, &target.service).await?;
+    write_decision(app, &principal, &req, target, |service, actor, now| {
         let (change, charge) = service.change_options(&tariff, body.options, actor, now)?;
         Ok((change, Money::Charge(LedgerKind::Options, charge)))
     })

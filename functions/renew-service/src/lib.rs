@@ -24,7 +24,8 @@ async fn renew(app: &App, principal: Principal, req: Request) -> Result<Reply, A
     let body: RenewBody = json_body(&req)?;
     operate(app, &principal, &req, |service, actor, now| {
         let change = service.renew(body.periods, actor, now)?;
-        Ok((change, Money::Charge(LedgerKind::Renewal, service.renewal_cost(body.periods))))
+        let charged = change.charged();
+        Ok((change, Money::Charge(LedgerKind::Renewal, charged)))
     })
     .await
 }

@@ -1,6 +1,7 @@
 //! A client's money: a balance in minor units and the ledger that explains it. The balance is
 //! always the sum of the ledger and never below zero.
 
+use super::payment::Payment;
 use super::{ClientId, ServiceId, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,12 @@ pub struct LedgerEntry {
     pub amount: i64,
     pub service_id: Option<ServiceId>,
     pub balance_after: u64,
+    /// The payment a `payment` entry credits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<String>,
+    /// The amount that payment asked for, when what was received (`amount`) differs from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_amount: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +67,16 @@ impl Account {
         self.entry(kind, amount as i64, service, at)
     }
 
+    /// Credits what a received payment brought: its entry names the payment, and the amount it
+    /// asked for when what was received differs from it.
+    pub fn credit_payment(&mut self, payment: &Payment, at: Timestamp) -> LedgerEntry {
+        LedgerEntry {
+            payment_id: Some(payment.id.clone()),
+            asked_amount: payment.asked_instead(),
+            ..self.credit(LedgerKind::Payment, payment.credited(), None, at)
+        }
+    }
+
     /// Takes money from the balance, or refuses without touching it.
     pub fn charge(
         &mut self,
@@ -89,6 +106,8 @@ impl Account {
             amount,
             service_id: service.cloned(),
             balance_after: self.balance,
+            payment_id: None,
+            asked_amount: None,
         }
     }
 }
@@ -110,6 +129,28 @@ mod tests {
         assert_eq!(account.balance, 750);
         assert_eq!(ledger.iter().map(|e| e.amount).sum::<i64>(), 750);
         assert_eq!(ledger.last().unwrap().balance_after, 750);
+    }
+
+    #[test]
+    fn a_payment_credits_what_was_received_and_its_entry_says_what_was_asked() {
+        let mut account = Account::open(ClientId::parse("alice").unwrap());
+        let payment = Payment {
+            id: "pay-1".into(),
+            client_id: account.client_id.clone(),
+            amount: 500,
+            status: super::super::payment::PaymentStatus::Pending,
+            settled_amount: None,
+            external_id: None,
+            created_at: now(),
+            version: 1,
+        };
+        let entry = account.credit_payment(&payment.settle(450).unwrap(), now());
+        assert_eq!((entry.kind, entry.amount, entry.balance_after), (LedgerKind::Payment, 450, 450));
+        assert_eq!((entry.payment_id.as_deref(), entry.asked_amount), (Some("pay-1"), Some(500)));
+        let entry = account.credit_payment(&payment.settle(500).unwrap(), now());
+        assert_eq!((entry.amount, entry.asked_amount, account.balance), (500, None, 950));
+        let wire = serde_json::to_value(&entry).unwrap();
+        assert!(wire.get("asked_amount").is_none(), "said only when it differs: {wire}");
     }
 
     #[test]

@@ -84,13 +84,98 @@ impl ProductTypeRules {
         if let Some((name, _, max)) = bounded.iter().find(|(_, value, max)| value > max) {
             return Err(RuleViolation::new(format!("{name} must be at most {max}")));
         }
-        let url_ok = |u: &str| (u.starts_with("http://") || u.starts_with("https://")) && u.len() <= 512;
         match &self.panel_url {
-            Some(url) if !url_ok(url) => {
-                Err(RuleViolation::new("panel_url must be an http(s) URL of at most 512 characters"))
-            }
+            Some(url) if !is_panel_url(url) => Err(RuleViolation::new(format!(
+                "panel_url must be an http(s) URL with a host, of at most {MAX_PANEL_URL_LEN} characters, \
+                 without user, query or fragment"
+            ))),
             _ => Ok(()),
         }
+    }
+
+    /// Where the product type's control panel is; `NoPanel` when none is set.
+    pub fn panel(&self) -> Result<&str, NoPanel> {
+        self.panel_url.as_deref().ok_or(NoPanel(self.product_type))
+    }
+}
+
+/// The longest `panel_url`.
+pub const MAX_PANEL_URL_LEN: usize = 512;
+
+/// Whether `url` can be a control panel's address, to which the panel's paths are appended:
+/// `http(s)://host[:port][/path]`, the host a DNS name or an IP address, the path printable
+/// ASCII; no user, query or fragment.
+fn is_panel_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) else {
+        return false;
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    url.len() <= MAX_PANEL_URL_LEN && is_host_and_port(authority) && path.bytes().all(is_path_byte)
+}
+
+/// `host[:port]`: a DNS name or an IPv4 address, or an IPv6 address in brackets.
+fn is_host_and_port(authority: &str) -> bool {
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((address, port)) => (address.parse::<std::net::Ipv6Addr>().is_ok(), port),
+            None => return false,
+        },
+        None => {
+            let (name, port) = authority.split_at(authority.find(':').unwrap_or(authority.len()));
+            (is_host_name(name), port)
+        }
+    };
+    let port_ok = match port.strip_prefix(':') {
+        Some(digits) => digits.bytes().all(|b| b.is_ascii_digit()) && digits.parse::<u16>().is_ok(),
+        None => port.is_empty(),
+    };
+    host && port_ok
+}
+
+/// Dot-separated labels of ASCII letters, digits and inner hyphens (an IPv4 address is one).
+fn is_host_name(name: &str) -> bool {
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    (1..=253).contains(&name.len()) && name.split('.').all(label_ok)
+}
+
+/// A byte a path may hold as is: printable ASCII that is neither a delimiter (`?`, `#`) nor
+/// unsafe in a URL.
+fn is_path_byte(b: u8) -> bool {
+    b.is_ascii_graphic() && !b"?#\"<>\\^`{|}".contains(&b)
+}
+
+/// A product type without a control panel: nothing that needs the panel can be done with its
+/// services (409).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the {} product type has no control panel set", .0.as_str())]
+pub struct NoPanel(pub ProductType);
+
+/// Where the control panel of `product_type`, whose rules are `rules` if any are set, is.
+pub fn panel_of(rules: Option<&ProductTypeRules>, product_type: ProductType) -> Result<&str, NoPanel> {
+    rules.ok_or(NoPanel(product_type))?.panel()
+}
+
+/// Every product type's rules as read together, by type (a type without rules set is absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RulesByType(BTreeMap<ProductType, ProductTypeRules>);
+
+impl RulesByType {
+    pub fn new(rules: impl IntoIterator<Item = ProductTypeRules>) -> Self {
+        Self(rules.into_iter().map(|r| (r.product_type, r)).collect())
+    }
+
+    pub fn get(&self, product_type: ProductType) -> Option<&ProductTypeRules> {
+        self.0.get(&product_type)
+    }
+
+    /// Where `product_type`'s control panel is (see `panel_of`).
+    pub fn panel(&self, product_type: ProductType) -> Result<&str, NoPanel> {
+        panel_of(self.get(product_type), product_type)
     }
 }
 
@@ -147,6 +232,12 @@ impl<'de> Deserialize<'de> for Prices {
             let months = key.parse::<u16>().map_err(|_| {
                 serde::de::Error::custom(format!("price key `{key}` is not a number of months"))
             })?;
+            if price > super::pricing::MAX_AMOUNT {
+                return Err(serde::de::Error::custom(format!(
+                    "price for {months} months is over {} minor units",
+                    super::pricing::MAX_AMOUNT
+                )));
+            }
             by_period.insert(months, price);
         }
         Ok(Self(by_period))
@@ -160,6 +251,7 @@ pub struct OptionOffer {
     pub id: String,
     pub name: String,
     /// Price of one unit for one month, in minor units.
+    #[serde(deserialize_with = "super::pricing::bounded_amount")]
     pub price: u64,
     /// Most units one service may have.
     pub max: u32,
@@ -318,5 +410,63 @@ mod tests {
             assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
         }
         assert_eq!(ProductType::parse("mainframe"), None);
+    }
+
+    #[test]
+    fn a_panel_url_is_an_http_url_with_a_host_that_paths_can_follow() {
+        let with_panel = |url: &str| ProductTypeRules { panel_url: Some(url.into()), ..sample_rules() };
+        for good in [
+            "https://panel.example.net",
+            "http://127.0.0.1:8700/table/vps",
+            "https://panel-1.example.net:443/api/v2/",
+            "https://[::1]:8443/vps",
+            "http://localhost/%7Evps",
+        ] {
+            assert_eq!(with_panel(good).validate(), Ok(()), "{good}");
+        }
+        let too_long = format!("https://panel.example.net/{}", "a".repeat(512));
+        for bad in [
+            "",
+            "https://",
+            "http://",
+            "http:///vps",
+            "https://:8443",
+            "ftp://panel.example.net",
+            "HTTPS//panel.example.net",
+            "panel.example.net",
+            "https://panel example.net",
+            "https://panel.example.net/v ps",
+            "https://panel.example.net/\u{7}",
+            "https://user:secret@panel.example.net",
+            "https://panel.example.net:99999",
+            "https://panel.example.net:",
+            "https://panel.example.net:80a",
+            "https://panel..example.net",
+            "https://-panel.example.net",
+            "https://panel_1.example.net",
+            "https://[::1/vps",
+            "https://[vps]",
+            "https://panel.example.net/vps?token=1",
+            "https://panel.example.net/#vps",
+            "https://panel.example.net\\vps",
+            "https://pänel.example.net",
+            &too_long,
+        ] {
+            assert!(with_panel(bad).validate().is_err(), "{bad:?} passed");
+        }
+        assert_eq!(sample_rules().validate(), Ok(()), "no panel is allowed (operations are then refused)");
+    }
+
+    #[test]
+    fn a_type_without_rules_or_without_a_panel_has_no_panel_and_the_refusal_names_it() {
+        let with_panel = ProductTypeRules { panel_url: Some("https://panel.example.net".into()), ..sample_rules() };
+        assert_eq!(with_panel.panel(), Ok("https://panel.example.net"));
+        assert_eq!(sample_rules().panel(), Err(NoPanel(ProductType::Vps)));
+        assert_eq!(panel_of(None, ProductType::Ssl), Err(NoPanel(ProductType::Ssl)));
+        let by_type = RulesByType::new([with_panel.clone()]);
+        assert_eq!(by_type.get(ProductType::Vps), Some(&with_panel));
+        assert_eq!(by_type.panel(ProductType::Vps), Ok("https://panel.example.net"));
+        assert_eq!(by_type.panel(ProductType::Domain), Err(NoPanel(ProductType::Domain)));
+        assert_eq!(NoPanel(ProductType::SharedHosting).to_string(), "the shared_hosting product type has no control panel set");
     }
 }

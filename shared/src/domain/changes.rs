@@ -1,9 +1,10 @@
 //! Changes to a service's configuration: edits, tariff changes and options. Tariff and option
-//! changes are charged (or credited) pro rata by day for the rest of the paid period.
+//! changes are charged (or credited) pro rata for the rest of the paid period (see `pricing`).
 
 use super::history::Actor;
 use super::lifecycle::{Change, Refusal, Work};
 use super::order::{check_params, list_price, options_monthly_price};
+use super::pricing::{charge_or_credit, checked, prorate, MAX_AMOUNT};
 use super::{Action, AutoRenew, OptionLine, Role, Service, Status, Tariff, Timestamp};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -15,17 +16,8 @@ pub struct Edit {
     pub expires_at: Option<Timestamp>,
     pub auto_renew: Option<AutoRenew>,
     pub params: Option<BTreeMap<String, String>>,
-}
-
-const DAY: i64 = 86_400;
-
-/// The part of `amount` (the price of a whole period of `period_months` ending at `expires_at`)
-/// that falls on the days left from `now`, a started day counting whole.
-pub fn prorate(amount: i64, period_months: u16, expires_at: Timestamp, now: Timestamp) -> i64 {
-    let start = expires_at.minus_months(u32::from(period_months));
-    let total_days = (start.seconds_until(expires_at) / DAY).max(1);
-    let left_days = ((now.seconds_until(expires_at) + DAY - 1) / DAY).clamp(0, total_days);
-    (i128::from(amount) * i128::from(left_days) / i128::from(total_days)) as i64
+    /// Withdraws the deletion scheduled for the end of the period (`delete_at: null`).
+    pub withdraw_deletion: bool,
 }
 
 fn invalid(violation: super::RuleViolation) -> Refusal {
@@ -47,13 +39,15 @@ impl Service {
             let list =
                 list_price(tariff, auto_renew.period_months, &self.options, "auto_renew.period_months")
                     .map_err(invalid)?;
+            next.renewal_price =
+                if self.special_price { self.special_price_for(auto_renew.period_months)? } else { list };
             next.auto_renew = auto_renew;
-            if !self.special_price {
-                next.renewal_price = list;
-            }
             details["auto_renew"] = json!(auto_renew);
         }
         if let Some(price) = edit.renewal_price {
+            if price > MAX_AMOUNT {
+                return Err(Refusal::Invalid(format!("renewal_price must be at most {MAX_AMOUNT}")));
+            }
             let list =
                 list_price(tariff, next.auto_renew.period_months, &next.options, "auto_renew.period_months")
                     .map_err(invalid)?;
@@ -66,7 +60,15 @@ impl Service {
                 return Err(Refusal::Conflict("a service gets its validity when it is activated".into()));
             }
             next.expires_at = Some(expires_at);
+            next.anchor_day = Some(expires_at.day_of_month());
             details["expires_at"] = json!(expires_at);
+        }
+        if edit.withdraw_deletion {
+            let Some(scheduled) = self.delete_at else {
+                return Err(Refusal::Conflict("no deletion is scheduled for this service".into()));
+            };
+            next.delete_at = None;
+            details["deletion_withdrawn"] = json!(scheduled);
         }
         if let Some(params) = edit.params {
             if self.status != Status::ConfigurationRequired {
@@ -112,11 +114,14 @@ impl Service {
         }
         let old = list_price(from, self.period_months, &self.options, "period_months").map_err(invalid)?;
         let new = list_price(to, self.period_months, &self.options, "period_months").map_err(invalid)?;
-        let renewal_price =
-            list_price(to, self.auto_renew.period_months, &self.options, "auto_renew.period_months")
-                .map_err(invalid)?;
-        let amount = prorate(new as i64 - old as i64, self.period_months, expires_at, at);
-        let (charge, credit) = if amount > 0 { (amount as u64, 0) } else { (0, amount.unsigned_abs()) };
+        let renewal_months = self.auto_renew.period_months;
+        let old_renewal =
+            list_price(from, renewal_months, &self.options, "auto_renew.period_months").map_err(invalid)?;
+        let new_renewal =
+            list_price(to, renewal_months, &self.options, "auto_renew.period_months").map_err(invalid)?;
+        let renewal_price = self.renewal_price_after(old_renewal, new_renewal)?;
+        let amount = prorate(difference(new, old)?, self.period_months, expires_at, at)?;
+        let (charge, credit) = charge_or_credit(amount);
         let details = json!({"from": from.id, "to": to.id, "amount": amount});
         let work = Work::TariffChange { tariff_id: to.id.clone(), renewal_price, credit };
         Ok((self.start(self.clone(), work, actor, at, charge, details), charge))
@@ -137,36 +142,23 @@ impl Service {
         }
         let new_monthly = options_monthly_price(tariff, &options).map_err(invalid)?;
         let old_monthly = options_monthly_price(tariff, &self.options).map_err(invalid)?;
-        let renewal_price =
-            list_price(tariff, self.auto_renew.period_months, &options, "auto_renew.period_months")
-                .map_err(invalid)?;
-        let whole_period = (new_monthly as i64 - old_monthly as i64) * i64::from(self.period_months);
-        let amount = prorate(whole_period, self.period_months, expires_at, at);
-        let (charge, credit) = if amount > 0 { (amount as u64, 0) } else { (0, amount.unsigned_abs()) };
+        let renewal_months = self.auto_renew.period_months;
+        let old_renewal =
+            list_price(tariff, renewal_months, &self.options, "auto_renew.period_months").map_err(invalid)?;
+        let new_renewal =
+            list_price(tariff, renewal_months, &options, "auto_renew.period_months").map_err(invalid)?;
+        let renewal_price = self.renewal_price_after(old_renewal, new_renewal)?;
+        let monthly = difference(new_monthly, old_monthly)?;
+        let whole_period = checked(monthly.checked_mul(i64::from(self.period_months)))?;
+        let amount = prorate(whole_period, self.period_months, expires_at, at)?;
+        let (charge, credit) = charge_or_credit(amount);
         let details = json!({"options": options, "amount": amount});
         let work = Work::OptionsChange { options, renewal_price, credit };
         Ok((self.start(self.clone(), work, actor, at, charge, details), charge))
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(text: &str) -> Timestamp {
-        Timestamp::parse(text).unwrap()
-    }
-
-    #[test]
-    fn prorating_counts_whole_days_left() {
-        let expires = at("2026-12-01T00:00:00Z");
-        // November has 30 days; 15 of them are left.
-        assert_eq!(prorate(3000, 1, expires, at("2026-11-16T00:00:00Z")), 1500);
-        // A started day counts whole.
-        assert_eq!(prorate(3000, 1, expires, at("2026-11-16T00:00:01Z")), 1500);
-        assert_eq!(prorate(3000, 1, expires, at("2026-11-15T23:59:59Z")), 1600);
-        assert_eq!(prorate(-3000, 1, expires, at("2026-11-16T00:00:00Z")), -1500);
-        assert_eq!(prorate(3000, 1, expires, at("2026-12-02T00:00:00Z")), 0, "expired");
-        assert_eq!(prorate(3000, 1, expires, at("2026-10-01T00:00:00Z")), 3000, "capped at the period");
-    }
+/// `new - old` as a signed amount, refused if it does not fit.
+pub(crate) fn difference(new: u64, old: u64) -> Result<i64, Refusal> {
+    checked(i128::from(new).checked_sub(i128::from(old)).and_then(|d| i64::try_from(d).ok()))
 }

@@ -14,15 +14,26 @@ pub struct Timestamp(OffsetDateTime);
 const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
+/// The latest instant a timestamp holds: arithmetic past it stops there rather than fail.
+const LATEST: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59.999 UTC);
+/// The years a timestamp read from a request may fall in; anything else is refused as it is read.
+const READABLE_YEARS: std::ops::RangeInclusive<i32> = 1970..=2999;
+
 impl Timestamp {
+    pub const LATEST: Timestamp = Timestamp(LATEST);
+
     pub fn from_unix_millis(millis: i64) -> Self {
-        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        Self(at)
+        let beyond = if millis > 0 { LATEST } else { OffsetDateTime::UNIX_EPOCH };
+        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).unwrap_or(beyond);
+        Self(at.min(LATEST))
     }
 
+    /// An RFC 3339 time in the years 1970 to 2999 (UTC); anything else is `None`, never a panic.
     pub fn parse(raw: &str) -> Option<Self> {
-        let at = OffsetDateTime::parse(raw, &Rfc3339).ok()?.to_offset(UtcOffset::UTC);
+        let at = OffsetDateTime::parse(raw, &Rfc3339).ok()?.checked_to_offset(UtcOffset::UTC)?;
+        if !READABLE_YEARS.contains(&at.year()) {
+            return None;
+        }
         Some(Self::from_unix_millis((at.unix_timestamp_nanos() / 1_000_000) as i64))
     }
 
@@ -30,29 +41,53 @@ impl Timestamp {
         self.0.unix_timestamp()
     }
 
+    /// `seconds` later (earlier when negative), stopping at the ends of the calendar.
     pub fn plus_seconds(self, seconds: i64) -> Self {
-        Self(self.0 + Duration::seconds(seconds))
+        Self(self.0.saturating_add(Duration::seconds(seconds)).min(LATEST))
+    }
+
+    /// The day of the month, 1 to 31.
+    pub fn day_of_month(self) -> u8 {
+        self.0.day()
     }
 
     /// The same time `months` calendar months later; a day past the end of the target month
     /// becomes its last day (Jan 31 + 1 month = Feb 28 or 29).
     pub fn plus_months(self, months: u32) -> Self {
-        let total = self.0.month() as u32 - 1 + months;
-        let year = self.0.year() + (total / 12) as i32;
-        let month = time::Month::try_from((total % 12 + 1) as u8).expect("a month");
-        let day = self.0.day().min(time::util::days_in_month(month, year));
-        let date = time::Date::from_calendar_date(year, month, day).expect("a valid date");
-        Self(self.0.replace_date(date))
+        self.plus_months_on_day(months, self.0.day())
+    }
+
+    /// `months` calendar months later, on the day `anchor_day` of that month (its last day
+    /// when the month is shorter): a Jan 31 anchor gives Feb 28, then Mar 31, never drifting.
+    pub fn plus_months_on_day(self, months: u32, anchor_day: u8) -> Self {
+        self.in_month(self.month_index() + i64::from(months), anchor_day)
     }
 
     /// The same time `months` calendar months earlier (clamped to the month's last day).
     pub fn minus_months(self, months: u32) -> Self {
-        let index = self.0.year() * 12 + self.0.month() as i32 - 1 - months as i32;
-        let (year, month) = (index.div_euclid(12), (index.rem_euclid(12) + 1) as u8);
-        let month = time::Month::try_from(month).expect("a month");
-        let day = self.0.day().min(time::util::days_in_month(month, year));
-        let date = time::Date::from_calendar_date(year, month, day).expect("a valid date");
-        Self(self.0.replace_date(date))
+        self.in_month(self.month_index() - i64::from(months), self.0.day())
+    }
+
+    /// Calendar months from `self`'s month to `later`'s (0 when `later` is not in a later month).
+    pub fn months_until(self, later: Timestamp) -> u32 {
+        u32::try_from(later.month_index() - self.month_index()).unwrap_or(0)
+    }
+
+    /// Months since year 0: `year * 12 + month - 1`.
+    fn month_index(self) -> i64 {
+        i64::from(self.0.year()) * 12 + i64::from(u8::from(self.0.month())) - 1
+    }
+
+    /// This time of day, in the month `index` (see `month_index`), on `day` or the month's
+    /// last day; past the ends of the calendar, the end it went past.
+    fn in_month(self, index: i64, day: u8) -> Self {
+        let beyond = if index > self.month_index() { Self::LATEST } else { Self(OffsetDateTime::UNIX_EPOCH) };
+        let (year, month0) = (index.div_euclid(12), index.rem_euclid(12) as u8);
+        let Ok(year) = i32::try_from(year) else { return beyond };
+        let month = time::Month::January.nth_next(month0);
+        let day = day.clamp(1, time::util::days_in_month(month, year));
+        time::Date::from_calendar_date(year, month, day)
+            .map_or(beyond, |date| Self(self.0.replace_date(date).min(LATEST)))
     }
 
     /// The UTC day, `YYYY-MM-DD`.
@@ -158,6 +193,31 @@ mod tests {
             Timestamp::parse("2027-03-31T00:00:00Z").unwrap().minus_months(1).to_string(),
             "2027-02-28T00:00:00.000Z"
         );
+    }
+
+    #[test]
+    fn an_anchor_day_keeps_month_ends_from_drifting() {
+        let feb28 = Timestamp::parse("2027-02-28T10:00:00Z").unwrap();
+        assert_eq!(feb28.plus_months_on_day(1, 31).to_string(), "2027-03-31T10:00:00.000Z");
+        assert_eq!(feb28.plus_months_on_day(2, 30).to_string(), "2027-04-30T10:00:00.000Z");
+        assert_eq!(feb28.plus_months_on_day(12, 29).to_string(), "2028-02-29T10:00:00.000Z");
+        assert_eq!(feb28.plus_months_on_day(24, 29).to_string(), "2029-02-28T10:00:00.000Z");
+        assert_eq!(feb28.plus_months_on_day(0, 31).to_string(), "2027-02-28T10:00:00.000Z");
+    }
+
+    #[test]
+    fn times_at_the_edges_of_the_calendar_are_refused_or_stop_there() {
+        // 9999-12-31T23:30-01:00 is in year 10000 once in UTC: refused, never a panic.
+        assert_eq!(Timestamp::parse("9999-12-31T23:30:00-01:00"), None);
+        assert_eq!(Timestamp::parse("3000-01-01T00:00:00Z"), None);
+        assert_eq!(Timestamp::parse("1969-12-31T23:59:59Z"), None);
+        assert!(Timestamp::parse("2999-12-31T23:59:59Z").is_some());
+        let late = Timestamp::parse("2999-12-31T00:00:00Z").unwrap();
+        assert_eq!(late.plus_months(u32::MAX), Timestamp::LATEST);
+        assert_eq!(late.plus_seconds(i64::MAX), Timestamp::LATEST);
+        assert_eq!(Timestamp::LATEST.plus_months(1200), Timestamp::LATEST);
+        let _ = Timestamp::from_unix_millis(0).minus_months(u32::MAX);
+        assert_eq!(Timestamp::from_unix_millis(i64::MAX), Timestamp::LATEST);
     }
 
     #[test]

@@ -59,6 +59,12 @@ pub enum Work {
     Reissue,
     Renewal {
         expires_at: Timestamp,
+        /// The day of the month the new expiry keeps (see `Service::anchor_day`).
+        #[serde(default)]
+        anchor_day: Option<u8>,
+        /// The renewal lifts the last suspension: the panel resumes the service too.
+        #[serde(default)]
+        resume: bool,
     },
     /// Runs beside the status (`operations_running`); `credit` is given back when done.
     TariffChange {
@@ -131,6 +137,8 @@ pub struct Restore {
     pub grace: Option<super::service::Grace>,
     pub abuse_score: u32,
     pub renewal_declined_on: Option<String>,
+    #[serde(default)]
+    pub delete_at: Option<Timestamp>,
 }
 
 /// What the control panel answered.
@@ -159,6 +167,13 @@ pub struct Change {
     pub service: Service,
     pub entry: HistoryEntry,
     pub queued: Option<String>,
+}
+
+impl Change {
+    /// What the change charges now (for the work it starts).
+    pub fn charged(&self) -> u64 {
+        self.service.pending.as_ref().filter(|_| self.queued.is_some()).map_or(0, |p| p.charged)
+    }
 }
 
 /// The most periods one renewal may buy.
@@ -238,6 +253,7 @@ impl Service {
                 grace: self.grace.clone(),
                 abuse_score: self.abuse_score,
                 renewal_declined_on: self.renewal_declined_on.clone(),
+                delete_at: self.delete_at,
             },
         });
         next.last_error = None;
@@ -359,13 +375,10 @@ impl Service {
         }
     }
 
-    /// What `periods` renewals cost.
-    pub fn renewal_cost(&self, periods: u32) -> u64 {
-        self.renewal_price * u64::from(periods)
-    }
-
     /// Renews for `periods` renewal periods (`auto_renew.period_months` each): from the current
-    /// expiry, or from now when the service was suspended for non-payment, which it lifts.
+    /// expiry on its anchor day, or from now when the service was suspended for non-payment,
+    /// which it lifts (the panel resumes it when no other suspension is left). A deletion the
+    /// client scheduled for the end of the period is withdrawn: the period was paid for.
     pub fn renew(&self, periods: u32, actor: &Actor, at: Timestamp) -> Result<Change, Refusal> {
         self.ensure_idle("renew")?;
         if !(1..=MAX_RENEW_PERIODS).contains(&periods) {
@@ -383,19 +396,30 @@ impl Service {
             return Err(self.refuse_status("renew"));
         };
         let lapsed = self.holds.contains(&Hold::NonPayment);
-        let from = if lapsed { at } else { expires_at };
+        let (from, anchor_day) =
+            if lapsed { (at, at.day_of_month()) } else { (expires_at, self.anchor_day(expires_at)) };
         let months = u32::from(self.auto_renew.period_months) * periods;
-        let new_expiry = from.plus_months(months);
+        let new_expiry = from.plus_months_on_day(months, anchor_day);
+        let holds: Vec<Hold> = self.holds.iter().copied().filter(|h| *h != Hold::NonPayment).collect();
+        let resume = lapsed && holds.is_empty() && self.status == Status::TemporarilySuspended;
         let next = Service {
-            holds: self.holds.iter().copied().filter(|h| *h != Hold::NonPayment).collect(),
+            holds,
             non_payment_since: None,
             renewal_declined_on: None,
             grace: None,
+            delete_at: None,
             ..self.clone()
         };
-        let charged = self.renewal_cost(periods);
-        let details = json!({"periods": periods, "months": months, "expires_at": new_expiry});
-        Ok(self.start(next, Work::Renewal { expires_at: new_expiry }, actor, at, charged, details))
+        let charged = self.renewal_cost(periods)?;
+        let mut details = json!({"periods": periods, "months": months, "expires_at": new_expiry});
+        if let Some(scheduled) = self.delete_at {
+            details["deletion_withdrawn"] = json!(scheduled);
+        }
+        if resume {
+            details["resume"] = json!(true);
+        }
+        let work = Work::Renewal { expires_at: new_expiry, anchor_day: Some(anchor_day), resume };
+        Ok(self.start(next, work, actor, at, charged, details))
     }
 
     /// Deletes: the provider always; a client as the product type's rule says. A service never
@@ -503,6 +527,7 @@ impl Service {
             (Work::Activation, _) => {
                 next.status = Status::Active;
                 next.expires_at = Some(at.plus_months(u32::from(self.period_months)));
+                next.anchor_day = Some(at.day_of_month());
                 "done"
             }
             (Work::Deletion, _) => {
@@ -510,8 +535,9 @@ impl Service {
                 next.delete_at = None;
                 "done"
             }
-            (Work::Renewal { expires_at }, _) => {
+            (Work::Renewal { expires_at, anchor_day, .. }, _) => {
                 next.expires_at = Some(*expires_at);
+                next.anchor_day = anchor_day.or(next.anchor_day);
                 next.status = resting_status(&next.holds);
                 "done"
             }
@@ -523,18 +549,16 @@ impl Service {
                 next.status = pending.status_before;
                 "done"
             }
+            // The renewal price was worked out when the change was asked for (special prices
+            // included: see `Service::renewal_price_after`).
             (Work::TariffChange { tariff_id, renewal_price, .. }, _) => {
                 next.tariff_id = tariff_id.clone();
-                if !self.special_price {
-                    next.renewal_price = *renewal_price;
-                }
+                next.renewal_price = *renewal_price;
                 "done"
             }
             (Work::OptionsChange { options, renewal_price, .. }, _) => {
                 next.options = options.clone();
-                if !self.special_price {
-                    next.renewal_price = *renewal_price;
-                }
+                next.renewal_price = *renewal_price;
                 "done"
             }
         };
@@ -567,6 +591,7 @@ impl Service {
             non_payment_since: restore.non_payment_since,
             grace: restore.grace.clone(),
             renewal_declined_on: restore.renewal_declined_on.clone(),
+            delete_at: restore.delete_at,
             abuse_score,
             pending: None,
             operation: None,
@@ -783,5 +808,133 @@ mod tests {
         let reissuing = certificate.reissue(&client(), at(1)).unwrap();
         assert_eq!(reissuing.service.operation, Some(Operation::Reissue));
         assert_eq!(done(reissuing, 1).status, Status::Active);
+    }
+
+    fn end_of_period_rules() -> ProductTypeRules {
+        rules(ClientDelete::EndOfPeriod, true)
+    }
+
+    #[test]
+    fn a_renewal_withdraws_a_scheduled_deletion_and_a_failed_one_puts_it_back() {
+        let service = active();
+        let (scheduled, _) = service.delete(&client(), &end_of_period_rules(), at(2)).unwrap();
+        let scheduled = scheduled.service;
+        assert_eq!(scheduled.delete_at, service.expires_at);
+        let renewing = scheduled.renew(2, &client(), at(3)).unwrap();
+        assert_eq!(renewing.service.delete_at, None);
+        assert_eq!(renewing.entry.details["deletion_withdrawn"], json!(service.expires_at));
+        let id = renewing.queued.clone().unwrap();
+        let (failed, _) = renewing.service.abandon(&id, "panel down", at(4)).unwrap();
+        assert_eq!(failed.service.delete_at, service.expires_at, "the renewal was refunded");
+        assert_eq!(done(renewing, 4).delete_at, None);
+    }
+
+    #[test]
+    fn the_owner_or_the_provider_withdraws_a_scheduled_deletion() {
+        use crate::domain::changes::Edit;
+        let tariff = crate::domain::catalog::sample_tariff();
+        let withdraw = || Edit { withdraw_deletion: true, ..Edit::default() };
+        let service = active();
+        let refused = service.edit(withdraw(), &tariff, &client(), at(2));
+        assert!(matches!(refused, Err(Refusal::Conflict(_))), "nothing scheduled");
+        let (scheduled, _) = service.delete(&client(), &end_of_period_rules(), at(2)).unwrap();
+        for actor in [client(), provider()] {
+            let withdrawn = scheduled.service.edit(withdraw(), &tariff, &actor, at(3)).unwrap();
+            assert_eq!(withdrawn.service.delete_at, None);
+            assert_eq!(withdrawn.entry.details["deletion_withdrawn"], json!(service.expires_at));
+        }
+    }
+
+    #[test]
+    fn a_special_price_keeps_its_price_per_month_across_a_period_change() {
+        use crate::domain::changes::Edit;
+        use crate::domain::AutoRenew;
+        let tariff = crate::domain::catalog::sample_tariff();
+        let special = Edit { renewal_price: Some(400), ..Edit::default() };
+        let service = active().edit(special, &tariff, &provider(), at(1)).unwrap().service;
+        assert!(service.special_price);
+        let yearly = Edit { auto_renew: Some(AutoRenew { enabled: false, period_months: 12 }), ..Edit::default() };
+        let yearly = service.edit(yearly, &tariff, &client(), at(2)).unwrap().service;
+        assert_eq!(yearly.renewal_price, 4800, "400 a month, not 400 a year");
+        assert_eq!(yearly.renew(1, &client(), at(3)).unwrap().charged(), 4800);
+        let monthly = Edit { auto_renew: Some(AutoRenew { enabled: true, period_months: 1 }), ..Edit::default() };
+        assert_eq!(yearly.edit(monthly, &tariff, &client(), at(3)).unwrap().service.renewal_price, 400);
+    }
+
+    #[test]
+    fn a_special_price_takes_a_rise_of_options_and_never_a_fall() {
+        use crate::domain::changes::Edit;
+        let tariff = crate::domain::catalog::sample_tariff();
+        let special = Edit { renewal_price: Some(400), ..Edit::default() };
+        let service = active().edit(special, &tariff, &provider(), at(1)).unwrap().service;
+        let two_ips = vec![OptionLine { id: "ip".into(), quantity: 2 }];
+        let (more, _) = service.change_options(&tariff, two_ips, &client(), at(2)).unwrap();
+        let more = done(more, 2);
+        assert_eq!(more.renewal_price, 600, "400 and two addresses at 100");
+        let (fewer, _) = more.change_options(&tariff, vec![], &client(), at(3)).unwrap();
+        assert_eq!(done(fewer, 3).renewal_price, 600, "a fall is not passed on");
+    }
+
+    #[test]
+    fn an_upgrade_is_charged_for_every_period_left_not_one() {
+        let tariff = crate::domain::catalog::sample_tariff();
+        let pro = crate::domain::Tariff {
+            id: TariffId::parse("vps-pro").unwrap(),
+            prices: crate::domain::Prices::new([(1, 1500), (12, 15000)].into()).unwrap(),
+            change_to: vec![tariff.id.clone()],
+            ..tariff.clone()
+        };
+        let start = crate::domain::Tariff { change_to: vec![pro.id.clone()], ..tariff };
+        let service = active();
+        let expiry = service.expires_at.unwrap();
+        let renewed = done(service.renew(10, &client(), at(1)).unwrap(), 1);
+        assert_eq!(renewed.expires_at, Some(expiry.plus_months(10)));
+        // Eleven months paid from the start of the first: 1000 more a month for each.
+        let (upgrade, charged) = renewed.change_tariff(&start, &pro, &client(), at(0)).unwrap();
+        assert_eq!(charged, 11 * 1000);
+        let upgraded = done(upgrade, 0);
+        assert_eq!(upgraded.renewal_price, 1500);
+        let (downgrade, charged) = upgraded.change_tariff(&pro, &start, &client(), at(0)).unwrap();
+        assert_eq!((charged, downgrade.service.pending.unwrap().work.credit()), (0, 11 * 1000));
+    }
+
+    #[test]
+    fn a_renewal_keeps_the_anchor_day_across_short_months() {
+        let jan31 = Timestamp::parse("2027-01-31T09:00:00Z").unwrap();
+        let paid = crate::domain::order::sample_service(jan31).pay_order(&client(), jan31).unwrap();
+        let id = paid.queued.clone().unwrap();
+        let mut service = paid.service.finish(&id, Outcome::Done, jan31).unwrap().service;
+        assert_eq!(service.expires_at.unwrap().to_string(), "2027-02-28T09:00:00.000Z");
+        for expected in ["2027-03-31", "2027-04-30", "2027-05-31"] {
+            let renewing = service.renew(1, &client(), jan31).unwrap();
+            let id = renewing.queued.clone().unwrap();
+            service = renewing.service.finish(&id, Outcome::Done, jan31).unwrap().service;
+            assert_eq!(service.expires_at.unwrap().day(), expected);
+        }
+    }
+
+    #[test]
+    fn a_renewal_that_lifts_the_last_suspension_resumes_on_the_panel() {
+        let mut lapsed = active();
+        lapsed.holds = vec![Hold::NonPayment];
+        lapsed.status = Status::TemporarilySuspended;
+        let renewing = lapsed.renew(1, &client(), at(40)).unwrap();
+        assert!(matches!(renewing.service.pending.as_ref().unwrap().work, Work::Renewal { resume: true, .. }));
+        assert_eq!(done(renewing, 40).status, Status::Active);
+        // Still suspended by its client: the panel keeps it suspended.
+        lapsed.holds = vec![Hold::NonPayment, Hold::Client];
+        let renewing = lapsed.renew(1, &client(), at(40)).unwrap();
+        assert!(matches!(renewing.service.pending.as_ref().unwrap().work, Work::Renewal { resume: false, .. }));
+        assert_eq!(done(renewing, 40).status, Status::Suspended);
+    }
+
+    #[test]
+    fn money_past_the_bounds_is_refused_not_wrapped() {
+        use crate::domain::changes::Edit;
+        let tariff = crate::domain::catalog::sample_tariff();
+        let huge = Edit { renewal_price: Some(crate::domain::pricing::MAX_AMOUNT + 1), ..Edit::default() };
+        assert!(matches!(active().edit(huge, &tariff, &provider(), at(1)), Err(Refusal::Invalid(_))));
+        let service = Service { renewal_price: u64::MAX / 4, ..active() };
+        assert!(matches!(service.renew(5, &client(), at(1)), Err(Refusal::Invalid(_))));
     }
 }

@@ -4,14 +4,18 @@ pub mod account;
 pub mod catalog;
 pub mod changes;
 pub mod clock;
+pub mod failure;
 pub mod history;
 pub mod ids;
 pub mod lifecycle;
 #[cfg(test)]
 mod lifecycle_model;
+#[cfg(test)]
+mod money_model;
 pub mod order;
 pub mod payment;
 pub mod principal;
+pub mod pricing;
 pub mod quote;
 pub mod schedule;
 pub mod service;

@@ -49,7 +49,8 @@ pub fn place_order(
             return Err(RuleViolation::new(format!("missing required parameters: {}", missing.join(", "))));
         }
     };
-    let renewal_price = renewal_period_price + options_per_month * u64::from(auto_renew.period_months);
+    let renewal_price = with_options(renewal_period_price, options_per_month, auto_renew.period_months)?;
+    let order_price = with_options(order_price, options_per_month, order.period_months)?;
     let service = Service {
         id: ServiceId::generate(),
         client_id: order.client_id,
@@ -67,7 +68,7 @@ pub fn place_order(
         options: order.options,
         created_at: now,
         version: 1,
-        order_price: order_price + options_per_month * u64::from(order.period_months),
+        order_price,
         paid: false,
         payment_pending: false,
         holds: Vec::new(),
@@ -78,6 +79,7 @@ pub fn place_order(
         non_payment_since: None,
         renewal_declined_on: None,
         grace: None,
+        anchor_day: None,
     };
     let entry = HistoryEntry {
         id: HistoryId::generate(),
@@ -104,7 +106,19 @@ pub fn list_price(
     options: &[OptionLine],
     field: &str,
 ) -> Result<u64, RuleViolation> {
-    Ok(period_price(tariff, months, field)? + options_monthly_price(tariff, options)? * u64::from(months))
+    with_options(period_price(tariff, months, field)?, options_monthly_price(tariff, options)?, months)
+}
+
+/// A period's price plus `months` of options at `options_per_month`, refused past what fits.
+fn with_options(period_price: u64, options_per_month: u64, months: u16) -> Result<u64, RuleViolation> {
+    options_per_month
+        .checked_mul(u64::from(months))
+        .and_then(|options| options.checked_add(period_price))
+        .ok_or_else(too_large)
+}
+
+fn too_large() -> RuleViolation {
+    RuleViolation::new("the price is larger than a service can be charged")
 }
 
 fn period_price(tariff: &Tariff, months: u16, field: &str) -> Result<u64, RuleViolation> {
@@ -134,7 +148,11 @@ pub fn options_monthly_price(tariff: &Tariff, lines: &[OptionLine]) -> Result<u6
                 line.id, line.quantity, offer.max
             )));
         }
-        total += offer.price * u64::from(line.quantity);
+        total = offer
+            .price
+            .checked_mul(u64::from(line.quantity))
+            .and_then(|price| price.checked_add(total))
+            .ok_or_else(too_large)?;
     }
     Ok(total)
 }

@@ -3,10 +3,9 @@
 
 use super::account::InsufficientFunds;
 use super::lifecycle::{Change, Hold, Outcome, Work};
+use super::pricing::days_started;
 use super::{Service, ServiceId, Status, Timestamp};
 use serde::Serialize;
-
-const DAY: i64 = 86_400;
 
 /// One charge (positive) or credit (negative) of a quote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,11 +32,6 @@ pub struct Quote {
     pub status: Option<Status>,
 }
 
-/// Whole days from `from` to `to`, a started day counting whole (never below zero).
-fn days_between(from: Timestamp, to: Timestamp) -> i64 {
-    ((from.seconds_until(to) + DAY - 1) / DAY).max(0)
-}
-
 /// The service once the change's queued work is done as asked.
 fn when_done(change: &Change, now: Timestamp) -> Service {
     change
@@ -53,17 +47,17 @@ pub fn line(before: &Service, change: &Change, charged: u64, now: Timestamp) -> 
     let credit = work.map_or(0, Work::credit);
     let amount = charged as i64 - credit as i64;
     let period = u32::from(before.period_months);
-    let days_left = || before.expires_at.map_or(0, |e| days_between(now, e));
+    let days_left = || before.expires_at.map_or(0, |e| days_started(now, e));
     let (what, period_months, days) = match work {
-        Some(Work::Renewal { expires_at }) => {
+        Some(Work::Renewal { expires_at, .. }) => {
             let lapsed = before.holds.contains(&Hold::NonPayment);
             let from = if lapsed { now } else { before.expires_at.unwrap_or(now) };
             let months = change.entry.details["months"].as_u64().unwrap_or(0) as u32;
-            ("renewal", months, days_between(from, *expires_at))
+            ("renewal", months, days_started(from, *expires_at))
         }
         Some(Work::TariffChange { .. }) => ("tariff_change", period, days_left()),
         Some(Work::OptionsChange { .. }) => ("options_change", period, days_left()),
-        _ => ("order", period, days_between(now, now.plus_months(period))),
+        _ => ("order", period, days_started(now, now.plus_months(period))),
     };
     QuoteLine { what, service_id: before.id.clone(), period_months, days, amount }
 }
@@ -116,7 +110,7 @@ mod tests {
         let actor = Actor { id: "alice".into(), role: Role::Client };
         let now = at("2026-11-20T00:00:00Z");
         let change = service.renew(2, &actor, now).unwrap();
-        let line = line(&service, &change, service.renewal_cost(2), now);
+        let line = line(&service, &change, service.renewal_cost(2).unwrap(), now);
         assert_eq!((line.what, line.period_months, line.days, line.amount), ("renewal", 2, 62, 1000));
         let quote = Quote::new(vec![line.clone()], &[&change], 1500, now).unwrap();
         assert_eq!((quote.total, quote.balance_after), (1000, 500));

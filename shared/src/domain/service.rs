@@ -164,6 +164,11 @@ pub struct Service {
     /// The provider keeps the service out of the non-payment suspension until then.
     #[serde(default)]
     pub grace: Option<Grace>,
+    /// The day of the month its paid periods end on, kept across short months (Jan 31, Feb
+    /// 28, Mar 31): the activation's day, the day a lapsed service was renewed from, or the
+    /// day the provider set `expires_at` to. Unset on services stored before it was kept.
+    #[serde(default)]
+    pub anchor_day: Option<u8>,
 }
 
 /// A provider's extension: no suspension for non-payment before `until`, the paid period and
@@ -203,6 +208,11 @@ impl Service {
     pub fn lapses_at(&self) -> Option<Timestamp> {
         let grace = self.grace.as_ref().map(|g| g.until);
         self.expires_at.map(|e| grace.map_or(e, |g| g.max(e)))
+    }
+
+    /// The day of the month a renewal from `expires_at` ends on.
+    pub fn anchor_day(&self, expires_at: Timestamp) -> u8 {
+        self.anchor_day.unwrap_or_else(|| expires_at.day_of_month())
     }
 
     /// What a client may see: its own services, never deleted ones. The provider sees all.

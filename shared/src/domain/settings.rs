@@ -2,7 +2,7 @@
 //! nameservers and whois, virtual servers. The control panel holds them; this module decides
 //! who may ask, checks what is asked, and works out what an IP address costs.
 
-use super::changes::prorate;
+use super::pricing::{checked, prorate};
 use super::history::Actor;
 use super::lifecycle::{Change, Refusal};
 use super::order::list_price;
@@ -172,12 +172,16 @@ impl Service {
             options.push(OptionLine { id: offer.id.clone(), quantity: wanted });
         }
         let invalid = |v: RuleViolation| Refusal::Invalid(v.0);
-        let renewal_price =
-            list_price(tariff, self.auto_renew.period_months, &options, "auto_renew.period_months")
-                .map_err(invalid)?;
+        let renewal_months = self.auto_renew.period_months;
+        let old_renewal =
+            list_price(tariff, renewal_months, &self.options, "auto_renew.period_months").map_err(invalid)?;
+        let new_renewal =
+            list_price(tariff, renewal_months, &options, "auto_renew.period_months").map_err(invalid)?;
+        let renewal_price = self.renewal_price_after(old_renewal, new_renewal)?;
         let expires_at = self.expires_at.ok_or_else(|| self.refuse_status("change the addresses of"))?;
-        let whole_period = i64::from(delta) * offer.price as i64 * i64::from(self.period_months);
-        let amount = prorate(whole_period, self.period_months, expires_at, at);
+        let price = checked(i64::try_from(offer.price).ok())?;
+        let whole_period = checked(price.checked_mul(i64::from(delta) * i64::from(self.period_months)))?;
+        let amount = prorate(whole_period, self.period_months, expires_at, at)?;
         Ok(Some(AddressMove { options, renewal_price, amount }))
     }
 
@@ -194,9 +198,7 @@ impl Service {
         let mut details = json!({"address": address.address, "version": address.version});
         if let Some(moved) = moved {
             next.options = moved.options.clone();
-            if !self.special_price {
-                next.renewal_price = moved.renewal_price;
-            }
+            next.renewal_price = moved.renewal_price;
             details["amount"] = json!(moved.amount);
         }
         let action = if added { Action::IpAddressAdd } else { Action::IpAddressRemove };

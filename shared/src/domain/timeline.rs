@@ -65,7 +65,7 @@ impl Service {
             _ => {
                 let renews =
                     self.auto_renew.enabled && matches!(self.status, Status::Active | Status::Suspended);
-                let amount = self.renewal_cost(1);
+                let amount = self.renewal_price;
                 let covered = balance >= amount;
                 if renews {
                     let first = expires_at.plus_seconds(-i64::from(rules.renew_lead_days) * DAY);

@@ -3,8 +3,9 @@
 use super::keys;
 use super::{decode, Page, PageQuery, PageRequest, Store, StoreError};
 use crate::domain::account::{Account, LedgerEntry};
+use crate::domain::catalog::RulesByType;
 use crate::domain::payment::Payment;
-use crate::domain::{ClientId, Service, ServiceId};
+use crate::domain::ClientId;
 
 impl Store {
     pub async fn get_account(&self, client: &ClientId) -> Result<Option<Account>, StoreError> {
@@ -52,18 +53,14 @@ impl Store {
         })
     }
 
-    /// A service and a client's account in one read (an account never written is `None`).
-    pub async fn service_and_account(
+    /// A client's account (`None` if never written) and every product type's rules as they are
+    /// now, in one strongly consistent BatchGetItem.
+    pub async fn account_with_rules(
         &self,
-        id: &ServiceId,
         client: &ClientId,
-    ) -> Result<(Option<Service>, Option<Account>), StoreError> {
-        let [service, account]: [Option<_>; 2] = self
-            .get_many(&[keys::service(id), keys::account(client.as_str())])
-            .await?
-            .try_into()
-            .expect("one answer a key");
-        Ok((service.map(decode).transpose()?, account.map(decode).transpose()?))
+    ) -> Result<(Option<Account>, RulesByType), StoreError> {
+        let (found, rules) = self.get_many_with_rules(&[keys::account(client.as_str())]).await?;
+        Ok((found.into_iter().next().flatten().map(decode).transpose()?, rules))
     }
 
     pub async fn get_payment(&self, id: &str) -> Result<Option<Payment>, StoreError> {

@@ -10,21 +10,49 @@ impl Store {
         let mut item = encode(rules)?;
         item.extend(keys::product_type(rules.product_type).item());
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
-        self.remembered.forget_rules(rules.product_type);
         Ok(())
     }
 
-    /// A product type's rules, as read at most `remembered::RULES_KEPT` ago.
+    /// A product type's rules as they are now.
     pub async fn product_type(&self, t: ProductType) -> Result<Option<ProductTypeRules>, StoreError> {
-        let now = std::time::Instant::now();
-        if let Some(rules) = self.remembered.rules(t, now) {
-            return Ok(Some(rules));
+        self.get(keys::product_type(t)).await
+    }
+
+    /// A product type's rules as they are now and its tariffs in id order, in one strongly
+    /// consistent Query of the catalog partition (a page per MB: one for any usual catalog).
+    /// The range from its rules to the last tariff also holds the rules of the types named
+    /// after it and other types' tariffs, which are read and left out.
+    pub async fn product_type_with_tariffs(
+        &self,
+        t: ProductType,
+    ) -> Result<(Option<ProductTypeRules>, Vec<Tariff>), StoreError> {
+        let rules_key = keys::product_type(t);
+        let (mut rules, mut tariffs) = (None, Vec::new());
+        let mut start = None;
+        loop {
+            let query = PageQuery {
+                partition: rules_key.pk.clone(),
+                sort_range: Some((">=", rules_key.sk.clone())),
+                limit: 1000,
+                start,
+                consistent: true,
+                ..PageQuery::default()
+            };
+            let (items, last) = self.query_page(query).await?;
+            for item in items {
+                if rules_key.is_of(&item) {
+                    rules = Some(decode(item)?);
+                } else if keys::tariff_id_of(&item).is_some() {
+                    tariffs.push(decode::<Tariff>(item)?);
+                }
+            }
+            match last {
+                Some(last) => start = Some(last),
+                None => break,
+            }
         }
-        let rules: Option<ProductTypeRules> = self.get(keys::product_type(t)).await?;
-        if let Some(rules) = &rules {
-            self.remembered.keep_rules(rules, now);
-        }
-        Ok(rules)
+        tariffs.retain(|tariff| tariff.product_type == t);
+        Ok((rules, tariffs))
     }
 
     /// Every product type that has rules set (at most six: one page).

@@ -227,10 +227,20 @@ pub fn service_index_keys(service: &Service) -> Item {
             }
         }
     }
+    // A service at rest is never pending, so the pending ones share the lapse index.
+    if let Some(pending) = &service.pending {
+        sparse(Index::Lapse, pending_operations(), pending.started_at.to_string());
+    }
     if at_rest && service.abuse_score > 0 && !service.holds.contains(&Hold::Abuse) {
         sparse(Index::Abuse, abuse_reports(service.product_type), abuse_order(service.abuse_score));
     }
     keys
+}
+
+/// Services with an operation pending, whatever their status, sorted by
+/// `{started_at}#{id}` (in the lapse index, which holds only services at rest otherwise).
+pub fn pending_operations() -> String {
+    "PENDING".into()
 }
 
 /// Services of a type auto-renewal may renew, sorted by `{expires_at}#{id}`.
@@ -408,6 +418,22 @@ mod tests {
         assert!(up_to(expires) > keys["gsi6sk"].as_s().unwrap().clone());
         let deleted = Service { status: Status::Deleted, ..active };
         assert_eq!(service_index_keys(&deleted).len(), 8);
+    }
+
+    #[test]
+    fn a_pending_operation_is_listed_whatever_the_status_it_keeps() {
+        let id = ServiceId::generate();
+        let expires = Timestamp::parse("2026-12-01T00:00:00Z").unwrap();
+        let active = Service { status: Status::Active, expires_at: Some(expires), ..ordered_service(&id) };
+        let actor = crate::domain::history::Actor { id: "alice".into(), role: crate::domain::Role::Client };
+        let ip = vec![crate::domain::OptionLine { id: "ip".into(), quantity: 1 }];
+        let tariff = crate::domain::catalog::sample_tariff();
+        let (change, _) = active.change_options(&tariff, ip, &actor, expires.plus_seconds(-86_400)).unwrap();
+        assert_eq!(change.service.status, Status::Active);
+        let keys = service_index_keys(&change.service);
+        assert_eq!(keys["gsi6pk"].as_s().unwrap(), &pending_operations());
+        assert_eq!(keys["gsi6sk"].as_s().unwrap(), &format!("2026-11-30T00:00:00.000Z#{id}"));
+        assert!(!keys.contains_key("gsi5pk"), "not renewed while it runs");
     }
 
     #[test]

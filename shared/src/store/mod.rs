@@ -10,6 +10,8 @@ pub mod schema;
 pub mod services;
 pub mod tickets;
 
+use crate::domain::catalog::RulesByType;
+use crate::domain::{ProductType, ProductTypeRules};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
@@ -45,7 +47,7 @@ impl<E: std::error::Error + 'static, R: std::fmt::Debug> From<SdkError<E, R>> fo
 pub struct Store {
     client: Client,
     table: String,
-    /// The catalog items this instance read (`remembered.rs`).
+    /// The tariffs this instance read (`remembered.rs`).
     remembered: std::sync::Arc<remembered::Remembered>,
 }
 
@@ -70,6 +72,12 @@ impl Store {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The same table and remembered catalog through another client (in the tests, one whose
+    /// interceptor records the calls of the function it stands for).
+    pub fn with_client(&self, client: Client) -> Self {
+        Self { client, ..self.clone() }
     }
 
     pub fn table(&self) -> &str {
@@ -110,6 +118,20 @@ impl Store {
             request = out.unprocessed_keys.unwrap_or_default().remove(&self.table);
         }
         Ok(found)
+    }
+
+    /// As `get_many`, with every product type's rules read in the same BatchGetItem: the items
+    /// at `wanted`, and the rules as they are now. A service's product type is known only once
+    /// it is read, so all six are read (small items) rather than one more call for its own.
+    async fn get_many_with_rules(
+        &self,
+        wanted: &[keys::Key],
+    ) -> Result<(Vec<Option<Item>>, RulesByType), StoreError> {
+        let mut all = wanted.to_vec();
+        all.extend(ProductType::ALL.map(keys::product_type));
+        let mut found = self.get_many(&all).await?;
+        let rules = found.split_off(wanted.len()).into_iter().flatten().map(decode);
+        Ok((found, RulesByType::new(rules.collect::<Result<Vec<ProductTypeRules>, _>>()?)))
     }
 }
 

@@ -2,8 +2,20 @@
 
 use super::keys::{self, Index};
 use super::{decode, s, Page, PageQuery, PageRequest, Store, StoreError};
-use crate::domain::{ClientId, HistoryEntry, HistoryId, ProductType, Service, ServiceId, Status};
+use crate::domain::account::Account;
+use crate::domain::{ClientId, HistoryEntry, HistoryId, ProductType, ProductTypeRules, Service, ServiceId, Status};
 use std::collections::HashSet;
+
+/// A service as a request on it reads it (`Store::service_with_rules`).
+#[derive(Debug, Clone)]
+pub struct ServiceWithRules {
+    pub service: Option<Service>,
+    /// The account of the client named in the read (`None` when none was named, or its account
+    /// was never written).
+    pub account: Option<Account>,
+    /// The service's product type's rules as they are now (`None` when none are set).
+    pub rules: Option<ProductTypeRules>,
+}
 
 /// Which services a list shows. The store picks the index from the most selective filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,6 +37,23 @@ impl Store {
 
     pub async fn get_service(&self, id: &ServiceId) -> Result<Option<Service>, StoreError> {
         self.get(keys::service(id)).await
+    }
+
+    /// A service with its product type's rules as they are now and, when `client` is named,
+    /// that client's account, in one strongly consistent BatchGetItem.
+    pub async fn service_with_rules(
+        &self,
+        id: &ServiceId,
+        client: Option<&ClientId>,
+    ) -> Result<ServiceWithRules, StoreError> {
+        let mut wanted = vec![keys::service(id)];
+        wanted.extend(client.map(|c| keys::account(c.as_str())));
+        let (found, every_rules) = self.get_many_with_rules(&wanted).await?;
+        let mut found = found.into_iter();
+        let service: Option<Service> = found.next().flatten().map(decode).transpose()?;
+        let account = found.next().flatten().map(decode).transpose()?;
+        let rules = service.as_ref().and_then(|s| every_rules.get(s.product_type).cloned());
+        Ok(ServiceWithRules { service, account, rules })
     }
 
     /// Services newest first, one page.

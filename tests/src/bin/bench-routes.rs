@@ -159,10 +159,6 @@ impl Bench {
             }
             _ => {}
         }
-        // A warm instance: every product type's rules read within their 30 s.
-        for product_type in shared::domain::ProductType::ALL {
-            self.app.store.product_type(product_type).await.expect("rules");
-        }
         (fixture, path, body)
     }
 
@@ -253,7 +249,7 @@ async fn main() -> Result<(), Error> {
     let queue = Queue::new(aws_sdk_sqs::Client::new(&config), &queues.operations);
     let clock = FixedClock::at(SystemClock.now());
     let app = App::new(store, Auth::DevSecret(SECRET.to_vec()), Arc::new(clock.clone())).with_queue(queue);
-    let worker = operations_worker::Worker { app: app.clone(), max_receives: 3, retry_base_seconds: 0 };
+    let worker = operations_worker::Worker { app: app.clone(), max_receives: 3, retry_base_seconds: 0, write_reserve: std::time::Duration::from_secs(1) };
     let bench = Bench {
         app,
         clock,
@@ -265,7 +261,7 @@ async fn main() -> Result<(), Error> {
     };
 
     let mut report = String::from(
-        "\n## DynamoDB calls per route\n\nEach route called once as its sample event says, on a fresh active service of its product type, counted at the SDK. Target: a read 1 call per page, a mutation at most 2 (a read and one conditional transaction); a miss is marked. Calls are counted on a warm instance: tariffs, which never change, and product type rules, kept 30 s, were read before. Where a sample needs more than an active service, its set-up calls come before the count (a suspended service to enable, an address or a virtual server to delete, an order in the cart, a service the panel had no room for to activate, the clock past the expiry for a grace). The bench calls as a client wherever a client may: a client's write reads its service and account in one BatchGetItem, a provider's write that moves money reads the account on its own (one more call). The worker throughput and the latencies are the emulator's (moto, one request at a time, in Python), measured beside its bare GetItem and SQS rates.\n\n| route | function | status | DynamoDB calls | target |\n|---|---|---:|---:|---|\n",
+        "\n## DynamoDB calls per route\n\nEach route called once as its sample event says, on a fresh active service of its product type, counted at the SDK. Target: a read 1 call per page, a mutation at most 2 (a read and one conditional transaction); a miss is marked. Calls are counted on a warm instance: tariffs, which never change, were read before; product type rules are read on every request, with the service (or the account) in the same BatchGetItem, or with the tariffs in one Query (`GET /domains/check`). Where a sample needs more than an active service, its set-up calls come before the count (a suspended service to enable, an address or a virtual server to delete, an order in the cart, a service the panel had no room for to activate, the clock past the expiry for a grace). The bench calls as a client wherever a client may: a client's write reads its service and account in one BatchGetItem, a provider's write that moves money reads the account on its own (one more call). The worker throughput and the latencies are the emulator's (moto, one request at a time, in Python), measured beside its bare GetItem and SQS rates.\n\n| route | function | status | DynamoDB calls | target |\n|---|---|---:|---:|---|\n",
     );
     let mut routes = bench.routes.clone();
     // Deletions last within each fixture do not matter: every route gets its own fixture.

@@ -1,0 +1,79 @@
+//! What a client is told of an operation the control panel did not carry out. The failure's
+//! own text (the HTTP client's error, the panel's address, its status code) is the provider's:
+//! it stays in the service's `last_error` and in the history entry's `error`. A client reads a
+//! fixed sentence instead, saying what became of its service and its money.
+
+use super::{Action, HistoryEntry, Service};
+
+/// An activation given up: the service stays paid, unset up (see `Service::abandon`).
+pub const SETUP_NOT_DONE: &str = "the control panel could not set the service up; \
+    the payment stays with the service until the provider sets it up, and deleting the service refunds it";
+
+/// Any other operation given up: the service is as it was before, the charge refunded.
+pub const OPERATION_UNDONE: &str =
+    "the control panel did not complete the operation; it was undone and any charge refunded";
+
+/// The sentence a client reads about a given-up `operation`.
+pub fn told_to_client(operation: Action) -> &'static str {
+    match operation {
+        Action::Activation => SETUP_NOT_DONE,
+        _ => OPERATION_UNDONE,
+    }
+}
+
+impl Service {
+    /// `last_error` as the service's client reads it. Only a service never activated (no paid
+    /// period yet) can have failed its activation; any other failure was undone.
+    pub fn last_error_for_client(&self) -> Option<&'static str> {
+        self.last_error.as_ref()?;
+        Some(if self.expires_at.is_none() { SETUP_NOT_DONE } else { OPERATION_UNDONE })
+    }
+}
+
+impl HistoryEntry {
+    /// The entry as the service's client reads it: a given-up operation's `error` is the
+    /// sentence about it.
+    pub fn for_client(&self) -> HistoryEntry {
+        let mut entry = self.clone();
+        if let Some(error) = entry.details.get_mut("error") {
+            *error = told_to_client(self.operation).into();
+        }
+        entry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::history::Actor;
+    use crate::domain::{ClientId, HistoryId, Principal, Role, Status, Timestamp};
+    use serde_json::json;
+
+    fn entry(operation: Action, details: serde_json::Value) -> HistoryEntry {
+        let provider = Principal { id: ClientId::parse("ops").unwrap(), role: Role::Provider };
+        HistoryEntry {
+            id: HistoryId::parse("01JZZZZZZZZZZZZZZZZZZZZZZZ").unwrap(),
+            at: Timestamp::parse("2026-11-01T00:00:00Z").unwrap(),
+            actor: Actor::from(&provider),
+            operation,
+            status_before: Some(Status::InProgress),
+            status_after: Status::Active,
+            details,
+        }
+    }
+
+    #[test]
+    fn a_client_reads_what_became_of_a_given_up_operation_not_why() {
+        let internal = "control panel: no answer: error sending request for url (http://10.0.0.7/operations)";
+        let renewal =
+            entry(Action::Renewal, json!({"operation_id": "op", "error": internal, "refunded": 500}));
+        assert_eq!(
+            renewal.for_client().details,
+            json!({"operation_id": "op", "error": OPERATION_UNDONE, "refunded": 500})
+        );
+        let activation = entry(Action::Activation, json!({"error": internal, "refunded": 0}));
+        assert_eq!(activation.for_client().details["error"], SETUP_NOT_DONE);
+        let done = entry(Action::Reboot, json!({"result": "done"}));
+        assert_eq!(done.for_client(), done, "an entry without an error is read as it is");
+    }
+}

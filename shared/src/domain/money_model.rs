@@ -1,0 +1,1394 @@
+//! An independent reference model of the money (issue 12), written from the README's rules
+//! ("Money", "The lifecycle", "Schedules", "Quotes") and sharing no code with `changes.rs`,
+//! `quote.rs`, `pricing.rs` or the calendar arithmetic of `clock.rs`: it keeps its own
+//! calendar (civil dates on unix seconds, months added on an anchor day, periods counted back),
+//! its own day counting and rounding, and its own prices.
+//!
+//! Time moves in random jumps (hours to months, across month ends and 29 February, from start
+//! dates near month ends in leap and common years), and random sequences of orders, checkouts,
+//! activations, renewals of 1 to 10 periods, special prices, period changes, tariff changes both
+//! ways, options changes, paid IP addresses, suspensions, expiries, deletions and refunds (an
+//! abandoned operation) run against the real domain and the model. The money moves through the
+//! real `Account` as `operations::move_money` moves it: a charge when the change charges (the
+//! change refused when the balance is short), a credit of `Work::credit()` when a downgrade is
+//! done, a refund when an operation is abandoned.
+//!
+//! After every step: the ledger adds up to the balance and the balance is the model's; every
+//! charge, credit and refund is the model's to the minor unit; the model predicts the refusals
+//! that follow from its own state (and the domain agrees); a client's own actions never bring
+//! the price per month below what the provider set as a special price; `expires_at`, the
+//! anchor day, the renewal price and the rest of what prices depend on are the model's.
+//!
+//! `MONEY_MODEL_CASES` sets the number of cases (10,000 by default).
+
+use super::account::{Account, LedgerEntry, LedgerKind};
+use super::changes::Edit;
+use super::history::Actor;
+use super::lifecycle::{Change, Hold, Outcome, Refusal};
+use super::order::{place_order, OrderRequest};
+use super::schedule::system;
+use super::settings::{IpAddress, IpVersion, Setting};
+use super::{
+    AutoRenew, ClientDelete, ClientId, OptionLine, OptionOffer, Prices, Principal, ProductType,
+    ProductTypeRules, Role, Service, Status, Tariff, TariffId, Timestamp,
+};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use std::collections::BTreeMap;
+
+// ---------------------------------------------------------------------------------------------
+// The model's own calendar: unix seconds, proleptic Gregorian, UTC.
+
+const DAY: i64 = 86_400;
+
+fn is_leap(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+fn month_length(year: i64, month: u32) -> u32 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days in the years from 1970 to `year` (negative before 1970).
+fn days_before_year(year: i64) -> i64 {
+    // Leap days in the years 1..year, minus those in 1..1970.
+    let leaps = |y: i64| {
+        let y = y - 1;
+        y.div_euclid(4) - y.div_euclid(100) + y.div_euclid(400)
+    };
+    (year - 1970) * 365 + leaps(year) - leaps(1970)
+}
+
+/// The day number (0 = 1970-01-01) of a civil date.
+fn day_number(year: i64, month: u32, day: u32) -> i64 {
+    let before_month: i64 = (1..month).map(|m| i64::from(month_length(year, m))).sum();
+    days_before_year(year) + before_month + i64::from(day) - 1
+}
+
+/// The civil date of a day number.
+fn civil_date(days: i64) -> (i64, u32, u32) {
+    // A first guess at the year, corrected by at most a step or two.
+    let mut year = 1970 + days.div_euclid(365);
+    while days_before_year(year) > days {
+        year -= 1;
+    }
+    while days_before_year(year + 1) <= days {
+        year += 1;
+    }
+    let mut left = days - days_before_year(year);
+    let mut month = 1;
+    while left >= i64::from(month_length(year, month)) {
+        left -= i64::from(month_length(year, month));
+        month += 1;
+    }
+    (year, month, left as u32 + 1)
+}
+
+/// `(year, month, day, second of the day)` of an instant.
+fn civil(at: i64) -> (i64, u32, u32, i64) {
+    let (year, month, day) = civil_date(at.div_euclid(DAY));
+    (year, month, day, at.rem_euclid(DAY))
+}
+
+fn instant(year: i64, month: u32, day: u32, second_of_day: i64) -> i64 {
+    day_number(year, month, day) * DAY + second_of_day
+}
+
+fn day_of_month(at: i64) -> u32 {
+    civil(at).2
+}
+
+/// `months` calendar months after `at` (before, when negative), at the same time of day, on
+/// `day` or on the month's last day when the month is shorter.
+fn months_later_on_day(at: i64, months: i64, day: u32) -> i64 {
+    let (year, month, _, second) = civil(at);
+    let index = year * 12 + i64::from(month) - 1 + months;
+    let (year, month) = (index.div_euclid(12), index.rem_euclid(12) as u32 + 1);
+    instant(year, month, day.min(month_length(year, month)), second)
+}
+
+/// Days from `from` to `to`, a started day counting whole.
+fn started_days(from: i64, to: i64) -> i64 {
+    let seconds = (to - from).max(0);
+    seconds / DAY + i64::from(seconds % DAY != 0)
+}
+
+fn timestamp(at: i64) -> Timestamp {
+    Timestamp::from_unix_millis(at * 1000)
+}
+
+fn text(at: i64) -> String {
+    let (y, m, d, s) = civil(at);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The README's money rules, as the model reads them.
+
+/// How a change's periods are counted back from `expires_at` (README, "Pro rata": "each
+/// starting on the same day of the month, or the month's last day when it is shorter"). The
+/// model reads "the same day" as the service's anchor day, the day its periods end on ("Anchor
+/// days"): a service renewed on Jan 31 that expires on Apr 30 is in the period Mar 31 to Apr
+/// 30 (30 days), the one it paid for. `false` reads it as the day of `expires_at` (Mar 30 to
+/// Apr 30, 31 days, a period the service never had).
+const PERIODS_END_ON_THE_ANCHOR_DAY: bool = true;
+
+/// A tariff of the model: prices by months, and the per-unit-per-month price of extra IPv4
+/// addresses (the option `ipv4`, at most `IPV4_MAX`).
+struct Plan {
+    id: &'static str,
+    prices: [(u32, u64); 2],
+    ipv4: u64,
+}
+
+const PLANS: [Plan; 2] = [
+    Plan { id: "vps-start", prices: [(1, 500), (12, 5000)], ipv4: 100 },
+    Plan { id: "vps-pro", prices: [(1, 1000), (12, 10000)], ipv4: 130 },
+];
+const IPV4_MAX: u32 = 4;
+const MAX_SERVICES: usize = 3;
+const LEAD_DAYS: i64 = 3;
+const PURGE_DAYS: i64 = 14;
+
+fn plan_price(plan: usize, months: u32) -> Option<u64> {
+    PLANS[plan].prices.iter().find(|(m, _)| *m == months).map(|(_, p)| *p)
+}
+
+/// README: a service's price for `months` is its tariff's price for them plus its options, each
+/// priced per unit per month, for that many months.
+fn list_price(plan: usize, months: u32, ipv4: u32) -> Option<u64> {
+    Some(plan_price(plan, months)? + PLANS[plan].ipv4 * u64::from(ipv4) * u64::from(months))
+}
+
+/// README, "Pro rata": `difference` is the price of one period of `period_months`; the time
+/// from `now` to `expires_at` is counted back from `expires_at` in such periods; every whole
+/// period left costs the whole difference, the started one the share of its days left (a
+/// started day counting whole), rounded up for a charge and towards zero for a credit.
+fn pro_rata(difference: i64, period_months: u32, expires_at: i64, anchor: u32, now: i64) -> i64 {
+    if difference == 0 || now >= expires_at {
+        return 0;
+    }
+    let day = if PERIODS_END_ON_THE_ANCHOR_DAY { anchor } else { day_of_month(expires_at) };
+    let start_of = |k: i64| months_later_on_day(expires_at, -k * i64::from(period_months), day);
+    let mut whole = 0i64;
+    while start_of(whole + 1) >= now {
+        whole += 1;
+    }
+    let (start, end) = (start_of(whole + 1), start_of(whole));
+    let period_days = i128::from(started_days(start, end).max(1));
+    let days_left = i128::from(started_days(now, end)).min(period_days);
+    let magnitude = i128::from(difference.unsigned_abs());
+    let share = if difference > 0 {
+        (magnitude * days_left + period_days - 1) / period_days
+    } else {
+        magnitude * days_left / period_days
+    };
+    let total = i64::try_from(magnitude * i128::from(whole) + share).expect("small amounts");
+    if difference > 0 {
+        total
+    } else {
+        -total
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The model of one service.
+
+#[derive(Debug, Clone, PartialEq)]
+enum Work {
+    Activation,
+    Renewal {
+        expires_at: i64,
+        anchor: u32,
+    },
+    TariffChange {
+        to: usize,
+        renewal_price: u64,
+        credit: u64,
+    },
+    OptionsChange {
+        ipv4: u32,
+        renewal_price: u64,
+        credit: u64,
+    },
+    Deletion,
+    /// Work that moves no money and changes nothing the model keeps (suspend, resume).
+    Other,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    work: Work,
+    charged: u64,
+    /// What an abandoned operation restores.
+    expires_at: Option<i64>,
+    lapsed_since: Option<i64>,
+    delete_at: Option<i64>,
+    declined_day: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+struct Model {
+    plan: usize,
+    period_months: u32,
+    auto_months: u32,
+    auto_enabled: bool,
+    ipv4: u32,
+    order_price: u64,
+    renewal_price: u64,
+    special: bool,
+    /// The special price the provider last set, and the months it was for: the client's own
+    /// actions never bring the price per month below it.
+    floor: Option<(u64, u32)>,
+    paid: bool,
+    expires_at: Option<i64>,
+    anchor: Option<u32>,
+    /// Suspended for non-payment since then.
+    lapsed_since: Option<i64>,
+    delete_at: Option<i64>,
+    /// The UTC day number auto-renewal last found the balance short.
+    declined_day: Option<i64>,
+    deleted: bool,
+    pending: Option<Pending>,
+}
+
+impl Model {
+    fn idle(&self) -> bool {
+        !self.deleted && self.pending.is_none()
+    }
+
+    fn list(&self, plan: usize, months: u32, ipv4: u32) -> u64 {
+        list_price(plan, months, ipv4).expect("a period the tariff sells")
+    }
+
+    /// README, "Special prices": after a change of the client's moves the list price of a
+    /// renewal period from `old` to `new`, the renewal price is the new list price, or, under a
+    /// special price, the special price plus the rise (a fall is not taken off).
+    fn renewal_after(&self, old: u64, new: u64) -> u64 {
+        if self.special {
+            self.renewal_price + new.saturating_sub(old)
+        } else {
+            new
+        }
+    }
+
+    fn pro_rata(&self, difference: i64, now: i64) -> i64 {
+        let expires_at = self.expires_at.expect("activated");
+        pro_rata(difference, self.period_months, expires_at, self.anchor.expect("anchored"), now)
+    }
+
+    fn start(&mut self, work: Work, charged: u64) {
+        self.pending = Some(Pending {
+            work,
+            charged,
+            expires_at: self.expires_at,
+            lapsed_since: self.lapsed_since,
+            delete_at: self.delete_at,
+            declined_day: self.declined_day,
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The steps.
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// Time passes.
+    Wait(i64),
+    /// Time moves to `periods` periods (of `months` months, or of the service's period) before
+    /// the service's expiry, plus `offset` seconds, if that is still ahead.
+    WaitNear {
+        service: usize,
+        periods: u32,
+        of_the_period: bool,
+        offset: i64,
+    },
+    TopUp(u64),
+    Order {
+        plan: usize,
+        period: u32,
+        auto: Option<(bool, u32)>,
+        ipv4: u32,
+    },
+    Checkout(usize),
+    /// The panel answers the pending operation: done, or (an activation) no resources.
+    Finish {
+        service: usize,
+        done: bool,
+    },
+    /// The worker gives the pending operation up.
+    Abandon(usize),
+    Activate(usize),
+    Renew {
+        service: usize,
+        periods: u32,
+        provider: bool,
+    },
+    AutoRenewal,
+    ExpirySweep,
+    SpecialPrice {
+        service: usize,
+        price: u64,
+    },
+    Period {
+        service: usize,
+        months: u32,
+        enabled: bool,
+    },
+    SetExpiry {
+        service: usize,
+        offset: i64,
+    },
+    Withdraw {
+        service: usize,
+        provider: bool,
+    },
+    ChangeTariff(usize),
+    Options {
+        service: usize,
+        ipv4: u32,
+    },
+    Address {
+        service: usize,
+        add: bool,
+    },
+    Disable {
+        service: usize,
+        provider: bool,
+    },
+    Enable {
+        service: usize,
+        provider: bool,
+    },
+    Delete {
+        service: usize,
+        provider: bool,
+    },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let service = 0usize..MAX_SERVICES;
+    let offset = prop::sample::select(vec![
+        0,
+        1,
+        -1,
+        60,
+        -60,
+        3600,
+        -3600,
+        DAY / 2,
+        -DAY / 2,
+        DAY,
+        -DAY,
+        DAY + 1,
+        -DAY - 1,
+        3 * DAY,
+        -3 * DAY,
+        -3 * DAY - 1,
+    ]);
+    prop_oneof![
+        2 => (1i64..=48, 0i64..3600).prop_map(|(h, s)| Step::Wait(h * 3600 + s)),
+        3 => (1i64..=40, 0i64..DAY).prop_map(|(d, s)| Step::Wait(d * DAY + s)),
+        1 => (28i64..=400, 0i64..DAY).prop_map(|(d, s)| Step::Wait(d * DAY + s)),
+        4 => (service.clone(), 0u32..=3, any::<bool>(), offset).prop_map(|(service, periods, of_the_period, offset)| {
+            Step::WaitNear { service, periods, of_the_period, offset }
+        }),
+        2 => (1u64..=20_000).prop_map(Step::TopUp),
+        1 => order(),
+        3 => service.clone().prop_map(Step::Checkout),
+        10 => (service.clone(), prop::bool::weighted(0.9)).prop_map(|(service, done)| Step::Finish { service, done }),
+        2 => service.clone().prop_map(Step::Abandon),
+        1 => service.clone().prop_map(Step::Activate),
+        4 => (service.clone(), 1u32..=10, prop::bool::weighted(0.2))
+            .prop_map(|(service, periods, provider)| Step::Renew { service, periods, provider }),
+        2 => Just(Step::AutoRenewal),
+        3 => Just(Step::ExpirySweep),
+        2 => (service.clone(), prop_oneof![1u64..=3000, prop::sample::select(vec![400u64, 500, 5000, 4800, 401])])
+            .prop_map(|(service, price)| Step::SpecialPrice { service, price }),
+        3 => (service.clone(), prop::sample::select(vec![1u32, 12, 1, 12, 3]), prop::bool::weighted(0.8))
+            .prop_map(|(service, months, enabled)| Step::Period { service, months, enabled }),
+        1 => (service.clone(), -40 * DAY..400 * DAY).prop_map(|(service, offset)| Step::SetExpiry { service, offset }),
+        1 => (service.clone(), any::<bool>()).prop_map(|(service, provider)| Step::Withdraw { service, provider }),
+        4 => service.clone().prop_map(Step::ChangeTariff),
+        3 => (service.clone(), 0u32..=IPV4_MAX + 1).prop_map(|(service, ipv4)| Step::Options { service, ipv4 }),
+        3 => (service.clone(), prop::bool::weighted(0.6)).prop_map(|(service, add)| Step::Address { service, add }),
+        1 => (service.clone(), any::<bool>()).prop_map(|(service, provider)| Step::Disable { service, provider }),
+        1 => (service.clone(), any::<bool>()).prop_map(|(service, provider)| Step::Enable { service, provider }),
+        1 => (service, prop::bool::weighted(0.3)).prop_map(|(service, provider)| Step::Delete { service, provider }),
+    ]
+}
+
+fn order() -> impl Strategy<Value = Step> {
+    let months = prop::sample::select(vec![1u32, 12]);
+    (
+        0usize..2,
+        months.clone(),
+        prop::option::weighted(0.4, (prop::bool::weighted(0.8), months)),
+        0u32..=IPV4_MAX,
+    )
+        .prop_map(|(plan, period, auto, ipv4)| Step::Order { plan, period, auto, ipv4 })
+}
+
+/// A start near a month's end more often than not, in common and leap years.
+fn start() -> impl Strategy<Value = i64> {
+    let year = prop::sample::select(vec![2023i64, 2024, 2027, 2028]);
+    let month = prop_oneof![3 => Just(1u32), 2 => Just(2u32), 3 => 1u32..=12];
+    let day = prop_oneof![3 => 28u32..=31, 1 => 1u32..=31];
+    (year, month, day, 0i64..DAY).prop_map(|(y, m, d, s)| instant(y, m, d.min(month_length(y, m)), s))
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    start: i64,
+    balance: u64,
+    first: Step,
+    steps: Vec<Step>,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (start(), prop_oneof![1 => Just(0u64), 4 => 0u64..=30_000], order(), prop::collection::vec(step(), 1..60))
+        .prop_map(|(start, balance, first, steps)| Case { start, balance, first, steps })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The world: the real services and account beside the model.
+
+macro_rules! ensure {
+    ($world:expr, $cond:expr, $($arg:tt)+) => {
+        if !$cond {
+            return Err($world.fail(format!($($arg)+)));
+        }
+    };
+}
+
+macro_rules! ensure_eq {
+    ($world:expr, $actual:expr, $model:expr, $($arg:tt)+) => {{
+        let (actual, model) = (&$actual, &$model);
+        if actual != model {
+            let what = format!($($arg)+);
+            return Err($world.fail(format!("{what}: the domain has {actual:?}, the model {model:?}")));
+        }
+    }};
+}
+
+/// Money a change moves, as `operations::Money`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Money {
+    None,
+    Charge(LedgerKind, u64),
+    /// A credit or a refund: both reach the balance as `LedgerKind::Refund`.
+    Credit(u64),
+}
+
+struct World {
+    now: i64,
+    tariffs: [Tariff; 2],
+    rules: ProductTypeRules,
+    account: Account,
+    ledger: Vec<LedgerEntry>,
+    /// The model's balance.
+    balance: u64,
+    services: Vec<(Service, Model)>,
+    log: Vec<String>,
+}
+
+fn client() -> Actor {
+    Actor { id: "alice".into(), role: Role::Client }
+}
+
+fn provider() -> Actor {
+    Actor { id: "ops".into(), role: Role::Provider }
+}
+
+fn actor(provider_acts: bool) -> Actor {
+    if provider_acts {
+        provider()
+    } else {
+        client()
+    }
+}
+
+fn tariff(plan: usize) -> Tariff {
+    let p = &PLANS[plan];
+    Tariff {
+        id: TariffId::parse(p.id).unwrap(),
+        product_type: ProductType::Vps,
+        name: p.id.into(),
+        prices: Prices::new(p.prices.iter().map(|(m, price)| (*m as u16, *price)).collect()).unwrap(),
+        options: vec![OptionOffer { id: "ipv4".into(), name: "IPv4".into(), price: p.ipv4, max: IPV4_MAX }],
+        required_params: vec!["os_template".into()],
+        change_to: vec![TariffId::parse(PLANS[1 - plan].id).unwrap()],
+    }
+}
+
+fn options(ipv4: u32) -> Vec<OptionLine> {
+    if ipv4 == 0 {
+        vec![]
+    } else {
+        vec![OptionLine { id: "ipv4".into(), quantity: ipv4 }]
+    }
+}
+
+fn ipv4_of(service: &Service) -> u32 {
+    service.options.iter().find(|o| o.id == "ipv4").map_or(0, |o| o.quantity)
+}
+
+impl World {
+    fn new(start: i64, balance: u64) -> Self {
+        let alice = ClientId::parse("alice").unwrap();
+        let mut account = Account::open(alice);
+        let mut ledger = Vec::new();
+        if balance > 0 {
+            ledger.push(account.credit(LedgerKind::Payment, balance, None, timestamp(start)));
+        }
+        let rules = ProductTypeRules {
+            product_type: ProductType::Vps,
+            client_delete: ClientDelete::EndOfPeriod,
+            client_can_suspend: true,
+            abuse_limit: 100,
+            auto_delete_after_days: PURGE_DAYS as u32,
+            renew_lead_days: LEAD_DAYS as u32,
+            panel_url: None,
+        };
+        Self {
+            now: start,
+            tariffs: [tariff(0), tariff(1)],
+            rules,
+            account,
+            ledger,
+            balance,
+            services: Vec::new(),
+            log: vec![format!("start {} with a balance of {balance}", text(start))],
+        }
+    }
+
+    fn fail(&self, message: String) -> TestCaseError {
+        TestCaseError::fail(format!(
+            "{message}\nat {}; what happened:\n  {}",
+            text(self.now),
+            self.log.join("\n  ")
+        ))
+    }
+
+    fn note(&mut self, line: String) {
+        self.log.push(line);
+    }
+
+    /// Moves the money of a change through the real account, as `operations::move_money`:
+    /// `false` (and nothing changed) when the balance cannot cover a charge.
+    fn pay(&mut self, money: Money, service: &Service) -> bool {
+        let at = timestamp(self.now);
+        let entry = match money {
+            Money::None | Money::Charge(_, 0) | Money::Credit(0) => return true,
+            Money::Charge(kind, amount) => match self.account.charge(kind, amount, Some(&service.id), at) {
+                Ok(entry) => entry,
+                Err(_) => return false,
+            },
+            Money::Credit(amount) => self.account.credit(LedgerKind::Refund, amount, Some(&service.id), at),
+        };
+        self.ledger.push(entry);
+        true
+    }
+
+    /// The model's side of `pay`.
+    fn model_pay(&mut self, money: Money) -> bool {
+        match money {
+            Money::None => true,
+            Money::Charge(_, amount) if amount > self.balance => false,
+            Money::Charge(_, amount) => {
+                self.balance -= amount;
+                true
+            }
+            Money::Credit(amount) => {
+                self.balance += amount;
+                true
+            }
+        }
+    }
+
+    /// Commits a change accepted by the domain: its money (which the model must expect to the
+    /// minor unit) through the account, then the service and the model's next state. Answers
+    /// whether it was committed (a charge the balance cannot cover refuses it).
+    fn commit(
+        &mut self,
+        i: usize,
+        change: Change,
+        money: Money,
+        expected: Money,
+        next: Model,
+        what: &str,
+    ) -> Result<bool, TestCaseError> {
+        ensure_eq!(self, money, expected, "{what}: the money");
+        let service = change.service;
+        let paid = self.pay(money, &service);
+        let model_paid = self.model_pay(expected);
+        ensure_eq!(self, paid, model_paid, "{what}: whether the balance covers {money:?}");
+        if paid {
+            self.note(format!("  {what}: {money:?}; balance {}", self.balance));
+            self.services[i] = (service, next);
+        } else {
+            self.note(format!("  {what}: refused, the balance of {} does not cover {money:?}", self.balance));
+        }
+        Ok(paid)
+    }
+
+    /// The domain and the model must agree whether a step is accepted, where the model knows.
+    fn agree<T>(
+        &self,
+        what: &str,
+        decided: &Result<T, Refusal>,
+        expected: Option<bool>,
+    ) -> Result<(), TestCaseError> {
+        if let Some(expected) = expected {
+            if decided.is_ok() != expected {
+                let refusal = decided.as_ref().err().map(|r| format!("{r:?}")).unwrap_or_default();
+                return Err(self.fail(format!(
+                    "{what}: the model expects it {}, the domain {} it {refusal}",
+                    if expected { "accepted" } else { "refused" },
+                    if decided.is_ok() { "accepted" } else { "refused" },
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn run(&mut self, step: &Step) -> Result<(), TestCaseError> {
+        let before: Vec<Service> = self.services.iter().map(|(s, _)| s.clone()).collect();
+        self.note(format!("{}: {step:?}", text(self.now)));
+        self.apply(step)?;
+        for (i, (service, _)) in self.services.iter().enumerate() {
+            if let Some(old) = before.get(i) {
+                if service.version == old.version {
+                    ensure!(self, service == old, "service {i} changed without a new version");
+                }
+            }
+        }
+        self.check()
+    }
+
+    fn apply(&mut self, step: &Step) -> Result<(), TestCaseError> {
+        let now = self.now;
+        let at = timestamp(now);
+        let count = self.services.len();
+        let pick = |i: usize| (count > 0).then(|| i % count);
+        match step {
+            Step::Wait(seconds) => {
+                self.now += seconds;
+                Ok(())
+            }
+            Step::WaitNear { service, periods, of_the_period, offset } => {
+                let Some(i) = pick(*service) else { return Ok(()) };
+                let m = &self.services[i].1;
+                let (Some(expires_at), Some(anchor)) = (m.expires_at, m.anchor) else { return Ok(()) };
+                let months = if *of_the_period { m.period_months } else { 1 };
+                let target = months_later_on_day(expires_at, -i64::from(periods * months), anchor) + offset;
+                if target > now {
+                    self.now = target;
+                }
+                Ok(())
+            }
+            Step::TopUp(amount) => {
+                self.ledger.push(self.account.credit(LedgerKind::Payment, *amount, None, at));
+                self.balance += amount;
+                Ok(())
+            }
+            Step::Order { plan, period, auto, ipv4 } => self.order(*plan, *period, *auto, *ipv4),
+            Step::Checkout(i) => {
+                let Some(i) = pick(*i) else { return Ok(()) };
+                self.checkout(i)
+            }
+            Step::Finish { service, done } => {
+                let Some(i) = pick(*service) else { return Ok(()) };
+                self.finish(i, *done)
+            }
+            Step::Abandon(i) => {
+                let Some(i) = pick(*i) else { return Ok(()) };
+                self.abandon(i)
+            }
+            Step::Activate(i) => {
+                let Some(i) = pick(*i) else { return Ok(()) };
+                let (s, m) = &self.services[i];
+                let decided = s.activate(&provider(), at);
+                self.agree("activate", &decided, Some(m.idle() && m.paid && m.expires_at.is_none()))?;
+                let Ok(change) = decided else { return Ok(()) };
+                let mut next = m.clone();
+                next.start(Work::Activation, 0);
+                let money = Money::Charge(LedgerKind::OrderCharge, change.charged());
+                self.commit(i, change, money, Money::Charge(LedgerKind::OrderCharge, 0), next, "activate")?;
+                Ok(())
+            }
+            Step::Renew { service, periods, provider } => {
+                let Some(i) = pick(*service) else { return Ok(()) };
+                self.renew(i, *periods, &actor(*provider)).map(|_| ())
+            }
+            Step::AutoRenewal => {
+                for i in 0..count {
+                    self.auto_renew(i)?;
+                }
+                Ok(())
+            }
+            Step::ExpirySweep => {
+                for i in 0..count {
+                    self.expire(i)?;
+                }
+                Ok(())
+            }
+            Step::SpecialPrice { service, price } => {
+                let Some(i) = pick(*service) else { return Ok(()) };
+                let (s, m) = &self.services[i];
+                let edit = Edit { renewal_price: Some(*price), ..Edit::default() };
+                let decided = s.edit(edit, &self.tariffs[m.plan], &provider(), at);
+                self.agree("set the renewal price", &decided, Some(m.idle()))?;
+                let Ok(change) = decided else { return Ok(()) };
+                let mut next = m.clone();
+                next.renewal_price = *price;
+                next.special = *price != m.list(m.plan, m.auto_months, m.ipv4);
+                next.floor = next.special.then_some((*price, m.auto_months));
+                self.commit(i, change, Money::None, Money::None, next, "special price")?;
+                Ok(())
+            }
+            Step::Period { service, months, enabled } => {
+                let Some(i) = pick(*service) else { return Ok(()) };
+                let (s, m) = &self.services[i];
+                let auto_renew = AutoRenew { enabled: *enabled, period_months: *months as u16 };
+                let edit = Edit { auto_renew: Some(auto_renew), ..Edit::default() };
+                let decided = s.edit(edit, &self.tariffs[m.plan], &client(), at);
+                let sold = plan_price(m.plan, *months).is_some();
+                self.agree("change the auto-renewal", &decided, Some(m.idle() && sold))?;
+                let Ok(change) = decided else { return Ok(()) };
+                let mut next = m.clone();
+                // README, "Special prices": a special price is a price per month, scaled to the
+                // new period's months, rounded up.
+                next.renewal_price = if m.special {
+                    let scaled = u128::from(m.renewal_price) * u128::from(*months);
+                    u64::try_from(scaled.div_ceil(u128::from(m.auto_months))).unwrap()
+                } else {
+                    m.list(m.plan, *months, m.ipv4)
+                };
+                next.auto_months = *months;
+                next.auto_enabled = *enabled;
+                self.commit(i, change, Money::None, Money::None, next, "change the auto-renewal")?;
+                Ok(())
+            }
+            Step::SetExpiry { service, offset } => {
+                let Some(i) = pick(*service) else { return Ok(()) };
+                let (s, m) = &self.services[i];
+                let expires_at = now + offset;
+                let edit = Edit { expires_at: Some(timestamp(expires_at)), ..Edit::default() };
+                let decided = s.edit(edit, &self.tariffs[m.plan], &provider(), at);
+                self.agree("set expires_at", &decided, Some(m.idle() && m.expires_at.is_some()))?;
+                let Ok(change) = decided else { return Ok(()) };
+                let mut next = m.clone();
+                next.expires_at = Some(expires_at);
+                next.anchor = Some(day_of_month(expires_at));
+                self.commit(i, change, Money::None, Money::None, next, "set expires_at")?;
+                Ok(())
+            }
+            Step::Withdraw { service, provider } => {
+                let Some(i) = pick(*service) else { return Ok(()) };
+                let (s, m) = &self.services[i];
+                let edit = Edit { withdraw_deletion: true, ..Edit::default() };
+                let decided = s.edit(edit, &self.tariffs[m.plan], &actor(*provider), at);
+                self.agree("withdraw the deletion", &decided, Some(m.idle() && m.delete_at.is_some()))?;
+                let Ok(change) = decided else { return Ok(()) };
+                let mut next = m.clone();
+                next.delete_at = None;
+                self.commit(i, change, Money::None, Money::None, next, "withdraw the deletion")?;
+                Ok(())
+            }
+            Step::ChangeTariff(i) => {
+                let Some(i) = pick(*i) else { return Ok(()) };
+                self.change_tariff(i)
+            }
+            Step::Options { service, ipv4 } => {
+                let Some(i) = pick(*service) else { return Ok(()) };
+                self.change_options(i, *ipv4)
+            }
+            Step::Address { service, add } => {
+                let Some(i) = pick(*service) else { return Ok(()) };
+                self.move_address(i, *add)
+            }
+            Step::Disable { service, provider } => {
+                let Some(i) = pick(*service) else { return Ok(()) };
+                let (s, m) = &self.services[i];
+                let decided = s.disable(&actor(*provider), &self.rules, None, at);
+                if m.deleted || m.pending.is_some() {
+                    self.agree("suspend", &decided, Some(false))?;
+                }
+                let Ok(change) = decided else { return Ok(()) };
+                self.follow(i, change, "suspend")
+            }
+            Step::Enable { service, provider } => {
+                let Some(i) = pick(*service) else { return Ok(()) };
+                let (s, m) = &self.services[i];
+                let decided = s.enable(&actor(*provider), at);
+                if m.deleted || m.pending.is_some() {
+                    self.agree("resume", &decided, Some(false))?;
+                }
+                let Ok(change) = decided else { return Ok(()) };
+                self.follow(i, change, "resume")
+            }
+            Step::Delete { service, provider } => {
+                let Some(i) = pick(*service) else { return Ok(()) };
+                self.delete(i, *provider)
+            }
+        }
+    }
+
+    /// A change that moves no money and nothing the model keeps but whether work is pending.
+    fn follow(&mut self, i: usize, change: Change, what: &str) -> Result<(), TestCaseError> {
+        let mut next = self.services[i].1.clone();
+        if change.queued.is_some() {
+            next.start(Work::Other, 0);
+        }
+        self.commit(i, change, Money::None, Money::None, next, what)?;
+        Ok(())
+    }
+
+    fn order(
+        &mut self,
+        plan: usize,
+        period: u32,
+        auto: Option<(bool, u32)>,
+        ipv4: u32,
+    ) -> Result<(), TestCaseError> {
+        if self.services.len() >= MAX_SERVICES {
+            return Ok(());
+        }
+        let principal = Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client };
+        let request = OrderRequest {
+            client_id: principal.id.clone(),
+            period_months: period as u16,
+            auto_renew: auto.map(|(enabled, months)| AutoRenew { enabled, period_months: months as u16 }),
+            params: BTreeMap::from([("os_template".to_owned(), "debian-12".to_owned())]),
+            options: options(ipv4),
+            quick: false,
+        };
+        let placed = place_order(&self.tariffs[plan], request, &principal, timestamp(self.now));
+        let Ok((service, _)) = placed else {
+            return Err(self.fail(format!("a valid order refused: {placed:?}")));
+        };
+        let (auto_enabled, auto_months) = auto.unwrap_or((true, period));
+        let model = Model {
+            plan,
+            period_months: period,
+            auto_months,
+            auto_enabled,
+            ipv4,
+            order_price: list_price(plan, period, ipv4).unwrap(),
+            renewal_price: list_price(plan, auto_months, ipv4).unwrap(),
+            special: false,
+            floor: None,
+            paid: false,
+            expires_at: None,
+            anchor: None,
+            lapsed_since: None,
+            delete_at: None,
+            declined_day: None,
+            deleted: false,
+            pending: None,
+        };
+        self.services.push((service, model));
+        Ok(())
+    }
+
+    fn checkout(&mut self, i: usize) -> Result<(), TestCaseError> {
+        let at = timestamp(self.now);
+        let (s, m) = &self.services[i];
+        let decided = s.pay_order(&client(), at);
+        self.agree("checkout", &decided, Some(m.idle() && !m.paid))?;
+        let Ok(change) = decided else { return Ok(()) };
+        // The checkout charges the service's order price (`billing::checkout`), which is what
+        // the started activation holds as charged.
+        ensure_eq!(self, s.order_price, m.order_price, "the order price");
+        ensure_eq!(self, change.charged(), m.order_price, "what the activation holds as charged");
+        let mut next = m.clone();
+        next.paid = true;
+        next.start(Work::Activation, m.order_price);
+        let money = Money::Charge(LedgerKind::OrderCharge, s.order_price);
+        let expected = Money::Charge(LedgerKind::OrderCharge, m.order_price);
+        self.commit(i, change, money, expected, next, "checkout")?;
+        Ok(())
+    }
+
+    fn finish(&mut self, i: usize, done: bool) -> Result<(), TestCaseError> {
+        let now = self.now;
+        let (s, m) = &self.services[i];
+        ensure_eq!(self, s.pending.is_some(), m.pending.is_some(), "service {i}: work pending");
+        let (Some(pending), Some(modelled)) = (&s.pending, &m.pending) else { return Ok(()) };
+        let no_resources = !done && modelled.work == Work::Activation;
+        let outcome = if no_resources { Outcome::NoResources } else { Outcome::Done };
+        let Some(change) = s.finish(&pending.id, outcome, timestamp(now)) else {
+            return Err(self.fail("the pending operation cannot be finished".into()));
+        };
+        let money = Money::Credit(pending.work.credit());
+        let mut next = m.clone();
+        next.pending = None;
+        let mut credit = 0;
+        match modelled.work.clone() {
+            Work::Activation if no_resources => {}
+            Work::Activation => {
+                // README: `expires_at` = activation time + the ordered period; the anchor day
+                // is the activation's day.
+                let day = day_of_month(now);
+                next.expires_at = Some(months_later_on_day(now, i64::from(m.period_months), day));
+                next.anchor = Some(day);
+            }
+            Work::Renewal { expires_at, anchor } => {
+                next.expires_at = Some(expires_at);
+                next.anchor = Some(anchor);
+            }
+            Work::TariffChange { to, renewal_price, credit: c } => {
+                next.plan = to;
+                next.renewal_price = renewal_price;
+                credit = c;
+            }
+            Work::OptionsChange { ipv4, renewal_price, credit: c } => {
+                next.ipv4 = ipv4;
+                next.renewal_price = renewal_price;
+                credit = c;
+            }
+            Work::Deletion => {
+                next.deleted = true;
+                next.delete_at = None;
+            }
+            Work::Other => {}
+        }
+        self.commit(i, change, money, Money::Credit(credit), next, "finish")?;
+        Ok(())
+    }
+
+    fn abandon(&mut self, i: usize) -> Result<(), TestCaseError> {
+        let now = self.now;
+        let (s, m) = &self.services[i];
+        ensure_eq!(self, s.pending.is_some(), m.pending.is_some(), "service {i}: work pending");
+        let (Some(pending), Some(modelled)) = (&s.pending, &m.pending) else { return Ok(()) };
+        let Some((change, refund)) = s.abandon(&pending.id, "panel down", timestamp(now)) else {
+            return Err(self.fail("the pending operation cannot be abandoned".into()));
+        };
+        // README: the worker restores the service (status, suspension reasons, validity) and
+        // refunds what was charged; a paid activation stays paid, with the service.
+        let expected = if modelled.work == Work::Activation { 0 } else { modelled.charged };
+        let mut next = m.clone();
+        next.pending = None;
+        next.expires_at = modelled.expires_at;
+        next.lapsed_since = modelled.lapsed_since;
+        next.delete_at = modelled.delete_at;
+        next.declined_day = modelled.declined_day;
+        self.commit(i, change, Money::Credit(refund), Money::Credit(expected), next, "abandon")?;
+        Ok(())
+    }
+
+    /// README: a renewal costs `renewal_price` per period of `auto_renew.period_months` and
+    /// extends from `expires_at` (from now after a non-payment suspension) to the anchor day
+    /// (the day it is renewed from, for a lapsed service); it lifts the non-payment suspension
+    /// and withdraws a scheduled deletion.
+    fn renewal(&self, m: &Model, periods: u32) -> (Model, u64) {
+        let now = self.now;
+        let (from, anchor) = match m.lapsed_since {
+            Some(_) => (now, day_of_month(now)),
+            None => (m.expires_at.expect("activated"), m.anchor.expect("anchored")),
+        };
+        let expires_at = months_later_on_day(from, i64::from(m.auto_months * periods), anchor);
+        let charged = m.renewal_price * u64::from(periods);
+        let mut next = m.clone();
+        next.start(Work::Renewal { expires_at, anchor }, charged);
+        next.lapsed_since = None;
+        next.delete_at = None;
+        next.declined_day = None;
+        (next, charged)
+    }
+
+    fn renew(&mut self, i: usize, periods: u32, actor: &Actor) -> Result<bool, TestCaseError> {
+        let at = timestamp(self.now);
+        let (s, m) = &self.services[i];
+        let decided = s.renew(periods, actor, at);
+        self.agree("renew", &decided, Some(m.idle() && m.expires_at.is_some()))?;
+        let Ok(change) = decided else { return Ok(false) };
+        let (next, charged) = self.renewal(m, periods);
+        if let Some((price, months)) = m.floor {
+            let paid_months = u128::from(m.auto_months * periods);
+            ensure!(
+                self,
+                u128::from(change.charged()) * u128::from(months) >= u128::from(price) * paid_months,
+                "a renewal of {paid_months} months at {} pays less a month than the special price {price} for \
+                 {months} months",
+                change.charged()
+            );
+        }
+        let money = Money::Charge(LedgerKind::Renewal, change.charged());
+        self.commit(i, change, money, Money::Charge(LedgerKind::Renewal, charged), next, "renew")
+    }
+
+    /// README, "Schedules": auto-renewal renews a service with auto-renewal on, active or
+    /// suspended by its client, within `renew_lead_days` of expiry, for one period; a short
+    /// balance charges nothing and is recorded once a day.
+    fn auto_renew(&mut self, i: usize) -> Result<(), TestCaseError> {
+        let now = self.now;
+        let today = now.div_euclid(DAY);
+        let (s, m) = &self.services[i];
+        let due = m.auto_enabled
+            && m.idle()
+            && m.delete_at.is_none()
+            && m.lapsed_since.is_none()
+            && m.expires_at.is_some_and(|e| e - now <= LEAD_DAYS * DAY)
+            && m.declined_day != Some(today)
+            && matches!(s.status, Status::Active | Status::Suspended);
+        ensure_eq!(self, s.renewal_due(&self.rules, timestamp(now)), due, "service {i}: auto-renewal due");
+        if !due {
+            return Ok(());
+        }
+        let system = system("auto-renewal");
+        let (_, cost) = self.renewal(m, 1);
+        if cost > self.balance {
+            let Ok(renewal) = s.renew(1, &system, timestamp(now)) else {
+                return Err(self.fail("auto-renewal: renew refused".into()));
+            };
+            ensure_eq!(self, renewal.charged(), cost, "auto-renewal: what it would charge");
+            let Some(declined) = s.decline_renewal(cost, self.account.balance, &system, timestamp(now))
+            else {
+                return Err(self.fail("auto-renewal: a short balance not recorded".into()));
+            };
+            let mut next = m.clone();
+            next.declined_day = Some(today);
+            self.commit(i, declined, Money::None, Money::None, next, "auto-renewal declined")?;
+            return Ok(());
+        }
+        let renewed = self.renew(i, 1, &system)?;
+        ensure!(self, renewed, "auto-renewal: a covered renewal not made");
+        Ok(())
+    }
+
+    /// README, "Schedules": the expiry sweep suspends for non-payment every service past
+    /// `expires_at`, or deletes it when its client scheduled the deletion; it deletes every
+    /// service suspended for non-payment longer than `auto_delete_after_days`.
+    fn expire(&mut self, i: usize) -> Result<(), TestCaseError> {
+        let now = self.now;
+        let system = system("expiry-sweep");
+        let (s, m) = &self.services[i];
+        let scheduled = m.delete_at.is_some_and(|d| d <= now);
+        let lapses = m.expires_at.is_some_and(|e| e <= now);
+        let due = m.idle() && m.lapsed_since.is_none() && (scheduled || lapses);
+        let decided = s.expire(&system, timestamp(now));
+        self.agree("expiry", &decided, Some(due))?;
+        if let Ok(change) = decided {
+            let mut next = m.clone();
+            if scheduled {
+                next.start(Work::Deletion, 0);
+            } else {
+                if change.queued.is_some() {
+                    next.start(Work::Other, 0);
+                }
+                next.lapsed_since = Some(now);
+            }
+            self.commit(i, change, Money::None, Money::None, next, "expiry")?;
+            return Ok(());
+        }
+        let (s, m) = &self.services[i];
+        let purge = m.idle() && m.lapsed_since.is_some_and(|since| now - since >= PURGE_DAYS * DAY);
+        let decided = s.purge(&self.rules, &system, timestamp(now));
+        self.agree("purge", &decided, Some(purge))?;
+        let Ok(change) = decided else { return Ok(()) };
+        let mut next = m.clone();
+        next.start(Work::Deletion, 0);
+        self.commit(i, change, Money::None, Money::None, next, "purge")?;
+        Ok(())
+    }
+
+    /// README: the provider always deletes; a client at the end of the period (the sweep
+    /// carries it out at `expires_at`); a service never activated is deleted at once and what
+    /// was paid for it refunded.
+    fn delete(&mut self, i: usize, provider_acts: bool) -> Result<(), TestCaseError> {
+        let now = self.now;
+        let (s, m) = &self.services[i];
+        let decided = s.delete(&actor(provider_acts), &self.rules, timestamp(now));
+        let at_end = !provider_acts && m.expires_at.is_some_and(|e| e > now);
+        let expected = m.idle() && !(at_end && m.delete_at.is_some());
+        self.agree("delete", &decided, Some(expected))?;
+        let Ok((change, refund)) = decided else { return Ok(()) };
+        let mut next = m.clone();
+        let mut expected_refund = 0;
+        if at_end {
+            next.delete_at = m.expires_at;
+        } else if m.expires_at.is_none() {
+            next.deleted = true;
+            next.delete_at = None;
+            expected_refund = if m.paid { m.order_price } else { 0 };
+        } else {
+            next.start(Work::Deletion, 0);
+        }
+        self.commit(i, change, Money::Credit(refund), Money::Credit(expected_refund), next, "delete")?;
+        Ok(())
+    }
+
+    /// README: a tariff change costs the difference of the two tariffs' prices (with the
+    /// service's options) for the service's period, pro rata to `expires_at`; an increase is
+    /// charged now, a decrease credited when the panel is done; the renewal price follows the
+    /// new tariff (under a special price, the rise is added and a fall is not taken off).
+    fn change_tariff(&mut self, i: usize) -> Result<(), TestCaseError> {
+        let now = self.now;
+        let (s, m) = &self.services[i];
+        let to = 1 - m.plan;
+        let decided = s.change_tariff(&self.tariffs[m.plan], &self.tariffs[to], &client(), timestamp(now));
+        let expected = if !m.idle() || m.expires_at.is_none() {
+            Some(false)
+        } else if s.status == Status::Active {
+            Some(true)
+        } else {
+            None
+        };
+        self.agree("change the tariff", &decided, expected)?;
+        let Ok((change, charge)) = decided else { return Ok(()) };
+        ensure_eq!(self, change.charged(), charge, "a tariff change: what it charges and what it holds");
+        let old = m.list(m.plan, m.period_months, m.ipv4);
+        let new = m.list(to, m.period_months, m.ipv4);
+        let amount = m.pro_rata(new as i64 - old as i64, now);
+        let renewal_price =
+            m.renewal_after(m.list(m.plan, m.auto_months, m.ipv4), m.list(to, m.auto_months, m.ipv4));
+        let credit = (-amount).max(0) as u64;
+        let charged = amount.max(0) as u64;
+        let mut next = m.clone();
+        next.start(Work::TariffChange { to, renewal_price, credit }, charged);
+        ensure_eq!(
+            self,
+            change.service.pending.as_ref().map(|p| p.work.credit()),
+            Some(credit),
+            "the credit to come"
+        );
+        let money = Money::Charge(LedgerKind::TariffChange, charge);
+        self.commit(
+            i,
+            change,
+            money,
+            Money::Charge(LedgerKind::TariffChange, charged),
+            next,
+            "change the tariff",
+        )?;
+        Ok(())
+    }
+
+    /// README: an options change costs the difference of the options' monthly prices times
+    /// the period, pro rata to `expires_at`, as a tariff change.
+    fn change_options(&mut self, i: usize, ipv4: u32) -> Result<(), TestCaseError> {
+        let now = self.now;
+        let (s, m) = &self.services[i];
+        let decided = s.change_options(&self.tariffs[m.plan], options(ipv4), &client(), timestamp(now));
+        let expected = m.idle() && m.expires_at.is_some() && s.status == Status::Active && ipv4 <= IPV4_MAX;
+        self.agree("change the options", &decided, Some(expected))?;
+        let Ok((change, charge)) = decided else { return Ok(()) };
+        ensure_eq!(self, change.charged(), charge, "an options change: what it charges and what it holds");
+        let monthly = PLANS[m.plan].ipv4 as i64 * (i64::from(ipv4) - i64::from(m.ipv4));
+        let amount = m.pro_rata(monthly * i64::from(m.period_months), now);
+        let renewal_price =
+            m.renewal_after(m.list(m.plan, m.auto_months, m.ipv4), m.list(m.plan, m.auto_months, ipv4));
+        let credit = (-amount).max(0) as u64;
+        let charged = amount.max(0) as u64;
+        let mut next = m.clone();
+        next.start(Work::OptionsChange { ipv4, renewal_price, credit }, charged);
+        ensure_eq!(
+            self,
+            change.service.pending.as_ref().map(|p| p.work.credit()),
+            Some(credit),
+            "the credit to come"
+        );
+        let money = Money::Charge(LedgerKind::Options, charge);
+        self.commit(
+            i,
+            change,
+            money,
+            Money::Charge(LedgerKind::Options, charged),
+            next,
+            "change the options",
+        )?;
+        Ok(())
+    }
+
+    /// README, "Settings": an extra IPv4 address sold as an option moves the option's
+    /// quantity and is charged (or on removal credited) for the days left, as an options
+    /// change, at once.
+    fn move_address(&mut self, i: usize, add: bool) -> Result<(), TestCaseError> {
+        let now = self.now;
+        let (s, m) = &self.services[i];
+        let tariff = &self.tariffs[m.plan];
+        let held = 1 + ipv4_of(s);
+        let delta = if add { 1 } else { -1 };
+        let decided = s
+            .ensure_setting(Setting::IpAddresses)
+            .and_then(|()| s.move_address(tariff, IpVersion::V4, held, delta, timestamp(now)));
+        let possible = if add { m.ipv4 < IPV4_MAX } else { m.ipv4 > 0 };
+        let expected = m.idle() && m.expires_at.is_some() && s.status == Status::Active && possible;
+        self.agree("move an address", &decided, Some(expected))?;
+        let Ok(moved) = decided else { return Ok(()) };
+        let Some(moved) = moved else {
+            return Err(self.fail("a paid address moved no option".into()));
+        };
+        let address = IpAddress { address: "192.0.2.7".into(), version: IpVersion::V4 };
+        let change = s.address_changed(&address, add, Some(&moved), &client(), timestamp(now));
+        let ipv4 = m.ipv4.checked_add_signed(delta).unwrap();
+        let amount =
+            m.pro_rata(PLANS[m.plan].ipv4 as i64 * i64::from(delta) * i64::from(m.period_months), now);
+        let mut next = m.clone();
+        next.ipv4 = ipv4;
+        next.renewal_price =
+            m.renewal_after(m.list(m.plan, m.auto_months, m.ipv4), m.list(m.plan, m.auto_months, ipv4));
+        let to_money = |amount: i64| match amount {
+            a if a > 0 => Money::Charge(LedgerKind::Options, a as u64),
+            a if a < 0 => Money::Credit(a.unsigned_abs()),
+            _ => Money::None,
+        };
+        self.commit(i, change, to_money(moved.amount), to_money(amount), next, "move an address")?;
+        Ok(())
+    }
+
+    /// What must hold after every step.
+    fn check(&self) -> Result<(), TestCaseError> {
+        ensure_eq!(self, self.account.balance, self.balance, "the balance");
+        let total: i64 = self.ledger.iter().map(|e| e.amount).sum();
+        ensure_eq!(self, total, self.account.balance as i64, "the ledger's sum");
+        let mut running = 0i64;
+        for entry in &self.ledger {
+            running += entry.amount;
+            ensure_eq!(self, entry.balance_after as i64, running, "a ledger entry's balance_after");
+        }
+        for (i, (s, m)) in self.services.iter().enumerate() {
+            ensure_eq!(self, s.expires_at.map(|e| e.unix_seconds()), m.expires_at, "service {i}: expires_at");
+            ensure_eq!(self, s.anchor_day.map(u32::from), m.anchor, "service {i}: the anchor day");
+            ensure_eq!(self, s.renewal_price, m.renewal_price, "service {i}: the renewal price");
+            ensure_eq!(self, s.special_price, m.special, "service {i}: a special price");
+            ensure_eq!(self, s.tariff_id.as_str(), PLANS[m.plan].id, "service {i}: the tariff");
+            ensure_eq!(self, ipv4_of(s), m.ipv4, "service {i}: the ipv4 option");
+            ensure_eq!(self, s.options.len(), usize::from(m.ipv4 > 0), "service {i}: the options");
+            ensure_eq!(self, s.order_price, m.order_price, "service {i}: the order price");
+            ensure_eq!(
+                self,
+                u32::from(s.auto_renew.period_months),
+                m.auto_months,
+                "service {i}: the renewal period"
+            );
+            ensure_eq!(self, s.auto_renew.enabled, m.auto_enabled, "service {i}: auto-renewal on");
+            ensure_eq!(self, u32::from(s.period_months), m.period_months, "service {i}: the period");
+            ensure_eq!(self, s.paid, m.paid, "service {i}: paid");
+            ensure_eq!(self, s.delete_at.map(|d| d.unix_seconds()), m.delete_at, "service {i}: delete_at");
+            ensure_eq!(self, s.status == Status::Deleted, m.deleted, "service {i}: deleted");
+            ensure_eq!(self, s.pending.is_some(), m.pending.is_some(), "service {i}: work pending");
+            ensure_eq!(
+                self,
+                s.holds.contains(&Hold::NonPayment),
+                m.lapsed_since.is_some(),
+                "service {i}: lapsed"
+            );
+            ensure_eq!(
+                self,
+                s.non_payment_since.map(|t| t.unix_seconds()),
+                m.lapsed_since,
+                "service {i}: since"
+            );
+            if let Some(p) = &s.pending {
+                ensure_eq!(
+                    self,
+                    p.charged,
+                    m.pending.as_ref().unwrap().charged,
+                    "service {i}: what the work holds"
+                );
+            }
+            if let Some((price, months)) = m.floor {
+                // No client action brings the price per month below the provider's.
+                let per_month_ok = u128::from(s.renewal_price) * u128::from(months)
+                    >= u128::from(price) * u128::from(s.auto_renew.period_months);
+                ensure!(
+                    self,
+                    per_month_ok,
+                    "service {i}: renewal price {} for {} months is below the special price {price} for {months} \
+                     months",
+                    s.renewal_price,
+                    s.auto_renew.period_months
+                );
+            }
+            // The model's own invariant: an expiry falls on the anchor day, or on the last day
+            // of a shorter month.
+            if let (Some(expires_at), Some(anchor)) = (m.expires_at, m.anchor) {
+                let (y, mo, d, _) = civil(expires_at);
+                ensure_eq!(self, d, anchor.min(month_length(y, mo)), "service {i}: the model's expiry day");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn run_case(case: &Case) -> Result<(), TestCaseError> {
+    let mut world = World::new(case.start, case.balance);
+    let Step::Order { plan, period, auto, ipv4 } = case.first.clone() else { unreachable!() };
+    world.order(plan, period, auto, ipv4)?;
+    world.run(&Step::Checkout(0))?;
+    world.run(&Step::Finish { service: 0, done: true })?;
+    for step in &case.steps {
+        world.run(step)?;
+    }
+    Ok(())
+}
+
+fn cases() -> u32 {
+    std::env::var("MONEY_MODEL_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000)
+}
+
+#[test]
+fn the_money_follows_the_reference_model() {
+    let config = Config { cases: cases(), failure_persistence: None, ..Config::default() };
+    let mut runner = TestRunner::new(config);
+    if let Err(failure) = runner.run(&case(), |case| run_case(&case)) {
+        panic!("{failure}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The model's calendar and rules, checked on their own.
+
+#[test]
+fn the_model_calendar_agrees_with_rfc_3339() {
+    for days in day_number(1999, 12, 1)..day_number(2033, 3, 1) {
+        let at = days * DAY + 12_345;
+        let (y, m, d, s) = civil(at);
+        assert_eq!(instant(y, m, d, s), at);
+        let parsed = Timestamp::parse(&text(at)).expect("a valid time");
+        assert_eq!(parsed.unix_seconds(), at, "{}", text(at));
+        assert_eq!(timestamp(at).to_string()[..19], text(at)[..19]);
+    }
+    assert_eq!(text(instant(2024, 2, 29, 0)), "2024-02-29T00:00:00Z");
+    assert_eq!(instant(1970, 1, 1, 0), 0);
+}
+
+#[test]
+fn the_model_adds_months_on_the_anchor_day() {
+    let jan31 = instant(2027, 1, 31, 36_000);
+    let feb28 = months_later_on_day(jan31, 1, 31);
+    assert_eq!(text(feb28), "2027-02-28T10:00:00Z");
+    assert_eq!(text(months_later_on_day(feb28, 1, 31)), "2027-03-31T10:00:00Z");
+    assert_eq!(text(months_later_on_day(jan31, 13, 31)), "2028-02-29T10:00:00Z");
+    assert_eq!(text(months_later_on_day(jan31, -2, 31)), "2026-11-30T10:00:00Z");
+    assert_eq!(text(months_later_on_day(jan31, -12 * 30, 29)), "1997-01-29T10:00:00Z");
+}
+
+#[test]
+fn the_model_prorates_as_the_readme_says() {
+    let at = |y, m, d| instant(y, m, d, 0);
+    // November has 30 days; 15 of them are left.
+    assert_eq!(pro_rata(3000, 1, at(2026, 12, 1), 1, at(2026, 11, 16)), 1500);
+    assert_eq!(pro_rata(3000, 1, at(2026, 12, 1), 1, at(2026, 11, 16) + 1), 1500);
+    assert_eq!(pro_rata(3000, 1, at(2026, 12, 1), 1, at(2026, 11, 16) - 1), 1600);
+    assert_eq!(pro_rata(-1000, 1, at(2026, 12, 1), 1, at(2026, 11, 30) + DAY / 2), -33);
+    assert_eq!(pro_rata(1000, 1, at(2026, 12, 1), 1, at(2026, 11, 30) + DAY / 2), 34);
+    // Ten months renewed ahead: ten whole periods, and 15 of the 31 days of the started one.
+    assert_eq!(pro_rata(310, 1, at(2027, 12, 1), 1, at(2027, 1, 17)), 10 * 310 + 150);
+    assert_eq!(pro_rata(500, 1, at(2027, 12, 1), 1, at(2026, 12, 1)), 12 * 500);
+    assert_eq!(pro_rata(500, 1, at(2027, 12, 1), 1, at(2027, 12, 1)), 0);
+    if PERIODS_END_ON_THE_ANCHOR_DAY {
+        // Anchored on the 31st, expiring on Apr 30: the period is Mar 31 to Apr 30, 30 days.
+        assert_eq!(pro_rata(3000, 1, at(2027, 4, 30), 31, at(2027, 4, 15)), 1500);
+    }
+}

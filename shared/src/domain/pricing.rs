@@ -1,0 +1,193 @@
+//! The money rules of a service's price, in one place (the README's "Money" states them):
+//! amounts are bounded and every computation checked; a change within the paid period is
+//! charged or credited pro rata to `expires_at`; a special price carries across the client's
+//! own changes without ever falling.
+
+use super::lifecycle::Refusal;
+use super::{Service, Timestamp};
+
+/// The most minor units one amount read from a request may carry (a price, a payment).
+pub const MAX_AMOUNT: u64 = 1_000_000_000_000;
+
+const DAY: i64 = 86_400;
+
+/// An amount read from a request (a price): 0 to `MAX_AMOUNT` minor units. A larger one is
+/// refused as it is read (400), so no computation ever starts from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Amount(pub u64);
+
+impl<'de> serde::Deserialize<'de> for Amount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        bounded_amount(deserializer).map(Self)
+    }
+}
+
+/// As `Amount`, for a plain `u64` field (`#[serde(deserialize_with = ...)]`).
+pub fn bounded_amount<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let amount = <u64 as serde::Deserialize>::deserialize(deserializer)?;
+    if amount > MAX_AMOUNT {
+        return Err(serde::de::Error::custom(format!("an amount of at most {MAX_AMOUNT} minor units")));
+    }
+    Ok(amount)
+}
+
+/// An amount that would not fit: refused as against the rules (422), never wrapped.
+pub fn too_large() -> Refusal {
+    Refusal::Invalid("the amount is larger than this service can be charged".into())
+}
+
+/// `value`, or the refusal of an overflow.
+pub fn checked<T>(value: Option<T>) -> Result<T, Refusal> {
+    value.ok_or_else(too_large)
+}
+
+/// Whole days from `from` to `to`, a started day counting whole (never below zero).
+pub fn days_started(from: Timestamp, to: Timestamp) -> i64 {
+    let seconds = i128::from(from.seconds_until(to));
+    ((seconds + i128::from(DAY) - 1) / i128::from(DAY)).max(0) as i64
+}
+
+/// What a change of `per_period` (the difference in the price of one period of
+/// `period_months`) costs from `now` to `expires_at`: `per_period` for each whole period left,
+/// counted back from `expires_at` in calendar months, plus the share of the started period its
+/// days left are (a started day counting whole), rounded up to the minor unit. A credit
+/// (negative) is rounded towards zero, so a client never gains from rounding.
+pub fn prorate(per_period: i64, period_months: u16, expires_at: Timestamp, now: Timestamp) -> Result<i64, Refusal> {
+    if per_period == 0 || now >= expires_at {
+        return Ok(0);
+    }
+    let months = u32::from(period_months.max(1));
+    let start_of = |periods: u32| expires_at.minus_months(periods.saturating_mul(months));
+    // The whole periods left: the most `whole` with the period's start not before now.
+    let mut whole = (u64::from(now.months_until(expires_at)) / u64::from(months)) as u32;
+    while whole > 0 && start_of(whole) < now {
+        whole -= 1;
+    }
+    while start_of(whole + 1) >= now {
+        whole += 1;
+    }
+    let (start, end) = (start_of(whole + 1), start_of(whole));
+    let period_days = days_started(start, end).max(1);
+    let days_left = days_started(now, end).min(period_days);
+    let part = ceil_div(i128::from(per_period) * i128::from(days_left), i128::from(period_days));
+    let total = i128::from(per_period) * i128::from(whole) + part;
+    checked(i64::try_from(total).ok())
+}
+
+fn ceil_div(numerator: i128, denominator: i128) -> i128 {
+    let quotient = numerator.div_euclid(denominator);
+    if numerator.rem_euclid(denominator) == 0 {
+        quotient
+    } else {
+        quotient + 1
+    }
+}
+
+/// A charge (positive) or a credit (negative) split into what is charged now and what is
+/// credited once the work is done.
+pub fn charge_or_credit(amount: i64) -> (u64, u64) {
+    if amount > 0 {
+        (amount.unsigned_abs(), 0)
+    } else {
+        (0, amount.unsigned_abs())
+    }
+}
+
+impl Service {
+    /// What `periods` renewals cost.
+    pub fn renewal_cost(&self, periods: u32) -> Result<u64, Refusal> {
+        checked(self.renewal_price.checked_mul(u64::from(periods)))
+    }
+
+    /// The renewal price once a change of the client's moves the list price of one renewal
+    /// period from `old_list` to `new_list`: the new list price, or, under a special price, the
+    /// special price plus any rise of the list price (a fall is not passed on: the client's
+    /// own changes never lower what the provider set).
+    pub fn renewal_price_after(&self, old_list: u64, new_list: u64) -> Result<u64, Refusal> {
+        if !self.special_price {
+            return Ok(new_list);
+        }
+        checked(self.renewal_price.checked_add(new_list.saturating_sub(old_list)))
+    }
+
+    /// The special price for a renewal period of `months` instead of `auto_renew.period_months`:
+    /// the same price per month, rounded up to the minor unit.
+    pub fn special_price_for(&self, months: u16) -> Result<u64, Refusal> {
+        let old = u128::from(self.auto_renew.period_months.max(1));
+        let scaled = (u128::from(self.renewal_price) * u128::from(months)).div_ceil(old);
+        checked(u64::try_from(scaled).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    #[test]
+    fn prorating_counts_whole_days_left_of_the_started_period() {
+        let expires = at("2026-12-01T00:00:00Z");
+        // November has 30 days; 15 of them are left.
+        assert_eq!(prorate(3000, 1, expires, at("2026-11-16T00:00:00Z")), Ok(1500));
+        // A started day counts whole.
+        assert_eq!(prorate(3000, 1, expires, at("2026-11-16T00:00:01Z")), Ok(1500));
+        assert_eq!(prorate(3000, 1, expires, at("2026-11-15T23:59:59Z")), Ok(1600));
+        assert_eq!(prorate(-3000, 1, expires, at("2026-11-16T00:00:00Z")), Ok(-1500));
+        assert_eq!(prorate(3000, 1, expires, at("2026-12-02T00:00:00Z")), Ok(0), "expired");
+    }
+
+    #[test]
+    fn prorating_covers_every_period_left_not_only_one() {
+        let expires = at("2027-12-01T00:00:00Z");
+        // A whole year left of monthly periods: twelve of them.
+        assert_eq!(prorate(500, 1, expires, at("2026-12-01T00:00:00Z")), Ok(6000));
+        // Counted back from the expiry: ten whole months (Feb to Nov 2027), and 15 of the 31
+        // days of the started period (Jan 1 to Feb 1).
+        assert_eq!(prorate(310, 1, expires, at("2027-01-17T00:00:00Z")), Ok(10 * 310 + 150));
+        // Periods of 12 months: one whole, and the half of the started one.
+        assert_eq!(prorate(3650, 12, at("2028-12-01T00:00:00Z"), at("2027-06-01T00:00:00Z")), Ok(3650 + 1830));
+    }
+
+    #[test]
+    fn prorating_rounds_charges_up_and_credits_towards_zero() {
+        let expires = at("2026-12-01T00:00:00Z");
+        // 1000 over 30 days, 1 day left: 33.3 charged as 34, credited as 33.
+        assert_eq!(prorate(1000, 1, expires, at("2026-11-30T12:00:00Z")), Ok(34));
+        assert_eq!(prorate(-1000, 1, expires, at("2026-11-30T12:00:00Z")), Ok(-33));
+    }
+
+    #[test]
+    fn a_special_price_keeps_its_price_per_month_and_never_falls() {
+        let mut service = crate::domain::order::sample_service(at("2026-11-01T00:00:00Z"));
+        service.special_price = true;
+        service.renewal_price = 400;
+        assert_eq!(service.special_price_for(12), Ok(4800));
+        service.renewal_price = 401;
+        service.auto_renew.period_months = 12;
+        assert_eq!(service.special_price_for(1), Ok(34), "401/12 rounded up");
+        assert_eq!(service.renewal_price_after(500, 700), Ok(601));
+        assert_eq!(service.renewal_price_after(700, 500), Ok(401));
+        service.special_price = false;
+        assert_eq!(service.renewal_price_after(700, 500), Ok(500));
+    }
+
+    #[test]
+    fn an_amount_past_the_bound_is_refused_as_it_is_read() {
+        assert_eq!(serde_json::from_str::<Amount>("1000000000000").unwrap(), Amount(MAX_AMOUNT));
+        assert!(serde_json::from_str::<Amount>("1000000000001").is_err());
+        assert!(serde_json::from_str::<Amount>("9223372036854775808").is_err());
+        assert!(serde_json::from_str::<Amount>("-1").is_err());
+    }
+
+    #[test]
+    fn money_that_would_overflow_is_refused() {
+        let mut service = crate::domain::order::sample_service(at("2026-11-01T00:00:00Z"));
+        service.renewal_price = u64::MAX / 2;
+        assert_eq!(service.renewal_cost(4), Err(too_large()));
+        assert!(prorate(i64::MAX, 1, at("2999-12-01T00:00:00Z"), at("2026-11-16T00:00:00Z")).is_err());
+    }
+}
