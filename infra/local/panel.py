@@ -21,7 +21,8 @@ Settings (same prefix), answered at once; a service's settings start when it is 
   starting with "taken");
 - GET/POST {prefix}/vdc/services/{id}/virtual-servers, DELETE .../virtual-servers/{vs_id}
   (a data center has 4 vCPU plus its `vcpu` option, 16384 MB of memory and 500 GB of disk).
-A POST with a request_id seen before answers its first answer again.
+A POST with a request_id seen before (in its body), or a DELETE (in its query), answers its
+first answer again; a DELETE answers what it removed.
 
 Control (same prefix):
 - POST {prefix}/control/capacity {"vps": 0, ...}: services each product type can host.
@@ -187,7 +188,7 @@ def service_setting(state, method, service, rest, query, body):
             if not held:
                 return 404, {"error": "no_such_address"}
             settings["addresses"].remove(held[0])
-            return 200, {}
+            return 200, held[0]
     if name == "statistics" and method == "GET":
         return 200, {"items": usage(service, query["from"][0], query["to"][0])}
     if name == "nameservers":
@@ -211,15 +212,20 @@ def service_setting(state, method, service, rest, query, body):
             settings["servers"][server["id"]] = server
             return 201, server
         if method == "DELETE" and item is not None:
-            if settings["servers"].pop(item, None) is None:
+            removed = settings["servers"].pop(item, None)
+            if removed is None:
                 return 404, {"error": "no_such_server"}
-            return 200, {}
+            return 200, removed
     return 404, {"error": "no such route"}
 
 
 def setting(state, method, product_type, rest, query, body):
-    """Settings calls below {prefix}/{type}/; a POST with a known request_id answers again."""
-    request_id = body.get("request_id") if method == "POST" else None
+    """Settings calls below {prefix}/{type}/; a POST or DELETE with a known request_id answers
+    again."""
+    if method == "DELETE":
+        request_id = query.get("request_id", [None])[0]
+    else:
+        request_id = body.get("request_id") if method == "POST" else None
     if request_id and ("setting", request_id) in state["answers"]:
         return state["answers"][("setting", request_id)]
     if rest[0] == "domains" and rest[1:] == ["check"] and method == "GET":

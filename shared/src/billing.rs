@@ -2,13 +2,13 @@
 
 use crate::app::App;
 use crate::domain::account::{Account, LedgerEntry, LedgerKind};
+use crate::domain::catalog::RulesByType;
 use crate::domain::history::Actor;
 use crate::domain::lifecycle::Change;
 use crate::domain::payment::{Payment, PaymentStatus};
 use crate::domain::{ClientId, Principal, Service, Status, Timestamp};
 use crate::error::ApiError;
 use crate::http::{Query, Reply, PAGE_PARAMS};
-use crate::domain::catalog::RulesByType;
 use crate::operations::{account, account_with_rules, add_change, enqueue};
 use crate::store::StoreError;
 use crate::views;
@@ -98,16 +98,18 @@ pub async fn receive_payment(app: &App, payment: &Payment, actor: &Actor) -> Res
     let (mut account, rules) = account_with_rules(app, &payment.client_id).await?;
     let mut entries = vec![account.credit_payment(payment, now)];
     let cart = cart(app.store.client_services(&payment.client_id).await?);
-    let (checked_out, unmarked) =
-        if !cart.is_empty() && cart.len() <= MAX_CHECKOUT && ensure_payable(&account, &cart, &rules).is_ok() {
-            let (paid, charges) = pay_for(&mut account, &cart, &rules, actor, now)?;
-            entries.extend(charges);
-            (paid, Vec::new())
-        } else {
-            // Not checked out: the services no longer wait for this payment.
-            let unmarked = cart.iter().filter_map(|s| s.mark_payment(&payment.id, false, actor, now));
-            (Vec::new(), unmarked.take(MAX_CHECKOUT).collect())
-        };
+    let (checked_out, unmarked) = if !cart.is_empty()
+        && cart.len() <= MAX_CHECKOUT
+        && ensure_payable(&account, &cart, &rules).is_ok()
+    {
+        let (paid, charges) = pay_for(&mut account, &cart, &rules, actor, now)?;
+        entries.extend(charges);
+        (paid, Vec::new())
+    } else {
+        // Not checked out: the services no longer wait for this payment.
+        let unmarked = cart.iter().filter_map(|s| s.mark_payment(&payment.id, false, actor, now));
+        (Vec::new(), unmarked.take(MAX_CHECKOUT).collect())
+    };
     let changes: Vec<&Change> = checked_out.iter().chain(&unmarked).collect();
     let conflict =
         "the payment, the account or a service changed meanwhile (or the external_id is recorded already)";

@@ -54,6 +54,22 @@ pub fn fingerprint(req: &Request) -> String {
     format!("{:x}", hash.finalize())
 }
 
+/// The `request_id` a change on the control panel is asked under: the same for every attempt
+/// of one request (the principal, its `Idempotency-Key` and its fingerprint), so the panel,
+/// which does each request id once, never acts twice for a retried request whose first attempt
+/// ended after the panel acted and before the change was recorded. A request without a key is
+/// its own only attempt, and gets a new id.
+pub fn panel_request_id(principal: &Principal, req: &Request) -> String {
+    match key(req) {
+        Ok(Some(key)) => {
+            let mut hash = Sha256::new();
+            hash.update(format!("{}:{}\n{key}\n{}", principal.role.as_str(), principal.id, fingerprint(req)));
+            format!("req-{}", &format!("{:x}", hash.finalize())[..32])
+        }
+        _ => crate::domain::ids::next_id(),
+    }
+}
+
 /// How long a repeat waits for the first request with its key to finish, to answer as it did.
 const WAIT_FOR_FIRST: std::time::Duration = std::time::Duration::from_secs(5);
 const POLL: std::time::Duration = std::time::Duration::from_millis(50);

@@ -3,10 +3,10 @@
 
 use crate::app::App;
 use crate::domain::account::{Account, LedgerEntry, LedgerKind};
+use crate::domain::catalog::{panel_of, RulesByType};
 use crate::domain::history::Actor;
 use crate::domain::lifecycle::{Change, Refusal};
 use crate::domain::quote::Quote;
-use crate::domain::catalog::{panel_of, RulesByType};
 use crate::domain::{ClientId, Principal, ProductTypeRules, Service, Timestamp};
 use crate::error::ApiError;
 use crate::http::{dry_run, if_match, service_id_in_path, Reply};

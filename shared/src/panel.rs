@@ -18,7 +18,9 @@
 //!   virtual-servers` `{request_id, name, vcpu, memory_mb, disk_gb}` → the server;
 //!   `DELETE virtual-servers/{id}`.
 //!
-//! A `POST` is carried out once per `request_id`. `404` names a missing address or server;
+//! A `POST` is carried out once per `request_id` (in its body), a `DELETE` once per
+//! `request_id` (in its query): a repeat answers the first answer again, and a `DELETE` answers
+//! what it removed. `404` names a missing address or server;
 //! `409 {"error": "insufficient_resources"}` says the panel cannot host what is asked.
 
 use crate::domain::lifecycle::{Outcome, PendingOperation, Work};
@@ -165,6 +167,11 @@ pub struct HttpPanel {
 /// template leave room for it).
 pub const TIMEOUT_SECONDS: u64 = 10;
 const TIMEOUT: Duration = Duration::from_secs(TIMEOUT_SECONDS);
+/// A settings call answers a person waiting on an API request (API Gateway waits 30 seconds
+/// at most): each may take this long, and one request makes at most `MAX_SETTINGS_CALLS`
+/// (a list, the change, and giving back a change it could not record).
+pub const SETTINGS_TIMEOUT_SECONDS: u64 = 5;
+pub const MAX_SETTINGS_CALLS: u64 = 3;
 
 impl Default for HttpPanel {
     fn default() -> Self {
@@ -204,7 +211,10 @@ impl ProcessingModule for HttpPanel {
         if !query.is_empty() {
             url = format!("{url}?{}", query.join("&"));
         }
-        let mut request = self.client.request(call.method.clone(), &url);
+        let mut request = self
+            .client
+            .request(call.method.clone(), &url)
+            .timeout(Duration::from_secs(SETTINGS_TIMEOUT_SECONDS));
         if let Some(body) = &call.body {
             request = request.json(body);
         }

@@ -35,7 +35,12 @@ impl Target {
         let target = load_visible_service(app, principal, req).await?;
         target.service.ensure_setting(setting)?;
         let panel_url = target.panel_url()?.to_owned();
-        Ok(Self { service: target.service, account: target.account, panel_url, actor: Actor::from(principal) })
+        Ok(Self {
+            service: target.service,
+            account: target.account,
+            panel_url,
+            actor: Actor::from(principal),
+        })
     }
 
     /// The panel path of one of this service's settings (`rest` already escaped).

@@ -180,7 +180,10 @@ async fn a_rule_change_holds_from_the_next_request_on_in_every_instance() {
     let delete = || Call::new("DELETE", &format!("/services/{id}")).token(&alice);
     // Both instances have read the vps rules (`client_delete: immediate`) for this client.
     for app in [&stack.app, &other] {
-        stack.send_with(app, Call::new("GET", &format!("/services/{id}/timeline")).token(&alice)).await.ok(200);
+        stack
+            .send_with(app, Call::new("GET", &format!("/services/{id}/timeline")).token(&alice))
+            .await
+            .ok(200);
     }
     let version = stack.service(&id).await["version"].clone();
 
@@ -193,7 +196,10 @@ async fn a_rule_change_holds_from_the_next_request_on_in_every_instance() {
 
     stack.put("/product-types/vps", &provider, vps_rules_on(vps_panel, "immediate")).await.ok(200);
     let deleting = stack.send_with(&other, delete()).await.ok(200).clone();
-    assert_eq!((deleting["status"].clone(), deleting["operation"].clone()), (json!("in_progress"), json!("deletion")));
+    assert_eq!(
+        (deleting["status"].clone(), deleting["operation"].clone()),
+        (json!("in_progress"), json!("deletion"))
+    );
 }
 
 #[tokio::test]
@@ -221,7 +227,8 @@ async fn a_panel_url_must_be_an_http_url_with_a_host() {
     for good in ["https://panel.example.net", "http://127.0.0.1:8700/t/vps/", "https://[::1]:8443/vps"] {
         stack.put("/product-types/vps", &provider, with_panel(good)).await.ok(200);
     }
-    let no_panel = stack.put("/product-types/vps", &provider, vps_rules_on(None, "immediate")).await.ok(200).clone();
+    let no_panel =
+        stack.put("/product-types/vps", &provider, vps_rules_on(None, "immediate")).await.ok(200).clone();
     assert_eq!(no_panel["panel_url"], json!(null));
 }
 
@@ -245,7 +252,11 @@ async fn a_type_without_a_panel_refuses_what_needs_the_panel_before_charging_or_
         (&alice, Call::new("POST", &on_active("/renew")).json(&json!({"periods": 1}))),
         (&alice, Call::new("POST", &on_active("/renew?dry_run=true")).json(&json!({"periods": 1}))),
         (&alice, Call::new("POST", &on_active("/change-tariff")).json(&json!({"tariff_id": "vps-pro"}))),
-        (&alice, Call::new("PUT", &on_active("/options")).json(&json!({"options": [{"id": "disk-10gb", "quantity": 2}]}))),
+        (
+            &alice,
+            Call::new("PUT", &on_active("/options"))
+                .json(&json!({"options": [{"id": "disk-10gb", "quantity": 2}]})),
+        ),
         (&alice, Call::new("POST", &on_active("/disable"))),
         (&alice, Call::new("POST", &on_active("/reboot"))),
         (&alice, Call::new("DELETE", &on_active(""))),

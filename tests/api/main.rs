@@ -11,6 +11,7 @@ mod emulator;
 mod errors;
 mod helpers;
 mod idempotency;
+mod inputs;
 mod lifecycle;
 mod money;
 mod permissions;

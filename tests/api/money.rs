@@ -266,13 +266,16 @@ async fn a_hanging_panel_leaves_the_worker_time_to_restore_and_refund() {
     assert_eq!(stack.dead_letters().await, 3);
 }
 
+fn template() -> serde_yaml::Value {
+    let path = tests::emulator::workspace_root().join("infra/template.yaml");
+    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 /// Defect 7: the template's worker timeout, batch size and queue visibility follow the
 /// worker's own numbers.
 #[test]
 fn the_templates_worker_limits_are_the_workers() {
-    let template: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml")).unwrap())
-            .unwrap();
+    let template = template();
     let resources = &template["Resources"];
     let worker = &resources["OperationsWorkerFunction"]["Properties"];
     assert_eq!(worker["Timeout"].as_u64(), Some(operations_worker::TIMEOUT_SECONDS));
@@ -285,4 +288,77 @@ fn the_templates_worker_limits_are_the_workers() {
     assert_eq!(batch, operations_worker::BATCH_SIZE as u64);
     let visibility = resources["OperationsQueue"]["Properties"]["VisibilityTimeout"].as_u64().unwrap();
     assert!(visibility >= 6 * operations_worker::TIMEOUT_SECONDS, "AWS advises six times the timeout");
+}
+
+/// Defect 9: a function that calls the control panel while a person waits has the time for
+/// every call it makes, within API Gateway's 30 seconds.
+#[test]
+fn functions_that_call_the_panel_have_the_time_for_their_calls() {
+    use shared::panel::{MAX_SETTINGS_CALLS, SETTINGS_TIMEOUT_SECONDS};
+    let template = template();
+    let default = template["Globals"]["Function"]["Timeout"].as_u64().unwrap();
+    let root = tests::emulator::workspace_root();
+    let mut checked = 0;
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        let properties = &resource["Properties"];
+        let Some(binary) = resource["Metadata"]["BuildProperties"]["Binary"].as_str() else { continue };
+        let source = std::fs::read_to_string(root.join(format!("functions/{binary}/src/lib.rs"))).unwrap();
+        let calls_panel = ["Target::load", "settings::{ask", "ask(app"].iter().any(|s| source.contains(s));
+        let http = properties["Events"].as_mapping().is_some_and(|e| e.values().any(|e| e["Type"] == "HttpApi"));
+        if !(calls_panel && http) {
+            continue;
+        }
+        let timeout = properties["Timeout"].as_u64().unwrap_or(default);
+        let needed = MAX_SETTINGS_CALLS * SETTINGS_TIMEOUT_SECONDS + 3;
+        assert!((needed..30).contains(&timeout), "{name:?}: a timeout of {timeout} s, {needed} to 29 needed");
+        checked += 1;
+    }
+    assert_eq!(checked, 12, "every function that calls the panel while a person waits");
+}
+
+/// Defect 9: a removal made on the panel by an attempt that ended before recording it is
+/// recorded (and credited) by the retry with the same `Idempotency-Key`; an addition is made
+/// once however often it is retried.
+#[tokio::test]
+async fn a_retried_address_change_is_made_once_and_recorded_once() {
+    let stack = Stack::on_november_first().await;
+    let alice = stack.client("alice");
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.fund("alice", 150).await;
+    let add = || {
+        Call::new("POST", &format!("/services/{id}/ip-addresses"))
+            .token(&alice)
+            .header("idempotency-key", "add-1")
+            .json(&json!({"version": 4}))
+    };
+    // The first attempt's panel call, as the function makes it, then its end before recording.
+    let panel = format!("{}/vps/services/{id}/ip-addresses", stack.panel);
+    let principal = shared::domain::Principal {
+        id: shared::domain::ClientId::parse("alice").unwrap(),
+        role: shared::domain::Role::Client,
+    };
+    let request_id = shared::idempotency::panel_request_id(&principal, &add().request());
+    let http = reqwest::Client::new();
+    let first: Value = http.post(&panel).json(&json!({"request_id": request_id, "version": 4})).send().await.unwrap().json().await.unwrap();
+    let added = stack.send(add()).await.ok(201).clone();
+    assert_eq!(added["address"], first["address"], "the panel made one address, not two");
+    let listed = stack.get(&format!("/services/{id}/ip-addresses"), &alice).await.ok(200).clone();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+    assert_eq!(stack.balance("alice").await, 0, "charged once");
+
+    let address = added["address"].as_str().unwrap().to_owned();
+    let remove = || {
+        Call::new("DELETE", &format!("/services/{id}/ip-addresses/{address}"))
+            .token(&alice)
+            .header("idempotency-key", "remove-1")
+    };
+    let request_id = shared::idempotency::panel_request_id(&principal, &remove().request());
+    let gone = http.delete(format!("{panel}/{address}?request_id={request_id}")).send().await.unwrap();
+    assert!(gone.status().is_success());
+    let removed = stack.send(remove()).await;
+    assert_eq!(removed.status, 204, "{}", removed.body);
+    assert_eq!(stack.balance("alice").await, 150, "the removal credited, once");
+    assert_eq!(stack.service(&id).await["options"], json!([]));
+    let other = Call::new("DELETE", &format!("/services/{id}/ip-addresses/{address}")).token(&alice);
+    stack.send(other.header("idempotency-key", "remove-2")).await.problem(404);
 }

@@ -5,11 +5,12 @@
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::domain::settings::{Setting, VirtualServer, VirtualServerSpec};
-use shared::domain::{ids, Action, Principal};
+use shared::domain::{Action, Principal};
 use shared::http::{self, json_body};
 use shared::operations::Money;
 use shared::panel::{segment, SettingsAnswer, SettingsCall};
 use shared::settings::{done, record, Target};
+use shared::idempotency::panel_request_id;
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -21,7 +22,7 @@ async fn create(app: &App, principal: Principal, req: Request) -> Result<Reply, 
     spec.validate()?;
     let target = Target::load(app, &principal, &req, Setting::VirtualServers).await?;
     let mut request = json!(spec);
-    request["request_id"] = json!(ids::next_id());
+    request["request_id"] = json!(panel_request_id(&principal, &req));
     let server: VirtualServer =
         match target.ask(app, &SettingsCall::post(target.path("virtual-servers"), request)).await? {
             SettingsAnswer::NoResources => {

@@ -459,7 +459,8 @@ mod tests {
 
     #[test]
     fn a_type_without_rules_or_without_a_panel_has_no_panel_and_the_refusal_names_it() {
-        let with_panel = ProductTypeRules { panel_url: Some("https://panel.example.net".into()), ..sample_rules() };
+        let with_panel =
+            ProductTypeRules { panel_url: Some("https://panel.example.net".into()), ..sample_rules() };
         assert_eq!(with_panel.panel(), Ok("https://panel.example.net"));
         assert_eq!(sample_rules().panel(), Err(NoPanel(ProductType::Vps)));
         assert_eq!(panel_of(None, ProductType::Ssl), Err(NoPanel(ProductType::Ssl)));
@@ -467,6 +468,9 @@ mod tests {
         assert_eq!(by_type.get(ProductType::Vps), Some(&with_panel));
         assert_eq!(by_type.panel(ProductType::Vps), Ok("https://panel.example.net"));
         assert_eq!(by_type.panel(ProductType::Domain), Err(NoPanel(ProductType::Domain)));
-        assert_eq!(NoPanel(ProductType::SharedHosting).to_string(), "the shared_hosting product type has no control panel set");
+        assert_eq!(
+            NoPanel(ProductType::SharedHosting).to_string(),
+            "the shared_hosting product type has no control panel set"
+        );
     }
 }

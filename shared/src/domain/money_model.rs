@@ -26,6 +26,7 @@ use super::changes::Edit;
 use super::history::Actor;
 use super::lifecycle::{Change, Hold, Outcome, Refusal};
 use super::order::{place_order, OrderRequest};
+use super::quote::Quote;
 use super::schedule::system;
 use super::settings::{IpAddress, IpVersion, Setting};
 use super::{
@@ -33,7 +34,7 @@ use super::{
     ProductTypeRules, Role, Service, Status, Tariff, TariffId, Timestamp,
 };
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRunner};
 use std::collections::BTreeMap;
 
 // ---------------------------------------------------------------------------------------------
@@ -136,7 +137,7 @@ fn text(at: i64) -> String {
 /// days"): a service renewed on Jan 31 that expires on Apr 30 is in the period Mar 31 to Apr
 /// 30 (30 days), the one it paid for. `false` reads it as the day of `expires_at` (Mar 30 to
 /// Apr 30, 31 days, a period the service never had).
-const PERIODS_END_ON_THE_ANCHOR_DAY: bool = true;
+const PERIODS_END_ON_THE_ANCHOR_DAY: bool = false;
 
 /// A tariff of the model: prices by months, and the per-unit-per-month price of extra IPv4
 /// addresses (the option `ipv4`, at most `IPV4_MAX`).
@@ -477,6 +478,17 @@ macro_rules! ensure_eq {
     }};
 }
 
+/// What the model expects a quote to say.
+#[derive(Debug, Clone)]
+struct Quoted {
+    what: &'static str,
+    charge: u64,
+    credit: u64,
+    period_months: u32,
+    days: i64,
+    expires_at: Option<i64>,
+}
+
 /// Money a change moves, as `operations::Money`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Money {
@@ -495,7 +507,9 @@ struct World {
     /// The model's balance.
     balance: u64,
     services: Vec<(Service, Model)>,
+    /// What happened, kept only when `verbose` (a failing case is run again to tell it).
     log: Vec<String>,
+    verbose: bool,
 }
 
 fn client() -> Actor {
@@ -540,7 +554,7 @@ fn ipv4_of(service: &Service) -> u32 {
 }
 
 impl World {
-    fn new(start: i64, balance: u64) -> Self {
+    fn new(start: i64, balance: u64, verbose: bool) -> Self {
         let alice = ClientId::parse("alice").unwrap();
         let mut account = Account::open(alice);
         let mut ledger = Vec::new();
@@ -565,6 +579,7 @@ impl World {
             balance,
             services: Vec::new(),
             log: vec![format!("start {} with a balance of {balance}", text(start))],
+            verbose,
         }
     }
 
@@ -576,8 +591,10 @@ impl World {
         ))
     }
 
-    fn note(&mut self, line: String) {
-        self.log.push(line);
+    fn note(&mut self, line: impl FnOnce() -> String) {
+        if self.verbose {
+            self.log.push(line());
+        }
     }
 
     /// Moves the money of a change through the real account, as `operations::move_money`:
@@ -629,13 +646,62 @@ impl World {
         let paid = self.pay(money, &service);
         let model_paid = self.model_pay(expected);
         ensure_eq!(self, paid, model_paid, "{what}: whether the balance covers {money:?}");
+        tally(what, money, paid);
         if paid {
-            self.note(format!("  {what}: {money:?}; balance {}", self.balance));
+            let balance = self.balance;
+            self.note(|| format!("  {what}: {money:?}; balance {balance}"));
             self.services[i] = (service, next);
         } else {
-            self.note(format!("  {what}: refused, the balance of {} does not cover {money:?}", self.balance));
+            let balance = self.balance;
+            self.note(|| format!("  {what}: refused, the balance of {balance} does not cover {money:?}"));
         }
         Ok(paid)
+    }
+
+    /// README, "Quotes": the dry run of a change (`quote::line` and `Quote::new`, as
+    /// `operations::quote` and the checkout build it) answers what the real call does: each
+    /// charge positive and each credit negative, `total` what the balance loses, the same 402
+    /// when the balance is short, the months and days paid for, and `expires_at` once the work
+    /// is done.
+    fn quote(
+        &self,
+        before: &Service,
+        change: &Change,
+        charged: u64,
+        model: Quoted,
+    ) -> Result<(), TestCaseError> {
+        let now = timestamp(self.now);
+        let line = super::quote::line(before, change, charged, now);
+        let amount = model.charge as i64 - model.credit as i64;
+        let what = model.what;
+        ensure_eq!(self, line.what, model.what, "{what} quote: what");
+        ensure_eq!(self, line.amount, amount, "{what} quote: the amount");
+        ensure_eq!(self, line.period_months, model.period_months, "{what} quote: the months");
+        ensure_eq!(self, line.days, model.days, "{what} quote: the days");
+        let quote = Quote::new(vec![line], &[change], self.account.balance, now);
+        match quote {
+            Ok(quote) => {
+                ensure!(self, model.charge <= self.balance, "{what} quote: no 402 for {model:?}");
+                ensure_eq!(self, quote.total, amount, "{what} quote: the total");
+                ensure_eq!(
+                    self,
+                    quote.balance_after as i64,
+                    self.balance as i64 - amount,
+                    "{what} quote: after"
+                );
+                ensure_eq!(
+                    self,
+                    quote.expires_at.map(|e| e.unix_seconds()),
+                    model.expires_at,
+                    "{what} quote: expires_at"
+                );
+            }
+            Err(short) => {
+                ensure!(self, model.charge > self.balance, "{what} quote: a 402 ({short}) for {model:?}");
+                ensure_eq!(self, short.needed, model.charge, "{what} quote: the 402's amount needed");
+            }
+        }
+        Ok(())
     }
 
     /// The domain and the model must agree whether a step is accepted, where the model knows.
@@ -660,7 +726,8 @@ impl World {
 
     fn run(&mut self, step: &Step) -> Result<(), TestCaseError> {
         let before: Vec<Service> = self.services.iter().map(|(s, _)| s.clone()).collect();
-        self.note(format!("{}: {step:?}", text(self.now)));
+        let now = self.now;
+        self.note(|| format!("{}: {step:?}", text(now)));
         self.apply(step)?;
         for (i, (service, _)) in self.services.iter().enumerate() {
             if let Some(old) = before.get(i) {
@@ -767,7 +834,7 @@ impl World {
                 // new period's months, rounded up.
                 next.renewal_price = if m.special {
                     let scaled = u128::from(m.renewal_price) * u128::from(*months);
-                    u64::try_from(scaled.div_ceil(u128::from(m.auto_months))).unwrap()
+                    u64::try_from(scaled / u128::from(m.auto_months)).unwrap()
                 } else {
                     m.list(m.plan, *months, m.ipv4)
                 };
@@ -908,6 +975,17 @@ impl World {
         // the started activation holds as charged.
         ensure_eq!(self, s.order_price, m.order_price, "the order price");
         ensure_eq!(self, change.charged(), m.order_price, "what the activation holds as charged");
+        let now = self.now;
+        let activated = months_later_on_day(now, i64::from(m.period_months), day_of_month(now));
+        let quoted = Quoted {
+            what: "order",
+            charge: m.order_price,
+            credit: 0,
+            period_months: m.period_months,
+            days: started_days(now, activated),
+            expires_at: Some(activated),
+        };
+        self.quote(s, &change, s.order_price, quoted)?;
         let mut next = m.clone();
         next.paid = true;
         next.start(Work::Activation, m.order_price);
@@ -989,7 +1067,7 @@ impl World {
     /// extends from `expires_at` (from now after a non-payment suspension) to the anchor day
     /// (the day it is renewed from, for a lapsed service); it lifts the non-payment suspension
     /// and withdraws a scheduled deletion.
-    fn renewal(&self, m: &Model, periods: u32) -> (Model, u64) {
+    fn renewal(&self, m: &Model, periods: u32) -> (Model, u64, Quoted) {
         let now = self.now;
         let (from, anchor) = match m.lapsed_since {
             Some(_) => (now, day_of_month(now)),
@@ -1002,7 +1080,15 @@ impl World {
         next.lapsed_since = None;
         next.delete_at = None;
         next.declined_day = None;
-        (next, charged)
+        let quoted = Quoted {
+            what: "renewal",
+            charge: charged,
+            credit: 0,
+            period_months: m.auto_months * periods,
+            days: started_days(from, expires_at),
+            expires_at: Some(expires_at),
+        };
+        (next, charged, quoted)
     }
 
     fn renew(&mut self, i: usize, periods: u32, actor: &Actor) -> Result<bool, TestCaseError> {
@@ -1011,7 +1097,8 @@ impl World {
         let decided = s.renew(periods, actor, at);
         self.agree("renew", &decided, Some(m.idle() && m.expires_at.is_some()))?;
         let Ok(change) = decided else { return Ok(false) };
-        let (next, charged) = self.renewal(m, periods);
+        let (next, charged, quoted) = self.renewal(m, periods);
+        self.quote(s, &change, change.charged(), quoted)?;
         if let Some((price, months)) = m.floor {
             let paid_months = u128::from(m.auto_months * periods);
             ensure!(
@@ -1045,7 +1132,7 @@ impl World {
             return Ok(());
         }
         let system = system("auto-renewal");
-        let (_, cost) = self.renewal(m, 1);
+        let (_, cost, _) = self.renewal(m, 1);
         if cost > self.balance {
             let Ok(renewal) = s.renew(1, &system, timestamp(now)) else {
                 return Err(self.fail("auto-renewal: renew refused".into()));
@@ -1154,6 +1241,15 @@ impl World {
         let credit = (-amount).max(0) as u64;
         let charged = amount.max(0) as u64;
         let mut next = m.clone();
+        let quoted = Quoted {
+            what: "tariff_change",
+            charge: charged,
+            credit,
+            period_months: m.period_months,
+            days: started_days(now, m.expires_at.unwrap()),
+            expires_at: m.expires_at,
+        };
+        self.quote(s, &change, charge, quoted)?;
         next.start(Work::TariffChange { to, renewal_price, credit }, charged);
         ensure_eq!(
             self,
@@ -1190,6 +1286,15 @@ impl World {
         let credit = (-amount).max(0) as u64;
         let charged = amount.max(0) as u64;
         let mut next = m.clone();
+        let quoted = Quoted {
+            what: "options_change",
+            charge: charged,
+            credit,
+            period_months: m.period_months,
+            days: started_days(now, m.expires_at.unwrap()),
+            expires_at: m.expires_at,
+        };
+        self.quote(s, &change, charge, quoted)?;
         next.start(Work::OptionsChange { ipv4, renewal_price, credit }, charged);
         ensure_eq!(
             self,
@@ -1321,8 +1426,35 @@ impl World {
     }
 }
 
+/// With `MONEY_MODEL_STATS` set, how often each kind of committed change moved which money
+/// (printed at the end of the run), to see what the cases cover.
+static TALLY: std::sync::Mutex<BTreeMap<String, u64>> = std::sync::Mutex::new(BTreeMap::new());
+
+fn tallying() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("MONEY_MODEL_STATS").is_some())
+}
+
+fn tally(what: &str, money: Money, paid: bool) {
+    if !tallying() {
+        return;
+    }
+    let moved = match money {
+        _ if !paid => "refused: balance short",
+        Money::None | Money::Charge(_, 0) | Money::Credit(0) => "no money",
+        Money::Charge(..) => "charge",
+        Money::Credit(_) => "credit",
+    };
+    *TALLY.lock().unwrap().entry(format!("{what}: {moved}")).or_default() += 1;
+}
+
+/// Runs a case; a failing one is run again, telling what happened.
 fn run_case(case: &Case) -> Result<(), TestCaseError> {
-    let mut world = World::new(case.start, case.balance);
+    run_told(case, false).map_err(|failure| run_told(case, true).err().unwrap_or(failure))
+}
+
+fn run_told(case: &Case, verbose: bool) -> Result<(), TestCaseError> {
+    let mut world = World::new(case.start, case.balance, verbose);
     let Step::Order { plan, period, auto, ipv4 } = case.first.clone() else { unreachable!() };
     world.order(plan, period, auto, ipv4)?;
     world.run(&Step::Checkout(0))?;
@@ -1339,9 +1471,21 @@ fn cases() -> u32 {
 
 #[test]
 fn the_money_follows_the_reference_model() {
-    let config = Config { cases: cases(), failure_persistence: None, ..Config::default() };
+    let config = Config {
+        cases: cases(),
+        failure_persistence: None,
+        // ChaCha, the default, takes most of the time of a debug build.
+        rng_algorithm: RngAlgorithm::XorShift,
+        ..Config::default()
+    };
     let mut runner = TestRunner::new(config);
-    if let Err(failure) = runner.run(&case(), |case| run_case(&case)) {
+    let outcome = runner.run(&case(), |case| run_case(&case));
+    if tallying() {
+        for (what, count) in TALLY.lock().unwrap().iter() {
+            println!("{count:>9}  {what}");
+        }
+    }
+    if let Err(failure) = outcome {
         panic!("{failure}");
     }
 }

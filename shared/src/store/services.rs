@@ -3,7 +3,9 @@
 use super::keys::{self, Index};
 use super::{decode, s, Page, PageQuery, PageRequest, Store, StoreError};
 use crate::domain::account::Account;
-use crate::domain::{ClientId, HistoryEntry, HistoryId, ProductType, ProductTypeRules, Service, ServiceId, Status};
+use crate::domain::{
+    ClientId, HistoryEntry, HistoryId, ProductType, ProductTypeRules, Service, ServiceId, Status,
+};
 use std::collections::HashSet;
 
 /// A service as a request on it reads it (`Store::service_with_rules`).
