@@ -209,7 +209,9 @@ where
             Err(ApiError::PreconditionFailed("the service changed meanwhile".into()))
         }
         Err(e) => Err(e),
-        Ok(()) => Ok(Reply::ok(views::service(&change.service, principal))?.versioned(change.service.version)),
+        Ok(()) => {
+            Ok(Reply::ok(views::service(&change.service, principal))?.versioned(change.service.version))
+        }
     }
 }
 

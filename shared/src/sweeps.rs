@@ -61,6 +61,11 @@ pub async fn auto_renewal(app: &App) -> Result<Summary, ApiError> {
     let actor = system("auto-renewal");
     let mut summary = Summary::default();
     for rules in app.store.list_product_types().await? {
+        if let Err(no_panel) = rules.panel() {
+            // Nothing is charged for work no panel could carry out (as a client's renewal).
+            tracing::warn!(product_type = rules.product_type.as_str(), %no_panel, "auto-renewal skipped");
+            continue;
+        }
         let horizon = now.plus_seconds(i64::from(rules.renew_lead_days) * DAY);
         let due = app
             .store

@@ -14,8 +14,10 @@ pub fn service(service: &Service, reader: &Principal) -> Value {
     }
     let special_price = fields.remove("special_price").unwrap_or(Value::Bool(false));
     let operations_running = fields.remove("operations_running").unwrap_or(Value::Bool(false));
-    // The pending operation's undo data is the worker's business.
+    // The pending operation's undo data is the worker's business; the special price as set is
+    // the pricing's (the renewal price and `flags.special_price` show it).
     fields.remove("pending");
+    fields.remove("special");
     fields.insert("display_status".into(), Value::from(service.display_status()));
     fields.insert(
         "flags".into(),

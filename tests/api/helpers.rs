@@ -151,7 +151,12 @@ impl Stack {
         let aws_calls = AwsCalls::default();
         // Retries come back at once: the tests walk through every receive without waiting.
         let worker_app = aws_calls.app_for(&app, "operations-worker");
-        let worker = Worker { app: worker_app, max_receives: MAX_RECEIVES, retry_base_seconds: 0, write_reserve: std::time::Duration::from_secs(1) };
+        let worker = Worker {
+            app: worker_app,
+            max_receives: MAX_RECEIVES,
+            retry_base_seconds: 0,
+            write_reserve: std::time::Duration::from_secs(1),
+        };
         Self { app, clock, worker, queues, panel, aws_calls, routes: router::routes() }
     }
 

@@ -73,7 +73,8 @@ fn value() -> impl Strategy<Value = Value> {
     let nested = atom().prop_recursive(3, 16, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map(text(), inner, 0..4).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(text(), inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     });
     prop_oneof![
@@ -99,7 +100,8 @@ fn body(sample: Option<Value>) -> impl Strategy<Value = Option<Value>> {
 
 /// A query string of the parameters the routes read, with generated values.
 fn query() -> impl Strategy<Value = String> {
-    let names = ["from", "to", "limit", "cursor", "dry_run", "status", "type", "due", "before", "product_type"];
+    let names =
+        ["from", "to", "limit", "cursor", "dry_run", "status", "type", "due", "before", "product_type"];
     prop::collection::vec((proptest::sample::select(names.to_vec()), text()), 0..3).prop_map(|pairs| {
         pairs.iter().map(|(k, v)| format!("{k}={}", escape(v))).collect::<Vec<_>>().join("&")
     })

@@ -12,7 +12,9 @@ fn patch(id: &str, token: &str, body: Value) -> Call {
 }
 
 fn renewal_quote(id: &str, token: &str, periods: u32) -> Call {
-    Call::new("POST", &format!("/services/{id}/renew?dry_run=true")).token(token).json(&json!({"periods": periods}))
+    Call::new("POST", &format!("/services/{id}/renew?dry_run=true"))
+        .token(token)
+        .json(&json!({"periods": periods}))
 }
 
 async fn end_of_period_deletion(stack: &Stack) {
@@ -34,11 +36,18 @@ async fn a_renewal_withdraws_a_scheduled_deletion_so_the_sweep_keeps_the_service
     stack.post(&format!("/services/{id}/renew"), &alice, json!({"periods": 2})).await.ok(200);
     stack.drain_queue(5).await;
     let renewed = stack.service(&id).await;
-    assert_eq!((renewed["delete_at"].clone(), renewed["expires_at"].clone()), (json!(null), json!("2027-02-01T00:00:00.000Z")));
+    assert_eq!(
+        (renewed["delete_at"].clone(), renewed["expires_at"].clone()),
+        (json!(null), json!("2027-02-01T00:00:00.000Z"))
+    );
     let timeline = stack.get(&format!("/services/{id}/timeline"), &alice).await.ok(200).clone();
     assert!(!timeline.to_string().contains("scheduled_deletion"), "{timeline}");
     let history = stack.get(&format!("/services/{id}/history"), &alice).await.ok(200).clone();
-    let renewal = history["items"].as_array().unwrap().iter().find(|e| e["operation"] == "renewal" && e["details"]["periods"] == 2);
+    let renewal = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["operation"] == "renewal" && e["details"]["periods"] == 2);
     assert_eq!(renewal.unwrap()["details"]["deletion_withdrawn"], "2026-12-01T00:00:00.000Z");
     stack.clock.set(Timestamp::parse("2026-12-01T01:00:00Z").unwrap());
     stack.run_job("expiry-sweep").await;
@@ -142,7 +151,8 @@ async fn a_renewal_price_past_the_bound_is_refused() {
     for price in [json!(9_223_372_036_854_775_808_u64), json!(1_000_000_000_001_u64)] {
         stack.send(patch(&id, &stack.provider(), json!({"renewal_price": price}))).await.problem(400);
     }
-    let top = stack.send(patch(&id, &stack.provider(), json!({"renewal_price": 1_000_000_000_000_u64}))).await;
+    let top =
+        stack.send(patch(&id, &stack.provider(), json!({"renewal_price": 1_000_000_000_000_u64}))).await;
     assert_eq!(top.ok(200)["renewal_price"], 1_000_000_000_000_u64);
     stack.send(renewal_quote(&id, &stack.client("alice"), 10)).await.problem(402);
     assert_eq!(stack.service(&id).await["version"], top.ok(200)["version"]);
@@ -184,7 +194,10 @@ async fn a_tariff_change_whose_message_was_lost_is_queued_again() {
     assert_eq!(stack.run_job("operations-sweep").await["acted"], 1);
     stack.drain_queue(5).await;
     let changed = stack.service(&id).await;
-    assert_eq!((changed["tariff_id"].clone(), changed["flags"]["operations_running"].clone()), (json!("vps-pro"), json!(false)));
+    assert_eq!(
+        (changed["tariff_id"].clone(), changed["flags"]["operations_running"].clone()),
+        (json!("vps-pro"), json!(false))
+    );
     assert_eq!(changed["renewal_price"], 1500);
     assert_eq!(stack.balance("alice").await, 0, "charged once");
     let alice = stack.client("alice");
@@ -215,7 +228,8 @@ async fn a_setting_is_not_recorded_over_an_operation_that_started_meanwhile() {
         actor: Actor::from(&principal),
     };
     let recorded = shared::settings::record(&stack.app, &target, |service, at| {
-        let change = service.setting_changed(shared::domain::Action::IpAddressAdd, json!({}), &target.actor, at);
+        let change =
+            service.setting_changed(shared::domain::Action::IpAddressAdd, json!({}), &target.actor, at);
         Ok((change, shared::operations::Money::None))
     })
     .await;
@@ -252,13 +266,20 @@ async fn a_hanging_panel_leaves_the_worker_time_to_restore_and_refund() {
             .await
             .unwrap();
         assert_eq!(delivered, 3, "the three renewals in one batch");
-        assert!(started.elapsed() < Duration::from_secs(2), "the batch outlived its 2 seconds: {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the batch outlived its 2 seconds: {:?}",
+            started.elapsed()
+        );
     }
     stack.panel_control("hang", json!({"product_type": "vps", "seconds": 0})).await;
     assert_eq!(stack.balance("alice").await, 1500, "every renewal refunded");
     for id in &ids {
         let service = stack.service(id).await;
-        assert_eq!((service["status"].clone(), service["expires_at"].clone()), (json!("active"), json!("2026-12-01T00:00:00.000Z")));
+        assert_eq!(
+            (service["status"].clone(), service["expires_at"].clone()),
+            (json!("active"), json!("2026-12-01T00:00:00.000Z"))
+        );
         assert!(service["last_error"].is_string(), "{service}");
     }
     // Given up: the next receive moves them to the dead-letter queue.
@@ -304,7 +325,8 @@ fn functions_that_call_the_panel_have_the_time_for_their_calls() {
         let Some(binary) = resource["Metadata"]["BuildProperties"]["Binary"].as_str() else { continue };
         let source = std::fs::read_to_string(root.join(format!("functions/{binary}/src/lib.rs"))).unwrap();
         let calls_panel = ["Target::load", "settings::{ask", "ask(app"].iter().any(|s| source.contains(s));
-        let http = properties["Events"].as_mapping().is_some_and(|e| e.values().any(|e| e["Type"] == "HttpApi"));
+        let http =
+            properties["Events"].as_mapping().is_some_and(|e| e.values().any(|e| e["Type"] == "HttpApi"));
         if !(calls_panel && http) {
             continue;
         }
@@ -339,7 +361,15 @@ async fn a_retried_address_change_is_made_once_and_recorded_once() {
     };
     let request_id = shared::idempotency::panel_request_id(&principal, &add().request());
     let http = reqwest::Client::new();
-    let first: Value = http.post(&panel).json(&json!({"request_id": request_id, "version": 4})).send().await.unwrap().json().await.unwrap();
+    let first: Value = http
+        .post(&panel)
+        .json(&json!({"request_id": request_id, "version": 4}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let added = stack.send(add()).await.ok(201).clone();
     assert_eq!(added["address"], first["address"], "the panel made one address, not two");
     let listed = stack.get(&format!("/services/{id}/ip-addresses"), &alice).await.ok(200).clone();

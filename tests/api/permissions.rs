@@ -50,9 +50,13 @@ async fn a_call_the_policies_do_not_allow_is_caught_by_its_iam_action() {
     assert!(made["get-service"].iter().all(|action| !action.contains("Transact")), "{made:?}");
 }
 
-/// Sends a call that must succeed; answers its body.
+/// Sends a call that must succeed, a write with an `Idempotency-Key` (whose record is written
+/// and completed with the function's permissions); answers its body.
 async fn done(stack: &Stack, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
     let mut call = Call::new(method, path).token(token);
+    if method != "GET" {
+        call = call.header("idempotency-key", &ulid::Ulid::generate().to_string());
+    }
     if let Some(body) = &body {
         call = call.json(body);
     }

@@ -8,10 +8,10 @@ use serde::Deserialize;
 use shared::domain::settings::{IpAddress, IpVersion, Setting};
 use shared::domain::Principal;
 use shared::http::{self, json_body};
+use shared::idempotency::panel_request_id;
 use shared::operations::tariff_of;
 use shared::panel::{segment, SettingsAnswer, SettingsCall};
 use shared::settings::{address_money, done, ensure_affordable, record, Items, Target};
-use shared::idempotency::panel_request_id;
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -34,7 +34,8 @@ async fn add(app: &App, principal: Principal, req: Request) -> Result<Reply, Api
     let moved = target.service.move_address(&tariff, body.version, held, 1, app.clock.now())?;
     ensure_affordable(app, &target, address_money(moved.as_ref())).await?;
 
-    let request = serde_json::json!({"request_id": panel_request_id(&principal, &req), "version": body.version});
+    let request =
+        serde_json::json!({"request_id": panel_request_id(&principal, &req), "version": body.version});
     let call = SettingsCall::post(target.path("ip-addresses"), request);
     let address: IpAddress = match target.ask(app, &call).await? {
         SettingsAnswer::NoResources => {

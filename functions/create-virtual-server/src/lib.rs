@@ -7,10 +7,10 @@ use serde_json::json;
 use shared::domain::settings::{Setting, VirtualServer, VirtualServerSpec};
 use shared::domain::{Action, Principal};
 use shared::http::{self, json_body};
+use shared::idempotency::panel_request_id;
 use shared::operations::Money;
 use shared::panel::{segment, SettingsAnswer, SettingsCall};
 use shared::settings::{done, record, Target};
-use shared::idempotency::panel_request_id;
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {

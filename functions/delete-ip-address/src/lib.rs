@@ -5,10 +5,10 @@ use lambda_http::{Body, Request, Response};
 use shared::domain::settings::{IpAddress, Setting};
 use shared::domain::Principal;
 use shared::http::{self, path_param};
+use shared::idempotency::panel_request_id;
 use shared::operations::tariff_of;
 use shared::panel::{segment, SettingsAnswer, SettingsCall};
 use shared::settings::{address_money, done, record, Items, Target};
-use shared::idempotency::panel_request_id;
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -29,7 +29,11 @@ async fn remove(app: &App, principal: Principal, req: Request) -> Result<Reply, 
     }
     // Removed under this request's id: at once, or by an earlier attempt of this very request
     // that ended before it could record the removal (the panel answers it again), which is
-    // recorded now. Any other address that is not there is a 404.
+    // recorded now. Any other address that is not there is a 404; what is not an address at
+    // all never reaches the panel's paths.
+    if listed_address.is_none() && wanted.parse::<std::net::IpAddr>().is_err() {
+        return Err(ApiError::not_found("IP address on this service"));
+    }
     let request_id = panel_request_id(&principal, &req);
     let path = target.path(&format!("ip-addresses/{}", segment(&wanted)));
     let call = SettingsCall::delete(path).query("request_id", &request_id);

@@ -93,15 +93,15 @@ impl Worker {
     }
 
     /// When the panel calls of this invocation must have answered: its deadline (Lambda's, in
-    /// milliseconds since the epoch; none in a bare context, then `TIMEOUT_SECONDS` from now)
-    /// less the write reserve.
+    /// milliseconds since the epoch) less the write reserve, or less half the time left when
+    /// that is shorter. A context without a deadline in the coming 15 minutes (a bare one, or
+    /// a local runner's) gets `TIMEOUT_SECONDS`.
     fn panel_deadline(&self, context: &lambda_runtime::Context) -> Instant {
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-        let left = match context.deadline {
-            0 => Duration::from_secs(TIMEOUT_SECONDS),
-            deadline => Duration::from_millis(deadline.saturating_sub(now_ms)),
-        };
-        Instant::now() + left.saturating_sub(self.write_reserve)
+        let left = Some(Duration::from_millis(context.deadline.saturating_sub(now_ms)))
+            .filter(|left| !left.is_zero() && *left <= Duration::from_secs(15 * 60))
+            .unwrap_or(Duration::from_secs(TIMEOUT_SECONDS));
+        Instant::now() + left - self.write_reserve.min(left / 2)
     }
 
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
@@ -182,9 +182,9 @@ impl Worker {
         let panel_url = read.rules.and_then(|r| r.panel_url).unwrap_or_default();
         let now = self.app.clock.now();
         let calls = self.execute_all(&panel_url, PanelRequest::calls_for(&service, pending));
-        let answered = tokio::time::timeout_at(deadline.into(), calls).await.unwrap_or_else(|_| {
-            Err(PanelError("no answer before the worker's deadline".into()))
-        });
+        let answered = tokio::time::timeout_at(deadline.into(), calls)
+            .await
+            .unwrap_or_else(|_| Err(PanelError("no answer before the worker's deadline".into())));
         match answered {
             Ok(outcome) => {
                 let change = service.finish(&pending.id, outcome, now).expect("the pending operation");

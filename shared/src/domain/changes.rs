@@ -5,6 +5,7 @@ use super::history::Actor;
 use super::lifecycle::{Change, Refusal, Work};
 use super::order::{check_params, list_price, options_monthly_price};
 use super::pricing::{charge_or_credit, checked, prorate, MAX_AMOUNT};
+use super::service::SpecialPrice;
 use super::{Action, AutoRenew, OptionLine, Role, Service, Status, Tariff, Timestamp};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -53,6 +54,8 @@ impl Service {
                     .map_err(invalid)?;
             next.renewal_price = price;
             next.special_price = price != list;
+            next.special =
+                next.special_price.then_some(SpecialPrice { price, months: next.auto_renew.period_months });
             details["renewal_price"] = json!(price);
         }
         if let Some(expires_at) = edit.expires_at {
@@ -61,6 +64,8 @@ impl Service {
             }
             next.expires_at = Some(expires_at);
             next.anchor_day = Some(expires_at.day_of_month());
+            // A deletion scheduled for the end of the period stays at its end.
+            next.delete_at = self.delete_at.map(|_| expires_at);
             details["expires_at"] = json!(expires_at);
         }
         if edit.withdraw_deletion {
@@ -120,7 +125,8 @@ impl Service {
         let new_renewal =
             list_price(to, renewal_months, &self.options, "auto_renew.period_months").map_err(invalid)?;
         let renewal_price = self.renewal_price_after(old_renewal, new_renewal)?;
-        let amount = prorate(difference(new, old)?, self.period_months, expires_at, at)?;
+        let amount =
+            prorate(difference(new, old)?, self.period_months, expires_at, self.anchor_day(expires_at), at)?;
         let (charge, credit) = charge_or_credit(amount);
         let details = json!({"from": from.id, "to": to.id, "amount": amount});
         let work = Work::TariffChange { tariff_id: to.id.clone(), renewal_price, credit };
@@ -150,7 +156,7 @@ impl Service {
         let renewal_price = self.renewal_price_after(old_renewal, new_renewal)?;
         let monthly = difference(new_monthly, old_monthly)?;
         let whole_period = checked(monthly.checked_mul(i64::from(self.period_months)))?;
-        let amount = prorate(whole_period, self.period_months, expires_at, at)?;
+        let amount = prorate(whole_period, self.period_months, expires_at, self.anchor_day(expires_at), at)?;
         let (charge, credit) = charge_or_credit(amount);
         let details = json!({"options": options, "amount": amount});
         let work = Work::OptionsChange { options, renewal_price, credit };

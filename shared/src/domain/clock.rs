@@ -68,6 +68,12 @@ impl Timestamp {
         self.in_month(self.month_index() - i64::from(months), self.0.day())
     }
 
+    /// `months` calendar months earlier, on the day `anchor_day` of that month (its last day
+    /// when the month is shorter).
+    pub fn minus_months_on_day(self, months: u32, anchor_day: u8) -> Self {
+        self.in_month(self.month_index() - i64::from(months), anchor_day)
+    }
+
     /// Calendar months from `self`'s month to `later`'s (0 when `later` is not in a later month).
     pub fn months_until(self, later: Timestamp) -> u32 {
         u32::try_from(later.month_index() - self.month_index()).unwrap_or(0)

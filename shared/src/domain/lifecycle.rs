@@ -853,16 +853,18 @@ mod tests {
         let special = Edit { renewal_price: Some(400), ..Edit::default() };
         let service = active().edit(special, &tariff, &provider(), at(1)).unwrap().service;
         assert!(service.special_price);
-        let yearly = Edit { auto_renew: Some(AutoRenew { enabled: false, period_months: 12 }), ..Edit::default() };
+        let yearly =
+            Edit { auto_renew: Some(AutoRenew { enabled: false, period_months: 12 }), ..Edit::default() };
         let yearly = service.edit(yearly, &tariff, &client(), at(2)).unwrap().service;
         assert_eq!(yearly.renewal_price, 4800, "400 a month, not 400 a year");
         assert_eq!(yearly.renew(1, &client(), at(3)).unwrap().charged(), 4800);
-        let monthly = Edit { auto_renew: Some(AutoRenew { enabled: true, period_months: 1 }), ..Edit::default() };
+        let monthly =
+            Edit { auto_renew: Some(AutoRenew { enabled: true, period_months: 1 }), ..Edit::default() };
         assert_eq!(yearly.edit(monthly, &tariff, &client(), at(3)).unwrap().service.renewal_price, 400);
     }
 
     #[test]
-    fn a_special_price_takes_a_rise_of_options_and_never_a_fall() {
+    fn a_special_price_takes_the_rise_of_options_and_their_fall_down_to_itself() {
         use crate::domain::changes::Edit;
         let tariff = crate::domain::catalog::sample_tariff();
         let special = Edit { renewal_price: Some(400), ..Edit::default() };
@@ -872,7 +874,12 @@ mod tests {
         let more = done(more, 2);
         assert_eq!(more.renewal_price, 600, "400 and two addresses at 100");
         let (fewer, _) = more.change_options(&tariff, vec![], &client(), at(3)).unwrap();
-        assert_eq!(done(fewer, 3).renewal_price, 600, "a fall is not passed on");
+        let fewer = done(fewer, 3);
+        assert_eq!(fewer.renewal_price, 400, "back to the provider's price");
+        // Scaled to a year and back, the price per month holds.
+        let yearly = crate::domain::AutoRenew { enabled: true, period_months: 12 };
+        let edit = Edit { auto_renew: Some(yearly), ..Edit::default() };
+        assert_eq!(fewer.edit(edit, &tariff, &client(), at(4)).unwrap().service.renewal_price, 4800);
     }
 
     #[test]
@@ -919,12 +926,18 @@ mod tests {
         lapsed.holds = vec![Hold::NonPayment];
         lapsed.status = Status::TemporarilySuspended;
         let renewing = lapsed.renew(1, &client(), at(40)).unwrap();
-        assert!(matches!(renewing.service.pending.as_ref().unwrap().work, Work::Renewal { resume: true, .. }));
+        assert!(matches!(
+            renewing.service.pending.as_ref().unwrap().work,
+            Work::Renewal { resume: true, .. }
+        ));
         assert_eq!(done(renewing, 40).status, Status::Active);
         // Still suspended by its client: the panel keeps it suspended.
         lapsed.holds = vec![Hold::NonPayment, Hold::Client];
         let renewing = lapsed.renew(1, &client(), at(40)).unwrap();
-        assert!(matches!(renewing.service.pending.as_ref().unwrap().work, Work::Renewal { resume: false, .. }));
+        assert!(matches!(
+            renewing.service.pending.as_ref().unwrap().work,
+            Work::Renewal { resume: false, .. }
+        ));
         assert_eq!(done(renewing, 40).status, Status::Suspended);
     }
 

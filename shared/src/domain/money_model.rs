@@ -16,8 +16,10 @@
 //! After every step: the ledger adds up to the balance and the balance is the model's; every
 //! charge, credit and refund is the model's to the minor unit; the model predicts the refusals
 //! that follow from its own state (and the domain agrees); a client's own actions never bring
-//! the price per month below what the provider set as a special price; `expires_at`, the
-//! anchor day, the renewal price and the rest of what prices depend on are the model's.
+//! the renewal price below the provider's special price as set, at its price per month for the
+//! renewal period's months (rounded up), nor a renewal below that for each period it pays;
+//! `expires_at`, the anchor day, the renewal price, the special price as set (price and
+//! months), `delete_at` and the rest of what prices depend on are the model's.
 //!
 //! `MONEY_MODEL_CASES` sets the number of cases (10,000 by default).
 
@@ -131,14 +133,6 @@ fn text(at: i64) -> String {
 // ---------------------------------------------------------------------------------------------
 // The README's money rules, as the model reads them.
 
-/// How a change's periods are counted back from `expires_at` (README, "Pro rata": "each
-/// starting on the same day of the month, or the month's last day when it is shorter"). The
-/// model reads "the same day" as the service's anchor day, the day its periods end on ("Anchor
-/// days"): a service renewed on Jan 31 that expires on Apr 30 is in the period Mar 31 to Apr
-/// 30 (30 days), the one it paid for. `false` reads it as the day of `expires_at` (Mar 30 to
-/// Apr 30, 31 days, a period the service never had).
-const PERIODS_END_ON_THE_ANCHOR_DAY: bool = false;
-
 /// A tariff of the model: prices by months, and the per-unit-per-month price of extra IPv4
 /// addresses (the option `ipv4`, at most `IPV4_MAX`).
 struct Plan {
@@ -167,15 +161,25 @@ fn list_price(plan: usize, months: u32, ipv4: u32) -> Option<u64> {
 }
 
 /// README, "Pro rata": `difference` is the price of one period of `period_months`; the time
-/// from `now` to `expires_at` is counted back from `expires_at` in such periods; every whole
-/// period left costs the whole difference, the started one the share of its days left (a
-/// started day counting whole), rounded up for a charge and towards zero for a credit.
+/// from `now` to `expires_at` is counted back from `expires_at` in such periods, each starting
+/// on the service's anchor day (the month's last day when it is shorter); every whole period
+/// left costs the whole difference, the started one the share of its days left (a started day
+/// counting whole), rounded up for a charge and towards zero for a credit.
+///
+/// The anchor day is the day the service's periods end on ("Anchor days"): a service renewed
+/// on Jan 31 that expires on Apr 30 is in the period Mar 31 to Apr 30 (30 days), the one it
+/// paid for, not Mar 30 to Apr 30; and an upgrade at the very start of a period costs the whole
+/// difference.
 fn pro_rata(difference: i64, period_months: u32, expires_at: i64, anchor: u32, now: i64) -> i64 {
     if difference == 0 || now >= expires_at {
         return 0;
     }
-    let day = if PERIODS_END_ON_THE_ANCHOR_DAY { anchor } else { day_of_month(expires_at) };
-    let start_of = |k: i64| months_later_on_day(expires_at, -k * i64::from(period_months), day);
+    // The period that ends at `expires_at` ends there (the model keeps every expiry on its
+    // anchor day, and checks it); the earlier ones on the anchor day.
+    let start_of = |k: i64| match k {
+        0 => expires_at,
+        _ => months_later_on_day(expires_at, -k * i64::from(period_months), anchor),
+    };
     let mut whole = 0i64;
     while start_of(whole + 1) >= now {
         whole += 1;
@@ -231,6 +235,67 @@ struct Pending {
     lapsed_since: Option<i64>,
     delete_at: Option<i64>,
     declined_day: Option<i64>,
+    grace: Option<i64>,
+}
+
+/// README, "Special prices": a renewal price the provider set other than the list price, kept
+/// with the months (of `auto_renew.period_months`) it was set for. It is a price per month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Special {
+    price: u64,
+    months: u32,
+}
+
+/// `amount` for `from` months, at the same price per month for `to` months, rounded up to the
+/// minor unit.
+fn per_month_for(amount: u64, from: u32, to: u32) -> u64 {
+    let (amount, from, to) = (u128::from(amount), u128::from(from), u128::from(to));
+    let whole = amount * to / from;
+    let rounded = whole + u128::from(whole * from != amount * to);
+    u64::try_from(rounded).expect("small amounts")
+}
+
+impl Special {
+    /// The provider's price for a renewal period of `months`: the floor no action of the
+    /// client's takes the renewal price below.
+    fn for_months(self, months: u32) -> u64 {
+        per_month_for(self.price, self.months, months)
+    }
+}
+
+/// README, "Special prices": the client changes `auto_renew.period_months` from `from` to `to`
+/// under the provider's price `special`: the provider's price is scaled to the new months, and
+/// so is what the client's changes added to it (the renewal price above the provider's price
+/// for the old months), each rounded up.
+fn special_for_period(renewal_price: u64, special: Special, from: u32, to: u32) -> u64 {
+    let added = renewal_price.saturating_sub(special.for_months(from));
+    if from != to {
+        tally_rule(if added > 0 {
+            "special price, period: the client's additions scaled"
+        } else {
+            "special price, period: the provider's price scaled"
+        });
+    }
+    special.for_months(to) + per_month_for(added, from, to)
+}
+
+/// README, "Special prices": a change of the client's moves the list price of one renewal
+/// period of `months` from `old` to `new`: the renewal price moves by as much, up or down, but
+/// never below the provider's price for `months`.
+fn special_after_change(renewal_price: u64, special: Special, months: u32, old: u64, new: u64) -> u64 {
+    let moved =
+        if new >= old { renewal_price + (new - old) } else { renewal_price.saturating_sub(old - new) };
+    let floor = special.for_months(months);
+    tally_rule(match new.cmp(&old) {
+        std::cmp::Ordering::Greater => "special price, change: a rise added",
+        std::cmp::Ordering::Equal => "special price, change: no move",
+        std::cmp::Ordering::Less if moved > floor => "special price, change: a fall taken off",
+        std::cmp::Ordering::Less if moved == floor => {
+            "special price, change: a fall down to the provider's price"
+        }
+        std::cmp::Ordering::Less => "special price, change: a fall stopped at the provider's price",
+    });
+    moved.max(floor)
 }
 
 #[derive(Debug, Clone)]
@@ -242,15 +307,16 @@ struct Model {
     ipv4: u32,
     order_price: u64,
     renewal_price: u64,
-    special: bool,
-    /// The special price the provider last set, and the months it was for: the client's own
-    /// actions never bring the price per month below it.
-    floor: Option<(u64, u32)>,
+    /// The special price the provider set, and the months it was for; `None` when the renewal
+    /// price follows the list price.
+    special: Option<Special>,
     paid: bool,
     expires_at: Option<i64>,
     anchor: Option<u32>,
     /// Suspended for non-payment since then.
     lapsed_since: Option<i64>,
+    /// The provider keeps it out of the non-payment suspension until then.
+    grace: Option<i64>,
     delete_at: Option<i64>,
     /// The UTC day number auto-renewal last found the balance short.
     declined_day: Option<i64>,
@@ -267,14 +333,24 @@ impl Model {
         list_price(plan, months, ipv4).expect("a period the tariff sells")
     }
 
-    /// README, "Special prices": after a change of the client's moves the list price of a
-    /// renewal period from `old` to `new`, the renewal price is the new list price, or, under a
-    /// special price, the special price plus the rise (a fall is not taken off).
+    /// README, "Special prices": after a change of the client's (tariff, options, a paid
+    /// address) moves the list price of a renewal period from `old` to `new`, the renewal price
+    /// is the new list price, or, under a special price, moved by as much as the list price
+    /// (a rise added, a fall taken off), never below the provider's price for the period.
     fn renewal_after(&self, old: u64, new: u64) -> u64 {
-        if self.special {
-            self.renewal_price + new.saturating_sub(old)
-        } else {
-            new
+        match self.special {
+            Some(special) => special_after_change(self.renewal_price, special, self.auto_months, old, new),
+            None => new,
+        }
+    }
+
+    /// README, "Special prices": the renewal price once the client changes the renewal period
+    /// to `months`: the list price, or the provider's price and what the client's changes
+    /// added to it, each scaled to the new months.
+    fn renewal_for_period(&self, months: u32) -> u64 {
+        match self.special {
+            Some(special) => special_for_period(self.renewal_price, special, self.auto_months, months),
+            None => self.list(self.plan, months, self.ipv4),
         }
     }
 
@@ -291,6 +367,7 @@ impl Model {
             lapsed_since: self.lapsed_since,
             delete_at: self.delete_at,
             declined_day: self.declined_day,
+            grace: self.grace,
         });
     }
 }
@@ -302,8 +379,9 @@ impl Model {
 enum Step {
     /// Time passes.
     Wait(i64),
-    /// Time moves to `periods` periods (of `months` months, or of the service's period) before
-    /// the service's expiry, plus `offset` seconds, if that is still ahead.
+    /// Time moves to `periods` periods (of one month, or of the service's period) before the
+    /// service's expiry, counted back on its anchor day, plus `offset` seconds, if that is
+    /// still ahead: the edges of the periods a change is priced by.
     WaitNear {
         service: usize,
         periods: u32,
@@ -349,6 +427,13 @@ enum Step {
     Withdraw {
         service: usize,
         provider: bool,
+    },
+    /// The provider's grace until `days` days after the expiry, or until `offset` seconds
+    /// from three months after it (the longest a grace may run).
+    Grace {
+        service: usize,
+        days: i64,
+        offset: Option<i64>,
     },
     ChangeTariff(usize),
     Options {
@@ -416,6 +501,8 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(service, months, enabled)| Step::Period { service, months, enabled }),
         1 => (service.clone(), -40 * DAY..400 * DAY).prop_map(|(service, offset)| Step::SetExpiry { service, offset }),
         1 => (service.clone(), any::<bool>()).prop_map(|(service, provider)| Step::Withdraw { service, provider }),
+        1 => (service.clone(), -5i64..=100, prop::option::weighted(0.3, -1i64..=1))
+            .prop_map(|(service, days, offset)| Step::Grace { service, days, offset }),
         4 => service.clone().prop_map(Step::ChangeTariff),
         3 => (service.clone(), 0u32..=IPV4_MAX + 1).prop_map(|(service, ipv4)| Step::Options { service, ipv4 }),
         3 => (service.clone(), prop::bool::weighted(0.6)).prop_map(|(service, add)| Step::Address { service, add }),
@@ -814,9 +901,11 @@ impl World {
                 self.agree("set the renewal price", &decided, Some(m.idle()))?;
                 let Ok(change) = decided else { return Ok(()) };
                 let mut next = m.clone();
+                // README, "Special prices": a price other than the list price is a special price,
+                // kept with the months it was set for; the list price ends it.
                 next.renewal_price = *price;
-                next.special = *price != m.list(m.plan, m.auto_months, m.ipv4);
-                next.floor = next.special.then_some((*price, m.auto_months));
+                next.special = (*price != m.list(m.plan, m.auto_months, m.ipv4))
+                    .then_some(Special { price: *price, months: m.auto_months });
                 self.commit(i, change, Money::None, Money::None, next, "special price")?;
                 Ok(())
             }
@@ -830,14 +919,7 @@ impl World {
                 self.agree("change the auto-renewal", &decided, Some(m.idle() && sold))?;
                 let Ok(change) = decided else { return Ok(()) };
                 let mut next = m.clone();
-                // README, "Special prices": a special price is a price per month, scaled to the
-                // new period's months, rounded up.
-                next.renewal_price = if m.special {
-                    let scaled = u128::from(m.renewal_price) * u128::from(*months);
-                    u64::try_from(scaled / u128::from(m.auto_months)).unwrap()
-                } else {
-                    m.list(m.plan, *months, m.ipv4)
-                };
+                next.renewal_price = m.renewal_for_period(*months);
                 next.auto_months = *months;
                 next.auto_enabled = *enabled;
                 self.commit(i, change, Money::None, Money::None, next, "change the auto-renewal")?;
@@ -854,6 +936,12 @@ impl World {
                 let mut next = m.clone();
                 next.expires_at = Some(expires_at);
                 next.anchor = Some(day_of_month(expires_at));
+                // README, "Withdrawn deletions": a deletion scheduled for the end of the period
+                // moves with it.
+                next.delete_at = m.delete_at.map(|_| expires_at);
+                if m.delete_at.is_some() {
+                    tally_rule("set expires_at: a scheduled deletion moved with it");
+                }
                 self.commit(i, change, Money::None, Money::None, next, "set expires_at")?;
                 Ok(())
             }
@@ -868,6 +956,10 @@ impl World {
                 next.delete_at = None;
                 self.commit(i, change, Money::None, Money::None, next, "withdraw the deletion")?;
                 Ok(())
+            }
+            Step::Grace { service, days, offset } => {
+                let Some(i) = pick(*service) else { return Ok(()) };
+                self.grace(i, *days, *offset)
             }
             Step::ChangeTariff(i) => {
                 let Some(i) = pick(*i) else { return Ok(()) };
@@ -950,12 +1042,12 @@ impl World {
             ipv4,
             order_price: list_price(plan, period, ipv4).unwrap(),
             renewal_price: list_price(plan, auto_months, ipv4).unwrap(),
-            special: false,
-            floor: None,
+            special: None,
             paid: false,
             expires_at: None,
             anchor: None,
             lapsed_since: None,
+            grace: None,
             delete_at: None,
             declined_day: None,
             deleted: false,
@@ -1059,6 +1151,7 @@ impl World {
         next.lapsed_since = modelled.lapsed_since;
         next.delete_at = modelled.delete_at;
         next.declined_day = modelled.declined_day;
+        next.grace = modelled.grace;
         self.commit(i, change, Money::Credit(refund), Money::Credit(expected), next, "abandon")?;
         Ok(())
     }
@@ -1080,6 +1173,7 @@ impl World {
         next.lapsed_since = None;
         next.delete_at = None;
         next.declined_day = None;
+        next.grace = None;
         let quoted = Quoted {
             what: "renewal",
             charge: charged,
@@ -1099,14 +1193,18 @@ impl World {
         let Ok(change) = decided else { return Ok(false) };
         let (next, charged, quoted) = self.renewal(m, periods);
         self.quote(s, &change, change.charged(), quoted)?;
-        if let Some((price, months)) = m.floor {
-            let paid_months = u128::from(m.auto_months * periods);
+        if let Some(special) = m.special {
+            // No client action brings a renewal below the provider's price for its period.
+            let floor = special.for_months(m.auto_months) * u64::from(periods);
             ensure!(
                 self,
-                u128::from(change.charged()) * u128::from(months) >= u128::from(price) * paid_months,
-                "a renewal of {paid_months} months at {} pays less a month than the special price {price} for \
-                 {months} months",
-                change.charged()
+                change.charged() >= floor,
+                "a renewal of {periods} periods of {} months at {} pays less than the special price {} for {} \
+                 months ({floor})",
+                m.auto_months,
+                change.charged(),
+                special.price,
+                special.months
             );
         }
         let money = Money::Charge(LedgerKind::Renewal, change.charged());
@@ -1160,7 +1258,8 @@ impl World {
         let system = system("expiry-sweep");
         let (s, m) = &self.services[i];
         let scheduled = m.delete_at.is_some_and(|d| d <= now);
-        let lapses = m.expires_at.is_some_and(|e| e <= now);
+        // README, "Grace": the provider's grace keeps it out of the suspension until it ends.
+        let lapses = m.expires_at.is_some_and(|e| e.max(m.grace.unwrap_or(e)) <= now);
         let due = m.idle() && m.lapsed_since.is_none() && (scheduled || lapses);
         let decided = s.expire(&system, timestamp(now));
         self.agree("expiry", &decided, Some(due))?;
@@ -1173,6 +1272,7 @@ impl World {
                     next.start(Work::Other, 0);
                 }
                 next.lapsed_since = Some(now);
+                next.grace = None;
             }
             self.commit(i, change, Money::None, Money::None, next, "expiry")?;
             return Ok(());
@@ -1214,10 +1314,35 @@ impl World {
         Ok(())
     }
 
+    /// README, "Grace": the provider keeps a service that is not yet suspended for
+    /// non-payment out of that suspension until `until` (after its expiry, at most 3 months
+    /// past it), without changing its paid period or charging anything.
+    fn grace(&mut self, i: usize, days: i64, offset: Option<i64>) -> Result<(), TestCaseError> {
+        let now = self.now;
+        let (s, m) = &self.services[i];
+        let Some(expires_at) = m.expires_at else { return Ok(()) };
+        let longest = months_later_on_day(expires_at, 3, day_of_month(expires_at));
+        let until = offset.map_or(expires_at + days * DAY, |offset| longest + offset);
+        let decided = s.grant_grace(timestamp(until), "promised", &provider(), timestamp(now));
+        let allowed =
+            m.idle() && m.lapsed_since.is_none() && until > now && until > expires_at && until <= longest;
+        let running = matches!(
+            s.status,
+            Status::Active | Status::Suspended | Status::SuspendedByAdmin | Status::SuspendedAbuse
+        );
+        self.agree("grant a grace", &decided, Some(allowed && running))?;
+        let Ok(change) = decided else { return Ok(()) };
+        let mut next = m.clone();
+        next.grace = Some(until);
+        self.commit(i, change, Money::None, Money::None, next, "grace")?;
+        Ok(())
+    }
+
     /// README: a tariff change costs the difference of the two tariffs' prices (with the
     /// service's options) for the service's period, pro rata to `expires_at`; an increase is
     /// charged now, a decrease credited when the panel is done; the renewal price follows the
-    /// new tariff (under a special price, the rise is added and a fall is not taken off).
+    /// new tariff (under a special price, by as much as the list price, never below the
+    /// provider's price).
     fn change_tariff(&mut self, i: usize) -> Result<(), TestCaseError> {
         let now = self.now;
         let (s, m) = &self.services[i];
@@ -1365,7 +1490,13 @@ impl World {
             ensure_eq!(self, s.expires_at.map(|e| e.unix_seconds()), m.expires_at, "service {i}: expires_at");
             ensure_eq!(self, s.anchor_day.map(u32::from), m.anchor, "service {i}: the anchor day");
             ensure_eq!(self, s.renewal_price, m.renewal_price, "service {i}: the renewal price");
-            ensure_eq!(self, s.special_price, m.special, "service {i}: a special price");
+            ensure_eq!(self, s.special_price, m.special.is_some(), "service {i}: a special price");
+            ensure_eq!(
+                self,
+                s.special.map(|set| (set.price, u32::from(set.months))),
+                m.special.map(|set| (set.price, set.months)),
+                "service {i}: the special price as set"
+            );
             ensure_eq!(self, s.tariff_id.as_str(), PLANS[m.plan].id, "service {i}: the tariff");
             ensure_eq!(self, ipv4_of(s), m.ipv4, "service {i}: the ipv4 option");
             ensure_eq!(self, s.options.len(), usize::from(m.ipv4 > 0), "service {i}: the options");
@@ -1380,6 +1511,7 @@ impl World {
             ensure_eq!(self, u32::from(s.period_months), m.period_months, "service {i}: the period");
             ensure_eq!(self, s.paid, m.paid, "service {i}: paid");
             ensure_eq!(self, s.delete_at.map(|d| d.unix_seconds()), m.delete_at, "service {i}: delete_at");
+            ensure_eq!(self, s.grace.as_ref().map(|g| g.until.unix_seconds()), m.grace, "service {i}: grace");
             ensure_eq!(self, s.status == Status::Deleted, m.deleted, "service {i}: deleted");
             ensure_eq!(self, s.pending.is_some(), m.pending.is_some(), "service {i}: work pending");
             ensure_eq!(
@@ -1402,17 +1534,19 @@ impl World {
                     "service {i}: what the work holds"
                 );
             }
-            if let Some((price, months)) = m.floor {
-                // No client action brings the price per month below the provider's.
-                let per_month_ok = u128::from(s.renewal_price) * u128::from(months)
-                    >= u128::from(price) * u128::from(s.auto_renew.period_months);
+            if let Some(special) = m.special {
+                // No client action brings the renewal price below the provider's price as set,
+                // at its price per month for the renewal months, rounded up.
+                let floor = special.for_months(u32::from(s.auto_renew.period_months));
                 ensure!(
                     self,
-                    per_month_ok,
-                    "service {i}: renewal price {} for {} months is below the special price {price} for {months} \
-                     months",
+                    s.renewal_price >= floor,
+                    "service {i}: renewal price {} for {} months is below the special price {} for {} months \
+                     ({floor})",
                     s.renewal_price,
-                    s.auto_renew.period_months
+                    s.auto_renew.period_months,
+                    special.price,
+                    special.months
                 );
             }
             // The model's own invariant: an expiry falls on the anchor day, or on the last day
@@ -1433,6 +1567,14 @@ static TALLY: std::sync::Mutex<BTreeMap<String, u64>> = std::sync::Mutex::new(BT
 fn tallying() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ON.get_or_init(|| std::env::var_os("MONEY_MODEL_STATS").is_some())
+}
+
+/// Counts an event of the model's rules (as the model works it out, whether or not the change
+/// is then committed), with `MONEY_MODEL_STATS` set.
+fn tally_rule(event: &str) {
+    if tallying() {
+        *TALLY.lock().unwrap().entry(format!("rule: {event}")).or_default() += 1;
+    }
 }
 
 fn tally(what: &str, money: Money, paid: bool) {
@@ -1531,8 +1673,46 @@ fn the_model_prorates_as_the_readme_says() {
     assert_eq!(pro_rata(310, 1, at(2027, 12, 1), 1, at(2027, 1, 17)), 10 * 310 + 150);
     assert_eq!(pro_rata(500, 1, at(2027, 12, 1), 1, at(2026, 12, 1)), 12 * 500);
     assert_eq!(pro_rata(500, 1, at(2027, 12, 1), 1, at(2027, 12, 1)), 0);
-    if PERIODS_END_ON_THE_ANCHOR_DAY {
-        // Anchored on the 31st, expiring on Apr 30: the period is Mar 31 to Apr 30, 30 days.
-        assert_eq!(pro_rata(3000, 1, at(2027, 4, 30), 31, at(2027, 4, 15)), 1500);
-    }
+    // Anchored on the 31st, expiring on Apr 30: the period is Mar 31 to Apr 30, 30 days.
+    assert_eq!(pro_rata(3000, 1, at(2027, 4, 30), 31, at(2027, 4, 15)), 1500);
+    // Activated on 29 January 2023, expiring on 28 February: the period began on 29 January,
+    // and an upgrade then costs the whole difference (not 30 of the 31 days from 28 January).
+    assert_eq!(pro_rata(500, 1, at(2023, 2, 28), 29, at(2023, 1, 29)), 500);
+    assert_eq!(pro_rata(-500, 1, at(2023, 2, 28), 29, at(2023, 1, 29)), -500);
+    // Anchored on the 31st, expiring on 28 February 2027: the period is Jan 31 to Feb 28, 28
+    // days, 14 of them left.
+    assert_eq!(pro_rata(2800, 1, at(2027, 2, 28), 31, at(2027, 2, 14)), 1400);
+    // Periods of 12 months anchored on the 31st, expiring on 31 March 2028: the started one
+    // began on 31 March 2027 (366 days), 183 of them left from 30 September; from 31 March
+    // 2026, two whole periods.
+    assert_eq!(pro_rata(366, 12, at(2028, 3, 31), 31, at(2027, 9, 30)), 183);
+    assert_eq!(pro_rata(366, 12, at(2028, 3, 31), 31, at(2026, 3, 31)), 2 * 366);
+}
+
+#[test]
+fn the_model_keeps_special_prices_as_the_readme_says() {
+    let monthly = Special { price: 400, months: 1 };
+    // 400 for 1 month becomes 4800 for 12, and 400 again for 1.
+    assert_eq!(special_for_period(400, monthly, 1, 12), 4800);
+    assert_eq!(special_for_period(4800, monthly, 12, 1), 400);
+    // 400 (list 500) becomes 800 with four addresses at 100, and 400 again without them.
+    assert_eq!(special_after_change(400, monthly, 1, 500, 900), 800);
+    assert_eq!(special_after_change(800, monthly, 1, 900, 500), 400);
+    // A fall below the provider's price stops at it: a downgrade from 1000 to 500 a month.
+    assert_eq!(special_after_change(400, monthly, 1, 1000, 500), 400);
+    assert_eq!(special_after_change(900, monthly, 1, 1000, 500), 400);
+    assert_eq!(special_after_change(1200, monthly, 1, 1000, 500), 700);
+    // What the client's changes added is scaled with the provider's price, each rounded up.
+    assert_eq!(special_for_period(800, monthly, 1, 12), 4800 + 4800);
+    let yearly = Special { price: 401, months: 12 };
+    assert_eq!(special_for_period(401, yearly, 12, 1), 34, "401/12 rounded up");
+    assert_eq!(special_for_period(34, yearly, 1, 12), 401, "the provider's price as set");
+    assert_eq!(special_for_period(1601, yearly, 12, 1), 34 + 100);
+    assert_eq!(special_for_period(1602, yearly, 12, 1), 34 + 101);
+    assert_eq!(special_for_period(134, yearly, 1, 12), 401 + 1200);
+    // Under the floor for the old months (the provider's 401 a year read for a month), nothing
+    // was added.
+    assert_eq!(special_for_period(34, yearly, 1, 1), 34);
+    assert_eq!(per_month_for(401, 12, 3), 101);
+    assert_eq!(per_month_for(400, 12, 3), 100);
 }

@@ -80,6 +80,7 @@ pub fn place_order(
         renewal_declined_on: None,
         grace: None,
         anchor_day: None,
+        special: None,
     };
     let entry = HistoryEntry {
         id: HistoryId::generate(),

@@ -1,7 +1,7 @@
 //! The money rules of a service's price, in one place (the README's "Money" states them):
 //! amounts are bounded and every computation checked; a change within the paid period is
 //! charged or credited pro rata to `expires_at`; a special price carries across the client's
-//! own changes without ever falling.
+//! own changes, never below what the provider set.
 
 use super::lifecycle::Refusal;
 use super::{Service, Timestamp};
@@ -50,15 +50,25 @@ pub fn days_started(from: Timestamp, to: Timestamp) -> i64 {
 
 /// What a change of `per_period` (the difference in the price of one period of
 /// `period_months`) costs from `now` to `expires_at`: `per_period` for each whole period left,
-/// counted back from `expires_at` in calendar months, plus the share of the started period its
-/// days left are (a started day counting whole), rounded up to the minor unit. A credit
+/// counted back from `expires_at` in calendar months, each starting on the service's
+/// `anchor_day` (the month's last day when it is shorter), plus the share of the started period
+/// its days left are (a started day counting whole), rounded up to the minor unit. A credit
 /// (negative) is rounded towards zero, so a client never gains from rounding.
-pub fn prorate(per_period: i64, period_months: u16, expires_at: Timestamp, now: Timestamp) -> Result<i64, Refusal> {
+pub fn prorate(
+    per_period: i64,
+    period_months: u16,
+    expires_at: Timestamp,
+    anchor_day: u8,
+    now: Timestamp,
+) -> Result<i64, Refusal> {
     if per_period == 0 || now >= expires_at {
         return Ok(0);
     }
     let months = u32::from(period_months.max(1));
-    let start_of = |periods: u32| expires_at.minus_months(periods.saturating_mul(months));
+    let start_of = |periods: u32| match periods {
+        0 => expires_at,
+        _ => expires_at.minus_months_on_day(periods.saturating_mul(months), anchor_day),
+    };
     // The whole periods left: the most `whole` with the period's start not before now.
     let mut whole = (u64::from(now.months_until(expires_at)) / u64::from(months)) as u32;
     while whole > 0 && start_of(whole) < now {
@@ -101,23 +111,40 @@ impl Service {
     }
 
     /// The renewal price once a change of the client's moves the list price of one renewal
-    /// period from `old_list` to `new_list`: the new list price, or, under a special price, the
-    /// special price plus any rise of the list price (a fall is not passed on: the client's
-    /// own changes never lower what the provider set).
+    /// period from `old_list` to `new_list`: the new list price; under a special price, the
+    /// renewal price moved by as much, never below the provider's price (see `special_floor`).
     pub fn renewal_price_after(&self, old_list: u64, new_list: u64) -> Result<u64, Refusal> {
         if !self.special_price {
             return Ok(new_list);
         }
-        checked(self.renewal_price.checked_add(new_list.saturating_sub(old_list)))
+        let floor = self.special_floor(self.auto_renew.period_months)?;
+        let moved = i128::from(self.renewal_price) + i128::from(new_list) - i128::from(old_list);
+        Ok(checked(u64::try_from(moved.max(0)).ok())?.max(floor))
     }
 
-    /// The special price for a renewal period of `months` instead of `auto_renew.period_months`:
-    /// the same price per month, rounded up to the minor unit.
+    /// The special renewal price for a renewal period of `months` instead of
+    /// `auto_renew.period_months`: the provider's price and what the client's changes added to
+    /// it, each at the same price per month, rounded up to the minor unit.
     pub fn special_price_for(&self, months: u16) -> Result<u64, Refusal> {
-        let old = u128::from(self.auto_renew.period_months.max(1));
-        let scaled = (u128::from(self.renewal_price) * u128::from(months)).div_ceil(old);
-        checked(u64::try_from(scaled).ok())
+        let old_months = self.auto_renew.period_months;
+        let added = self.renewal_price.saturating_sub(self.special_floor(old_months)?);
+        checked(self.special_floor(months)?.checked_add(scale(added, months, old_months)?))
     }
+
+    /// What the provider's special price comes to for `months`: the price it set, at the same
+    /// price per month (a service stored before the price set was kept: its renewal price).
+    fn special_floor(&self, months: u16) -> Result<u64, Refusal> {
+        match &self.special {
+            Some(set) => scale(set.price, months, set.months),
+            None => scale(self.renewal_price, months, self.auto_renew.period_months),
+        }
+    }
+}
+
+/// `amount` for `from` months, as much per month for `to` months, rounded up.
+fn scale(amount: u64, to: u16, from: u16) -> Result<u64, Refusal> {
+    let scaled = (u128::from(amount) * u128::from(to)).div_ceil(u128::from(from.max(1)));
+    checked(u64::try_from(scaled).ok())
 }
 
 #[cfg(test)]
@@ -132,32 +159,45 @@ mod tests {
     fn prorating_counts_whole_days_left_of_the_started_period() {
         let expires = at("2026-12-01T00:00:00Z");
         // November has 30 days; 15 of them are left.
-        assert_eq!(prorate(3000, 1, expires, at("2026-11-16T00:00:00Z")), Ok(1500));
+        assert_eq!(prorate(3000, 1, expires, 1, at("2026-11-16T00:00:00Z")), Ok(1500));
         // A started day counts whole.
-        assert_eq!(prorate(3000, 1, expires, at("2026-11-16T00:00:01Z")), Ok(1500));
-        assert_eq!(prorate(3000, 1, expires, at("2026-11-15T23:59:59Z")), Ok(1600));
-        assert_eq!(prorate(-3000, 1, expires, at("2026-11-16T00:00:00Z")), Ok(-1500));
-        assert_eq!(prorate(3000, 1, expires, at("2026-12-02T00:00:00Z")), Ok(0), "expired");
+        assert_eq!(prorate(3000, 1, expires, 1, at("2026-11-16T00:00:01Z")), Ok(1500));
+        assert_eq!(prorate(3000, 1, expires, 1, at("2026-11-15T23:59:59Z")), Ok(1600));
+        assert_eq!(prorate(-3000, 1, expires, 1, at("2026-11-16T00:00:00Z")), Ok(-1500));
+        assert_eq!(prorate(3000, 1, expires, 1, at("2026-12-02T00:00:00Z")), Ok(0), "expired");
     }
 
     #[test]
     fn prorating_covers_every_period_left_not_only_one() {
         let expires = at("2027-12-01T00:00:00Z");
         // A whole year left of monthly periods: twelve of them.
-        assert_eq!(prorate(500, 1, expires, at("2026-12-01T00:00:00Z")), Ok(6000));
+        assert_eq!(prorate(500, 1, expires, 1, at("2026-12-01T00:00:00Z")), Ok(6000));
         // Counted back from the expiry: ten whole months (Feb to Nov 2027), and 15 of the 31
         // days of the started period (Jan 1 to Feb 1).
-        assert_eq!(prorate(310, 1, expires, at("2027-01-17T00:00:00Z")), Ok(10 * 310 + 150));
+        assert_eq!(prorate(310, 1, expires, 1, at("2027-01-17T00:00:00Z")), Ok(10 * 310 + 150));
         // Periods of 12 months: one whole, and the half of the started one.
-        assert_eq!(prorate(3650, 12, at("2028-12-01T00:00:00Z"), at("2027-06-01T00:00:00Z")), Ok(3650 + 1830));
+        assert_eq!(
+            prorate(3650, 12, at("2028-12-01T00:00:00Z"), 1, at("2027-06-01T00:00:00Z")),
+            Ok(3650 + 1830)
+        );
+    }
+
+    #[test]
+    fn prorating_counts_periods_back_on_the_anchor_day() {
+        // Activated 29 January 2023: it ends on 28 February, its period began on 29 January.
+        let expires = at("2023-02-28T00:00:00Z");
+        assert_eq!(prorate(500, 1, expires, 29, at("2023-01-29T00:00:00Z")), Ok(500));
+        // Counted back on the day of the expiry instead, the period would have begun on
+        // 28 January, and the change would miss a day of it.
+        assert_eq!(prorate(310, 1, expires, 28, at("2023-01-29T00:00:00Z")), Ok(300));
     }
 
     #[test]
     fn prorating_rounds_charges_up_and_credits_towards_zero() {
         let expires = at("2026-12-01T00:00:00Z");
         // 1000 over 30 days, 1 day left: 33.3 charged as 34, credited as 33.
-        assert_eq!(prorate(1000, 1, expires, at("2026-11-30T12:00:00Z")), Ok(34));
-        assert_eq!(prorate(-1000, 1, expires, at("2026-11-30T12:00:00Z")), Ok(-33));
+        assert_eq!(prorate(1000, 1, expires, 1, at("2026-11-30T12:00:00Z")), Ok(34));
+        assert_eq!(prorate(-1000, 1, expires, 1, at("2026-11-30T12:00:00Z")), Ok(-33));
     }
 
     #[test]
@@ -188,6 +228,6 @@ mod tests {
         let mut service = crate::domain::order::sample_service(at("2026-11-01T00:00:00Z"));
         service.renewal_price = u64::MAX / 2;
         assert_eq!(service.renewal_cost(4), Err(too_large()));
-        assert!(prorate(i64::MAX, 1, at("2999-12-01T00:00:00Z"), at("2026-11-16T00:00:00Z")).is_err());
+        assert!(prorate(i64::MAX, 1, at("2999-12-01T00:00:00Z"), 1, at("2026-11-16T00:00:00Z")).is_err());
     }
 }

@@ -116,7 +116,7 @@ pub struct Service {
     pub status: Status,
     /// Set exactly when `status` is `in_progress`.
     pub operation: Option<Operation>,
-    /// The provider set a renewal price other than the tariff's.
+    /// The provider set a renewal price other than the tariff's (`special` says what).
     pub special_price: bool,
     /// A tariff or option change is running while the status stays.
     pub operations_running: bool,
@@ -169,6 +169,17 @@ pub struct Service {
     /// day the provider set `expires_at` to. Unset on services stored before it was kept.
     #[serde(default)]
     pub anchor_day: Option<u8>,
+    /// The special renewal price the provider set, and for how many months.
+    #[serde(default)]
+    pub special: Option<SpecialPrice>,
+}
+
+/// A renewal price the provider set other than the list price: the floor, per month, that a
+/// client's own changes never take the renewal price below (see `domain::pricing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecialPrice {
+    pub price: u64,
+    pub months: u16,
 }
 
 /// A provider's extension: no suspension for non-payment before `until`, the paid period and

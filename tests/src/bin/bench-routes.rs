@@ -249,7 +249,12 @@ async fn main() -> Result<(), Error> {
     let queue = Queue::new(aws_sdk_sqs::Client::new(&config), &queues.operations);
     let clock = FixedClock::at(SystemClock.now());
     let app = App::new(store, Auth::DevSecret(SECRET.to_vec()), Arc::new(clock.clone())).with_queue(queue);
-    let worker = operations_worker::Worker { app: app.clone(), max_receives: 3, retry_base_seconds: 0, write_reserve: std::time::Duration::from_secs(1) };
+    let worker = operations_worker::Worker {
+        app: app.clone(),
+        max_receives: 3,
+        retry_base_seconds: 0,
+        write_reserve: std::time::Duration::from_secs(1),
+    };
     let bench = Bench {
         app,
         clock,

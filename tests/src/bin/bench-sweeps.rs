@@ -112,7 +112,7 @@ async fn main() -> Result<(), Error> {
         SystemClock.now().day(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     ));
-    report.push_str(&format!("## Sweep cost\n\nEach scheduled job with 100 due services, in a table of 100 services and in one of {large}. DynamoDB calls are counted at the SDK (every request sent). The sparse indexes make the counts equal: a run reads the due services and no others (`operations-sweep` reads the status index's `in_progress` partition: its 100 due services are reboots whose message was lost two hours ago, among active services). The emulator answers a query on an index by walking the whole table, so its times grow with the table; DynamoDB's do not.\n\n"));
+    report.push_str(&format!("## Sweep cost\n\nEach scheduled job with 100 due services, in a table of 100 services and in one of {large}. DynamoDB calls are counted at the SDK (every request sent). The sparse indexes make the counts equal: a run reads the due services and no others (`operations-sweep` reads the pending operations up to its threshold in the lapse index's `PENDING` partition: its 100 due services are reboots whose message was lost two hours ago, among active services). The emulator answers a query on an index by walking the whole table, so its times grow with the table; DynamoDB's do not.\n\n"));
     report.push_str("| job | services in table | due | DynamoDB calls | acted | time (ms) |\n|---|---:|---:|---:|---:|---:|\n");
     for m in &rows {
         report.push_str(&format!(
