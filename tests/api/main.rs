@@ -17,6 +17,7 @@ mod money;
 mod permissions;
 mod quotes;
 mod reliability;
+mod review;
 mod routes;
 mod schedules;
 mod security;
