@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::domain::Principal;
 use crate::error::ApiError;
 use crate::http::{json_response, Reply};
-use crate::store::idempotency::{ClaimedKey, IdempotencyRecord, RecordState, StoredResponse, CLAIMED};
+use crate::store::idempotency::{Claim, ClaimedKey, IdempotencyRecord, RecordState, StoredResponse, CLAIMED};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
@@ -54,20 +54,13 @@ pub fn fingerprint(req: &Request) -> String {
     format!("{:x}", hash.finalize())
 }
 
-/// The `request_id` a change on the control panel is asked under: the same for every attempt
-/// of one request (the principal, its `Idempotency-Key` and its fingerprint), so the panel,
-/// which does each request id once, never acts twice for a retried request whose first attempt
-/// ended after the panel acted and before the change was recorded. A request without a key is
-/// its own only attempt, and gets a new id.
-pub fn panel_request_id(principal: &Principal, req: &Request) -> String {
-    match key(req) {
-        Ok(Some(key)) => {
-            let mut hash = Sha256::new();
-            hash.update(format!("{}:{}\n{key}\n{}", principal.role.as_str(), principal.id, fingerprint(req)));
-            format!("req-{}", &format!("{:x}", hash.finalize())[..32])
-        }
-        _ => crate::domain::ids::next_id(),
-    }
+/// The `request_id` a change on the control panel is asked under: the claim's of the key this
+/// request holds (see `IdempotencyRecord::panel_request_id`), the same for an attempt that
+/// takes over a crashed one, so the panel, which does each request id once, never acts twice
+/// for a request whose first attempt ended after the panel acted and before the change was
+/// recorded. A request without a key is its own only attempt, and gets a new id.
+pub fn panel_request_id() -> String {
+    ClaimedKey::current().map_or_else(crate::domain::ids::next_id, |claimed| claimed.panel_request_id)
 }
 
 /// How long a repeat waits for the first request with its key to finish, to answer as it did.
@@ -96,20 +89,24 @@ where
             locked_until: now + LOCK_SECONDS,
             expires_at: now + RECORD_SECONDS,
             response: None,
+            panel_request_id: crate::domain::ids::next_id(),
         };
         match app.store.claim_idempotency_key(&scope, &key, &claim, now).await {
             Err(e) => return ApiError::from(e).into_response(),
-            Ok(None) => return run_claimed(app, principal, &scope, &key, req, route).await,
+            Ok(Claim::Claimed { panel_request_id }) => {
+                let claimed = ClaimedKey { principal: scope, key, panel_request_id };
+                return run_claimed(app, principal, claimed, req, route).await;
+            }
             // The same request still running elsewhere: wait for its answer, or its release
             // (after an error), then answer as it did or run it here.
-            Ok(Some(holder))
+            Ok(Claim::Held(holder))
                 if holder.request_hash == request_hash
                     && matches!(holder.state, RecordState::InProgress | RecordState::Committed)
                     && std::time::Instant::now() < deadline =>
             {
                 tokio::time::sleep(POLL).await;
             }
-            Ok(Some(holder)) => return answer_for_holder(&holder, &request_hash),
+            Ok(Claim::Held(holder)) => return answer_for_holder(&holder, &request_hash),
         }
     }
 }
@@ -118,8 +115,7 @@ where
 async fn run_claimed<'a, F, Fut>(
     app: &'a App,
     principal: Principal,
-    scope: &str,
-    key: &str,
+    claimed: ClaimedKey,
     req: Request,
     route: F,
 ) -> Response<Body>
@@ -127,7 +123,7 @@ where
     F: FnOnce(&'a App, Principal, Request) -> Fut,
     Fut: Future<Output = Result<Reply, ApiError>> + 'a,
 {
-    let claimed = ClaimedKey { principal: scope.to_owned(), key: key.to_owned() };
+    let (scope, key) = (claimed.principal.clone(), claimed.key.clone());
     match CLAIMED.scope(claimed, Box::pin(route(app, principal, req))).await {
         Ok(reply) => {
             let stored = StoredResponse {
@@ -135,14 +131,14 @@ where
                 body: reply.body.to_string(),
                 etag: reply.etag.clone(),
             };
-            if let Err(e) = app.store.complete_idempotency_key(scope, key, &stored).await {
+            if let Err(e) = app.store.complete_idempotency_key(&scope, &key, &stored).await {
                 // The work is committed with the key: a replay answers 409, never does it again.
                 tracing::warn!(error = %e, "could not store the idempotent answer");
             }
             reply.into_response()
         }
         Err(err) => {
-            if let Err(e) = app.store.release_idempotency_key(scope, key).await {
+            if let Err(e) = app.store.release_idempotency_key(&scope, &key).await {
                 tracing::warn!(error = %e, "could not release an idempotency key");
             }
             err.into_response()

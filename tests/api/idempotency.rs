@@ -4,7 +4,7 @@ use crate::helpers::{id_of, ids, Call, Stack};
 use serde_json::json;
 use shared::domain::Clock;
 use shared::idempotency::fingerprint;
-use shared::store::idempotency::{IdempotencyRecord, RecordState};
+use shared::store::idempotency::{Claim, IdempotencyRecord, RecordState};
 
 fn order() -> serde_json::Value {
     json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}})
@@ -61,9 +61,10 @@ async fn a_key_still_in_progress_is_409() {
         locked_until: now + 60,
         expires_at: now + 24 * 3600,
         response: None,
+        panel_request_id: "panel-1".into(),
     };
     let claimed = stack.app.store.claim_idempotency_key("client:alice", "busy", &running, now).await.unwrap();
-    assert!(claimed.is_none());
+    assert_eq!(claimed, Claim::Claimed { panel_request_id: "panel-1".into() });
     stack.send(keyed(&alice, "busy", &order())).await.problem(409);
     let mut other = order();
     other["period_months"] = json!(3);
@@ -119,16 +120,16 @@ async fn a_crash_after_the_commit_never_does_the_work_twice() {
         locked_until: now + 60,
         expires_at: now + 24 * 3600,
         response: None,
+        panel_request_id: "panel-1".into(),
     };
-    assert!(stack
-        .app
-        .store
-        .claim_idempotency_key("client:alice", "crash", &claim, now)
-        .await
-        .unwrap()
-        .is_none());
+    let claimed = stack.app.store.claim_idempotency_key("client:alice", "crash", &claim, now).await.unwrap();
+    assert_eq!(claimed, Claim::Claimed { panel_request_id: "panel-1".into() });
     // The claimed request runs and commits, then "crashes" before its answer is stored.
-    let claimed = ClaimedKey { principal: "client:alice".into(), key: "crash".into() };
+    let claimed = ClaimedKey {
+        principal: "client:alice".into(),
+        key: "crash".into(),
+        panel_request_id: "panel-1".into(),
+    };
     let call = Call::new("POST", "/services").token(&alice).json(&order());
     CLAIMED.scope(claimed, stack.send(call)).await.ok(201);
     // Long after the claim's lock lapsed, the client retries with its key.

@@ -3,7 +3,7 @@
 
 use crate::helpers::{id_of, Call, Stack};
 use serde_json::{json, Value};
-use shared::domain::Timestamp;
+use shared::domain::{Clock, Timestamp};
 
 const DAY: i64 = 86_400;
 
@@ -338,57 +338,69 @@ fn functions_that_call_the_panel_have_the_time_for_their_calls() {
     assert_eq!(checked, 12, "every function that calls the panel while a person waits");
 }
 
-/// Defect 9: a removal made on the panel by an attempt that ended before recording it is
-/// recorded (and credited) by the retry with the same `Idempotency-Key`; an addition is made
-/// once however often it is retried.
+/// A first attempt of `call` under its `Idempotency-Key` that claimed the key with the panel
+/// request id `panel_request_id` and then crashed (its claim lapses after a minute).
+async fn crashed_attempt(stack: &Stack, call: &Call, key: &str, panel_request_id: &str) {
+    use shared::store::idempotency::{Claim, IdempotencyRecord, RecordState};
+    let now = stack.clock.now().unix_seconds();
+    let claim = IdempotencyRecord {
+        state: RecordState::InProgress,
+        request_hash: shared::idempotency::fingerprint(&call.request()),
+        locked_until: now + 60,
+        expires_at: now + 24 * 3600,
+        response: None,
+        panel_request_id: panel_request_id.into(),
+    };
+    let claimed = stack.app.store.claim_idempotency_key("client:alice", key, &claim, now).await.unwrap();
+    assert_eq!(claimed, Claim::Claimed { panel_request_id: panel_request_id.into() });
+}
+
+/// Defect 9: an attempt that crashed after the panel acted and before the change was recorded
+/// is retried under the same panel request id: an address is added once and recorded (and
+/// charged) once; a removal is found made and recorded (and credited) once.
 #[tokio::test]
 async fn a_retried_address_change_is_made_once_and_recorded_once() {
     let stack = Stack::on_november_first().await;
     let alice = stack.client("alice");
     let id = id_of(&stack.active_vps("alice").await);
     stack.fund("alice", 150).await;
-    let add = || {
+    let add = |token: &str| {
         Call::new("POST", &format!("/services/{id}/ip-addresses"))
-            .token(&alice)
+            .token(token)
             .header("idempotency-key", "add-1")
             .json(&json!({"version": 4}))
     };
-    // The first attempt's panel call, as the function makes it, then its end before recording.
+    // The first attempt: its claim, its panel call, then nothing (the function timed out).
+    crashed_attempt(&stack, &add(&alice), "add-1", "attempt-1").await;
     let panel = format!("{}/vps/services/{id}/ip-addresses", stack.panel);
-    let principal = shared::domain::Principal {
-        id: shared::domain::ClientId::parse("alice").unwrap(),
-        role: shared::domain::Role::Client,
-    };
-    let request_id = shared::idempotency::panel_request_id(&principal, &add().request());
     let http = reqwest::Client::new();
-    let first: Value = http
-        .post(&panel)
-        .json(&json!({"request_id": request_id, "version": 4}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let added = stack.send(add()).await.ok(201).clone();
+    let request = json!({"request_id": "attempt-1", "version": 4});
+    let first: Value = http.post(&panel).json(&request).send().await.unwrap().json().await.unwrap();
+    stack.send(add(&alice)).await.problem(409);
+    stack.clock.advance_seconds(61);
+    let alice = stack.client("alice");
+    let added = stack.send(add(&alice)).await.ok(201).clone();
     assert_eq!(added["address"], first["address"], "the panel made one address, not two");
     let listed = stack.get(&format!("/services/{id}/ip-addresses"), &alice).await.ok(200).clone();
     assert_eq!(listed["items"].as_array().unwrap().len(), 2);
     assert_eq!(stack.balance("alice").await, 0, "charged once");
 
     let address = added["address"].as_str().unwrap().to_owned();
-    let remove = || {
+    let remove = |token: &str| {
         Call::new("DELETE", &format!("/services/{id}/ip-addresses/{address}"))
-            .token(&alice)
+            .token(token)
             .header("idempotency-key", "remove-1")
     };
-    let request_id = shared::idempotency::panel_request_id(&principal, &remove().request());
-    let gone = http.delete(format!("{panel}/{address}?request_id={request_id}")).send().await.unwrap();
+    crashed_attempt(&stack, &remove(&alice), "remove-1", "attempt-2").await;
+    let gone = http.delete(format!("{panel}/{address}?request_id=attempt-2")).send().await.unwrap();
     assert!(gone.status().is_success());
-    let removed = stack.send(remove()).await;
+    stack.clock.advance_seconds(61);
+    let removed = stack.send(remove(&stack.client("alice"))).await;
     assert_eq!(removed.status, 204, "{}", removed.body);
-    assert_eq!(stack.balance("alice").await, 150, "the removal credited, once");
+    // Two minutes into the month: 29 whole days of 30 left, credited once.
+    assert_eq!(stack.balance("alice").await, 145, "the removal credited, once");
     assert_eq!(stack.service(&id).await["options"], json!([]));
-    let other = Call::new("DELETE", &format!("/services/{id}/ip-addresses/{address}")).token(&alice);
+    let other =
+        Call::new("DELETE", &format!("/services/{id}/ip-addresses/{address}")).token(&stack.client("alice"));
     stack.send(other.header("idempotency-key", "remove-2")).await.problem(404);
 }

@@ -34,8 +34,7 @@ async fn add(app: &App, principal: Principal, req: Request) -> Result<Reply, Api
     let moved = target.service.move_address(&tariff, body.version, held, 1, app.clock.now())?;
     ensure_affordable(app, &target, address_money(moved.as_ref())).await?;
 
-    let request =
-        serde_json::json!({"request_id": panel_request_id(&principal, &req), "version": body.version});
+    let request = serde_json::json!({"request_id": panel_request_id(), "version": body.version});
     let call = SettingsCall::post(target.path("ip-addresses"), request);
     let address: IpAddress = match target.ask(app, &call).await? {
         SettingsAnswer::NoResources => {

@@ -22,7 +22,7 @@ async fn create(app: &App, principal: Principal, req: Request) -> Result<Reply, 
     spec.validate()?;
     let target = Target::load(app, &principal, &req, Setting::VirtualServers).await?;
     let mut request = json!(spec);
-    request["request_id"] = json!(panel_request_id(&principal, &req));
+    request["request_id"] = json!(panel_request_id());
     let server: VirtualServer =
         match target.ask(app, &SettingsCall::post(target.path("virtual-servers"), request)).await? {
             SettingsAnswer::NoResources => {

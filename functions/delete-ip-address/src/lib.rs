@@ -34,7 +34,7 @@ async fn remove(app: &App, principal: Principal, req: Request) -> Result<Reply, 
     if listed_address.is_none() && wanted.parse::<std::net::IpAddr>().is_err() {
         return Err(ApiError::not_found("IP address on this service"));
     }
-    let request_id = panel_request_id(&principal, &req);
+    let request_id = panel_request_id();
     let path = target.path(&format!("ip-addresses/{}", segment(&wanted)));
     let call = SettingsCall::delete(path).query("request_id", &request_id);
     let removed: IpAddress = match target.ask(app, &call).await? {

@@ -125,12 +125,36 @@ impl Service {
         let new_renewal =
             list_price(to, renewal_months, &self.options, "auto_renew.period_months").map_err(invalid)?;
         let renewal_price = self.renewal_price_after(old_renewal, new_renewal)?;
-        let amount =
-            prorate(difference(new, old)?, self.period_months, expires_at, self.anchor_day(expires_at), at)?;
+        difference(new, old)?;
+        let amount = self.tariff_difference(from, to, expires_at, at)?;
         let (charge, credit) = charge_or_credit(amount);
         let details = json!({"from": from.id, "to": to.id, "amount": amount});
         let work = Work::TariffChange { tariff_id: to.id.clone(), renewal_price, credit };
         Ok((self.start(self.clone(), work, actor, at, charge, details), charge))
+    }
+
+    /// What moving from `from` to `to` costs for the time left (a credit when negative). The
+    /// time left may have been bought in periods of any length (ordered, then renewed), so it is
+    /// priced as if bought in each period both tariffs sell, and the largest amount holds: an
+    /// upgrade is charged at least what any period would charge, and a downgrade credited no
+    /// more than the cheapest period would give back, never more than was paid.
+    fn tariff_difference(
+        &self,
+        from: &Tariff,
+        to: &Tariff,
+        expires_at: Timestamp,
+        at: Timestamp,
+    ) -> Result<i64, Refusal> {
+        let anchor_day = self.anchor_day(expires_at);
+        let mut largest = None;
+        for months in from.prices.periods().filter(|m| to.prices.for_period(*m).is_some()) {
+            let old = list_price(from, months, &self.options, "period_months").map_err(invalid)?;
+            let new = list_price(to, months, &self.options, "period_months").map_err(invalid)?;
+            let amount = prorate(difference(new, old)?, months, expires_at, anchor_day, at)?;
+            largest = largest.max(Some(amount));
+        }
+        largest
+            .ok_or_else(|| Refusal::Invalid(format!("tariffs `{}` and `{}` share no period", from.id, to.id)))
     }
 
     /// Sets the whole set of options. As a tariff change, the difference for the days left is

@@ -13,8 +13,15 @@
 //! change refused when the balance is short), a credit of `Work::credit()` when a downgrade is
 //! done, a refund when an operation is abandoned.
 //!
+//! The two tariffs sell 1, 3 and 12 months (and `vps-pro` 24), at different prices per month
+//! by period, so a tariff change, priced in every period both tariffs sell with the largest
+//! amount holding, is often priced by a period other than the service's own (counted with
+//! `MONEY_MODEL_STATS`); a credit counts only the days not started.
+//!
 //! After every step: the ledger adds up to the balance and the balance is the model's; every
-//! charge, credit and refund is the model's to the minor unit; the model predicts the refusals
+//! charge, credit and refund is the model's to the minor unit; a tariff change never charges
+//! less, nor credits more, than the pro rata difference at the service's own order period and
+//! at its renewal period; the model predicts the refusals
 //! that follow from its own state (and the domain agrees); a client's own actions never bring
 //! the renewal price below the provider's special price as set, at its price per month for the
 //! renewal period's months (rounded up), nor a renewal below that for each period it pays;
@@ -121,6 +128,12 @@ fn started_days(from: i64, to: i64) -> i64 {
     seconds / DAY + i64::from(seconds % DAY != 0)
 }
 
+/// Days from `from` to `to` not yet started: a started day does not count.
+fn days_not_started(from: i64, to: i64) -> i64 {
+    let seconds = (to - from).max(0);
+    (seconds - seconds % DAY) / DAY
+}
+
 fn timestamp(at: i64) -> Timestamp {
     Timestamp::from_unix_millis(at * 1000)
 }
@@ -135,15 +148,20 @@ fn text(at: i64) -> String {
 
 /// A tariff of the model: prices by months, and the per-unit-per-month price of extra IPv4
 /// addresses (the option `ipv4`, at most `IPV4_MAX`).
+///
+/// Both sell 1, 3 and 12 months, at prices per month that differ by period (the 3-month
+/// difference is the dearest per month, the 12-month one the cheapest), so which period prices
+/// a tariff change depends on the time left; only `vps-pro` sells 24 months, a period a tariff
+/// change never prices by (and a service of 24 months cannot change to `vps-start`).
 struct Plan {
     id: &'static str,
-    prices: [(u32, u64); 2],
+    prices: &'static [(u32, u64)],
     ipv4: u64,
 }
 
 const PLANS: [Plan; 2] = [
-    Plan { id: "vps-start", prices: [(1, 500), (12, 5000)], ipv4: 100 },
-    Plan { id: "vps-pro", prices: [(1, 1000), (12, 10000)], ipv4: 130 },
+    Plan { id: "vps-start", prices: &[(1, 500), (3, 1350), (12, 5000)], ipv4: 100 },
+    Plan { id: "vps-pro", prices: &[(1, 1000), (3, 2900), (12, 10000), (24, 18000)], ipv4: 130 },
 ];
 const IPV4_MAX: u32 = 4;
 const MAX_SERVICES: usize = 3;
@@ -152,6 +170,15 @@ const PURGE_DAYS: i64 = 14;
 
 fn plan_price(plan: usize, months: u32) -> Option<u64> {
     PLANS[plan].prices.iter().find(|(m, _)| *m == months).map(|(_, p)| *p)
+}
+
+/// `months` if `plan` sells it, else 1 month (which every plan sells).
+fn sold_or_monthly(plan: usize, months: u32) -> u32 {
+    if plan_price(plan, months).is_some() {
+        months
+    } else {
+        1
+    }
 }
 
 /// README: a service's price for `months` is its tariff's price for them plus its options, each
@@ -164,7 +191,8 @@ fn list_price(plan: usize, months: u32, ipv4: u32) -> Option<u64> {
 /// from `now` to `expires_at` is counted back from `expires_at` in such periods, each starting
 /// on the service's anchor day (the month's last day when it is shorter); every whole period
 /// left costs the whole difference, the started one the share of its days left (a started day
-/// counting whole), rounded up for a charge and towards zero for a credit.
+/// counting whole), rounded up for a charge; a credit counts only the days of it not started
+/// (so an upgrade undone the same day still costs that day) and is rounded towards zero.
 ///
 /// The anchor day is the day the service's periods end on ("Anchor days"): a service renewed
 /// on Jan 31 that expires on Apr 30 is in the period Mar 31 to Apr 30 (30 days), the one it
@@ -186,7 +214,8 @@ fn pro_rata(difference: i64, period_months: u32, expires_at: i64, anchor: u32, n
     }
     let (start, end) = (start_of(whole + 1), start_of(whole));
     let period_days = i128::from(started_days(start, end).max(1));
-    let days_left = i128::from(started_days(now, end)).min(period_days);
+    let days_left = if difference > 0 { started_days(now, end) } else { days_not_started(now, end) };
+    let days_left = i128::from(days_left).min(period_days);
     let magnitude = i128::from(difference.unsigned_abs());
     let share = if difference > 0 {
         (magnitude * days_left + period_days - 1) / period_days
@@ -199,6 +228,44 @@ fn pro_rata(difference: i64, period_months: u32, expires_at: i64, anchor: u32, n
     } else {
         -total
     }
+}
+
+/// README, "Pro rata", a tariff change: the time left is priced as if it was bought in each
+/// period both tariffs sell, each tariff's price for that period with `ipv4` addresses at that
+/// tariff's option price for as many months, pro rata in periods of that many months counted
+/// back from `expires_at` on the anchor day. Answers each such period's amount, shortest period
+/// first; the largest of them (the largest charge, or the smallest credit) is what is charged
+/// or credited.
+fn tariff_change_amounts(
+    from: usize,
+    to: usize,
+    ipv4: u32,
+    expires_at: i64,
+    anchor: u32,
+    now: i64,
+) -> Vec<(u32, i64)> {
+    let mut amounts: Vec<(u32, i64)> = PLANS[from]
+        .prices
+        .iter()
+        .filter_map(|&(months, _)| {
+            let old = list_price(from, months, ipv4)?;
+            let new = list_price(to, months, ipv4)?;
+            Some((months, pro_rata(new as i64 - old as i64, months, expires_at, anchor, now)))
+        })
+        .collect();
+    amounts.sort_unstable();
+    amounts
+}
+
+/// The largest of `tariff_change_amounts`, and the shortest period it is reached at.
+fn largest(amounts: &[(u32, i64)]) -> (i64, u32) {
+    let mut best: Option<(i64, u32)> = None;
+    for &(months, amount) in amounts {
+        if best.is_none_or(|(b, _)| amount > b) {
+            best = Some((amount, months));
+        }
+    }
+    best.expect("the model's tariffs share a period")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -497,7 +564,7 @@ fn step() -> impl Strategy<Value = Step> {
         3 => Just(Step::ExpirySweep),
         2 => (service.clone(), prop_oneof![1u64..=3000, prop::sample::select(vec![400u64, 500, 5000, 4800, 401])])
             .prop_map(|(service, price)| Step::SpecialPrice { service, price }),
-        3 => (service.clone(), prop::sample::select(vec![1u32, 12, 1, 12, 3]), prop::bool::weighted(0.8))
+        3 => (service.clone(), prop::sample::select(vec![1u32, 12, 1, 12, 3, 24]), prop::bool::weighted(0.8))
             .prop_map(|(service, months, enabled)| Step::Period { service, months, enabled }),
         1 => (service.clone(), -40 * DAY..400 * DAY).prop_map(|(service, offset)| Step::SetExpiry { service, offset }),
         1 => (service.clone(), any::<bool>()).prop_map(|(service, provider)| Step::Withdraw { service, provider }),
@@ -512,15 +579,21 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
+/// An order of a period its tariff sells (1, 3 or 12 months, or 24 of `vps-pro`).
 fn order() -> impl Strategy<Value = Step> {
-    let months = prop::sample::select(vec![1u32, 12]);
+    let months = prop::sample::select(vec![1u32, 12, 1, 12, 3, 24]);
     (
         0usize..2,
         months.clone(),
         prop::option::weighted(0.4, (prop::bool::weighted(0.8), months)),
         0u32..=IPV4_MAX,
     )
-        .prop_map(|(plan, period, auto, ipv4)| Step::Order { plan, period, auto, ipv4 })
+        .prop_map(|(plan, period, auto, ipv4)| Step::Order {
+            plan,
+            period: sold_or_monthly(plan, period),
+            auto: auto.map(|(enabled, months)| (enabled, sold_or_monthly(plan, months))),
+            ipv4,
+        })
 }
 
 /// A start near a month's end more often than not, in common and leap years.
@@ -1338,34 +1411,82 @@ impl World {
         Ok(())
     }
 
-    /// README: a tariff change costs the difference of the two tariffs' prices (with the
-    /// service's options) for the service's period, pro rata to `expires_at`; an increase is
-    /// charged now, a decrease credited when the panel is done; the renewal price follows the
-    /// new tariff (under a special price, by as much as the list price, never below the
-    /// provider's price).
+    /// README: a tariff change costs, for the time left, the largest of the amounts it comes
+    /// to in each period both tariffs sell (the difference of the two tariffs' prices for the
+    /// period, with the service's options at each tariff's option price, pro rata to
+    /// `expires_at` in periods of that many months); an increase is charged now, a decrease
+    /// credited when the panel is done; the renewal price follows the new tariff (under a
+    /// special price, by as much as the list price, never below the provider's price). The new
+    /// tariff must sell the service's period and its renewal period.
     fn change_tariff(&mut self, i: usize) -> Result<(), TestCaseError> {
         let now = self.now;
         let (s, m) = &self.services[i];
         let to = 1 - m.plan;
         let decided = s.change_tariff(&self.tariffs[m.plan], &self.tariffs[to], &client(), timestamp(now));
-        let expected = if !m.idle() || m.expires_at.is_none() {
+        let sold = plan_price(to, m.period_months).is_some() && plan_price(to, m.auto_months).is_some();
+        let expected = if !m.idle() || m.expires_at.is_none() || !sold {
             Some(false)
         } else if s.status == Status::Active {
             Some(true)
         } else {
             None
         };
+        if m.idle() && m.expires_at.is_some() && !sold {
+            tally_rule("tariff change: refused, the new tariff does not sell the service's periods");
+        }
         self.agree("change the tariff", &decided, expected)?;
         let Ok((change, charge)) = decided else { return Ok(()) };
         ensure_eq!(self, change.charged(), charge, "a tariff change: what it charges and what it holds");
-        let old = m.list(m.plan, m.period_months, m.ipv4);
-        let new = m.list(to, m.period_months, m.ipv4);
-        let amount = m.pro_rata(new as i64 - old as i64, now);
+        let (expires_at, anchor) = (m.expires_at.expect("activated"), m.anchor.expect("anchored"));
+        let amounts = tariff_change_amounts(m.plan, to, m.ipv4, expires_at, anchor, now);
+        ensure!(
+            self,
+            amounts.iter().all(|(months, _)| *months != 24) && amounts.len() == 3,
+            "the model prices a tariff change by periods both tariffs sell: {amounts:?}"
+        );
+        let (amount, months) = largest(&amounts);
+        let at_own = |own: u32| amounts.iter().find(|(m, _)| *m == own).map(|(_, a)| *a);
+        let own = at_own(m.period_months).expect("the new tariff sells the service's period");
+        tally_rule(match (amount.signum(), own == amount) {
+            (0, _) => "tariff change: nothing to price",
+            (1, true) => "tariff change, a charge: the largest at the service's period",
+            (1, false) => "tariff change, a charge: the largest only at another period",
+            (_, true) => "tariff change, a credit: the largest at the service's period",
+            (_, false) => "tariff change, a credit: the largest only at another period",
+        });
+        if own != amount {
+            tally_rule(&format!(
+                "tariff change: priced by {months} months, the service's period {}",
+                m.period_months
+            ));
+        }
+        // The reviewer's invariant, checked on the domain's own figures: a tariff change
+        // charges at least, and credits at most, what the time left comes to at the service's
+        // own order period and at its renewal period (a downgrade never gives back more than
+        // the time left was bought at, in either).
+        let domain_credit = change.service.pending.as_ref().map_or(0, |p| p.work.credit());
+        let domain_amount = charge as i64 - domain_credit as i64;
+        for (what, own) in [("order", m.period_months), ("renewal", m.auto_months)] {
+            let bound = pro_rata(
+                m.list(to, own, m.ipv4) as i64 - m.list(m.plan, own, m.ipv4) as i64,
+                own,
+                expires_at,
+                anchor,
+                now,
+            );
+            ensure!(
+                self,
+                domain_amount >= bound,
+                "a tariff change moves {domain_amount} (a credit when negative), beyond the pro rata \
+                 difference {bound} at the service's {what} period of {own} months"
+            );
+        }
         let renewal_price =
             m.renewal_after(m.list(m.plan, m.auto_months, m.ipv4), m.list(to, m.auto_months, m.ipv4));
         let credit = (-amount).max(0) as u64;
         let charged = amount.max(0) as u64;
         let mut next = m.clone();
+        // The quote's line names the service's period, whichever period priced the change.
         let quoted = Quoted {
             what: "tariff_change",
             charge: charged,
@@ -1667,7 +1788,12 @@ fn the_model_prorates_as_the_readme_says() {
     assert_eq!(pro_rata(3000, 1, at(2026, 12, 1), 1, at(2026, 11, 16)), 1500);
     assert_eq!(pro_rata(3000, 1, at(2026, 12, 1), 1, at(2026, 11, 16) + 1), 1500);
     assert_eq!(pro_rata(3000, 1, at(2026, 12, 1), 1, at(2026, 11, 16) - 1), 1600);
-    assert_eq!(pro_rata(-1000, 1, at(2026, 12, 1), 1, at(2026, 11, 30) + DAY / 2), -33);
+    // A credit counts only the days not started: 14 of the 30 a second into Nov 16, none once
+    // the last day started; 1000 over 30 days, one day not started: 33.3 credited as 33.
+    assert_eq!(pro_rata(-3000, 1, at(2026, 12, 1), 1, at(2026, 11, 16)), -1500);
+    assert_eq!(pro_rata(-3000, 1, at(2026, 12, 1), 1, at(2026, 11, 16) + 1), -1400);
+    assert_eq!(pro_rata(-1000, 1, at(2026, 12, 1), 1, at(2026, 11, 30) + DAY / 2), 0);
+    assert_eq!(pro_rata(-1000, 1, at(2026, 12, 1), 1, at(2026, 11, 29) + DAY / 2), -33);
     assert_eq!(pro_rata(1000, 1, at(2026, 12, 1), 1, at(2026, 11, 30) + DAY / 2), 34);
     // Ten months renewed ahead: ten whole periods, and 15 of the 31 days of the started one.
     assert_eq!(pro_rata(310, 1, at(2027, 12, 1), 1, at(2027, 1, 17)), 10 * 310 + 150);
@@ -1687,6 +1813,29 @@ fn the_model_prorates_as_the_readme_says() {
     // 2026, two whole periods.
     assert_eq!(pro_rata(366, 12, at(2028, 3, 31), 31, at(2027, 9, 30)), 183);
     assert_eq!(pro_rata(366, 12, at(2028, 3, 31), 31, at(2026, 3, 31)), 2 * 366);
+}
+
+#[test]
+fn the_model_prices_a_tariff_change_by_every_period_both_sell() {
+    let at = |y, m, d| instant(y, m, d, 0);
+    let (expires_at, now) = (at(2028, 1, 1), at(2027, 1, 1));
+    // A year left, on the anchor day: twelve months of 500, four quarters of 1550, or one
+    // year of 5000. An upgrade pays the most (the quarters), a downgrade gets back the least
+    // (the year); 24 months, which only `vps-pro` sells, never prices it.
+    let up = tariff_change_amounts(0, 1, 0, expires_at, 1, now);
+    assert_eq!(up, vec![(1, 6000), (3, 6200), (12, 5000)]);
+    assert_eq!(largest(&up), (6200, 3));
+    let down = tariff_change_amounts(1, 0, 0, expires_at, 1, now);
+    assert_eq!(down, vec![(1, -6000), (3, -6200), (12, -5000)]);
+    assert_eq!(largest(&down), (-5000, 12));
+    // A second later a credit counts the days not started: 364 of 365 (-4986.3), 30 of
+    // January's 31 after eleven months (-5500 - 483.9), 89 of the quarter's 90 after three
+    // quarters (-4650 - 1532.8), each rounded towards zero.
+    let down = tariff_change_amounts(1, 0, 0, expires_at, 1, now + 1);
+    assert_eq!(down, vec![(1, -5983), (3, -6182), (12, -4986)]);
+    // With two addresses, at 100 and 130 a month: 60 more a month in each period.
+    let up = tariff_change_amounts(0, 1, 2, expires_at, 1, now);
+    assert_eq!(up, vec![(1, 6720), (3, 6920), (12, 5720)]);
 }
 
 #[test]
@@ -1715,4 +1864,30 @@ fn the_model_keeps_special_prices_as_the_readme_says() {
     assert_eq!(special_for_period(34, yearly, 1, 1), 34);
     assert_eq!(per_month_for(401, 12, 3), 101);
     assert_eq!(per_month_for(400, 12, 3), 100);
+}
+
+#[test]
+fn tmp_probe_special_price_credit() {
+    let start = instant(2027, 1, 1, 0);
+    let case = Case {
+        start,
+        balance: 10_000,
+        first: Step::Order { plan: 1, period: 12, auto: None, ipv4: 0 },
+        steps: vec![
+            Step::SpecialPrice { service: 0, price: 1 },
+            Step::Renew { service: 0, periods: 10, provider: false },
+            Step::Finish { service: 0, done: true },
+            Step::ChangeTariff(0),
+            Step::Finish { service: 0, done: true },
+        ],
+    };
+    let mut world = World::new(case.start, case.balance, true);
+    world.order(1, 12, None, 0).unwrap();
+    world.run(&Step::Checkout(0)).unwrap();
+    world.run(&Step::Finish { service: 0, done: true }).unwrap();
+    for step in &case.steps {
+        world.run(step).unwrap();
+    }
+    println!("{}", world.log.join("\n"));
+    println!("balance {}", world.balance);
 }

@@ -48,12 +48,18 @@ pub fn days_started(from: Timestamp, to: Timestamp) -> i64 {
     ((seconds + i128::from(DAY) - 1) / i128::from(DAY)).max(0) as i64
 }
 
+/// Whole days from `from` to `to`, a started day not counting (never below zero).
+fn whole_days(from: Timestamp, to: Timestamp) -> i64 {
+    (from.seconds_until(to) / DAY).max(0)
+}
+
 /// What a change of `per_period` (the difference in the price of one period of
 /// `period_months`) costs from `now` to `expires_at`: `per_period` for each whole period left,
 /// counted back from `expires_at` in calendar months, each starting on the service's
 /// `anchor_day` (the month's last day when it is shorter), plus the share of the started period
-/// its days left are (a started day counting whole), rounded up to the minor unit. A credit
-/// (negative) is rounded towards zero, so a client never gains from rounding.
+/// its days left are, rounded up to the minor unit. A charge counts a started day whole; a
+/// credit (negative) counts only the days not started and is rounded towards zero, so a client
+/// never gains from rounding, nor from a change undone the same day.
 pub fn prorate(
     per_period: i64,
     period_months: u16,
@@ -79,7 +85,8 @@ pub fn prorate(
     }
     let (start, end) = (start_of(whole + 1), start_of(whole));
     let period_days = days_started(start, end).max(1);
-    let days_left = days_started(now, end).min(period_days);
+    let days_left = if per_period > 0 { days_started(now, end) } else { whole_days(now, end) };
+    let days_left = days_left.min(period_days);
     let part = ceil_div(i128::from(per_period) * i128::from(days_left), i128::from(period_days));
     let total = i128::from(per_period) * i128::from(whole) + part;
     checked(i64::try_from(total).ok())
@@ -164,6 +171,8 @@ mod tests {
         assert_eq!(prorate(3000, 1, expires, 1, at("2026-11-16T00:00:01Z")), Ok(1500));
         assert_eq!(prorate(3000, 1, expires, 1, at("2026-11-15T23:59:59Z")), Ok(1600));
         assert_eq!(prorate(-3000, 1, expires, 1, at("2026-11-16T00:00:00Z")), Ok(-1500));
+        // A credit counts only the days not started: 14 of them.
+        assert_eq!(prorate(-3000, 1, expires, 1, at("2026-11-16T00:00:01Z")), Ok(-1400));
         assert_eq!(prorate(3000, 1, expires, 1, at("2026-12-02T00:00:00Z")), Ok(0), "expired");
     }
 
@@ -197,7 +206,8 @@ mod tests {
         let expires = at("2026-12-01T00:00:00Z");
         // 1000 over 30 days, 1 day left: 33.3 charged as 34, credited as 33.
         assert_eq!(prorate(1000, 1, expires, 1, at("2026-11-30T12:00:00Z")), Ok(34));
-        assert_eq!(prorate(-1000, 1, expires, 1, at("2026-11-30T12:00:00Z")), Ok(-33));
+        assert_eq!(prorate(-1000, 1, expires, 1, at("2026-11-29T12:00:00Z")), Ok(-33));
+        assert_eq!(prorate(-1000, 1, expires, 1, at("2026-11-30T12:00:00Z")), Ok(0), "the last day started");
     }
 
     #[test]

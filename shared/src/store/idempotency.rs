@@ -21,6 +21,8 @@ pub enum RecordState {
 pub struct ClaimedKey {
     pub principal: String,
     pub key: String,
+    /// The claim's id for the control panel (see `IdempotencyRecord::panel_request_id`).
+    pub panel_request_id: String,
 }
 
 tokio::task_local! {
@@ -68,19 +70,35 @@ pub struct IdempotencyRecord {
     /// Epoch seconds after which the record is void (and DynamoDB's TTL removes it).
     pub expires_at: i64,
     pub response: Option<StoredResponse>,
+    /// The `request_id` a change on the control panel is asked under: made with the claim,
+    /// kept when a crashed attempt's claim is taken over (so its retry asks the panel the same,
+    /// which does it once), new once the key was released or the record expired (so a new
+    /// attempt never gets an answer the panel gave an earlier one).
+    #[serde(default)]
+    pub panel_request_id: String,
+}
+
+/// What claiming a key came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This request holds the key, under this panel request id.
+    Claimed { panel_request_id: String },
+    /// Another request, or an earlier one, holds it: its record.
+    Held(IdempotencyRecord),
 }
 
 impl Store {
-    /// Claims `key` for a request. Answers `None` when claimed, or the record that holds the key.
-    /// A record past `expires_at`, or an abandoned claim of the same request, is taken over:
-    /// the TTL may leave expired records readable for a while.
+    /// Claims `key` for a request: a new claim where there is no record or only an expired
+    /// one (the TTL may leave expired records readable for a while), else a takeover of an
+    /// abandoned claim of the same request, which keeps its panel request id. Answers the
+    /// record that holds the key otherwise.
     pub async fn claim_idempotency_key(
         &self,
         principal: &str,
         key: &str,
         record: &IdempotencyRecord,
         now_seconds: i64,
-    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+    ) -> Result<Claim, StoreError> {
         let at = keys::idempotency(principal, key);
         let mut item = encode(record)?;
         item.extend(at.item());
@@ -89,25 +107,65 @@ impl Store {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression(
-                "attribute_not_exists(pk) OR #exp < :now \
-                 OR (#state = :in_progress AND locked_until < :now AND request_hash = :hash)",
-            )
+            .condition_expression("attribute_not_exists(pk) OR #exp < :now")
             .expression_attribute_names("#exp", TTL_ATTRIBUTE)
-            .expression_attribute_names("#state", "state")
             .expression_attribute_values(":now", AttributeValue::N(now_seconds.to_string()))
-            .expression_attribute_values(":in_progress", s("in_progress"))
-            .expression_attribute_values(":hash", s(record.request_hash.clone()))
             .send()
             .await;
         match result {
-            Ok(_) => Ok(None),
+            Ok(_) => return Ok(Claim::Claimed { panel_request_id: record.panel_request_id.clone() }),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(panel_request_id) =
+            self.take_over_idempotency_key(principal, key, record, now_seconds).await?
+        {
+            return Ok(Claim::Claimed { panel_request_id });
+        }
+        // Whoever holds the key; if it vanished meanwhile, its holder just gave it up.
+        let holder: Option<IdempotencyRecord> = self.get(at).await?;
+        Ok(Claim::Held(
+            holder.unwrap_or(IdempotencyRecord { state: RecordState::InProgress, ..record.clone() }),
+        ))
+    }
+
+    /// Takes over the claim of the same request that lapsed (its attempt crashed): the panel
+    /// request id it had, or `None` when the key is not such a claim.
+    async fn take_over_idempotency_key(
+        &self,
+        principal: &str,
+        key: &str,
+        record: &IdempotencyRecord,
+        now_seconds: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::idempotency(principal, key).item()))
+            .update_expression(
+                "SET locked_until = :locked, #exp = :expires, \
+                 panel_request_id = if_not_exists(panel_request_id, :panel)",
+            )
+            .condition_expression("#state = :in_progress AND locked_until < :now AND request_hash = :hash")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":locked", AttributeValue::N(record.locked_until.to_string()))
+            .expression_attribute_values(":expires", AttributeValue::N(record.expires_at.to_string()))
+            .expression_attribute_values(":panel", s(record.panel_request_id.clone()))
+            .expression_attribute_values(":now", AttributeValue::N(now_seconds.to_string()))
+            .expression_attribute_values(":in_progress", s("in_progress"))
+            .expression_attribute_values(":hash", s(record.request_hash.clone()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let taken: IdempotencyRecord = super::decode(output.attributes.unwrap_or_default())?;
+                Ok(Some(taken.panel_request_id))
+            }
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                // Whoever holds the key; if it vanished meanwhile, its holder just gave it up.
-                let holder: Option<IdempotencyRecord> = self.get(at).await?;
-                Ok(Some(
-                    holder.unwrap_or(IdempotencyRecord { state: RecordState::InProgress, ..record.clone() }),
-                ))
+                Ok(None)
             }
             Err(e) => Err(e.into()),
         }
