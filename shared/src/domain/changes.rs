@@ -4,7 +4,7 @@
 use super::history::Actor;
 use super::lifecycle::{Change, Refusal, Work};
 use super::order::{check_params, list_price, options_monthly_price};
-use super::pricing::{charge_or_credit, checked, prorate, MAX_AMOUNT};
+use super::pricing::{charge_or_credit, checked, MAX_AMOUNT};
 use super::service::SpecialPrice;
 use super::{Action, AutoRenew, OptionLine, Role, Service, Status, Tariff, Timestamp};
 use serde_json::json;
@@ -62,6 +62,8 @@ impl Service {
             if self.expires_at.is_none() {
                 return Err(Refusal::Conflict("a service gets its validity when it is activated".into()));
             }
+            // Time the provider gives is not paid for: it is never credited.
+            next.paid_until = self.expires_at.map(|old| self.paid_until(old).min(expires_at));
             next.expires_at = Some(expires_at);
             next.anchor_day = Some(expires_at.day_of_month());
             // A deletion scheduled for the end of the period stays at its end.
@@ -145,12 +147,11 @@ impl Service {
         expires_at: Timestamp,
         at: Timestamp,
     ) -> Result<i64, Refusal> {
-        let anchor_day = self.anchor_day(expires_at);
         let mut largest = None;
         for months in from.prices.periods().filter(|m| to.prices.for_period(*m).is_some()) {
             let old = list_price(from, months, &self.options, "period_months").map_err(invalid)?;
             let new = list_price(to, months, &self.options, "period_months").map_err(invalid)?;
-            let amount = prorate(difference(new, old)?, months, expires_at, anchor_day, at)?;
+            let amount = self.prorate_change(difference(new, old)?, months, expires_at, at)?;
             largest = largest.max(Some(amount));
         }
         largest
@@ -180,7 +181,7 @@ impl Service {
         let renewal_price = self.renewal_price_after(old_renewal, new_renewal)?;
         let monthly = difference(new_monthly, old_monthly)?;
         let whole_period = checked(monthly.checked_mul(i64::from(self.period_months)))?;
-        let amount = prorate(whole_period, self.period_months, expires_at, self.anchor_day(expires_at), at)?;
+        let amount = self.prorate_change(whole_period, self.period_months, expires_at, at)?;
         let (charge, credit) = charge_or_credit(amount);
         let details = json!({"options": options, "amount": amount});
         let work = Work::OptionsChange { options, renewal_price, credit };

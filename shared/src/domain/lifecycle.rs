@@ -527,6 +527,7 @@ impl Service {
             (Work::Activation, _) => {
                 next.status = Status::Active;
                 next.expires_at = Some(at.plus_months(u32::from(self.period_months)));
+                next.paid_until = next.expires_at;
                 next.anchor_day = Some(at.day_of_month());
                 "done"
             }
@@ -537,6 +538,7 @@ impl Service {
             }
             (Work::Renewal { expires_at, anchor_day, .. }, _) => {
                 next.expires_at = Some(*expires_at);
+                next.paid_until = Some(*expires_at);
                 next.anchor_day = anchor_day.or(next.anchor_day);
                 next.status = resting_status(&next.holds);
                 "done"
@@ -951,5 +953,41 @@ mod tests {
         assert!(matches!(active().edit(huge, &tariff, &provider(), at(1)), Err(Refusal::Invalid(_))));
         let service = Service { renewal_price: u64::MAX / 4, ..active() };
         assert!(matches!(service.renew(5, &client(), at(1)), Err(Refusal::Invalid(_))));
+    }
+
+    fn start_and_pro() -> (crate::domain::Tariff, crate::domain::Tariff) {
+        let tariff = crate::domain::catalog::sample_tariff();
+        let pro = crate::domain::Tariff {
+            id: TariffId::parse("vps-pro").unwrap(),
+            prices: crate::domain::Prices::new([(1, 1500), (12, 15000)].into()).unwrap(),
+            change_to: vec![tariff.id.clone()],
+            ..tariff.clone()
+        };
+        (crate::domain::Tariff { change_to: vec![pro.id.clone()], ..tariff }, pro)
+    }
+
+    #[test]
+    fn a_downgrade_credits_no_more_than_the_time_left_was_paid() {
+        use crate::domain::changes::Edit;
+        let (start, pro) = start_and_pro();
+        let on_pro = Service { tariff_id: pro.id.clone(), renewal_price: 1500, ..active() };
+        // Ten months at a special price of 1 a month, then a downgrade at once.
+        let special = Edit { renewal_price: Some(1), ..Edit::default() };
+        let cheap = on_pro.edit(special, &pro, &provider(), at(0)).unwrap().service;
+        let renewed = done(cheap.renew(10, &client(), at(0)).unwrap(), 0);
+        let (downgrade, _) = renewed.change_tariff(&pro, &start, &client(), at(0)).unwrap();
+        let credit = downgrade.service.pending.unwrap().work.credit();
+        assert!(credit <= 11, "eleven months paid 1 each: credited {credit}");
+
+        // Six months the provider gave are not credited: only the month paid for.
+        let given = Edit { expires_at: Some(on_pro.expires_at.unwrap().plus_months(6)), ..Edit::default() };
+        let gifted = on_pro.edit(given, &pro, &provider(), at(0)).unwrap().service;
+        let (downgrade, _) = gifted.change_tariff(&pro, &start, &client(), at(0)).unwrap();
+        let credit = downgrade.service.pending.unwrap().work.credit();
+        assert!(credit <= 1000, "one month paid at 1000 more: credited {credit}");
+        // An upgrade over the time given is charged all the same.
+        let on_start = Service { expires_at: gifted.expires_at, paid_until: on_pro.expires_at, ..active() };
+        let (_, charged) = on_start.change_tariff(&start, &pro, &client(), at(0)).unwrap();
+        assert_eq!(charged, 7 * 1000);
     }
 }

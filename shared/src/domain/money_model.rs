@@ -1865,29 +1865,3 @@ fn the_model_keeps_special_prices_as_the_readme_says() {
     assert_eq!(per_month_for(401, 12, 3), 101);
     assert_eq!(per_month_for(400, 12, 3), 100);
 }
-
-#[test]
-fn tmp_probe_special_price_credit() {
-    let start = instant(2027, 1, 1, 0);
-    let case = Case {
-        start,
-        balance: 10_000,
-        first: Step::Order { plan: 1, period: 12, auto: None, ipv4: 0 },
-        steps: vec![
-            Step::SpecialPrice { service: 0, price: 1 },
-            Step::Renew { service: 0, periods: 10, provider: false },
-            Step::Finish { service: 0, done: true },
-            Step::ChangeTariff(0),
-            Step::Finish { service: 0, done: true },
-        ],
-    };
-    let mut world = World::new(case.start, case.balance, true);
-    world.order(1, 12, None, 0).unwrap();
-    world.run(&Step::Checkout(0)).unwrap();
-    world.run(&Step::Finish { service: 0, done: true }).unwrap();
-    for step in &case.steps {
-        world.run(step).unwrap();
-    }
-    println!("{}", world.log.join("\n"));
-    println!("balance {}", world.balance);
-}

@@ -81,6 +81,7 @@ pub fn place_order(
         grace: None,
         anchor_day: None,
         special: None,
+        paid_until: None,
     };
     let entry = HistoryEntry {
         id: HistoryId::generate(),

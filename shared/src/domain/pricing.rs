@@ -117,6 +117,33 @@ impl Service {
         checked(self.renewal_price.checked_mul(u64::from(periods)))
     }
 
+    /// The end of the time the client paid for, `expires_at` at the latest.
+    pub fn paid_until(&self, expires_at: Timestamp) -> Timestamp {
+        self.paid_until.map_or(expires_at, |paid| paid.min(expires_at))
+    }
+
+    /// What a change of `per_period` (the difference for one period of `months`) comes to for
+    /// the time left (see `prorate`): a charge to `expires_at`; a credit only for the time the
+    /// client paid for (to `paid_until`), and never more than that time costs at the service's
+    /// renewal price (a special price may be far below the list prices the difference is of).
+    pub fn prorate_change(
+        &self,
+        per_period: i64,
+        months: u16,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<i64, Refusal> {
+        let anchor_day = self.anchor_day(expires_at);
+        if per_period >= 0 {
+            return prorate(per_period, months, expires_at, anchor_day, now);
+        }
+        let paid_until = self.paid_until(expires_at);
+        let credit = prorate(per_period, months, paid_until, anchor_day, now)?;
+        let renewal_price = checked(i64::try_from(self.renewal_price).ok())?;
+        let cap = prorate(-renewal_price, self.auto_renew.period_months, paid_until, anchor_day, now)?;
+        Ok(credit.max(cap))
+    }
+
     /// The renewal price once a change of the client's moves the list price of one renewal
     /// period from `old_list` to `new_list`: the new list price; under a special price, the
     /// renewal price moved by as much, never below the provider's price (see `special_floor`).

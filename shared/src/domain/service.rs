@@ -172,6 +172,10 @@ pub struct Service {
     /// The special renewal price the provider set, and for how many months.
     #[serde(default)]
     pub special: Option<SpecialPrice>,
+    /// The end of the time the client paid for (activation and renewals); `expires_at` may run
+    /// past it when the provider gives time. Unset on services stored before it was kept.
+    #[serde(default)]
+    pub paid_until: Option<Timestamp>,
 }
 
 /// A renewal price the provider set other than the list price: the floor, per month, that a

@@ -5,7 +5,7 @@
 use super::history::Actor;
 use super::lifecycle::{Change, Refusal};
 use super::order::list_price;
-use super::pricing::{checked, prorate};
+use super::pricing::checked;
 use super::{Action, Bounded, OptionLine, ProductType, RuleViolation, Service, Status, Tariff, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -181,7 +181,7 @@ impl Service {
         let expires_at = self.expires_at.ok_or_else(|| self.refuse_status("change the addresses of"))?;
         let price = checked(i64::try_from(offer.price).ok())?;
         let whole_period = checked(price.checked_mul(i64::from(delta) * i64::from(self.period_months)))?;
-        let amount = prorate(whole_period, self.period_months, expires_at, self.anchor_day(expires_at), at)?;
+        let amount = self.prorate_change(whole_period, self.period_months, expires_at, at)?;
         Ok(Some(AddressMove { options, renewal_price, amount }))
     }
 
