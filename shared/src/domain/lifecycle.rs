@@ -65,6 +65,11 @@ pub enum Work {
         /// The renewal lifts the last suspension: the panel resumes the service too.
         #[serde(default)]
         resume: bool,
+        /// The end of the time paid for once it is done: the renewal's months on from the time
+        /// paid for before (or from now, when that is past), so time the provider gave before
+        /// stays unpaid (see `Service::paid_until`).
+        #[serde(default)]
+        paid_until: Option<Timestamp>,
     },
     /// Runs beside the status (`operations_running`); `credit` is given back when done.
     TariffChange {
@@ -257,6 +262,7 @@ impl Service {
             },
         });
         next.last_error = None;
+        let next = next.paying(charged as i64);
         details["operation_id"] = json!(id);
         if charged > 0 {
             details["charged"] = json!(charged);
@@ -277,6 +283,7 @@ impl Service {
         match self.status {
             Status::Ordered => Ok(self.start(next, Work::Activation, actor, at, self.order_price, json!({}))),
             Status::ConfigurationRequired => {
+                let next = next.paying(self.order_price as i64);
                 Ok(self.record(next, actor, Action::Payment, at, json!({"charged": self.order_price})))
             }
             _ => Err(self.refuse_status("pay for")),
@@ -418,7 +425,9 @@ impl Service {
         if resume {
             details["resume"] = json!(true);
         }
-        let work = Work::Renewal { expires_at: new_expiry, anchor_day: Some(anchor_day), resume };
+        let paid_from = if lapsed { at } else { self.paid_until(expires_at).max(at) };
+        let paid_until = Some(paid_from.plus_months_on_day(months, anchor_day).min(new_expiry));
+        let work = Work::Renewal { expires_at: new_expiry, anchor_day: Some(anchor_day), resume, paid_until };
         Ok(self.start(next, work, actor, at, charged, details))
     }
 
@@ -452,7 +461,8 @@ impl Service {
         }
         if self.expires_at.is_none() {
             let refund = if self.paid { self.order_price } else { 0 };
-            let next = Service { status: Status::Deleted, delete_at: None, ..self.clone() };
+            let next =
+                Service { status: Status::Deleted, delete_at: None, ..self.clone() }.paying(-(refund as i64));
             let details = json!({"refunded": refund});
             return Ok((self.record(next, actor, Action::Deletion, at, details), refund));
         }
@@ -536,9 +546,9 @@ impl Service {
                 next.delete_at = None;
                 "done"
             }
-            (Work::Renewal { expires_at, anchor_day, .. }, _) => {
+            (Work::Renewal { expires_at, anchor_day, paid_until, .. }, _) => {
                 next.expires_at = Some(*expires_at);
-                next.paid_until = Some(*expires_at);
+                next.paid_until = paid_until.or(Some(*expires_at));
                 next.anchor_day = anchor_day.or(next.anchor_day);
                 next.status = resting_status(&next.holds);
                 "done"
@@ -564,6 +574,7 @@ impl Service {
                 "done"
             }
         };
+        let next = next.paying(-(pending.work.credit() as i64));
         let actor = pending.actor.clone();
         let mut details = json!({"operation_id": pending.id, "result": result});
         if pending.work.credit() > 0 {
@@ -602,6 +613,7 @@ impl Service {
             ..self.clone()
         };
         let refund = if pending.work == Work::Activation { 0 } else { pending.charged };
+        let next = next.paying(-(refund as i64));
         let details = json!({"operation_id": pending.id, "error": error, "refunded": refund});
         let actor = pending.actor.clone();
         Some((self.record(next, &actor, pending.work.action(), at, details), refund))

@@ -25,8 +25,16 @@
 //! that follow from its own state (and the domain agrees); a client's own actions never bring
 //! the renewal price below the provider's special price as set, at its price per month for the
 //! renewal period's months (rounded up), nor a renewal below that for each period it pays;
-//! `expires_at`, the anchor day, the renewal price, the special price as set (price and
-//! months), `delete_at` and the rest of what prices depend on are the model's.
+//! `expires_at`, the anchor day, `paid_until`, the renewal price, the special price as set
+//! (price and months), `delete_at` and the rest of what prices depend on are the model's.
+//!
+//! A credit runs only to `paid_until` (set by an activation or a renewal; the provider's new
+//! `expires_at` only ever moves it back) and is capped at the renewal price for that time (per
+//! candidate period of a tariff change); a charge runs to `expires_at`. On the domain's figures,
+//! a change never credits more than the same change to `expires_at` (time given is never
+//! credited) nor more than the cap; and on the model's own ledger of each service (what its
+//! client paid for it and got back), after a downgrade's credit (under a special price or
+//! not) the client's net payments for the service are never below zero.
 //!
 //! `MONEY_MODEL_CASES` sets the number of cases (10,000 by default).
 
@@ -230,31 +238,78 @@ fn pro_rata(difference: i64, period_months: u32, expires_at: i64, anchor: u32, n
     }
 }
 
+/// What a service's time left is, for pricing a change of it (README, "Pro rata"): a charge
+/// runs to `expires_at`; a credit only to `paid_until` (the end of the last activation or
+/// renewal, `expires_at` at the latest: time the provider gave is not paid for), and never
+/// more than that time costs at `renewal_price` per period of `renewal_months`. Periods are
+/// counted back on the service's anchor day, from whichever end.
+#[derive(Debug, Clone, Copy)]
+struct Left {
+    expires_at: i64,
+    paid_until: i64,
+    anchor: u32,
+    renewal_price: u64,
+    renewal_months: u32,
+    /// What the client has paid for the service, less what it got back: no credit exceeds it.
+    net_paid: i64,
+}
+
+impl Left {
+    /// The end of the time paid for: `paid_until`, never past `expires_at`.
+    fn paid_end(&self) -> i64 {
+        self.paid_until.min(self.expires_at)
+    }
+
+    /// A credit of `difference` (negative) per period of `months` for the time paid for,
+    /// before the cap.
+    fn uncapped_credit(&self, difference: i64, months: u32, now: i64) -> i64 {
+        pro_rata(difference, months, self.paid_end(), self.anchor, now)
+    }
+
+    /// The most a credit may give back: the time paid for at the renewal price, as a credit
+    /// (negative, or zero).
+    fn cap(&self, now: i64) -> i64 {
+        let price = i64::try_from(self.renewal_price).expect("small amounts");
+        pro_rata(-price, self.renewal_months, self.paid_end(), self.anchor, now)
+    }
+
+    /// README, "Pro rata": what a change of `difference` per period of `months` comes to: a
+    /// charge to `expires_at`; a credit to the end of the time paid for, capped.
+    fn amount(&self, difference: i64, months: u32, now: i64) -> i64 {
+        if difference >= 0 {
+            return pro_rata(difference, months, self.expires_at, self.anchor, now);
+        }
+        self.uncapped_credit(difference, months, now).max(self.cap(now)).max(-self.net_paid)
+    }
+}
+
 /// README, "Pro rata", a tariff change: the time left is priced as if it was bought in each
 /// period both tariffs sell, each tariff's price for that period with `ipv4` addresses at that
 /// tariff's option price for as many months, pro rata in periods of that many months counted
-/// back from `expires_at` on the anchor day. Answers each such period's amount, shortest period
+/// back on the anchor day (a charge from `expires_at`; a credit from `paid_until`, each
+/// period's capped at the renewal price). Answers each such period's amount, shortest period
 /// first; the largest of them (the largest charge, or the smallest credit) is what is charged
 /// or credited.
-fn tariff_change_amounts(
-    from: usize,
-    to: usize,
-    ipv4: u32,
-    expires_at: i64,
-    anchor: u32,
-    now: i64,
-) -> Vec<(u32, i64)> {
-    let mut amounts: Vec<(u32, i64)> = PLANS[from]
+fn tariff_change_amounts(from: usize, to: usize, ipv4: u32, left: &Left, now: i64) -> Vec<(u32, i64)> {
+    tariff_differences(from, to, ipv4)
+        .into_iter()
+        .map(|(months, difference)| (months, left.amount(difference, months, now)))
+        .collect()
+}
+
+/// The difference of one period of each length both tariffs sell, shortest first.
+fn tariff_differences(from: usize, to: usize, ipv4: u32) -> Vec<(u32, i64)> {
+    let mut differences: Vec<(u32, i64)> = PLANS[from]
         .prices
         .iter()
         .filter_map(|&(months, _)| {
             let old = list_price(from, months, ipv4)?;
             let new = list_price(to, months, ipv4)?;
-            Some((months, pro_rata(new as i64 - old as i64, months, expires_at, anchor, now)))
+            Some((months, new as i64 - old as i64))
         })
         .collect();
-    amounts.sort_unstable();
-    amounts
+    differences.sort_unstable();
+    differences
 }
 
 /// The largest of `tariff_change_amounts`, and the shortest period it is reached at.
@@ -268,6 +323,34 @@ fn largest(amounts: &[(u32, i64)]) -> (i64, u32) {
     best.expect("the model's tariffs share a period")
 }
 
+/// Counts (with `MONEY_MODEL_STATS`) what the credit rules did to a credit of `difference` per
+/// period of `months`: counted from `paid_until` short of `expires_at`, off the anchor day,
+/// capped at the renewal price.
+fn tally_credit(what: &str, left: &Left, difference: i64, months: u32, now: i64) {
+    if !tallying() || difference >= 0 || now >= left.expires_at {
+        return;
+    }
+    let to_expiry = pro_rata(difference, months, left.expires_at, left.anchor, now);
+    let uncapped = left.uncapped_credit(difference, months, now);
+    let cap = left.cap(now);
+    if left.paid_end() < left.expires_at {
+        tally_rule(&format!("{what} credit: after the provider gave time past paid_until"));
+        if uncapped != to_expiry {
+            tally_rule(&format!("{what} credit: the time given not credited (less than to expires_at)"));
+        }
+        if now >= left.paid_end() {
+            tally_rule(&format!("{what} credit: none, paid_until already past"));
+        }
+        let (y, m, d, _) = civil(left.paid_end());
+        if d != left.anchor.min(month_length(y, m)) {
+            tally_rule(&format!("{what} credit: paid_until off the anchor day"));
+        }
+    }
+    if cap > uncapped {
+        tally_rule(&format!("{what} credit: capped at the renewal price"));
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The model of one service.
 
@@ -277,6 +360,9 @@ enum Work {
     Renewal {
         expires_at: i64,
         anchor: u32,
+        /// README, "Pro rata": the renewal's months on from the time paid for before (from now
+        /// when that is past, or for a lapsed service), never past the new expiry.
+        paid_until: i64,
     },
     TariffChange {
         to: usize,
@@ -379,7 +465,20 @@ struct Model {
     special: Option<Special>,
     paid: bool,
     expires_at: Option<i64>,
+    /// README, "Pro rata": the end of the time paid for, set to `expires_at` when an activation
+    /// or a renewal is done; when the provider sets `expires_at`, the earlier of the two (time
+    /// the provider gives is not paid for).
+    paid_until: Option<i64>,
+    /// The provider moved `expires_at` off the anchor day: the paid time is then counted back
+    /// on the new one, so a credit may run past the time paid for (never past what was paid:
+    /// the README names it as the limit of the credit rules). The checks that a credit keeps
+    /// to the time paid for hold for every other service.
+    provider_repriced: bool,
     anchor: Option<u32>,
+    /// The model's own ledger of the service: what its client paid for it (charges) and got
+    /// back (credits and refunds), to the minor unit.
+    paid_in: u64,
+    paid_back: u64,
     /// Suspended for non-payment since then.
     lapsed_since: Option<i64>,
     /// The provider keeps it out of the non-payment suspension until then.
@@ -421,9 +520,37 @@ impl Model {
         }
     }
 
-    fn pro_rata(&self, difference: i64, now: i64) -> i64 {
+    /// The time left, as a change prices it.
+    fn left(&self) -> Left {
         let expires_at = self.expires_at.expect("activated");
-        pro_rata(difference, self.period_months, expires_at, self.anchor.expect("anchored"), now)
+        Left {
+            expires_at,
+            paid_until: self.paid_until.unwrap_or(expires_at),
+            anchor: self.anchor.expect("anchored"),
+            renewal_price: self.renewal_price,
+            renewal_months: self.auto_months,
+            net_paid: self.paid_in as i64 - self.paid_back as i64,
+        }
+    }
+
+    /// A change of the options' `monthly` difference to `expires_at`, uncapped.
+    fn options_to_expiry(&self, monthly: i64, now: i64) -> i64 {
+        let left = self.left();
+        pro_rata(
+            monthly * i64::from(self.period_months),
+            self.period_months,
+            left.expires_at,
+            left.anchor,
+            now,
+        )
+    }
+
+    /// README, "Pro rata": a change of the options' `monthly` difference, priced in periods of
+    /// the service's `period_months`.
+    fn options_amount(&self, what: &str, monthly: i64, now: i64) -> i64 {
+        let (left, difference) = (self.left(), monthly * i64::from(self.period_months));
+        tally_credit(what, &left, difference, self.period_months, now);
+        left.amount(difference, self.period_months, now)
     }
 
     fn start(&mut self, work: Work, charged: u64) {
@@ -487,9 +614,12 @@ enum Step {
         months: u32,
         enabled: bool,
     },
+    /// The provider sets `expires_at` to `offset` seconds from now, or (`months`) that many
+    /// months after the current expiry on its anchor day: time given past `paid_until`.
     SetExpiry {
         service: usize,
         offset: i64,
+        months: Option<u32>,
     },
     Withdraw {
         service: usize,
@@ -566,7 +696,8 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(service, price)| Step::SpecialPrice { service, price }),
         3 => (service.clone(), prop::sample::select(vec![1u32, 12, 1, 12, 3, 24]), prop::bool::weighted(0.8))
             .prop_map(|(service, months, enabled)| Step::Period { service, months, enabled }),
-        1 => (service.clone(), -40 * DAY..400 * DAY).prop_map(|(service, offset)| Step::SetExpiry { service, offset }),
+        2 => (service.clone(), -40 * DAY..400 * DAY, prop::option::weighted(0.3, 1u32..=13))
+            .prop_map(|(service, offset, months)| Step::SetExpiry { service, offset, months }),
         1 => (service.clone(), any::<bool>()).prop_map(|(service, provider)| Step::Withdraw { service, provider }),
         1 => (service.clone(), -5i64..=100, prop::option::weighted(0.3, -1i64..=1))
             .prop_map(|(service, days, offset)| Step::Grace { service, days, offset }),
@@ -798,7 +929,7 @@ impl World {
         change: Change,
         money: Money,
         expected: Money,
-        next: Model,
+        mut next: Model,
         what: &str,
     ) -> Result<bool, TestCaseError> {
         ensure_eq!(self, money, expected, "{what}: the money");
@@ -808,8 +939,16 @@ impl World {
         ensure_eq!(self, paid, model_paid, "{what}: whether the balance covers {money:?}");
         tally(what, money, paid);
         if paid {
-            let balance = self.balance;
-            self.note(|| format!("  {what}: {money:?}; balance {balance}"));
+            // The model's own ledger of the service.
+            match expected {
+                Money::None => {}
+                Money::Charge(_, amount) => next.paid_in += amount,
+                Money::Credit(amount) => next.paid_back += amount,
+            }
+            let (balance, paid_in, paid_back) = (self.balance, next.paid_in, next.paid_back);
+            self.note(|| {
+                format!("  {what}: {money:?}; balance {balance}; service {i} paid {paid_in}, got back {paid_back}")
+            });
             self.services[i] = (service, next);
         } else {
             let balance = self.balance;
@@ -998,15 +1137,32 @@ impl World {
                 self.commit(i, change, Money::None, Money::None, next, "change the auto-renewal")?;
                 Ok(())
             }
-            Step::SetExpiry { service, offset } => {
+            Step::SetExpiry { service, offset, months } => {
                 let Some(i) = pick(*service) else { return Ok(()) };
                 let (s, m) = &self.services[i];
-                let expires_at = now + offset;
+                let expires_at = match (months, m.expires_at, m.anchor) {
+                    (Some(months), Some(expires_at), Some(anchor)) => {
+                        months_later_on_day(expires_at, i64::from(*months), anchor)
+                    }
+                    _ => now + offset,
+                };
                 let edit = Edit { expires_at: Some(timestamp(expires_at)), ..Edit::default() };
                 let decided = s.edit(edit, &self.tariffs[m.plan], &provider(), at);
                 self.agree("set expires_at", &decided, Some(m.idle() && m.expires_at.is_some()))?;
                 let Ok(change) = decided else { return Ok(()) };
                 let mut next = m.clone();
+                // README, "Pro rata": time the provider gives is not paid for; `paid_until` (the
+                // old expiry when unset) moves back with an earlier expiry, never forward.
+                let paid_until = m.paid_until.or(m.expires_at).expect("activated");
+                next.paid_until = Some(paid_until.min(expires_at));
+                tally_rule(if expires_at > paid_until {
+                    "set expires_at: past paid_until (time given)"
+                } else {
+                    "set expires_at: before paid_until (paid_until moved back)"
+                });
+                if m.anchor.is_some_and(|anchor| anchor != day_of_month(expires_at)) {
+                    next.provider_repriced = true;
+                }
                 next.expires_at = Some(expires_at);
                 next.anchor = Some(day_of_month(expires_at));
                 // README, "Withdrawn deletions": a deletion scheduled for the end of the period
@@ -1118,7 +1274,11 @@ impl World {
             special: None,
             paid: false,
             expires_at: None,
+            paid_until: None,
+            provider_repriced: false,
             anchor: None,
+            paid_in: 0,
+            paid_back: 0,
             lapsed_since: None,
             grace: None,
             delete_at: None,
@@ -1174,6 +1334,7 @@ impl World {
         let mut next = m.clone();
         next.pending = None;
         let mut credit = 0;
+        let mut downgrade = None;
         match modelled.work.clone() {
             Work::Activation if no_resources => {}
             Work::Activation => {
@@ -1181,21 +1342,25 @@ impl World {
                 // is the activation's day.
                 let day = day_of_month(now);
                 next.expires_at = Some(months_later_on_day(now, i64::from(m.period_months), day));
+                next.paid_until = next.expires_at;
                 next.anchor = Some(day);
             }
-            Work::Renewal { expires_at, anchor } => {
+            Work::Renewal { expires_at, anchor, paid_until } => {
                 next.expires_at = Some(expires_at);
+                next.paid_until = Some(paid_until);
                 next.anchor = Some(anchor);
             }
             Work::TariffChange { to, renewal_price, credit: c } => {
                 next.plan = to;
                 next.renewal_price = renewal_price;
                 credit = c;
+                downgrade = (c > 0).then_some("a tariff change");
             }
             Work::OptionsChange { ipv4, renewal_price, credit: c } => {
                 next.ipv4 = ipv4;
                 next.renewal_price = renewal_price;
                 credit = c;
+                downgrade = (c > 0).then_some("an options change");
             }
             Work::Deletion => {
                 next.deleted = true;
@@ -1204,6 +1369,34 @@ impl World {
             Work::Other => {}
         }
         self.commit(i, change, money, Money::Credit(credit), next, "finish")?;
+        match downgrade {
+            Some(what) => self.after_downgrade(i, what),
+            None => Ok(()),
+        }
+    }
+
+    /// README, "Pro rata": a downgrade gives back no more than was paid. On the model's own
+    /// ledger of the service, once a downgrade's credit is given under a special price (and at
+    /// the list price), the client's net payments for the service are never below zero.
+    fn after_downgrade(&self, i: usize, what: &str) -> Result<(), TestCaseError> {
+        let m = &self.services[i].1;
+        let special = m.special.is_some();
+        tally_rule(if special {
+            "downgrade credited under a special price"
+        } else {
+            "downgrade credited at the list price"
+        });
+        if m.paid_until.zip(m.expires_at).is_some_and(|(paid, expires)| paid < expires) {
+            tally_rule("downgrade credited after the provider gave time past paid_until");
+        }
+        ensure!(
+            self,
+            m.paid_in >= m.paid_back,
+            "after {what}'s credit {}, service {i} has paid {} and got back {}: credited more than it paid",
+            if special { "under a special price" } else { "at the list price" },
+            m.paid_in,
+            m.paid_back
+        );
         Ok(())
     }
 
@@ -1240,9 +1433,15 @@ impl World {
             None => (m.expires_at.expect("activated"), m.anchor.expect("anchored")),
         };
         let expires_at = months_later_on_day(from, i64::from(m.auto_months * periods), anchor);
+        let paid_from = match m.lapsed_since {
+            Some(_) => now,
+            None => m.paid_until.unwrap_or(from).min(from).max(now),
+        };
+        let paid_until =
+            months_later_on_day(paid_from, i64::from(m.auto_months * periods), anchor).min(expires_at);
         let charged = m.renewal_price * u64::from(periods);
         let mut next = m.clone();
-        next.start(Work::Renewal { expires_at, anchor }, charged);
+        next.start(Work::Renewal { expires_at, anchor, paid_until }, charged);
         next.lapsed_since = None;
         next.delete_at = None;
         next.declined_day = None;
@@ -1438,7 +1637,8 @@ impl World {
         let Ok((change, charge)) = decided else { return Ok(()) };
         ensure_eq!(self, change.charged(), charge, "a tariff change: what it charges and what it holds");
         let (expires_at, anchor) = (m.expires_at.expect("activated"), m.anchor.expect("anchored"));
-        let amounts = tariff_change_amounts(m.plan, to, m.ipv4, expires_at, anchor, now);
+        let left = m.left();
+        let amounts = tariff_change_amounts(m.plan, to, m.ipv4, &left, now);
         ensure!(
             self,
             amounts.iter().all(|(months, _)| *months != 24) && amounts.len() == 3,
@@ -1460,13 +1660,32 @@ impl World {
                 m.period_months
             ));
         }
+        let differences = tariff_differences(m.plan, to, m.ipv4);
+        // Every period's amount to `expires_at`, uncapped, as before paid_until was kept.
+        let to_expiry: Vec<(u32, i64)> = differences
+            .iter()
+            .map(|&(months, difference)| (months, pro_rata(difference, months, expires_at, anchor, now)))
+            .collect();
+        if amount < 0 {
+            let difference = differences.iter().find(|(m, _)| *m == months).map_or(0, |(_, d)| *d);
+            tally_credit("tariff change", &left, difference, months, now);
+            // Which period holds may differ once the credits run to paid_until and are capped.
+            if largest(&to_expiry).1 != months {
+                tally_rule(
+                    "tariff change credit: another period holds than it would to expires_at, uncapped",
+                );
+            }
+        }
         // The reviewer's invariant, checked on the domain's own figures: a tariff change
         // charges at least, and credits at most, what the time left comes to at the service's
         // own order period and at its renewal period (a downgrade never gives back more than
         // the time left was bought at, in either).
         let domain_credit = change.service.pending.as_ref().map_or(0, |p| p.work.credit());
         let domain_amount = charge as i64 - domain_credit as i64;
-        for (what, own) in [("order", m.period_months), ("renewal", m.auto_months)] {
+        let bounded = !m.provider_repriced;
+        for (what, own) in
+            [("order", m.period_months), ("renewal", m.auto_months)].into_iter().filter(|_| bounded)
+        {
             let bound = pro_rata(
                 m.list(to, own, m.ipv4) as i64 - m.list(m.plan, own, m.ipv4) as i64,
                 own,
@@ -1481,6 +1700,18 @@ impl World {
                  difference {bound} at the service's {what} period of {own} months"
             );
         }
+        if bounded {
+            self.time_given_not_credited("a tariff change", domain_amount, largest(&to_expiry).0)?;
+        }
+        // README, "Pro rata": a credit never gives back more than the time paid for costs at the
+        // renewal price, on the domain's own figures.
+        ensure!(
+            self,
+            domain_amount >= left.cap(now).min(0),
+            "a tariff change credits {}, more than the time paid for at the renewal price ({})",
+            -domain_amount,
+            -left.cap(now)
+        );
         let renewal_price =
             m.renewal_after(m.list(m.plan, m.auto_months, m.ipv4), m.list(to, m.auto_months, m.ipv4));
         let credit = (-amount).max(0) as u64;
@@ -1526,7 +1757,16 @@ impl World {
         let Ok((change, charge)) = decided else { return Ok(()) };
         ensure_eq!(self, change.charged(), charge, "an options change: what it charges and what it holds");
         let monthly = PLANS[m.plan].ipv4 as i64 * (i64::from(ipv4) - i64::from(m.ipv4));
-        let amount = m.pro_rata(monthly * i64::from(m.period_months), now);
+        let amount = m.options_amount("options change", monthly, now);
+        let domain_credit = change.service.pending.as_ref().map_or(0, |p| p.work.credit());
+        let to_expiry = m.options_to_expiry(monthly, now);
+        if !m.provider_repriced {
+            self.time_given_not_credited(
+                "an options change",
+                charge as i64 - domain_credit as i64,
+                to_expiry,
+            )?;
+        }
         let renewal_price =
             m.renewal_after(m.list(m.plan, m.auto_months, m.ipv4), m.list(m.plan, m.auto_months, ipv4));
         let credit = (-amount).max(0) as u64;
@@ -1582,8 +1822,15 @@ impl World {
         let address = IpAddress { address: "192.0.2.7".into(), version: IpVersion::V4 };
         let change = s.address_changed(&address, add, Some(&moved), &client(), timestamp(now));
         let ipv4 = m.ipv4.checked_add_signed(delta).unwrap();
-        let amount =
-            m.pro_rata(PLANS[m.plan].ipv4 as i64 * i64::from(delta) * i64::from(m.period_months), now);
+        let monthly = PLANS[m.plan].ipv4 as i64 * i64::from(delta);
+        let amount = m.options_amount("address", monthly, now);
+        if !m.provider_repriced {
+            self.time_given_not_credited(
+                "an address moved",
+                moved.amount,
+                m.options_to_expiry(monthly, now),
+            )?;
+        }
         let mut next = m.clone();
         next.ipv4 = ipv4;
         next.renewal_price =
@@ -1593,7 +1840,32 @@ impl World {
             a if a < 0 => Money::Credit(a.unsigned_abs()),
             _ => Money::None,
         };
-        self.commit(i, change, to_money(moved.amount), to_money(amount), next, "move an address")?;
+        let committed =
+            self.commit(i, change, to_money(moved.amount), to_money(amount), next, "move an address")?;
+        if committed && amount < 0 {
+            return self.after_downgrade(i, "an address removed");
+        }
+        Ok(())
+    }
+
+    /// README, "Pro rata": time the provider gives is not paid for, so it never adds to a
+    /// credit: on the domain's own figures, a change never credits more than the same change
+    /// would to `expires_at` (`to_expiry`, uncapped, from every period the change is priced
+    /// by), as counted before `paid_until` was kept.
+    fn time_given_not_credited(
+        &self,
+        what: &str,
+        domain_amount: i64,
+        to_expiry: i64,
+    ) -> Result<(), TestCaseError> {
+        ensure!(
+            self,
+            domain_amount >= to_expiry.min(0),
+            "{what} credits {}, more than the same change to expires_at ({}): time the provider gave, \
+             or more, credited",
+            -domain_amount,
+            -to_expiry
+        );
         Ok(())
     }
 
@@ -1610,6 +1882,7 @@ impl World {
         for (i, (s, m)) in self.services.iter().enumerate() {
             ensure_eq!(self, s.expires_at.map(|e| e.unix_seconds()), m.expires_at, "service {i}: expires_at");
             ensure_eq!(self, s.anchor_day.map(u32::from), m.anchor, "service {i}: the anchor day");
+            ensure_eq!(self, s.paid_until.map(|p| p.unix_seconds()), m.paid_until, "service {i}: paid_until");
             ensure_eq!(self, s.renewal_price, m.renewal_price, "service {i}: the renewal price");
             ensure_eq!(self, s.special_price, m.special.is_some(), "service {i}: a special price");
             ensure_eq!(
@@ -1819,22 +2092,31 @@ fn the_model_prorates_as_the_readme_says() {
 fn the_model_prices_a_tariff_change_by_every_period_both_sell() {
     let at = |y, m, d| instant(y, m, d, 0);
     let (expires_at, now) = (at(2028, 1, 1), at(2027, 1, 1));
+    // All of it paid for, at a renewal price that caps nothing.
+    let left = Left {
+        expires_at,
+        paid_until: expires_at,
+        anchor: 1,
+        renewal_price: 1_000_000,
+        renewal_months: 1,
+        net_paid: i64::MAX,
+    };
     // A year left, on the anchor day: twelve months of 500, four quarters of 1550, or one
     // year of 5000. An upgrade pays the most (the quarters), a downgrade gets back the least
     // (the year); 24 months, which only `vps-pro` sells, never prices it.
-    let up = tariff_change_amounts(0, 1, 0, expires_at, 1, now);
+    let up = tariff_change_amounts(0, 1, 0, &left, now);
     assert_eq!(up, vec![(1, 6000), (3, 6200), (12, 5000)]);
     assert_eq!(largest(&up), (6200, 3));
-    let down = tariff_change_amounts(1, 0, 0, expires_at, 1, now);
+    let down = tariff_change_amounts(1, 0, 0, &left, now);
     assert_eq!(down, vec![(1, -6000), (3, -6200), (12, -5000)]);
     assert_eq!(largest(&down), (-5000, 12));
     // A second later a credit counts the days not started: 364 of 365 (-4986.3), 30 of
     // January's 31 after eleven months (-5500 - 483.9), 89 of the quarter's 90 after three
     // quarters (-4650 - 1532.8), each rounded towards zero.
-    let down = tariff_change_amounts(1, 0, 0, expires_at, 1, now + 1);
+    let down = tariff_change_amounts(1, 0, 0, &left, now + 1);
     assert_eq!(down, vec![(1, -5983), (3, -6182), (12, -4986)]);
     // With two addresses, at 100 and 130 a month: 60 more a month in each period.
-    let up = tariff_change_amounts(0, 1, 2, expires_at, 1, now);
+    let up = tariff_change_amounts(0, 1, 2, &left, now);
     assert_eq!(up, vec![(1, 6720), (3, 6920), (12, 5720)]);
 }
 
@@ -1864,4 +2146,47 @@ fn the_model_keeps_special_prices_as_the_readme_says() {
     assert_eq!(special_for_period(34, yearly, 1, 1), 34);
     assert_eq!(per_month_for(401, 12, 3), 101);
     assert_eq!(per_month_for(400, 12, 3), 100);
+}
+
+#[test]
+fn the_model_credits_only_the_time_paid_for_at_most_at_the_renewal_price() {
+    let at = |y, m, d| instant(y, m, d, 0);
+    let (now, paid_until) = (at(2027, 1, 1), at(2027, 2, 1));
+    // A month paid for, six more the provider gave: a downgrade gets back one month of the
+    // difference, an upgrade pays all seven.
+    let given = Left {
+        expires_at: at(2027, 8, 1),
+        paid_until,
+        anchor: 1,
+        renewal_price: 1000,
+        renewal_months: 1,
+        net_paid: i64::MAX,
+    };
+    assert_eq!(given.amount(-500, 1, now), -500);
+    assert_eq!(given.amount(500, 1, now), 7 * 500);
+    assert_eq!(tariff_change_amounts(1, 0, 0, &given, now), vec![(1, -500), (3, -522), (12, -424)]);
+    // A second later, 30 of January's 31 days not started: -483.87 towards zero.
+    assert_eq!(given.amount(-500, 1, now + 1), -483);
+    // Once paid_until is past, nothing is credited, and a charge still runs to expires_at.
+    assert_eq!(given.amount(-500, 1, paid_until), 0);
+    assert_eq!(given.amount(500, 1, paid_until), 6 * 500);
+    // Eleven months paid at a special price of 1 a month: the credit is 11 at most, from
+    // whichever period; a second into the first month, 10 and 30/31 of 1, towards zero: 10.
+    let special = Left {
+        expires_at: at(2027, 12, 1),
+        paid_until: at(2027, 12, 1),
+        anchor: 1,
+        renewal_price: 1,
+        renewal_months: 1,
+        net_paid: i64::MAX,
+    };
+    assert_eq!(tariff_change_amounts(1, 0, 0, &special, at(2027, 1, 1)), vec![(1, -11), (3, -11), (12, -11)]);
+    assert_eq!(special.amount(-500, 1, at(2027, 1, 1) + 1), -10);
+    assert_eq!(special.cap(at(2027, 1, 1)), -11);
+    // A renewal price of 12 for 12 months caps the same time at the same price per month,
+    // counted in a year's days: 334 of 365 (10.98), towards zero.
+    let yearly = Left { renewal_price: 12, renewal_months: 12, ..special };
+    assert_eq!(yearly.amount(-500, 1, at(2027, 1, 1)), -10);
+    // The cap does not touch a charge.
+    assert_eq!(yearly.amount(500, 1, at(2027, 1, 1)), 11 * 500);
 }

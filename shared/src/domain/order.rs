@@ -82,6 +82,7 @@ pub fn place_order(
         anchor_day: None,
         special: None,
         paid_until: None,
+        net_paid: Some(0),
     };
     let entry = HistoryEntry {
         id: HistoryId::generate(),

@@ -124,8 +124,9 @@ impl Service {
 
     /// What a change of `per_period` (the difference for one period of `months`) comes to for
     /// the time left (see `prorate`): a charge to `expires_at`; a credit only for the time the
-    /// client paid for (to `paid_until`), and never more than that time costs at the service's
-    /// renewal price (a special price may be far below the list prices the difference is of).
+    /// client paid for (to `paid_until`), never more than that time costs at the service's
+    /// renewal price (a special price may be far below the list prices the difference is of),
+    /// and never more than the client has paid for the service, less what it got back.
     pub fn prorate_change(
         &self,
         per_period: i64,
@@ -141,7 +142,8 @@ impl Service {
         let credit = prorate(per_period, months, paid_until, anchor_day, now)?;
         let renewal_price = checked(i64::try_from(self.renewal_price).ok())?;
         let cap = prorate(-renewal_price, self.auto_renew.period_months, paid_until, anchor_day, now)?;
-        Ok(credit.max(cap))
+        let paid = self.net_paid.map_or(i64::MIN, |paid| -(paid.min(MAX_AMOUNT * 1000) as i64));
+        Ok(credit.max(cap).max(paid))
     }
 
     /// The renewal price once a change of the client's moves the list price of one renewal

@@ -176,6 +176,10 @@ pub struct Service {
     /// past it when the provider gives time. Unset on services stored before it was kept.
     #[serde(default)]
     pub paid_until: Option<Timestamp>,
+    /// What its client has paid for it, less what it got back: no credit ever exceeds it.
+    /// Unset on services stored before it was kept.
+    #[serde(default)]
+    pub net_paid: Option<u64>,
 }
 
 /// A renewal price the provider set other than the list price: the floor, per month, that a
@@ -228,6 +232,14 @@ impl Service {
     /// The day of the month a renewal from `expires_at` ends on.
     pub fn anchor_day(&self, expires_at: Timestamp) -> u8 {
         self.anchor_day.unwrap_or_else(|| expires_at.day_of_month())
+    }
+
+    /// A copy with `amount` paid for it (a charge; a refund or credit when negative).
+    pub(crate) fn paying(mut self, amount: i64) -> Service {
+        self.net_paid = self
+            .net_paid
+            .map(|paid| (i128::from(paid) + i128::from(amount)).clamp(0, i128::from(u64::MAX)) as u64);
+        self
     }
 
     /// What a client may see: its own services, never deleted ones. The provider sees all.

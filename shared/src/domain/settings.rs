@@ -199,6 +199,7 @@ impl Service {
         if let Some(moved) = moved {
             next.options = moved.options.clone();
             next.renewal_price = moved.renewal_price;
+            next = next.paying(moved.amount);
             details["amount"] = json!(moved.amount);
         }
         let action = if added { Action::IpAddressAdd } else { Action::IpAddressRemove };
@@ -469,7 +470,8 @@ mod tests {
         let moved = vps.move_address(&tariff, IpVersion::V4, 1, 1, now).unwrap().unwrap();
         assert_eq!(moved.amount, 150, "half of 300 for the 15 days left of 30");
         assert_eq!(moved.options, vec![OptionLine { id: "ipv4".into(), quantity: 1 }]);
-        let with_one = Service { options: moved.options.clone(), ..vps.clone() };
+        // Its order and the address paid for (no credit exceeds what was paid).
+        let with_one = Service { options: moved.options.clone(), net_paid: Some(650), ..vps.clone() };
         assert!(matches!(with_one.move_address(&tariff, IpVersion::V4, 2, 1, now), Err(Refusal::Invalid(_))));
         let back = with_one.move_address(&tariff, IpVersion::V4, 2, -1, now).unwrap().unwrap();
         assert_eq!((back.amount, back.options.is_empty()), (-150, true));
