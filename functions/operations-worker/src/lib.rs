@@ -135,17 +135,17 @@ impl Worker {
     async fn handle_one(&self, record: &SqsMessage, deadline: Instant) -> bool {
         let span = operation_span(record);
         let (operation, outcome) = self.process(record, deadline).instrument(span.clone()).await;
-        let _entered = span.enter();
         let metric = match &outcome {
             Ok(false) => return true,
             Ok(true) => Metric::OperationsDone,
             Err(Failed::Retry(_)) => Metric::OperationsFailed,
             Err(Failed::Poison(_)) => Metric::OperationsDeadLettered,
         };
-        telemetry::count(metric, &operation);
+        // Entered only between awaits: other messages' work runs on this thread meanwhile.
+        span.in_scope(|| telemetry::count(metric, &operation));
         let Err(failed) = outcome else { return true };
-        tracing::warn!(%operation, %failed, "operation not done");
-        self.back_off(record).await;
+        span.in_scope(|| tracing::warn!(%operation, %failed, "operation not done"));
+        self.back_off(record).instrument(span).await;
         false
     }
 

@@ -1,7 +1,8 @@
 //! The money rules of a service's price, in one place (the README's "Money" states them):
 //! amounts are bounded and every computation checked; a change within the paid period is
-//! charged or credited pro rata to `expires_at`; a special price carries across the client's
-//! own changes, never below what the provider set.
+//! charged pro rata to `expires_at`, or credited pro rata for the time paid for and never more
+//! than was paid; a special price carries across the client's own changes, never below what
+//! the provider set.
 
 use super::lifecycle::Refusal;
 use super::{Service, Timestamp};
@@ -142,7 +143,7 @@ impl Service {
         let credit = prorate(per_period, months, paid_until, anchor_day, now)?;
         let renewal_price = checked(i64::try_from(self.renewal_price).ok())?;
         let cap = prorate(-renewal_price, self.auto_renew.period_months, paid_until, anchor_day, now)?;
-        let paid = self.net_paid.map_or(i64::MIN, |paid| -(paid.min(MAX_AMOUNT * 1000) as i64));
+        let paid = self.net_paid.map_or(i64::MIN, |paid| -i64::try_from(paid).unwrap_or(i64::MAX));
         Ok(credit.max(cap).max(paid))
     }
 
