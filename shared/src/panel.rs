@@ -133,6 +133,16 @@ pub fn segment(raw: &str) -> String {
         .collect()
 }
 
+/// Is `path` free of empty, `.` and `..` segments (escaped or not), which an HTTP client
+/// resolves against the panel's other paths? The last guard: every id from a request is
+/// checked before it is put in a path.
+fn is_plain_path(path: &str) -> bool {
+    path.split('/').all(|segment| {
+        let unescaped = segment.to_ascii_lowercase().replace("%2e", ".");
+        !segment.is_empty() && unescaped != "." && unescaped != ".."
+    })
+}
+
 /// What the panel answered a settings call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SettingsAnswer {
@@ -205,6 +215,9 @@ impl ProcessingModule for HttpPanel {
     }
 
     async fn settings(&self, panel_url: &str, call: &SettingsCall) -> Result<SettingsAnswer, PanelError> {
+        if !is_plain_path(&call.path) {
+            return Err(PanelError(format!("refused to ask the path `{}`", call.path)));
+        }
         let mut url = format!("{}/{}", panel_url.trim_end_matches('/'), call.path.trim_start_matches('/'));
         let query: Vec<String> =
             call.query.iter().map(|(k, v)| format!("{}={}", segment(k), segment(v))).collect();
@@ -226,6 +239,25 @@ impl ProcessingModule for HttpPanel {
             (404, _) => Ok(SettingsAnswer::NotFound),
             (409, Some("insufficient_resources")) => Ok(SettingsAnswer::NoResources),
             (_, detail) => Err(PanelError(format!("answered {status}: {}", detail.unwrap_or("no detail")))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_with_dot_segments_is_never_asked() {
+        assert!(is_plain_path("services/01ABC/virtual-servers/vs-1"));
+        for walk in [
+            "services/x/virtual-servers/..",
+            "services/x/.",
+            "services/x/%2E%2e",
+            "services//x",
+            "services/x/",
+        ] {
+            assert!(!is_plain_path(walk), "{walk}");
         }
     }
 }

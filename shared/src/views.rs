@@ -46,6 +46,18 @@ pub fn product_type(rules: &ProductTypeRules, reader: &Principal) -> Value {
     body
 }
 
+/// A ticket as `reader` reads it: for a client, without a link to a deleted service.
+pub async fn ticket(
+    app: &crate::App,
+    reader: &Principal,
+    ticket: &crate::domain::ticket::Ticket,
+) -> Result<Value, crate::ApiError> {
+    let mut view = [serde_json::to_value(ticket).expect("a ticket serializes")];
+    hide_deleted_links(app, reader, &mut view).await?;
+    let [view] = view;
+    Ok(view)
+}
+
 /// For a client, `service_id` set to null in each of `items` (tickets, ledger entries) that
 /// links to a deleted service: a client never sees one. The provider sees every link.
 pub async fn hide_deleted_links(

@@ -218,3 +218,22 @@ async fn a_confirmation_without_a_settled_amount_of_1_to_10_to_the_12_is_400_and
     assert_eq!(most["checked_out"], json!([service["id"]]));
     assert_eq!(stack.balance("alice").await, 1_000_000_000_000 - 500);
 }
+
+/// Issue 13, defect 4: a reference is one payment whatever its case or surrounding spaces, and
+/// is kept as it was given.
+#[tokio::test]
+async fn an_external_id_is_unique_trimmed_and_case_folded() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let first = json!({"amount": 700, "external_id": "bank-7206"});
+    let recorded = stack.post("/clients/alice/payments", &provider, first).await.ok(201).clone();
+    assert_eq!(recorded["external_id"], "bank-7206");
+    for again in ["bank-7206 ", "BANK-7206", " Bank-7206\t"] {
+        let body = json!({"amount": 700, "external_id": again});
+        stack.post("/clients/alice/payments", &provider, body).await.problem(409);
+    }
+    let other = json!({"amount": 50, "external_id": " Bank-7207 "});
+    let kept = stack.post("/clients/alice/payments", &provider, other).await.ok(201).clone();
+    assert_eq!(kept["external_id"], " Bank-7207 ", "stored and shown as given");
+    assert_eq!(stack.balance("alice").await, 750, "credited once each");
+}

@@ -265,3 +265,30 @@ async fn the_provider_reaches_every_clients_settings() {
     let operations: Vec<String> = stack.history(&vps).await.into_iter().map(|e| e.0).collect();
     assert_eq!(operations[operations.len() - 2..], ["ip_address_add", "ip_address_remove"]);
 }
+
+/// Issue 13, defect 1: a virtual server's id from the path never walks the panel's paths: `.`,
+/// `..` and their escapes are 400 (an empty segment or a slash reaches no function), and a
+/// delete names a server the panel listed for the service (404 otherwise). Nothing is deleted
+/// and nothing is written in the history.
+#[tokio::test]
+async fn a_virtual_server_id_cannot_walk_the_panels_paths() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let id = id_of(&stack.active_on("alice", "vdc-small").await);
+    let path = format!("/services/{id}/virtual-servers");
+    let web = json!({"name": "web", "vcpu": 2, "memory_mb": 2048, "disk_gb": 40});
+    stack.post(&path, &alice, web).await.ok(201);
+    let history = stack.history(&id).await.len();
+    for walk in [".", "..", "%2E%2E", "%2e", ".%2E", "vs-1%2F..", "vs%201"] {
+        let reply = stack.send(Call::new("DELETE", &format!("{path}/{walk}")).token(&alice)).await;
+        reply.problem(400);
+    }
+    for unrouted in [format!("{path}/"), format!("{path}/a/b")] {
+        let resolved = tests::router::resolve(&tests::router::routes(), "DELETE", &unrouted);
+        assert!(!matches!(resolved, tests::router::Resolved::Function { .. }), "{unrouted}: {resolved:?}");
+    }
+    stack.send(Call::new("DELETE", &format!("{path}/vs-404")).token(&alice)).await.problem(404);
+    assert_eq!(stack.get(&path, &alice).await.ok(200)["items"].as_array().unwrap().len(), 1);
+    assert_eq!(stack.service(&id).await["status"], "active");
+    assert_eq!(stack.history(&id).await.len(), history, "nothing recorded");
+}

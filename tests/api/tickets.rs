@@ -65,3 +65,37 @@ async fn a_ticket_goes_both_ways_and_stays_private() {
     let last = stack.history(&service).await.pop().unwrap();
     assert_eq!(last, ("ticket".to_owned(), "ordered".to_owned(), "ordered".to_owned()));
 }
+
+/// Issue 13, defect 5: once a client deleted its service, no answer about a ticket shows the
+/// client that service's id: reading it, listing it, replying to it, or replaying the reply.
+#[tokio::test]
+async fn a_deleted_services_id_reaches_the_client_through_no_ticket_answer() {
+    use crate::helpers::Call;
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let service = id_of(&stack.order_vps(&alice).await);
+    let ticket = json!({"subject": "Hello", "message": "Is it up?"});
+    let ticket = id_of(stack.post(&format!("/services/{service}/tickets"), &alice, ticket).await.ok(201));
+    let deleted = stack.send(Call::new("DELETE", &format!("/services/{service}")).token(&alice)).await;
+    assert_eq!(deleted.ok(200)["status"], "deleted", "never paid: deleted at once");
+
+    let reply = || {
+        Call::new("POST", &format!("/tickets/{ticket}/messages"))
+            .token(&alice)
+            .header("idempotency-key", "reply-1")
+            .json(&json!({"message": "Still there?"}))
+    };
+    let replied = stack.send(reply()).await.ok(201).clone();
+    let replayed = stack.send(reply()).await;
+    assert_eq!(replayed.header("idempotency-replayed"), Some("true"));
+    let read = stack.get(&format!("/tickets/{ticket}"), &alice).await.ok(200).clone();
+    let listed = stack.get("/tickets", &alice).await.ok(200)["items"][0].clone();
+    for (what, answer) in
+        [("reply", &replied), ("replay", replayed.ok(201)), ("read", &read), ("list", &listed)]
+    {
+        assert_eq!(answer["service_id"], json!(null), "{what}: {answer}");
+    }
+    // The provider still sees the link.
+    let provider_reads = stack.get(&format!("/tickets/{ticket}"), &stack.provider()).await.ok(200).clone();
+    assert_eq!(provider_reads["service_id"], json!(service));
+}

@@ -7,7 +7,7 @@ use shared::domain::ticket::MAX_MESSAGE_LEN;
 use shared::domain::{Bounded, Principal};
 use shared::http::{self, json_body, visible_ticket};
 use shared::store::StoreError;
-use shared::{ApiError, App, Reply};
+use shared::{views, ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::write(app, req, add_message).await
@@ -30,6 +30,9 @@ async fn add_message(app: &App, principal: Principal, req: Request) -> Result<Re
             Err(ApiError::Conflict("the ticket changed meanwhile; read it and reply again".into()))
         }
         Err(e) => Err(e.into()),
-        Ok(()) => Ok(Reply::created(&replied)?.versioned(replied.version)),
+        // The answer (and so its replay) is the ticket as the replier reads it.
+        Ok(()) => {
+            Ok(Reply::created(views::ticket(app, &principal, &replied).await?)?.versioned(replied.version))
+        }
     }
 }

@@ -1,14 +1,17 @@
 //! `DELETE /services/{id}/virtual-servers/{vs_id}`: deletes a virtual server of an active data
-//! center, giving its resources back; the deletion is in the service's history.
+//! center, giving its resources back; the deletion is in the service's history. The id must
+//! have the form the panel gives (400 otherwise) and name a server the panel lists for this
+//! service (404 otherwise), so no id walks the panel's paths.
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::domain::settings::Setting;
+use shared::domain::settings::{is_virtual_server_id, Setting, VirtualServer};
 use shared::domain::{Action, Principal};
 use shared::http::{self, path_param};
+use shared::idempotency::panel_request_id;
 use shared::operations::Money;
 use shared::panel::{segment, SettingsAnswer, SettingsCall};
-use shared::settings::{record, Target};
+use shared::settings::{done, record, Items, Target};
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -18,8 +21,17 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn remove(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
     http::no_body(&req)?;
     let server = path_param(&req, "vs_id")?;
+    if !is_virtual_server_id(&server) {
+        return Err(ApiError::BadRequest("vs_id: letters, digits, `-` and `_`, 1 to 64 of them".into()));
+    }
     let target = Target::load(app, &principal, &req, Setting::VirtualServers).await?;
-    let call = SettingsCall::delete(target.path(&format!("virtual-servers/{}", segment(&server))));
+    let listed: Items<VirtualServer> =
+        done(target.ask(app, &SettingsCall::get(target.path("virtual-servers"))).await?)?;
+    if !listed.items.iter().any(|listed| listed.id == server) {
+        return Err(ApiError::not_found("virtual server"));
+    }
+    let call = SettingsCall::delete(target.path(&format!("virtual-servers/{}", segment(&server))))
+        .query("request_id", panel_request_id());
     match target.ask(app, &call).await? {
         SettingsAnswer::NotFound => return Err(ApiError::not_found("virtual server")),
         SettingsAnswer::NoResources => return Err(ApiError::BadGateway("the control panel refused".into())),

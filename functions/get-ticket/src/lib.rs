@@ -12,8 +12,5 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn get_ticket(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
     Query::parse(&req, &[])?;
     let ticket = visible_ticket(app, &principal, &req).await?;
-    let mut view = [serde_json::to_value(&ticket).expect("a ticket serializes")];
-    views::hide_deleted_links(app, &principal, &mut view).await?;
-    let [view] = view;
-    Ok(Reply::ok(view)?.versioned(ticket.version))
+    Ok(Reply::ok(views::ticket(app, &principal, &ticket).await?)?.versioned(ticket.version))
 }

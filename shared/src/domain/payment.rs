@@ -71,9 +71,23 @@ impl Payment {
     }
 }
 
+/// What makes two gateway references the same payment: a reference is compared trimmed and
+/// case-folded (`bank-7206`, `"bank-7206 "` and `BANK-7206` are one payment), while the
+/// payment keeps it as it was given.
+pub fn reference_identity(external_id: &str) -> String {
+    external_id.trim().to_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reference_is_the_same_whatever_its_case_or_surrounding_spaces() {
+        let same = ["bank-7206", "bank-7206 ", " BANK-7206", "Bank-7206\t"];
+        assert!(same.iter().all(|r| reference_identity(r) == "bank-7206"));
+        assert_ne!(reference_identity("bank-7206"), reference_identity("bank-72O6"));
+    }
 
     fn pending(amount: u64) -> Payment {
         Payment {

@@ -104,6 +104,12 @@ impl IpVersion {
     }
 }
 
+/// Is `raw` an id of the form the panel gives its virtual servers (1 to 64 letters, digits,
+/// `-` and `_`)? Anything else, `.` and `..` among them, never goes into a panel path.
+pub fn is_virtual_server_id(raw: &str) -> bool {
+    (1..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// An address as the panel lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IpAddress {

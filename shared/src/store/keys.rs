@@ -324,9 +324,11 @@ pub fn payment(id: &str) -> Key {
     Key { pk: format!("PAY#{id}"), sk: "META".into() }
 }
 
-/// A marker that a gateway's payment reference has been recorded.
+/// A marker that a gateway's payment reference has been recorded, by its identity (trimmed and
+/// case-folded: see `payment::reference_identity`).
 pub fn external_payment(external_id: &str) -> Key {
-    Key { pk: format!("EXTPAY#{external_id}"), sk: "META".into() }
+    let identity = crate::domain::payment::reference_identity(external_id);
+    Key { pk: format!("EXTPAY#{identity}"), sk: "META".into() }
 }
 
 const TICKET_PREFIX: &str = "TICKET#";
