@@ -90,14 +90,36 @@ pub fn pay_for(
     Ok((changes, entries))
 }
 
+/// Whom a received payment may be for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    /// A client the backend has seen (an account or a service): any other is 404.
+    Known,
+    /// Possibly a new one: its account is opened with the payment.
+    MayBeNew,
+}
+
 /// Writes a received payment: the credit of what was received, and when the whole cart (of at
 /// most `MAX_CHECKOUT` services) can then be paid for (`ensure_payable`), its checkout, all in
 /// one transaction.
-pub async fn receive_payment(app: &App, payment: &Payment, actor: &Actor) -> Result<Vec<Change>, ApiError> {
+pub async fn receive_payment(
+    app: &App,
+    payment: &Payment,
+    client: Client,
+    actor: &Actor,
+) -> Result<Vec<Change>, ApiError> {
     let now = app.clock.now();
     let (mut account, rules) = account_with_rules(app, &payment.client_id).await?;
+    let services = app.store.client_services(&payment.client_id).await?;
+    // Never seen: no account written, no service ordered (a mistyped client id, say).
+    if client == Client::Known && account.version == 0 && services.is_empty() {
+        return Err(ApiError::NotFound(format!(
+            "no such client: `{}` has no account and no service (`new_client: true` opens one)",
+            payment.client_id
+        )));
+    }
     let mut entries = vec![account.credit_payment(payment, now)];
-    let cart = cart(app.store.client_services(&payment.client_id).await?);
+    let cart = cart(services);
     let (checked_out, unmarked) = if !cart.is_empty()
         && cart.len() <= MAX_CHECKOUT
         && ensure_payable(&account, &cart, &rules).is_ok()
@@ -177,6 +199,7 @@ pub fn payment_view(payment: &Payment) -> serde_json::Value {
         "status": payment.status,
         "external_id": payment.external_id,
         "created_at": payment.created_at,
+        "reversal": payment.reversal,
     })
 }
 
@@ -203,6 +226,7 @@ pub fn new_payment(
         external_id,
         created_at: at,
         version: 1,
+        reversal: None,
     })
 }
 

@@ -104,7 +104,7 @@ async fn a_payment_short_of_the_cart_is_credited_and_ends_the_wait() {
 async fn recorded_payments_are_unique_by_external_id_and_provider_only() {
     let stack = Stack::new().await;
     let provider = stack.provider();
-    let body = json!({"amount": 700, "external_id": "bank-1"});
+    let body = json!({"amount": 700, "external_id": "bank-1", "new_client": true});
     stack.post("/clients/alice/payments", &provider, body.clone()).await.ok(201);
     stack.post("/clients/alice/payments", &provider, body.clone()).await.problem(409);
     stack.post("/clients/alice/payments", &stack.client("alice"), body).await.problem(403);
@@ -225,7 +225,7 @@ async fn a_confirmation_without_a_settled_amount_of_1_to_10_to_the_12_is_400_and
 async fn an_external_id_is_unique_trimmed_and_case_folded() {
     let stack = Stack::new().await;
     let provider = stack.provider();
-    let first = json!({"amount": 700, "external_id": "bank-7206"});
+    let first = json!({"amount": 700, "external_id": "bank-7206", "new_client": true});
     let recorded = stack.post("/clients/alice/payments", &provider, first).await.ok(201).clone();
     assert_eq!(recorded["external_id"], "bank-7206");
     for again in ["bank-7206 ", "BANK-7206", " Bank-7206\t"] {
@@ -236,4 +236,73 @@ async fn an_external_id_is_unique_trimmed_and_case_folded() {
     let kept = stack.post("/clients/alice/payments", &provider, other).await.ok(201).clone();
     assert_eq!(kept["external_id"], " Bank-7207 ", "stored and shown as given");
     assert_eq!(stack.balance("alice").await, 750, "credited once each");
+}
+
+/// Issue 13, defect 3: a payment recorded for a client the backend has never seen (a typo) is
+/// 404 and moves nothing, so the corrected request with the same reference goes through;
+/// `new_client: true` opens the account of a new client.
+#[tokio::test]
+async fn a_payment_for_a_client_never_seen_is_404_unless_it_is_new() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let alice = stack.client("alice");
+    stack.order_vps(&alice).await;
+    let typo = json!({"amount": 500, "external_id": "bank-9001"});
+    let detail = stack.post("/clients/alicee/payments", &provider, typo.clone()).await.problem(404);
+    assert!(detail.contains("new_client"), "{detail}");
+    let nothing = stack.get("/clients/alicee/account", &provider).await.ok(200).clone();
+    assert_eq!((nothing["balance"].clone(), nothing["entries"].clone()), (json!(0), json!([])));
+    // Alice has a service in her cart but no account yet: she is known.
+    let paid = stack.post("/clients/alice/payments", &provider, typo).await.ok(201).clone();
+    assert_eq!(paid["checked_out"].as_array().unwrap().len(), 1);
+    let new = json!({"amount": 300, "external_id": "bank-9002", "new_client": true});
+    stack.post("/clients/carol/payments", &provider, new).await.ok(201);
+    assert_eq!(stack.balance("carol").await, 300);
+}
+
+/// Issue 13, defect 3: the provider reverses a received payment: a `reversal` entry of what it
+/// credited, recorded on the payment, once; refused when the money was spent, for a pending
+/// payment, and to clients.
+#[tokio::test]
+async fn the_provider_reverses_a_received_payment_once_while_the_money_is_there() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let recorded = stack.fund("alicee", 700).await;
+    let payment = recorded["id"].as_str().unwrap().to_owned();
+    let reverse = |token: &str, key: &str| {
+        Call::new("POST", &format!("/payments/{payment}/reversal"))
+            .token(token)
+            .header("idempotency-key", key)
+            .json(&json!({"reason": "recorded to a mistyped client"}))
+    };
+    stack.send(reverse(&stack.client("alicee"), "r-0")).await.problem(403);
+    let reversed = stack.send(reverse(&provider, "r-1")).await.ok(200).clone();
+    assert_eq!(reversed["reversal"]["reason"], "recorded to a mistyped client");
+    assert_eq!(reversed["reversal"]["by"], "ops");
+    let replayed = stack.send(reverse(&provider, "r-1")).await;
+    assert_eq!((replayed.header("idempotency-replayed"), replayed.ok(200)), (Some("true"), &reversed));
+    stack.send(reverse(&provider, "r-2")).await.problem(409);
+    assert_eq!(stack.balance("alicee").await, 0);
+    let ledger = stack.get("/clients/alicee/account", &provider).await.ok(200)["entries"].clone();
+    assert_eq!(ledger[0]["kind"], "reversal");
+    assert_eq!((ledger[0]["amount"].clone(), ledger[0]["payment_id"].clone()), (json!(-700), json!(payment)));
+
+    // Spent: the balance cannot go below zero, and nothing changes.
+    let alice = stack.client("alice");
+    stack.order_vps(&alice).await;
+    let paid = stack.fund("alice", 500).await;
+    assert_eq!(paid["checked_out"].as_array().unwrap().len(), 1, "the cart took the money");
+    let spent = paid["id"].as_str().unwrap().to_owned();
+    let call = Call::new("POST", &format!("/payments/{spent}/reversal")).token(&provider);
+    let detail = stack.send(call.json(&json!({"reason": "returned by the bank"}))).await.problem(409);
+    assert!(detail.contains("spent"), "{detail}");
+    // A payment still pending at the gateway is not received: nothing to take back.
+    let pending = id_of(stack.post("/payments", &alice, json!({"amount": 100})).await.ok(201));
+    let call = Call::new("POST", &format!("/payments/{pending}/reversal")).token(&provider);
+    stack.send(call.json(&json!({"reason": "never came"}))).await.problem(409);
+    stack
+        .send(Call::new("POST", "/payments/nope/reversal").token(&provider).json(&json!({"reason": "x"})))
+        .await
+        .problem(404);
+    assert_eq!(stack.balance("alice").await, 0);
 }

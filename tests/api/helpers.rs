@@ -280,7 +280,8 @@ pub fn id_of(item: &Value) -> String {
 impl Stack {
     /// The provider records a payment of `amount` for `client` (a fresh external id).
     pub async fn fund(&self, client: &str, amount: u64) -> Value {
-        let body = json!({"amount": amount, "external_id": ulid::Ulid::generate().to_string()});
+        let external_id = ulid::Ulid::generate().to_string();
+        let body = json!({"amount": amount, "external_id": external_id, "new_client": true});
         self.post(&format!("/clients/{client}/payments"), &self.provider(), body).await.ok(201).clone()
     }
 

@@ -99,6 +99,8 @@ async fn cart_and_payments(stack: &Stack) {
     let payment = id_of(&done(stack, "POST", "/payments", &alice, sample_body("create-payment")).await);
     let confirm = format!("/payments/{payment}/confirm");
     done(stack, "POST", &confirm, &stack.provider(), sample_body("confirm-payment")).await;
+    let reversal = format!("/payments/{payment}/reversal");
+    done(stack, "POST", &reversal, &stack.provider(), sample_body("reverse-payment")).await;
 }
 
 async fn service_reads(stack: &Stack, vps: &str) {

@@ -11,7 +11,7 @@ use tests::emulator::workspace_root;
 use tests::router::{self, Resolved};
 
 /// Routes only the provider may call.
-const PROVIDER_ONLY: [(&str, &str); 8] = [
+const PROVIDER_ONLY: [(&str, &str); 9] = [
     ("PUT", "/product-types/{type}"),
     ("POST", "/tariffs"),
     ("POST", "/services/{id}/activate"),
@@ -20,6 +20,7 @@ const PROVIDER_ONLY: [(&str, &str); 8] = [
     ("GET", "/clients/{client_id}/account"),
     ("POST", "/clients/{client_id}/payments"),
     ("POST", "/payments/{id}/confirm"),
+    ("POST", "/payments/{id}/reversal"),
 ];
 
 fn provider_only(method: &str, path: &str) -> bool {

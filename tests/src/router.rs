@@ -85,6 +85,7 @@ fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>>
 /// Runs the named function's handler, as its Lambda would. `None` for an unknown function.
 pub async fn invoke(function: &str, app: &App, req: Request) -> Option<Response<Body>> {
     Some(match function {
+        "reverse-payment" => reverse_payment::handle(app, req).await,
         "grant-grace" => grant_grace::handle(app, req).await,
         "get-service-timeline" => get_service_timeline::handle(app, req).await,
         "delete-virtual-server" => delete_virtual_server::handle(app, req).await,

@@ -4,7 +4,7 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::billing::{payment_view, receive_payment};
+use shared::billing::{payment_view, receive_payment, Client};
 use shared::domain::history::Actor;
 use shared::domain::payment::settled_amount;
 use shared::domain::Principal;
@@ -29,7 +29,7 @@ async fn confirm_payment(app: &App, principal: Principal, req: Request) -> Resul
     let id = path_param(&req, "id")?;
     let payment = app.store.get_payment(&id).await?.ok_or_else(|| ApiError::not_found("payment"))?;
     let received = payment.settle(settled)?;
-    let activated = receive_payment(app, &received, &Actor::from(&principal)).await?;
+    let activated = receive_payment(app, &received, Client::MayBeNew, &Actor::from(&principal)).await?;
     let mut body = payment_view(&received);
     body["checked_out"] = activated.iter().map(|c| c.service.id.to_string()).collect();
     Reply::ok(body)

@@ -1,9 +1,10 @@
 //! `POST /clients/{client_id}/payments`: the provider records a payment it received (bank
-//! transfer, cash); `external_id` is its reference and may be recorded only once.
+//! transfer, cash); `external_id` is its reference and may be recorded only once. A client the
+//! backend has never seen (no account, no service) is 404 unless `new_client` is true.
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::billing::{new_payment, payment_view, receive_payment};
+use shared::billing::{new_payment, payment_view, receive_payment, Client};
 use shared::domain::history::Actor;
 use shared::domain::payment::PaymentStatus;
 use shared::domain::{ClientId, Principal};
@@ -19,6 +20,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 struct RecordBody {
     amount: u64,
     external_id: String,
+    /// The payment opens the account of a client the backend has never seen (else 404).
+    #[serde(default)]
+    new_client: bool,
 }
 
 const MAX_EXTERNAL_ID_LEN: usize = 128;
@@ -35,7 +39,8 @@ async fn record_payment(app: &App, principal: Principal, req: Request) -> Result
     }
     let payment =
         new_payment(client, body.amount, PaymentStatus::Received, Some(body.external_id), app.clock.now())?;
-    let activated = receive_payment(app, &payment, &Actor::from(&principal)).await?;
+    let client = if body.new_client { Client::MayBeNew } else { Client::Known };
+    let activated = receive_payment(app, &payment, client, &Actor::from(&principal)).await?;
     let mut answer = payment_view(&payment);
     answer["checked_out"] = activated.iter().map(|c| c.service.id.to_string()).collect();
     Reply::created(answer)

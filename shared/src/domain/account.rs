@@ -15,6 +15,8 @@ pub enum LedgerKind {
     TariffChange,
     Options,
     Refund,
+    /// A received payment taken back by the provider (`payment_id` names it).
+    Reversal,
 }
 
 /// One movement of money: positive when it reaches the balance, negative when it is charged.
@@ -26,7 +28,7 @@ pub struct LedgerEntry {
     pub amount: i64,
     pub service_id: Option<ServiceId>,
     pub balance_after: u64,
-    /// The payment a `payment` entry credits.
+    /// The payment a `payment` entry credits, or a `reversal` entry takes back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_id: Option<String>,
     /// The amount that payment asked for, when what was received (`amount`) differs from it.
@@ -75,6 +77,17 @@ impl Account {
             asked_amount: payment.asked_instead(),
             ..self.credit(LedgerKind::Payment, payment.credited(), None, at)
         }
+    }
+
+    /// Takes back what a received payment credited (its `reversal` entry), or refuses without
+    /// touching the balance when it would go below zero.
+    pub fn reverse_payment(
+        &mut self,
+        payment: &Payment,
+        at: Timestamp,
+    ) -> Result<LedgerEntry, InsufficientFunds> {
+        let entry = self.charge(LedgerKind::Reversal, payment.credited(), None, at)?;
+        Ok(LedgerEntry { payment_id: Some(payment.id.clone()), ..entry })
     }
 
     /// Takes money from the balance, or refuses without touching it.
@@ -143,6 +156,7 @@ mod tests {
             external_id: None,
             created_at: now(),
             version: 1,
+            reversal: None,
         };
         let entry = account.credit_payment(&payment.settle(450).unwrap(), now());
         assert_eq!((entry.kind, entry.amount, entry.balance_after), (LedgerKind::Payment, 450, 450));
@@ -151,6 +165,33 @@ mod tests {
         assert_eq!((entry.amount, entry.asked_amount, account.balance), (500, None, 950));
         let wire = serde_json::to_value(&entry).unwrap();
         assert!(wire.get("asked_amount").is_none(), "said only when it differs: {wire}");
+    }
+
+    #[test]
+    fn a_reversal_takes_back_what_the_payment_credited_and_never_below_zero() {
+        let mut account = Account::open(ClientId::parse("alice").unwrap());
+        let payment = Payment {
+            id: "pay-2".into(),
+            client_id: account.client_id.clone(),
+            amount: 500,
+            status: super::super::payment::PaymentStatus::Received,
+            settled_amount: Some(500),
+            external_id: Some("bank-1".into()),
+            created_at: now(),
+            version: 1,
+            reversal: None,
+        };
+        account.credit_payment(&payment, now());
+        account.charge(LedgerKind::Renewal, 100, None, now()).unwrap();
+        let short = account.clone().reverse_payment(&payment, now());
+        assert_eq!(short, Err(InsufficientFunds { needed: 500, balance: 400 }));
+        account.credit(LedgerKind::Refund, 100, None, now());
+        let entry = account.reverse_payment(&payment, now()).unwrap();
+        assert_eq!((entry.kind, entry.amount, entry.balance_after), (LedgerKind::Reversal, -500, 0));
+        assert_eq!(entry.payment_id.as_deref(), Some("pay-2"));
+        let reversed = payment.reverse("wrong client", "ops", now()).unwrap();
+        assert_eq!((reversed.version, reversed.reversal.as_ref().map(|r| r.by.as_str())), (2, Some("ops")));
+        assert!(reversed.reverse("again", "ops", now()).is_err(), "once");
     }
 
     #[test]

@@ -27,7 +27,23 @@ pub struct Payment {
     pub external_id: Option<String>,
     pub created_at: Timestamp,
     pub version: u64,
+    /// Set when the provider took the payment back.
+    #[serde(default)]
+    pub reversal: Option<Reversal>,
 }
+
+/// The provider's reversal of a received payment (a mistaken or returned transfer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reversal {
+    pub at: Timestamp,
+    pub reason: String,
+    pub by: String,
+}
+
+/// A payment that cannot be reversed: pending, or reversed already (409).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NotReversible(pub &'static str);
 
 /// The largest single payment accepted, in minor units (10 million units of currency).
 pub const MAX_PAYMENT: u64 = 1_000_000_000;
@@ -58,6 +74,18 @@ impl Payment {
             version: self.version + 1,
             ..self.clone()
         })
+    }
+
+    /// The received payment taken back, for `reason`, by `by`.
+    pub fn reverse(&self, reason: &str, by: &str, at: Timestamp) -> Result<Payment, NotReversible> {
+        if self.status != PaymentStatus::Received {
+            return Err(NotReversible("only a received payment can be reversed"));
+        }
+        if self.reversal.is_some() {
+            return Err(NotReversible("the payment is reversed already"));
+        }
+        let reversal = Reversal { at, reason: reason.to_owned(), by: by.to_owned() };
+        Ok(Payment { reversal: Some(reversal), version: self.version + 1, ..self.clone() })
     }
 
     /// What the payment credits: what was received (nothing while pending).
@@ -99,6 +127,7 @@ mod tests {
             external_id: None,
             created_at: Timestamp::parse("2026-11-25T12:00:00Z").unwrap(),
             version: 1,
+            reversal: None,
         }
     }
 
