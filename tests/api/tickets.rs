@@ -99,3 +99,34 @@ async fn a_deleted_services_id_reaches_the_client_through_no_ticket_answer() {
     let provider_reads = stack.get(&format!("/tickets/{ticket}"), &stack.provider()).await.ok(200).clone();
     assert_eq!(provider_reads["service_id"], json!(service));
 }
+
+/// Issue 13, defect 2: a ticket is one item of at most 400 KB. Replies of long multi-byte
+/// messages are taken until the ticket's text reaches its byte limit, then refused with 422
+/// before the write: never a 500, and the full ticket still reads.
+#[tokio::test]
+async fn a_ticket_full_of_multi_byte_text_refuses_the_next_reply_with_422() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let service = id_of(&stack.order_vps(&alice).await);
+    for wide in ["é", "😀"] {
+        let long = wide.repeat(10_000);
+        let opened = json!({"subject": "Logs", "message": long});
+        let ticket = id_of(stack.post(&format!("/services/{service}/tickets"), &alice, opened).await.ok(201));
+        let mut taken = 1;
+        let refused = loop {
+            let reply =
+                stack.post(&format!("/tickets/{ticket}/messages"), &alice, json!({"message": long})).await;
+            match reply.status {
+                201 => taken += 1,
+                _ => break reply,
+            }
+            assert!(taken < 30, "{wide}: never refused");
+        };
+        let detail = refused.problem(422);
+        assert!(detail.contains("bytes"), "{detail}");
+        let kept = taken * 10_000 * wide.len();
+        assert!((300_000 - 10_000 * wide.len()..=300_000).contains(&kept), "{wide}: {taken} messages taken");
+        let read = stack.get(&format!("/tickets/{ticket}"), &alice).await.ok(200).clone();
+        assert_eq!(read["messages"].as_array().unwrap().len(), taken);
+    }
+}

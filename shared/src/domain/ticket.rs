@@ -6,8 +6,11 @@ use serde::{Deserialize, Serialize};
 
 pub const MAX_SUBJECT_LEN: usize = 200;
 pub const MAX_MESSAGE_LEN: usize = 10_000;
-/// Messages one ticket holds (it is one item, and an item is at most 400 KB).
+/// Messages one ticket holds.
 pub const MAX_MESSAGES: usize = 30;
+/// The bytes of text (UTF-8: a character takes 1 to 4) one ticket holds, subject and messages:
+/// a ticket is one item, and an item is at most 400 KB with its keys, authors and times.
+pub const MAX_TEXT_BYTES: usize = 300_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
@@ -62,8 +65,16 @@ impl Ticket {
                 "a ticket holds at most {MAX_MESSAGES} messages; open another"
             )));
         }
+        let message = text(message, "message", MAX_MESSAGE_LEN)?;
+        let used = self.subject.len() + self.messages.iter().map(|m| m.message.len()).sum::<usize>();
+        if used + message.len() > MAX_TEXT_BYTES {
+            return Err(RuleViolation::new(format!(
+                "a ticket holds at most {MAX_TEXT_BYTES} bytes of text ({used} used, this message takes {}); open another",
+                message.len()
+            )));
+        }
         let mut next = self.clone();
-        next.messages.push(Message { at, author, message: text(message, "message", MAX_MESSAGE_LEN)? });
+        next.messages.push(Message { at, author, message });
         next.version += 1;
         Ok(next)
     }
@@ -101,5 +112,19 @@ mod tests {
             ticket = ticket.reply("m", ops(), at).unwrap();
         }
         assert!(ticket.reply("one too many", ops(), at).is_err());
+    }
+
+    #[test]
+    fn a_ticket_holds_its_text_in_bytes_whatever_the_characters() {
+        let at = Timestamp::from_unix_millis(0);
+        let four_bytes = "😀".repeat(MAX_MESSAGE_LEN);
+        let mut ticket = Ticket::open(&service(), "s", &four_bytes, ops(), at).unwrap();
+        let fits = (MAX_TEXT_BYTES - 1) / four_bytes.len();
+        for _ in 1..fits {
+            ticket = ticket.reply(&four_bytes, ops(), at).unwrap();
+        }
+        let full = ticket.reply(&four_bytes, ops(), at).unwrap_err();
+        assert!(full.0.contains("bytes"), "{full}");
+        assert!(ticket.reply("a short one still fits", ops(), at).is_ok());
     }
 }
