@@ -267,7 +267,8 @@ async fn a_payment_for_a_client_never_seen_is_404_unless_it_is_new() {
 async fn the_provider_reverses_a_received_payment_once_while_the_money_is_there() {
     let stack = Stack::new().await;
     let provider = stack.provider();
-    let recorded = stack.fund("alicee", 700).await;
+    let mistyped = json!({"amount": 700, "external_id": "bank-1", "new_client": true});
+    let recorded = stack.post("/clients/alicee/payments", &provider, mistyped).await.ok(201).clone();
     let payment = recorded["id"].as_str().unwrap().to_owned();
     let reverse = |token: &str, key: &str| {
         Call::new("POST", &format!("/payments/{payment}/reversal"))
@@ -286,6 +287,10 @@ async fn the_provider_reverses_a_received_payment_once_while_the_money_is_there(
     let ledger = stack.get("/clients/alicee/account", &provider).await.ok(200)["entries"].clone();
     assert_eq!(ledger[0]["kind"], "reversal");
     assert_eq!((ledger[0]["amount"].clone(), ledger[0]["payment_id"].clone()), (json!(-700), json!(payment)));
+    // Its reference is given back: the payment is recorded to the client it was meant for.
+    let meant = json!({"amount": 700, "external_id": "BANK-1", "new_client": true});
+    stack.post("/clients/dave/payments", &provider, meant).await.ok(201);
+    assert_eq!(stack.balance("dave").await, 700);
 
     // Spent: the balance cannot go below zero, and nothing changes.
     let alice = stack.client("alice");

@@ -84,6 +84,16 @@ impl Batch {
             // One payment per gateway reference: a second one with it fails the transaction.
             self.put_new(keys::external_payment(external).item())?;
         }
+        if let (Some(external), Some(_)) = (&payment.external_id, &payment.reversal) {
+            // A reversed payment gives its reference back: it may be recorded again (to the
+            // client it was meant for).
+            let delete = aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(keys::external_payment(external).item()))
+                .build()
+                .map_err(StoreError::backend)?;
+            self.items.push(TransactWriteItem::builder().delete(delete).build());
+        }
         Ok(self)
     }
 
