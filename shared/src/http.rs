@@ -129,6 +129,15 @@ pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("no {name} in the path")))
 }
 
+/// The payment id in the path: a ULID (400 otherwise, before any key is built from it).
+pub fn payment_id_in_path(req: &Request) -> Result<String, ApiError> {
+    let id = path_param(req, "id")?;
+    if ulid::Ulid::from_string(&id).is_err() {
+        return Err(ApiError::BadRequest("not a payment id".into()));
+    }
+    Ok(id)
+}
+
 /// The query string, limited to the parameters a route takes: any other is a 400.
 #[derive(Debug, Default)]
 pub struct Query(HashMap<String, String>);

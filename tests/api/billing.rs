@@ -228,7 +228,7 @@ async fn an_external_id_is_unique_trimmed_and_case_folded() {
     let first = json!({"amount": 700, "external_id": "bank-7206", "new_client": true});
     let recorded = stack.post("/clients/alice/payments", &provider, first).await.ok(201).clone();
     assert_eq!(recorded["external_id"], "bank-7206");
-    for again in ["bank-7206 ", "BANK-7206", " Bank-7206\t"] {
+    for again in ["bank-7206 ", "BANK-7206", "  Bank-7206  "] {
         let body = json!({"amount": 700, "external_id": again});
         stack.post("/clients/alice/payments", &provider, body).await.problem(409);
     }
@@ -305,9 +305,12 @@ async fn the_provider_reverses_a_received_payment_once_while_the_money_is_there(
     let pending = id_of(stack.post("/payments", &alice, json!({"amount": 100})).await.ok(201));
     let call = Call::new("POST", &format!("/payments/{pending}/reversal")).token(&provider);
     stack.send(call.json(&json!({"reason": "never came"}))).await.problem(409);
+    let reason = json!({"reason": "x"});
+    let missing = "/payments/01JDQ8Z6V5Q0M3W2Y5H7K9T1AB/reversal";
+    stack.send(Call::new("POST", missing).token(&provider).json(&reason)).await.problem(404);
     stack
-        .send(Call::new("POST", "/payments/nope/reversal").token(&provider).json(&json!({"reason": "x"})))
+        .send(Call::new("POST", "/payments/nope/reversal").token(&provider).json(&reason))
         .await
-        .problem(404);
+        .problem(400);
     assert_eq!(stack.balance("alice").await, 0);
 }

@@ -18,6 +18,7 @@ mod permissions;
 mod quotes;
 mod reliability;
 mod review;
+mod review13;
 mod routes;
 mod schedules;
 mod security;

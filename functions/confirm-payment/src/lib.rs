@@ -8,7 +8,7 @@ use shared::billing::{payment_view, receive_payment, Client};
 use shared::domain::history::Actor;
 use shared::domain::payment::settled_amount;
 use shared::domain::Principal;
-use shared::http::{self, json_body, path_param, require_provider};
+use shared::http::{self, json_body, payment_id_in_path, require_provider};
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -26,7 +26,7 @@ async fn confirm_payment(app: &App, principal: Principal, req: Request) -> Resul
     require_provider(&principal)?;
     let body: SettledBody = json_body(&req)?;
     let settled = settled_amount(body.amount).map_err(|v| ApiError::BadRequest(v.0))?;
-    let id = path_param(&req, "id")?;
+    let id = payment_id_in_path(&req)?;
     let payment = app.store.get_payment(&id).await?.ok_or_else(|| ApiError::not_found("payment"))?;
     let received = payment.settle(settled)?;
     let activated = receive_payment(app, &received, Client::MayBeNew, &Actor::from(&principal)).await?;

@@ -6,7 +6,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::billing::{new_payment, payment_view, receive_payment, Client};
 use shared::domain::history::Actor;
-use shared::domain::payment::PaymentStatus;
+use shared::domain::payment::{reference, PaymentStatus};
 use shared::domain::{ClientId, Principal};
 use shared::http::{self, json_body, path_param, require_provider};
 use shared::{ApiError, App, Reply};
@@ -25,18 +25,12 @@ struct RecordBody {
     new_client: bool,
 }
 
-const MAX_EXTERNAL_ID_LEN: usize = 128;
-
 async fn record_payment(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
     require_provider(&principal)?;
     let client =
         ClientId::parse(&path_param(&req, "client_id")?).ok_or_else(|| ApiError::not_found("client"))?;
     let body: RecordBody = json_body(&req)?;
-    if body.external_id.trim().is_empty() || body.external_id.chars().count() > MAX_EXTERNAL_ID_LEN {
-        return Err(ApiError::BadRequest(format!(
-            "external_id must be 1 to {MAX_EXTERNAL_ID_LEN} characters"
-        )));
-    }
+    reference(&body.external_id).map_err(|v| ApiError::BadRequest(v.0))?;
     let payment =
         new_payment(client, body.amount, PaymentStatus::Received, Some(body.external_id), app.clock.now())?;
     let client = if body.new_client { Client::MayBeNew } else { Client::Known };

@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::billing::payment_view;
 use shared::domain::{Bounded, Principal};
-use shared::http::{self, json_body, path_param, require_provider};
+use shared::http::{self, json_body, payment_id_in_path, require_provider};
 use shared::operations::account;
 use shared::store::StoreError;
 use shared::{ApiError, App, Reply};
@@ -29,7 +29,7 @@ async fn reverse_payment(app: &App, principal: Principal, req: Request) -> Resul
     if body.reason.trim().is_empty() {
         return Err(ApiError::BadRequest("reason: say why the payment is taken back".into()));
     }
-    let id = path_param(&req, "id")?;
+    let id = payment_id_in_path(&req)?;
     let payment = app.store.get_payment(&id).await?.ok_or_else(|| ApiError::not_found("payment"))?;
     let now = app.clock.now();
     let reversed = payment

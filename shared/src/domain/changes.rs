@@ -119,15 +119,9 @@ impl Service {
         if !from.change_to.contains(&to.id) || from.product_type != to.product_type {
             return Err(Refusal::Invalid(format!("tariff `{}` cannot change to `{}`", from.id, to.id)));
         }
-        let old = list_price(from, self.period_months, &self.options, "period_months").map_err(invalid)?;
-        let new = list_price(to, self.period_months, &self.options, "period_months").map_err(invalid)?;
-        let renewal_months = self.auto_renew.period_months;
-        let old_renewal =
-            list_price(from, renewal_months, &self.options, "auto_renew.period_months").map_err(invalid)?;
-        let new_renewal =
-            list_price(to, renewal_months, &self.options, "auto_renew.period_months").map_err(invalid)?;
-        let renewal_price = self.renewal_price_after(old_renewal, new_renewal)?;
-        difference(new, old)?;
+        // The new tariff must sell the service's period as well as its renewal period.
+        list_price(to, self.period_months, &self.options, "period_months").map_err(invalid)?;
+        let renewal_price = self.renewal_price_moving_to(from, to, &self.options)?;
         let amount = self.tariff_difference(from, to, expires_at, at)?;
         let (charge, credit) = charge_or_credit(amount);
         let details = json!({"from": from.id, "to": to.id, "amount": amount});
@@ -173,12 +167,7 @@ impl Service {
         }
         let new_monthly = options_monthly_price(tariff, &options).map_err(invalid)?;
         let old_monthly = options_monthly_price(tariff, &self.options).map_err(invalid)?;
-        let renewal_months = self.auto_renew.period_months;
-        let old_renewal =
-            list_price(tariff, renewal_months, &self.options, "auto_renew.period_months").map_err(invalid)?;
-        let new_renewal =
-            list_price(tariff, renewal_months, &options, "auto_renew.period_months").map_err(invalid)?;
-        let renewal_price = self.renewal_price_after(old_renewal, new_renewal)?;
+        let renewal_price = self.renewal_price_moving_to(tariff, tariff, &options)?;
         let monthly = difference(new_monthly, old_monthly)?;
         let whole_period = checked(monthly.checked_mul(i64::from(self.period_months)))?;
         let amount = self.prorate_change(whole_period, self.period_months, expires_at, at)?;

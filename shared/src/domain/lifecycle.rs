@@ -898,14 +898,7 @@ mod tests {
 
     #[test]
     fn an_upgrade_is_charged_for_every_period_left_not_one() {
-        let tariff = crate::domain::catalog::sample_tariff();
-        let pro = crate::domain::Tariff {
-            id: TariffId::parse("vps-pro").unwrap(),
-            prices: crate::domain::Prices::new([(1, 1500), (12, 15000)].into()).unwrap(),
-            change_to: vec![tariff.id.clone()],
-            ..tariff.clone()
-        };
-        let start = crate::domain::Tariff { change_to: vec![pro.id.clone()], ..tariff };
+        let (start, pro) = start_and_pro();
         let service = active();
         let expiry = service.expires_at.unwrap();
         let renewed = done(service.renew(10, &client(), at(1)).unwrap(), 1);
@@ -967,6 +960,8 @@ mod tests {
         assert!(matches!(service.renew(5, &client(), at(1)), Err(Refusal::Invalid(_))));
     }
 
+    /// The sample tariff (500 a month, 5000 a year) and a `vps-pro` (1500, 15000), each able
+    /// to change to the other.
     fn start_and_pro() -> (crate::domain::Tariff, crate::domain::Tariff) {
         let tariff = crate::domain::catalog::sample_tariff();
         let pro = crate::domain::Tariff {

@@ -99,11 +99,28 @@ impl Payment {
     }
 }
 
-/// What makes two gateway references the same payment: a reference is compared trimmed and
-/// case-folded (`bank-7206`, `"bank-7206 "` and `BANK-7206` are one payment), while the
-/// payment keeps it as it was given.
+/// The longest gateway reference accepted, in characters.
+pub const MAX_REFERENCE_LEN: usize = 128;
+
+/// A gateway reference as given, if it is one: 1 to `MAX_REFERENCE_LEN` printable ASCII
+/// characters, not all spaces. Anything else (a byte-order mark, a zero-width or non-breaking
+/// space, full-width letters, as copies from exports and statements carry) is refused, so no
+/// two spellings of one reference slip past `reference_identity`.
+pub fn reference(raw: &str) -> Result<&str, RuleViolation> {
+    let printable = raw.bytes().all(|b| (0x20..=0x7e).contains(&b));
+    if !printable || raw.trim().is_empty() || raw.len() > MAX_REFERENCE_LEN {
+        return Err(RuleViolation::new(format!(
+            "external_id must be 1 to {MAX_REFERENCE_LEN} printable ASCII characters"
+        )));
+    }
+    Ok(raw)
+}
+
+/// What makes two gateway references the same payment: compared trimmed, with runs of spaces
+/// as one, and case-folded (`bank-7206`, `"bank-7206 "` and `BANK-7206` are one payment),
+/// while the payment keeps it as it was given.
 pub fn reference_identity(external_id: &str) -> String {
-    external_id.trim().to_lowercase()
+    external_id.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 #[cfg(test)]
@@ -114,7 +131,20 @@ mod tests {
     fn a_reference_is_the_same_whatever_its_case_or_surrounding_spaces() {
         let same = ["bank-7206", "bank-7206 ", " BANK-7206", "Bank-7206\t"];
         assert!(same.iter().all(|r| reference_identity(r) == "bank-7206"));
+        assert_eq!(reference_identity("bank  7300"), reference_identity("BANK 7300"));
         assert_ne!(reference_identity("bank-7206"), reference_identity("bank-72O6"));
+        for unseen in [
+            "\u{FEFF}bank-7206",
+            "bank-7206\u{200B}",
+            "bank-72\u{AD}06",
+            "\u{FF22}ank",
+            "bank\u{A0}7300",
+            "",
+            "  ",
+        ] {
+            assert!(reference(unseen).is_err(), "{unseen:?}");
+        }
+        assert_eq!(reference(" bank-7206 "), Ok(" bank-7206 "));
     }
 
     fn pending(amount: u64) -> Payment {

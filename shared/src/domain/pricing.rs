@@ -5,7 +5,8 @@
 //! the provider set.
 
 use super::lifecycle::Refusal;
-use super::{Service, Timestamp};
+use super::order::list_price;
+use super::{OptionLine, Service, Tariff, Timestamp};
 
 /// The most minor units one amount read from a request may carry (a price, a payment).
 pub const MAX_AMOUNT: u64 = 1_000_000_000_000;
@@ -145,6 +146,22 @@ impl Service {
         let cap = prorate(-renewal_price, self.auto_renew.period_months, paid_until, anchor_day, now)?;
         let paid = self.net_paid.map_or(i64::MIN, |paid| -i64::try_from(paid).unwrap_or(i64::MAX));
         Ok(credit.max(cap).max(paid))
+    }
+
+    /// The renewal price once the client moves from tariff `from` with its options to tariff
+    /// `to` with `options` (the same tariff for an options change): see `renewal_price_after`.
+    /// 422 when `to` does not sell the renewal period or an option.
+    pub fn renewal_price_moving_to(
+        &self,
+        from: &Tariff,
+        to: &Tariff,
+        options: &[OptionLine],
+    ) -> Result<u64, Refusal> {
+        let months = self.auto_renew.period_months;
+        let invalid = |v: super::RuleViolation| Refusal::Invalid(v.0);
+        let old = list_price(from, months, &self.options, "auto_renew.period_months").map_err(invalid)?;
+        let new = list_price(to, months, options, "auto_renew.period_months").map_err(invalid)?;
+        self.renewal_price_after(old, new)
     }
 
     /// The renewal price once a change of the client's moves the list price of one renewal

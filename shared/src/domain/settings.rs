@@ -4,7 +4,6 @@
 
 use super::history::Actor;
 use super::lifecycle::{Change, Refusal};
-use super::order::list_price;
 use super::pricing::checked;
 use super::{Action, Bounded, OptionLine, ProductType, RuleViolation, Service, Status, Tariff, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -177,13 +176,7 @@ impl Service {
         if wanted > 0 {
             options.push(OptionLine { id: offer.id.clone(), quantity: wanted });
         }
-        let invalid = |v: RuleViolation| Refusal::Invalid(v.0);
-        let renewal_months = self.auto_renew.period_months;
-        let old_renewal =
-            list_price(tariff, renewal_months, &self.options, "auto_renew.period_months").map_err(invalid)?;
-        let new_renewal =
-            list_price(tariff, renewal_months, &options, "auto_renew.period_months").map_err(invalid)?;
-        let renewal_price = self.renewal_price_after(old_renewal, new_renewal)?;
+        let renewal_price = self.renewal_price_moving_to(tariff, tariff, &options)?;
         let expires_at = self.expires_at.ok_or_else(|| self.refuse_status("change the addresses of"))?;
         let price = checked(i64::try_from(offer.price).ok())?;
         let whole_period = checked(price.checked_mul(i64::from(delta) * i64::from(self.period_months)))?;

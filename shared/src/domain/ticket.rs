@@ -8,9 +8,15 @@ pub const MAX_SUBJECT_LEN: usize = 200;
 pub const MAX_MESSAGE_LEN: usize = 10_000;
 /// Messages one ticket holds.
 pub const MAX_MESSAGES: usize = 30;
-/// The bytes of text (UTF-8: a character takes 1 to 4) one ticket holds, subject and messages:
-/// a ticket is one item, and an item is at most 400 KB with its keys, authors and times.
+/// The bytes of text one ticket holds, subject and messages, as JSON writes them (UTF-8, a
+/// character taking 1 to 4 bytes; `"`, `\` and control characters escaped): a ticket is one
+/// item, and so is the stored answer to a reply, and an item is at most 400 KB.
 pub const MAX_TEXT_BYTES: usize = 300_000;
+
+/// The bytes `text` takes in JSON.
+fn json_len(text: &str) -> usize {
+    serde_json::to_string(text).map_or(usize::MAX / 64, |json| json.len())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
@@ -66,11 +72,12 @@ impl Ticket {
             )));
         }
         let message = text(message, "message", MAX_MESSAGE_LEN)?;
-        let used = self.subject.len() + self.messages.iter().map(|m| m.message.len()).sum::<usize>();
-        if used + message.len() > MAX_TEXT_BYTES {
+        let used =
+            json_len(&self.subject) + self.messages.iter().map(|m| json_len(&m.message)).sum::<usize>();
+        let needed = json_len(&message);
+        if used + needed > MAX_TEXT_BYTES {
             return Err(RuleViolation::new(format!(
-                "a ticket holds at most {MAX_TEXT_BYTES} bytes of text ({used} used, this message takes {}); open another",
-                message.len()
+                "a ticket holds at most {MAX_TEXT_BYTES} bytes of text ({used} used, this message takes {needed}); open another"
             )));
         }
         let mut next = self.clone();
