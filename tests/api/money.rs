@@ -106,29 +106,6 @@ async fn an_upgrade_after_a_long_renewal_costs_every_month_left() {
     assert_eq!(stack.send(upgrade).await.ok(200)["total"], 10_000 + 500);
 }
 
-/// Defect 6: the renewal that lifts the last suspension resumes the service on the panel.
-#[tokio::test]
-async fn a_renewal_after_a_non_payment_suspension_resumes_it_on_the_panel() {
-    let stack = Stack::on_november_first().await;
-    let id = id_of(&stack.active_vps("alice").await);
-    stack.clock.set(Timestamp::parse("2026-12-02T00:00:00Z").unwrap());
-    stack.run_job("expiry-sweep").await;
-    stack.drain_queue(5).await;
-    assert_eq!(stack.service(&id).await["status"], "temporarily_suspended");
-    stack.fund("alice", 500).await;
-    stack.post(&format!("/services/{id}/renew"), &stack.client("alice"), json!({"periods": 1})).await.ok(200);
-    stack.drain_queue(5).await;
-    assert_eq!(stack.service(&id).await["status"], "active");
-    let operations: Vec<String> = stack
-        .panel_calls()
-        .await
-        .iter()
-        .filter(|c| c["request"]["service_id"] == id.as_str())
-        .map(|c| c["request"]["operation"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(operations, ["activation", "suspension", "renewal", "resume"]);
-}
-
 /// Defect 11: dates at the edge of the calendar are 400 problem+json, never a panic.
 #[tokio::test]
 async fn a_date_past_the_calendar_is_a_bad_request_not_a_panic() {

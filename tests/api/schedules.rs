@@ -82,6 +82,15 @@ async fn a_renewal_payment_lifts_the_non_payment_suspension() {
         (back["status"].clone(), back["expires_at"].clone()),
         (json!("active"), json!("2027-01-02T00:00:00.000Z"))
     );
+    // Issue 12, defect 6: it lifted the last suspension, so the panel resumed the service too.
+    let operations: Vec<String> = stack
+        .panel_calls()
+        .await
+        .iter()
+        .filter(|c| c["request"]["service_id"] == id.as_str())
+        .map(|c| c["request"]["operation"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(operations, ["activation", "suspension", "renewal", "resume"]);
     assert_eq!(stack.run_job("expiry-sweep").await["acted"], 0);
 }
 

@@ -144,20 +144,26 @@ mod tests {
         assert_eq!(ledger.last().unwrap().balance_after, 750);
     }
 
-    #[test]
-    fn a_payment_credits_what_was_received_and_its_entry_says_what_was_asked() {
-        let mut account = Account::open(ClientId::parse("alice").unwrap());
-        let payment = Payment {
-            id: "pay-1".into(),
+    /// A payment of 500 for `account`'s client: received with `settled`, else pending.
+    fn payment(id: &str, account: &Account, settled: Option<u64>) -> Payment {
+        use super::super::payment::PaymentStatus;
+        Payment {
+            id: id.into(),
             client_id: account.client_id.clone(),
             amount: 500,
-            status: super::super::payment::PaymentStatus::Pending,
-            settled_amount: None,
+            status: if settled.is_some() { PaymentStatus::Received } else { PaymentStatus::Pending },
+            settled_amount: settled,
             external_id: None,
             created_at: now(),
             version: 1,
             reversal: None,
-        };
+        }
+    }
+
+    #[test]
+    fn a_payment_credits_what_was_received_and_its_entry_says_what_was_asked() {
+        let mut account = Account::open(ClientId::parse("alice").unwrap());
+        let payment = payment("pay-1", &account, None);
         let entry = account.credit_payment(&payment.settle(450).unwrap(), now());
         assert_eq!((entry.kind, entry.amount, entry.balance_after), (LedgerKind::Payment, 450, 450));
         assert_eq!((entry.payment_id.as_deref(), entry.asked_amount), (Some("pay-1"), Some(500)));
@@ -170,17 +176,7 @@ mod tests {
     #[test]
     fn a_reversal_takes_back_what_the_payment_credited_and_never_below_zero() {
         let mut account = Account::open(ClientId::parse("alice").unwrap());
-        let payment = Payment {
-            id: "pay-2".into(),
-            client_id: account.client_id.clone(),
-            amount: 500,
-            status: super::super::payment::PaymentStatus::Received,
-            settled_amount: Some(500),
-            external_id: Some("bank-1".into()),
-            created_at: now(),
-            version: 1,
-            reversal: None,
-        };
+        let payment = payment("pay-2", &account, Some(500));
         account.credit_payment(&payment, now());
         account.charge(LedgerKind::Renewal, 100, None, now()).unwrap();
         let short = account.clone().reverse_payment(&payment, now());

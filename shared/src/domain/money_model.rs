@@ -1714,35 +1714,46 @@ impl World {
         );
         let renewal_price =
             m.renewal_after(m.list(m.plan, m.auto_months, m.ipv4), m.list(to, m.auto_months, m.ipv4));
+        let work = |credit| Work::TariffChange { to, renewal_price, credit };
+        let kind = (LedgerKind::TariffChange, "tariff_change", "change the tariff");
+        self.start_change(i, change, charge, amount, work, kind)
+    }
+
+    /// Checks a tariff or options change the domain decided (`change`, charging `charge`)
+    /// against the model's `amount`: its quote, the credit it holds for when it is done, and
+    /// its charge; then commits it. `kind` is its ledger kind, quote line and step's name.
+    fn start_change(
+        &mut self,
+        i: usize,
+        change: Change,
+        charge: u64,
+        amount: i64,
+        work: impl FnOnce(u64) -> Work,
+        (ledger, what, step): (LedgerKind, &'static str, &str),
+    ) -> Result<(), TestCaseError> {
+        let (s, m) = &self.services[i];
         let credit = (-amount).max(0) as u64;
         let charged = amount.max(0) as u64;
-        let mut next = m.clone();
         // The quote's line names the service's period, whichever period priced the change.
         let quoted = Quoted {
-            what: "tariff_change",
+            what,
             charge: charged,
             credit,
             period_months: m.period_months,
-            days: started_days(now, m.expires_at.unwrap()),
+            days: started_days(self.now, m.expires_at.unwrap()),
             expires_at: m.expires_at,
         };
         self.quote(s, &change, charge, quoted)?;
-        next.start(Work::TariffChange { to, renewal_price, credit }, charged);
+        let mut next = m.clone();
+        next.start(work(credit), charged);
         ensure_eq!(
             self,
             change.service.pending.as_ref().map(|p| p.work.credit()),
             Some(credit),
             "the credit to come"
         );
-        let money = Money::Charge(LedgerKind::TariffChange, charge);
-        self.commit(
-            i,
-            change,
-            money,
-            Money::Charge(LedgerKind::TariffChange, charged),
-            next,
-            "change the tariff",
-        )?;
+        let money = Money::Charge(ledger, charge);
+        self.commit(i, change, money, Money::Charge(ledger, charged), next, step)?;
         Ok(())
     }
 
@@ -1769,35 +1780,9 @@ impl World {
         }
         let renewal_price =
             m.renewal_after(m.list(m.plan, m.auto_months, m.ipv4), m.list(m.plan, m.auto_months, ipv4));
-        let credit = (-amount).max(0) as u64;
-        let charged = amount.max(0) as u64;
-        let mut next = m.clone();
-        let quoted = Quoted {
-            what: "options_change",
-            charge: charged,
-            credit,
-            period_months: m.period_months,
-            days: started_days(now, m.expires_at.unwrap()),
-            expires_at: m.expires_at,
-        };
-        self.quote(s, &change, charge, quoted)?;
-        next.start(Work::OptionsChange { ipv4, renewal_price, credit }, charged);
-        ensure_eq!(
-            self,
-            change.service.pending.as_ref().map(|p| p.work.credit()),
-            Some(credit),
-            "the credit to come"
-        );
-        let money = Money::Charge(LedgerKind::Options, charge);
-        self.commit(
-            i,
-            change,
-            money,
-            Money::Charge(LedgerKind::Options, charged),
-            next,
-            "change the options",
-        )?;
-        Ok(())
+        let work = |credit| Work::OptionsChange { ipv4, renewal_price, credit };
+        let kind = (LedgerKind::Options, "options_change", "change the options");
+        self.start_change(i, change, charge, amount, work, kind)
     }
 
     /// README, "Settings": an extra IPv4 address sold as an option moves the option's
