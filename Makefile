@@ -18,7 +18,7 @@ export SCHEDULE_INTERVAL_SECONDS ?= 60
 ROLE ?= client
 SUB ?= alice
 
-.PHONY: dev test bench release-builds token venv build lint unit-and-integration cfn-lint
+.PHONY: dev test bench release-builds token venv build lint unit-and-integration cfn-lint events mail
 
 $(VENV)/.installed: infra/local/requirements.txt
 	python3 -m venv $(VENV)
@@ -69,3 +69,13 @@ release-builds: venv
 
 token:
 	@python3 infra/local/dev_token.py $(ROLE) $(SUB)
+
+# What the stack of `make dev` published: the events on the queue `events-tap` (taken off it;
+# FOLLOW=1 keeps waiting for more), and the last LAST e-mails the emulator was asked to send.
+FOLLOW ?=
+LAST ?= 10
+events: venv
+	@$(VENV)/bin/python infra/local/tail.py events $(if $(FOLLOW),--follow)
+
+mail: venv
+	@$(VENV)/bin/python infra/local/tail.py mail --last $(LAST)

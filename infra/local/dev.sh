@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make dev`: the local AWS emulator, the reference control panel, the resources and demo
 # catalog, every function behind `cargo lambda watch` on the production paths, the bridge
-# from the operations queue to the worker, and the firing of the scheduled jobs every
-# SCHEDULE_INTERVAL_SECONDS. Ctrl-C stops everything it started.
+# (operations queue to the worker, table stream to the events publisher, notifications queue
+# to the notifier), and the firing of the scheduled jobs every SCHEDULE_INTERVAL_SECONDS.
+# `make events` and `make mail` show what was published and sent. Ctrl-C stops everything it
+# started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -50,7 +52,8 @@ PATH="$PWD/.venv/bin:$PATH" setsid cargo lambda watch \
   --invoke-address 127.0.0.1 --invoke-port "$API_PORT" \
   --env-var "TABLE_NAME=$TABLE_NAME,DEV_JWT_SECRET=$DEV_JWT_SECRET,AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL" \
   --env-var "AWS_REGION=$AWS_REGION,AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY" \
-  --env-var "OPERATIONS_QUEUE_URL=$OPERATIONS_QUEUE_URL,OPERATIONS_RETRY_BASE_SECONDS=2" &
+  --env-var "OPERATIONS_QUEUE_URL=$OPERATIONS_QUEUE_URL,OPERATIONS_RETRY_BASE_SECONDS=2" \
+  --env-var "EVENT_BUS_NAME=services,NOTIFICATIONS_FROM=notifications@hosting.example" &
 watch_group=$!
 wait_for "$API_PORT" "cargo lambda watch"
 
@@ -58,5 +61,5 @@ cargo run --quiet -p tests --bin local-stack -- bridge >"$logs/bridge.log" 2>&1 
 pids+=($!)
 cargo run --quiet -p tests --bin local-stack -- schedules >"$logs/schedules.log" 2>&1 &
 pids+=($!)
-echo "make dev: API on http://127.0.0.1:$API_PORT (Ctrl-C stops); make token ROLE=client SUB=alice"
+echo "make dev: API on http://127.0.0.1:$API_PORT (Ctrl-C stops); make token ROLE=client SUB=alice; make events; make mail"
 wait "$watch_group"

@@ -28,6 +28,16 @@ from parent_watch import exit_with_parent
 # seconds. The patch below keeps moto's own transaction code and only replaces its backup: the
 # items the transaction names are copied before it runs and put back if it is cancelled, which
 # leaves the table exactly as the whole-table copy would. Written against this moto version.
+#
+# moto also records a cancelled transaction's writes (and the patch's restoring deletes) in the
+# tables' DynamoDB Streams, which real DynamoDB never does: a consumer of the stream would
+# publish changes that were never committed. A stream shard is a list whose position is the
+# sequence number (StreamShard.add numbers a record len(items) + starting number, and
+# StreamShard.get reads by that position), so the patch notes each shard's length before the
+# transaction and cuts the shard back to it once the items are restored. No one can have read
+# the cut records (the server answers one request at a time), so sequence numbers stay unique
+# and increasing as readers see them. (moto's own Lambda mappings on a table, which we do not
+# use, would have been handed them already.)
 PATCHED_MOTO = "5.2.5"
 
 
@@ -65,7 +75,14 @@ def _item_key(backend, entry):
     return table, hash_value, range_value
 
 
+def _stream_lengths(backend):
+    """(stream shard, its number of records) of every table of the backend that has a stream."""
+    shards = [table.stream_shard for table in backend.tables.values() if table.stream_shard is not None]
+    return [(shard, len(shard.items)) for shard in shards]
+
+
 def _transact_write_items(self, transact_items):
+    streams = _stream_lengths(self)
     backups = []
     for entry in transact_items[:100]:
         found = _item_key(self, entry)
@@ -83,6 +100,8 @@ def _transact_write_items(self, transact_items):
                 table.items[hash_value][range_value] = before
             else:
                 table.items[hash_value] = before
+        for shard, length in streams:  # no stream record of the writes undone nor of the undoing
+            del shard.items[length:]
         raise
     finally:
         _TransactionBackup.in_transaction = False

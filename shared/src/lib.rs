@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod notifications;
 pub mod operations;
 pub mod panel;
 pub mod queue;

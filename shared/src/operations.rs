@@ -131,7 +131,7 @@ pub fn move_money(
 
 /// Adds a change (service and history) to a batch.
 pub fn add_change(batch: &mut Batch, change: &Change) -> Result<(), ApiError> {
-    batch.service(&change.service)?.history(&change.service.id, &change.entry)?;
+    batch.service(&change.service)?.history(&change.service, &change.entry)?;
     Ok(())
 }
 

@@ -228,3 +228,76 @@ pub async fn due_services(
     found.truncate(limit);
     Ok(found)
 }
+
+/// Writes a reminder (a history entry, and so an event its client is e-mailed) for every
+/// service within one of its product type's `remind_days_before` of what is due next: its
+/// auto-renewal attempt, its expiry, its deletion for non-payment. Each is sent once per
+/// service, kind, due date and day count: a marker written in the entry's transaction (with a
+/// check that the service did not change since it was read) makes a second run, or a racing
+/// one, write nothing. The sparse indexes give only the services due within the longest
+/// reminder window.
+pub async fn reminders(app: &App) -> Result<Summary, ApiError> {
+    use crate::domain::reminders::horizon_seconds;
+    let now = app.clock.now();
+    let actor = system("reminders");
+    let mut summary = Summary::default();
+    let every_rules = app.store.list_product_types().await?;
+    let after_now = |shift: i64| keys::up_to(now.plus_seconds(shift));
+    let mut found = Vec::new();
+    let longest = every_rules.iter().map(horizon_seconds).max().unwrap_or(0);
+    if longest > 0 {
+        let partition = keys::expiries();
+        found.extend(
+            app.store.services_between(Index::Lapse, partition, after_now(0), after_now(longest)).await?,
+        );
+    }
+    for rules in every_rules.iter().filter(|r| horizon_seconds(r) > 0) {
+        let horizon = horizon_seconds(rules);
+        let lead = i64::from(rules.renew_lead_days) * DAY;
+        let (from, to) = (after_now(lead), after_now(lead + horizon));
+        found.extend(
+            app.store.services_between(Index::Renewal, keys::renewals(rules.product_type), from, to).await?,
+        );
+        let kept = -i64::from(rules.auto_delete_after_days) * DAY;
+        let (from, to) = (after_now(kept), after_now(kept + horizon));
+        found.extend(
+            app.store.services_between(Index::Lapse, keys::purges(rules.product_type), from, to).await?,
+        );
+    }
+    // A service renewed automatically is in the expiry partition too.
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    found.dedup_by(|a, b| a.id == b.id);
+    summary.found = found.len();
+    let due: Vec<_> = found
+        .into_iter()
+        .filter_map(|service| {
+            let rules = every_rules.iter().find(|r| r.product_type == service.product_type)?;
+            let reminder = service.reminder_due(rules, now)?;
+            Some((service, reminder))
+        })
+        .collect();
+    let markers: Vec<_> = due.iter().map(|(s, r)| keys::reminder(&s.id, &r.name(), r.at, r.days)).collect();
+    let sent = app.store.present(&markers).await?;
+    for ((service, reminder), (marker, sent)) in due.iter().zip(markers.iter().zip(sent)) {
+        if sent {
+            continue;
+        }
+        let renewal = match reminder.due {
+            crate::domain::reminders::Due::Renewal => {
+                let Ok(renewal) = service.renew(1, &actor, now) else { continue };
+                Some((renewal.charged(), account(app, &service.client_id).await?.balance))
+            }
+            _ => None,
+        };
+        let entry = service.remind(reminder, renewal, &actor, now);
+        let mut batch = app.store.batch();
+        batch.unchanged(service)?.history(service, &entry)?.once(marker, reminder.at.plus_seconds(DAY))?;
+        match app.store.commit(batch).await {
+            Ok(()) => summary.acted += 1,
+            // Sent by a racing run, or the service changed: the next run looks again.
+            Err(crate::store::StoreError::ConditionFailed) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(summary)
+}

@@ -32,6 +32,7 @@ async fn the_provider_sets_a_product_types_rules() {
     let put = stack.put("/product-types/vps", &provider, vps_rules()).await.ok(200).clone();
     let mut expected = vps_rules();
     expected["type"] = json!("vps");
+    expected["remind_days_before"] = json!([7, 1]);
     assert_eq!(put, expected);
     let list = stack.get("/product-types", &provider).await.ok(200).clone();
     let vps = list["items"].as_array().unwrap().iter().find(|t| t["type"] == "vps").unwrap().clone();

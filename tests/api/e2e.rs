@@ -19,6 +19,7 @@ fn free_port() -> u16 {
 struct DevStack {
     child: Child,
     api: String,
+    emulator: String,
 }
 
 impl DevStack {
@@ -43,7 +44,8 @@ impl DevStack {
             .process_group(0)
             .spawn()
             .expect("start infra/local/dev.sh");
-        let stack = Self { child, api: format!("http://127.0.0.1:{api_port}") };
+        let emulator = format!("http://127.0.0.1:{emulator_port}");
+        let stack = Self { child, api: format!("http://127.0.0.1:{api_port}"), emulator };
         stack.wait_until_up();
         stack
     }
@@ -109,6 +111,34 @@ impl Drop for DevStack {
     }
 }
 
+impl DevStack {
+    /// What `make {target}` prints against this stack's emulator.
+    fn make(&self, target: &str) -> String {
+        let out = Command::new("make")
+            .args(["-s", target])
+            .current_dir(workspace_root())
+            .env("AWS_ENDPOINT_URL", &self.emulator)
+            .output()
+            .expect("make");
+        assert!(out.status.success(), "make {target}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs `make {target}` until its output (gathered over the runs) holds `wanted`.
+    fn make_until(&self, target: &str, wanted: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = String::new();
+        loop {
+            seen.push_str(&self.make(target));
+            if seen.contains(wanted) {
+                return seen;
+            }
+            assert!(Instant::now() < deadline, "make {target} never showed {wanted}:\n{seen}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}
+
 fn make_token(role: &str, sub: &str) -> String {
     let out = Command::new("make")
         .args(["-s", "token", &format!("ROLE={role}"), &format!("SUB={sub}")])
@@ -125,6 +155,9 @@ fn make_dev_serves_the_api_on_production_paths() {
     let stack = DevStack::start();
     let (alice, bob, provider) =
         (make_token("client", "alice"), make_token("client", "bob"), make_token("provider", "ops"));
+    let address = json!({"email": "alice@e2e.example", "muted": []});
+    let (status, _, _) = stack.call("PUT", "/account/notifications", Some(&alice), Some(&address));
+    assert_eq!(status, 200);
     let order = json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}});
     let (status, _, service) = stack.call("POST", "/services", Some(&alice), Some(&order));
     assert_eq!(status, 201, "{service}");
@@ -149,6 +182,18 @@ fn make_dev_serves_the_api_on_production_paths() {
     assert_eq!((status, paid["checked_out"].clone()), (201, json!([id])), "{paid}");
     let active = stack.wait_for_status(id, &alice, "active");
     assert!(active["expires_at"].is_string());
+
+    // The stream carries the history to the bus (`make events`), and alice is e-mailed
+    // (`make mail`) through the notifications queue and the notifier.
+    let events = stack.make_until("events", "\"service.activation\"");
+    assert!(events.contains(id), "{events}");
+    let mail = stack.make_until("mail", "To: alice@e2e.example");
+    assert!(mail.contains("VPS Start (debian-12)"), "{mail}");
+    let (_, _, log) = stack.call("GET", "/notifications", Some(&alice), None);
+    assert_eq!(
+        (log["items"][0]["kind"].clone(), log["items"][0]["status"].clone()),
+        (json!("activated"), json!("sent"))
+    );
 
     // Suspended and resumed by the client, then renewed from the balance.
     let (status, _, _) =

@@ -33,6 +33,20 @@ pub struct Stack {
     pub panel: String,
     pub aws_calls: AwsCalls,
     routes: Vec<Route>,
+    /// The lifecycle events' path, in stacks made `with_events`.
+    pub events: Option<Events>,
+}
+
+/// A stack's lifecycle-event path: the table's stream read into the `events-publisher`
+/// function, the bus, its `events-tap` and notifications queues, and the `notifier` function
+/// with the emulator's SES; each function with its own recording clients.
+pub struct Events {
+    pub queues: tests::events::EventQueues,
+    pub publisher: events_publisher::Publisher,
+    pub notifier: notifier::Notifier,
+    pub stream: tokio::sync::Mutex<tests::events::StreamReader>,
+    sqs: aws_sdk_sqs::Client,
+    endpoint: String,
 }
 
 /// How often the test queue delivers a message before it goes to the dead-letter queue.
@@ -157,7 +171,107 @@ impl Stack {
             retry_base_seconds: 0,
             write_reserve: std::time::Duration::from_secs(1),
         };
-        Self { app, clock, worker, queues, panel, aws_calls, routes: router::routes() }
+        Self { app, clock, worker, queues, panel, aws_calls, routes: router::routes(), events: None }
+    }
+
+    /// A stack with the lifecycle events' path (see `Events`).
+    pub async fn with_events() -> Self {
+        let mut stack = Self::new().await;
+        let endpoint = emulator::ensure_running();
+        let config = emulator::sdk_config(endpoint).await;
+        let table = stack.app.store.table().to_owned();
+        let queues = tests::events::create_event_resources(
+            &config,
+            &table,
+            &format!("{table}-events-tap"),
+            MAX_RECEIVES,
+        )
+        .await
+        .expect("the event resources");
+        let events =
+            stack.aws_calls.eventbridge_for(&aws_sdk_eventbridge::Client::new(&config), "events-publisher");
+        let publisher = events_publisher::Publisher::new(events, &queues.bus);
+        let ses = stack.aws_calls.ses_for(&aws_sdk_sesv2::Client::new(&config), "notifier");
+        let notifier = notifier::Notifier::new(
+            stack.aws_calls.app_for(&stack.app, "notifier"),
+            ses,
+            tests::events::SENDER,
+        );
+        let stream = tokio::sync::Mutex::new(
+            tests::events::StreamReader::open(&config, &table).await.expect("the stream"),
+        );
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        stack.events =
+            Some(Events { queues, publisher, notifier, stream, sqs, endpoint: endpoint.to_owned() });
+        stack
+    }
+
+    fn events(&self) -> &Events {
+        self.events.as_ref().expect("a stack made with_events")
+    }
+
+    /// Delivers the table's stream to the publisher until nothing is left; answers how many
+    /// records were delivered.
+    pub async fn publish_events(&self) -> usize {
+        let events = self.events();
+        let mut stream = events.stream.lock().await;
+        let mut delivered = 0;
+        loop {
+            let deliver = |event| async {
+                let event = lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+                events
+                    .publisher
+                    .handle(event)
+                    .await
+                    .map_err(|e| -> tests::bridge::BridgeError { e.to_string().into() })
+            };
+            match stream.pump(deliver).await.expect("the stream") {
+                0 => return delivered,
+                n => delivered += n,
+            }
+        }
+    }
+
+    /// Runs the notifier over its queue until it is empty (at most `rounds` batches).
+    pub async fn deliver_notifications(&self, rounds: usize) -> usize {
+        let events = self.events();
+        let mut delivered = 0;
+        for _ in 0..rounds {
+            let deliver = |event| async {
+                let event = lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+                events
+                    .notifier
+                    .handle(event)
+                    .await
+                    .map_err(|e| -> tests::bridge::BridgeError { e.to_string().into() })
+            };
+            match bridge::pump(&events.sqs, &events.queues.notifications, deliver)
+                .await
+                .expect("notifications")
+            {
+                0 => break,
+                n => delivered += n,
+            }
+        }
+        delivered
+    }
+
+    /// The whole path once: the stream to the bus, the notifications queue to e-mail.
+    pub async fn tell(&self) {
+        self.publish_events().await;
+        self.deliver_notifications(10).await;
+    }
+
+    /// The events that reached the `events-tap` queue since the last call (EventBridge's
+    /// envelopes).
+    pub async fn tapped(&self) -> Vec<Value> {
+        let events = self.events();
+        tests::events::drain_messages(&events.sqs, &events.queues.tap).await.expect("the tap")
+    }
+
+    /// The e-mails the emulator's SES was asked to send to `to`: `(subject, body)`, oldest first.
+    pub async fn mail_to(&self, to: &str) -> Vec<(String, String)> {
+        tests::events::sent_mail(&self.events().endpoint, to).await.expect("the emulator's SES")
     }
 
     /// A stack whose clock starts on 1 November 2026, so that its first month has 30 days.
@@ -371,6 +485,7 @@ impl Stack {
             "expiry-sweep" => expiry_sweep::handle(&app, event).await,
             "abuse-sweep" => abuse_sweep::handle(&app, event).await,
             "operations-sweep" => operations_sweep::handle(&app, event).await,
+            "reminders" => reminders::handle(&app, event).await,
             other => panic!("no job {other}"),
         };
         summary.expect("the job ran")

@@ -14,6 +14,7 @@ mod idempotency;
 mod inputs;
 mod lifecycle;
 mod money;
+mod notifications;
 mod permissions;
 mod quotes;
 mod reliability;

@@ -11,14 +11,24 @@ use shared::domain::Timestamp;
 use tests::policies::{listing, Policies};
 use tests::recording::AwsCalls;
 
-/// Allowed for Lambda rather than for the function's code: the event source mapping reads the
-/// queue with the worker's role (the bridge here receives and deletes as it would, but never
-/// reads the queue's attributes).
-const LAMBDAS_OWN: [(&str, &str); 1] = [("operations-worker", "sqs:GetQueueAttributes")];
+/// Allowed for Lambda rather than for the function's code: the event source mappings read the
+/// queues and the table's stream with the functions' roles (the bridges here receive and
+/// delete as they would, but never read a queue's attributes), and send a stream batch that
+/// kept failing to the publisher's failure queue.
+const LAMBDAS_OWN: [(&str, &str); 8] = [
+    ("operations-worker", "sqs:GetQueueAttributes"),
+    ("notifier", "sqs:GetQueueAttributes"),
+    ("events-publisher", "dynamodb:DescribeStream"),
+    ("events-publisher", "dynamodb:GetRecords"),
+    ("events-publisher", "dynamodb:GetShardIterator"),
+    ("events-publisher", "dynamodb:ListStreams"),
+    ("events-publisher", "sqs:SendMessage"),
+    ("notifier", "sqs:ChangeMessageVisibility"),
+];
 
 #[tokio::test]
 async fn every_function_calls_only_what_its_policies_allow() {
-    let stack = Stack::new().await;
+    let stack = Stack::with_events().await;
     run_every_function(&stack).await;
     let made = stack.aws_calls.made();
     let policies = Policies::of_template();
@@ -76,8 +86,30 @@ async fn run_every_function(stack: &Stack) {
     domain_settings(stack).await;
     ssl_and_virtual_data_center(stack).await;
     let not_hosted = activation_after_no_room(stack).await;
+    notifications(stack).await;
     accounts_and_deletion(stack, &vps, &ticket).await;
     schedules(stack, &not_hosted).await;
+    // Every history entry so far, to the bus; the e-mails they make, to alice's address.
+    stack.tell().await;
+}
+
+async fn notifications(stack: &Stack) {
+    let (alice, provider) = (stack.client("alice"), stack.provider());
+    let address = format!("alice@{}.test", stack.app.store.table());
+    done(stack, "PUT", "/account/notifications", &alice, Some(json!({"email": address}))).await;
+    done(stack, "GET", "/account/notifications", &alice, None).await;
+    done(stack, "GET", "/notifications", &alice, None).await;
+    done(stack, "PUT", "/clients/alice/notifications", &provider, Some(json!({"email": address}))).await;
+    done(stack, "GET", "/clients/alice/notifications", &provider, None).await;
+    done(stack, "GET", "/notification-templates/renewed", &provider, None).await;
+    done(
+        stack,
+        "PUT",
+        "/notification-templates/renewed",
+        &provider,
+        sample_body("put-notification-template"),
+    )
+    .await;
 }
 
 async fn catalog(stack: &Stack) {
@@ -214,6 +246,9 @@ async fn schedules(stack: &Stack, service: &Value) {
     let id = id_of(service);
     done(stack, "POST", &format!("/services/{id}/reboot"), &stack.client("alice"), None).await;
     let expires = Timestamp::parse(service["expires_at"].as_str().expect("an expiry")).unwrap();
+    // A week ahead of the renewal attempts: reminders.
+    stack.clock.set(expires.plus_seconds(-5 * 86_400));
+    assert!(stack.run_job("reminders").await["acted"].as_u64() > Some(0));
     stack.clock.set(expires.plus_seconds(3600));
     stack.run_job("operations-sweep").await;
     stack.drain_queue(10).await;

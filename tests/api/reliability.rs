@@ -125,8 +125,8 @@ async fn paid_services(stack: &Stack, count: usize) -> Vec<String> {
         let (ordered, created) = tests::stack::vps_order("alice", now);
         let paid = ordered.pay_order(&(&alice).into(), now).expect("payable");
         items.push(service_item(&paid.service).unwrap());
-        items.push(history_item(&ordered.id, &created).unwrap());
-        items.push(history_item(&ordered.id, &paid.entry).unwrap());
+        items.push(history_item(&ordered, &created).unwrap());
+        items.push(history_item(&paid.service, &paid.entry).unwrap());
         let message = shared::queue::OperationMessage {
             service_id: ordered.id.to_string(),
             operation_id: paid.queued.clone().expect("an activation"),

@@ -94,10 +94,16 @@ fn every_function_package_is_deployed_and_has_a_sample_event() {
         let file = workspace_root().join(format!("events/{function}.json"));
         std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
     };
+    // A function serving two routes (a client's and the provider's) has one sample, of either.
+    let mut route_keys: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for (method, path, function) in routed() {
+        route_keys.entry(function).or_default().push(format!("{method} {path}"));
+    }
+    for (function, keys) in route_keys {
         let text = read(&function);
         let event: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(event["routeKey"], format!("{method} {path}"), "{function}");
+        let key = event["routeKey"].as_str().unwrap_or_default().to_owned();
+        assert!(keys.contains(&key), "{function}: {key} is not one of {keys:?}");
         lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{function}: {e}"));
     }
     for function in queue_functions {

@@ -11,7 +11,7 @@ use tests::emulator::workspace_root;
 use tests::router::{self, Resolved};
 
 /// Routes only the provider may call.
-const PROVIDER_ONLY: [(&str, &str); 9] = [
+const PROVIDER_ONLY: [(&str, &str); 13] = [
     ("PUT", "/product-types/{type}"),
     ("POST", "/tariffs"),
     ("POST", "/services/{id}/activate"),
@@ -21,6 +21,10 @@ const PROVIDER_ONLY: [(&str, &str); 9] = [
     ("POST", "/clients/{client_id}/payments"),
     ("POST", "/payments/{id}/confirm"),
     ("POST", "/payments/{id}/reversal"),
+    ("GET", "/clients/{client_id}/notifications"),
+    ("PUT", "/clients/{client_id}/notifications"),
+    ("GET", "/notification-templates/{kind}"),
+    ("PUT", "/notification-templates/{kind}"),
 ];
 
 fn provider_only(method: &str, path: &str) -> bool {
@@ -65,6 +69,7 @@ impl Owner {
             .replace("{type}", "vps")
             .replace("{ip}", "198.51.100.1")
             .replace("{vs_id}", "vs-1")
+            .replace("{kind}", "activated")
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod bridge;
 pub mod counting;
 pub mod emulator;
+pub mod events;
 pub mod panel;
 pub mod policies;
 pub mod recording;

@@ -33,6 +33,27 @@ impl AwsCalls {
         App { store, queue, ..app.clone() }
     }
 
+    /// An EventBridge client of `function`'s, recording here.
+    pub fn eventbridge_for(
+        &self,
+        client: &aws_sdk_eventbridge::Client,
+        function: &str,
+    ) -> aws_sdk_eventbridge::Client {
+        let config = client.config().to_builder().interceptor(self.recorder(function)).build();
+        aws_sdk_eventbridge::Client::from_conf(config)
+    }
+
+    /// An SES client of `function`'s, recording here.
+    pub fn ses_for(&self, client: &aws_sdk_sesv2::Client, function: &str) -> aws_sdk_sesv2::Client {
+        let config = client.config().to_builder().interceptor(self.recorder(function)).build();
+        aws_sdk_sesv2::Client::from_conf(config)
+    }
+
+    fn recorder(&self, function: &str) -> Recorder {
+        self.calls().entry(function.to_owned()).or_default();
+        Recorder { function: function.to_owned(), calls: self.clone() }
+    }
+
     /// Every function on record, with the actions it called.
     pub fn made(&self) -> Actions {
         self.calls().clone()
@@ -87,6 +108,7 @@ fn iam_actions(metadata: &Metadata, input: &Input) -> Vec<String> {
 fn iam_service(sdk_service: &str) -> String {
     match sdk_service {
         "EventBridge" => "events".to_owned(),
+        "SESv2" => "ses".to_owned(),
         other => other.to_lowercase(),
     }
 }

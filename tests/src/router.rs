@@ -85,6 +85,11 @@ fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>>
 /// Runs the named function's handler, as its Lambda would. `None` for an unknown function.
 pub async fn invoke(function: &str, app: &App, req: Request) -> Option<Response<Body>> {
     Some(match function {
+        "list-notifications" => list_notifications::handle(app, req).await,
+        "put-notification-settings" => put_notification_settings::handle(app, req).await,
+        "get-notification-settings" => get_notification_settings::handle(app, req).await,
+        "put-notification-template" => put_notification_template::handle(app, req).await,
+        "get-notification-template" => get_notification_template::handle(app, req).await,
         "reverse-payment" => reverse_payment::handle(app, req).await,
         "grant-grace" => grant_grace::handle(app, req).await,
         "get-service-timeline" => get_service_timeline::handle(app, req).await,

@@ -35,7 +35,7 @@ async fn create_ticket(app: &App, principal: Principal, req: Request) -> Result<
         details: serde_json::json!({"ticket_id": ticket.id, "subject": ticket.subject}),
     };
     let mut batch = app.store.batch();
-    batch.ticket(&ticket)?.history(&service.id, &entry)?;
+    batch.ticket(&ticket)?.history(&service, &entry)?;
     app.store.commit(batch).await?;
     Reply::created(ticket)
 }

@@ -1,6 +1,7 @@
 //! `GET /services`: a client's own services (never deleted ones), or for the provider every
 //! service, filtered by `product_type`, `status` and `client_id`; newest first. For the
-//! provider, `?due=renewal|deletion&before=...` lists what the schedules will do by then.
+//! provider, `?due=renewal|deletion&before=...` lists what the schedules will do by then, and
+//! `?needs_attention=true` the services whose latest operation failed, latest first.
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::{ClientId, Principal, ProductType, ServiceId, Status, Timestamp};
@@ -14,7 +15,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn list_services(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
-    let params = ["product_type", "status", "client_id", "due", "before"];
+    let params = ["product_type", "status", "client_id", "due", "before", "needs_attention"];
     let query = Query::parse(&req, &[PAGE_PARAMS.as_slice(), &params].concat())?;
     if let Some(due) = query.parsed("due", Due::parse)? {
         return due_list(app, &principal, &query, due).await;
@@ -28,6 +29,14 @@ async fn list_services(app: &App, principal: Principal, req: Request) -> Result<
         status: query.parsed("status", Status::parse)?,
         hide_deleted: false,
     };
+    if query.parsed("needs_attention", parse_bool)? == Some(true) {
+        http::require_provider(&principal)?;
+        let position = |raw: &str| {
+            Some(raw.to_owned()).filter(|p| shared::store::keys::attention_start(p, "").is_some())
+        };
+        let page = app.store.services_needing_attention(&filter, query.page(position)?).await?;
+        return list_reply(page, |service| views::service(&service, &principal));
+    }
     if !principal.is_provider() {
         if filter.owner.is_some() {
             return Err(ApiError::Forbidden("only the provider filters by client_id".into()));
@@ -39,11 +48,22 @@ async fn list_services(app: &App, principal: Principal, req: Request) -> Result<
     list_reply(page, |service| views::service(&service, &principal))
 }
 
+fn parse_bool(raw: &str) -> Option<bool> {
+    match raw {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
 /// `?due=renewal|deletion&before=...` (provider): what the schedules will do by `before`
 /// (default now), soonest first, each with its `due_at`; one page of at most `limit`.
 async fn due_list(app: &App, principal: &Principal, query: &Query, due: Due) -> Result<Reply, ApiError> {
     http::require_provider(principal)?;
-    if ["product_type", "status", "client_id", "cursor"].iter().any(|p| query.get(p).is_some()) {
+    if ["product_type", "status", "client_id", "cursor", "needs_attention"]
+        .iter()
+        .any(|p| query.get(p).is_some())
+    {
         return Err(ApiError::BadRequest("due takes only before and limit".into()));
     }
     let before = query.parsed("before", Timestamp::parse)?.unwrap_or_else(|| app.clock.now());

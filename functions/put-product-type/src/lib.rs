@@ -20,6 +20,8 @@ struct RulesBody {
     renew_lead_days: u32,
     #[serde(default)]
     panel_url: Option<String>,
+    #[serde(default = "shared::domain::catalog::default_remind_days_before")]
+    remind_days_before: Vec<u32>,
 }
 
 async fn put_product_type(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
@@ -35,6 +37,7 @@ async fn put_product_type(app: &App, principal: Principal, req: Request) -> Resu
         auto_delete_after_days: body.auto_delete_after_days,
         renew_lead_days: body.renew_lead_days,
         panel_url: body.panel_url,
+        remind_days_before: body.remind_days_before,
     };
     rules.validate()?;
     app.store.put_product_type(&rules).await?;

@@ -67,7 +67,19 @@ pub struct ProductTypeRules {
     /// Where the product type's control panel takes operations (see `crate::panel`).
     #[serde(default)]
     pub panel_url: Option<String>,
+    /// How many days before a due date (an auto-renewal attempt, an expiry, a deletion for
+    /// non-payment) its client is reminded: one reminder for each (see `domain::reminders`).
+    #[serde(default = "default_remind_days_before")]
+    pub remind_days_before: Vec<u32>,
 }
+
+pub fn default_remind_days_before() -> Vec<u32> {
+    vec![7, 1]
+}
+
+/// At most this many reminders before one due date, each at most `MAX_REMIND_DAYS` ahead.
+pub const MAX_REMINDERS: usize = 5;
+pub const MAX_REMIND_DAYS: u32 = 60;
 
 /// Upper bounds on a product type's rules, to catch typos such as a lead of 3000 days.
 pub const MAX_ABUSE_LIMIT: u32 = 1_000_000;
@@ -83,6 +95,16 @@ impl ProductTypeRules {
         ];
         if let Some((name, _, max)) = bounded.iter().find(|(_, value, max)| value > max) {
             return Err(RuleViolation::new(format!("{name} must be at most {max}")));
+        }
+        let days = &self.remind_days_before;
+        let distinct: std::collections::BTreeSet<_> = days.iter().collect();
+        if days.len() > MAX_REMINDERS
+            || distinct.len() != days.len()
+            || days.iter().any(|d| !(1..=MAX_REMIND_DAYS).contains(d))
+        {
+            return Err(RuleViolation::new(format!(
+                "remind_days_before must be at most {MAX_REMINDERS} different day counts from 1 to {MAX_REMIND_DAYS}"
+            )));
         }
         match &self.panel_url {
             Some(url) if !is_panel_url(url) => Err(RuleViolation::new(format!(
@@ -330,8 +352,8 @@ pub fn is_slug(raw: &str, max: usize) -> bool {
         && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-/// A tariff for unit tests: `vps-start`, 1 or 12 months, an `ip` option, needs `os_template`.
-#[cfg(test)]
+/// A tariff for unit tests and made-up examples (a template's check): `vps-start`, 1 or 12
+/// months, an `ip` option, needs `os_template`.
 pub(crate) fn sample_tariff() -> Tariff {
     Tariff {
         id: TariffId::parse("vps-start").unwrap(),
@@ -356,6 +378,7 @@ pub(crate) fn sample_rules() -> ProductTypeRules {
         auto_delete_after_days: 14,
         renew_lead_days: 3,
         panel_url: None,
+        remind_days_before: default_remind_days_before(),
     }
 }
 

@@ -41,6 +41,10 @@ impl Timestamp {
         self.0.unix_timestamp()
     }
 
+    pub fn unix_millis(self) -> i64 {
+        (self.0.unix_timestamp_nanos() / 1_000_000) as i64
+    }
+
     /// `seconds` later (earlier when negative), stopping at the ends of the calendar.
     pub fn plus_seconds(self, seconds: i64) -> Self {
         Self(self.0.saturating_add(Duration::seconds(seconds)).min(LATEST))

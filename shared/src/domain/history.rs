@@ -33,6 +33,10 @@ pub enum Action {
     WhoisChange,
     VirtualServerCreate,
     VirtualServerDelete,
+    /// Reminders (see `crate::domain::reminders`): nothing changes, the client is told.
+    RenewalUpcoming,
+    ExpiryUpcoming,
+    DeletionUpcoming,
 }
 
 impl Action {

@@ -574,11 +574,27 @@ impl Service {
                 "done"
             }
         };
-        let next = next.paying(-(pending.work.credit() as i64));
+        let mut next = next.paying(-(pending.work.credit() as i64));
         let actor = pending.actor.clone();
         let mut details = json!({"operation_id": pending.id, "result": result});
         if pending.work.credit() > 0 {
             details["credited"] = json!(pending.work.credit());
+        }
+        // What the service is now, so that the entry (and the event it is published as) tells
+        // its client without another read: the paid period, the holds, the price.
+        if let Some(expires_at) = next.expires_at {
+            details["expires_at"] = json!(expires_at);
+        }
+        match &pending.work {
+            Work::Suspension | Work::Resume => details["holds"] = json!(next.holds),
+            Work::Renewal { .. } => details["charged"] = json!(pending.charged),
+            Work::TariffChange { .. } | Work::OptionsChange { .. } => {
+                details["renewal_price"] = json!(next.renewal_price)
+            }
+            _ => {}
+        }
+        if result == "not_available" {
+            next.failed_at = Some(at);
         }
         Some(self.record(next, &actor, pending.work.action(), at, details))
     }
@@ -610,6 +626,7 @@ impl Service {
             operation: None,
             operations_running: false,
             last_error: Some(error.to_owned()),
+            failed_at: Some(at),
             ..self.clone()
         };
         let refund = if pending.work == Work::Activation { 0 } else { pending.charged };

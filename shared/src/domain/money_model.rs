@@ -860,6 +860,7 @@ impl World {
             auto_delete_after_days: PURGE_DAYS as u32,
             renew_lead_days: LEAD_DAYS as u32,
             panel_url: None,
+            remind_days_before: super::catalog::default_remind_days_before(),
         };
         Self {
             now: start,

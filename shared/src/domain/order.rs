@@ -83,6 +83,7 @@ pub fn place_order(
         special: None,
         paid_until: None,
         net_paid: Some(0),
+        failed_at: None,
     };
     let entry = HistoryEntry {
         id: HistoryId::generate(),
@@ -181,6 +182,12 @@ pub fn check_params(tariff: &Tariff, params: &BTreeMap<String, String>) -> Resul
 /// For unit tests: alice's order of `sample_tariff` for one month, placed at `at`.
 #[cfg(test)]
 pub(crate) fn sample_service(at: Timestamp) -> Service {
+    sample_order(at).0
+}
+
+/// `sample_service` with its order's history entry (also a made-up example for a template's
+/// check).
+pub(crate) fn sample_order(at: Timestamp) -> (Service, HistoryEntry) {
     let alice = Principal { id: ClientId::parse("alice").unwrap(), role: super::Role::Client };
     let order = OrderRequest {
         client_id: alice.id.clone(),
@@ -190,7 +197,7 @@ pub(crate) fn sample_service(at: Timestamp) -> Service {
         options: vec![],
         quick: false,
     };
-    place_order(&super::catalog::sample_tariff(), order, &alice, at).expect("a valid order").0
+    place_order(&super::catalog::sample_tariff(), order, &alice, at).expect("a valid order")
 }
 
 #[cfg(test)]

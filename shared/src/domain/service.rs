@@ -180,6 +180,10 @@ pub struct Service {
     /// Unset on services stored before it was kept.
     #[serde(default)]
     pub net_paid: Option<u64>,
+    /// When its last operation was given up, or its activation found no resources: the
+    /// provider's list of services that need attention is sorted by it.
+    #[serde(default)]
+    pub failed_at: Option<Timestamp>,
 }
 
 /// A renewal price the provider set other than the list price: the floor, per month, that a
@@ -240,6 +244,22 @@ impl Service {
             .net_paid
             .map(|paid| (i128::from(paid) + i128::from(amount)).clamp(0, i128::from(u64::MAX)) as u64);
         self
+    }
+
+    /// The service as its client knows it: the tariff and its main parameter (the domain, else
+    /// the OS), `VPS Start (debian-12)`, `.com domain (example.com)`.
+    pub fn name(&self, tariff_name: &str) -> String {
+        let main = ["domain", "os_template", "os"].iter().find_map(|p| self.params.get(*p));
+        match main {
+            Some(main) => format!("{tariff_name} ({main})"),
+            None => tariff_name.to_owned(),
+        }
+    }
+
+    /// Whether the provider should look at it: its latest operation was given up, or its
+    /// activation found no resources. A later successful operation clears it.
+    pub fn needs_attention(&self) -> bool {
+        self.status != Status::Deleted && (self.last_error.is_some() || self.status == Status::NotAvailable)
     }
 
     /// What a client may see: its own services, never deleted ones. The provider sees all.

@@ -5,10 +5,11 @@
 use super::keys::{self, Item};
 use super::{encode, is_condition_failure, Store, StoreError};
 use crate::domain::account::{Account, LedgerEntry};
+use crate::domain::events::LifecycleEvent;
 use crate::domain::payment::Payment;
 use crate::domain::ticket::Ticket;
-use crate::domain::{HistoryEntry, Service, ServiceId};
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use crate::domain::{HistoryEntry, Service};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 
 /// DynamoDB's limit on the items of one transaction.
 pub const MAX_ITEMS: usize = 100;
@@ -21,10 +22,11 @@ pub fn service_item(service: &Service) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-/// A history entry of a service as its table item.
-pub fn history_item(service: &ServiceId, entry: &HistoryEntry) -> Result<Item, StoreError> {
-    let mut item = encode(entry)?;
-    item.extend(keys::history(service, &entry.id).item());
+/// A history entry of a service as its table item: the event it is published as (the entry
+/// with the service's client, type and tariff), which the table's stream carries to the bus.
+pub fn history_item(service: &Service, entry: &HistoryEntry) -> Result<Item, StoreError> {
+    let mut item = encode(&LifecycleEvent::new(service, entry))?;
+    item.extend(keys::history(&service.id, &entry.id).item());
     Ok(item)
 }
 
@@ -58,7 +60,8 @@ impl Batch {
         self.put_versioned(service_item(service)?, service.version)
     }
 
-    pub fn history(&mut self, service: &ServiceId, entry: &HistoryEntry) -> Result<&mut Self, StoreError> {
+    /// A history entry of `service` (as the change leaves it).
+    pub fn history(&mut self, service: &Service, entry: &HistoryEntry) -> Result<&mut Self, StoreError> {
         self.put_new(history_item(service, entry)?)
     }
 
@@ -74,6 +77,31 @@ impl Batch {
             self.put_new(item)?;
         }
         Ok(self)
+    }
+
+    /// Writes nothing to `service`, but holds the transaction to the version it was read at.
+    pub fn unchanged(&mut self, service: &Service) -> Result<&mut Self, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::service(&service.id).item()))
+            .condition_expression("version = :read")
+            .expression_attribute_values(":read", AttributeValue::N(service.version.to_string()))
+            .build()
+            .map_err(StoreError::backend)?;
+        self.items.push(TransactWriteItem::builder().condition_check(check).build());
+        Ok(self)
+    }
+
+    /// A marker that something happened once: the transaction fails if it exists already.
+    /// DynamoDB's TTL removes it after `until`.
+    pub fn once(
+        &mut self,
+        marker: &keys::Key,
+        until: crate::domain::Timestamp,
+    ) -> Result<&mut Self, StoreError> {
+        let mut item = marker.item();
+        item.insert(keys::TTL_ATTRIBUTE.to_owned(), AttributeValue::N(until.unix_seconds().to_string()));
+        self.put_new(item)
     }
 
     pub fn payment(&mut self, payment: &Payment) -> Result<&mut Self, StoreError> {

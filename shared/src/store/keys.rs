@@ -17,6 +17,14 @@
 //! |                   |                     |                   | by_type: `SVCTICKETS#{service}` / same     |
 //! |                   |                     |                   | all: `TICKETS` / same                      |
 //! | idempotency record| `IDEM#{principal}#{key}` | `IDEM`       | (TTL attribute `expires_at`)               |
+//! | reminder sent     | `SVC#{id}`          | `REMINDER#{kind}#{due}#{days}` | (TTL: gone after its due date)|
+//! | notification prefs| `NOTIFY#{client}`   | `SETTINGS`        |                                            |
+//! | notification      | `NOTIFY#{client}`   | `SENT#{event id}` | (one per event and client)                 |
+//! | e-mail template   | `TEMPLATE#{kind}`   | `META`            | (the provider's; the default is built in)  |
+//!
+//! The sparse schedule indexes: renewal `RENEW#{type}` / `{expires_at}#{id}`; lapse `EXPIRES`,
+//! `PURGE#{type}` and `PENDING`; abuse `ABUSE#{type}` / score; attention `ATTENTION` /
+//! `{failed_at}#{id}`.
 //!
 //! A service and its history share a partition, so a service's history is one Query and a
 //! status change with its history entry is one transaction. Ids are ULIDs, so every `SVC#` and
@@ -60,10 +68,12 @@ pub enum Index {
     Lapse,
     /// Sparse: services with abuse reports and no abuse suspension, by type, sorted by score.
     Abuse,
+    /// Sparse: services whose latest operation failed, sorted by when (`Service::needs_attention`).
+    Attention,
 }
 
 impl Index {
-    pub const ALL_INDEXES: [Index; 7] = [
+    pub const ALL_INDEXES: [Index; 8] = [
         Index::ByOwner,
         Index::ByType,
         Index::ByStatus,
@@ -71,6 +81,7 @@ impl Index {
         Index::Renewal,
         Index::Lapse,
         Index::Abuse,
+        Index::Attention,
     ];
 
     pub fn name(self) -> &'static str {
@@ -82,6 +93,7 @@ impl Index {
             Index::Renewal => "gsi5",
             Index::Lapse => "gsi6",
             Index::Abuse => "gsi7",
+            Index::Attention => "gsi8",
         }
     }
 
@@ -234,7 +246,27 @@ pub fn service_index_keys(service: &Service) -> Item {
     if at_rest && service.abuse_score > 0 && !service.holds.contains(&Hold::Abuse) {
         sparse(Index::Abuse, abuse_reports(service.product_type), abuse_order(service.abuse_score));
     }
+    if service.needs_attention() {
+        let since = service.failed_at.unwrap_or(service.created_at);
+        sparse(Index::Attention, needing_attention(), since.to_string());
+    }
     keys
+}
+
+/// Services whose latest operation failed, sorted by `{failed_at}#{id}`.
+pub fn needing_attention() -> String {
+    "ATTENTION".into()
+}
+
+/// Where a page of the attention list resumes: after `position` (`{failed_at}#{id}`, as a
+/// cursor gave it back); None when it is not such a position.
+pub fn attention_start(position: &str, partition: &str) -> Option<Item> {
+    let (at, id) = position.split_once('#')?;
+    Timestamp::parse(at)?;
+    let mut start = service(&ServiceId::parse(id)?).item();
+    start.insert(Index::Attention.pk(), AttributeValue::S(partition.to_owned()));
+    start.insert(Index::Attention.sk(), AttributeValue::S(position.to_owned()));
+    Some(start)
 }
 
 /// Services with an operation pending, whatever their status, sorted by
@@ -377,6 +409,40 @@ pub fn ticket_id_of(item: &Item) -> Option<String> {
 /// The sort-key prefix of services in the indexes they share with tickets.
 pub fn service_sort_prefix() -> String {
     SERVICE_PREFIX.into()
+}
+
+/// The marker that a reminder was sent: one per service, reminder kind, due date and day count.
+pub fn reminder(service: &ServiceId, kind: &str, due: Timestamp, days: u32) -> Key {
+    Key { pk: service_partition(service), sk: format!("REMINDER#{kind}#{due}#{days}") }
+}
+
+fn notifications_partition(client: &str) -> String {
+    format!("NOTIFY#{client}")
+}
+
+/// A client's notification address and muted kinds.
+pub fn notification_settings(client: &str) -> Key {
+    Key { pk: notifications_partition(client), sk: "SETTINGS".into() }
+}
+
+const NOTIFICATION_PREFIX: &str = "SENT#";
+
+/// A client's notification of one event (so one per event and client).
+pub fn notification(client: &str, event_id: &str) -> Key {
+    Key { pk: notifications_partition(client), sk: format!("{NOTIFICATION_PREFIX}{event_id}") }
+}
+
+pub fn notifications_partition_of(client: &str) -> (String, String) {
+    (notifications_partition(client), NOTIFICATION_PREFIX.into())
+}
+
+pub fn notification_event_of(item: &Item) -> Option<String> {
+    string(item, SK)?.strip_prefix(NOTIFICATION_PREFIX).map(str::to_owned)
+}
+
+/// The provider's template of one notification kind.
+pub fn notification_template(kind: &str) -> Key {
+    Key { pk: format!("TEMPLATE#{kind}"), sk: "META".into() }
 }
 
 pub fn idempotency(principal: &str, key: &str) -> Key {

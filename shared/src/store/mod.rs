@@ -5,6 +5,7 @@ pub mod batch;
 pub mod catalog;
 pub mod idempotency;
 pub mod keys;
+pub mod notifications;
 pub mod remembered;
 pub mod schema;
 pub mod services;
@@ -139,7 +140,11 @@ fn encode<T: Serialize>(value: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn decode<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+/// An item as the value it stores: its table keys are not the value's (a type that refuses
+/// unknown fields, as a request body does, reads back).
+fn decode<T: DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {
+    item.remove(keys::PK);
+    item.remove(keys::SK);
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
@@ -169,6 +174,8 @@ struct PageQuery {
     sort_prefix: Option<String>,
     /// A range on the sort key instead of a prefix: `("<=", bound)` or `(">=", bound)`.
     sort_range: Option<(&'static str, String)>,
+    /// Or both ends of the range, inclusive.
+    sort_between: Option<(String, String)>,
     /// A filter expression over `#f0..` names and `:f0..` values.
     filter: Vec<(String, AttributeValue, &'static str)>,
     newest_first: bool,
@@ -243,6 +250,12 @@ impl Store {
             request = request
                 .expression_attribute_names("#sk", sk_name)
                 .expression_attribute_values(":sk", s(bound));
+        } else if let Some((from, to)) = q.sort_between {
+            condition.push_str(" AND #sk BETWEEN :from AND :to");
+            request = request
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":from", s(from))
+                .expression_attribute_values(":to", s(to));
         }
         let mut filters = Vec::new();
         for (i, (name, value, op)) in q.filter.into_iter().enumerate() {

@@ -5,7 +5,7 @@ use super::keys::{Index, PK, SK, TTL_ATTRIBUTE};
 use super::StoreError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -21,12 +21,19 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
     KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(StoreError::backend)
 }
 
-/// Creates the table with its indexes and TTL. Answers false when it already exists.
+/// Creates the table with its indexes, its stream (new images: the history entries it carries
+/// are the lifecycle events' outbox) and TTL. Answers false when it already exists.
 pub async fn create_table(client: &Client, table: &str) -> Result<bool, StoreError> {
+    let stream = StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewImage)
+        .build()
+        .map_err(StoreError::backend)?;
     let mut request = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(stream)
         .attribute_definitions(string_attribute(PK)?)
         .attribute_definitions(string_attribute(SK)?)
         .key_schema(key(PK, KeyType::Hash)?)

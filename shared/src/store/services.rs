@@ -33,7 +33,7 @@ impl Store {
     /// Writes a new service and its first history entry in one transaction.
     pub async fn insert_service(&self, service: &Service, entry: &HistoryEntry) -> Result<(), StoreError> {
         let mut batch = self.batch();
-        batch.service(service)?.history(&service.id, entry)?;
+        batch.service(service)?.history(service, entry)?;
         self.commit(batch).await
     }
 
@@ -94,6 +94,40 @@ impl Store {
         Ok(Page {
             items: items.into_iter().map(decode).collect::<Result<_, _>>()?,
             next: last.as_ref().and_then(keys::service_id_of),
+        })
+    }
+
+    /// The services whose latest operation failed (`Service::needs_attention`), the latest
+    /// failure first, one page; `filter`'s owner, type and status narrow it. A page resumes
+    /// after the position `{failed_at}#{id}` (see `keys::attention_position`).
+    pub async fn services_needing_attention(
+        &self,
+        filter: &ServiceFilter,
+        page: PageRequest<String>,
+    ) -> Result<Page<Service, String>, StoreError> {
+        let index = Index::Attention;
+        let partition = keys::needing_attention();
+        let mut query = PageQuery {
+            index: Some(index),
+            start: page.after.as_deref().and_then(|position| keys::attention_start(position, &partition)),
+            partition,
+            newest_first: true,
+            limit: page.limit,
+            ..PageQuery::default()
+        };
+        if let Some(owner) = &filter.owner {
+            query = query.filter("client_id", "=", s(owner.as_str()));
+        }
+        if let Some(status) = filter.status {
+            query = query.filter("status", "=", s(status.as_str()));
+        }
+        if let Some(t) = filter.product_type {
+            query = query.filter("product_type", "=", s(t.as_str()));
+        }
+        let (items, last) = self.query_page(query).await?;
+        Ok(Page {
+            items: items.into_iter().map(decode).collect::<Result<_, _>>()?,
+            next: last.as_ref().and_then(|item| item.get(&index.sk())?.as_s().ok().cloned()),
         })
     }
 
@@ -189,19 +223,48 @@ impl Store {
         op: &'static str,
         bound: String,
     ) -> Result<Vec<Service>, StoreError> {
+        self.services_in(PageQuery {
+            index: Some(index),
+            partition,
+            sort_range: Some((op, bound)),
+            ..PageQuery::default()
+        })
+        .await
+    }
+
+    /// The services of a sparse index partition whose sort key is from `from` to `to`.
+    pub async fn services_between(
+        &self,
+        index: Index,
+        partition: String,
+        from: String,
+        to: String,
+    ) -> Result<Vec<Service>, StoreError> {
+        let query = PageQuery {
+            index: Some(index),
+            partition,
+            sort_between: Some((from, to)),
+            ..PageQuery::default()
+        };
+        self.services_in(query).await
+    }
+
+    /// Every service `query` finds, page after page.
+    async fn services_in(&self, query: PageQuery) -> Result<Vec<Service>, StoreError> {
         let mut services = Vec::new();
         let mut start = None;
         loop {
-            let query = PageQuery {
-                index: Some(index),
-                partition: partition.clone(),
-                sort_range: Some((op, bound.clone())),
+            let page = PageQuery {
+                index: query.index,
+                partition: query.partition.clone(),
+                sort_range: query.sort_range.clone(),
+                sort_between: query.sort_between.clone(),
                 // Large pages: a run's due services usually fit in one Query.
                 limit: 1000,
                 start,
                 ..PageQuery::default()
             };
-            let (items, last) = self.query_page(query).await?;
+            let (items, last) = self.query_page(page).await?;
             services.extend(items.into_iter().map(decode::<Service>).collect::<Result<Vec<_>, _>>()?);
             match last {
                 Some(last) => start = Some(last),

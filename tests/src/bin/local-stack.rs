@@ -1,20 +1,24 @@
 //! The local stack's helper for `make dev`:
-//! - `local-stack bootstrap`: creates the table, the operations queue with its dead-letter
-//!   queue and the event bus in the emulator at `AWS_ENDPOINT_URL`, and seeds the demo catalog
-//!   with each product type's panel under `PANEL_URL`. Prints `OPERATIONS_QUEUE_URL=...` last.
-//!   Running it again is fine.
+//! - `local-stack bootstrap`: creates the table (with its stream), the operations queue with
+//!   its dead-letter queue, the event bus with the `events-tap` queue and the notifications
+//!   queue subscribed to it, and the verified SES sender in the emulator at `AWS_ENDPOINT_URL`,
+//!   and seeds the demo catalog with each product type's panel under `PANEL_URL`. Prints
+//!   `OPERATIONS_QUEUE_URL=...` last. Running it again is fine.
 //! - `local-stack schedules`: fires each scheduled job (`auto-renewal`, `expiry-sweep`,
-//!   `abuse-sweep`, `operations-sweep`) every `SCHEDULE_INTERVAL_SECONDS` (default 60) through
+//!   `abuse-sweep`, `operations-sweep`, `reminders`) every `SCHEDULE_INTERVAL_SECONDS` (default 60) through
 //!   the invoke API with the sample scheduled event: the emulator stores schedules but never
 //!   fires them.
-//! - `local-stack bridge`: forever moves messages from the operations queue to the
-//!   `operations-worker` function through `cargo lambda watch`'s invoke API (the emulator has no
-//!   event source mapping), deleting what the worker did not report failed.
+//! - `local-stack bridge`: forever does what Lambda's event source mappings would (the emulator
+//!   has none), through `cargo lambda watch`'s invoke API: moves messages from the operations
+//!   queue to `operations-worker` and from the notifications queue to `notifier`, deleting what
+//!   they did not report failed, and the table's stream (history inserts) to
+//!   `events-publisher`, on past what it did not report failed.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use shared::store::Store;
 use std::time::Duration;
-use tests::{bridge, emulator, stack};
+use tests::{bridge, emulator, events, stack};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -35,6 +39,8 @@ async fn main() -> Result<(), Error> {
             let queues = stack::create_messaging(&config, stack::QUEUE, stack::MAX_RECEIVES)
                 .await
                 .map_err(|e| e.to_string())?;
+            events::create_event_resources(&config, stack::EVENT_BUS, "events-tap", stack::MAX_RECEIVES)
+                .await?;
             let store = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
             let added = stack::seed_catalog(&store, &env("PANEL_URL", "http://127.0.0.1:8700")).await?;
             println!(
@@ -46,22 +52,54 @@ async fn main() -> Result<(), Error> {
             Ok(())
         }
         Some("bridge") => {
-            let queue_url = std::env::var("OPERATIONS_QUEUE_URL")?;
-            let invoke = format!(
-                "http://127.0.0.1:{}/2015-03-31/functions/operations-worker/invocations",
-                env("API_PORT", "9000")
-            );
+            let operations = std::env::var("OPERATIONS_QUEUE_URL")?;
+            let queues =
+                events::create_event_resources(&config, stack::EVENT_BUS, "events-tap", stack::MAX_RECEIVES)
+                    .await?;
+            let mut stream = events::StreamReader::open(&config, &env("TABLE_NAME", "services")).await?;
             let sqs = aws_sdk_sqs::Client::new(&config);
             let http = reqwest::Client::new();
-            loop {
-                let deliver = |event: SqsEvent| {
-                    let request = http.post(&invoke).json(&event);
+            let invoke = |function: &str| {
+                let url = format!(
+                    "http://127.0.0.1:{}/2015-03-31/functions/{function}/invocations",
+                    env("API_PORT", "9000")
+                );
+                let http = http.clone();
+                move |event: serde_json::Value| {
+                    let request = http.post(&url).json(&event);
                     async move {
-                        let response = request.send().await?.error_for_status()?;
-                        Ok::<SqsBatchResponse, Error>(response.json().await?)
+                        Ok::<serde_json::Value, Error>(
+                            request.send().await?.error_for_status()?.json().await?,
+                        )
                     }
+                }
+            };
+            let (worker, notifier, publisher) =
+                (invoke("operations-worker"), invoke("notifier"), invoke("events-publisher"));
+            loop {
+                let moved = async {
+                    let mut moved = bridge::pump(&sqs, &operations, |event: SqsEvent| {
+                        let call = worker(serde_json::to_value(event).unwrap_or_default());
+                        async move { Ok::<SqsBatchResponse, Error>(serde_json::from_value(call.await?)?) }
+                    })
+                    .await?;
+                    moved +=
+                        stream
+                            .pump(|event| {
+                                let call = publisher(serde_json::to_value(event).unwrap_or_default());
+                                async move {
+                                    Ok::<DynamoDbEventResponse, Error>(serde_json::from_value(call.await?)?)
+                                }
+                            })
+                            .await?;
+                    moved += bridge::pump(&sqs, &queues.notifications, |event: SqsEvent| {
+                        let call = notifier(serde_json::to_value(event).unwrap_or_default());
+                        async move { Ok::<SqsBatchResponse, Error>(serde_json::from_value(call.await?)?) }
+                    })
+                    .await?;
+                    Ok::<usize, Error>(moved)
                 };
-                match bridge::pump(&sqs, &queue_url, deliver).await {
+                match moved.await {
                     Ok(0) => tokio::time::sleep(Duration::from_millis(500)).await,
                     Ok(_) => {}
                     Err(e) => {
@@ -77,7 +115,7 @@ async fn main() -> Result<(), Error> {
             let http = reqwest::Client::new();
             loop {
                 tokio::time::sleep(Duration::from_secs(interval)).await;
-                for job in ["auto-renewal", "expiry-sweep", "abuse-sweep", "operations-sweep"] {
+                for job in ["auto-renewal", "expiry-sweep", "abuse-sweep", "operations-sweep", "reminders"] {
                     let url = format!(
                         "http://127.0.0.1:{}/2015-03-31/functions/{job}/invocations",
                         env("API_PORT", "9000")

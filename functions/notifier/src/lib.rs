@@ -1,0 +1,151 @@
+//! `notifier`: e-mails a client about the lifecycle events it should hear of (see
+//! `domain::notification::Kind::of`), from the notifications queue a rule on the bus fills.
+//!
+//! One notification per event and client: the log entry of the event is claimed (a
+//! conditional put) before the e-mail is sent, so a second delivery of the event finds it and
+//! sends nothing. A claim whose attempt died is taken over after `CLAIM_SECONDS`; a send the
+//! mail service refused is logged `failed` and the message comes back to be sent again (past
+//! the queue's receives it goes to the dead-letter queue, its log entry still `failed`).
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use lambda_runtime::{Error, LambdaEvent};
+use serde::Deserialize;
+use shared::domain::events::{LifecycleEvent, SOURCE};
+use shared::domain::notification::{self, default_template, About, Delivery, Email, Kind, Notification};
+use shared::App;
+
+/// How long an attempt holds a notification it claimed before another may take it over: past
+/// the function's timeout, within the queue's visibility timeout.
+pub const CLAIM_SECONDS: i64 = 60;
+
+pub struct Notifier {
+    app: App,
+    ses: aws_sdk_sesv2::Client,
+    from: String,
+}
+
+/// An event as EventBridge delivers it to a queue (the fields used).
+#[derive(Deserialize)]
+struct Envelope {
+    source: String,
+    detail: LifecycleEvent,
+}
+
+/// What became of one message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to tell its client (not a kind it hears of, or not from this product).
+    Nothing,
+    /// Told, or logged as muted or without an address, now or by an earlier delivery.
+    Logged(Delivery),
+    /// To be delivered again: another attempt holds it, or the send failed.
+    Retry(String),
+}
+
+impl Notifier {
+    pub fn new(app: App, ses: aws_sdk_sesv2::Client, from: impl Into<String>) -> Self {
+        Self { app, ses, from: from.into() }
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+        let mut response = SqsBatchResponse::default();
+        for message in &event.payload.records {
+            let outcome = self.message(message).await;
+            tracing::info!(message_id = ?message.message_id, ?outcome, "notification");
+            if let Outcome::Retry(_) = outcome {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = message.message_id.clone().unwrap_or_default();
+                response.batch_item_failures.push(failure);
+            }
+        }
+        Ok(response)
+    }
+
+    async fn message(&self, message: &SqsMessage) -> Outcome {
+        let body = message.body.as_deref().unwrap_or_default();
+        match serde_json::from_str::<Envelope>(body) {
+            Ok(envelope) if envelope.source == SOURCE => self.notify(&envelope.detail).await,
+            Ok(_) => Outcome::Nothing,
+            // Never readable: retried until the dead-letter queue keeps it for the provider.
+            Err(error) => Outcome::Retry(format!("not a lifecycle event: {error}")),
+        }
+    }
+
+    /// Tells `event`'s client of it, once.
+    pub async fn notify(&self, event: &LifecycleEvent) -> Outcome {
+        // On the heap: the SDK calls' futures nest deep enough to overflow the compiler's layout limit.
+        match Box::pin(self.try_notify(event)).await {
+            Ok(outcome) => outcome,
+            Err(error) => Outcome::Retry(error),
+        }
+    }
+
+    async fn try_notify(&self, event: &LifecycleEvent) -> Result<Outcome, String> {
+        let Some(kind) = Kind::of(event) else { return Ok(Outcome::Nothing) };
+        let now = self.app.clock.now();
+        let inputs = self.app.store.notification_inputs(event, kind).await.map_err(|e| e.to_string())?;
+        if let Some(logged) = inputs.logged.as_ref().filter(|n| !n.to_send()) {
+            return Ok(Outcome::Logged(logged.status));
+        }
+        let service = inputs.service.ok_or("the event's service is not in the table")?;
+        let tariff_name = inputs.tariff.as_ref().map_or(event.tariff_id.as_str(), |t| t.name.as_str());
+        let context = notification::context(kind, event, &About { service: &service, tariff_name });
+        let email = render(kind, inputs.template.as_ref(), &context)?;
+        let mut notification = Notification::of(event, kind, &inputs.settings, email.subject.clone(), now);
+        let stale_before = now.plus_seconds(-CLAIM_SECONDS);
+        if !self.app.store.claim_notification(&notification, stale_before).await.map_err(|e| e.to_string())? {
+            return Ok(Outcome::Retry("another attempt holds this notification".into()));
+        }
+        if !notification.to_send() {
+            return Ok(Outcome::Logged(notification.status));
+        }
+        let to = notification.to.clone().unwrap_or_default();
+        let sent = self.send(&to, &email).await;
+        (notification.status, notification.error) = match &sent {
+            Ok(()) => (Delivery::Sent, None),
+            Err(error) => (Delivery::Failed, Some(error.clone())),
+        };
+        self.app.store.settle_notification(&notification).await.map_err(|e| e.to_string())?;
+        match sent {
+            Ok(()) => Ok(Outcome::Logged(Delivery::Sent)),
+            Err(error) => Ok(Outcome::Retry(error)),
+        }
+    }
+
+    async fn send(&self, to: &str, email: &Email) -> Result<(), String> {
+        let content =
+            |data: &str| Content::builder().data(data).charset("UTF-8").build().map_err(|e| e.to_string());
+        let message = Message::builder()
+            .subject(content(&email.subject)?)
+            .body(Body::builder().text(content(&email.text)?).html(content(&email.html)?).build())
+            .build();
+        self.ses
+            .send_email()
+            .from_email_address(&self.from)
+            .destination(Destination::builder().to_addresses(to).build())
+            .content(EmailContent::builder().simple(message).build())
+            .send()
+            .await
+            .map_err(|e| aws_sdk_sesv2::error::DisplayErrorContext(e).to_string())?;
+        Ok(())
+    }
+}
+
+/// The provider's template of `kind`, else the default: a provider's template was checked when
+/// it was saved, but should it fail on a real event, the client still gets the default.
+fn render(
+    kind: Kind,
+    custom: Option<&notification::Template>,
+    context: &serde_json::Value,
+) -> Result<Email, String> {
+    if let Some(custom) = custom {
+        match custom.render(context) {
+            Ok(email) => return Ok(email),
+            Err(error) => {
+                tracing::error!(kind = kind.as_str(), %error, "the provider's template failed: the default is sent")
+            }
+        }
+    }
+    default_template(kind).render(context).map_err(|e| e.to_string())
+}

@@ -1,0 +1,596 @@
+//! What a client is told by e-mail: which lifecycle events it hears about (`Kind`), its address
+//! and muted kinds (`Settings`), and the e-mail each kind renders to (`Template`, with a default
+//! per kind in `shared/templates/notifications/`, which the provider may replace).
+
+use super::events::LifecycleEvent;
+use super::{Action, Service, Status, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The events a client hears about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Activated,
+    ActivationFailed,
+    Suspended,
+    Resumed,
+    Renewed,
+    RenewalDeclined,
+    RenewalUpcoming,
+    ExpiryUpcoming,
+    DeletionUpcoming,
+    TariffChanged,
+    OptionsChanged,
+    Deleted,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 12] = [
+        Kind::Activated,
+        Kind::ActivationFailed,
+        Kind::Suspended,
+        Kind::Resumed,
+        Kind::Renewed,
+        Kind::RenewalDeclined,
+        Kind::RenewalUpcoming,
+        Kind::ExpiryUpcoming,
+        Kind::DeletionUpcoming,
+        Kind::TariffChanged,
+        Kind::OptionsChanged,
+        Kind::Deleted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Activated => "activated",
+            Kind::ActivationFailed => "activation_failed",
+            Kind::Suspended => "suspended",
+            Kind::Resumed => "resumed",
+            Kind::Renewed => "renewed",
+            Kind::RenewalDeclined => "renewal_declined",
+            Kind::RenewalUpcoming => "renewal_upcoming",
+            Kind::ExpiryUpcoming => "expiry_upcoming",
+            Kind::DeletionUpcoming => "deletion_upcoming",
+            Kind::TariffChanged => "tariff_changed",
+            Kind::OptionsChanged => "options_changed",
+            Kind::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+
+    /// What a client must hear whatever it chose: its service stops or goes away.
+    pub fn can_be_muted(self) -> bool {
+        !matches!(self, Kind::Suspended | Kind::DeletionUpcoming | Kind::Deleted)
+    }
+
+    /// The kind of e-mail `event` is for its client, if any. The start of long work tells
+    /// nothing yet (its end does); an operation undone is in the history, not in the mail box,
+    /// except an activation, which the client waits for.
+    pub fn of(event: &LifecycleEvent) -> Option<Kind> {
+        if event.status_after == Status::InProgress {
+            return None;
+        }
+        let result = event.details.get("result").and_then(Value::as_str);
+        let failed = event.details.get("error").is_some();
+        let done = result == Some("done");
+        match event.operation {
+            Action::Activation if failed || result == Some("not_available") => Some(Kind::ActivationFailed),
+            Action::Activation if done => Some(Kind::Activated),
+            _ if failed => None,
+            Action::Suspension if is_suspended(event.status_after) => Some(Kind::Suspended),
+            Action::Resume if done && event.status_after == Status::Active => Some(Kind::Resumed),
+            Action::Renewal if result == Some("insufficient_funds") => Some(Kind::RenewalDeclined),
+            Action::Renewal if done => Some(Kind::Renewed),
+            Action::TariffChange if done => Some(Kind::TariffChanged),
+            Action::OptionsChange if done => Some(Kind::OptionsChanged),
+            Action::Deletion if done => Some(Kind::Deleted),
+            Action::RenewalUpcoming => Some(Kind::RenewalUpcoming),
+            Action::ExpiryUpcoming => Some(Kind::ExpiryUpcoming),
+            Action::DeletionUpcoming => Some(Kind::DeletionUpcoming),
+            _ => None,
+        }
+    }
+}
+
+fn is_suspended(status: Status) -> bool {
+    matches!(
+        status,
+        Status::Suspended | Status::SuspendedByAdmin | Status::SuspendedAbuse | Status::TemporarilySuspended
+    )
+}
+
+/// Longest address accepted (RFC 5321's path limit).
+pub const MAX_EMAIL: usize = 254;
+
+/// A client's notification address and the kinds it muted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub email: Option<String>,
+    #[serde(default)]
+    pub muted: Vec<Kind>,
+}
+
+impl Settings {
+    /// The settings as stored: the address trimmed, the muted kinds sorted once each; a
+    /// malformed address, or muting a kind that cannot be muted, is refused.
+    pub fn validated(self) -> Result<Settings, super::RuleViolation> {
+        let email = self.email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
+        if let Some(email) = &email {
+            if !is_email(email) {
+                return Err(super::RuleViolation::new("email is not a valid e-mail address"));
+            }
+        }
+        if let Some(kind) = self.muted.iter().find(|k| !k.can_be_muted()) {
+            return Err(super::RuleViolation::new(format!("{} cannot be muted", kind.as_str())));
+        }
+        let mut muted = self.muted;
+        muted.sort();
+        muted.dedup();
+        Ok(Settings { email, muted })
+    }
+}
+
+/// `local@domain.tld` in printable ASCII, without spaces, quotes or angle brackets (nothing a
+/// mail header could be split or spoofed with), at most `MAX_EMAIL` characters.
+pub fn is_email(address: &str) -> bool {
+    let Some((local, domain)) = address.split_once('@') else { return false };
+    let allowed = |c: char| c.is_ascii_graphic() && !"\"'<>()[]\\,;:@".contains(c);
+    let labels: Vec<&str> = domain.split('.').collect();
+    address.len() <= MAX_EMAIL
+        && (1..=64).contains(&local.len())
+        && local.chars().all(allowed)
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && labels.len() >= 2
+        && labels.iter().all(|label| {
+            (1..=63).contains(&label.len())
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+/// An e-mail template: subject and text are plain, html is escaped as it renders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Bounds on a provider's template, in bytes.
+pub const MAX_SUBJECT: usize = 500;
+pub const MAX_BODY: usize = 100_000;
+
+/// An e-mail, rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+macro_rules! defaults {
+    ($($kind:ident => $file:literal),* $(,)?) => {
+        /// The template the repository ships for `kind`.
+        pub fn default_template(kind: Kind) -> Template {
+            match kind {
+                $(Kind::$kind => Template {
+                    subject: include_str!(concat!("../../templates/notifications/", $file, ".subject")).trim().to_owned(),
+                    text: include_str!(concat!("../../templates/notifications/", $file, ".txt")).to_owned(),
+                    html: include_str!(concat!("../../templates/notifications/", $file, ".html")).to_owned(),
+                },)*
+            }
+        }
+    };
+}
+
+defaults! {
+    Activated => "activated",
+    ActivationFailed => "activation_failed",
+    Suspended => "suspended",
+    Resumed => "resumed",
+    Renewed => "renewed",
+    RenewalDeclined => "renewal_declined",
+    RenewalUpcoming => "renewal_upcoming",
+    ExpiryUpcoming => "expiry_upcoming",
+    DeletionUpcoming => "deletion_upcoming",
+    TariffChanged => "tariff_changed",
+    OptionsChanged => "options_changed",
+    Deleted => "deleted",
+}
+
+impl Template {
+    /// Renders with `context`; any variable the context lacks is an error, never an empty
+    /// gap in a client's e-mail.
+    pub fn render(&self, context: &Value) -> Result<Email, super::RuleViolation> {
+        use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+        if self.subject.len() > MAX_SUBJECT || self.text.len() > MAX_BODY || self.html.len() > MAX_BODY {
+            return Err(super::RuleViolation::new(format!(
+                "a subject has at most {MAX_SUBJECT} bytes and a body at most {MAX_BODY}"
+            )));
+        }
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|name| if name == "html" { AutoEscape::Html } else { AutoEscape::None });
+        let render = |name: &str, source: &str| {
+            env.render_named_str(name, source, context)
+                .map_err(|e| super::RuleViolation::new(format!("the {name} template does not render: {e}")))
+        };
+        // One line: a header cannot be split by what a variable holds.
+        let subject = render("subject", &self.subject)?.split_whitespace().collect::<Vec<_>>().join(" ");
+        Ok(Email { subject, text: render("text", &self.text)?, html: render("html", &self.html)? })
+    }
+
+    /// Renders with a made-up event of `kind`: how a provider's template is checked before it
+    /// is kept.
+    pub fn check(&self, kind: Kind) -> Result<Email, super::RuleViolation> {
+        self.render(&sample_context(kind))
+    }
+}
+
+/// What an e-mail about a service says, beyond the event itself: the service's name as its
+/// client knows it and what it costs now.
+#[derive(Debug, Clone)]
+pub struct About<'a> {
+    pub service: &'a Service,
+    /// The name of the tariff the event names.
+    pub tariff_name: &'a str,
+}
+
+/// `12.34` for 1234 minor units.
+pub fn money(minor: u64) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
+}
+
+/// `2026-12-25`.
+pub fn date(at: Timestamp) -> String {
+    at.day()
+}
+
+fn date_in(details: &Value, field: &str) -> Option<String> {
+    details.get(field).and_then(Value::as_str).and_then(Timestamp::parse).map(date)
+}
+
+fn amount_in(details: &Value, field: &str) -> Option<u64> {
+    details.get(field).and_then(Value::as_u64)
+}
+
+/// The variables `kind`'s template gets for `event` (README, "Notifications", lists them).
+pub fn context(kind: Kind, event: &LifecycleEvent, about: &About) -> Value {
+    let service = about.service;
+    let details = &event.details;
+    let expires_at = date_in(details, "expires_at").or_else(|| service.expires_at.map(date));
+    let renewal_price = money(service.renewal_price);
+    let at = event.at.to_string();
+    let mut context = json!({
+        "service": service.name(about.tariff_name),
+        "service_id": event.service_id,
+        "kind": kind.as_str(),
+        "at": format!("{} {} UTC", &at[..10], &at[11..16]),
+        "status": status_in_words(event.status_after),
+    });
+    let days = details.get("days").cloned().unwrap_or(json!(0));
+    let extra = match kind {
+        Kind::Activated | Kind::Resumed => json!({"expires_at": expires_at}),
+        Kind::ActivationFailed => json!({"error": if details.get("error").is_some() {
+            super::failure::SETUP_NOT_DONE
+        } else {
+            "the control panel has no free resources for it now; the provider will set it up as soon as it can, \
+             and deleting the service refunds its payment"
+        }}),
+        Kind::Suspended => {
+            let non_payment = event.status_after == Status::TemporarilySuspended;
+            json!({
+                "reason": suspension_reason(event.status_after),
+                "non_payment": non_payment,
+                "amount": renewal_price,
+                "expires_at": expires_at,
+            })
+        }
+        Kind::Renewed => json!({
+            "amount": money(amount_in(details, "charged").unwrap_or(0)),
+            "expires_at": expires_at,
+            "automatic": event.actor.id.starts_with("system:"),
+        }),
+        Kind::RenewalDeclined => {
+            let (needed, balance) =
+                (amount_in(details, "needed").unwrap_or(0), amount_in(details, "balance").unwrap_or(0));
+            json!({
+                "amount": money(needed),
+                "balance": money(balance),
+                "shortfall": money(needed.saturating_sub(balance)),
+                "expires_at": expires_at,
+            })
+        }
+        Kind::RenewalUpcoming => json!({
+            "days": days,
+            "amount": money(amount_in(details, "amount").unwrap_or(service.renewal_price)),
+            "balance": money(amount_in(details, "balance").unwrap_or(0)),
+            "covered": details.get("covered").and_then(Value::as_bool).unwrap_or(false),
+            "attempt_at": date_in(details, "attempt_at"),
+            "expires_at": expires_at,
+        }),
+        Kind::ExpiryUpcoming => json!({"days": days, "expires_at": expires_at, "amount": renewal_price}),
+        Kind::DeletionUpcoming => json!({
+            "days": days,
+            "delete_at": date_in(details, "delete_at"),
+            "amount": renewal_price,
+        }),
+        Kind::TariffChanged => json!({
+            "tariff": about.tariff_name,
+            "renewal_price": money(amount_in(details, "renewal_price").unwrap_or(service.renewal_price)),
+        }),
+        Kind::OptionsChanged => json!({
+            "renewal_price": money(amount_in(details, "renewal_price").unwrap_or(service.renewal_price)),
+        }),
+        Kind::Deleted => json!({}),
+    };
+    if let (Some(context), Some(extra)) = (context.as_object_mut(), extra.as_object()) {
+        context.extend(extra.clone());
+    }
+    context
+}
+
+fn suspension_reason(status: Status) -> &'static str {
+    match status {
+        Status::SuspendedByAdmin => "by the provider",
+        Status::SuspendedAbuse => "for abuse",
+        Status::TemporarilySuspended => "for non-payment",
+        _ => "at your request",
+    }
+}
+
+/// A status as the client area names it.
+pub fn status_in_words(status: Status) -> &'static str {
+    match status {
+        Status::Ordered => "Ordered",
+        Status::Active => "Active",
+        Status::Suspended => "Suspended",
+        Status::SuspendedByAdmin => "Suspended by administrator",
+        Status::SuspendedAbuse => "Suspended due to abuse",
+        Status::TemporarilySuspended => "Temporarily suspended",
+        Status::Deleted => "Deleted",
+        Status::InProgress => "In progress",
+        Status::ConfigurationRequired => "Complete configuration",
+        Status::NotAvailable => "Not available",
+    }
+}
+
+/// A made-up event of `kind` on a made-up service, with every variable its template may use.
+pub fn sample_context(kind: Kind) -> Value {
+    let at = Timestamp::parse("2026-11-25T14:00:00Z").unwrap_or(Timestamp::LATEST);
+    let (mut service, entry) = super::order::sample_order(at);
+    service.status = Status::Active;
+    service.expires_at = Some(at.plus_months(1));
+    let details = json!({
+        "result": "done", "charged": 500, "needed": 500, "balance": 120, "amount": 500, "covered": false,
+        "days": 7, "attempt_at": at.plus_seconds(7 * 86_400), "expires_at": at.plus_months(1),
+        "delete_at": at.plus_seconds(7 * 86_400), "renewal_price": 500,
+    });
+    let event = LifecycleEvent { details, ..LifecycleEvent::new(&service, &entry) };
+    context(kind, &event, &About { service: &service, tariff_name: "VPS Start" })
+}
+
+/// What became of a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    Sent,
+    /// Its client muted the kind.
+    Muted,
+    /// Its client has no address.
+    NoAddress,
+    /// Not sent (yet): being sent, or the mail service refused it and it is retried.
+    Failed,
+}
+
+/// One event told to one client: its log entry, which is also the client's inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Changes with each attempt: the attempt that claimed it writes its outcome.
+    pub id: String,
+    pub event_id: super::HistoryId,
+    pub client_id: super::ClientId,
+    pub kind: Kind,
+    pub service_id: super::ServiceId,
+    pub subject: String,
+    pub at: Timestamp,
+    pub channel: String,
+    pub to: Option<String>,
+    pub status: Delivery,
+    pub error: Option<String>,
+}
+
+/// An attempt that has claimed a notification but not written its outcome says so.
+pub const NOT_SENT_YET: &str = "not sent yet: being sent, or to be sent again";
+
+impl Notification {
+    /// The notification of `event`, as `settings` decide: muted, without an address, or to be
+    /// sent (`Failed` with `NOT_SENT_YET` until the mail service took it).
+    pub fn of(
+        event: &LifecycleEvent,
+        kind: Kind,
+        settings: &Settings,
+        subject: String,
+        now: Timestamp,
+    ) -> Self {
+        let (status, error) = match (&settings.email, settings.muted.contains(&kind) && kind.can_be_muted()) {
+            (_, true) => (Delivery::Muted, None),
+            (None, false) => (Delivery::NoAddress, None),
+            (Some(_), false) => (Delivery::Failed, Some(NOT_SENT_YET.to_owned())),
+        };
+        Notification {
+            id: super::ids::next_id(),
+            event_id: event.id.clone(),
+            client_id: event.client_id.clone(),
+            kind,
+            service_id: event.service_id.clone(),
+            subject,
+            at: now,
+            channel: "email".into(),
+            to: settings.email.clone(),
+            status,
+            error,
+        }
+    }
+
+    /// Whether it is still to be sent.
+    pub fn to_send(&self) -> bool {
+        self.status == Delivery::Failed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::history::Actor;
+    use crate::domain::{HistoryId, Role};
+
+    fn event(operation: Action, before: Status, after: Status, details: Value) -> LifecycleEvent {
+        let at = Timestamp::parse("2026-11-25T14:00:00Z").unwrap();
+        let (service, entry) = super::super::order::sample_order(at);
+        LifecycleEvent {
+            id: HistoryId::generate(),
+            operation,
+            status_before: Some(before),
+            status_after: after,
+            actor: Actor { id: "system:auto-renewal".into(), role: Role::Provider },
+            details,
+            ..LifecycleEvent::new(&service, &entry)
+        }
+    }
+
+    #[test]
+    fn a_client_hears_of_the_end_of_work_not_its_start() {
+        use Status::*;
+        let cases = [
+            (event(Action::Activation, Ordered, InProgress, json!({"operation_id": "o"})), None),
+            (event(Action::Activation, InProgress, Active, json!({"result": "done"})), Some(Kind::Activated)),
+            (
+                event(Action::Activation, InProgress, NotAvailable, json!({"result": "not_available"})),
+                Some(Kind::ActivationFailed),
+            ),
+            (
+                event(Action::Activation, InProgress, Ordered, json!({"error": "x"})),
+                Some(Kind::ActivationFailed),
+            ),
+            (event(Action::Renewal, InProgress, Active, json!({"error": "x", "refunded": 5})), None),
+            (
+                event(Action::Suspension, InProgress, TemporarilySuspended, json!({"result": "done"})),
+                Some(Kind::Suspended),
+            ),
+            (
+                event(Action::Suspension, Suspended, SuspendedAbuse, json!({"hold": "abuse"})),
+                Some(Kind::Suspended),
+            ),
+            (event(Action::Resume, InProgress, Active, json!({"result": "done"})), Some(Kind::Resumed)),
+            (event(Action::Resume, InProgress, SuspendedByAdmin, json!({"result": "done"})), None),
+            (
+                event(Action::Renewal, Active, Active, json!({"result": "insufficient_funds"})),
+                Some(Kind::RenewalDeclined),
+            ),
+            (event(Action::Renewal, InProgress, Active, json!({"result": "done"})), Some(Kind::Renewed)),
+            (
+                event(Action::TariffChange, Active, Active, json!({"result": "done"})),
+                Some(Kind::TariffChanged),
+            ),
+            (
+                event(Action::OptionsChange, Active, Active, json!({"result": "done"})),
+                Some(Kind::OptionsChanged),
+            ),
+            (event(Action::Deletion, InProgress, Deleted, json!({"result": "done"})), Some(Kind::Deleted)),
+            (event(Action::RenewalUpcoming, Active, Active, json!({})), Some(Kind::RenewalUpcoming)),
+            (event(Action::Edit, Active, Active, json!({})), None),
+            (event(Action::Order, Ordered, Ordered, json!({})), None),
+        ];
+        for (event, kind) in cases {
+            assert_eq!(Kind::of(&event), kind, "{:?} {}", event.operation, event.details);
+        }
+    }
+
+    #[test]
+    fn every_default_template_renders_for_its_kind() {
+        for kind in Kind::ALL {
+            let email =
+                default_template(kind).check(kind).unwrap_or_else(|e| panic!("{}: {e}", kind.as_str()));
+            assert!(email.subject.contains("VPS Start (debian-12)"), "{}: {}", kind.as_str(), email.subject);
+            assert!(!email.subject.contains('\n'));
+            assert!(!email.text.trim().is_empty() && !email.html.trim().is_empty(), "{}", kind.as_str());
+        }
+        let declined = default_template(Kind::RenewalDeclined).check(Kind::RenewalDeclined).unwrap();
+        assert!(declined.text.contains("3.80"), "says how much is missing: {}", declined.text);
+    }
+
+    #[test]
+    fn a_template_naming_what_it_does_not_get_does_not_render() {
+        let template =
+            Template { subject: "{{ service }}".into(), text: "{{ balance }}".into(), html: "".into() };
+        assert!(template.check(Kind::Renewed).is_err(), "no balance in a renewal");
+        assert!(template.check(Kind::RenewalDeclined).is_ok());
+        let broken = Template { subject: "{% if %}".into(), ..template };
+        assert!(broken.check(Kind::RenewalDeclined).is_err());
+    }
+
+    #[test]
+    fn html_is_escaped_and_a_subject_is_one_line() {
+        let at = Timestamp::parse("2026-11-25T14:00:00Z").unwrap();
+        let (mut service, entry) = super::super::order::sample_order(at);
+        service.params.insert("os_template".into(), "<b>x</b>\r\nBcc: evil@example.com".into());
+        let event = LifecycleEvent::new(&service, &entry);
+        let context = context(Kind::Deleted, &event, &About { service: &service, tariff_name: "VPS" });
+        let template = Template {
+            subject: "{{ service }}".into(),
+            text: "{{ service }}".into(),
+            html: "<p>{{ service }}</p>".into(),
+        };
+        let email = template.render(&context).unwrap();
+        assert!(!email.subject.contains('\n') && !email.subject.contains('\r'));
+        assert!(email.html.contains("&lt;b&gt;") && !email.html.contains("<b>"), "{}", email.html);
+    }
+
+    #[test]
+    fn settings_refuse_a_bad_address_and_muting_what_must_be_heard() {
+        let ok = Settings {
+            email: Some(" alice@example.com ".into()),
+            muted: vec![Kind::Renewed, Kind::Activated, Kind::Renewed],
+        };
+        assert_eq!(
+            ok.validated().unwrap(),
+            Settings { email: Some("alice@example.com".into()), muted: vec![Kind::Activated, Kind::Renewed] }
+        );
+        for bad in [
+            "alice",
+            "alice@",
+            "@example.com",
+            "a b@example.com",
+            "alice@example",
+            "a<b>@x.com",
+            "al\"ice@x.com",
+            "alice@-x.com",
+            "alice@x..com",
+        ] {
+            let settings = Settings { email: Some(bad.into()), muted: vec![] };
+            assert!(settings.validated().is_err(), "{bad}");
+        }
+        for kind in [Kind::Suspended, Kind::DeletionUpcoming, Kind::Deleted] {
+            assert!(Settings { email: None, muted: vec![kind] }.validated().is_err(), "{kind:?}");
+        }
+        assert_eq!(Settings { email: Some(" ".into()), muted: vec![] }.validated().unwrap().email, None);
+    }
+
+    #[test]
+    fn money_is_shown_in_units() {
+        assert_eq!(
+            (money(0), money(5), money(1234), money(100)),
+            ("0.00".into(), "0.05".into(), "12.34".into(), "1.00".into())
+        );
+    }
+}

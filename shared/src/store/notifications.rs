@@ -1,0 +1,168 @@
+//! Notifications: a client's address and muted kinds, the provider's e-mail templates, the log
+//! of what each client was told (one entry per event and client), and the markers of reminders.
+
+use super::keys::{self, Item};
+use super::{decode, encode, s, Page, PageQuery, PageRequest, Store, StoreError};
+use crate::domain::events::LifecycleEvent;
+use crate::domain::notification::{Kind, Notification, Settings, Template};
+use crate::domain::{ClientId, Service, Tariff, Timestamp};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+/// What the notifier reads about one event, in one BatchGetItem.
+#[derive(Debug, Clone)]
+pub struct NotificationInputs {
+    pub service: Option<Service>,
+    pub tariff: Option<Tariff>,
+    pub settings: Settings,
+    /// The provider's template, if it replaced the default.
+    pub template: Option<Template>,
+    /// The notification of this event already logged, if any.
+    pub logged: Option<Notification>,
+}
+
+impl Store {
+    /// Which of `markers` exist, read 100 to a BatchGetItem.
+    pub async fn present(&self, markers: &[keys::Key]) -> Result<Vec<bool>, StoreError> {
+        let mut present = Vec::with_capacity(markers.len());
+        for chunk in markers.chunks(100) {
+            present.extend(self.get_many(chunk).await?.iter().map(Option::is_some));
+        }
+        Ok(present)
+    }
+
+    pub async fn notification_settings(&self, client: &ClientId) -> Result<Settings, StoreError> {
+        Ok(self.get(keys::notification_settings(client.as_str())).await?.unwrap_or_default())
+    }
+
+    pub async fn put_notification_settings(
+        &self,
+        client: &ClientId,
+        settings: &Settings,
+    ) -> Result<(), StoreError> {
+        self.put(keys::notification_settings(client.as_str()), settings).await
+    }
+
+    /// The provider's template of `kind`, if it replaced the default.
+    pub async fn notification_template(&self, kind: Kind) -> Result<Option<Template>, StoreError> {
+        self.get(keys::notification_template(kind.as_str())).await
+    }
+
+    pub async fn put_notification_template(&self, kind: Kind, template: &Template) -> Result<(), StoreError> {
+        self.put(keys::notification_template(kind.as_str()), template).await
+    }
+
+    async fn put<T: serde::Serialize>(&self, key: keys::Key, value: &T) -> Result<(), StoreError> {
+        let mut item = encode(value)?;
+        item.extend(key.item());
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
+        Ok(())
+    }
+
+    /// A client's notifications, newest event first, one page.
+    pub async fn list_notifications(
+        &self,
+        client: &ClientId,
+        page: PageRequest<String>,
+    ) -> Result<Page<Notification, String>, StoreError> {
+        let (partition, prefix) = keys::notifications_partition_of(client.as_str());
+        let query = PageQuery {
+            partition,
+            sort_prefix: Some(prefix),
+            newest_first: true,
+            limit: page.limit,
+            start: page.after.as_ref().map(|event| keys::notification(client.as_str(), event).item()),
+            ..PageQuery::default()
+        };
+        let (items, last) = self.query_page(query).await?;
+        Ok(Page {
+            items: items.into_iter().map(decode).collect::<Result<_, _>>()?,
+            next: last.as_ref().and_then(keys::notification_event_of),
+        })
+    }
+
+    /// Everything the e-mail of `event` needs: the service, the tariff the event names, its
+    /// client's settings, the provider's template and the log entry of the event, if any.
+    pub async fn notification_inputs(
+        &self,
+        event: &LifecycleEvent,
+        kind: Kind,
+    ) -> Result<NotificationInputs, StoreError> {
+        let client = event.client_id.as_str();
+        let wanted = [
+            keys::service(&event.service_id),
+            keys::tariff(&event.tariff_id),
+            keys::notification_settings(client),
+            keys::notification_template(kind.as_str()),
+            keys::notification(client, &event.id.to_string()),
+        ];
+        let mut found = self.get_many(&wanted).await?.into_iter();
+        let mut next = || found.next().flatten();
+        Ok(NotificationInputs {
+            service: next().map(decode).transpose()?,
+            tariff: next().map(decode).transpose()?,
+            settings: next().map(decode).transpose()?.unwrap_or_default(),
+            template: next().map(decode).transpose()?,
+            logged: next().map(decode).transpose()?,
+        })
+    }
+
+    /// Logs `notification` if its event has no notification yet, or takes over one whose
+    /// sending was left unfinished before `stale_before` (an attempt that died): answers
+    /// whether this attempt holds it now.
+    pub async fn claim_notification(
+        &self,
+        notification: &Notification,
+        stale_before: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let item = notification_item(notification)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR (#status = :failed AND #at < :stale)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":stale", s(stale_before.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes the outcome of the attempt that claimed `notification` (unless another attempt
+    /// took it over since).
+    pub async fn settle_notification(&self, notification: &Notification) -> Result<(), StoreError> {
+        let item = notification_item(notification)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("id = :attempt")
+            .expression_attribute_values(":attempt", AttributeValue::S(notification.id.clone()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::ConditionFailed)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn notification_item(notification: &Notification) -> Result<Item, StoreError> {
+    let mut item = encode(notification)?;
+    item.extend(
+        keys::notification(notification.client_id.as_str(), &notification.event_id.to_string()).item(),
+    );
+    Ok(item)
+}

@@ -1,0 +1,339 @@
+//! Lifecycle events and notifications through the real chain in the emulator: the table's
+//! stream, the `events-publisher` function, the bus and its rules, the `events-tap` and
+//! notifications queues, the `notifier` function and SES.
+
+use crate::helpers::{id_of, Stack};
+use serde_json::{json, Value};
+use shared::domain::Timestamp;
+
+/// A client's address unique to this stack (the emulator's SES is shared by every test).
+fn address(stack: &Stack, client: &str) -> String {
+    format!("{client}@{}.test", stack.app.store.table())
+}
+
+async fn set_address(stack: &Stack, client: &str, muted: Value) -> String {
+    let email = address(stack, client);
+    let body = json!({"email": email, "muted": muted});
+    stack.put("/account/notifications", &stack.client(client), body).await.ok(200);
+    email
+}
+
+/// The client's notification log, oldest first.
+async fn log(stack: &Stack, client: &str) -> Vec<Value> {
+    let page = stack.get("/notifications?limit=100", &stack.client(client)).await.ok(200).clone();
+    let mut items = page["items"].as_array().unwrap().clone();
+    items.reverse();
+    items
+}
+
+#[tokio::test]
+async fn an_activation_is_one_email_and_every_history_entry_one_event() {
+    let stack = Stack::with_events().await;
+    let email = set_address(&stack, "alice", json!([])).await;
+    let service = stack.active_vps("alice").await;
+    let id = id_of(&service);
+    stack.tell().await;
+
+    let mail = stack.mail_to(&email).await;
+    assert_eq!(mail.len(), 1, "one e-mail: {mail:?}");
+    let (subject, body) = &mail[0];
+    assert!(subject.contains("VPS Start (debian-12)"), "names the service as its client knows it: {subject}");
+    let expiry = service["expires_at"].as_str().unwrap()[..10].to_owned();
+    assert!(body.contains(&expiry), "says until when it is paid ({expiry}): {body}");
+
+    let history =
+        stack.get(&format!("/services/{id}/history?limit=100"), &stack.provider()).await.ok(200).clone();
+    let mut entry_ids: Vec<String> =
+        history["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect();
+    let tapped = stack.tapped().await;
+    let mut event_ids: Vec<String> =
+        tapped.iter().map(|e| e["detail"]["id"].as_str().unwrap().to_owned()).collect();
+    entry_ids.sort();
+    event_ids.sort();
+    assert_eq!(event_ids, entry_ids, "one event per history entry, by its id");
+    let activated = tapped
+        .iter()
+        .find(|e| e["detail-type"] == "service.activation" && e["detail"]["status_after"] == "active");
+    let activated = activated.expect("the activation's end is published");
+    assert_eq!(activated["source"], "hosting.services");
+    for field in [
+        "service_id",
+        "client_id",
+        "product_type",
+        "tariff_id",
+        "operation",
+        "status_before",
+        "actor",
+        "at",
+        "details",
+    ] {
+        assert!(activated["detail"].get(field).is_some(), "detail without {field}: {activated}");
+    }
+    assert_eq!(
+        (activated["detail"]["service_id"].as_str(), activated["detail"]["client_id"].as_str()),
+        (Some(&*id), Some("alice"))
+    );
+
+    let logged = log(&stack, "alice").await;
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert_eq!(
+        (&logged[0]["kind"], &logged[0]["status"], &logged[0]["to"], &logged[0]["channel"]),
+        (&json!("activated"), &json!("sent"), &json!(email), &json!("email"))
+    );
+    assert_eq!(logged[0]["subject"], json!(subject));
+}
+
+#[tokio::test]
+async fn a_stream_batch_delivered_twice_sends_nothing_twice() {
+    let stack = Stack::with_events().await;
+    let email = set_address(&stack, "alice", json!([])).await;
+    stack.active_vps("alice").await;
+    // The same records twice, as after a crash between the publish and the checkpoint.
+    let events = stack.events.as_ref().unwrap();
+    let mut replayed = None;
+    {
+        let mut stream = events.stream.lock().await;
+        stream
+            .pump(|event| {
+                replayed = Some(event.clone());
+                async { Ok(Default::default()) }
+            })
+            .await
+            .unwrap();
+    }
+    let replayed = replayed.expect("records");
+    for _ in 0..2 {
+        let event = lambda_runtime::LambdaEvent::new(replayed.clone(), lambda_runtime::Context::default());
+        let response = events.publisher.handle(event).await.unwrap();
+        assert!(response.batch_item_failures.is_empty());
+    }
+    stack.deliver_notifications(10).await;
+    assert_eq!(stack.mail_to(&email).await.len(), 1, "one e-mail for the activation");
+    assert_eq!(log(&stack, "alice").await.len(), 1);
+    let tapped = stack.tapped().await;
+    assert_eq!(tapped.len(), 2 * replayed.records.len(), "published twice, with the same ids");
+}
+
+#[tokio::test]
+async fn a_muted_kind_is_logged_muted_and_a_client_without_an_address_no_address() {
+    let stack = Stack::with_events().await;
+    let email = set_address(&stack, "alice", json!(["activated"])).await;
+    stack.active_vps("alice").await;
+    stack.active_vps("bob").await;
+    stack.tell().await;
+    assert!(stack.mail_to(&email).await.is_empty(), "muted");
+    let alice = log(&stack, "alice").await;
+    assert_eq!(
+        (alice.len(), &alice[0]["status"], &alice[0]["kind"]),
+        (1, &json!("muted"), &json!("activated"))
+    );
+    let bob = log(&stack, "bob").await;
+    assert_eq!((bob.len(), &bob[0]["status"], &bob[0]["to"]), (1, &json!("no_address"), &json!(null)));
+    // The provider reads bob's settings and log in one answer.
+    let seen = stack.get("/clients/bob/notifications", &stack.provider()).await.ok(200).clone();
+    assert_eq!((seen["email"].clone(), seen["items"].as_array().unwrap().len()), (json!(null), 1));
+}
+
+#[tokio::test]
+async fn settings_refuse_a_bad_address_and_muting_what_a_client_must_hear() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    for body in [
+        json!({"email": "not an address", "muted": []}),
+        json!({"email": "alice@example.com", "muted": ["suspended"]}),
+        json!({"email": "alice@example.com", "muted": ["deleted"]}),
+        json!({"email": "alice@example.com", "muted": ["deletion_upcoming"]}),
+    ] {
+        stack.put("/account/notifications", &alice, body).await.problem(422);
+    }
+    stack
+        .put("/account/notifications", &alice, json!({"email": "alice@example.com", "muted": ["sometimes"]}))
+        .await
+        .problem(400);
+    assert_eq!(
+        stack.get("/account/notifications", &alice).await.ok(200),
+        &json!({"email": null, "muted": []})
+    );
+    let saved = json!({"email": "alice@example.com", "muted": ["renewed"]});
+    stack.put("/account/notifications", &alice, saved.clone()).await.ok(200);
+    assert_eq!(stack.get("/account/notifications", &alice).await.ok(200), &saved);
+    // The provider sets a client's; a client reaches no one else's.
+    let provider = stack.provider();
+    stack
+        .put("/clients/alice/notifications", &provider, json!({"email": "billing@example.com"}))
+        .await
+        .ok(200);
+    assert_eq!(stack.get("/account/notifications", &alice).await.ok(200)["email"], "billing@example.com");
+    stack.put("/clients/bob/notifications", &alice, json!({"email": "x@example.com"})).await.problem(403);
+    stack.get("/clients/bob/notifications", &alice).await.problem(403);
+    stack.get("/notifications", &provider).await.problem(403);
+    stack.get("/notification-templates/activated", &alice).await.problem(403);
+}
+
+#[tokio::test]
+async fn a_providers_template_is_used_and_a_broken_one_refused() {
+    let stack = Stack::with_events().await;
+    let provider = stack.provider();
+    let default = stack.get("/notification-templates/activated", &provider).await.ok(200).clone();
+    assert_eq!(default["custom"], false);
+    stack.get("/notification-templates/sometimes", &provider).await.problem(404);
+    let broken = json!({"subject": "{% if %}", "text": "x", "html": "x"});
+    stack.put("/notification-templates/activated", &provider, broken).await.problem(422);
+    let unknown = json!({"subject": "{{ service }}", "text": "{{ shortfall }}", "html": "x"});
+    stack.put("/notification-templates/activated", &provider, unknown).await.problem(422);
+    assert_eq!(
+        stack.get("/notification-templates/activated", &provider).await.ok(200),
+        &default,
+        "unchanged"
+    );
+    let ours = json!({
+        "subject": "Ready: {{ service }}",
+        "text": "Paid until {{ expires_at }}.",
+        "html": "<p>Paid until {{ expires_at }} for {{ service }}</p>",
+    });
+    stack.put("/notification-templates/activated", &provider, ours).await.ok(200);
+    let email = set_address(&stack, "alice", json!([])).await;
+    stack.active_vps("alice").await;
+    stack.tell().await;
+    let mail = stack.mail_to(&email).await;
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].0, "Ready: VPS Start (debian-12)");
+}
+
+#[tokio::test]
+async fn a_reminder_happens_once_over_three_runs_and_two_concurrent_ones() {
+    let stack = Stack::with_events().await;
+    let email = set_address(&stack, "alice", json!([])).await;
+    stack.clock.set(Timestamp::parse("2026-11-01T00:00:00Z").unwrap());
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.tell().await;
+    // Expires 1 December, renewed 3 days ahead: the attempt is on 28 November; the 7-day
+    // reminder from 21 November.
+    stack.clock.set(Timestamp::parse("2026-11-20T12:00:00Z").unwrap());
+    assert_eq!(stack.run_job("reminders").await["acted"], 0, "8 days ahead");
+    stack.clock.set(Timestamp::parse("2026-11-21T06:00:00Z").unwrap());
+    let (first, second) = tokio::join!(stack.run_job("reminders"), stack.run_job("reminders"));
+    assert_eq!(first["acted"].as_u64().unwrap() + second["acted"].as_u64().unwrap(), 1, "{first} {second}");
+    for _ in 0..3 {
+        stack.clock.advance_seconds(3600);
+        assert_eq!(stack.run_job("reminders").await["acted"], 0);
+    }
+    stack.tell().await;
+    let reminders: Vec<_> =
+        stack.history(&id).await.into_iter().filter(|(op, _, _)| op == "renewal_upcoming").collect();
+    assert_eq!(reminders.len(), 1);
+    let mail = stack.mail_to(&email).await;
+    assert_eq!(mail.len(), 2, "activated, then the reminder: {mail:?}");
+    assert!(
+        mail[1].1.contains("5.00") && mail[1].1.contains("2026-11-28"),
+        "the amount and the date: {}",
+        mail[1].1
+    );
+    // A day ahead, the 1-day reminder, once.
+    stack.clock.set(Timestamp::parse("2026-11-27T01:00:00Z").unwrap());
+    assert_eq!(stack.run_job("reminders").await["acted"], 1);
+    assert_eq!(stack.run_job("reminders").await["acted"], 0);
+}
+
+#[tokio::test]
+async fn expiry_and_deletion_are_reminded_to_clients_who_renew_by_hand_or_lapsed() {
+    let stack = Stack::on_november_first().await;
+    let id = id_of(&stack.active_vps("alice").await);
+    let off = json!({"auto_renew": {"enabled": false, "period_months": 1}});
+    stack
+        .send(
+            crate::helpers::Call::new("PATCH", &format!("/services/{id}"))
+                .token(&stack.client("alice"))
+                .json(&off),
+        )
+        .await
+        .ok(200);
+    stack.clock.set(Timestamp::parse("2026-11-30T01:00:00Z").unwrap());
+    assert_eq!(stack.run_job("reminders").await["acted"], 1);
+    stack.clock.set(Timestamp::parse("2026-12-01T00:00:00Z").unwrap());
+    stack.run_job("expiry-sweep").await;
+    stack.drain_queue(5).await;
+    // vps services are deleted 14 days after the suspension: on 15 December.
+    stack.clock.set(Timestamp::parse("2026-12-08T12:00:00Z").unwrap());
+    assert_eq!(stack.run_job("reminders").await["acted"], 1);
+    let ops: Vec<String> = stack.history(&id).await.into_iter().map(|(op, _, _)| op).collect();
+    assert!(
+        ops.contains(&"expiry_upcoming".to_owned()) && ops.contains(&"deletion_upcoming".to_owned()),
+        "{ops:?}"
+    );
+    let page = stack.get(&format!("/services/{id}/history?limit=1"), &stack.provider()).await.ok(200).clone();
+    assert_eq!(page["items"][0]["details"]["delete_at"], "2026-12-15T00:00:00.000Z");
+}
+
+#[tokio::test]
+async fn remind_days_before_is_a_short_list_of_day_counts() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let rules = |days: Value| {
+        json!({"client_delete": "immediate", "client_can_suspend": true, "abuse_limit": 100,
+               "auto_delete_after_days": 14, "renew_lead_days": 3, "remind_days_before": days})
+    };
+    for bad in [json!([0]), json!([61]), json!([1, 2, 3, 4, 5, 6]), json!([7, 7])] {
+        stack.put("/product-types/vps", &provider, rules(bad)).await.problem(422);
+    }
+    stack.put("/product-types/vps", &provider, rules(json!([-1]))).await.problem(400);
+    let saved = stack.put("/product-types/vps", &provider, rules(json!([30, 7]))).await.ok(200).clone();
+    assert_eq!(saved["remind_days_before"], json!([30, 7]));
+    let mut without = rules(json!([]));
+    without.as_object_mut().unwrap().remove("remind_days_before");
+    let saved = stack.put("/product-types/vps", &provider, without).await.ok(200).clone();
+    assert_eq!(saved["remind_days_before"], json!([7, 1]), "the default");
+}
+
+#[tokio::test]
+async fn a_cancelled_transaction_publishes_nothing() {
+    let stack = Stack::with_events().await;
+    let alice = stack.client("alice");
+    let service = stack.order_vps(&alice).await;
+    let id = id_of(&service);
+    stack.publish_events().await;
+    stack.tapped().await;
+    // Ten edits race on one version: one commits, the others' transactions are cancelled.
+    let edits = (0..10).map(|i| {
+        let body = json!({"auto_renew": {"enabled": i % 2 == 0, "period_months": 1}});
+        let call = crate::helpers::Call::new("PATCH", &format!("/services/{id}"))
+            .token(&alice)
+            .header("if-match", "\"1\"")
+            .json(&body);
+        stack.send(call)
+    });
+    let answers = futures::future::join_all(edits).await;
+    let committed = answers.iter().filter(|a| a.status == 200).count();
+    assert_eq!(committed, 1, "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    stack.publish_events().await;
+    let tapped = stack.tapped().await;
+    assert_eq!(tapped.len(), 1, "only the committed edit: {tapped:?}");
+    let history = stack.get(&format!("/services/{id}/history"), &alice).await.ok(200).clone();
+    assert_eq!(tapped[0]["detail"]["id"], history["items"][0]["id"]);
+}
+
+#[tokio::test]
+async fn the_provider_lists_the_services_whose_last_operation_failed() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let fine = id_of(&stack.active_vps("alice").await);
+    stack.panel_control("capacity", json!({"vps": 0})).await;
+    let short = id_of(&stack.order_vps(&stack.client("bob")).await);
+    stack.fund("bob", 500).await;
+    stack.drain_queue(10).await;
+    assert_eq!(stack.service(&short).await["status"], "not_available");
+    let listed = stack.get("/services?needs_attention=true", &provider).await.ok(200).clone();
+    assert_eq!(crate::helpers::ids(&listed), vec![short.clone()], "not {fine}");
+    stack.get("/services?needs_attention=true", &stack.client("bob")).await.problem(403);
+    stack.get("/services?needs_attention=maybe", &provider).await.problem(400);
+    let only_alice =
+        stack.get("/services?needs_attention=true&client_id=alice", &provider).await.ok(200).clone();
+    assert!(crate::helpers::ids(&only_alice).is_empty());
+    // The provider activates it once the panel has room: off the list.
+    stack.panel_control("capacity", json!({"vps": 10})).await;
+    stack.post(&format!("/services/{short}/activate"), &provider, json!({})).await.ok(200);
+    stack.drain_queue(10).await;
+    assert_eq!(stack.service(&short).await["status"], "active");
+    let listed = stack.get("/services?needs_attention=true", &provider).await.ok(200).clone();
+    assert!(crate::helpers::ids(&listed).is_empty(), "{listed}");
+}
