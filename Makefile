@@ -52,6 +52,7 @@ cfn-lint: venv
 bench: venv build release-builds
 	cargo run --quiet -p tests --bin bench-sweeps
 	cargo run --quiet -p tests --bin bench-routes
+	cargo run --quiet -p tests --bin bench-events
 	BENCH_FUNCTIONS="$(BENCH_FUNCTIONS)" cargo run --quiet -p tests --bin bench-size
 
 # What bench-size measures: every function built for arm64 as the template deploys it (zig from

@@ -235,7 +235,7 @@ pub async fn due_services(
 /// service, kind, due date and day count: a marker written in the entry's transaction (with a
 /// check that the service did not change since it was read) makes a second run, or a racing
 /// one, write nothing. The sparse indexes give only the services due within the longest
-/// reminder window.
+/// reminder window of their product type.
 pub async fn reminders(app: &App) -> Result<Summary, ApiError> {
     use crate::domain::reminders::horizon_seconds;
     let now = app.clock.now();
@@ -244,29 +244,21 @@ pub async fn reminders(app: &App) -> Result<Summary, ApiError> {
     let every_rules = app.store.list_product_types().await?;
     let after_now = |shift: i64| keys::up_to(now.plus_seconds(shift));
     let mut found = Vec::new();
-    let longest = every_rules.iter().map(horizon_seconds).max().unwrap_or(0);
-    if longest > 0 {
-        let partition = keys::expiries();
-        found.extend(
-            app.store.services_between(Index::Lapse, partition, after_now(0), after_now(longest)).await?,
-        );
-    }
     for rules in every_rules.iter().filter(|r| horizon_seconds(r) > 0) {
         let horizon = horizon_seconds(rules);
-        let lead = i64::from(rules.renew_lead_days) * DAY;
-        let (from, to) = (after_now(lead), after_now(lead + horizon));
-        found.extend(
-            app.store.services_between(Index::Renewal, keys::renewals(rules.product_type), from, to).await?,
-        );
+        let t = rules.product_type;
+        // Auto-renewal skips a type without a panel: nothing to remind of its attempts.
+        if rules.panel().is_ok() {
+            let lead = i64::from(rules.renew_lead_days) * DAY;
+            let (from, to) = (after_now(lead), after_now(lead + horizon));
+            found.extend(app.store.services_between(Index::Renewal, keys::renewals(t), from, to).await?);
+        }
+        let (from, to) = (after_now(0), after_now(horizon));
+        found.extend(app.store.services_between(Index::Renewal, keys::manual_renewals(t), from, to).await?);
         let kept = -i64::from(rules.auto_delete_after_days) * DAY;
         let (from, to) = (after_now(kept), after_now(kept + horizon));
-        found.extend(
-            app.store.services_between(Index::Lapse, keys::purges(rules.product_type), from, to).await?,
-        );
+        found.extend(app.store.services_between(Index::Lapse, keys::purges(t), from, to).await?);
     }
-    // A service renewed automatically is in the expiry partition too.
-    found.sort_by(|a, b| a.id.cmp(&b.id));
-    found.dedup_by(|a, b| a.id == b.id);
     summary.found = found.len();
     let due: Vec<_> = found
         .into_iter()

@@ -20,6 +20,7 @@ mod quotes;
 mod reliability;
 mod review;
 mod review13;
+mod review14;
 mod routes;
 mod schedules;
 mod security;

@@ -337,3 +337,58 @@ async fn the_provider_lists_the_services_whose_last_operation_failed() {
     let listed = stack.get("/services?needs_attention=true", &provider).await.ok(200).clone();
     assert!(crate::helpers::ids(&listed).is_empty(), "{listed}");
 }
+
+#[tokio::test]
+async fn the_sample_events_are_what_the_publisher_and_the_notifier_take() {
+    use shared::domain::events::LifecycleEvent;
+    use shared::domain::notification::Kind;
+    let stack = Stack::with_events().await;
+    let batch: aws_lambda_events::event::dynamodb::Event =
+        serde_json::from_str(include_str!("../../events/events-publisher.json")).expect("a stream event");
+    let entry_id = batch.records[0].change.new_image.get("id").cloned();
+    let event = lambda_runtime::LambdaEvent::new(batch, lambda_runtime::Context::default());
+    let response = stack.events.as_ref().unwrap().publisher.handle(event).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    let tapped = stack.tapped().await;
+    assert_eq!(tapped.len(), 1);
+    assert_eq!(
+        Some(serde_dynamo::AttributeValue::S(tapped[0]["detail"]["id"].as_str().unwrap().to_owned())),
+        entry_id
+    );
+    let message: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_str(include_str!("../../events/notifier.json")).expect("a queue event");
+    let body: Value = serde_json::from_str(message.records[0].body.as_deref().unwrap()).unwrap();
+    let detail: LifecycleEvent = serde_json::from_value(body["detail"].clone()).expect("a lifecycle event");
+    assert_eq!(
+        (body["source"].as_str(), Kind::of(&detail)),
+        (Some("hosting.services"), Some(Kind::Activated))
+    );
+}
+
+#[tokio::test]
+async fn the_provider_reads_a_clients_settings_with_every_page_of_its_log() {
+    let stack = Stack::with_events().await;
+    let email = set_address(&stack, "alice", json!(["renewed"])).await;
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.post(&format!("/services/{id}/disable"), &stack.client("alice"), json!({})).await.ok(200);
+    stack.drain_queue(5).await;
+    stack.tell().await;
+    let mut kinds = Vec::new();
+    let mut path = "/clients/alice/notifications?limit=1".to_owned();
+    loop {
+        let page = stack.get(&path, &stack.provider()).await.ok(200).clone();
+        assert_eq!(
+            (page["email"].clone(), page["muted"].clone()),
+            (json!(email), json!(["renewed"])),
+            "{page}"
+        );
+        kinds
+            .extend(page["items"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap().to_owned()));
+        match page["cursor"].as_str() {
+            Some(cursor) => path = format!("/clients/alice/notifications?limit=1&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(kinds, ["suspended", "activated"], "newest first, each once");
+    assert_eq!(stack.mail_to(&email).await.len(), 2);
+}

@@ -15,6 +15,8 @@ use std::time::Duration;
 /// PutEvents takes at most 10 entries and 256 KB per call.
 const ENTRIES_PER_CALL: usize = 10;
 const BYTES_PER_CALL: usize = 256 * 1024;
+/// The largest detail published as it is (an entry, with its other fields, must fit 256 KB).
+const MAX_DETAIL: usize = 200 * 1024;
 /// Attempts at the entries PutEvents reports failed (throttled, internal errors), backing off.
 const ATTEMPTS: u32 = 3;
 const BACKOFF: Duration = Duration::from_millis(100);
@@ -66,14 +68,22 @@ impl Publisher {
             return None;
         }
         let sequence = record.change.sequence_number.clone().unwrap_or_default();
-        let event: LifecycleEvent = match serde_dynamo::from_item(record.change.new_image.clone()) {
+        let mut event: LifecycleEvent = match serde_dynamo::from_item(record.change.new_image.clone()) {
             Ok(event) => event,
             Err(error) => {
                 tracing::error!(%error, %sequence, "a history item that is no event: not published");
                 return None;
             }
         };
-        let detail = serde_json::to_string(&event).ok()?;
+        let mut detail = serde_json::to_string(&event).ok()?;
+        if detail.len() > MAX_DETAIL {
+            // Never publishable whole: published without its details, which the history keeps,
+            // rather than holding up the stream behind it.
+            tracing::warn!(%sequence, bytes = detail.len(), "an event's details left out: too large");
+            event.details =
+                serde_json::json!({"omitted": "too large for an event; the history entry has them"});
+            detail = serde_json::to_string(&event).ok()?;
+        }
         let size = detail.len() + 100;
         let entry = PutEventsRequestEntry::builder()
             .event_bus_name(&self.bus)

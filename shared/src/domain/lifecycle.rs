@@ -262,6 +262,7 @@ impl Service {
             },
         });
         next.last_error = None;
+        next.failed_at = None;
         let next = next.paying(charged as i64);
         details["operation_id"] = json!(id);
         if charged > 0 {
@@ -527,6 +528,7 @@ impl Service {
             operation: None,
             operations_running: false,
             last_error: None,
+            failed_at: None,
             ..self.clone()
         };
         let result = match (&pending.work, outcome) {

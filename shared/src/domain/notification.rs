@@ -87,13 +87,20 @@ impl Kind {
             Action::Renewal if done => Some(Kind::Renewed),
             Action::TariffChange if done => Some(Kind::TariffChanged),
             Action::OptionsChange if done => Some(Kind::OptionsChanged),
-            Action::Deletion if done => Some(Kind::Deleted),
+            Action::Deletion if done || deleted_at_once(event) => Some(Kind::Deleted),
             Action::RenewalUpcoming => Some(Kind::RenewalUpcoming),
             Action::ExpiryUpcoming => Some(Kind::ExpiryUpcoming),
             Action::DeletionUpcoming => Some(Kind::DeletionUpcoming),
             _ => None,
         }
     }
+}
+
+/// A service never activated is deleted at once, its payment refunded: its client hears of it,
+/// unless it only took an unpaid order out of its cart.
+fn deleted_at_once(event: &LifecycleEvent) -> bool {
+    let refunded = event.details.get("refunded").and_then(Value::as_u64).unwrap_or(0);
+    event.status_after == Status::Deleted && (event.status_before != Some(Status::Ordered) || refunded > 0)
 }
 
 fn is_suspended(status: Status) -> bool {
@@ -168,6 +175,9 @@ pub struct Template {
 /// Bounds on a provider's template, in bytes.
 pub const MAX_SUBJECT: usize = 500;
 pub const MAX_BODY: usize = 100_000;
+/// The instructions one rendering may run: a template that loops for ever (or a billion
+/// times) stops there instead of holding the notifier.
+pub const RENDER_FUEL: u64 = 100_000;
 
 /// An e-mail, rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,6 +229,7 @@ impl Template {
         }
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(RENDER_FUEL));
         env.set_auto_escape_callback(|name| if name == "html" { AutoEscape::Html } else { AutoEscape::None });
         let render = |name: &str, source: &str| {
             env.render_named_str(name, source, context)
@@ -226,7 +237,11 @@ impl Template {
         };
         // One line: a header cannot be split by what a variable holds.
         let subject = render("subject", &self.subject)?.split_whitespace().collect::<Vec<_>>().join(" ");
-        Ok(Email { subject, text: render("text", &self.text)?, html: render("html", &self.html)? })
+        let email = Email { subject, text: render("text", &self.text)?, html: render("html", &self.html)? };
+        if email.subject.len() > MAX_SUBJECT || email.text.len() > MAX_BODY || email.html.len() > MAX_BODY {
+            return Err(super::RuleViolation::new("the rendered e-mail is too long"));
+        }
+        Ok(email)
     }
 
     /// Renders with a made-up event of `kind`: how a provider's template is checked before it
@@ -427,6 +442,7 @@ impl Notification {
             (None, false) => (Delivery::NoAddress, None),
             (Some(_), false) => (Delivery::Failed, Some(NOT_SENT_YET.to_owned())),
         };
+        let to = if status == Delivery::Muted { None } else { settings.email.clone() };
         Notification {
             id: super::ids::next_id(),
             event_id: event.id.clone(),
@@ -436,7 +452,7 @@ impl Notification {
             subject,
             at: now,
             channel: "email".into(),
-            to: settings.email.clone(),
+            to,
             status,
             error,
         }
@@ -507,6 +523,13 @@ mod tests {
                 Some(Kind::OptionsChanged),
             ),
             (event(Action::Deletion, InProgress, Deleted, json!({"result": "done"})), Some(Kind::Deleted)),
+            (event(Action::Deletion, NotAvailable, Deleted, json!({"refunded": 500})), Some(Kind::Deleted)),
+            (event(Action::Deletion, Ordered, Deleted, json!({"refunded": 500})), Some(Kind::Deleted)),
+            (event(Action::Deletion, Ordered, Deleted, json!({"refunded": 0})), None),
+            (
+                event(Action::Deletion, Active, Active, json!({"scheduled_for": "2026-12-01T00:00:00.000Z"})),
+                None,
+            ),
             (event(Action::RenewalUpcoming, Active, Active, json!({})), Some(Kind::RenewalUpcoming)),
             (event(Action::Edit, Active, Active, json!({})), None),
             (event(Action::Order, Ordered, Ordered, json!({})), None),
@@ -535,8 +558,15 @@ mod tests {
             Template { subject: "{{ service }}".into(), text: "{{ balance }}".into(), html: "".into() };
         assert!(template.check(Kind::Renewed).is_err(), "no balance in a renewal");
         assert!(template.check(Kind::RenewalDeclined).is_ok());
-        let broken = Template { subject: "{% if %}".into(), ..template };
+        let broken = Template { subject: "{% if %}".into(), ..template.clone() };
         assert!(broken.check(Kind::RenewalDeclined).is_err());
+        let endless = "{% for i in range(1000) %}{% for j in range(1000) %}x{% endfor %}{% endfor %}";
+        let endless = Template { text: endless.into(), ..template.clone() };
+        let refused = endless.check(Kind::RenewalDeclined).unwrap_err().to_string();
+        assert!(refused.contains("fuel"), "stops at its fuel: {refused}");
+        let huge = Template { text: "{{ '0123456789' * 20000 }}".into(), ..template };
+        let refused = huge.check(Kind::RenewalDeclined).unwrap_err().to_string();
+        assert!(refused.contains("too long"), "{refused}");
     }
 
     #[test]

@@ -111,7 +111,12 @@ impl Service {
         actor: &Actor,
         now: Timestamp,
     ) -> HistoryEntry {
-        let mut details = json!({"days": reminder.days, "expires_at": self.expires_at});
+        // The days actually left (a reminder found late, after an outage or a change of the
+        // rules, says so); the day count it was sent for is `reminder`.
+        let left = now.seconds_until(reminder.at).max(1);
+        let days_left = (left + DAY - 1) / DAY;
+        let mut details =
+            json!({"days": days_left, "reminder": reminder.days, "expires_at": self.expires_at});
         match reminder.due {
             Due::Renewal => {
                 let (amount, balance) = renewal.unwrap_or((self.renewal_price, 0));
@@ -206,5 +211,8 @@ mod tests {
         assert_eq!(entry.details["covered"], false);
         assert_eq!(entry.details["attempt_at"], json!(at(27)));
         assert_eq!(reminder.name(), "renewal_upcoming");
+        assert_eq!((entry.details["days"].clone(), entry.details["reminder"].clone()), (json!(7), json!(7)));
+        let late = service.remind(&reminder, None, &system("reminders"), at(25).plus_seconds(3600));
+        assert_eq!(late.details["days"], 2, "found late: the days actually left");
     }
 }

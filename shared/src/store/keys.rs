@@ -22,7 +22,8 @@
 //! | notification      | `NOTIFY#{client}`   | `SENT#{event id}` | (one per event and client)                 |
 //! | e-mail template   | `TEMPLATE#{kind}`   | `META`            | (the provider's; the default is built in)  |
 //!
-//! The sparse schedule indexes: renewal `RENEW#{type}` / `{expires_at}#{id}`; lapse `EXPIRES`,
+//! The sparse schedule indexes: renewal `RENEW#{type}` / `{expires_at}#{id}` (auto-renewal on)
+//! and `MANUAL#{type}` / `{lapses_at}#{id}` (off); lapse `EXPIRES`,
 //! `PURGE#{type}` and `PENDING`; abuse `ABUSE#{type}` / score; attention `ATTENTION` /
 //! `{failed_at}#{id}`.
 //!
@@ -61,7 +62,8 @@ pub enum Index {
     ByStatus,
     /// Every service.
     All,
-    /// Sparse: services auto-renewal may renew, by type, sorted by expiry.
+    /// Sparse: services auto-renewal may renew, by type, sorted by expiry; and services renewed
+    /// by hand, by type, sorted by when they lapse.
     Renewal,
     /// Sparse: services awaiting expiry (sorted by expiry or scheduled deletion), and services
     /// suspended for non-payment awaiting deletion (by type, sorted by suspension time).
@@ -229,6 +231,13 @@ pub fn service_index_keys(service: &Service) -> Item {
         let renewable = matches!(service.status, Status::Active | Status::Suspended);
         if service.auto_renew.enabled && renewable && service.delete_at.is_none() {
             sparse(Index::Renewal, renewals(service.product_type), expires_at.to_string());
+        } else if !service.auto_renew.enabled
+            && service.delete_at.is_none()
+            && service.non_payment_since.is_none()
+        {
+            // Renewed by hand: its expiry is reminded (see `domain::reminders`).
+            let lapses_at = service.lapses_at().unwrap_or(expires_at);
+            sparse(Index::Renewal, manual_renewals(service.product_type), lapses_at.to_string());
         }
         match service.non_payment_since {
             Some(since) => sparse(Index::Lapse, purges(service.product_type), since.to_string()),
@@ -278,6 +287,11 @@ pub fn pending_operations() -> String {
 /// Services of a type auto-renewal may renew, sorted by `{expires_at}#{id}`.
 pub fn renewals(t: ProductType) -> String {
     format!("RENEW#{}", t.as_str())
+}
+
+/// Services of a type renewed by hand (auto-renewal off), sorted by `{lapses_at}#{id}`.
+pub fn manual_renewals(t: ProductType) -> String {
+    format!("MANUAL#{}", t.as_str())
 }
 
 /// Services awaiting expiry, sorted by `{expires_at or delete_at}#{id}`.
@@ -484,6 +498,13 @@ mod tests {
         assert_eq!(keys["gsi6pk"].as_s().unwrap(), "PURGE#vps");
         assert_eq!(keys["gsi7sk"].as_s().unwrap(), &format!("0000000005#{id}"));
         assert!(up_to(expires) > keys["gsi6sk"].as_s().unwrap().clone());
+        let by_hand = Service {
+            auto_renew: crate::domain::AutoRenew { enabled: false, period_months: 1 },
+            ..active.clone()
+        };
+        let keys = service_index_keys(&by_hand);
+        assert_eq!(keys["gsi5pk"].as_s().unwrap(), "MANUAL#vps", "its expiry is reminded");
+        assert_eq!(keys["gsi5sk"].as_s().unwrap(), &format!("2026-12-01T00:00:00.000Z#{id}"));
         let deleted = Service { status: Status::Deleted, ..active };
         assert_eq!(service_index_keys(&deleted).len(), 8);
     }

@@ -80,6 +80,23 @@ impl Store {
         })
     }
 
+    /// A client's settings and the first page of its notifications in one Query (`SETTINGS`
+    /// sorts after every `SENT#` entry of the partition, so newest first it comes first).
+    pub async fn settings_with_notifications(
+        &self,
+        client: &ClientId,
+        limit: u16,
+    ) -> Result<(Settings, Page<Notification, String>), StoreError> {
+        let (_, prefix) = keys::notifications_partition_of(client.as_str());
+        let head = keys::notification_settings(client.as_str());
+        let (settings, entries, last) = self.head_with_entries(&head, &prefix, limit).await?;
+        let page = Page {
+            items: entries.into_iter().map(decode).collect::<Result<_, _>>()?,
+            next: last.as_ref().and_then(keys::notification_event_of),
+        };
+        Ok((settings.map(decode).transpose()?.unwrap_or_default(), page))
+    }
+
     /// Everything the e-mail of `event` needs: the service, the tariff the event names, its
     /// client's settings, the provider's template and the log entry of the event, if any.
     pub async fn notification_inputs(

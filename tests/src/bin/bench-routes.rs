@@ -192,6 +192,7 @@ impl Fixture {
             .replace("{type}", "vps")
             .replace("{ip}", "198.51.100.250")
             .replace("{vs_id}", "vs-none")
+            .replace("{kind}", "activated")
     }
 }
 
@@ -215,7 +216,7 @@ fn sample(function: &str) -> (Option<Value>, String) {
 }
 
 /// Routes the provider calls: its own, and a VPS's transfer to another node.
-const PROVIDER_ONLY: [&str; 9] = [
+const PROVIDER_ONLY: [&str; 13] = [
     "PUT /product-types/{type}",
     "POST /tariffs",
     "POST /services/{id}/activate",
@@ -225,6 +226,10 @@ const PROVIDER_ONLY: [&str; 9] = [
     "POST /clients/{client_id}/payments",
     "POST /payments/{id}/confirm",
     "POST /services/{id}/transfer",
+    "GET /clients/{client_id}/notifications",
+    "PUT /clients/{client_id}/notifications",
+    "GET /notification-templates/{kind}",
+    "PUT /notification-templates/{kind}",
 ];
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

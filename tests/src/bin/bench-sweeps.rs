@@ -1,4 +1,4 @@
-//! `make bench`: what each scheduled job costs with 100 due services in a table of 100 services
+//! `make bench`: what each scheduled job (reminders included) costs with 100 due services in a table of 100 services
 //! and in one of `BENCH_SERVICES` (default 10,000), counted in DynamoDB calls at the SDK (every attempt that reaches the
 //! wire) and timed. The sparse indexes should make the two counts equal. Writes BENCHMARKS.md.
 
@@ -36,11 +36,12 @@ fn services(job: &str, total: usize, template: &Service, now: Timestamp) -> Vec<
         .map(|i| {
             let due = i < DUE;
             let client = format!("client-{}", i % 500);
-            // Activated a month ago expires now (due); activated ten days ago expires in 20 days.
-            let activated = if due && job != "abuse-sweep" {
-                now.plus_seconds(-31 * DAY)
-            } else {
-                now.plus_seconds(-10 * DAY)
+            // Activated a month ago expires now (due); activated ten days ago expires in 20 days;
+            // activated 25 days ago, it is renewed in 2 or 3 days (reminded a week ahead).
+            let activated = match (due, job) {
+                (true, "abuse-sweep") | (false, _) => now.plus_seconds(-10 * DAY),
+                (true, "reminders") => now.plus_seconds(-25 * DAY),
+                (true, _) => now.plus_seconds(-31 * DAY),
             };
             let mut service = active_service(template, &client, activated);
             if job == "abuse-sweep" && due {
@@ -84,6 +85,7 @@ async fn measure(job: &'static str, total: usize, template: &Service) -> Result<
         "auto-renewal" => shared::sweeps::auto_renewal(&app).await,
         "expiry-sweep" => shared::sweeps::expiry_sweep(&app).await,
         "abuse-sweep" => shared::sweeps::abuse_sweep(&app).await,
+        "reminders" => shared::sweeps::reminders(&app).await,
         _ => shared::sweeps::requeue_stalled(&app).await,
     }
     .map_err(|e| e.to_string())?;
@@ -96,7 +98,7 @@ async fn main() -> Result<(), Error> {
     let template = stack::vps_order("template", SystemClock.now()).0;
     let large: usize = std::env::var("BENCH_SERVICES").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
     let mut rows = Vec::new();
-    for job in ["auto-renewal", "expiry-sweep", "abuse-sweep", "operations-sweep"] {
+    for job in ["auto-renewal", "expiry-sweep", "abuse-sweep", "operations-sweep", "reminders"] {
         for total in [DUE, large.max(DUE)] {
             let m = measure(job, total, &template).await?;
             println!(
@@ -112,7 +114,7 @@ async fn main() -> Result<(), Error> {
         SystemClock.now().day(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     ));
-    report.push_str(&format!("## Sweep cost\n\nEach scheduled job with 100 due services, in a table of 100 services and in one of {large}. DynamoDB calls are counted at the SDK (every request sent). The sparse indexes make the counts equal: a run reads the due services and no others (`operations-sweep` reads the pending operations up to its threshold in the lapse index's `PENDING` partition: its 100 due services are reboots whose message was lost two hours ago, among active services). The emulator answers a query on an index by walking the whole table, so its times grow with the table; DynamoDB's do not.\n\n"));
+    report.push_str(&format!("## Sweep cost\n\nEach scheduled job with 100 due services, in a table of 100 services and in one of {large}. DynamoDB calls are counted at the SDK (every request sent). The sparse indexes make the counts equal: a run reads the due services and no others (`operations-sweep` reads the pending operations up to its threshold in the lapse index's `PENDING` partition: its 100 due services are reboots whose message was lost two hours ago, among active services; `reminders` reads the services within the longest reminder window of their renewal attempt, expiry or deletion: its 100 due services are renewed automatically in 2 to 3 days, and each costs one read of its client's balance and one transaction). The emulator answers a query on an index by walking the whole table, so its times grow with the table; DynamoDB's do not.\n\n"));
     report.push_str("| job | services in table | due | DynamoDB calls | acted | time (ms) |\n|---|---:|---:|---:|---:|---:|\n");
     for m in &rows {
         report.push_str(&format!(
