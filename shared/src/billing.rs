@@ -231,7 +231,11 @@ pub fn new_payment(
 }
 
 /// The services a checkout answers `reader` with.
-pub fn services_view(changes: &[Change], reader: &Principal) -> serde_json::Value {
-    let items: Vec<serde_json::Value> = changes.iter().map(|c| views::service(&c.service, reader)).collect();
-    serde_json::json!({ "items": items })
+pub async fn services_view(
+    app: &App,
+    changes: &[Change],
+    reader: &Principal,
+) -> Result<serde_json::Value, ApiError> {
+    let services: Vec<_> = changes.iter().map(|c| c.service.clone()).collect();
+    Ok(serde_json::json!({ "items": views::service_answers(app, &services, reader).await? }))
 }

@@ -210,7 +210,9 @@ where
         }
         Err(e) => Err(e),
         Ok(()) => {
-            Ok(Reply::ok(views::service(&change.service, principal))?.versioned(change.service.version))
+            let answer =
+                views::service_answer(app, &change.service, principal, target.rules.as_ref()).await?;
+            Ok(Reply::ok(answer)?.versioned(change.service.version))
         }
     }
 }

@@ -30,6 +30,61 @@ pub fn service(service: &Service, reader: &Principal) -> Value {
     body
 }
 
+/// A service as its answer: `service` with `allowed_actions`, what `reader` may do to it now
+/// (`domain::actions`), from its product type's `rules` (read here when not given) and its
+/// tariff (kept by the instance once read).
+pub async fn service_answer(
+    app: &crate::App,
+    service: &Service,
+    reader: &Principal,
+    rules: Option<&ProductTypeRules>,
+) -> Result<Value, crate::ApiError> {
+    let read;
+    let rules = match rules {
+        Some(rules) => Some(rules),
+        None => {
+            read = app.store.list_product_types().await?;
+            read.iter().find(|r| r.product_type == service.product_type)
+        }
+    };
+    with_actions(app, service, reader, rules).await
+}
+
+/// Service answers for a list: the product types' rules read once.
+pub async fn service_answers(
+    app: &crate::App,
+    services: &[Service],
+    reader: &Principal,
+) -> Result<Vec<Value>, crate::ApiError> {
+    let every_rules = app.store.list_product_types().await?;
+    let mut answers = Vec::with_capacity(services.len());
+    for service in services {
+        let rules = every_rules.iter().find(|r| r.product_type == service.product_type);
+        answers.push(with_actions(app, service, reader, rules).await?);
+    }
+    Ok(answers)
+}
+
+async fn with_actions(
+    app: &crate::App,
+    service: &Service,
+    reader: &Principal,
+    rules: Option<&ProductTypeRules>,
+) -> Result<Value, crate::ApiError> {
+    let mut view = self::service(service, reader);
+    let actions = match rules {
+        Some(rules) => {
+            let tariff = app.store.get_tariff(&service.tariff_id).await?;
+            let now = app.clock.now();
+            json!(crate::domain::actions::allowed_actions(service, rules, tariff.as_ref(), reader, now))
+        }
+        // A product type without rules takes no operation (its routes refuse them too).
+        None => json!({}),
+    };
+    view["allowed_actions"] = actions;
+    Ok(view)
+}
+
 /// A history entry as `reader` reads it: for a client, a given-up operation's `error` in words
 /// for the client.
 pub fn history_entry(entry: &HistoryEntry, reader: &Principal) -> Value {

@@ -221,6 +221,12 @@ fn make_dev_serves_the_api_on_production_paths() {
     assert_eq!(status, 200);
     stack.wait_for_status(id, &alice, "suspended_abuse");
 
+    // The console, on the same origin: its page at a deep link, without a token.
+    let (status, content_type, _) = stack.call("GET", &format!("/console/services/{id}"), None, None);
+    assert_eq!((status, content_type.as_str()), (200, "text/html; charset=utf-8"));
+    let (status, _, _) = stack.call("GET", "/", None, None);
+    assert_eq!(status, 302);
+
     let (status, content_type, _) = stack.call("GET", "/services", None, None);
     assert_eq!((status, content_type.as_str()), (401, "application/problem+json"));
     let (status, content_type, _) = stack.call("POST", "/tariffs", Some(&alice), Some(&json!({})));

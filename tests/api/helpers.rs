@@ -311,7 +311,11 @@ impl Stack {
         let response = router::invoke(&function, &app, request).await.expect("a handler for every function");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
+        let json =
+            headers.get("content-type").is_some_and(|t| t.to_str().unwrap_or_default().contains("json"));
         let body = match response.body() {
+            // A web page (the console's) is its text.
+            Body::Text(text) if !json && !text.is_empty() => Value::String(text.clone()),
             Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
             Body::Empty => Value::Null,
             Body::Binary(bytes) => serde_json::from_slice(bytes).expect("JSON body"),

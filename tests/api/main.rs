@@ -1,10 +1,12 @@
 //! Integration and end-to-end tests: every call goes through the production route table to the
 //! real handler, against DynamoDB in the local emulator.
 
+mod actions;
 mod auth;
 mod billing;
 mod catalog;
 mod changes;
+mod console;
 mod display;
 mod e2e;
 mod emulator;

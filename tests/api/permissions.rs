@@ -87,6 +87,8 @@ async fn run_every_function(stack: &Stack) {
     ssl_and_virtual_data_center(stack).await;
     let not_hosted = activation_after_no_room(stack).await;
     notifications(stack).await;
+    // The console's pages: public files, no AWS call.
+    done(stack, "GET", "/console/services", "", None).await;
     accounts_and_deletion(stack, &vps, &ticket).await;
     schedules(stack, &not_hosted).await;
     // Every history entry so far, to the bus; the e-mails they make, to alice's address.

@@ -64,6 +64,18 @@ pub fn resolve(routes: &[Route], method: &str, path: &str) -> Resolved {
 }
 
 fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>> {
+    // A greedy `{*name}` last (`cargo lambda watch`'s spelling of API Gateway's `{name+}`)
+    // takes the rest of the path.
+    let greedy = template.strip_suffix('}').and_then(|t| t.rsplit_once("{*"));
+    if let Some((prefix, name)) =
+        greedy.or_else(|| template.strip_suffix("+}").and_then(|t| t.rsplit_once('{')))
+    {
+        let rest = path.strip_prefix(prefix).filter(|rest| !rest.is_empty())?;
+        return Some(HashMap::from([(name.to_owned(), rest.to_owned())]));
+    }
+    if template == "/" {
+        return (path == "/").then(HashMap::new);
+    }
     let (want, have): (Vec<&str>, Vec<&str>) =
         (template.trim_matches('/').split('/').collect(), path.trim_matches('/').split('/').collect());
     if want.len() != have.len() {
@@ -85,6 +97,7 @@ fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>>
 /// Runs the named function's handler, as its Lambda would. `None` for an unknown function.
 pub async fn invoke(function: &str, app: &App, req: Request) -> Option<Response<Body>> {
     Some(match function {
+        "console" => console::handle(req),
         "list-notifications" => list_notifications::handle(app, req).await,
         "put-notification-settings" => put_notification_settings::handle(app, req).await,
         "get-notification-settings" => get_notification_settings::handle(app, req).await,

@@ -53,5 +53,5 @@ async fn checkout(app: &App, principal: Principal, req: Request) -> Result<Reply
     }
     let conflict = "the cart or the balance changed meanwhile; try again";
     write_cart(app, None, account, &entries, &changes.iter().collect::<Vec<_>>(), conflict).await?;
-    Reply::ok(services_view(&changes, &principal))
+    Reply::ok(services_view(app, &changes, &principal).await?)
 }

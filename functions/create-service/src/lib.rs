@@ -56,5 +56,6 @@ async fn create_service(app: &App, principal: Principal, req: Request) -> Result
     };
     let (service, entry) = place_order(&tariff, order, &principal, app.clock.now())?;
     app.store.insert_service(&service, &entry).await?;
-    Ok(Reply::created(views::service(&service, &principal))?.versioned(service.version))
+    let answer = views::service_answer(app, &service, &principal, None).await?;
+    Ok(Reply::created(answer)?.versioned(service.version))
 }

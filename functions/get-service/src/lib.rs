@@ -12,6 +12,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn get_service(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
     Query::parse(&req, &[])?;
-    let service = shared::http::visible_service(app, &principal, &req).await?;
-    Ok(Reply::ok(views::service(&service, &principal))?.versioned(service.version))
+    let read = shared::operations::load_visible_service(app, &principal, &req).await?;
+    let answer = views::service_answer(app, &read.service, &principal, read.rules.as_ref()).await?;
+    Ok(Reply::ok(answer)?.versioned(read.service.version))
 }

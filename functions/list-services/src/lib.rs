@@ -35,7 +35,7 @@ async fn list_services(app: &App, principal: Principal, req: Request) -> Result<
             Some(raw.to_owned()).filter(|p| shared::store::keys::attention_start(p, "").is_some())
         };
         let page = app.store.services_needing_attention(&filter, query.page(position)?).await?;
-        return list_reply(page, |service| views::service(&service, &principal));
+        return answered_page(app, page, &principal).await;
     }
     if !principal.is_provider() {
         if filter.owner.is_some() {
@@ -45,7 +45,17 @@ async fn list_services(app: &App, principal: Principal, req: Request) -> Result<
         filter.hide_deleted = true;
     }
     let page = app.store.list_services(&filter, query.page(ServiceId::parse)?).await?;
-    list_reply(page, |service| views::service(&service, &principal))
+    answered_page(app, page, &principal).await
+}
+
+/// A page of services as answers (with `allowed_actions`).
+async fn answered_page<P: std::fmt::Display>(
+    app: &App,
+    page: shared::store::Page<shared::domain::Service, P>,
+    principal: &Principal,
+) -> Result<Reply, ApiError> {
+    let items = views::service_answers(app, &page.items, principal).await?;
+    list_reply(shared::store::Page { items, next: page.next }, |answer| answer)
 }
 
 fn parse_bool(raw: &str) -> Option<bool> {
@@ -69,13 +79,10 @@ async fn due_list(app: &App, principal: &Principal, query: &Query, due: Due) -> 
     let before = query.parsed("before", Timestamp::parse)?.unwrap_or_else(|| app.clock.now());
     let limit = query.page(|_| None::<()>)?.limit;
     let due = shared::sweeps::due_services(app, due, before, usize::from(limit)).await?;
-    let items: Vec<serde_json::Value> = due
-        .into_iter()
-        .map(|(at, service)| {
-            let mut view = views::service(&service, principal);
-            view["due_at"] = serde_json::json!(at);
-            view
-        })
-        .collect();
+    let (times, services): (Vec<_>, Vec<_>) = due.into_iter().unzip();
+    let mut items = views::service_answers(app, &services, principal).await?;
+    for (item, at) in items.iter_mut().zip(times) {
+        item["due_at"] = serde_json::json!(at);
+    }
     Reply::ok(serde_json::json!({"items": items, "cursor": null}))
 }

@@ -25,6 +25,9 @@ fn invalid(violation: super::RuleViolation) -> Refusal {
     Refusal::Invalid(violation.0)
 }
 
+/// Why a service whose tariff sells no options takes no options change.
+pub const NO_OPTIONS: &str = "its tariff has no options";
+
 impl Service {
     /// Edits: the provider the renewal price (a price other than the tariff's marks a special
     /// price), the validity and auto-renewal; a client auto-renewal and a quick order's missing
@@ -96,7 +99,7 @@ impl Service {
         Ok(self.record(next, actor, Action::Edit, at, details))
     }
 
-    fn ensure_changeable(&self, what: &str) -> Result<Timestamp, Refusal> {
+    pub(crate) fn ensure_changeable(&self, what: &str) -> Result<Timestamp, Refusal> {
         self.ensure_idle(what)?;
         let changeable = matches!(
             self.status,
@@ -164,6 +167,9 @@ impl Service {
         let expires_at = self.ensure_changeable("change the options of")?;
         if self.status != Status::Active {
             return Err(self.refuse_status("change the options of"));
+        }
+        if tariff.options.is_empty() {
+            return Err(Refusal::Conflict(NO_OPTIONS.into()));
         }
         let new_monthly = options_monthly_price(tariff, &options).map_err(invalid)?;
         let old_monthly = options_monthly_price(tariff, &self.options).map_err(invalid)?;

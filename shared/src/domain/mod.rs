@@ -1,6 +1,7 @@
 //! Pure domain: types and rules of the services backend. No I/O, no AWS, no Lambda types.
 
 pub mod account;
+pub mod actions;
 pub mod catalog;
 pub mod changes;
 pub mod clock;

@@ -1,0 +1,181 @@
+//! `allowed_actions`: for services in every status a client and the provider meet, and for
+//! both roles, an action listed as allowed is accepted by its route, and one listed as refused
+//! is refused by its route, with the reason given (where the refusal is about the service, not
+//! the request's body).
+
+use crate::helpers::{id_of, Call, Reply, Stack};
+use serde_json::{json, Value};
+
+/// The states checked: how to bring a fresh service of `client` to each.
+#[derive(Debug, Clone, Copy)]
+enum State {
+    InCart,
+    Active,
+    SuspendedByClient,
+    SuspendedByAdmin,
+    NotAvailable,
+    ActiveDomain,
+    ActiveCertificate,
+}
+
+const STATES: [State; 7] = [
+    State::InCart,
+    State::Active,
+    State::SuspendedByClient,
+    State::SuspendedByAdmin,
+    State::NotAvailable,
+    State::ActiveDomain,
+    State::ActiveCertificate,
+];
+
+async fn service_in(stack: &Stack, state: State) -> String {
+    let alice = stack.client("alice");
+    match state {
+        State::InCart => id_of(&stack.order_vps(&alice).await),
+        State::Active => id_of(&stack.active_vps("alice").await),
+        State::SuspendedByClient | State::SuspendedByAdmin => {
+            let id = id_of(&stack.active_vps("alice").await);
+            let who = if matches!(state, State::SuspendedByClient) { alice } else { stack.provider() };
+            stack.post(&format!("/services/{id}/disable"), &who, json!({})).await.ok(200);
+            stack.drain_queue(5).await;
+            id
+        }
+        State::NotAvailable => {
+            stack.panel_control("capacity", json!({"vps": 0})).await;
+            let id = id_of(&stack.order_vps(&alice).await);
+            stack.fund("alice", 500).await;
+            stack.drain_queue(10).await;
+            stack.panel_control("capacity", json!({"vps": 100})).await;
+            id
+        }
+        State::ActiveDomain => id_of(&stack.active_on("alice", "domain-com").await),
+        State::ActiveCertificate => id_of(&stack.active_on("alice", "ssl-dv").await),
+    }
+}
+
+/// The call an action's route takes, as a dry run where the route has one.
+fn call(action: &str, service: &Value, token: &str) -> Call {
+    let id = id_of(service);
+    let post = |path: &str, body: Value| {
+        Call::new("POST", &format!("/services/{id}{path}")).token(token).json(&body)
+    };
+    let until = service["expires_at"].as_str().and_then(shared::domain::Timestamp::parse);
+    match action {
+        "edit" => Call::new("PATCH", &format!("/services/{id}"))
+            .token(token)
+            .json(&json!({"auto_renew": service["auto_renew"]})),
+        "delete" => Call::new("DELETE", &format!("/services/{id}")).token(token),
+        "renew" => post("/renew?dry_run=true", json!({"periods": 1})),
+        "change_tariff" => post("/change-tariff?dry_run=true", json!({"tariff_id": "vps-pro"})),
+        "options" => Call::new("PUT", &format!("/services/{id}/options?dry_run=true"))
+            .token(token)
+            .json(&json!({"options": service["options"]})),
+        "ticket" => post("/tickets", json!({"subject": "Hello", "message": "A question"})),
+        "grace" => post(
+            "/grace",
+            json!({"until": until.map_or("2030-01-01T00:00:00Z".to_owned(), |u| u.plus_seconds(86_400).to_string()), "reason": "a transfer on its way"}),
+        ),
+        other => post(&format!("/{}", other.replace('_', "-")), json!({})),
+    }
+}
+
+/// Whether a call changes nothing whatever it answers (a dry run).
+fn is_dry_run(action: &str) -> bool {
+    ["renew", "change_tariff", "options"].contains(&action)
+}
+
+fn refused_as_said(reply: &Reply, reason: &str) -> Result<(), String> {
+    if !(400..500).contains(&reply.status) {
+        return Err(format!("answered {}: {}", reply.status, reply.body));
+    }
+    let detail = reply.body["detail"].as_str().unwrap_or_default();
+    // A refusal about the request's body (422) names the body, not the service.
+    if reply.status != 422 && detail != reason {
+        return Err(format!("refused with `{detail}`, not the reason given `{reason}`"));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_allowed_action_is_accepted_and_a_refused_one_refused_with_its_reason() {
+    let stack = Stack::new().await;
+    stack.fund("alice", 1_000_000).await;
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for state in STATES {
+        for role in ["client", "provider"] {
+            let token = if role == "client" { stack.client("alice") } else { stack.provider() };
+            let id = service_in(&stack, state).await;
+            let service = stack.get(&format!("/services/{id}"), &token).await.ok(200).clone();
+            let actions = service["allowed_actions"].as_object().expect("allowed_actions").clone();
+            assert!(
+                [
+                    "edit",
+                    "delete",
+                    "enable",
+                    "disable",
+                    "renew",
+                    "change_tariff",
+                    "options",
+                    "ticket",
+                    "activate",
+                    "grace"
+                ]
+                .iter()
+                .all(|a| actions.contains_key(*a)),
+                "{state:?}: {actions:?}"
+            );
+            for (action, verdict) in &actions {
+                let allowed = verdict["allowed"].as_bool().expect("allowed");
+                // A fresh service for an action that would change it; the listed one otherwise.
+                let subject = if allowed && !is_dry_run(action) {
+                    let fresh = service_in(&stack, state).await;
+                    stack.get(&format!("/services/{fresh}"), &token).await.ok(200).clone()
+                } else {
+                    service.clone()
+                };
+                let reply = stack.send(call(action, &subject, &token)).await;
+                checked += 1;
+                let outcome = match (allowed, verdict["reason"].as_str()) {
+                    (true, _) if (200..300).contains(&reply.status) => Ok(()),
+                    (true, _) => Err(format!("listed as allowed, answered {}: {}", reply.status, reply.body)),
+                    (false, Some(reason)) => refused_as_said(&reply, reason),
+                    (false, None) => Err("refused without a reason".to_owned()),
+                };
+                if let Err(problem) = outcome {
+                    problems.push(format!("{state:?} as {role}, {action}: {problem}"));
+                }
+            }
+            stack.drain_queue(20).await;
+        }
+    }
+    assert!(problems.is_empty(), "{} of {checked} disagree:\n{}", problems.len(), problems.join("\n"));
+    assert!(checked > 150, "{checked}");
+}
+
+#[tokio::test]
+async fn every_service_answer_carries_allowed_actions_for_its_reader() {
+    let stack = Stack::new().await;
+    let id = id_of(&stack.active_vps("alice").await);
+    let alice = stack.client("alice");
+    let listed = stack.get("/services", &alice).await.ok(200).clone();
+    assert_eq!(listed["items"][0]["allowed_actions"]["disable"], json!({"allowed": true}));
+    let mine = stack.get(&format!("/services/{id}"), &alice).await.ok(200).clone();
+    assert_eq!(
+        mine["allowed_actions"]["activate"],
+        json!({"allowed": false, "reason": "only the provider may do this"})
+    );
+    assert_eq!(mine["allowed_actions"]["enable"]["allowed"], false);
+    let disabled =
+        stack.post(&format!("/services/{id}/disable"), &stack.provider(), json!({})).await.ok(200).clone();
+    assert_eq!(disabled["status"], "in_progress");
+    assert_eq!(disabled["allowed_actions"]["renew"]["allowed"], false, "nothing while it runs: {disabled}");
+    stack.drain_queue(5).await;
+    let held = stack.get(&format!("/services/{id}"), &alice).await.ok(200).clone();
+    assert_eq!(
+        (held["status"].as_str(), held["allowed_actions"]["enable"]["allowed"].as_bool()),
+        (Some("suspended_by_admin"), Some(false))
+    );
+    let seen = stack.get(&format!("/services/{id}"), &stack.provider()).await.ok(200).clone();
+    assert_eq!(seen["allowed_actions"]["enable"], json!({"allowed": true}));
+}
