@@ -18,7 +18,11 @@ async fn the_console_is_served_with_its_assets_and_deep_links() {
     assert_eq!(again.status, 304, "the same page, not sent again");
     let assets: Vec<String> =
         html.split('"').filter(|s| s.starts_with("/console/assets/")).map(str::to_owned).collect();
-    assert_eq!(assets.len(), 2, "a stylesheet and a script, by their content's hash: {html}");
+    assert_eq!(
+        assets.len(),
+        3,
+        "a stylesheet, the script and its sign-in settings, by their content's hash: {html}"
+    );
     let mut total = html.len();
     for asset in &assets {
         let file = stack.send(Call::new("GET", asset)).await;

@@ -36,6 +36,8 @@ impl File {
 
 struct Console {
     page: File,
+    config_path: String,
+    config: File,
     script_path: String,
     script: File,
     style_path: String,
@@ -55,9 +57,14 @@ fn console() -> &'static Console {
     CONSOLE.get_or_init(|| {
         let script_path = format!("/console/assets/app.{}.js", hash(SCRIPT));
         let style_path = format!("/console/assets/app.{}.css", hash(STYLE));
+        let config = format!("window.CONSOLE_CONFIG = {};\n", sign_in_config());
+        let config_path = format!("/console/assets/config.{}.js", hash(&config));
         let page = INDEX.replace("/console/app.js", &script_path).replace("/console/app.css", &style_path);
+        let page = with_config(&page, &config_path);
         Console {
             page: File::new(page, "text/html; charset=utf-8", REVALIDATE),
+            config: File::new(config, "text/javascript; charset=utf-8", IMMUTABLE),
+            config_path,
             script: File::new(SCRIPT.to_owned(), "text/javascript; charset=utf-8", IMMUTABLE),
             style: File::new(STYLE.to_owned(), "text/css; charset=utf-8", IMMUTABLE),
             script_path,
@@ -75,6 +82,7 @@ pub fn handle(req: Request) -> Response<Body> {
     let file = match path {
         p if p == console.script_path => &console.script,
         p if p == console.style_path => &console.style,
+        p if p == console.config_path => &console.config,
         // Another version's asset (a page cached before a deployment): gone.
         p if p.starts_with("/console/assets/") => return not_found(),
         _ => &console.page,
@@ -99,6 +107,38 @@ pub fn handle(req: Request) -> Response<Body> {
             .body(Body::Text(file.body.clone()))
     };
     response.unwrap_or_else(|_| not_found())
+}
+
+/// How the console signs in, from the function's environment: in AWS the identity provider's
+/// OAuth endpoints and the console's client id (authorization code with PKCE); locally, with a
+/// development secret set, also the `Token` field that takes what `make token` prints.
+fn sign_in_config() -> String {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut config = serde_json::Map::new();
+    for (key, name) in [
+        ("authorize_url", "CONSOLE_AUTHORIZE_URL"),
+        ("token_url", "CONSOLE_TOKEN_URL"),
+        ("client_id", "CONSOLE_CLIENT_ID"),
+    ] {
+        if let Some(value) = var(name) {
+            config.insert(key.into(), value.into());
+        }
+    }
+    config.insert("dev_token".into(), var("DEV_JWT_SECRET").is_some().into());
+    serde_json::Value::Object(config).to_string()
+}
+
+/// The page with the script that sets `window.CONSOLE_CONFIG` where it marks its place (a file
+/// of its own: the policy allows no inline script).
+fn with_config(page: &str, config_path: &str) -> String {
+    let tag = format!("<script src=\"{config_path}\"></script>");
+    match page
+        .find("<!-- console-config")
+        .and_then(|start| Some((start, start + page[start..].find("-->")? + 3)))
+    {
+        Some((start, end)) => format!("{}{tag}{}", &page[..start], &page[end..]),
+        None => page.replacen("</head>", &format!("{tag}</head>"), 1),
+    }
 }
 
 fn redirect(to: &str) -> Response<Body> {
