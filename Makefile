@@ -18,7 +18,7 @@ export SCHEDULE_INTERVAL_SECONDS ?= 60
 ROLE ?= client
 SUB ?= alice
 
-.PHONY: dev test bench release-builds token venv build lint unit-and-integration cfn-lint events mail
+.PHONY: dev test bench release-builds token venv build lint unit-and-integration cfn-lint events mail browser
 
 $(VENV)/.installed: infra/local/requirements.txt
 	python3 -m venv $(VENV)
@@ -33,7 +33,15 @@ build:
 dev: venv build
 	infra/local/dev.sh
 
-test: venv lint build unit-and-integration cfn-lint
+test: venv lint build browser unit-and-integration cfn-lint
+
+# What the browser tests of the console need (tests/browser/console_test.py, run by the
+# end-to-end test): Debian's Chromium, which Playwright launches by its path (it downloads no
+# browser), and axe-core from npm, pinned by tests/browser/package-lock.json. Each is installed
+# only when missing.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@test -d tests/browser/node_modules/axe-core || npm ci --prefix tests/browser --silent --no-audit --no-fund
 
 lint:
 	cargo fmt --all -- --check
@@ -49,10 +57,11 @@ cfn-lint: venv
 
 # Benchmarks (not part of `make test`): results go to BENCHMARKS.md. BENCH_SERVICES sets the
 # large table's size (default 10000: seconds a job against the emulator).
-bench: venv build release-builds
+bench: venv build browser release-builds
 	cargo run --quiet -p tests --bin bench-sweeps
 	cargo run --quiet -p tests --bin bench-routes
 	cargo run --quiet -p tests --bin bench-events
+	tests/browser/bench.sh
 	BENCH_FUNCTIONS="$(BENCH_FUNCTIONS)" cargo run --quiet -p tests --bin bench-size
 
 # What bench-size measures: every function built for arm64 as the template deploys it (zig from

@@ -1033,7 +1033,7 @@ async function loadTimeline(v) {
 }
 
 function detailsText(details) {
-  return Object.entries(details || {}).map(([k, val]) =>
+  return Object.entries(details || {}).filter(([, val]) => val != null).map(([k, val]) =>
     `${words(k)}: ${val !== null && typeof val === 'object' ? JSON.stringify(val) : val}`).join('; ');
 }
 
@@ -1045,8 +1045,8 @@ async function loadHistory(v, more) {
     const items = r.items.map((e) => h('li', {},
       h('strong', {}, words(e.operation)), ' — ', timeEl(e.at, true),
       ` by ${e.actor?.role === 'provider' ? 'the provider' : isProvider() ? `client ${e.actor?.id}` : 'you'}`,
-      e.status_after ? `: ${e.status_before ? `${STATUS_WORDS[e.status_before] || words(e.status_before)} → ` : ''}${STATUS_WORDS[e.status_after] || words(e.status_after)}` : '',
-      Object.keys(e.details || {}).length ? h('div', { class: 'small muted' }, detailsText(e.details)) : null));
+      e.status_after ? `: ${e.status_before && e.status_before !== e.status_after ? `${STATUS_WORDS[e.status_before] || words(e.status_before)} → ` : ''}${STATUS_WORDS[e.status_after] || words(e.status_after)}` : '',
+      detailsText(e.details) ? h('div', { class: 'small muted' }, detailsText(e.details)) : null));
     const list = more ? v.history.querySelector('ol') : h('ol', { class: 'events' });
     put(list, ...items);
     fill(v.history, list.children.length ? list : muted('No history yet.'),

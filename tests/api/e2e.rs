@@ -238,6 +238,27 @@ fn make_dev_serves_the_api_on_production_paths() {
         assert!([404, 405].contains(&status), "{method} {path} answered {status}");
     }
 
+    // The console in Debian's Chromium, driven by Playwright (tests/browser/console_test.py;
+    // `make browser` installs Chromium and axe-core): alice orders, pays from her balance and
+    // manages a VPS, bob cannot see it, the provider suspends it; axe-core on the main pages;
+    // screenshots under target/console/. Her balance is funded for the order and its renewal.
+    let payment = json!({"amount": 10000, "external_id": "e2e-browser"});
+    let (status, _, _) = stack.call("POST", "/clients/alice/payments", Some(&provider), Some(&payment));
+    assert_eq!(status, 201);
+    let out = Command::new(workspace_root().join(".venv/bin/python"))
+        .current_dir(workspace_root())
+        .arg("tests/browser/console_test.py")
+        .args(["--url", &stack.api, "--alice", &alice, "--bob", &bob, "--provider", &provider])
+        .args(["--out", "target/console"])
+        .output()
+        .expect("run tests/browser/console_test.py (make venv installs Playwright)");
+    assert!(
+        out.status.success(),
+        "the console's browser test failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // schemathesis against openapi.yaml, as a client and as the provider: valid requests get
     // no 5xx, and every answer conforms to the spec (status, content type, body).
     for token in [&alice, &provider] {
