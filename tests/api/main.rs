@@ -23,6 +23,7 @@ mod reliability;
 mod review;
 mod review13;
 mod review14;
+mod review15;
 mod routes;
 mod schedules;
 mod security;

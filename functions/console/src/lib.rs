@@ -14,10 +14,24 @@ const INDEX: &str = include_str!("../../../console/index.html");
 const SCRIPT: &str = include_str!("../../../console/app.js");
 const STYLE: &str = include_str!("../../../console/app.css");
 
-/// No script, style, image or connection from anywhere but this origin.
-const SECURITY_POLICY: &str =
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
-    connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// No script, style, image or connection from anywhere but this origin, but for the sign-in's
+/// exchange of its code at the identity provider's token endpoint (`token_origin`).
+fn security_policy(token_origin: Option<&str>) -> String {
+    let connect = token_origin.map_or("'self'".to_owned(), |origin| format!("'self' {origin}"));
+    format!(
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+         connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+}
+
+/// `https://auth.example.com` of `https://auth.example.com/oauth2/token`; None for anything
+/// that is not an http(s) URL with a plain host.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    let plain = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+    (matches!(scheme, "https" | "http") && plain).then(|| format!("{scheme}://{host}"))
+}
 
 /// A file as served: its body, type, `ETag` and caching.
 struct File {
@@ -35,6 +49,7 @@ impl File {
 }
 
 struct Console {
+    policy: String,
     page: File,
     config_path: String,
     config: File,
@@ -61,7 +76,9 @@ fn console() -> &'static Console {
         let config_path = format!("/console/assets/config.{}.js", hash(&config));
         let page = INDEX.replace("/console/app.js", &script_path).replace("/console/app.css", &style_path);
         let page = with_config(&page, &config_path);
+        let token_url = std::env::var("CONSOLE_TOKEN_URL").ok();
         Console {
+            policy: security_policy(token_url.as_deref().and_then(origin_of).as_deref()),
             page: File::new(page, "text/html; charset=utf-8", REVALIDATE),
             config: File::new(config, "text/javascript; charset=utf-8", IMMUTABLE),
             config_path,
@@ -87,15 +104,15 @@ pub fn handle(req: Request) -> Response<Body> {
         p if p.starts_with("/console/assets/") => return not_found(),
         _ => &console.page,
     };
-    let unchanged = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == file.etag));
+    // Compared weakly, as RFC 9110 says (a proxy that compresses makes the tag weak).
+    let unchanged =
+        req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|tags| {
+            tags.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == file.etag)
+        });
     let builder = Response::builder()
         .header(header::ETAG, &file.etag)
         .header(header::CACHE_CONTROL, file.cache)
-        .header(header::CONTENT_SECURITY_POLICY, SECURITY_POLICY)
+        .header(header::CONTENT_SECURITY_POLICY, &console.policy)
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .header(header::REFERRER_POLICY, "no-referrer");
     let response = if unchanged {
