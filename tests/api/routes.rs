@@ -133,3 +133,23 @@ async fn every_route_reaches_a_handler_that_demands_a_principal() {
         assert_eq!(reply.status, 401, "{method} {path} ({function}) answered {}", reply.body);
     }
 }
+
+#[test]
+fn the_http_api_is_throttled_and_logs_each_request_as_json() {
+    let template = yaml("infra/template.yaml");
+    let api = &template["Resources"]["HttpApi"]["Properties"];
+    let route = &api["DefaultRouteSettings"];
+    // `!Ref Parameter`: the limits are the stack's parameters.
+    let reference = |value: &serde_yaml::Value| format!("{value:?}");
+    assert!(reference(&route["ThrottlingRateLimit"]).contains("ApiRateLimit"), "{route:?}");
+    assert!(reference(&route["ThrottlingBurstLimit"]).contains("ApiBurstLimit"), "{route:?}");
+    for parameter in ["ApiRateLimit", "ApiBurstLimit"] {
+        assert_eq!(template["Parameters"][parameter]["Type"], "Number", "{parameter}");
+    }
+    let format = api["AccessLogSettings"]["Format"].as_str().expect("an access log format");
+    let line: serde_json::Value = serde_json::from_str(format).expect("one JSON object per request");
+    assert_eq!(line["requestId"], "$context.requestId");
+    let destination = format!("{:?}", api["AccessLogSettings"]["DestinationArn"]);
+    assert!(destination.contains("ApiAccessLogs"), "{destination}");
+    assert_eq!(template["Resources"]["ApiAccessLogs"]["Type"], "AWS::Logs::LogGroup");
+}
