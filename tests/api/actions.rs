@@ -54,7 +54,7 @@ async fn service_in(stack: &Stack, state: State) -> String {
 }
 
 /// The call an action's route takes, as a dry run where the route has one.
-fn call(action: &str, service: &Value, token: &str) -> Call {
+pub(crate) fn call(action: &str, service: &Value, token: &str) -> Call {
     let id = id_of(service);
     let post = |path: &str, body: Value| {
         Call::new("POST", &format!("/services/{id}{path}")).token(token).json(&body)
@@ -84,16 +84,28 @@ fn is_dry_run(action: &str) -> bool {
     ["renew", "change_tariff", "options"].contains(&action)
 }
 
-fn refused_as_said(reply: &Reply, reason: &str) -> Result<(), String> {
-    if !(400..500).contains(&reply.status) {
-        return Err(format!("answered {}: {}", reply.status, reply.body));
+/// Whether `reply` from an action's route agrees with the action's verdict: accepted when
+/// allowed; refused when not, with the reason given (but for a refusal about the request's body,
+/// 422, which names the body, not the service).
+pub(crate) fn agrees_with_route(allowed: bool, reason: Option<&str>, reply: &Reply) -> Result<(), String> {
+    match (allowed, reason) {
+        (true, _) if (200..300).contains(&reply.status) => Ok(()),
+        (true, _) => Err(format!("listed as allowed, answered {}: {}", reply.status, reply.body)),
+        (false, Some(reason)) => {
+            if !(400..500).contains(&reply.status) {
+                return Err(format!(
+                    "listed as refused (`{reason}`), answered {}: {}",
+                    reply.status, reply.body
+                ));
+            }
+            let detail = reply.body["detail"].as_str().unwrap_or_default();
+            if reply.status != 422 && detail != reason {
+                return Err(format!("refused with `{detail}`, not the reason given `{reason}`"));
+            }
+            Ok(())
+        }
+        (false, None) => Err("refused without a reason".to_owned()),
     }
-    let detail = reply.body["detail"].as_str().unwrap_or_default();
-    // A refusal about the request's body (422) names the body, not the service.
-    if reply.status != 422 && detail != reason {
-        return Err(format!("refused with `{detail}`, not the reason given `{reason}`"));
-    }
-    Ok(())
 }
 
 #[tokio::test]
@@ -136,12 +148,7 @@ async fn an_allowed_action_is_accepted_and_a_refused_one_refused_with_its_reason
                 };
                 let reply = stack.send(call(action, &subject, &token)).await;
                 checked += 1;
-                let outcome = match (allowed, verdict["reason"].as_str()) {
-                    (true, _) if (200..300).contains(&reply.status) => Ok(()),
-                    (true, _) => Err(format!("listed as allowed, answered {}: {}", reply.status, reply.body)),
-                    (false, Some(reason)) => refused_as_said(&reply, reason),
-                    (false, None) => Err("refused without a reason".to_owned()),
-                };
+                let outcome = agrees_with_route(allowed, verdict["reason"].as_str(), &reply);
                 if let Err(problem) = outcome {
                     problems.push(format!("{state:?} as {role}, {action}: {problem}"));
                 }

@@ -2,55 +2,12 @@
 //! found: each test failed on the change as first committed and passes with its fix, except
 //! `allowed_actions_agree_with_the_routes_in_the_states_actions_rs_skips`, a guard that held.
 
-use crate::helpers::{id_of, Call, Reply, Stack};
+use crate::actions::{agrees_with_route, call};
+use crate::helpers::{id_of, Call, Stack};
 use serde_json::{json, Value};
 use shared::domain::Timestamp;
 
 // ------------------------------------------------------------------ allowed_actions
-
-/// The call an action's route takes, as a dry run where the route has one (as actions.rs).
-fn call(action: &str, service: &Value, token: &str) -> Call {
-    let id = id_of(service);
-    let post = |path: &str, body: Value| {
-        Call::new("POST", &format!("/services/{id}{path}")).token(token).json(&body)
-    };
-    let until = service["expires_at"].as_str().and_then(Timestamp::parse);
-    match action {
-        "edit" => Call::new("PATCH", &format!("/services/{id}"))
-            .token(token)
-            .json(&json!({"auto_renew": service["auto_renew"]})),
-        "delete" => Call::new("DELETE", &format!("/services/{id}")).token(token),
-        "renew" => post("/renew?dry_run=true", json!({"periods": 1})),
-        "change_tariff" => post("/change-tariff?dry_run=true", json!({"tariff_id": "vps-pro"})),
-        "options" => Call::new("PUT", &format!("/services/{id}/options?dry_run=true"))
-            .token(token)
-            .json(&json!({"options": service["options"]})),
-        "ticket" => post("/tickets", json!({"subject": "Hello", "message": "A question"})),
-        "grace" => post(
-            "/grace",
-            json!({"until": until.map_or("2030-01-01T00:00:00Z".to_owned(), |u| u.plus_seconds(86_400).to_string()), "reason": "a transfer on its way"}),
-        ),
-        other => post(&format!("/{}", other.replace('_', "-")), json!({})),
-    }
-}
-
-fn verdict_matches(allowed: bool, reason: Option<&str>, reply: &Reply) -> Result<(), String> {
-    match (allowed, reason) {
-        (true, _) if (200..300).contains(&reply.status) => Ok(()),
-        (true, _) => Err(format!("listed as allowed, answered {}: {}", reply.status, reply.body)),
-        (false, Some(reason)) => {
-            if !(400..500).contains(&reply.status) {
-                return Err(format!("listed as refused (`{reason}`), answered {}", reply.status));
-            }
-            let detail = reply.body["detail"].as_str().unwrap_or_default();
-            if reply.status != 422 && detail != reason {
-                return Err(format!("refused with `{detail}`, not the reason given `{reason}`"));
-            }
-            Ok(())
-        }
-        (false, None) => Err("refused without a reason".into()),
-    }
-}
 
 /// Checks one action listed on `service` against its route, on `subject` (the same service,
 /// or a fresh one in the same state when the call would change it).
@@ -64,7 +21,7 @@ async fn check(
     let verdict = &service["allowed_actions"][action];
     let allowed = verdict["allowed"].as_bool().ok_or(format!("no verdict for {action}: {service}"))?;
     let reply = stack.send(call(action, subject, token)).await;
-    verdict_matches(allowed, verdict["reason"].as_str(), &reply)
+    agrees_with_route(allowed, verdict["reason"].as_str(), &reply)
 }
 
 /// The provider reads a deleted service (clients no longer see it): `allowed_actions` says a

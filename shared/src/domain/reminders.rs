@@ -54,18 +54,6 @@ pub fn horizon_seconds(rules: &ProductTypeRules) -> i64 {
 }
 
 impl Service {
-    fn at_rest(&self) -> bool {
-        self.pending.is_none()
-            && matches!(
-                self.status,
-                Status::Active
-                    | Status::Suspended
-                    | Status::SuspendedByAdmin
-                    | Status::SuspendedAbuse
-                    | Status::TemporarilySuspended
-            )
-    }
-
     /// What is due next for this service and when: its auto-renewal attempt, its expiry, or
     /// its deletion for non-payment. None when nothing is (a client's deletion is scheduled,
     /// the service is busy or gone).

@@ -246,6 +246,19 @@ impl Service {
         self
     }
 
+    /// Running or suspended, with no operation under way: what the schedules act on.
+    pub fn at_rest(&self) -> bool {
+        self.pending.is_none()
+            && matches!(
+                self.status,
+                Status::Active
+                    | Status::Suspended
+                    | Status::SuspendedByAdmin
+                    | Status::SuspendedAbuse
+                    | Status::TemporarilySuspended
+            )
+    }
+
     /// The service as its client knows it: the tariff and its main parameter (the domain, else
     /// the OS), `VPS Start (debian-12)`, `.com domain (example.com)`.
     pub fn name(&self, tariff_name: &str) -> String {

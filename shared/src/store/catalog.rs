@@ -80,21 +80,7 @@ impl Store {
         let mut item = encode(tariff)?;
         item.extend(keys::tariff(&tariff.id).item());
         item.extend(keys::tariff_index_keys(&tariff.id, tariff.product_type));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Err(StoreError::ConditionFailed)
-            }
-            Err(e) => Err(e.into()),
-        }
+        self.put_if(item, "attribute_not_exists(pk)", &[], vec![]).await
     }
 
     /// Tariffs in id order, all or of one product type.

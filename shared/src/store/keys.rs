@@ -218,15 +218,7 @@ pub fn service_index_keys(service: &Service) -> Item {
         keys.insert(index.pk(), AttributeValue::S(partition));
         keys.insert(index.sk(), AttributeValue::S(format!("{order}#{}", service.id)));
     };
-    let at_rest = service.pending.is_none()
-        && matches!(
-            service.status,
-            Status::Active
-                | Status::Suspended
-                | Status::SuspendedByAdmin
-                | Status::SuspendedAbuse
-                | Status::TemporarilySuspended
-        );
+    let at_rest = service.at_rest();
     if let (true, Some(expires_at)) = (at_rest, service.expires_at) {
         let renewable = matches!(service.status, Status::Active | Status::Suspended);
         if service.auto_renew.enabled && renewable && service.delete_at.is_none() {

@@ -140,6 +140,38 @@ fn encode<T: Serialize>(value: &T) -> Result<Item, StoreError> {
     serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+impl Store {
+    /// Puts `item` if `condition` holds (with `values` for its `:names` and `names` for its
+    /// `#names`); `ConditionFailed` when it does not, and then nothing is written.
+    async fn put_if(
+        &self,
+        item: Item,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<(), StoreError> {
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        for (placeholder, name) in names {
+            request = request.expression_attribute_names(*placeholder, *name);
+        }
+        for (placeholder, value) in values {
+            request = request.expression_attribute_values(placeholder, value);
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::ConditionFailed)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 /// An item as the value it stores: its table keys are not the value's (a type that refuses
 /// unknown fields, as a request body does, reads back).
 fn decode<T: DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {

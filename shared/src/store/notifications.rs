@@ -132,24 +132,13 @@ impl Store {
         stale_before: Timestamp,
     ) -> Result<bool, StoreError> {
         let item = notification_item(notification)?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR (#status = :failed AND #at < :stale)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#at", "at")
-            .expression_attribute_values(":failed", s("failed"))
-            .expression_attribute_values(":stale", s(stale_before.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
+        let claim = "attribute_not_exists(pk) OR (#status = :failed AND #at < :stale)";
+        let names = [("#status", "status"), ("#at", "at")];
+        let values = vec![(":failed", s("failed")), (":stale", s(stale_before.to_string()))];
+        match self.put_if(item, claim, &names, values).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
@@ -157,22 +146,8 @@ impl Store {
     /// took it over since).
     pub async fn settle_notification(&self, notification: &Notification) -> Result<(), StoreError> {
         let item = notification_item(notification)?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("id = :attempt")
-            .expression_attribute_values(":attempt", AttributeValue::S(notification.id.clone()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Err(StoreError::ConditionFailed)
-            }
-            Err(e) => Err(e.into()),
-        }
+        let attempt = vec![(":attempt", AttributeValue::S(notification.id.clone()))];
+        self.put_if(item, "id = :attempt", &[], attempt).await
     }
 }
 
