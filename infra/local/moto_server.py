@@ -9,15 +9,21 @@ started it never leaves it behind.
 """
 
 import argparse
+import hashlib
+import json
 import os
 import sys
+import time
 
 import copy
 
 import moto
 import moto.dynamodb.models as dynamodb_models
+from moto.core.responses import ActionResult
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
 
@@ -116,6 +122,71 @@ def patch_transactions() -> None:
     DynamoDBBackend.transact_write_items = _transact_write_items
 
 
+# moto ignores the ClientRequestToken of TransactWriteItems, so a retried transaction that had
+# already committed (its answer lost on the way back) is applied a second time: a counter is
+# incremented twice, a stream record is published twice. Real DynamoDB remembers a token that
+# succeeded for 10 minutes from when it completed: the same token with the same request answers
+# success again without running the transaction, the same token with any other request is
+# refused with IdempotentParameterMismatchException, and a transaction that was cancelled or
+# failed is not remembered, so its token may run again. The patch does the same in the
+# response handler, the only place that sees the token (DynamoDBBackend.transact_write_items is
+# handed the items alone). A request is compared by its JSON body without the token,
+# canonicalised (keys sorted) and hashed; tokens are scoped to the account and region as a
+# table is. The SDKs put a fresh random token on every call that names none, so every
+# transaction is remembered: the oldest are forgotten, lazily, on the next transaction that
+# carries a token. No locking: the server answers one request at a time.
+IDEMPOTENCY_WINDOW_SECONDS = 600.0
+
+# (account, region, token) -> (time.monotonic() the transaction completed, request
+# fingerprint, the response it was answered), oldest first: a token is only ever added when
+# absent, at its completion time, so insertion order is completion order.
+_completed_tokens: dict[tuple[str, str, str], tuple[float, str, object]] = {}
+
+
+class IdempotentParameterMismatchException(DynamodbException):
+    error_type = ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException"
+
+    def __init__(self) -> None:
+        super().__init__(
+            IdempotentParameterMismatchException.error_type,
+            message="The request uses the same client token as a previous, but non-identical request.",
+        )
+
+
+def _forget_expired_tokens(now: float) -> None:
+    while _completed_tokens:
+        token, (completed, _, _) = next(iter(_completed_tokens.items()))
+        if now - completed < IDEMPOTENCY_WINDOW_SECONDS:
+            return
+        del _completed_tokens[token]
+
+
+def _handle_transact_write_items(self):
+    request = json.loads(self.raw_body)
+    token = request.pop("ClientRequestToken", None)
+    if token is None:
+        return _original_handle_transact_write_items(self)
+    key = (self.current_account, self.region, token)
+    fingerprint = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+    _forget_expired_tokens(time.monotonic())
+    if key in _completed_tokens:
+        _, first_fingerprint, first_result = _completed_tokens[key]
+        if fingerprint != first_fingerprint:
+            raise IdempotentParameterMismatchException()
+        return ActionResult(copy.deepcopy(first_result))
+    response = _original_handle_transact_write_items(self)  # a cancelled one raises: not remembered
+    _completed_tokens[key] = (time.monotonic(), fingerprint, copy.deepcopy(response.result))
+    return response
+
+
+def patch_client_request_tokens() -> None:
+    global _original_handle_transact_write_items
+    if moto.__version__ != PATCHED_MOTO:
+        sys.exit(f"moto {moto.__version__}: the ClientRequestToken patch was written for {PATCHED_MOTO}")
+    _original_handle_transact_write_items = DynamoHandler.transact_write_items
+    DynamoHandler.transact_write_items = _handle_transact_write_items
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
@@ -128,6 +199,7 @@ def main() -> None:
         exit_with_parent(args.parent_pid)
     os.environ.setdefault("MOTO_PORT", str(args.port))
     patch_transactions()
+    patch_client_request_tokens()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, app, threaded=False, use_reloader=False)
 

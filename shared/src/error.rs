@@ -34,10 +34,18 @@ pub enum ApiError {
     /// The control panel did not answer, or answered something this API cannot use (502).
     #[error("{0}")]
     BadGateway(String),
+    /// AWS did not take a call through the SDK's retries (throttling, 5xx, no answer): 503
+    /// with `Retry-After`, logged with its cause. Whatever the request wrote is committed or
+    /// not as a whole; the same request again, with its `Idempotency-Key`, is safe.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// Logged with its cause; the answer says only that something went wrong.
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// What a 503 asks the client to wait, in seconds.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
 
 impl ApiError {
     pub fn status(&self) -> StatusCode {
@@ -53,6 +61,7 @@ impl ApiError {
             ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             ApiError::NotAvailable(_) => StatusCode::CONFLICT,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -70,6 +79,7 @@ impl ApiError {
             ApiError::PaymentRequired(_) => "payment-required",
             ApiError::NotAvailable(_) => "not-available",
             ApiError::BadGateway(_) => "bad-gateway",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -77,6 +87,9 @@ impl ApiError {
     fn detail(&self) -> String {
         match self {
             ApiError::Internal(_) => "something went wrong on our side; try again later".into(),
+            ApiError::Unavailable(_) => {
+                format!("too busy to answer now; send the same request again in {RETRY_AFTER_SECONDS} s")
+            }
             other => other.to_string(),
         }
     }
@@ -92,8 +105,10 @@ impl ApiError {
 
     pub fn into_response(self) -> Response<Body> {
         let status = self.status();
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(%cause, "request failed");
+        match &self {
+            ApiError::Internal(cause) => tracing::error!(%cause, "request failed"),
+            ApiError::Unavailable(cause) => tracing::warn!(%cause, "AWS unavailable: answered 503"),
+            _ => {}
         }
         let problem = serde_json::json!({
             "type": format!("/problems/{}", self.slug()),
@@ -104,6 +119,9 @@ impl ApiError {
         let mut builder = Response::builder().status(status).header(header::CONTENT_TYPE, PROBLEM_JSON);
         if status == StatusCode::UNAUTHORIZED {
             builder = builder.header(header::WWW_AUTHENTICATE, "Bearer");
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            builder = builder.header(header::RETRY_AFTER, RETRY_AFTER_SECONDS);
         }
         builder.body(Body::Text(problem.to_string())).expect("a valid response")
     }
@@ -146,12 +164,18 @@ impl From<crate::domain::account::InsufficientFunds> for ApiError {
 
 impl From<crate::queue::QueueError> for ApiError {
     fn from(err: crate::queue::QueueError) -> Self {
+        if err.unavailable {
+            return ApiError::Unavailable(err.to_string());
+        }
         ApiError::Internal(err.to_string())
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
+        if let StoreError::Unavailable(cause) = err {
+            return ApiError::Unavailable(cause);
+        }
         ApiError::Internal(err.to_string())
     }
 }

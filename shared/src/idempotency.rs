@@ -90,6 +90,7 @@ where
             expires_at: now + RECORD_SECONDS,
             response: None,
             panel_request_id: crate::domain::ids::next_id(),
+            claim_id: crate::domain::ids::next_id(),
         };
         match app.store.claim_idempotency_key(&scope, &key, &claim, now).await {
             Err(e) => return ApiError::from(e).into_response(),

@@ -12,8 +12,28 @@ pub struct OperationMessage {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("queue: {0}")]
-pub struct QueueError(String);
+#[error("queue: {message}")]
+pub struct QueueError {
+    message: String,
+    /// SQS throttled the call, failed it with a 5xx or did not answer (`aws::is_unavailable`).
+    pub unavailable: bool,
+}
+
+impl QueueError {
+    fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), unavailable: false }
+    }
+}
+
+impl<E> From<aws_sdk_sqs::error::SdkError<E, aws_sdk_sqs::config::http::HttpResponse>> for QueueError
+where
+    E: std::error::Error + aws_sdk_sqs::error::ProvideErrorMetadata + 'static,
+{
+    fn from(err: aws_sdk_sqs::error::SdkError<E, aws_sdk_sqs::config::http::HttpResponse>) -> Self {
+        let unavailable = crate::aws::is_unavailable(&err);
+        Self { message: aws_sdk_sqs::error::DisplayErrorContext(err).to_string(), unavailable }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Queue {
@@ -41,20 +61,17 @@ impl Queue {
         for chunk in messages.chunks(BATCH) {
             let mut request = self.client.send_message_batch().queue_url(&self.url);
             for (i, message) in chunk.iter().enumerate() {
-                let body = serde_json::to_string(message).map_err(|e| QueueError(e.to_string()))?;
+                let body = serde_json::to_string(message).map_err(|e| QueueError::new(e.to_string()))?;
                 let entry = SendMessageBatchRequestEntry::builder()
                     .id(i.to_string())
                     .message_body(body)
                     .build()
-                    .map_err(|e| QueueError(e.to_string()))?;
+                    .map_err(|e| QueueError::new(e.to_string()))?;
                 request = request.entries(entry);
             }
-            let out = request
-                .send()
-                .await
-                .map_err(|e| QueueError(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+            let out = request.send().await?;
             if let Some(failed) = out.failed.first() {
-                return Err(QueueError(format!("message refused: {:?}", failed.message)));
+                return Err(QueueError::new(format!("message refused: {:?}", failed.message)));
             }
         }
         Ok(())
@@ -68,8 +85,7 @@ impl Queue {
             .receipt_handle(receipt_handle)
             .visibility_timeout(seconds)
             .send()
-            .await
-            .map_err(|e| QueueError(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+            .await?;
         Ok(())
     }
 }

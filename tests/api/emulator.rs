@@ -1,6 +1,7 @@
 //! The emulator where the suites rely on it: `infra/local/moto_server.py` replaces moto's backup
 //! of a transaction (a copy of the whole table per item) with a copy of the items it names; a
-//! cancelled transaction must still leave every item as it was.
+//! cancelled transaction must still leave every item as it was. It also honours a transaction's
+//! `ClientRequestToken` as DynamoDB does, which the fault tests' lost answers rely on.
 
 use crate::helpers::Stack;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
@@ -71,4 +72,63 @@ async fn a_cancelled_transaction_leaves_every_item_as_it_was() {
     let committed = items[..2].to_vec();
     db.transact_write_items().set_transact_items(Some(committed)).send().await.unwrap();
     assert_eq!(read("emu-a").await, Some(with_value("emu-a", "2")), "a whole transaction commits");
+}
+
+/// A transaction that adds one to `v` of `pk`.
+fn increment(table: &str, pk: &str) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(pk)))
+        .update_expression("ADD v :one")
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .build()
+        .unwrap();
+    TransactWriteItem::builder().update(update).build()
+}
+
+#[tokio::test]
+async fn a_transaction_is_done_once_per_client_request_token() {
+    let stack = Stack::new().await;
+    let (db, table) = (stack.app.store.client(), stack.app.store.table());
+    let send = |pk: &'static str, token: &'static str| {
+        db.transact_write_items().transact_items(increment(table, pk)).client_request_token(token).send()
+    };
+    let read = |pk: &'static str| async move {
+        let item = db.get_item().table_name(table).set_key(Some(key(pk))).consistent_read(true).send();
+        item.await.unwrap().item.and_then(|i| i.get("v").cloned())
+    };
+    // The same request under the same token, as the SDK retries one whose answer was lost:
+    // a success each time, written once.
+    send("tok-a", "token-1").await.expect("the first");
+    send("tok-a", "token-1").await.expect("the same again: a success");
+    assert_eq!(read("tok-a").await, Some(AttributeValue::N("1".into())), "written once");
+    // Another request under that token: refused, nothing written.
+    let other = send("tok-b", "token-1").await.expect_err("another request under a used token");
+    assert_eq!(
+        aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&other),
+        Some("IdempotentParameterMismatchException"),
+        "{other:?}"
+    );
+    assert_eq!(read("tok-b").await, None);
+    // A new token is a new transaction.
+    send("tok-a", "token-2").await.expect("a new token");
+    assert_eq!(read("tok-a").await, Some(AttributeValue::N("2".into())));
+    // A cancelled transaction is not remembered: its token runs again once it can commit.
+    let gated = |token: &'static str| {
+        let gate = ConditionCheck::builder()
+            .table_name(table)
+            .set_key(Some(key("tok-gate")))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .unwrap();
+        db.transact_write_items()
+            .transact_items(increment(table, "tok-c"))
+            .transact_items(TransactWriteItem::builder().condition_check(gate).build())
+            .client_request_token(token)
+            .send()
+    };
+    gated("token-3").await.expect_err("the gate is shut");
+    db.put_item().table_name(table).set_item(Some(key("tok-gate"))).send().await.unwrap();
+    gated("token-3").await.expect("the gate is open");
+    assert_eq!(read("tok-c").await, Some(AttributeValue::N("1".into())));
 }

@@ -35,6 +35,11 @@ pub struct Stack {
     routes: Vec<Route>,
     /// The lifecycle events' path, in stacks made `with_events`.
     pub events: Option<Events>,
+    /// What the functions' AWS clients are made from: the emulator's endpoint, or a fault
+    /// proxy's in front of it.
+    config: aws_config::SdkConfig,
+    /// SQS as Lambda's event source mapping reads it, and the test looks: never through a proxy.
+    sqs: aws_sdk_sqs::Client,
 }
 
 /// A stack's lifecycle-event path: the table's stream read into the `events-publisher`
@@ -150,16 +155,30 @@ fn capture_logs() {
 
 impl Stack {
     pub async fn new() -> Self {
+        let config = emulator::sdk_config(emulator::ensure_running()).await;
+        Self::through(config).await
+    }
+
+    /// A stack whose functions reach AWS through `proxy` (set up before its rules fault
+    /// anything), with the proxy's timeouts and retries.
+    pub async fn behind(proxy: &tests::faults::FaultProxy) -> Self {
+        Self::through(emulator::sdk_config_with(&proxy.endpoint, tests::faults::RESILIENCE).await).await
+    }
+
+    /// A stack whose functions' clients are made from `config`; its resources are made and
+    /// seeded directly at the emulator.
+    async fn through(config: aws_config::SdkConfig) -> Self {
         capture_logs();
-        let endpoint = emulator::ensure_running();
-        let config = emulator::sdk_config(endpoint).await;
+        let direct = emulator::sdk_config(emulator::ensure_running()).await;
         let (table, queues) =
-            stack::fresh_resources(&config, "test", MAX_RECEIVES).await.expect("table and queues");
+            stack::fresh_resources(&direct, "test", MAX_RECEIVES).await.expect("table and queues");
         let panel = format!("{}/{table}", tests::panel::ensure_running());
-        let store = Store::new(aws_sdk_dynamodb::Client::new(&config), table);
-        stack::seed_catalog(&store, &panel).await.expect("seed catalog");
+        stack::seed_catalog(&Store::new(aws_sdk_dynamodb::Client::new(&direct), table.clone()), &panel)
+            .await
+            .expect("seed catalog");
+        let store = Store::new(shared::aws::dynamodb(&config), table);
         let clock = FixedClock::at(SystemClock.now());
-        let queue = Queue::new(aws_sdk_sqs::Client::new(&config), &queues.operations);
+        let queue = Queue::new(shared::aws::sqs(&config), &queues.operations);
         let app =
             App::new(store, Auth::DevSecret(SECRET.to_vec()), Arc::new(clock.clone())).with_queue(queue);
         let aws_calls = AwsCalls::default();
@@ -171,17 +190,35 @@ impl Stack {
             retry_base_seconds: 0,
             write_reserve: std::time::Duration::from_secs(1),
         };
-        Self { app, clock, worker, queues, panel, aws_calls, routes: router::routes(), events: None }
+        Self {
+            app,
+            clock,
+            worker,
+            queues,
+            panel,
+            aws_calls,
+            routes: router::routes(),
+            events: None,
+            config,
+            sqs: aws_sdk_sqs::Client::new(&direct),
+        }
     }
 
     /// A stack with the lifecycle events' path (see `Events`).
     pub async fn with_events() -> Self {
-        let mut stack = Self::new().await;
+        Self::new().await.and_events().await
+    }
+
+    /// This stack with the lifecycle events' path (see `Events`): its resources made directly
+    /// at the emulator, its functions' clients as the stack's.
+    pub async fn and_events(mut self) -> Self {
         let endpoint = emulator::ensure_running();
-        let config = emulator::sdk_config(endpoint).await;
+        let direct = emulator::sdk_config(endpoint).await;
+        let config = self.config.clone();
+        let stack = &mut self;
         let table = stack.app.store.table().to_owned();
         let queues = tests::events::create_event_resources(
-            &config,
+            &direct,
             &table,
             &format!("{table}-events-tap"),
             MAX_RECEIVES,
@@ -198,12 +235,12 @@ impl Stack {
             tests::events::SENDER,
         );
         let stream = tokio::sync::Mutex::new(
-            tests::events::StreamReader::open(&config, &table).await.expect("the stream"),
+            tests::events::StreamReader::open(&direct, &table).await.expect("the stream"),
         );
-        let sqs = aws_sdk_sqs::Client::new(&config);
+        let sqs = aws_sdk_sqs::Client::new(&direct);
         stack.events =
             Some(Events { queues, publisher, notifier, stream, sqs, endpoint: endpoint.to_owned() });
-        stack
+        self
     }
 
     fn events(&self) -> &Events {
@@ -338,16 +375,15 @@ impl Stack {
 
     /// Runs the worker over the operations queue until it is empty (at most `rounds` batches);
     /// answers how many messages were delivered. The queue is read and emptied as Lambda's
-    /// event source mapping does, with the worker's permissions.
+    /// event source mapping does.
     pub async fn drain_queue(&self, rounds: usize) -> usize {
-        let sqs = self.worker.app.queue.as_ref().expect("a queue").client();
-        bridge::drain(sqs, &self.queues.operations, &self.worker, rounds).await.expect("drain")
+        bridge::drain(&self.sqs, &self.queues.operations, &self.worker, rounds).await.expect("drain")
     }
 
     /// How many messages wait in the dead-letter queue.
     pub async fn dead_letters(&self) -> usize {
-        let sqs = self.app.queue.as_ref().expect("a queue").client();
-        let attributes = sqs
+        let attributes = self
+            .sqs
             .get_queue_attributes()
             .queue_url(&self.queues.dead_letter)
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)

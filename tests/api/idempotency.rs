@@ -62,6 +62,7 @@ async fn a_key_still_in_progress_is_409() {
         expires_at: now + 24 * 3600,
         response: None,
         panel_request_id: "panel-1".into(),
+        claim_id: "crashed".into(),
     };
     let claimed = stack.app.store.claim_idempotency_key("client:alice", "busy", &running, now).await.unwrap();
     assert_eq!(claimed, Claim::Claimed { panel_request_id: "panel-1".into() });
@@ -121,6 +122,7 @@ async fn a_crash_after_the_commit_never_does_the_work_twice() {
         expires_at: now + 24 * 3600,
         response: None,
         panel_request_id: "panel-1".into(),
+        claim_id: "crashed".into(),
     };
     let claimed = stack.app.store.claim_idempotency_key("client:alice", "crash", &claim, now).await.unwrap();
     assert_eq!(claimed, Claim::Claimed { panel_request_id: "panel-1".into() });

@@ -11,6 +11,7 @@ mod display;
 mod e2e;
 mod emulator;
 mod errors;
+mod faults;
 mod helpers;
 mod idempotency;
 mod inputs;

@@ -327,6 +327,7 @@ async fn crashed_attempt(stack: &Stack, call: &Call, key: &str, panel_request_id
         expires_at: now + 24 * 3600,
         response: None,
         panel_request_id: panel_request_id.into(),
+        claim_id: "crashed".into(),
     };
     let claimed = stack.app.store.claim_idempotency_key("client:alice", key, &claim, now).await.unwrap();
     assert_eq!(claimed, Claim::Claimed { panel_request_id: panel_request_id.into() });

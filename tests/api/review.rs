@@ -137,6 +137,7 @@ async fn a_retried_addition_after_its_release_is_charged_for_an_address_not_held
         expires_at: now + 24 * 3600,
         response: None,
         panel_request_id: "attempt-1".into(),
+        claim_id: "crashed".into(),
     };
     stack.app.store.claim_idempotency_key("client:alice", "add-1", &claim, now).await.unwrap();
     let panel = format!("{}/vps/services/{id}/ip-addresses", stack.panel);

@@ -107,12 +107,19 @@ fn start(address: &str) -> Result<Child, String> {
     Ok(child)
 }
 
-/// SDK configuration pointed at the emulator, with the dummy credentials it accepts.
+/// SDK configuration pointed at the emulator, with the dummy credentials it accepts and the
+/// timeouts and retries the functions have in AWS.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    sdk_config_with(endpoint, shared::aws::Resilience::DEPLOYED).await
+}
+
+/// As `sdk_config`, with other timeouts and retries (a fault test's, which shortens the waits).
+pub async fn sdk_config_with(endpoint: &str, resilience: shared::aws::Resilience) -> SdkConfig {
+    let config = aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new(REGION))
         .credentials_provider(Credentials::new("test", "test", None, None, "emulator"))
         .endpoint_url(endpoint)
         .load()
-        .await
+        .await;
+    resilience.apply(config)
 }

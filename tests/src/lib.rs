@@ -1,11 +1,12 @@
 //! The test harness: the local emulator and reference panel, the resources the stack needs,
 //! the queue bridge, the router that dispatches production paths to each function's handler
-//! in-process, and the AWS calls each function makes held against its policy in the template.
+//! in-process, the fault proxy, and the AWS calls each function makes held against its policy in the template.
 
 pub mod bridge;
 pub mod counting;
 pub mod emulator;
 pub mod events;
+pub mod faults;
 pub mod panel;
 pub mod policies;
 pub mod recording;

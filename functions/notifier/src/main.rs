@@ -6,8 +6,10 @@ use notifier::Notifier;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let config = shared::app::sdk_config_from_env();
+    let config = shared::aws::sdk_config_from_env();
+    let ses = aws_sdk_sesv2::config::Builder::from(&config).interceptor(shared::aws::CrashPoint);
+    let ses = aws_sdk_sesv2::Client::from_conf(ses.build());
     let from = std::env::var("NOTIFICATIONS_FROM").expect("NOTIFICATIONS_FROM is set");
-    let notifier = &Notifier::new(shared::App::from_env().await, aws_sdk_sesv2::Client::new(&config), from);
+    let notifier = &Notifier::new(shared::App::from_env().await, ses, from);
     run(service_fn(move |event| async move { notifier.handle(event).await })).await
 }

@@ -1,6 +1,6 @@
 //! Idempotency records: one conditional put claims a key; the answer is stored when done.
 
-use super::keys::{self, TTL_ATTRIBUTE};
+use super::keys::{self, FORMER_TTL_ATTRIBUTE, TTL_ATTRIBUTE};
 use super::{encode, s, Store, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
@@ -68,6 +68,7 @@ pub struct IdempotencyRecord {
     /// Epoch seconds after which an unfinished claim (a crashed request) may be taken over.
     pub locked_until: i64,
     /// Epoch seconds after which the record is void (and DynamoDB's TTL removes it).
+    #[serde(rename = "ttl_at", alias = "expires_at")]
     pub expires_at: i64,
     pub response: Option<StoredResponse>,
     /// The `request_id` a change on the control panel is asked under: made with the claim,
@@ -76,6 +77,10 @@ pub struct IdempotencyRecord {
     /// attempt never gets an answer the panel gave an earlier one).
     #[serde(default)]
     pub panel_request_id: String,
+    /// New with each attempt's claim (or takeover): a claim whose answer was lost, and which
+    /// the SDK's retry then found taken, is recognised as the attempt's own.
+    #[serde(default)]
+    pub claim_id: String,
 }
 
 /// What claiming a key came to.
@@ -107,8 +112,11 @@ impl Store {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR #exp < :now")
+            .condition_expression(
+                "attribute_not_exists(pk) OR #exp < :now OR (attribute_not_exists(#exp) AND #former < :now)",
+            )
             .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_names("#former", FORMER_TTL_ATTRIBUTE)
             .expression_attribute_values(":now", AttributeValue::N(now_seconds.to_string()))
             .send()
             .await;
@@ -124,6 +132,11 @@ impl Store {
         }
         // Whoever holds the key; if it vanished meanwhile, its holder just gave it up.
         let holder: Option<IdempotencyRecord> = self.get(at).await?;
+        if let Some(own) =
+            holder.as_ref().filter(|h| h.claim_id == record.claim_id && h.state == RecordState::InProgress)
+        {
+            return Ok(Claim::Claimed { panel_request_id: own.panel_request_id.clone() });
+        }
         Ok(Claim::Held(
             holder.unwrap_or(IdempotencyRecord { state: RecordState::InProgress, ..record.clone() }),
         ))
@@ -144,7 +157,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(keys::idempotency(principal, key).item()))
             .update_expression(
-                "SET locked_until = :locked, #exp = :expires, \
+                "SET locked_until = :locked, #exp = :expires, claim_id = :claim, \
                  panel_request_id = if_not_exists(panel_request_id, :panel)",
             )
             .condition_expression("#state = :in_progress AND locked_until < :now AND request_hash = :hash")
@@ -153,6 +166,7 @@ impl Store {
             .expression_attribute_values(":locked", AttributeValue::N(record.locked_until.to_string()))
             .expression_attribute_values(":expires", AttributeValue::N(record.expires_at.to_string()))
             .expression_attribute_values(":panel", s(record.panel_request_id.clone()))
+            .expression_attribute_values(":claim", s(record.claim_id.clone()))
             .expression_attribute_values(":now", AttributeValue::N(now_seconds.to_string()))
             .expression_attribute_values(":in_progress", s("in_progress"))
             .expression_attribute_values(":hash", s(record.request_hash.clone()))

@@ -16,7 +16,7 @@
 //! | ticket            | `TICKET#{id}`       | `META`            | by_owner: `CLIENT#{client}` / `TICKET#{id}`|
 //! |                   |                     |                   | by_type: `SVCTICKETS#{service}` / same     |
 //! |                   |                     |                   | all: `TICKETS` / same                      |
-//! | idempotency record| `IDEM#{principal}#{key}` | `IDEM`       | (TTL attribute `expires_at`)               |
+//! | idempotency record| `IDEM#{principal}#{key}` | `IDEM`       | (TTL attribute `ttl_at`)                   |
 //! | reminder sent     | `SVC#{id}`          | `REMINDER#{kind}#{due}#{days}` | (TTL: gone after its due date)|
 //! | notification prefs| `NOTIFY#{client}`   | `SETTINGS`        |                                            |
 //! | notification      | `NOTIFY#{client}`   | `SENT#{event id}` | (one per event and client)                 |
@@ -41,8 +41,13 @@ pub type Item = HashMap<String, AttributeValue>;
 
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
-/// The attribute DynamoDB's TTL deletes idempotency records by (epoch seconds).
-pub const TTL_ATTRIBUTE: &str = "expires_at";
+/// The attribute DynamoDB's TTL deletes idempotency records and markers by (epoch seconds). No
+/// other item has it: a service's `expires_at`, once a number, would have had DynamoDB delete
+/// the service.
+pub const TTL_ATTRIBUTE: &str = "ttl_at";
+/// What `TTL_ATTRIBUTE` was named before: records written then are read by it until they lapse
+/// (a day), since the table's TTL no longer deletes them.
+pub const FORMER_TTL_ATTRIBUTE: &str = "expires_at";
 
 const CATALOG: &str = "CATALOG";
 const SERVICE_SK: &str = "META";
@@ -515,6 +520,36 @@ mod tests {
         assert_eq!(keys["gsi6pk"].as_s().unwrap(), &pending_operations());
         assert_eq!(keys["gsi6sk"].as_s().unwrap(), &format!("2026-11-30T00:00:00.000Z#{id}"));
         assert!(!keys.contains_key("gsi5pk"), "not renewed while it runs");
+    }
+
+    #[test]
+    fn only_records_and_markers_have_the_ttl_attribute() {
+        let expires = Timestamp::parse("2026-12-01T00:00:00Z").unwrap();
+        let active = Service {
+            status: Status::Active,
+            expires_at: Some(expires),
+            ..ordered_service(&ServiceId::generate())
+        };
+        let service = crate::store::batch::service_item(&active).unwrap();
+        assert!(service.contains_key("expires_at"));
+        assert!(!service.contains_key(TTL_ATTRIBUTE), "DynamoDB would delete the service");
+        let record = crate::store::idempotency::IdempotencyRecord {
+            state: crate::store::idempotency::RecordState::InProgress,
+            request_hash: "h".into(),
+            locked_until: 1,
+            expires_at: 2,
+            response: None,
+            panel_request_id: "p".into(),
+            claim_id: "c".into(),
+        };
+        let item = serde_dynamo::to_item::<_, Item>(&record).unwrap();
+        assert_eq!(item[TTL_ATTRIBUTE].as_n().unwrap(), "2");
+        assert!(!item.contains_key(FORMER_TTL_ATTRIBUTE));
+        let mut former = item.clone();
+        former.insert(FORMER_TTL_ATTRIBUTE.into(), former[TTL_ATTRIBUTE].clone());
+        former.remove(TTL_ATTRIBUTE);
+        let read: crate::store::idempotency::IdempotencyRecord = serde_dynamo::from_item(former).unwrap();
+        assert_eq!(read, record, "a record written before the rename reads as it was");
     }
 
     #[test]

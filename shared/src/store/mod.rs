@@ -27,6 +27,10 @@ pub enum StoreError {
     ConditionFailed,
     #[error("dynamodb: {0}")]
     Backend(String),
+    /// DynamoDB throttled the call, failed it with a 5xx, or did not answer in time, through
+    /// every retry of the SDK's: nothing says it was refused, and a later try may go through.
+    #[error("dynamodb unavailable: {0}")]
+    Unavailable(String),
     #[error("item does not decode: {0}")]
     Corrupt(String),
 }
@@ -37,9 +41,16 @@ impl StoreError {
     }
 }
 
-impl<E: std::error::Error + 'static, R: std::fmt::Debug> From<SdkError<E, R>> for StoreError {
-    fn from(err: SdkError<E, R>) -> Self {
-        StoreError::backend(err)
+impl<E> From<SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>> for StoreError
+where
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
+{
+    fn from(err: SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>) -> Self {
+        if crate::aws::is_unavailable(&err) {
+            StoreError::Unavailable(DisplayErrorContext(err).to_string())
+        } else {
+            StoreError::backend(err)
+        }
     }
 }
 
@@ -142,7 +153,11 @@ fn encode<T: Serialize>(value: &T) -> Result<Item, StoreError> {
 
 impl Store {
     /// Puts `item` if `condition` holds (with `values` for its `:names` and `names` for its
-    /// `#names`); `ConditionFailed` when it does not, and then nothing is written.
+    /// `#names`); `ConditionFailed` when it does not, and then nothing is written. It is a
+    /// transaction of one item, as the others are (the idempotency claim knows its own instead,
+    /// by its claim id): DynamoDB does a transaction
+    /// once per `ClientRequestToken` (which the SDK keeps across its retries), so a put whose
+    /// answer was lost is retried into its success, not into its own condition failing.
     async fn put_if(
         &self,
         item: Item,
@@ -150,23 +165,22 @@ impl Store {
         names: &[(&str, &str)],
         values: Vec<(&str, AttributeValue)>,
     ) -> Result<(), StoreError> {
-        let mut request = self
-            .client
-            .put_item()
+        let mut put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression(condition);
         for (placeholder, name) in names {
-            request = request.expression_attribute_names(*placeholder, *name);
+            put = put.expression_attribute_names(*placeholder, *name);
         }
         for (placeholder, value) in values {
-            request = request.expression_attribute_values(placeholder, value);
+            put = put.expression_attribute_values(placeholder, value);
         }
-        match request.send().await {
+        let put = aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .put(put.build().map_err(StoreError::backend)?)
+            .build();
+        match self.client.transact_write_items().transact_items(put).send().await {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Err(StoreError::ConditionFailed)
-            }
+            Err(e) if is_condition_failure(&e) => Err(StoreError::ConditionFailed),
             Err(e) => Err(e.into()),
         }
     }

@@ -1,0 +1,133 @@
+//! What AWS does to a busy system, through the fault proxy (`tests/src/faults.rs`): each kind of
+//! fault, on the calls where it hurts, is absorbed with nothing lost and nothing done twice, or
+//! answered 503 with `Retry-After` when the SDK's retries cannot absorb it.
+
+use crate::helpers::{id_of, Call, Stack};
+use serde_json::{json, Value};
+use tests::faults::{Fault, FaultProxy, Rule};
+
+async fn behind_a_proxy() -> (FaultProxy, Stack) {
+    let proxy = FaultProxy::start(tests::emulator::ensure_running(), 16).await;
+    let stack = Stack::behind(&proxy).await;
+    (proxy, stack)
+}
+
+fn order() -> Value {
+    json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}})
+}
+
+fn keyed_order(token: &str, key: &str) -> Call {
+    Call::new("POST", "/services").token(token).header("idempotency-key", key).json(&order())
+}
+
+async fn services_of(stack: &Stack, token: &str) -> usize {
+    stack.get("/services?limit=100", token).await.ok(200)["items"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn throttling_is_retried_and_throttling_that_lasts_is_a_503_with_retry_after() {
+    let (proxy, stack) = behind_a_proxy().await;
+    let alice = stack.client("alice");
+    proxy.set_rules(vec![Rule::next("TransactWriteItems", Fault::Throttle, 2)]);
+    stack.order_vps(&alice).await;
+    assert_eq!(proxy.faults().get(&Fault::Throttle), Some(&2), "both throttled, then retried");
+
+    proxy.set_rules(vec![Rule::always("TransactWriteItems", Fault::Throttle)]);
+    let busy = stack.send(keyed_order(&alice, "busy")).await;
+    assert!(busy.problem(503).contains("again"));
+    assert_eq!(busy.header("retry-after"), Some("1"));
+    proxy.set_rules(vec![Rule::share(1.0, &[Fault::Throttle])]);
+    let read = stack.get("/services", &alice).await;
+    read.problem(503);
+    assert_eq!(read.header("retry-after"), Some("1"));
+
+    // Once AWS takes calls again, the same request goes through, once.
+    proxy.set_rules(vec![]);
+    stack.send(keyed_order(&alice, "busy")).await.ok(201);
+    stack.send(keyed_order(&alice, "busy")).await.ok(201);
+    assert_eq!(services_of(&stack, &alice).await, 2);
+}
+
+#[tokio::test]
+async fn a_500_or_a_broken_connection_is_retried() {
+    let (proxy, stack) = behind_a_proxy().await;
+    proxy.set_rules(vec![
+        Rule::next("TransactWriteItems", Fault::ServerError, 1),
+        Rule::next("BatchGetItem", Fault::Reset, 1),
+        Rule::next("GetItem", Fault::Reset, 1),
+    ]);
+    stack.fund("alice", 5000).await;
+    let faults = proxy.faults();
+    assert_eq!(faults.get(&Fault::ServerError), Some(&1), "{faults:?}");
+    assert!(faults.get(&Fault::Reset).is_some_and(|n| *n >= 1), "{faults:?}");
+    proxy.set_rules(vec![]);
+    assert_eq!(stack.balance("alice").await, 5000, "credited once");
+}
+
+#[tokio::test]
+async fn an_answer_lost_after_a_write_is_retried_into_its_success_once() {
+    let (proxy, stack) = behind_a_proxy().await;
+    let alice = stack.client("alice");
+    // The order's transaction commits; its retry, under the same ClientRequestToken, is told
+    // it succeeded (without the emulator's token, the retry's own condition would fail it).
+    proxy.set_rules(vec![Rule::next("TransactWriteItems", Fault::LoseAnswer, 1)]);
+    let ordered = stack.order_vps(&alice).await;
+    assert_eq!(proxy.faults().get(&Fault::LoseAnswer), Some(&1));
+    assert_eq!(services_of(&stack, &alice).await, 1);
+    assert_eq!(stack.history(&id_of(&ordered)).await.len(), 1, "one history entry");
+
+    // The idempotency key's claim (a conditional put) is written, its answer lost: the retry
+    // finds the claim its own, rather than waiting on itself.
+    proxy.set_rules(vec![Rule::next("PutItem", Fault::LoseAnswer, 1)]);
+    stack.send(keyed_order(&alice, "claim-lost")).await.ok(201);
+    assert_eq!(proxy.faults().get(&Fault::LoseAnswer), Some(&2));
+    assert_eq!(services_of(&stack, &alice).await, 2);
+
+    // A payment: credited once.
+    proxy.set_rules(vec![Rule::next("TransactWriteItems", Fault::LoseAnswer, 1)]);
+    stack.fund("alice", 700).await;
+    proxy.set_rules(vec![]);
+    assert_eq!(stack.balance("alice").await, 700);
+
+    // A conditional put of its own (a new tariff): created, not "exists already".
+    proxy.set_rules(vec![Rule::next("TransactWriteItems", Fault::LoseAnswer, 1)]);
+    let tariff = json!({"id": "vps-lost", "product_type": "vps", "name": "VPS Lost", "prices": {"1": 900},
+                        "required_params": ["os_template"]});
+    stack.post("/tariffs", &stack.provider(), tariff).await.ok(201);
+
+    // The activation's message is sent, its answer lost, and sent again by the retry: the
+    // worker activates once.
+    proxy.set_rules(vec![Rule::next("SendMessageBatch", Fault::LoseAnswer, 1)]);
+    stack.fund("alice", ordered["order_price"].as_u64().unwrap()).await;
+    proxy.set_rules(vec![]);
+    stack.drain_queue(10).await;
+    let active = stack.service(&id_of(&ordered)).await;
+    assert_eq!(active["status"], "active", "{active}");
+    let history = stack.history(&id_of(&ordered)).await;
+    let activated = history.iter().filter(|(_, before, after)| before == "in_progress" && after == "active");
+    assert_eq!(activated.count(), 1, "{history:?}");
+    // Both messages may be in one batch and ask the panel at once: under one operation id,
+    // which the panel does once.
+    let calls = stack.panel_calls().await;
+    let mut operations: Vec<&Value> = calls
+        .iter()
+        .filter(|c| c["request"]["service_id"] == ordered["id"])
+        .map(|c| &c["request"]["operation_id"])
+        .collect();
+    operations.dedup();
+    assert_eq!(operations.len(), 1, "one operation asked of the panel: {calls:?}");
+}
+
+#[tokio::test]
+async fn a_call_held_past_the_timeout_is_tried_again_and_its_late_arrival_changes_nothing() {
+    let (proxy, stack) = behind_a_proxy().await;
+    let alice = stack.client("alice");
+    proxy.set_rules(vec![Rule::next("TransactWriteItems", Fault::Delay, 1)]);
+    let ordered = stack.order_vps(&alice).await;
+    assert_eq!(proxy.faults().get(&Fault::Delay), Some(&1));
+    proxy.set_rules(vec![]);
+    // The held call reaches the emulator after its retry committed.
+    tokio::time::sleep(tests::faults::DELAY + std::time::Duration::from_millis(500)).await;
+    assert_eq!(services_of(&stack, &alice).await, 1);
+    assert_eq!(stack.history(&id_of(&ordered)).await.len(), 1);
+}
