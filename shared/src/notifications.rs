@@ -52,6 +52,7 @@ const NOT_DELIVERED: &str = "the e-mail could not be sent yet; it is sent again"
 pub fn notification_view(notification: &Notification, principal: &Principal) -> Value {
     let error = notification.error.as_ref().map(|error| match principal.is_provider() {
         true => error.clone(),
+        false if error == crate::domain::notification::UNCONFIRMED => error.clone(),
         false => NOT_DELIVERED.to_owned(),
     });
     json!({

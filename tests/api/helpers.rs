@@ -293,6 +293,66 @@ impl Stack {
         delivered
     }
 
+    /// The history inserts waiting on the table's stream, as one event for the publisher (the
+    /// stream moves on past them).
+    pub async fn stream_batch(&self) -> Option<aws_lambda_events::event::dynamodb::Event> {
+        let mut stream = self.events().stream.lock().await;
+        let taken = std::sync::Mutex::new(None);
+        stream
+            .pump(|event| {
+                taken.lock().unwrap().get_or_insert(event);
+                async { Ok(Default::default()) }
+            })
+            .await
+            .expect("the stream");
+        taken.into_inner().unwrap()
+    }
+
+    /// Up to ten messages of the notifications queue, taken off it, as one event for the
+    /// notifier.
+    pub async fn notification_batch(&self) -> Option<aws_lambda_events::event::sqs::SqsEvent> {
+        let events = self.events();
+        let taken = std::sync::Mutex::new(None);
+        bridge::pump(&events.sqs, &events.queues.notifications, |event| {
+            taken.lock().unwrap().replace(event);
+            async { Ok(Default::default()) }
+        })
+        .await
+        .expect("notifications");
+        taken.into_inner().unwrap()
+    }
+
+    /// Up to ten messages of the operations queue, taken off it, as one event for the worker.
+    pub async fn operations_batch(&self) -> Option<aws_lambda_events::event::sqs::SqsEvent> {
+        let taken = std::sync::Mutex::new(None);
+        bridge::pump(&self.sqs, &self.queues.operations, |event| {
+            taken.lock().unwrap().replace(event);
+            async { Ok(Default::default()) }
+        })
+        .await
+        .expect("operations");
+        taken.into_inner().unwrap()
+    }
+
+    /// The environment a function's binary needs to run against this stack, as the template
+    /// sets it (the emulator's endpoint and credentials in AWS's place).
+    pub fn function_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("TABLE_NAME", self.app.store.table().to_owned()),
+            ("OPERATIONS_QUEUE_URL", self.queues.operations.clone()),
+            ("AWS_ENDPOINT_URL", emulator::ensure_running().to_owned()),
+            ("AWS_REGION", emulator::REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            ("OPERATIONS_RETRY_BASE_SECONDS", "0".to_owned()),
+        ];
+        if let Some(events) = &self.events {
+            env.push(("EVENT_BUS_NAME", events.queues.bus.clone()));
+            env.push(("NOTIFICATIONS_FROM", tests::events::SENDER.to_owned()));
+        }
+        env
+    }
+
     /// The whole path once: the stream to the bus, the notifications queue to e-mail.
     pub async fn tell(&self) {
         self.publish_events().await;

@@ -7,6 +7,7 @@ mod billing;
 mod catalog;
 mod changes;
 mod console;
+mod crashes;
 mod display;
 mod e2e;
 mod emulator;

@@ -11,4 +11,5 @@ pub mod panel;
 pub mod policies;
 pub mod recording;
 pub mod router;
+pub mod runtime_api;
 pub mod stack;

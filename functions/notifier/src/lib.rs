@@ -1,18 +1,23 @@
 //! `notifier`: e-mails a client about the lifecycle events it should hear of (see
 //! `domain::notification::Kind::of`), from the notifications queue a rule on the bus fills.
 //!
-//! One notification per event and client: the log entry of the event is claimed (a
-//! conditional put) before the e-mail is sent, so a second delivery of the event finds it and
-//! sends nothing. A claim whose attempt died is taken over after `CLAIM_SECONDS`; a send the
-//! mail service refused is logged `failed` and the message comes back to be sent again (past
-//! the queue's receives it goes to the dead-letter queue, its log entry still `failed`).
+//! One notification per event and client, at most once: the log entry of the event is claimed
+//! (a conditional put) before the e-mail is sent, so a second delivery of the event finds it
+//! and sends nothing. A send the mail service refused is logged `failed` and the message comes
+//! back to be sent again after `CLAIM_SECONDS` (past the queue's receives it goes to the
+//! dead-letter queue, its log entry still `failed`). A send whose outcome is unknown (the
+//! attempt died while it held the claim, or no answer came) is logged `failed` as
+//! `UNCONFIRMED` and never sent again: SES v2 has no idempotency key, so a retry could tell
+//! the client twice. For the same reason the SES client does not retry.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
 use shared::domain::events::{LifecycleEvent, SOURCE};
-use shared::domain::notification::{self, default_template, About, Delivery, Email, Kind, Notification};
+use shared::domain::notification::{
+    self, default_template, About, Delivery, Email, Kind, Notification, UNCONFIRMED,
+};
 use shared::App;
 
 /// How long an attempt holds a notification it claimed before another may take it over: past
@@ -23,6 +28,15 @@ pub struct Notifier {
     app: App,
     ses: aws_sdk_sesv2::Client,
     from: String,
+    claim_seconds: i64,
+}
+
+/// How a send failed.
+enum SendError {
+    /// The mail service answered and did not take it: it may be sent again.
+    Refused(String),
+    /// No answer came: it may have been sent.
+    Unknown(String),
 }
 
 /// An event as EventBridge delivers it to a queue (the fields used).
@@ -44,8 +58,18 @@ pub enum Outcome {
 }
 
 impl Notifier {
+    /// A notifier sending with `ses`, which it makes never retry a send.
     pub fn new(app: App, ses: aws_sdk_sesv2::Client, from: impl Into<String>) -> Self {
-        Self { app, ses, from: from.into() }
+        let once =
+            ses.config().to_builder().retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled());
+        let ses = aws_sdk_sesv2::Client::from_conf(once.build());
+        Self { app, ses, from: from.into(), claim_seconds: CLAIM_SECONDS }
+    }
+
+    /// The same, with claims that go stale after `seconds` (a crash test's, which cannot wait
+    /// a minute on the real clock).
+    pub fn with_claim_seconds(self, seconds: i64) -> Self {
+        Self { claim_seconds: seconds, ..self }
     }
 
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
@@ -85,6 +109,16 @@ impl Notifier {
         let Some(kind) = Kind::of(event) else { return Ok(Outcome::Nothing) };
         let now = self.app.clock.now();
         let inputs = self.app.store.notification_inputs(event, kind).await.map_err(|e| e.to_string())?;
+        let stale_before = now.plus_seconds(-self.claim_seconds);
+        if let Some(logged) = inputs.logged.as_ref().filter(|n| n.being_sent()) {
+            if logged.at >= stale_before {
+                return Ok(Outcome::Retry("another attempt is sending this notification".into()));
+            }
+            // Its attempt died while it held the claim: perhaps after the mail service took it.
+            let unconfirmed = Notification { error: Some(UNCONFIRMED.into()), ..logged.clone() };
+            self.app.store.settle_notification(&unconfirmed).await.map_err(|e| e.to_string())?;
+            return Ok(Outcome::Logged(Delivery::Failed));
+        }
         if let Some(logged) = inputs.logged.as_ref().filter(|n| !n.to_send()) {
             return Ok(Outcome::Logged(logged.status));
         }
@@ -93,7 +127,6 @@ impl Notifier {
         let context = notification::context(kind, event, &About { service: &service, tariff_name });
         let email = render(kind, inputs.template.as_ref(), &context)?;
         let mut notification = Notification::of(event, kind, &inputs.settings, email.subject.clone(), now);
-        let stale_before = now.plus_seconds(-CLAIM_SECONDS);
         if !self.app.store.claim_notification(&notification, stale_before).await.map_err(|e| e.to_string())? {
             return Ok(Outcome::Retry("another attempt holds this notification".into()));
         }
@@ -104,18 +137,27 @@ impl Notifier {
         let sent = self.send(&to, &email).await;
         (notification.status, notification.error) = match &sent {
             Ok(()) => (Delivery::Sent, None),
-            Err(error) => (Delivery::Failed, Some(error.clone())),
+            Err(SendError::Refused(error)) => (Delivery::Failed, Some(error.clone())),
+            Err(SendError::Unknown(error)) => {
+                tracing::warn!(%error, "no answer from the mail service: logged as unconfirmed");
+                (Delivery::Failed, Some(UNCONFIRMED.into()))
+            }
         };
         self.app.store.settle_notification(&notification).await.map_err(|e| e.to_string())?;
         match sent {
-            Ok(()) => Ok(Outcome::Logged(Delivery::Sent)),
-            Err(error) => Ok(Outcome::Retry(error)),
+            Ok(()) | Err(SendError::Unknown(_)) => Ok(Outcome::Logged(notification.status)),
+            Err(SendError::Refused(error)) => Ok(Outcome::Retry(error)),
         }
     }
 
-    async fn send(&self, to: &str, email: &Email) -> Result<(), String> {
-        let content =
-            |data: &str| Content::builder().data(data).charset("UTF-8").build().map_err(|e| e.to_string());
+    async fn send(&self, to: &str, email: &Email) -> Result<(), SendError> {
+        let content = |data: &str| {
+            Content::builder()
+                .data(data)
+                .charset("UTF-8")
+                .build()
+                .map_err(|e| SendError::Refused(e.to_string()))
+        };
         let message = Message::builder()
             .subject(content(&email.subject)?)
             .body(Body::builder().text(content(&email.text)?).html(content(&email.html)?).build())
@@ -127,7 +169,15 @@ impl Notifier {
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await
-            .map_err(|e| aws_sdk_sesv2::error::DisplayErrorContext(e).to_string())?;
+            .map_err(|e| {
+                let answered = matches!(e, aws_sdk_sesv2::error::SdkError::ServiceError(_));
+                let error = aws_sdk_sesv2::error::DisplayErrorContext(e).to_string();
+                if answered {
+                    SendError::Refused(error)
+                } else {
+                    SendError::Unknown(error)
+                }
+            })?;
         Ok(())
     }
 }

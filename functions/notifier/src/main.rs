@@ -10,6 +10,11 @@ async fn main() -> Result<(), Error> {
     let ses = aws_sdk_sesv2::config::Builder::from(&config).interceptor(shared::aws::CrashPoint);
     let ses = aws_sdk_sesv2::Client::from_conf(ses.build());
     let from = std::env::var("NOTIFICATIONS_FROM").expect("NOTIFICATIONS_FROM is set");
-    let notifier = &Notifier::new(shared::App::from_env().await, ses, from);
+    let notifier = Notifier::new(shared::App::from_env().await, ses, from);
+    // Test-only: claims that go stale sooner (see `Notifier::with_claim_seconds`).
+    let notifier = &match std::env::var("NOTIFIER_CLAIM_SECONDS").ok().and_then(|s| s.parse().ok()) {
+        Some(seconds) => notifier.with_claim_seconds(seconds),
+        None => notifier,
+    };
     run(service_fn(move |event| async move { notifier.handle(event).await })).await
 }

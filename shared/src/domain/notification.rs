@@ -427,6 +427,11 @@ pub struct Notification {
 /// An attempt that has claimed a notification but not written its outcome says so.
 pub const NOT_SENT_YET: &str = "not sent yet: being sent, or to be sent again";
 
+/// A send whose outcome is unknown (its attempt died while sending, or the mail service's
+/// answer never came) says so. It is never sent again: the mail service has no idempotency
+/// key, and a client told twice is worse than a log that says it may not have arrived.
+pub const UNCONFIRMED: &str = "sending was interrupted: it may not have arrived, and is not sent again";
+
 impl Notification {
     /// The notification of `event`, as `settings` decide: muted, without an address, or to be
     /// sent (`Failed` with `NOT_SENT_YET` until the mail service took it).
@@ -460,7 +465,12 @@ impl Notification {
 
     /// Whether it is still to be sent.
     pub fn to_send(&self) -> bool {
-        self.status == Delivery::Failed
+        self.status == Delivery::Failed && self.error.as_deref() != Some(UNCONFIRMED)
+    }
+
+    /// Whether an attempt claimed it and has not written what came of its send.
+    pub fn being_sent(&self) -> bool {
+        self.status == Delivery::Failed && self.error.as_deref() == Some(NOT_SENT_YET)
     }
 }
 

@@ -123,18 +123,22 @@ impl Store {
         })
     }
 
-    /// Logs `notification` if its event has no notification yet, or takes over one whose
-    /// sending was left unfinished before `stale_before` (an attempt that died): answers
-    /// whether this attempt holds it now.
+    /// Logs `notification` if its event has no notification yet, or takes over one the mail
+    /// service refused before `stale_before`, to send it again (never one an attempt may have
+    /// sent: see `UNCONFIRMED`): answers whether this attempt holds it now.
     pub async fn claim_notification(
         &self,
         notification: &Notification,
         stale_before: Timestamp,
     ) -> Result<bool, StoreError> {
         let item = notification_item(notification)?;
-        let claim = "attribute_not_exists(pk) OR (#status = :failed AND #at < :stale)";
-        let names = [("#status", "status"), ("#at", "at")];
-        let values = vec![(":failed", s("failed")), (":stale", s(stale_before.to_string()))];
+        let claim = "attribute_not_exists(pk) OR (#status = :failed AND #at < :stale AND #error <> :sending)";
+        let names = [("#status", "status"), ("#at", "at"), ("#error", "error")];
+        let values = vec![
+            (":failed", s("failed")),
+            (":stale", s(stale_before.to_string())),
+            (":sending", s(crate::domain::notification::NOT_SENT_YET)),
+        ];
         match self.put_if(item, claim, &names, values).await {
             Ok(()) => Ok(true),
             Err(StoreError::ConditionFailed) => Ok(false),
