@@ -123,7 +123,8 @@ async fn auto_renewal_crashed_at_each_call_charges_once() {
             let charges = ledger.iter().filter(|(kind, _)| kind == "renewal").count();
             assert_eq!(charges, 1, "crashed at call {n}: {ledger:?}");
             stack.balance(&client).await;
-            let history = stack.history(&service.borrow().clone()).await;
+            let service = service.borrow().clone();
+            let history = stack.history(&service).await;
             let renewals = history.iter().filter(|(op, before, _)| op == "renewal" && before == "active");
             assert_eq!(renewals.count(), 1, "crashed at call {n}: {history:?}");
             None
@@ -176,7 +177,8 @@ async fn the_notifier_crashed_at_each_call_never_tells_a_client_twice() {
                 let batch = stack.notification_batch().await.expect("the activation's event");
                 return Some(serde_json::to_value(batch).unwrap());
             }
-            let mail = stack.mail_to(&email.borrow().clone()).await;
+            let email = email.borrow().clone();
+            let mail = stack.mail_to(&email).await;
             assert!(mail.len() <= 1, "crashed at call {n}: told twice: {mail:?}");
             let log = stack.get("/notifications", &stack.client(&client)).await.ok(200).clone();
             let entry = &log["items"][0];
