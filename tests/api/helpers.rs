@@ -39,7 +39,7 @@ pub struct Stack {
     /// proxy's in front of it.
     config: aws_config::SdkConfig,
     /// SQS as Lambda's event source mapping reads it, and the test looks: never through a proxy.
-    sqs: aws_sdk_sqs::Client,
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 /// A stack's lifecycle-event path: the table's stream read into the `events-publisher`
@@ -50,7 +50,11 @@ pub struct Events {
     pub publisher: events_publisher::Publisher,
     pub notifier: notifier::Notifier,
     pub stream: tokio::sync::Mutex<tests::events::StreamReader>,
-    sqs: aws_sdk_sqs::Client,
+    /// The publisher's and the notifier's own clients (a fault run makes them again per
+    /// invocation, with a crash).
+    pub eventbridge: aws_sdk_eventbridge::Client,
+    pub ses: aws_sdk_sesv2::Client,
+    pub sqs: aws_sdk_sqs::Client,
     endpoint: String,
 }
 
@@ -227,23 +231,31 @@ impl Stack {
         .expect("the event resources");
         let events =
             stack.aws_calls.eventbridge_for(&aws_sdk_eventbridge::Client::new(&config), "events-publisher");
-        let publisher = events_publisher::Publisher::new(events, &queues.bus);
+        let publisher = events_publisher::Publisher::new(events.clone(), &queues.bus);
         let ses = stack.aws_calls.ses_for(&aws_sdk_sesv2::Client::new(&config), "notifier");
         let notifier = notifier::Notifier::new(
             stack.aws_calls.app_for(&stack.app, "notifier"),
-            ses,
+            ses.clone(),
             tests::events::SENDER,
         );
         let stream = tokio::sync::Mutex::new(
             tests::events::StreamReader::open(&direct, &table).await.expect("the stream"),
         );
         let sqs = aws_sdk_sqs::Client::new(&direct);
-        stack.events =
-            Some(Events { queues, publisher, notifier, stream, sqs, endpoint: endpoint.to_owned() });
+        stack.events = Some(Events {
+            queues,
+            publisher,
+            notifier,
+            stream,
+            eventbridge: events,
+            ses,
+            sqs,
+            endpoint: endpoint.to_owned(),
+        });
         self
     }
 
-    fn events(&self) -> &Events {
+    pub fn events(&self) -> &Events {
         self.events.as_ref().expect("a stack made with_events")
     }
 

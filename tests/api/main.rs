@@ -12,6 +12,7 @@ mod display;
 mod e2e;
 mod emulator;
 mod errors;
+mod fault_run;
 mod faults;
 mod helpers;
 mod idempotency;

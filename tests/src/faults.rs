@@ -287,3 +287,60 @@ fn error(status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
         .body(Full::new(Bytes::from(body.to_string())))
         .expect("an error answer")
 }
+
+/// A crash of a function run in-process, as `shared::aws::CrashPoint` crashes a process: every
+/// AWS call after the first `after` fails before it is sent, and the invocation's result is to
+/// be thrown away (`crashed`), so nothing after the crash point reaches AWS.
+#[derive(Debug, Clone)]
+pub struct InProcessCrash {
+    after: u64,
+    calls: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl InProcessCrash {
+    pub fn after(calls: u64) -> Self {
+        Self { after: calls, calls: Default::default() }
+    }
+
+    /// Whether the function reached the crash point (tried a call past it).
+    pub fn crashed(&self) -> bool {
+        self.calls.load(std::sync::atomic::Ordering::SeqCst) > self.after
+    }
+
+    /// `app` with this crash in its DynamoDB and SQS clients.
+    pub fn app(&self, app: &shared::App) -> shared::App {
+        let dynamodb = app.store.client().config().to_builder().interceptor(self.clone()).build();
+        let store = app.store.with_client(aws_sdk_dynamodb::Client::from_conf(dynamodb));
+        let queue = app.queue.as_ref().map(|queue| {
+            let sqs = queue.client().config().to_builder().interceptor(self.clone()).build();
+            shared::queue::Queue::new(aws_sdk_sqs::Client::from_conf(sqs), queue.url())
+        });
+        shared::App { store, queue, ..app.clone() }
+    }
+
+    pub fn eventbridge(&self, client: &aws_sdk_eventbridge::Client) -> aws_sdk_eventbridge::Client {
+        aws_sdk_eventbridge::Client::from_conf(client.config().to_builder().interceptor(self.clone()).build())
+    }
+
+    pub fn ses(&self, client: &aws_sdk_sesv2::Client) -> aws_sdk_sesv2::Client {
+        aws_sdk_sesv2::Client::from_conf(client.config().to_builder().interceptor(self.clone()).build())
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for InProcessCrash {
+    fn name(&self) -> &'static str {
+        "InProcessCrash"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        if self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= self.after {
+            return Err("crashed".into());
+        }
+        Ok(())
+    }
+}

@@ -111,7 +111,7 @@ impl Notifier {
         let inputs = self.app.store.notification_inputs(event, kind).await.map_err(|e| e.to_string())?;
         let stale_before = now.plus_seconds(-self.claim_seconds);
         if let Some(logged) = inputs.logged.as_ref().filter(|n| n.being_sent()) {
-            if logged.at >= stale_before {
+            if logged.at > stale_before {
                 return Ok(Outcome::Retry("another attempt is sending this notification".into()));
             }
             // Its attempt died while it held the claim: perhaps after the mail service took it.
