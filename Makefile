@@ -61,6 +61,7 @@ bench: venv build browser release-builds
 	cargo run --quiet -p tests --bin bench-sweeps
 	cargo run --quiet -p tests --bin bench-routes
 	cargo run --quiet -p tests --bin bench-events
+	cargo run --quiet -p tests --bin bench-backlog
 	tests/browser/bench.sh
 	BENCH_FUNCTIONS="$(BENCH_FUNCTIONS)" cargo run --quiet -p tests --bin bench-size
 

@@ -1,7 +1,10 @@
 //! The scheduled jobs. Each finds its work with Queries on a sparse index (only services a job
 //! may act on carry its keys), checks each service again in the domain, and writes each change
 //! conditionally on the version it read: running twice, or two runs overlapping, does the work
-//! once.
+//! once. Each run works within a `Budget`, below its function's timeout: what it has no time
+//! for is still listed by the index, and the next run takes it (nothing skipped: a service
+//! leaves the index only once it was acted on; nothing repeated: the domain's own check and
+//! the conditional write).
 
 use crate::app::App;
 use crate::domain::account::LedgerKind;
@@ -24,6 +27,51 @@ pub struct Summary {
     pub acted: usize,
     /// Services declined a renewal for want of funds (recorded once a day).
     pub declined: usize,
+    /// Services left for the next run: this run's time was spent.
+    pub left: usize,
+}
+
+/// How long a run may work: until its invocation's deadline, less `RUN_RESERVE` to finish the
+/// service in hand and answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    until: Option<std::time::Instant>,
+}
+
+/// Kept back from a run's deadline: a service's writes take well under a second, even through
+/// the SDK's retries (`aws::Resilience`), and the jobs' timeout is 300 s.
+pub const RUN_RESERVE: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Budget {
+    /// No limit (a local runner's invocation, or a test's).
+    pub const UNLIMITED: Budget = Budget { until: None };
+
+    /// The budget of an invocation whose deadline is `deadline_ms` (Lambda's, milliseconds
+    /// since the epoch): none when it names none in the coming 15 minutes.
+    pub fn until_deadline(deadline_ms: u64, reserve: std::time::Duration) -> Self {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let left = std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+        if deadline_ms == 0 || left > std::time::Duration::from_secs(15 * 60) {
+            return Self::UNLIMITED;
+        }
+        Self { until: Some(std::time::Instant::now() + left.saturating_sub(reserve)) }
+    }
+
+    /// The budget of a scheduled invocation with Lambda's `deadline_ms`: less `RUN_RESERVE`.
+    pub fn of_invocation(deadline_ms: u64) -> Self {
+        Self::until_deadline(deadline_ms, RUN_RESERVE)
+    }
+
+    /// A budget of `work` from now.
+    pub fn of(work: std::time::Duration) -> Self {
+        Self { until: Some(std::time::Instant::now() + work) }
+    }
+
+    pub fn spent(&self) -> bool {
+        self.until.is_some_and(|until| std::time::Instant::now() >= until)
+    }
 }
 
 /// Writes one service's change; a conflict means another run (or a person) got there first.
@@ -56,7 +104,7 @@ async fn act_on_account(
 
 /// Renews every service with auto-renewal on within its product type's lead of expiry, one
 /// renewal period, charged to the balance; a short balance is recorded (once a day) instead.
-pub async fn auto_renewal(app: &App) -> Result<Summary, ApiError> {
+pub async fn auto_renewal(app: &App, budget: Budget) -> Result<Summary, ApiError> {
     let now = app.clock.now();
     let actor = system("auto-renewal");
     let mut summary = Summary::default();
@@ -73,6 +121,10 @@ pub async fn auto_renewal(app: &App) -> Result<Summary, ApiError> {
             .await?;
         summary.found += due.len();
         for service in due.into_iter().filter(|s| s.renewal_due(&rules, now)) {
+            if budget.spent() {
+                summary.left += 1;
+                continue;
+            }
             let Ok(renewal) = service.renew(1, &actor, now) else { continue };
             let cost = renewal.charged();
             let account = account(app, &service.client_id).await?;
@@ -97,13 +149,17 @@ pub async fn auto_renewal(app: &App) -> Result<Summary, ApiError> {
 /// Suspends for non-payment every service past its expiry (or deletes it at a client's
 /// scheduled date), and deletes the services suspended for non-payment longer than their
 /// product type keeps them.
-pub async fn expiry_sweep(app: &App) -> Result<Summary, ApiError> {
+pub async fn expiry_sweep(app: &App, budget: Budget) -> Result<Summary, ApiError> {
     let now = app.clock.now();
     let actor = system("expiry-sweep");
     let mut summary = Summary::default();
     let expired = app.store.due_services(Index::Lapse, keys::expiries(), "<=", keys::up_to(now)).await?;
     summary.found += expired.len();
     for service in expired {
+        if budget.spent() {
+            summary.left += 1;
+            continue;
+        }
         act(app, service.expire(&actor, now).ok(), Money::None, &mut summary).await?;
     }
     for rules in app.store.list_product_types().await? {
@@ -112,6 +168,10 @@ pub async fn expiry_sweep(app: &App) -> Result<Summary, ApiError> {
         let lapsed = app.store.due_services(Index::Lapse, partition, "<=", keys::up_to(kept_since)).await?;
         summary.found += lapsed.len();
         for service in lapsed {
+            if budget.spent() {
+                summary.left += 1;
+                continue;
+            }
             act(app, service.purge(&rules, &actor, now).ok(), Money::None, &mut summary).await?;
         }
     }
@@ -119,7 +179,7 @@ pub async fn expiry_sweep(app: &App) -> Result<Summary, ApiError> {
 }
 
 /// Suspends for abuse every service whose abuse score reached its product type's limit.
-pub async fn abuse_sweep(app: &App) -> Result<Summary, ApiError> {
+pub async fn abuse_sweep(app: &App, budget: Budget) -> Result<Summary, ApiError> {
     let now = app.clock.now();
     let actor = system("abuse-sweep");
     let mut summary = Summary::default();
@@ -135,6 +195,10 @@ pub async fn abuse_sweep(app: &App) -> Result<Summary, ApiError> {
             .await?;
         summary.found += reported.len();
         for service in reported {
+            if budget.spent() {
+                summary.left += 1;
+                continue;
+            }
             act(app, service.suspend_for_abuse(&rules, &actor, now).ok(), Money::None, &mut summary).await?;
         }
     }
@@ -236,7 +300,7 @@ pub async fn due_services(
 /// check that the service did not change since it was read) makes a second run, or a racing
 /// one, write nothing. The sparse indexes give only the services due within the longest
 /// reminder window of their product type.
-pub async fn reminders(app: &App) -> Result<Summary, ApiError> {
+pub async fn reminders(app: &App, budget: Budget) -> Result<Summary, ApiError> {
     use crate::domain::reminders::horizon_seconds;
     let now = app.clock.now();
     let actor = system("reminders");
@@ -274,6 +338,10 @@ pub async fn reminders(app: &App) -> Result<Summary, ApiError> {
         if sent {
             continue;
         }
+        if budget.spent() {
+            summary.left += 1;
+            continue;
+        }
         let renewal = match reminder.due {
             crate::domain::reminders::Due::Renewal => {
                 let Ok(renewal) = service.renew(1, &actor, now) else { continue };
@@ -292,4 +360,29 @@ pub async fn reminders(app: &App) -> Result<Summary, ApiError> {
         }
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn in_ms(from_now: Duration) -> u64 {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+        (now + from_now).as_millis() as u64
+    }
+
+    #[test]
+    fn a_run_works_until_its_deadline_less_the_reserve() {
+        assert_eq!(Budget::until_deadline(0, RUN_RESERVE), Budget::UNLIMITED, "no deadline");
+        let far = Budget::until_deadline(in_ms(Duration::from_secs(3600)), RUN_RESERVE);
+        assert_eq!(far, Budget::UNLIMITED, "a local runner's far deadline");
+        assert!(
+            Budget::until_deadline(in_ms(Duration::from_secs(20)), RUN_RESERVE).spent(),
+            "within the reserve"
+        );
+        assert!(!Budget::until_deadline(in_ms(Duration::from_secs(300)), RUN_RESERVE).spent());
+        assert!(Budget::of(Duration::ZERO).spent());
+        assert!(!Budget::UNLIMITED.spent());
+    }
 }

@@ -2,7 +2,7 @@
 
 use crate::helpers::{id_of, Stack};
 use serde_json::json;
-use shared::domain::Timestamp;
+use shared::domain::{Clock, Timestamp};
 
 const DAY: i64 = 86_400;
 
@@ -203,4 +203,27 @@ async fn an_operation_whose_message_was_lost_is_queued_again_and_done_once() {
         .filter(|(op, before, after)| op == "reboot" && before == "in_progress" && after == "active");
     assert_eq!(done.count(), 1, "{history:?}");
     assert_eq!(stack.run_job("operations-sweep").await["found"], 0, "nothing left running");
+}
+
+#[tokio::test]
+async fn a_run_out_of_time_leaves_the_rest_to_the_next_run_and_does_nothing_twice() {
+    use shared::sweeps::{expiry_sweep, Budget};
+    let stack = Stack::new().await;
+    let mut ids = Vec::new();
+    for client in ["late-a", "late-b", "late-c"] {
+        ids.push(id_of(&stack.active_vps(client).await));
+    }
+    stack.clock.set(stack.clock.now().plus_seconds(40 * 86_400));
+    let app = stack.aws_calls.app_for(&stack.app, "expiry-sweep");
+    let spent = expiry_sweep(&app, Budget::of(std::time::Duration::ZERO)).await.unwrap();
+    assert_eq!((spent.found, spent.acted, spent.left), (3, 0, 3), "no time: all left");
+    let next = expiry_sweep(&app, Budget::UNLIMITED).await.unwrap();
+    assert_eq!((next.acted, next.left), (3, 0), "the next run takes them");
+    let again = expiry_sweep(&app, Budget::UNLIMITED).await.unwrap();
+    assert_eq!(again.acted, 0, "and none twice");
+    for id in &ids {
+        let history = stack.history(id).await;
+        let suspended = history.iter().filter(|(op, before, _)| op == "suspension" && before == "active");
+        assert_eq!(suspended.count(), 1, "{history:?}");
+    }
 }

@@ -6,7 +6,10 @@ use shared::App;
 /// Runs the job once for the scheduled event (its payload only names the moment; the job
 /// reads the clock) and answers what it did.
 pub async fn handle(app: &App, event: LambdaEvent<serde_json::Value>) -> Result<serde_json::Value, Error> {
-    let summary = shared::sweeps::reminders(app).await.map_err(|e| Error::from(e.to_string()))?;
+    let summary =
+        shared::sweeps::reminders(app, shared::sweeps::Budget::of_invocation(event.context.deadline))
+            .await
+            .map_err(|e| Error::from(e.to_string()))?;
     tracing::info!(job = "reminders", scheduled = %event.payload["time"], ?summary, "run done");
     Ok(serde_json::to_value(summary)?)
 }

@@ -82,10 +82,10 @@ async fn measure(job: &'static str, total: usize, template: &Service) -> Result<
     let app = App::new(store, Auth::Authorizer, Arc::new(SystemClock)).with_queue(queue);
     let started = Instant::now();
     let summary = match job {
-        "auto-renewal" => shared::sweeps::auto_renewal(&app).await,
-        "expiry-sweep" => shared::sweeps::expiry_sweep(&app).await,
-        "abuse-sweep" => shared::sweeps::abuse_sweep(&app).await,
-        "reminders" => shared::sweeps::reminders(&app).await,
+        "auto-renewal" => shared::sweeps::auto_renewal(&app, shared::sweeps::Budget::UNLIMITED).await,
+        "expiry-sweep" => shared::sweeps::expiry_sweep(&app, shared::sweeps::Budget::UNLIMITED).await,
+        "abuse-sweep" => shared::sweeps::abuse_sweep(&app, shared::sweeps::Budget::UNLIMITED).await,
+        "reminders" => shared::sweeps::reminders(&app, shared::sweeps::Budget::UNLIMITED).await,
         _ => shared::sweeps::requeue_stalled(&app).await,
     }
     .map_err(|e| e.to_string())?;
