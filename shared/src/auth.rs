@@ -1,15 +1,13 @@
 //! Who is calling. In AWS the API Gateway JWT authorizer has verified the token and the claims
 //! arrive in the request context. Locally, when (and only when) a development secret is set,
-//! the function verifies an HS256 bearer token itself.
+//! the function verifies an HS256 bearer token itself, with `jsonwebtoken` (its signature and
+//! algorithm); `exp` and `nbf` are checked here against the app's clock, which tests set.
 
 use crate::domain::{ClientId, Principal, Role};
 use crate::error::ApiError;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
-use sha2::Sha256;
 
 /// Seconds of clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECONDS: i64 = 30;
@@ -77,24 +75,27 @@ pub fn verify_hs256(
     now_seconds: i64,
 ) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
     let malformed = || unauthorized("malformed token");
-    let (signing_input, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
-    let (header, payload) = signing_input.split_once('.').ok_or_else(malformed)?;
-    if payload.contains('.') {
-        return Err(malformed());
-    }
-    let header: serde_json::Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).map_err(|_| malformed())?)
-            .map_err(|_| malformed())?;
-    if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| malformed())?;
+    if header.alg != Algorithm::HS256 {
         return Err(unauthorized("tokens must be signed with HS256"));
     }
-    let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| malformed())?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(signing_input.as_bytes());
-    mac.verify_slice(&signature).map_err(|_| unauthorized("bad token signature"))?;
-    let claims: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).map_err(|_| malformed())?)
-            .map_err(|_| malformed())?;
+    // The signature and the algorithm only: the times are checked below, on the app's clock.
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    let decoded = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+        token,
+        &DecodingKey::from_secret(secret),
+        &validation,
+    )
+    .map_err(|e| match e.kind() {
+        jsonwebtoken::errors::ErrorKind::InvalidSignature => unauthorized("bad token signature"),
+        jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => unauthorized("tokens must be signed with HS256"),
+        _ => malformed(),
+    })?;
+    let claims = decoded.claims;
     let exp = claims
         .get("exp")
         .and_then(serde_json::Value::as_f64)
@@ -113,13 +114,8 @@ pub fn verify_hs256(
 
 /// Signs an HS256 token (tests and local tooling).
 pub fn sign_hs256(claims: &serde_json::Value, secret: &[u8]) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let signing_input = format!("{header}.{payload}");
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(signing_input.as_bytes());
-    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("{signing_input}.{signature}")
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret))
+        .expect("claims that serialize sign")
 }
 
 fn principal_from_claims(claims: &serde_json::Map<String, serde_json::Value>) -> Result<Principal, ApiError> {
@@ -204,6 +200,8 @@ mod tests {
 
     #[test]
     fn bad_tokens_are_refused() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
         let good = sign_hs256(&claims(json!({})), SECRET);
         let (head, rest) = good.split_once('.').unwrap();
         let none_alg = format!("{}.{}", URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#), rest);
