@@ -153,3 +153,29 @@ fn the_http_api_is_throttled_and_logs_each_request_as_json() {
     assert!(destination.contains("ApiAccessLogs"), "{destination}");
     assert_eq!(template["Resources"]["ApiAccessLogs"]["Type"], "AWS::Logs::LogGroup");
 }
+
+#[test]
+fn every_function_has_time_for_a_call_through_all_its_retries() {
+    let template = yaml("infra/template.yaml");
+    let default = template["Globals"]["Function"]["Timeout"].as_u64().expect("a default timeout");
+    let call = shared::aws::Resilience::DEPLOYED.operation;
+    let mut functions = 0;
+    for (name, resource) in template["Resources"].as_mapping().expect("resources") {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        functions += 1;
+        let timeout = resource["Properties"]["Timeout"].as_u64().unwrap_or(default);
+        // One call that AWS keeps refusing, then the answer (a 503): within the timeout.
+        assert!(
+            timeout >= call.as_secs() + 3,
+            "{name:?}: a timeout of {timeout} s leaves no room for one call's retries ({call:?})"
+        );
+    }
+    assert!(functions > 60, "{functions} functions");
+    assert!(shared::sweeps::RUN_RESERVE > call, "a job stops in time to finish its service in hand");
+    assert!(
+        std::time::Duration::from_secs(operations_worker::WRITE_RESERVE_SECONDS) > call,
+        "the worker stops in time to write its outcomes"
+    );
+}

@@ -28,8 +28,9 @@ use tracing::Instrument;
 pub const TIMEOUT_SECONDS: u64 = 30;
 /// Messages in one batch (the event source mapping's `BatchSize`).
 pub const BATCH_SIZE: usize = 10;
-/// Kept back from the deadline to write the batch's outcomes.
-pub const WRITE_RESERVE_SECONDS: u64 = 5;
+/// Kept back from the deadline to write the batch's outcomes: a write through all its retries
+/// (`shared::aws::Resilience::DEPLOYED.operation`), and a second to answer.
+pub const WRITE_RESERVE_SECONDS: u64 = 7;
 /// The most panel calls one operation makes (a renewal that also resumes).
 pub const CALLS_PER_OPERATION: u64 = 2;
 // Operations run at once, so a batch lasts as long as its slowest: its panel calls, each within
