@@ -128,20 +128,28 @@ impl Intercept for CrashPoint {
     }
 }
 
-/// The error codes with which AWS says it is too busy to take a call now.
-const THROTTLING_CODES: [&str; 6] = [
+/// The error codes with which AWS says it cannot take a call now, though it may later: it is
+/// too busy, or (DynamoDB) another transaction holds an item of this one.
+const TRY_AGAIN_CODES: [&str; 8] = [
     "ThrottlingException",
     "Throttling",
     "ProvisionedThroughputExceededException",
     "RequestLimitExceeded",
     "TooManyRequestsException",
     "ThrottlingError",
+    "TransactionConflictException",
+    "TransactionInProgressException",
 ];
+
+/// The reasons a cancelled transaction gives for an item that may go through later.
+const TRY_AGAIN_REASONS: [&str; 3] =
+    ["ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"];
 
 /// Whether a failed call is AWS being unavailable for now (throttling its caller, answering 5xx,
 /// not answering in time, or the connection broken) rather than refusing the call: the SDK's
 /// retries did not get it through, and a later try may. A transaction cancelled because one of
-/// its items was throttled counts too.
+/// its items was throttled or held by another transaction counts too (a condition that failed
+/// is the caller's: `store::is_condition_failure` is asked first).
 pub fn is_unavailable<E>(err: &aws_sdk_dynamodb::error::SdkError<E, HttpResponse>) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
@@ -151,9 +159,9 @@ where
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or_default();
-            let throttled_item = code == "TransactionCanceledException"
-                && service.err().message().is_some_and(|m| m.contains("ThrottlingError"));
-            service.raw().status().is_server_error() || THROTTLING_CODES.contains(&code) || throttled_item
+            let held_item = code == "TransactionCanceledException"
+                && service.err().message().is_some_and(|m| TRY_AGAIN_REASONS.iter().any(|r| m.contains(r)));
+            service.raw().status().is_server_error() || TRY_AGAIN_CODES.contains(&code) || held_item
         }
         _ => false,
     }

@@ -219,6 +219,30 @@ pub fn require_provider(principal: &Principal) -> Result<(), ApiError> {
     }
 }
 
+/// Kept back from a route's invocation deadline to answer: a request that runs out of time
+/// answers 503 itself (its writes are committed or not as a whole, and its key released),
+/// rather than Lambda's timeout giving API Gateway's 500 and leaving the key claimed.
+pub const ANSWER_RESERVE: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// When the route handling `req` must answer by.
+pub fn budget(req: &Request) -> crate::sweeps::Budget {
+    let deadline = req.lambda_context_ref().map_or(0, |context| context.deadline);
+    crate::sweeps::Budget::until_deadline(deadline, ANSWER_RESERVE)
+}
+
+/// `route`'s outcome, or 503 once `budget` is spent.
+pub async fn in_time<Fut>(budget: crate::sweeps::Budget, route: Fut) -> Result<Reply, ApiError>
+where
+    Fut: Future<Output = Result<Reply, ApiError>>,
+{
+    match budget.remaining() {
+        None => route.await,
+        Some(left) => tokio::time::timeout(left, route)
+            .await
+            .unwrap_or_else(|_| Err(ApiError::Unavailable("the request ran out of time".into()))),
+    }
+}
+
 /// A route that changes nothing: authenticate, run, answer.
 pub async fn read<'a, F, Fut>(app: &'a App, req: Request, route: F) -> Response<Body>
 where
@@ -227,10 +251,11 @@ where
 {
     let principal = app.principal(&req);
     let span = span(&req, principal.as_ref().ok());
+    let budget = budget(&req);
     async move {
         let outcome = match principal {
             // On the heap: a route's future can outgrow a worker thread's stack in debug builds.
-            Ok(principal) => Box::pin(route(app, principal, req)).await,
+            Ok(principal) => in_time(budget, Box::pin(route(app, principal, req))).await,
             Err(e) => Err(e),
         };
         logged(finish(outcome))
@@ -284,7 +309,7 @@ where
         };
         logged(match key {
             Err(e) => e.into_response(),
-            Ok(None) => finish(Box::pin(route(app, principal, req)).await),
+            Ok(None) => finish(in_time(budget(&req), Box::pin(route(app, principal, req))).await),
             Ok(Some(key)) => crate::idempotency::run_once(app, principal, key, req, route).await,
         })
     }

@@ -95,7 +95,8 @@ where
         match app.store.claim_idempotency_key(&scope, &key, &claim, now).await {
             Err(e) => return ApiError::from(e).into_response(),
             Ok(Claim::Claimed { panel_request_id }) => {
-                let claimed = ClaimedKey { principal: scope, key, panel_request_id };
+                let claim_id = claim.claim_id.clone();
+                let claimed = ClaimedKey { principal: scope, key, panel_request_id, claim_id };
                 return run_claimed(app, principal, claimed, req, route).await;
             }
             // The same request still running elsewhere: wait for its answer, or its release
@@ -124,22 +125,23 @@ where
     F: FnOnce(&'a App, Principal, Request) -> Fut,
     Fut: Future<Output = Result<Reply, ApiError>> + 'a,
 {
-    let (scope, key) = (claimed.principal.clone(), claimed.key.clone());
-    match CLAIMED.scope(claimed, Box::pin(route(app, principal, req))).await {
+    let budget = crate::http::budget(&req);
+    let route = crate::http::in_time(budget, Box::pin(route(app, principal, req)));
+    match CLAIMED.scope(claimed.clone(), route).await {
         Ok(reply) => {
             let stored = StoredResponse {
                 status: reply.status.as_u16(),
                 body: reply.body.to_string(),
                 etag: reply.etag.clone(),
             };
-            if let Err(e) = app.store.complete_idempotency_key(&scope, &key, &stored).await {
+            if let Err(e) = app.store.complete_idempotency_key(&claimed, &stored).await {
                 // The work is committed with the key: a replay answers 409, never does it again.
                 tracing::warn!(error = %e, "could not store the idempotent answer");
             }
             reply.into_response()
         }
         Err(err) => {
-            if let Err(e) = app.store.release_idempotency_key(&scope, &key).await {
+            if let Err(e) = app.store.release_idempotency_key(&claimed).await {
                 tracing::warn!(error = %e, "could not release an idempotency key");
             }
             err.into_response()

@@ -136,7 +136,8 @@ pub fn add_change(batch: &mut Batch, change: &Change) -> Result<(), ApiError> {
 }
 
 /// Queues the work the changes started. The changes are stored first: a message always finds
-/// its operation, and the worker ignores one whose operation is over.
+/// its operation, and the worker ignores one whose operation is over; a message that cannot be
+/// sent is left to `operations-sweep`.
 pub async fn enqueue(app: &App, changes: &[&Change]) -> Result<(), ApiError> {
     let messages: Vec<OperationMessage> = changes
         .iter()
@@ -148,7 +149,11 @@ pub async fn enqueue(app: &App, changes: &[&Change]) -> Result<(), ApiError> {
         })
         .collect();
     if !messages.is_empty() {
-        app.queue()?.send(&messages).await?;
+        // The changes are committed, and the answer stands: a message SQS would not take is
+        // sent by `operations-sweep` once its operation has stalled.
+        if let Err(error) = app.queue()?.send(&messages).await {
+            tracing::warn!(%error, "work committed but not queued: operations-sweep will queue it");
+        }
     }
     Ok(())
 }

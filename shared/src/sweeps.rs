@@ -29,6 +29,8 @@ pub struct Summary {
     pub declined: usize,
     /// Services left for the next run: this run's time was spent.
     pub left: usize,
+    /// Services whose write failed (AWS unavailable, say): still due, tried again next run.
+    pub failed: usize,
 }
 
 /// How long a run may work: until its invocation's deadline, less `RUN_RESERVE` to finish the
@@ -47,7 +49,8 @@ impl Budget {
     pub const UNLIMITED: Budget = Budget { until: None };
 
     /// The budget of an invocation whose deadline is `deadline_ms` (Lambda's, milliseconds
-    /// since the epoch): none when it names none in the coming 15 minutes.
+    /// since the epoch), less `reserve` or half the time left when that is shorter: none when
+    /// it names no deadline in the coming 15 minutes.
     pub fn until_deadline(deadline_ms: u64, reserve: std::time::Duration) -> Self {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -56,7 +59,8 @@ impl Budget {
         if deadline_ms == 0 || left > std::time::Duration::from_secs(15 * 60) {
             return Self::UNLIMITED;
         }
-        Self { until: Some(std::time::Instant::now() + left.saturating_sub(reserve)) }
+        // A short invocation (a local runner's) keeps half its time back, not all of it.
+        Self { until: Some(std::time::Instant::now() + left - reserve.min(left / 2)) }
     }
 
     /// The budget of a scheduled invocation with Lambda's `deadline_ms`: less `RUN_RESERVE`.
@@ -71,6 +75,11 @@ impl Budget {
 
     pub fn spent(&self) -> bool {
         self.until.is_some_and(|until| std::time::Instant::now() >= until)
+    }
+
+    /// The time left, if the budget has a limit.
+    pub fn remaining(&self) -> Option<std::time::Duration> {
+        self.until.map(|until| until.saturating_duration_since(std::time::Instant::now()))
     }
 }
 
@@ -92,13 +101,21 @@ async fn act_on_account(
     summary: &mut Summary,
 ) -> Result<(), ApiError> {
     let Some(change) = change else { return Ok(()) };
+    let service_id = change.service.id.clone();
     match apply_to_account(app, &change, money, account).await {
         Ok(()) => {
             summary.acted += 1;
             Ok(())
         }
         Err(ApiError::Conflict(_)) => Ok(()),
-        Err(e) => Err(e),
+        Err(ApiError::PaymentRequired(detail)) => Err(ApiError::PaymentRequired(detail)),
+        // One service that cannot be written must not hold up the others: it is still due,
+        // and the next run tries it again.
+        Err(error) => {
+            tracing::warn!(%service_id, %error, "not acted on: left for the next run");
+            summary.failed += 1;
+            Ok(())
+        }
     }
 }
 
@@ -377,11 +394,12 @@ mod tests {
         assert_eq!(Budget::until_deadline(0, RUN_RESERVE), Budget::UNLIMITED, "no deadline");
         let far = Budget::until_deadline(in_ms(Duration::from_secs(3600)), RUN_RESERVE);
         assert_eq!(far, Budget::UNLIMITED, "a local runner's far deadline");
-        assert!(
-            Budget::until_deadline(in_ms(Duration::from_secs(20)), RUN_RESERVE).spent(),
-            "within the reserve"
-        );
-        assert!(!Budget::until_deadline(in_ms(Duration::from_secs(300)), RUN_RESERVE).spent());
+        let short = Budget::until_deadline(in_ms(Duration::from_secs(20)), RUN_RESERVE);
+        assert!(!short.spent(), "a short invocation works half its time");
+        assert!(short.remaining().unwrap() <= Duration::from_secs(10));
+        let long = Budget::until_deadline(in_ms(Duration::from_secs(300)), RUN_RESERVE);
+        assert!(long.remaining().unwrap() <= Duration::from_secs(270), "the whole reserve kept back");
+        assert!(long.remaining().unwrap() > Duration::from_secs(260));
         assert!(Budget::of(Duration::ZERO).spent());
         assert!(!Budget::UNLIMITED.spent());
     }

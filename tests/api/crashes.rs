@@ -52,7 +52,12 @@ where
                 assert_eq!(code, Some(shared::aws::CRASH_EXIT_CODE), "{function} at call {n}");
                 run_to_the_end(function, env, &event).await;
             }
-            Ending::Answered(_) | Ending::Failed(_) => return n - 1,
+            // A run of fewer calls than n: judged too, and the last.
+            Ending::Answered(_) => {
+                case(n, Some(event)).await;
+                return n - 1;
+            }
+            Ending::Failed(error) => panic!("{function} failed without a crash: {error}"),
         }
         // The judge of the case.
         case(n, Some(event)).await;
@@ -132,6 +137,45 @@ async fn auto_renewal_crashed_at_each_call_charges_once() {
     })
     .await;
     assert!(calls >= 3, "a renewal takes {calls} calls");
+}
+
+#[tokio::test]
+async fn the_expiry_sweep_crashed_at_each_call_suspends_once() {
+    let stack = Stack::new().await;
+    stack.panel_control("capacity", json!({"vps": 200})).await;
+    let env = stack.function_env();
+    let scheduled: Value = serde_json::from_str(include_str!("../../events/scheduled.json")).unwrap();
+    let now = shared::domain::SystemClock.now();
+    let service = std::cell::RefCell::new(String::new());
+    let calls = crash_at_every_call("expiry-sweep", &env, |n, judged| {
+        let (stack, service, scheduled) = (&stack, &service, scheduled.clone());
+        async move {
+            if judged.is_none() {
+                // Bought a month and two days ago, not renewed: past its expiry now.
+                stack.clock.set(now.plus_seconds(-33 * 86_400));
+                let client = format!("lapsed-{n}");
+                let id = id_of(&stack.active_vps(&client).await);
+                let body = json!({"auto_renew": {"enabled": false, "period_months": 1}});
+                stack
+                    .send(
+                        crate::helpers::Call::new("PATCH", &format!("/services/{id}"))
+                            .token(&stack.client(&client))
+                            .json(&body),
+                    )
+                    .await
+                    .ok(200);
+                service.replace(id);
+                return Some(scheduled);
+            }
+            let service = service.borrow().clone();
+            let history = stack.history(&service).await;
+            let suspended = history.iter().filter(|(op, before, _)| op == "suspension" && before == "active");
+            assert_eq!(suspended.count(), 1, "crashed at call {n}: {history:?}");
+            None
+        }
+    })
+    .await;
+    assert!(calls >= 2, "a suspension takes {calls} calls");
 }
 
 #[tokio::test]

@@ -141,6 +141,14 @@ impl<'a> Run<'a> {
         (answered, reply.body)
     }
 
+    /// The service of `client` that the run does not know of yet.
+    async fn new_service_of(&self, client: &str, token: &str) -> Option<String> {
+        let known = self.services.get(client).cloned().unwrap_or_default();
+        let listed = self.stack.get("/services?limit=100", token).await.ok(200).clone();
+        let mut ids = listed["items"].as_array()?.iter().filter_map(|s| s["id"].as_str().map(str::to_owned));
+        ids.find(|id| !known.contains(id))
+    }
+
     /// One random request.
     async fn request(&mut self, i: usize) {
         let client = CLIENTS[self.random.below(CLIENTS.len() as u64) as usize].to_owned();
@@ -158,7 +166,12 @@ impl<'a> Run<'a> {
                     .send(i, "post", "/services", || Call::new("POST", "/services").token(&token).json(&body))
                     .await;
                 if answered.accepted {
-                    if let Some(id) = answer["id"].as_str().map(str::to_owned) {
+                    // Its answer lost for good (409): the new service is the one not known yet.
+                    let id = match answer["id"].as_str() {
+                        Some(id) => Some(id.to_owned()),
+                        None => self.new_service_of(&client, &token).await,
+                    };
+                    if let Some(id) = id {
                         self.services.entry(client.clone()).or_default().push(id.clone());
                         answered.effect = Some((id, "order", client.clone()));
                     }
@@ -587,20 +600,22 @@ async fn judge(stack: &Stack, run: &Run<'_>) -> Vec<String> {
                 account["balance"]
             ));
         }
-        let credited: i64 = entries
+        let mut credited: Vec<i64> = entries
             .iter()
             .filter(|e| e["kind"] == "payment")
             .map(|e| e["amount"].as_i64().unwrap_or(0))
-            .sum();
-        let paid: u64 = run
+            .collect();
+        let mut paid: Vec<i64> = run
             .answers
             .iter()
             .filter_map(|a| a.payment.as_ref())
             .filter(|(c, _)| c == client)
-            .map(|(_, n)| n)
-            .sum();
-        if credited != paid as i64 {
-            violations.push(format!("{client}: payments of {paid} accepted, {credited} credited"));
+            .map(|(_, n)| *n as i64)
+            .collect();
+        credited.sort_unstable();
+        paid.sort_unstable();
+        if credited != paid {
+            violations.push(format!("{client}: payments {paid:?} accepted, {credited:?} credited"));
         }
     }
     // Operations: none pending; every one started was finished or given up, once.
@@ -668,8 +683,7 @@ async fn judge(stack: &Stack, run: &Run<'_>) -> Vec<String> {
     }
     // Notifications: no client told twice.
     for client in CLIENTS {
-        let log = stack.get("/notifications?limit=100", &stack.client(client)).await.ok(200).clone();
-        let items = log["items"].as_array().cloned().unwrap_or_default();
+        let items = notifications(stack, client).await;
         let sent = items.iter().filter(|n| n["status"] == "sent").count();
         let unconfirmed =
             items.iter().filter(|n| n["error"] == shared::domain::notification::UNCONFIRMED).count();
@@ -686,6 +700,24 @@ async fn judge(stack: &Stack, run: &Run<'_>) -> Vec<String> {
         violations.push("no history at all".into());
     }
     violations
+}
+
+/// A client's whole notification log.
+async fn notifications(stack: &Stack, client: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/notifications?limit=100&cursor={c}"),
+            None => "/notifications?limit=100".to_owned(),
+        };
+        let page = stack.get(&path, &stack.client(client)).await.ok(200).clone();
+        items.extend(page["items"].as_array().cloned().unwrap_or_default());
+        match page["cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return items,
+        }
+    }
 }
 
 /// (method, path template, status) of every documented answer in openapi.yaml.

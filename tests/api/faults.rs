@@ -4,6 +4,7 @@
 
 use crate::helpers::{id_of, Call, Stack};
 use serde_json::{json, Value};
+use shared::domain::Clock;
 use tests::faults::{Fault, FaultProxy, Rule};
 
 async fn behind_a_proxy() -> (FaultProxy, Stack) {
@@ -123,11 +124,54 @@ async fn a_call_held_past_the_timeout_is_tried_again_and_its_late_arrival_change
     let (proxy, stack) = behind_a_proxy().await;
     let alice = stack.client("alice");
     proxy.set_rules(vec![Rule::next("TransactWriteItems", Fault::Delay, 1)]);
-    let ordered = stack.order_vps(&alice).await;
+    // The SDK gives the held attempt up and tries again: the order is answered while the
+    // held call is still on its way.
+    let held = tests::faults::DELAY - std::time::Duration::from_secs(1);
+    let ordered =
+        tokio::time::timeout(held, stack.order_vps(&alice)).await.expect("answered before the held call");
     assert_eq!(proxy.faults().get(&Fault::Delay), Some(&1));
     proxy.set_rules(vec![]);
     // The held call reaches the emulator after its retry committed.
     tokio::time::sleep(tests::faults::DELAY + std::time::Duration::from_millis(500)).await;
     assert_eq!(services_of(&stack, &alice).await, 1);
     assert_eq!(stack.history(&id_of(&ordered)).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_change_whose_message_sqs_will_not_take_stands_and_is_queued_by_the_sweep() {
+    let (proxy, stack) = behind_a_proxy().await;
+    let alice = stack.client("alice");
+    let ordered = stack.order_vps(&alice).await;
+    proxy.set_rules(vec![Rule::always("SendMessageBatch", Fault::Throttle)]);
+    // The payment and the activation it starts are committed: the answer says so.
+    stack.fund("alice", ordered["order_price"].as_u64().unwrap()).await;
+    let pending = stack.service(&id_of(&ordered)).await;
+    assert_eq!(pending["status"], "in_progress", "{pending}");
+    assert_eq!(stack.drain_queue(3).await, 0, "no message was sent");
+    // SQS takes messages again; the operation, stalled, is queued by the sweep.
+    proxy.set_rules(vec![]);
+    stack.clock.set(stack.clock.now().plus_seconds(shared::sweeps::STALLED_AFTER_SECONDS + 60));
+    stack.run_job("operations-sweep").await;
+    stack.drain_queue(10).await;
+    assert_eq!(stack.service(&id_of(&ordered)).await["status"], "active");
+}
+
+#[tokio::test]
+async fn a_request_out_of_time_answers_503_before_its_deadline_and_releases_its_key() {
+    let (proxy, stack) = behind_a_proxy().await;
+    let alice = stack.client("alice");
+    // Every read held: each one alone would take the SDK its whole operation timeout (the
+    // key's claim and release go through).
+    let held = ["GetItem", "BatchGetItem", "Query", "TransactWriteItems"];
+    proxy.set_rules(held.iter().map(|operation| Rule::always(operation, Fault::Delay)).collect());
+    let left = std::time::Duration::from_secs(4);
+    let slow = stack.send(keyed_order(&alice, "slow").deadline_in(left));
+    let answer = tokio::time::timeout(left, slow).await.expect("answered before Lambda's deadline");
+    answer.problem(503);
+    assert_eq!(answer.header("retry-after"), Some("1"));
+    // The key was given up: the same request goes through once AWS answers again.
+    proxy.set_rules(vec![]);
+    tokio::time::sleep(tests::faults::DELAY).await;
+    stack.send(keyed_order(&alice, "slow")).await.ok(201);
+    assert_eq!(services_of(&stack, &alice).await, 1);
 }

@@ -100,11 +100,26 @@ pub struct Call {
     path: String,
     headers: Vec<(String, String)>,
     body: Option<String>,
+    /// The invocation's deadline (Lambda's, milliseconds since the epoch); none when 0.
+    deadline_ms: u64,
 }
 
 impl Call {
     pub fn new(method: &str, path: &str) -> Self {
-        Self { method: method.parse().expect("method"), path: path.to_owned(), headers: vec![], body: None }
+        Self {
+            method: method.parse().expect("method"),
+            path: path.to_owned(),
+            headers: vec![],
+            body: None,
+            deadline_ms: 0,
+        }
+    }
+
+    /// Invoked as a function whose timeout ends `left` from now.
+    pub fn deadline_in(mut self, left: std::time::Duration) -> Self {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
+        self.deadline_ms = (now + left).as_millis() as u64;
+        self
     }
 
     pub fn token(self, token: &str) -> Self {
@@ -142,7 +157,9 @@ impl Call {
                     .collect()
             })
             .unwrap_or_default();
-        builder.body(body).expect("request").with_query_string_parameters(query)
+        let mut context = lambda_runtime::Context::default();
+        context.deadline = self.deadline_ms;
+        builder.body(body).expect("request").with_query_string_parameters(query).with_lambda_context(context)
     }
 }
 

@@ -131,6 +131,7 @@ async fn a_crash_after_the_commit_never_does_the_work_twice() {
         principal: "client:alice".into(),
         key: "crash".into(),
         panel_request_id: "panel-1".into(),
+        claim_id: "crashed".into(),
     };
     let call = Call::new("POST", "/services").token(&alice).json(&order());
     CLAIMED.scope(claimed, stack.send(call)).await.ok(201);
@@ -140,4 +141,50 @@ async fn a_crash_after_the_commit_never_does_the_work_twice() {
     let detail = stack.send(keyed(&alice, "crash", &order())).await.problem(409);
     assert!(detail.contains("answer was lost"), "{detail}");
     assert_eq!(ids(stack.get("/services", &alice).await.ok(200)).len(), 1, "one service, not two");
+}
+
+/// An attempt that gave up (its commit timed out through every retry: 503, key released), whose
+/// commit then reaches DynamoDB after the retry has claimed the key again: the late commit
+/// names a claim that is no longer the key's, and changes nothing.
+#[tokio::test]
+async fn a_late_commit_of_an_attempt_that_gave_up_does_nothing() {
+    use shared::store::idempotency::{ClaimedKey, CLAIMED};
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let now = stack.clock.now().unix_seconds();
+    let record = |claim_id: &str| IdempotencyRecord {
+        state: RecordState::InProgress,
+        request_hash: fingerprint(&keyed(&alice, "late", &order()).request()),
+        locked_until: now + 60,
+        expires_at: now + 24 * 3600,
+        response: None,
+        panel_request_id: format!("panel-{claim_id}"),
+        claim_id: claim_id.into(),
+    };
+    let attempt = |claim_id: &str| ClaimedKey {
+        principal: "client:alice".into(),
+        key: "late".into(),
+        panel_request_id: format!("panel-{claim_id}"),
+        claim_id: claim_id.into(),
+    };
+    // The first attempt claims the key, and gives it up after its 503.
+    stack.app.store.claim_idempotency_key("client:alice", "late", &record("first"), now).await.unwrap();
+    stack.app.store.release_idempotency_key(&attempt("first")).await.unwrap();
+    // The client's retry claims it again; the first attempt's release, arriving late again,
+    // leaves the retry's claim alone.
+    let retry = stack.app.store.claim_idempotency_key("client:alice", "late", &record("retry"), now).await;
+    assert_eq!(retry.unwrap(), Claim::Claimed { panel_request_id: "panel-retry".into() });
+    stack.app.store.release_idempotency_key(&attempt("first")).await.unwrap();
+    // The first attempt's order reaches the table now: refused, nothing written.
+    let call = Call::new("POST", "/services").token(&alice).json(&order());
+    // (Its answer, which no one waits for any more, is an error.)
+    let late = CLAIMED.scope(attempt("first"), stack.send(call)).await;
+    assert!(late.status >= 400, "{}", late.body);
+    let listed = stack.get("/services", &alice).await.ok(200).clone();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0, "{listed}");
+    // The retry's own order goes through, once.
+    let call = Call::new("POST", "/services").token(&alice).json(&order());
+    CLAIMED.scope(attempt("retry"), stack.send(call)).await.ok(201);
+    let listed = stack.get("/services", &alice).await.ok(200).clone();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
 }

@@ -154,7 +154,13 @@ async fn a_retried_addition_after_its_release_is_charged_for_an_address_not_held
     let address = first["address"].as_str().unwrap();
     let released = http.delete(format!("{panel}/{address}")).send().await.unwrap();
     assert!(released.status().is_success());
-    stack.app.store.release_idempotency_key("client:alice", "add-1").await.unwrap();
+    let attempt = shared::store::idempotency::ClaimedKey {
+        principal: "client:alice".into(),
+        key: "add-1".into(),
+        panel_request_id: "attempt-1".into(),
+        claim_id: "crashed".into(),
+    };
+    stack.app.store.release_idempotency_key(&attempt).await.unwrap();
 
     let retried = stack.send(add()).await;
     let listed = stack.get(&format!("/services/{id}/ip-addresses"), &alice).await.ok(200).clone();

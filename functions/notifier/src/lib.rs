@@ -170,7 +170,12 @@ impl Notifier {
             .send()
             .await
             .map_err(|e| {
-                let answered = matches!(e, aws_sdk_sesv2::error::SdkError::ServiceError(_));
+                // Refused: an answer that it was not taken (4xx). A 5xx, or no answer, may
+                // come after the mail service took it.
+                let answered = match &e {
+                    aws_sdk_sesv2::error::SdkError::ServiceError(e) => !e.raw().status().is_server_error(),
+                    _ => false,
+                };
                 let error = aws_sdk_sesv2::error::DisplayErrorContext(e).to_string();
                 if answered {
                     SendError::Refused(error)

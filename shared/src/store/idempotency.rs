@@ -23,6 +23,10 @@ pub struct ClaimedKey {
     pub key: String,
     /// The claim's id for the control panel (see `IdempotencyRecord::panel_request_id`).
     pub panel_request_id: String,
+    /// This attempt's claim (see `IdempotencyRecord::claim_id`): every write to the record is
+    /// conditional on it, so that a write of an earlier attempt arriving late (its caller gave
+    /// up on it and the key was claimed again) changes nothing.
+    pub claim_id: String,
 }
 
 tokio::task_local! {
@@ -36,16 +40,17 @@ impl ClaimedKey {
     }
 
     /// The transaction item that marks the key committed; it fails the transaction if the key
-    /// is not this request's claim any more.
+    /// is not this attempt's claim any more.
     pub fn commit_item(&self, table: &str) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
         let update = aws_sdk_dynamodb::types::Update::builder()
             .table_name(table)
             .set_key(Some(keys::idempotency(&self.principal, &self.key).item()))
             .update_expression("SET #state = :committed")
-            .condition_expression("attribute_exists(pk) AND #state <> :completed")
+            .condition_expression("claim_id = :mine AND #state <> :completed")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":committed", s("committed"))
             .expression_attribute_values(":completed", s("completed"))
+            .expression_attribute_values(":mine", s(self.claim_id.clone()))
             .build()
             .map_err(StoreError::backend)?;
         Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder().update(update).build())
@@ -86,7 +91,8 @@ pub struct IdempotencyRecord {
 /// What claiming a key came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// This request holds the key, under this panel request id.
+    /// This attempt holds the key (under the claim id it asked with), under this panel
+    /// request id.
     Claimed { panel_request_id: String },
     /// Another request, or an earlier one, holds it: its record.
     Held(IdempotencyRecord),
@@ -158,10 +164,11 @@ impl Store {
             .set_key(Some(keys::idempotency(principal, key).item()))
             .update_expression(
                 "SET locked_until = :locked, #exp = :expires, claim_id = :claim, \
-                 panel_request_id = if_not_exists(panel_request_id, :panel)",
+                 panel_request_id = if_not_exists(panel_request_id, :panel) REMOVE #former",
             )
             .condition_expression("#state = :in_progress AND locked_until < :now AND request_hash = :hash")
             .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_names("#former", FORMER_TTL_ATTRIBUTE)
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":locked", AttributeValue::N(record.locked_until.to_string()))
             .expression_attribute_values(":expires", AttributeValue::N(record.expires_at.to_string()))
@@ -185,38 +192,46 @@ impl Store {
         }
     }
 
-    /// Stores the answer of the request that claimed `key`.
+    /// Stores the answer of the attempt that claimed `key` (while the claim is still its own).
     pub async fn complete_idempotency_key(
         &self,
-        principal: &str,
-        key: &str,
+        claimed: &ClaimedKey,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
-        self.client
+        let result = self
+            .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(keys::idempotency(principal, key).item()))
+            .set_key(Some(keys::idempotency(&claimed.principal, &claimed.key).item()))
             .update_expression("SET #state = :completed, #response = :response")
+            .condition_expression("claim_id = :mine")
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#response", "response")
             .expression_attribute_values(":completed", s("completed"))
             .expression_attribute_values(":response", AttributeValue::M(encode(response)?))
+            .expression_attribute_values(":mine", s(claimed.claim_id.clone()))
             .send()
-            .await?;
-        Ok(())
+            .await;
+        match result {
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::ConditionFailed)
+            }
+            other => other.map(|_| ()).map_err(Into::into),
+        }
     }
 
     /// Gives `key` up, so that the same request may be tried again; not once its writes are
-    /// committed.
-    pub async fn release_idempotency_key(&self, principal: &str, key: &str) -> Result<(), StoreError> {
+    /// committed, nor once another attempt holds it.
+    pub async fn release_idempotency_key(&self, claimed: &ClaimedKey) -> Result<(), StoreError> {
         let result = self
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(keys::idempotency(principal, key).item()))
-            .condition_expression("#state = :in_progress")
+            .set_key(Some(keys::idempotency(&claimed.principal, &claimed.key).item()))
+            .condition_expression("#state = :in_progress AND claim_id = :mine")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":in_progress", s("in_progress"))
+            .expression_attribute_values(":mine", s(claimed.claim_id.clone()))
             .send()
             .await;
         match result {

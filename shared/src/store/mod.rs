@@ -153,11 +153,7 @@ fn encode<T: Serialize>(value: &T) -> Result<Item, StoreError> {
 
 impl Store {
     /// Puts `item` if `condition` holds (with `values` for its `:names` and `names` for its
-    /// `#names`); `ConditionFailed` when it does not, and then nothing is written. It is a
-    /// transaction of one item, as the others are (the idempotency claim knows its own instead,
-    /// by its claim id): DynamoDB does a transaction
-    /// once per `ClientRequestToken` (which the SDK keeps across its retries), so a put whose
-    /// answer was lost is retried into its success, not into its own condition failing.
+    /// `#names`); `ConditionFailed` when it does not, and then nothing is written.
     async fn put_if(
         &self,
         item: Item,
@@ -165,19 +161,30 @@ impl Store {
         names: &[(&str, &str)],
         values: Vec<(&str, AttributeValue)>,
     ) -> Result<(), StoreError> {
-        let mut put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition);
+        let mut put =
+            aws_sdk_dynamodb::types::Put::builder().set_item(Some(item)).condition_expression(condition);
         for (placeholder, name) in names {
             put = put.expression_attribute_names(*placeholder, *name);
         }
         for (placeholder, value) in values {
             put = put.expression_attribute_values(placeholder, value);
         }
-        let put = aws_sdk_dynamodb::types::TransactWriteItem::builder()
-            .put(put.build().map_err(StoreError::backend)?)
-            .build();
+        self.put_once(put).await
+    }
+
+    /// Puts `item`, whatever is there.
+    async fn put_over(&self, item: Item) -> Result<(), StoreError> {
+        self.put_once(aws_sdk_dynamodb::types::Put::builder().set_item(Some(item))).await
+    }
+
+    /// A put as a transaction of one item, as every write here outside a batch is (but the
+    /// idempotency records', which name their claim): DynamoDB does a transaction once per
+    /// `ClientRequestToken`, which the SDK keeps across its retries, so a put whose answer was
+    /// lost is retried into its success (not into its own condition failing), and an attempt
+    /// held up on the way that arrives after its retry changes nothing.
+    async fn put_once(&self, put: aws_sdk_dynamodb::types::builders::PutBuilder) -> Result<(), StoreError> {
+        let put = put.table_name(&self.table).build().map_err(StoreError::backend)?;
+        let put = aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build();
         match self.client.transact_write_items().transact_items(put).send().await {
             Ok(_) => Ok(()),
             Err(e) if is_condition_failure(&e) => Err(StoreError::ConditionFailed),

@@ -54,8 +54,7 @@ impl Store {
     async fn put<T: serde::Serialize>(&self, key: keys::Key, value: &T) -> Result<(), StoreError> {
         let mut item = encode(value)?;
         item.extend(key.item());
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
-        Ok(())
+        self.put_over(item).await
     }
 
     /// A client's notifications, newest event first, one page.
@@ -132,12 +131,14 @@ impl Store {
         stale_before: Timestamp,
     ) -> Result<bool, StoreError> {
         let item = notification_item(notification)?;
-        let claim = "attribute_not_exists(pk) OR (#status = :failed AND #at < :stale AND #error <> :sending)";
+        let claim = "attribute_not_exists(pk) \
+                     OR (#status = :failed AND #at < :stale AND #error <> :sending AND #error <> :unconfirmed)";
         let names = [("#status", "status"), ("#at", "at"), ("#error", "error")];
         let values = vec![
             (":failed", s("failed")),
             (":stale", s(stale_before.to_string())),
             (":sending", s(crate::domain::notification::NOT_SENT_YET)),
+            (":unconfirmed", s(crate::domain::notification::UNCONFIRMED)),
         ];
         match self.put_if(item, claim, &names, values).await {
             Ok(()) => Ok(true),
