@@ -40,6 +40,16 @@ impl Resilience {
         max_backoff: Duration::from_secs(1),
     };
 
+    /// Against the local emulator: it serves one request at a time to every caller (all the
+    /// functions of `make dev`, every test running at once), so a call may wait its turn for
+    /// seconds without anything being wrong.
+    pub const EMULATOR: Resilience = Resilience {
+        connect: Duration::from_secs(10),
+        attempt: Duration::from_secs(60),
+        operation: Duration::from_secs(180),
+        ..Resilience::DEPLOYED
+    };
+
     /// `config` with these timeouts and retries.
     pub fn apply(&self, config: aws_config::SdkConfig) -> aws_config::SdkConfig {
         let retry = aws_config::retry::RetryConfig::standard()
@@ -58,7 +68,7 @@ impl Resilience {
 /// The SDK settings a function has in its environment: `AWS_REGION`, the credentials Lambda puts
 /// there from the function's role (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
 /// `AWS_SESSION_TOKEN`), and `AWS_ENDPOINT_URL` for the local emulator, with the deployed
-/// timeouts and retries. aws-config's default chain would also look in profile files, SSO, STS,
+/// timeouts and retries (the emulator's, against the emulator). aws-config's default chain would also look in profile files, SSO, STS,
 /// ECS and IMDS, which a function never needs: without them the binary is smaller and starts
 /// sooner.
 pub fn sdk_config_from_env() -> aws_config::SdkConfig {
@@ -67,11 +77,10 @@ pub fn sdk_config_from_env() -> aws_config::SdkConfig {
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(std::env::var("AWS_REGION").ok().map(aws_config::Region::new))
         .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(credentials));
-    let config = match std::env::var("AWS_ENDPOINT_URL") {
-        Ok(url) if !url.is_empty() => config.endpoint_url(url).build(),
-        _ => config.build(),
-    };
-    Resilience::DEPLOYED.apply(config)
+    match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(url) if !url.is_empty() => Resilience::EMULATOR.apply(config.endpoint_url(url).build()),
+        _ => Resilience::DEPLOYED.apply(config.build()),
+    }
 }
 
 /// The clients a function makes, each with the crash point (the events publisher's EventBridge

@@ -90,8 +90,12 @@ fn increment(table: &str, pk: &str) -> TransactWriteItem {
 async fn a_transaction_is_done_once_per_client_request_token() {
     let stack = Stack::new().await;
     let (db, table) = (stack.app.store.client(), stack.app.store.table());
-    let send = |pk: &'static str, token: &'static str| {
-        db.transact_write_items().transact_items(increment(table, pk)).client_request_token(token).send()
+    // Tokens of this run's own (the emulator remembers them for ten minutes, across runs).
+    let run = ulid::Ulid::generate().to_string();
+    let token = |name: &str| format!("{name}-{run}");
+    let send = |pk: &'static str, name: &str| {
+        let request = db.transact_write_items().transact_items(increment(table, pk));
+        request.client_request_token(token(name)).send()
     };
     let read = |pk: &'static str| async move {
         let item = db.get_item().table_name(table).set_key(Some(key(pk))).consistent_read(true).send();
@@ -114,7 +118,7 @@ async fn a_transaction_is_done_once_per_client_request_token() {
     send("tok-a", "token-2").await.expect("a new token");
     assert_eq!(read("tok-a").await, Some(AttributeValue::N("2".into())));
     // A cancelled transaction is not remembered: its token runs again once it can commit.
-    let gated = |token: &'static str| {
+    let gated = |name: &str| {
         let gate = ConditionCheck::builder()
             .table_name(table)
             .set_key(Some(key("tok-gate")))
@@ -124,7 +128,7 @@ async fn a_transaction_is_done_once_per_client_request_token() {
         db.transact_write_items()
             .transact_items(increment(table, "tok-c"))
             .transact_items(TransactWriteItem::builder().condition_check(gate).build())
-            .client_request_token(token)
+            .client_request_token(token(name))
             .send()
     };
     gated("token-3").await.expect_err("the gate is shut");

@@ -107,10 +107,15 @@ fn start(address: &str) -> Result<Child, String> {
     Ok(child)
 }
 
-/// SDK configuration pointed at the emulator, with the dummy credentials it accepts and the
-/// timeouts and retries the functions have in AWS.
+/// The timeouts of a test's clients that no fault proxy stands before: the emulator's
+/// (`Resilience::EMULATOR`, as `make dev`'s functions have). The fault tests use the deployed
+/// ones (`faults::RESILIENCE`).
+pub const PATIENT: shared::aws::Resilience = shared::aws::Resilience::EMULATOR;
+
+/// SDK configuration pointed at the emulator, with the dummy credentials it accepts and
+/// `PATIENT` timeouts.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    sdk_config_with(endpoint, shared::aws::Resilience::DEPLOYED).await
+    sdk_config_with(endpoint, PATIENT).await
 }
 
 /// As `sdk_config`, with other timeouts and retries (a fault test's, which shortens the waits).
