@@ -17,11 +17,15 @@ pub struct App {
     /// The operations queue; absent in functions that queue nothing.
     pub queue: Option<Queue>,
     pub panel: HttpPanel,
+    /// Whether a route answers 503 before its invocation's deadline (`http::in_time`): in AWS.
+    /// A local runner (`cargo lambda watch`) times nothing out, and its deadlines start before
+    /// it has even built the function.
+    pub watch_deadlines: bool,
 }
 
 impl App {
     pub fn new(store: Store, auth: Auth, clock: Arc<dyn Clock>) -> Self {
-        Self { store, auth, clock, queue: None, panel: HttpPanel::default() }
+        Self { store, auth, clock, queue: None, panel: HttpPanel::default(), watch_deadlines: true }
     }
 
     pub fn with_queue(self, queue: Queue) -> Self {
@@ -39,7 +43,9 @@ impl App {
         let config = crate::aws::sdk_config_from_env();
         let table = std::env::var("TABLE_NAME").expect("TABLE_NAME is set");
         let store = Store::new(crate::aws::dynamodb(&config), table);
-        let app = Self::new(store, Auth::from_env(), Arc::new(SystemClock));
+        let local = std::env::var("AWS_ENDPOINT_URL").is_ok_and(|url| !url.is_empty());
+        let app =
+            Self { watch_deadlines: !local, ..Self::new(store, Auth::from_env(), Arc::new(SystemClock)) };
         match std::env::var("OPERATIONS_QUEUE_URL") {
             Ok(url) if !url.is_empty() => app.with_queue(Queue::new(crate::aws::sqs(&config), url)),
             _ => app,

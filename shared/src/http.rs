@@ -224,8 +224,11 @@ pub fn require_provider(principal: &Principal) -> Result<(), ApiError> {
 /// rather than Lambda's timeout giving API Gateway's 500 and leaving the key claimed.
 pub const ANSWER_RESERVE: std::time::Duration = std::time::Duration::from_millis(1500);
 
-/// When the route handling `req` must answer by.
-pub fn budget(req: &Request) -> crate::sweeps::Budget {
+/// When the route handling `req` must answer by (no limit where `app` watches no deadlines).
+pub fn budget(app: &App, req: &Request) -> crate::sweeps::Budget {
+    if !app.watch_deadlines {
+        return crate::sweeps::Budget::UNLIMITED;
+    }
     let deadline = req.lambda_context_ref().map_or(0, |context| context.deadline);
     crate::sweeps::Budget::until_deadline(deadline, ANSWER_RESERVE)
 }
@@ -251,7 +254,7 @@ where
 {
     let principal = app.principal(&req);
     let span = span(&req, principal.as_ref().ok());
-    let budget = budget(&req);
+    let budget = budget(app, &req);
     async move {
         let outcome = match principal {
             // On the heap: a route's future can outgrow a worker thread's stack in debug builds.
@@ -309,7 +312,7 @@ where
         };
         logged(match key {
             Err(e) => e.into_response(),
-            Ok(None) => finish(in_time(budget(&req), Box::pin(route(app, principal, req))).await),
+            Ok(None) => finish(in_time(budget(app, &req), Box::pin(route(app, principal, req))).await),
             Ok(Some(key)) => crate::idempotency::run_once(app, principal, key, req, route).await,
         })
     }

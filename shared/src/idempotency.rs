@@ -125,7 +125,7 @@ where
     F: FnOnce(&'a App, Principal, Request) -> Fut,
     Fut: Future<Output = Result<Reply, ApiError>> + 'a,
 {
-    let budget = crate::http::budget(&req);
+    let budget = crate::http::budget(app, &req);
     let route = crate::http::in_time(budget, Box::pin(route(app, principal, req)));
     match CLAIMED.scope(claimed.clone(), route).await {
         Ok(reply) => {

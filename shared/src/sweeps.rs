@@ -63,8 +63,12 @@ impl Budget {
         Self { until: Some(std::time::Instant::now() + left - reserve.min(left / 2)) }
     }
 
-    /// The budget of a scheduled invocation with Lambda's `deadline_ms`: less `RUN_RESERVE`.
-    pub fn of_invocation(deadline_ms: u64) -> Self {
+    /// The budget of a scheduled invocation with Lambda's `deadline_ms`: less `RUN_RESERVE`
+    /// (no limit where `app` watches no deadlines: a local runner's).
+    pub fn of_invocation(app: &App, deadline_ms: u64) -> Self {
+        if !app.watch_deadlines {
+            return Self::UNLIMITED;
+        }
         Self::until_deadline(deadline_ms, RUN_RESERVE)
     }
 

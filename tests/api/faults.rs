@@ -164,7 +164,7 @@ async fn a_request_out_of_time_answers_503_before_its_deadline_and_releases_its_
     // key's claim and release go through).
     let held = ["GetItem", "BatchGetItem", "Query", "TransactWriteItems"];
     proxy.set_rules(held.iter().map(|operation| Rule::always(operation, Fault::Delay)).collect());
-    let left = std::time::Duration::from_secs(4);
+    let left = std::time::Duration::from_secs(9);
     let slow = stack.send(keyed_order(&alice, "slow").deadline_in(left));
     let answer = tokio::time::timeout(left, slow).await.expect("answered before Lambda's deadline");
     answer.problem(503);

@@ -45,14 +45,19 @@ impl Fault {
     }
 }
 
-/// The timeouts and retries of the functions under the proxy: the deployed ones (shorter ones
-/// would time out calls that are only slow because the single-threaded emulator is busy with
-/// the other tests).
-pub const RESILIENCE: shared::aws::Resilience = shared::aws::Resilience::DEPLOYED;
+/// The timeouts and retries of the functions under the proxy: the deployed ones, with longer
+/// attempts (the single-threaded emulator, busy with the other tests at once, can take
+/// seconds to answer a call that nothing is wrong with).
+pub const RESILIENCE: shared::aws::Resilience = shared::aws::Resilience {
+    connect: Duration::from_secs(5),
+    attempt: Duration::from_secs(5),
+    operation: Duration::from_secs(15),
+    ..shared::aws::Resilience::DEPLOYED
+};
 
 /// How long a delayed call is held: past `RESILIENCE.operation`, so that only the per-attempt
 /// timeout (and its retry) gets the call through.
-pub const DELAY: Duration = Duration::from_secs(7);
+pub const DELAY: Duration = Duration::from_secs(16);
 
 /// Which calls a rule faults.
 #[derive(Debug, Clone)]

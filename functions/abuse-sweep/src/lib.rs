@@ -7,7 +7,7 @@ use shared::App;
 /// reads the clock) and answers what it did.
 pub async fn handle(app: &App, event: LambdaEvent<serde_json::Value>) -> Result<serde_json::Value, Error> {
     let summary =
-        shared::sweeps::abuse_sweep(app, shared::sweeps::Budget::of_invocation(event.context.deadline))
+        shared::sweeps::abuse_sweep(app, shared::sweeps::Budget::of_invocation(app, event.context.deadline))
             .await
             .map_err(|e| Error::from(e.to_string()))?;
     tracing::info!(job = "abuse-sweep", scheduled = %event.payload["time"], ?summary, "run done");
