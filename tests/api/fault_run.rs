@@ -790,8 +790,7 @@ async fn final_state(stack: &Stack, services: &BTreeMap<String, Vec<String>>) ->
 
 #[tokio::test]
 async fn a_seeded_run_under_faults_loses_nothing_and_does_nothing_twice() {
-    let requests: usize =
-        std::env::var("FAULT_RUN_REQUESTS").ok().and_then(|n| n.parse().ok()).unwrap_or(60);
+    let requests: usize = std::env::var("FAULT_RUN_REQUESTS").ok().and_then(|n| n.parse().ok()).unwrap_or(60);
     let seed: u64 = std::env::var("FAULT_RUN_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or(20261126);
     let faulted = run(seed, requests, true).await;
     let clean = run(seed, requests, false).await;
