@@ -377,7 +377,11 @@ pub async fn reminders(app: &App, budget: Budget) -> Result<Summary, ApiError> {
             Ok(()) => summary.acted += 1,
             // Sent by a racing run, or the service changed: the next run looks again.
             Err(crate::store::StoreError::ConditionFailed) => {}
-            Err(e) => return Err(e.into()),
+            // As `act_on_account`: left for the next run, which finds it still due.
+            Err(error) => {
+                tracing::warn!(service_id = %service.id, %error, "reminder not written: left for the next run");
+                summary.failed += 1;
+            }
         }
     }
     Ok(summary)

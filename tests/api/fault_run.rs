@@ -317,16 +317,17 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Time passes (an hour to twelve days) and every scheduled job runs; a job that crashed
-    /// runs again, as its next scheduled invocation would.
+    /// Time passes (an hour to twelve days) and every scheduled job runs; a job that crashed or
+    /// failed runs again, as its next scheduled invocation would an hour later.
     async fn time_passes(&mut self) {
         let hours = 1 + self.random.below(12 * 24);
         self.stack.clock.set(self.stack.clock.now().plus_seconds(hours as i64 * 3600));
         for job in ["auto-renewal", "expiry-sweep", "abuse-sweep", "operations-sweep", "reminders"] {
             let crash = self.crash();
-            run_job(self.stack, job, crash.as_ref()).await;
-            if crash.is_some_and(|c| c.crashed()) {
-                self.crashes += 1;
+            let ran = run_job(self.stack, job, crash.as_ref()).await;
+            let crashed = crash.is_some_and(|c| c.crashed());
+            self.crashes += u64::from(crashed);
+            if crashed || !ran {
                 run_job(self.stack, job, None).await;
             }
         }
@@ -435,18 +436,20 @@ async fn notify_round(stack: &Stack, crash: Option<&InProcessCrash>) -> usize {
     tests::bridge::pump(&events.sqs, queue, deliver).await.unwrap_or(1)
 }
 
-async fn run_job(stack: &Stack, job: &str, crash: Option<&InProcessCrash>) {
+/// Runs a scheduled job once; answers whether it ran to its end.
+async fn run_job(stack: &Stack, job: &str, crash: Option<&InProcessCrash>) -> bool {
     let event = serde_json::from_str(include_str!("../../events/scheduled.json")).expect("scheduled event");
     let event = lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
     let app = stack.aws_calls.app_for(&stack.app, job);
     let app = crash.map_or(app.clone(), |c| c.app(&app));
-    let _ = match job {
+    let summary = match job {
         "auto-renewal" => Box::pin(auto_renewal::handle(&app, event)).await,
         "expiry-sweep" => Box::pin(expiry_sweep::handle(&app, event)).await,
         "abuse-sweep" => Box::pin(abuse_sweep::handle(&app, event)).await,
         "operations-sweep" => Box::pin(operations_sweep::handle(&app, event)).await,
         _ => Box::pin(reminders::handle(&app, event)).await,
     };
+    summary.is_ok()
 }
 
 /// Runs `requests` requests from `seed`, faulted or not, then settles and judges.
