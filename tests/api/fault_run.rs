@@ -25,16 +25,12 @@ const CRASH_ONE_IN: u64 = 5;
 /// How often a client tries a request before giving it up.
 const TRIES: usize = 8;
 
-/// SplitMix64: the run's choices, repeatable from its seed.
-struct Random(u64);
+/// The run's choices, repeatable from its seed (the proxy's generator).
+struct Random(tests::faults::SplitMix);
 
 impl Random {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.draw()
     }
 
     fn below(&mut self, n: u64) -> u64 {
@@ -286,28 +282,14 @@ impl<'a> Run<'a> {
     /// The functions that run between requests: the worker over the operations queue, the
     /// publisher over the stream, the notifier over its queue; each invocation perhaps crashed.
     async fn background(&mut self) {
-        for _ in 0..20 {
-            let crash = self.crash();
-            let delivered = operations_round(self.stack, crash.as_ref()).await;
-            self.crashes += u64::from(crash.is_some_and(|c| c.crashed()));
-            if delivered == 0 {
-                break;
-            }
-        }
-        for _ in 0..20 {
-            let crash = self.crash();
-            let delivered = publish_round(self.stack, crash.as_ref()).await;
-            self.crashes += u64::from(crash.is_some_and(|c| c.crashed()));
-            if delivered == 0 {
-                break;
-            }
-        }
-        for _ in 0..20 {
-            let crash = self.crash();
-            let delivered = notify_round(self.stack, crash.as_ref()).await;
-            self.crashes += u64::from(crash.is_some_and(|c| c.crashed()));
-            if delivered == 0 {
-                break;
+        for round in [Round::Operations, Round::Publish, Round::Notify] {
+            for _ in 0..20 {
+                let crash = self.crash();
+                let delivered = round.run(self.stack, crash.as_ref()).await;
+                self.crashes += u64::from(crash.is_some_and(|c| c.crashed()));
+                if delivered == 0 {
+                    break;
+                }
             }
         }
         for event in self.stack.tapped().await {
@@ -346,6 +328,28 @@ impl Answered {
 
 fn address(stack: &Stack, client: &str) -> String {
     format!("{client}@{}.test", stack.app.store.table())
+}
+
+/// One delivery of a background function's event source.
+#[derive(Clone, Copy)]
+enum Round {
+    /// The worker over the operations queue.
+    Operations,
+    /// The publisher over the table's stream.
+    Publish,
+    /// The notifier over its queue.
+    Notify,
+}
+
+impl Round {
+    /// Runs one delivery, perhaps crashed; answers how many records it delivered.
+    async fn run(self, stack: &Stack, crash: Option<&InProcessCrash>) -> usize {
+        match self {
+            Round::Operations => operations_round(stack, crash).await,
+            Round::Publish => publish_round(stack, crash).await,
+            Round::Notify => notify_round(stack, crash).await,
+        }
+    }
 }
 
 /// Throws a crashed invocation's result away: what it received comes again, as after Lambda's
@@ -466,8 +470,8 @@ async fn run(seed: u64, requests: usize, faulty: bool) -> Outcome {
     }
     let mut run = Run {
         stack: &stack,
-        random: Random(seed),
-        mishaps: Random(!seed),
+        random: Random(tests::faults::SplitMix(seed)),
+        mishaps: Random(tests::faults::SplitMix(!seed)),
         faulty,
         seed,
         answers: Vec::new(),

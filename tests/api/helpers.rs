@@ -341,26 +341,12 @@ impl Stack {
     /// notifier.
     pub async fn notification_batch(&self) -> Option<aws_lambda_events::event::sqs::SqsEvent> {
         let events = self.events();
-        let taken = std::sync::Mutex::new(None);
-        bridge::pump(&events.sqs, &events.queues.notifications, |event| {
-            taken.lock().unwrap().replace(event);
-            async { Ok(Default::default()) }
-        })
-        .await
-        .expect("notifications");
-        taken.into_inner().unwrap()
+        queue_batch(&events.sqs, &events.queues.notifications).await
     }
 
     /// Up to ten messages of the operations queue, taken off it, as one event for the worker.
     pub async fn operations_batch(&self) -> Option<aws_lambda_events::event::sqs::SqsEvent> {
-        let taken = std::sync::Mutex::new(None);
-        bridge::pump(&self.sqs, &self.queues.operations, |event| {
-            taken.lock().unwrap().replace(event);
-            async { Ok(Default::default()) }
-        })
-        .await
-        .expect("operations");
-        taken.into_inner().unwrap()
+        queue_batch(&self.sqs, &self.queues.operations).await
     }
 
     /// The environment a function's binary needs to run against this stack, as the template
@@ -508,6 +494,21 @@ impl Stack {
             json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}});
         self.post("/services", token, order).await.ok(201).clone()
     }
+}
+
+/// Up to ten messages of `queue`, taken off it, as one SQS event.
+async fn queue_batch(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+) -> Option<aws_lambda_events::event::sqs::SqsEvent> {
+    let taken = std::sync::Mutex::new(None);
+    bridge::pump(sqs, queue, |event| {
+        taken.lock().unwrap().replace(event);
+        async { Ok(Default::default()) }
+    })
+    .await
+    .expect("the queue");
+    taken.into_inner().unwrap()
 }
 
 /// The ids of a list answer's items.

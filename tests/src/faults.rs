@@ -90,23 +90,32 @@ impl Rule {
     }
 }
 
+/// SplitMix64: random draws repeatable from a seed.
+#[derive(Debug, Default, Clone)]
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    pub fn draw(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     rules: Vec<Rule>,
-    random: u64,
+    random: SplitMix,
     calls: u64,
     /// Faults done, by kind and operation.
     done: BTreeMap<(Fault, String), u64>,
 }
 
 impl State {
-    /// SplitMix64: repeatable from the seed.
     fn next_random(&mut self) -> u64 {
-        self.random = self.random.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.random;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.random.draw()
     }
 
     fn choose(&mut self, operation: &str) -> Option<Fault> {
@@ -142,7 +151,7 @@ impl FaultProxy {
     pub async fn start(upstream: &str, seed: u64) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
         let endpoint = format!("http://{}", listener.local_addr().expect("its address"));
-        let state = Arc::new(Mutex::new(State { random: seed, ..State::default() }));
+        let state = Arc::new(Mutex::new(State { random: SplitMix(seed), ..State::default() }));
         let forward = Forward {
             upstream: upstream.trim_end_matches('/').to_owned(),
             client: reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("a client"),
