@@ -10,6 +10,7 @@ started it never leaves it behind.
 
 import argparse
 import hashlib
+import inspect
 import json
 import os
 import sys
@@ -187,6 +188,89 @@ def patch_client_request_tokens() -> None:
     DynamoHandler.transact_write_items = _handle_transact_write_items
 
 
+# moto answers a Query by sorting every item of the table (Table.all_items) and then walking
+# them all, comparing DynamoType objects, whose every comparison recomputes both values
+# (DynamoType.cast_value): a Query's cost grows with the whole table, not with its partition,
+# and ten thousand services made one index Query take seconds. The patch keeps moto's own Query
+# code and hands it fewer items, in an order it does not depend on: a Query of the table gets
+# its partition's items, a Query of an index the items whose index hash keys equal the
+# condition's (compared as moto compares them, so no item moto would keep is left out; moto
+# checks them again itself). Its sorts (all_items, sorted_items) compute each item's sort key
+# once instead of once per comparison, which orders alike: DynamoType's comparisons are those of
+# its cast_value, and a key attribute has one type.
+_query_candidates: dict[int, list] = {}
+
+
+def _same_value(found, expected) -> bool:
+    if found is None or found.type != expected.type:
+        return False
+    if found.type == "S":
+        return found.value == expected.value
+    return found.cast_value == expected.cast_value
+
+
+def _unsorted_items(table) -> list:
+    if not table.range_key_attr:
+        return list(table.items.values())
+    return [item for partition in table.items.values() for item in partition.values()]
+
+
+def _query(self, *args, **kwargs):
+    call = _query_signature.bind(self, *args, **kwargs).arguments
+    conditions = call.get("hash_key_conditions") or []
+    if call.get("index_name"):
+        candidates = None
+        if conditions:
+            candidates = [
+                item
+                for item in _unsorted_items(self)
+                if all(_same_value(item.attrs.get(name), value) for name, value in conditions)
+            ]
+    elif call.get("hash_key") is not None:
+        partition = self.items.get(call["hash_key"])
+        if partition is None:
+            candidates = []
+        else:
+            candidates = list(partition.values()) if self.range_key_attr else [partition]
+    else:
+        candidates = None
+    if candidates is None:
+        return _original_query(self, *args, **kwargs)
+    _query_candidates[id(self)] = candidates
+    try:
+        return _original_query(self, *args, **kwargs)
+    finally:
+        del _query_candidates[id(self)]
+
+
+def _all_items(self) -> list:
+    candidates = _query_candidates.get(id(self))
+    if candidates is not None:
+        return list(candidates)
+    if self.range_key_attr:
+        key = lambda item: (item.hash_key.cast_value, item.range_key.cast_value)
+    else:
+        key = lambda item: item.hash_key.cast_value
+    return sorted(_unsorted_items(self), key=key)
+
+
+def _sorted_items(self, hash_key_attrs, range_key_attrs, items):
+    names = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+    items.sort(key=lambda item: tuple(item.attrs[name].cast_value for name in names))
+    return items
+
+
+def patch_queries() -> None:
+    global _original_query, _query_signature
+    if moto.__version__ != PATCHED_MOTO:
+        sys.exit(f"moto {moto.__version__}: the Query patch was written for {PATCHED_MOTO}")
+    _original_query = Table.query
+    _query_signature = inspect.signature(_original_query)
+    Table.query = _query
+    Table.all_items = _all_items
+    Table.sorted_items = _sorted_items
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
@@ -200,6 +284,7 @@ def main() -> None:
     os.environ.setdefault("MOTO_PORT", str(args.port))
     patch_transactions()
     patch_client_request_tokens()
+    patch_queries()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, app, threaded=False, use_reloader=False)
 

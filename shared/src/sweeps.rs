@@ -9,10 +9,12 @@
 use crate::app::App;
 use crate::domain::account::LedgerKind;
 use crate::domain::schedule::system;
+use crate::domain::Service;
 use crate::error::ApiError;
 use crate::operations::{account, apply_to_account, Money};
 use crate::queue::OperationMessage;
 use crate::store::keys::{self, Index};
+use crate::store::services::{DueCursor, DueQuery};
 use crate::telemetry::{self, Metric};
 use serde::Serialize;
 
@@ -27,8 +29,11 @@ pub struct Summary {
     pub acted: usize,
     /// Services declined a renewal for want of funds (recorded once a day).
     pub declined: usize,
-    /// Services left for the next run: this run's time was spent.
+    /// Services read but left for the next run: this run's time was spent.
     pub left: usize,
+    /// The run's time was spent before it went through every due service: the next run goes
+    /// on (some may not even have been read, and so are in neither `found` nor `left`).
+    pub unfinished: bool,
     /// Services whose write failed (AWS unavailable, say): still due, tried again next run.
     pub failed: usize,
 }
@@ -87,6 +92,71 @@ impl Budget {
     }
 }
 
+/// A run's walk through the services of a `DueQuery`, a page at a time, within its budget.
+/// It reads a page only while the budget lasts, and hands out a service only while it lasts:
+/// what it had no time for is still in the index, and the next run finds it.
+struct DueWalk {
+    query: DueQuery,
+    /// Where the next page starts; `None` before the first page and after the last.
+    after: Option<DueCursor>,
+    read_all: bool,
+    page: std::vec::IntoIter<Service>,
+}
+
+impl DueWalk {
+    fn new(query: DueQuery) -> Self {
+        Self { query, after: None, read_all: false, page: Vec::new().into_iter() }
+    }
+
+    /// The next page (counted as `found`), or `None` once every page is read or the budget is
+    /// spent (the run is then `unfinished`).
+    async fn next_page(
+        &mut self,
+        app: &App,
+        budget: Budget,
+        summary: &mut Summary,
+    ) -> Result<Option<Vec<Service>>, ApiError> {
+        if self.read_all {
+            return Ok(None);
+        }
+        if budget.spent() {
+            summary.unfinished = true;
+            return Ok(None);
+        }
+        let (services, after) =
+            app.store.due_page(&self.query, self.after.take(), app.store.sweep_page()).await?;
+        self.read_all = after.is_none();
+        self.after = after;
+        summary.found += services.len();
+        Ok(Some(services))
+    }
+
+    /// The next service, or `None` once all are done or the budget is spent (the services
+    /// read and not reached are then `left`).
+    async fn next(
+        &mut self,
+        app: &App,
+        budget: Budget,
+        summary: &mut Summary,
+    ) -> Result<Option<Service>, ApiError> {
+        loop {
+            if let Some(service) = self.page.next() {
+                if !budget.spent() {
+                    return Ok(Some(service));
+                }
+                summary.left += 1 + self.page.len();
+                self.page = Vec::new().into_iter();
+                summary.unfinished = true;
+                return Ok(None);
+            }
+            match self.next_page(app, budget, summary).await? {
+                Some(page) => self.page = page.into_iter(),
+                None => return Ok(None),
+            }
+        }
+    }
+}
+
 /// Writes one service's change; a conflict means another run (or a person) got there first.
 async fn act(
     app: &App,
@@ -136,14 +206,10 @@ pub async fn auto_renewal(app: &App, budget: Budget) -> Result<Summary, ApiError
             continue;
         }
         let horizon = now.plus_seconds(i64::from(rules.renew_lead_days) * DAY);
-        let due = app
-            .store
-            .due_services(Index::Renewal, keys::renewals(rules.product_type), "<=", keys::up_to(horizon))
-            .await?;
-        summary.found += due.len();
-        for service in due.into_iter().filter(|s| s.renewal_due(&rules, now)) {
-            if budget.spent() {
-                summary.left += 1;
+        let partition = keys::renewals(rules.product_type);
+        let mut due = DueWalk::new(DueQuery::at_most(Index::Renewal, partition, keys::up_to(horizon)));
+        while let Some(service) = due.next(app, budget, &mut summary).await? {
+            if !service.renewal_due(&rules, now) {
                 continue;
             }
             let Ok(renewal) = service.renew(1, &actor, now) else { continue };
@@ -174,25 +240,15 @@ pub async fn expiry_sweep(app: &App, budget: Budget) -> Result<Summary, ApiError
     let now = app.clock.now();
     let actor = system("expiry-sweep");
     let mut summary = Summary::default();
-    let expired = app.store.due_services(Index::Lapse, keys::expiries(), "<=", keys::up_to(now)).await?;
-    summary.found += expired.len();
-    for service in expired {
-        if budget.spent() {
-            summary.left += 1;
-            continue;
-        }
+    let mut expired = DueWalk::new(DueQuery::at_most(Index::Lapse, keys::expiries(), keys::up_to(now)));
+    while let Some(service) = expired.next(app, budget, &mut summary).await? {
         act(app, service.expire(&actor, now).ok(), Money::None, &mut summary).await?;
     }
     for rules in app.store.list_product_types().await? {
         let kept_since = now.plus_seconds(-i64::from(rules.auto_delete_after_days) * DAY);
         let partition = keys::purges(rules.product_type);
-        let lapsed = app.store.due_services(Index::Lapse, partition, "<=", keys::up_to(kept_since)).await?;
-        summary.found += lapsed.len();
-        for service in lapsed {
-            if budget.spent() {
-                summary.left += 1;
-                continue;
-            }
+        let mut lapsed = DueWalk::new(DueQuery::at_most(Index::Lapse, partition, keys::up_to(kept_since)));
+        while let Some(service) = lapsed.next(app, budget, &mut summary).await? {
             act(app, service.purge(&rules, &actor, now).ok(), Money::None, &mut summary).await?;
         }
     }
@@ -205,21 +261,10 @@ pub async fn abuse_sweep(app: &App, budget: Budget) -> Result<Summary, ApiError>
     let actor = system("abuse-sweep");
     let mut summary = Summary::default();
     for rules in app.store.list_product_types().await?.into_iter().filter(|r| r.abuse_limit > 0) {
-        let reported = app
-            .store
-            .due_services(
-                Index::Abuse,
-                keys::abuse_reports(rules.product_type),
-                ">=",
-                keys::abuse_order(rules.abuse_limit),
-            )
-            .await?;
-        summary.found += reported.len();
-        for service in reported {
-            if budget.spent() {
-                summary.left += 1;
-                continue;
-            }
+        let partition = keys::abuse_reports(rules.product_type);
+        let bound = keys::abuse_order(rules.abuse_limit);
+        let mut reported = DueWalk::new(DueQuery::at_least(Index::Abuse, partition, bound));
+        while let Some(service) = reported.next(app, budget, &mut summary).await? {
             act(app, service.suspend_for_abuse(&rules, &actor, now).ok(), Money::None, &mut summary).await?;
         }
     }
@@ -239,7 +284,10 @@ pub const STALLED_AFTER_SECONDS: i64 = 3600;
 pub async fn requeue_stalled(app: &App) -> Result<Summary, ApiError> {
     let now = app.clock.now();
     let threshold = keys::up_to(now.plus_seconds(-STALLED_AFTER_SECONDS));
-    let pending = app.store.due_services(Index::Lapse, keys::pending_operations(), "<=", threshold).await?;
+    let pending = app
+        .store
+        .due_services(&DueQuery::at_most(Index::Lapse, keys::pending_operations(), threshold))
+        .await?;
     let stalled: Vec<_> = pending
         .iter()
         .filter_map(|service| Some((service, service.stalled_operation(now, STALLED_AFTER_SECONDS)?)))
@@ -297,8 +345,8 @@ pub async fn due_services(
             }
         };
         let index = if due == Due::Renewal { Index::Renewal } else { Index::Lapse };
-        let services =
-            app.store.due_services(index, partition, "<=", keys::up_to(before.plus_seconds(shift))).await?;
+        let query = DueQuery::at_most(index, partition, keys::up_to(before.plus_seconds(shift)));
+        let services = app.store.due_services(&query).await?;
         for service in services {
             let at = match due {
                 Due::Renewal => service.expires_at.map(|e| e.plus_seconds(-shift)),
@@ -328,7 +376,7 @@ pub async fn reminders(app: &App, budget: Budget) -> Result<Summary, ApiError> {
     let mut summary = Summary::default();
     let every_rules = app.store.list_product_types().await?;
     let after_now = |shift: i64| keys::up_to(now.plus_seconds(shift));
-    let mut found = Vec::new();
+    let mut queries = Vec::new();
     for rules in every_rules.iter().filter(|r| horizon_seconds(r) > 0) {
         let horizon = horizon_seconds(rules);
         let t = rules.product_type;
@@ -336,55 +384,73 @@ pub async fn reminders(app: &App, budget: Budget) -> Result<Summary, ApiError> {
         if rules.panel().is_ok() {
             let lead = i64::from(rules.renew_lead_days) * DAY;
             let (from, to) = (after_now(lead), after_now(lead + horizon));
-            found.extend(app.store.services_between(Index::Renewal, keys::renewals(t), from, to).await?);
+            queries.push(DueQuery::between(Index::Renewal, keys::renewals(t), from, to));
         }
         let (from, to) = (after_now(0), after_now(horizon));
-        found.extend(app.store.services_between(Index::Renewal, keys::manual_renewals(t), from, to).await?);
+        queries.push(DueQuery::between(Index::Renewal, keys::manual_renewals(t), from, to));
         let kept = -i64::from(rules.auto_delete_after_days) * DAY;
         let (from, to) = (after_now(kept), after_now(kept + horizon));
-        found.extend(app.store.services_between(Index::Lapse, keys::purges(t), from, to).await?);
+        queries.push(DueQuery::between(Index::Lapse, keys::purges(t), from, to));
     }
-    summary.found = found.len();
-    let due: Vec<_> = found
-        .into_iter()
-        .filter_map(|service| {
-            let rules = every_rules.iter().find(|r| r.product_type == service.product_type)?;
-            let reminder = service.reminder_due(rules, now)?;
-            Some((service, reminder))
-        })
-        .collect();
-    let markers: Vec<_> = due.iter().map(|(s, r)| keys::reminder(&s.id, &r.name(), r.at, r.days)).collect();
-    let sent = app.store.present(&markers).await?;
-    for ((service, reminder), (marker, sent)) in due.iter().zip(markers.iter().zip(sent)) {
-        if sent {
-            continue;
-        }
-        if budget.spent() {
-            summary.left += 1;
-            continue;
-        }
-        let renewal = match reminder.due {
-            crate::domain::reminders::Due::Renewal => {
-                let Ok(renewal) = service.renew(1, &actor, now) else { continue };
-                Some((renewal.charged(), account(app, &service.client_id).await?.balance))
-            }
-            _ => None,
-        };
-        let entry = service.remind(reminder, renewal, &actor, now);
-        let mut batch = app.store.batch();
-        batch.unchanged(service)?.history(service, &entry)?.once(marker, reminder.at.plus_seconds(DAY))?;
-        match app.store.commit(batch).await {
-            Ok(()) => summary.acted += 1,
-            // Sent by a racing run, or the service changed: the next run looks again.
-            Err(crate::store::StoreError::ConditionFailed) => {}
-            // As `act_on_account`: left for the next run, which finds it still due.
-            Err(error) => {
-                tracing::warn!(service_id = %service.id, %error, "reminder not written: left for the next run");
-                summary.failed += 1;
+    for query in queries {
+        let mut walk = DueWalk::new(query);
+        while let Some(page) = walk.next_page(app, budget, &mut summary).await? {
+            let due: Vec<_> = page
+                .into_iter()
+                .filter_map(|service| {
+                    let rules = every_rules.iter().find(|r| r.product_type == service.product_type)?;
+                    let reminder = service.reminder_due(rules, now)?;
+                    Some((service, reminder))
+                })
+                .collect();
+            let markers: Vec<_> =
+                due.iter().map(|(s, r)| keys::reminder(&s.id, &r.name(), r.at, r.days)).collect();
+            let sent = app.store.present(&markers).await?;
+            for ((service, reminder), (marker, sent)) in due.iter().zip(markers.iter().zip(sent)) {
+                if sent {
+                    continue;
+                }
+                if budget.spent() {
+                    summary.left += 1;
+                    summary.unfinished = true;
+                    continue;
+                }
+                remind(app, (service, reminder, marker), &actor, now, &mut summary).await?;
             }
         }
     }
     Ok(summary)
+}
+
+/// Writes one reminder, with its marker, unless the service changed since it was read.
+async fn remind(
+    app: &App,
+    (service, reminder, marker): (&Service, &crate::domain::reminders::Reminder, &keys::Key),
+    actor: &crate::domain::history::Actor,
+    now: crate::domain::Timestamp,
+    summary: &mut Summary,
+) -> Result<(), ApiError> {
+    let renewal = match reminder.due {
+        crate::domain::reminders::Due::Renewal => {
+            let Ok(renewal) = service.renew(1, actor, now) else { return Ok(()) };
+            Some((renewal.charged(), account(app, &service.client_id).await?.balance))
+        }
+        _ => None,
+    };
+    let entry = service.remind(reminder, renewal, actor, now);
+    let mut batch = app.store.batch();
+    batch.unchanged(service)?.history(service, &entry)?.once(marker, reminder.at.plus_seconds(DAY))?;
+    match app.store.commit(batch).await {
+        Ok(()) => summary.acted += 1,
+        // Sent by a racing run, or the service changed: the next run looks again.
+        Err(crate::store::StoreError::ConditionFailed) => {}
+        // As `act_on_account`: left for the next run, which finds it still due.
+        Err(error) => {
+            tracing::warn!(service_id = %service.id, %error, "reminder not written: left for the next run");
+            summary.failed += 1;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

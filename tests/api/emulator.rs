@@ -1,7 +1,8 @@
 //! The emulator where the suites rely on it: `infra/local/moto_server.py` replaces moto's backup
 //! of a transaction (a copy of the whole table per item) with a copy of the items it names; a
 //! cancelled transaction must still leave every item as it was. It also honours a transaction's
-//! `ClientRequestToken` as DynamoDB does, which the fault tests' lost answers rely on.
+//! `ClientRequestToken` as DynamoDB does, which the fault tests' lost answers rely on. And it
+//! hands moto's Query only the items of the partition asked for, which must change no answer.
 
 use crate::helpers::Stack;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
@@ -135,4 +136,17 @@ async fn a_transaction_is_done_once_per_client_request_token() {
     db.put_item().table_name(table).set_item(Some(key("tok-gate"))).send().await.unwrap();
     gated("token-3").await.expect("the gate is open");
     assert_eq!(read("tok-c").await, Some(AttributeValue::N("1".into())));
+}
+
+#[test]
+fn the_query_patch_answers_every_query_as_moto_does() {
+    let root = tests::emulator::workspace_root();
+    let check = std::process::Command::new(root.join(".venv/bin/python"))
+        .arg("check_query_patch.py")
+        .current_dir(root.join("infra/local"))
+        .output()
+        .expect("the check runs (make venv first)");
+    let said = String::from_utf8_lossy(&check.stdout).to_string() + &String::from_utf8_lossy(&check.stderr);
+    assert!(check.status.success(), "{said}");
+    assert!(said.contains("answers as moto does"), "{said}");
 }

@@ -183,7 +183,7 @@ impl Stack {
     /// A stack whose functions reach AWS through `proxy` (set up before its rules fault
     /// anything), with the proxy's timeouts and retries.
     pub async fn behind(proxy: &tests::faults::FaultProxy) -> Self {
-        Self::through(emulator::sdk_config_with(&proxy.endpoint, tests::faults::RESILIENCE).await).await
+        Self::through(emulator::sdk_config_with(&proxy.endpoint, tests::faults::resilience()).await).await
     }
 
     /// A stack whose functions' clients are made from `config`; its resources are made and

@@ -216,14 +216,61 @@ async fn a_run_out_of_time_leaves_the_rest_to_the_next_run_and_does_nothing_twic
     stack.clock.set(stack.clock.now().plus_seconds(40 * 86_400));
     let app = stack.aws_calls.app_for(&stack.app, "expiry-sweep");
     let spent = expiry_sweep(&app, Budget::of(std::time::Duration::ZERO)).await.unwrap();
-    assert_eq!((spent.found, spent.acted, spent.left), (3, 0, 3), "no time: all left");
+    assert_eq!((spent.found, spent.acted, spent.unfinished), (0, 0, true), "no time: none read");
     let next = expiry_sweep(&app, Budget::UNLIMITED).await.unwrap();
-    assert_eq!((next.acted, next.left), (3, 0), "the next run takes them");
+    assert_eq!((next.acted, next.left, next.unfinished), (3, 0, false), "the next run takes them");
     let again = expiry_sweep(&app, Budget::UNLIMITED).await.unwrap();
     assert_eq!(again.acted, 0, "and none twice");
     for id in &ids {
         let history = stack.history(id).await;
         let suspended = history.iter().filter(|(op, before, _)| op == "suspension" && before == "active");
         assert_eq!(suspended.count(), 1, "{history:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_jobs_walk_their_due_services_a_page_at_a_time() {
+    use shared::sweeps::{auto_renewal, expiry_sweep, reminders, Budget};
+    let stack = Stack::on_november_first().await;
+    let clients = ["page-a", "page-b", "page-c", "page-d", "page-e"];
+    let mut ids = Vec::new();
+    for client in clients {
+        ids.push(id_of(&stack.active_vps(client).await));
+    }
+    // Two funded clients are renewed; three are declined, and stay in the renewal index
+    // behind the walk's cursor.
+    stack.fund("page-a", 2000).await;
+    stack.fund("page-b", 2000).await;
+    let run = |job: &'static str| {
+        let mut app = stack.aws_calls.app_for(&stack.app, job);
+        app.store = app.store.with_sweep_page(2);
+        async move {
+            let summary = match job {
+                "reminders" => reminders(&app, Budget::UNLIMITED).await,
+                "auto-renewal" => auto_renewal(&app, Budget::UNLIMITED).await,
+                _ => expiry_sweep(&app, Budget::UNLIMITED).await,
+            };
+            let summary = summary.expect("the job ran");
+            assert!(!summary.unfinished && summary.left == 0, "{job}: {summary:?}");
+            (summary.found, summary.acted, summary.declined)
+        }
+    };
+    // Expire 1 December; renewed 3 days ahead; the 7-day reminder from 21 November.
+    stack.clock.set(Timestamp::parse("2026-11-21T06:00:00Z").unwrap());
+    assert_eq!(run("reminders").await, (5, 5, 0), "three pages, each reminded");
+    assert_eq!(run("reminders").await.1, 0, "once");
+    stack.clock.set(Timestamp::parse("2026-11-28T01:00:00Z").unwrap());
+    let (found, acted, declined) = run("auto-renewal").await;
+    assert_eq!((found, declined), (5, 3), "every page read");
+    assert_eq!(acted, 5, "two renewals and three declines recorded");
+    stack.drain_queue(5).await;
+    stack.clock.set(Timestamp::parse("2026-12-01T01:00:00Z").unwrap());
+    assert_eq!(run("expiry-sweep").await, (3, 3, 0), "the three unpaid ones, over two pages");
+    assert_eq!(run("expiry-sweep").await, (0, 0, 0));
+    stack.drain_queue(5).await;
+    for (client, id) in clients.iter().zip(&ids) {
+        let status = stack.service(id).await["status"].clone();
+        let expected = if ["page-a", "page-b"].contains(client) { "active" } else { "temporarily_suspended" };
+        assert_eq!(status, expected, "{client}");
     }
 }

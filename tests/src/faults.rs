@@ -55,6 +55,16 @@ pub const RESILIENCE: shared::aws::Resilience = shared::aws::Resilience {
     ..shared::aws::Resilience::DEPLOYED
 };
 
+/// The timeouts and retries of the functions under the proxy: `RESILIENCE`, or the deployed
+/// ones when `FAULTS_DEPLOYED_TIMEOUTS=1` (a long fault run with the emulator to itself, where
+/// a delayed call should cost what it costs in AWS: one attempt of 2 s, not 5).
+pub fn resilience() -> shared::aws::Resilience {
+    match std::env::var("FAULTS_DEPLOYED_TIMEOUTS").as_deref() {
+        Ok("1") => shared::aws::Resilience::DEPLOYED,
+        _ => RESILIENCE,
+    }
+}
+
 /// How long a delayed call is held: past `RESILIENCE.operation`, so that only the per-attempt
 /// timeout (and its retry) gets the call through.
 pub const DELAY: Duration = Duration::from_secs(16);

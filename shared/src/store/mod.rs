@@ -61,7 +61,13 @@ pub struct Store {
     table: String,
     /// The tariffs this instance read (`remembered.rs`).
     remembered: std::sync::Arc<remembered::Remembered>,
+    /// How many due services a scheduled job reads at a time (`sweeps`).
+    sweep_page: u16,
 }
+
+/// A scheduled job's page of due services: at a few DynamoDB calls a service, a page is a few
+/// seconds' work, so a run checks its budget often and reads little it has no time for.
+pub const SWEEP_PAGE: u16 = 100;
 
 /// A page of a list: items, and where the next page starts (the last item's position).
 #[derive(Debug, Clone, PartialEq)]
@@ -79,7 +85,17 @@ pub struct PageRequest<P> {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into(), remembered: Default::default() }
+        Self { client, table: table.into(), remembered: Default::default(), sweep_page: SWEEP_PAGE }
+    }
+
+    /// The same store, whose scheduled jobs read `n` due services at a time (small pages let
+    /// a test walk several).
+    pub fn with_sweep_page(self, n: u16) -> Self {
+        Self { sweep_page: n.max(1), ..self }
+    }
+
+    pub fn sweep_page(&self) -> u16 {
+        self.sweep_page
     }
 
     pub fn client(&self) -> &Client {
@@ -220,7 +236,7 @@ fn is_condition_failure<R>(
 
 /// One page of a Query: a key condition on one partition (of the table or an index), an
 /// optional sort-key prefix and filter, newest or oldest first.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct PageQuery {
     index: Option<keys::Index>,
     partition: String,

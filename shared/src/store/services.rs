@@ -211,65 +211,66 @@ impl Store {
     /// Every service in `status`, walking all pages: for statuses few services are in at once.
     pub async fn all_in_status(&self, status: Status) -> Result<Vec<Service>, StoreError> {
         let partition = keys::services_in_status(status);
-        self.due_services(Index::ByStatus, partition, ">=", keys::service_sort_prefix()).await
+        self.due_services(&DueQuery::at_least(Index::ByStatus, partition, keys::service_sort_prefix())).await
     }
 
-    /// Every service in a sparse schedule index partition whose sort key is on the `op` side
-    /// (`<=` or `>=`) of `bound`, walking all pages: the cost follows the due services only.
-    pub async fn due_services(
-        &self,
-        index: Index,
-        partition: String,
-        op: &'static str,
-        bound: String,
-    ) -> Result<Vec<Service>, StoreError> {
-        self.services_in(PageQuery {
-            index: Some(index),
-            partition,
-            sort_range: Some((op, bound)),
-            ..PageQuery::default()
-        })
-        .await
-    }
-
-    /// The services of a sparse index partition whose sort key is from `from` to `to`.
-    pub async fn services_between(
-        &self,
-        index: Index,
-        partition: String,
-        from: String,
-        to: String,
-    ) -> Result<Vec<Service>, StoreError> {
-        let query = PageQuery {
-            index: Some(index),
-            partition,
-            sort_between: Some((from, to)),
-            ..PageQuery::default()
-        };
-        self.services_in(query).await
-    }
-
-    /// Every service `query` finds, page after page.
-    async fn services_in(&self, query: PageQuery) -> Result<Vec<Service>, StoreError> {
+    /// Every service `due` finds, walking all pages: the cost follows the due services only.
+    pub async fn due_services(&self, due: &DueQuery) -> Result<Vec<Service>, StoreError> {
         let mut services = Vec::new();
-        let mut start = None;
+        let mut after = None;
         loop {
-            let page = PageQuery {
-                index: query.index,
-                partition: query.partition.clone(),
-                sort_range: query.sort_range.clone(),
-                sort_between: query.sort_between.clone(),
-                // Large pages: a run's due services usually fit in one Query.
-                limit: 1000,
-                start,
-                ..PageQuery::default()
-            };
-            let (items, last) = self.query_page(page).await?;
-            services.extend(items.into_iter().map(decode::<Service>).collect::<Result<Vec<_>, _>>()?);
-            match last {
-                Some(last) => start = Some(last),
+            // Large pages: a list of due services usually fits in one Query.
+            let (page, next) = self.due_page(due, after, 1000).await?;
+            services.extend(page);
+            match next {
+                Some(next) => after = Some(next),
                 None => return Ok(services),
             }
         }
+    }
+
+    /// One page of at most `limit` of the services `due` finds, after `after`, and where the
+    /// next page starts (`None`: this was the last). A service that left the index since its
+    /// page was read is no obstacle: the cursor is a position in the index, not an item.
+    pub async fn due_page(
+        &self,
+        due: &DueQuery,
+        after: Option<DueCursor>,
+        limit: u16,
+    ) -> Result<(Vec<Service>, Option<DueCursor>), StoreError> {
+        let page = PageQuery { limit, start: after.map(|cursor| cursor.0), ..due.0.clone() };
+        let (items, last) = self.query_page(page).await?;
+        let services = items.into_iter().map(decode::<Service>).collect::<Result<Vec<_>, _>>()?;
+        Ok((services, last.map(DueCursor)))
+    }
+}
+
+/// The services of one partition of a sparse schedule index whose sort key is in a range:
+/// the services a scheduled job is due to look at.
+#[derive(Debug, Clone)]
+pub struct DueQuery(PageQuery);
+
+/// Where a walk through a `DueQuery`'s pages goes on: after the last service read.
+#[derive(Debug, Clone)]
+pub struct DueCursor(keys::Item);
+
+impl DueQuery {
+    /// Sort keys up to `bound`, inclusive.
+    pub fn at_most(index: Index, partition: String, bound: String) -> Self {
+        Self::of(index, partition, PageQuery { sort_range: Some(("<=", bound)), ..PageQuery::default() })
+    }
+
+    /// Sort keys from `bound`, inclusive.
+    pub fn at_least(index: Index, partition: String, bound: String) -> Self {
+        Self::of(index, partition, PageQuery { sort_range: Some((">=", bound)), ..PageQuery::default() })
+    }
+
+    /// Sort keys from `from` to `to`, both inclusive.
+    pub fn between(index: Index, partition: String, from: String, to: String) -> Self {
+        Self::of(index, partition, PageQuery { sort_between: Some((from, to)), ..PageQuery::default() })
+    }
+
+    fn of(index: Index, partition: String, range: PageQuery) -> Self {
+        Self(PageQuery { index: Some(index), partition, ..range })
     }
 }
