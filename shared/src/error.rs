@@ -173,9 +173,14 @@ impl From<crate::queue::QueueError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
-        if let StoreError::Unavailable(cause) = err {
-            return ApiError::Unavailable(cause);
+        match err {
+            StoreError::Unavailable(cause) => ApiError::Unavailable(cause),
+            // A conditional write that lost and that its caller did not expect to: the item
+            // changed while this request ran.
+            StoreError::ConditionFailed => ApiError::Conflict(
+                "changed by another request while this one ran: read it again and retry".into(),
+            ),
+            other => ApiError::Internal(other.to_string()),
         }
-        ApiError::Internal(err.to_string())
     }
 }

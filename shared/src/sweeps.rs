@@ -101,11 +101,15 @@ struct DueWalk {
     after: Option<DueCursor>,
     read_all: bool,
     page: std::vec::IntoIter<Service>,
+    /// The services handed out: one the run changed may come back further along the index
+    /// (a renewed service, once its renewal is done, at its new expiry, still within the
+    /// horizon) and is not handed out again: a service is acted on once a run.
+    handed: std::collections::HashSet<crate::domain::ServiceId>,
 }
 
 impl DueWalk {
     fn new(query: DueQuery) -> Self {
-        Self { query, after: None, read_all: false, page: Vec::new().into_iter() }
+        Self { query, after: None, read_all: false, page: Vec::new().into_iter(), handed: Default::default() }
     }
 
     /// The next page (counted as `found`), or `None` once every page is read or the budget is
@@ -141,7 +145,11 @@ impl DueWalk {
     ) -> Result<Option<Service>, ApiError> {
         loop {
             if let Some(service) = self.page.next() {
+                if self.handed.contains(&service.id) {
+                    continue;
+                }
                 if !budget.spent() {
+                    self.handed.insert(service.id.clone());
                     return Ok(Some(service));
                 }
                 summary.left += 1 + self.page.len();

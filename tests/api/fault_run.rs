@@ -485,6 +485,9 @@ async fn run(seed: u64, requests: usize, faulty: bool) -> Outcome {
         stack.panel_control("fail", json!({"product_type": "vps", "count": -1, "every": every})).await;
     }
     for i in 0..requests {
+        if i > 0 && i % 500 == 0 {
+            eprintln!("fault run (faulty: {faulty}): {i} requests");
+        }
         run.request(i).await;
         run.background().await;
         if run.random.below(15) == 0 {
@@ -799,8 +802,9 @@ async fn final_state(stack: &Stack, services: &BTreeMap<String, Vec<String>>) ->
 async fn a_seeded_run_under_faults_loses_nothing_and_does_nothing_twice() {
     let requests: usize = std::env::var("FAULT_RUN_REQUESTS").ok().and_then(|n| n.parse().ok()).unwrap_or(60);
     let seed: u64 = std::env::var("FAULT_RUN_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or(20261126);
-    let faulted = run(seed, requests, true).await;
-    let clean = run(seed, requests, false).await;
+    // The two runs have their own tables, panels, clocks and proxies: they run side by side,
+    // and the clean run's work fills the faulted run's waits (a delayed call's timeout).
+    let (faulted, clean) = tokio::join!(run(seed, requests, true), run(seed, requests, false));
     let differing = faulted
         .answers
         .iter()

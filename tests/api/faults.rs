@@ -138,6 +138,25 @@ async fn a_call_held_past_the_timeout_is_tried_again_and_its_late_arrival_change
 }
 
 #[tokio::test]
+async fn a_replacing_write_held_past_its_answer_does_not_undo_a_newer_one() {
+    let (proxy, stack) = behind_a_proxy().await;
+    let alice = stack.client("alice");
+    let settings = |email: &str| {
+        Call::new("PUT", "/account/notifications").token(&alice).json(&json!({"email": email, "muted": []}))
+    };
+    // Every attempt of the first write is held: its client is answered 503, and sets the
+    // address again, which is written at once.
+    proxy.set_rules(vec![Rule::always("TransactWriteItems", Fault::Delay)]);
+    stack.send(settings("old@example.com")).await.problem(503);
+    proxy.set_rules(vec![]);
+    stack.send(settings("new@example.com")).await.ok(200);
+    // The held attempts of the first write reach the table after the second.
+    tokio::time::sleep(tests::faults::DELAY).await;
+    let now = stack.get("/account/notifications", &alice).await.ok(200).clone();
+    assert_eq!(now["email"], "new@example.com", "{now}");
+}
+
+#[tokio::test]
 async fn a_change_whose_message_sqs_will_not_take_stands_and_is_queued_by_the_sweep() {
     let (proxy, stack) = behind_a_proxy().await;
     let alice = stack.client("alice");

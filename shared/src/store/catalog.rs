@@ -9,7 +9,7 @@ impl Store {
     pub async fn put_product_type(&self, rules: &ProductTypeRules) -> Result<(), StoreError> {
         let mut item = encode(rules)?;
         item.extend(keys::product_type(rules.product_type).item());
-        self.put_over(item).await
+        self.put_latest(item).await
     }
 
     /// A product type's rules as they are now and its tariffs in id order, in one strongly

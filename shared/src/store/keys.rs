@@ -49,6 +49,10 @@ pub const TTL_ATTRIBUTE: &str = "ttl_at";
 /// (a day), since the table's TTL no longer deletes them.
 pub const FORMER_TTL_ATTRIBUTE: &str = "expires_at";
 
+/// The stamp a replacing write leaves on the item it puts (`Store::put_latest`): a ULID taken as
+/// the write started. Not part of the value; `decode` leaves it out.
+pub const WRITE_STAMP: &str = "write_stamp";
+
 const CATALOG: &str = "CATALOG";
 const SERVICE_SK: &str = "META";
 const SERVICE_PREFIX: &str = "SVC#";

@@ -188,9 +188,21 @@ impl Store {
         self.put_once(put).await
     }
 
-    /// Puts `item`, whatever is there.
-    async fn put_over(&self, item: Item) -> Result<(), StoreError> {
-        self.put_once(aws_sdk_dynamodb::types::Put::builder().set_item(Some(item))).await
+    /// Puts `item` over what is there, unless a write that started later is there already: each
+    /// such write stamps its item with a ULID taken as it starts, and lands only over an older
+    /// stamp (or none). So a write whose caller gave up (a 503, its attempts held on the way)
+    /// and which reaches the table after a newer request's write undoes nothing; a retry of the
+    /// same write keeps its stamp, and its token. A write that finds a newer stamp is
+    /// `ConditionFailed`: another request changed the item meanwhile.
+    async fn put_latest(&self, mut item: Item) -> Result<(), StoreError> {
+        let stamp = crate::domain::ids::next_id();
+        item.insert(keys::WRITE_STAMP.to_owned(), s(stamp.clone()));
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#stamp) OR #stamp < :stamp")
+            .expression_attribute_names("#stamp", keys::WRITE_STAMP)
+            .expression_attribute_values(":stamp", s(stamp));
+        self.put_once(put).await
     }
 
     /// A put as a transaction of one item, as every write here outside a batch is (but the
@@ -214,6 +226,7 @@ impl Store {
 fn decode<T: DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {
     item.remove(keys::PK);
     item.remove(keys::SK);
+    item.remove(keys::WRITE_STAMP);
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 

@@ -54,7 +54,7 @@ impl Store {
     async fn put<T: serde::Serialize>(&self, key: keys::Key, value: &T) -> Result<(), StoreError> {
         let mut item = encode(value)?;
         item.extend(key.item());
-        self.put_over(item).await
+        self.put_latest(item).await
     }
 
     /// A client's notifications, newest event first, one page.
