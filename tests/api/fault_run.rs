@@ -804,7 +804,9 @@ async fn a_seeded_run_under_faults_loses_nothing_and_does_nothing_twice() {
     let seed: u64 = std::env::var("FAULT_RUN_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or(20261126);
     // The two runs have their own tables, panels, clocks and proxies: they run side by side,
     // and the clean run's work fills the faulted run's waits (a delayed call's timeout).
-    let (faulted, clean) = tokio::join!(run(seed, requests, true), run(seed, requests, false));
+    // Boxed: two runs' futures side by side overflow a test thread's stack.
+    let (faulted, clean) =
+        tokio::join!(Box::pin(run(seed, requests, true)), Box::pin(run(seed, requests, false)));
     let differing = faulted
         .answers
         .iter()
