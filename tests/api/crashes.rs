@@ -108,12 +108,30 @@ async fn the_worker_crashed_at_each_call_activates_once() {
     assert!(calls >= 3, "an activation takes {calls} calls");
 }
 
-#[tokio::test]
-async fn auto_renewal_crashed_at_each_call_charges_once() {
+/// A stack for a scheduled job's cases (its panel has room for a VPS a case), its functions'
+/// environment and the schedule's event.
+async fn a_stack_for_a_job() -> (Stack, Vec<(&'static str, String)>, Value) {
     let stack = Stack::new().await;
     stack.panel_control("capacity", json!({"vps": 200})).await;
     let env = stack.function_env();
-    let scheduled: Value = serde_json::from_str(include_str!("../../events/scheduled.json")).unwrap();
+    let scheduled = serde_json::from_str(include_str!("../../events/scheduled.json")).unwrap();
+    (stack, env, scheduled)
+}
+
+/// An active VPS of `client`, bought `days` days before `now`: the stack's clock is left then.
+async fn a_vps_bought_days_before(
+    stack: &Stack,
+    client: &str,
+    days: i64,
+    now: shared::domain::Timestamp,
+) -> String {
+    stack.clock.set(now.plus_seconds(-days * 86_400));
+    id_of(&stack.active_vps(client).await)
+}
+
+#[tokio::test]
+async fn auto_renewal_crashed_at_each_call_charges_once() {
+    let (stack, env, scheduled) = a_stack_for_a_job().await;
     let now = shared::domain::SystemClock.now();
     let service = std::cell::RefCell::new(String::new());
     let calls = crash_at_every_call("auto-renewal", &env, |n, judged| {
@@ -122,8 +140,7 @@ async fn auto_renewal_crashed_at_each_call_charges_once() {
             let client = format!("renewer-{n}");
             if judged.is_none() {
                 // Bought a month less two days ago: due for renewal now (3 days ahead for a VPS).
-                stack.clock.set(now.plus_seconds(-29 * 86_400));
-                service.replace(id_of(&stack.active_vps(&client).await));
+                service.replace(a_vps_bought_days_before(stack, &client, 29, now).await);
                 stack.fund(&client, 10_000).await;
                 return Some(scheduled);
             }
@@ -144,10 +161,7 @@ async fn auto_renewal_crashed_at_each_call_charges_once() {
 
 #[tokio::test]
 async fn the_expiry_sweep_crashed_at_each_call_suspends_once() {
-    let stack = Stack::new().await;
-    stack.panel_control("capacity", json!({"vps": 200})).await;
-    let env = stack.function_env();
-    let scheduled: Value = serde_json::from_str(include_str!("../../events/scheduled.json")).unwrap();
+    let (stack, env, scheduled) = a_stack_for_a_job().await;
     let now = shared::domain::SystemClock.now();
     let service = std::cell::RefCell::new(String::new());
     let calls = crash_at_every_call("expiry-sweep", &env, |n, judged| {
@@ -155,9 +169,8 @@ async fn the_expiry_sweep_crashed_at_each_call_suspends_once() {
         async move {
             if judged.is_none() {
                 // Bought a month and two days ago, not renewed: past its expiry now.
-                stack.clock.set(now.plus_seconds(-33 * 86_400));
                 let client = format!("lapsed-{n}");
-                let id = id_of(&stack.active_vps(&client).await);
+                let id = a_vps_bought_days_before(stack, &client, 33, now).await;
                 let body = json!({"auto_renew": {"enabled": false, "period_months": 1}});
                 stack
                     .send(
