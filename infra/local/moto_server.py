@@ -48,6 +48,11 @@ from parent_watch import exit_with_parent
 PATCHED_MOTO = "5.2.5"
 
 
+def _require_patched_moto(patch: str) -> None:
+    if moto.__version__ != PATCHED_MOTO:
+        sys.exit(f"moto {moto.__version__}: the {patch} patch was written for {PATCHED_MOTO}")
+
+
 class _TransactionBackup:
     """copy.deepcopy for moto's DynamoDB module that does not copy a table while a
     transaction runs (the transaction's items are backed up one by one instead)."""
@@ -116,8 +121,7 @@ def _transact_write_items(self, transact_items):
 
 def patch_transactions() -> None:
     global _original_transact_write_items
-    if moto.__version__ != PATCHED_MOTO:
-        sys.exit(f"moto {moto.__version__}: the transaction patch was written for {PATCHED_MOTO}")
+    _require_patched_moto("transaction")
     _original_transact_write_items = DynamoDBBackend.transact_write_items
     dynamodb_models.copy = _TransactionBackup
     DynamoDBBackend.transact_write_items = _transact_write_items
@@ -182,8 +186,7 @@ def _handle_transact_write_items(self):
 
 def patch_client_request_tokens() -> None:
     global _original_handle_transact_write_items
-    if moto.__version__ != PATCHED_MOTO:
-        sys.exit(f"moto {moto.__version__}: the ClientRequestToken patch was written for {PATCHED_MOTO}")
+    _require_patched_moto("ClientRequestToken")
     _original_handle_transact_write_items = DynamoHandler.transact_write_items
     DynamoHandler.transact_write_items = _handle_transact_write_items
 
@@ -262,8 +265,7 @@ def _sorted_items(self, hash_key_attrs, range_key_attrs, items):
 
 def patch_queries() -> None:
     global _original_query, _query_signature
-    if moto.__version__ != PATCHED_MOTO:
-        sys.exit(f"moto {moto.__version__}: the Query patch was written for {PATCHED_MOTO}")
+    _require_patched_moto("Query")
     _original_query = Table.query
     _query_signature = inspect.signature(_original_query)
     Table.query = _query
