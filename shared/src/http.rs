@@ -226,11 +226,8 @@ pub const ANSWER_RESERVE: std::time::Duration = std::time::Duration::from_millis
 
 /// When the route handling `req` must answer by (no limit where `app` watches no deadlines).
 pub fn budget(app: &App, req: &Request) -> crate::sweeps::Budget {
-    if !app.watch_deadlines {
-        return crate::sweeps::Budget::UNLIMITED;
-    }
     let deadline = req.lambda_context_ref().map_or(0, |context| context.deadline);
-    crate::sweeps::Budget::until_deadline(deadline, ANSWER_RESERVE)
+    crate::sweeps::Budget::watched(app, deadline, ANSWER_RESERVE)
 }
 
 /// `route`'s outcome, or 503 once `budget` is spent.

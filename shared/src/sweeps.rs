@@ -71,10 +71,15 @@ impl Budget {
     /// The budget of a scheduled invocation with Lambda's `deadline_ms`: less `RUN_RESERVE`
     /// (no limit where `app` watches no deadlines: a local runner's).
     pub fn of_invocation(app: &App, deadline_ms: u64) -> Self {
+        Self::watched(app, deadline_ms, RUN_RESERVE)
+    }
+
+    /// `until_deadline`, where `app` watches deadlines; no limit where it does not.
+    pub fn watched(app: &App, deadline_ms: u64, reserve: std::time::Duration) -> Self {
         if !app.watch_deadlines {
             return Self::UNLIMITED;
         }
-        Self::until_deadline(deadline_ms, RUN_RESERVE)
+        Self::until_deadline(deadline_ms, reserve)
     }
 
     /// A budget of `work` from now.

@@ -537,6 +537,24 @@ async fn patiently(stack: &Stack, call: impl Fn() -> Call) -> Reply {
     reply
 }
 
+/// A client's account and every entry of its ledger, all pages (`None`: it has no account).
+async fn account_of(stack: &Stack, client: &str) -> Option<(Value, Vec<Value>)> {
+    let path = format!("/clients/{client}/account?limit=100");
+    let account = patiently(stack, || Call::new("GET", &path).token(&stack.provider())).await;
+    if account.status == 404 {
+        return None;
+    }
+    let account = account.ok(200).clone();
+    let mut entries = account["entries"].as_array().cloned().unwrap_or_default();
+    let mut cursor = account["cursor"].as_str().map(str::to_owned);
+    while let Some(c) = cursor {
+        let page = read(stack, &format!("{path}&cursor={c}"), &stack.provider()).await;
+        entries.extend(page["entries"].as_array().cloned().unwrap_or_default());
+        cursor = page["cursor"].as_str().map(str::to_owned);
+    }
+    Some((account, entries))
+}
+
 /// A read that must succeed.
 async fn read(stack: &Stack, path: &str, token: &str) -> Value {
     patiently(stack, || Call::new("GET", path).token(token)).await.ok(200).clone()
@@ -607,21 +625,7 @@ async fn judge(stack: &Stack, run: &Run<'_>) -> Vec<String> {
     }
     // Money: each ledger adds up to its balance; each accepted payment is credited once.
     for client in CLIENTS {
-        let path = format!("/clients/{client}/account?limit=100");
-        let account = patiently(stack, || Call::new("GET", &path).token(&stack.provider())).await;
-        if account.status == 404 {
-            continue;
-        }
-        let account = account.ok(200).clone();
-        let mut entries = account["entries"].as_array().cloned().unwrap_or_default();
-        let mut cursor = account["cursor"].as_str().map(str::to_owned);
-        while let Some(c) = cursor {
-            let page =
-                read(stack, &format!("/clients/{client}/account?limit=100&cursor={c}"), &stack.provider())
-                    .await;
-            entries.extend(page["entries"].as_array().cloned().unwrap_or_default());
-            cursor = page["cursor"].as_str().map(str::to_owned);
-        }
+        let Some((account, entries)) = account_of(stack, client).await else { continue };
         let sum: i64 = entries.iter().map(|e| e["amount"].as_i64().unwrap_or(0)).sum();
         if sum != account["balance"].as_i64().unwrap_or(-1) {
             violations.push(format!(
@@ -772,14 +776,8 @@ fn documented_statuses() -> BTreeSet<(String, String, String)> {
 async fn final_state(stack: &Stack, services: &BTreeMap<String, Vec<String>>) -> Value {
     let mut state = serde_json::Map::new();
     for client in CLIENTS {
-        let path = format!("/clients/{client}/account?limit=100");
-        let account = patiently(stack, || Call::new("GET", &path).token(&stack.provider())).await;
-        let ledger: Vec<Value> = account.body["entries"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|e| json!([e["kind"], e["amount"]]))
-            .collect();
+        let entries = account_of(stack, client).await.map(|(_, entries)| entries).unwrap_or_default();
+        let ledger: Vec<Value> = entries.iter().map(|e| json!([e["kind"], e["amount"]])).collect();
         let mut owned = Vec::new();
         for id in services.get(client).into_iter().flatten() {
             let service = read(stack, &format!("/services/{id}"), &stack.provider()).await;
