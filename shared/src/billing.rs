@@ -62,8 +62,11 @@ pub fn ensure_payable(account: &Account, services: &[Service], rules: &RulesByTy
     for service in services {
         rules.panel(service.product_type)?;
     }
-    let total: u64 = services.iter().map(|s| s.order_price).sum();
-    if total > account.balance {
+    // Each price is at most `MAX_AMOUNT`, but a stored one is not re-checked here: a sum that
+    // does not fit is more than any balance.
+    let total =
+        services.iter().try_fold(0u64, |total, s| total.checked_add(s.order_price)).unwrap_or(u64::MAX);
+    if total > account.balance || total == u64::MAX {
         return Err(
             crate::domain::account::InsufficientFunds { needed: total, balance: account.balance }.into()
         );
@@ -238,4 +241,25 @@ pub async fn services_view(
 ) -> Result<serde_json::Value, ApiError> {
     let services: Vec<_> = changes.iter().map(|c| c.service.clone()).collect();
     Ok(serde_json::json!({ "items": views::service_answers(app, &services, reader).await? }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::catalog::{sample_rules, ProductTypeRules};
+
+    #[test]
+    fn a_cart_whose_prices_add_up_past_any_balance_is_refused_not_panicked_on() {
+        let at = Timestamp::parse("2026-11-25T12:00:00Z").unwrap();
+        let mut services =
+            vec![crate::domain::order::sample_service(at), crate::domain::order::sample_service(at)];
+        for service in &mut services {
+            service.order_price = u64::MAX / 2 + 1;
+        }
+        let rules =
+            RulesByType::new([ProductTypeRules { panel_url: Some("http://panel".into()), ..sample_rules() }]);
+        let account = Account { client_id: ClientId::parse("alice").unwrap(), balance: u64::MAX, version: 1 };
+        let refused = ensure_payable(&account, &services, &rules).unwrap_err();
+        assert!(matches!(refused, ApiError::PaymentRequired(_)), "{refused:?}");
+    }
 }

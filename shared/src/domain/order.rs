@@ -113,11 +113,14 @@ pub fn list_price(
     with_options(period_price(tariff, months, field)?, options_monthly_price(tariff, options)?, months)
 }
 
-/// A period's price plus `months` of options at `options_per_month`, refused past what fits.
+/// A period's price plus `months` of options at `options_per_month`, refused past
+/// `MAX_AMOUNT`: a price is an amount like any other, and the sums of prices (a cart, a
+/// ledger) stay far from overflow.
 fn with_options(period_price: u64, options_per_month: u64, months: u16) -> Result<u64, RuleViolation> {
     options_per_month
         .checked_mul(u64::from(months))
         .and_then(|options| options.checked_add(period_price))
+        .filter(|price| *price <= super::pricing::MAX_AMOUNT)
         .ok_or_else(too_large)
 }
 
@@ -248,6 +251,21 @@ mod tests {
         let (service, entry) = place_order(&sample_tariff(), o, &alice(), now()).unwrap();
         assert_eq!(entry.details["price"], 5000 + 2 * 100 * 12);
         assert_eq!(service.renewal_price, 500 + 2 * 100);
+    }
+
+    #[test]
+    fn an_order_priced_past_the_largest_amount_is_refused() {
+        // Each part is within bounds (an option of the largest price, 1,000 of them, a year),
+        // but the whole is past what a service can be charged.
+        let mut tariff = sample_tariff();
+        tariff.options[0].price = crate::domain::pricing::MAX_AMOUNT;
+        tariff.options[0].max = 1000;
+        let mut o = order(12);
+        o.options = vec![OptionLine { id: "ip".into(), quantity: 1000 }];
+        let err = place_order(&tariff, o, &alice(), now()).unwrap_err();
+        assert!(err.0.contains("larger than a service can be charged"), "{err}");
+        let at_the_bound = list_price(&tariff, 1, &[OptionLine { id: "ip".into(), quantity: 1 }], "options");
+        assert!(at_the_bound.is_err(), "500 + MAX_AMOUNT is past MAX_AMOUNT");
     }
 
     #[test]

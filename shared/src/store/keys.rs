@@ -460,8 +460,12 @@ pub fn notification_template(kind: &str) -> Key {
     Key { pk: format!("TEMPLATE#{kind}"), sk: "META".into() }
 }
 
+/// One caller's record of one `Idempotency-Key`. The caller's part is escaped (`%` and `#`)
+/// so that the first `#` after it ends it: a client id and a key may both hold `#`, and two
+/// callers must never meet at one record. A caller without either keeps its plain key.
 pub fn idempotency(principal: &str, key: &str) -> Key {
-    Key { pk: format!("IDEM#{principal}#{key}"), sk: "IDEM".into() }
+    let caller = principal.replace('%', "%25").replace('#', "%23");
+    Key { pk: format!("IDEM#{caller}#{key}"), sk: "IDEM".into() }
 }
 
 fn string<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
@@ -475,6 +479,16 @@ mod tests {
     fn ordered_service(id: &ServiceId) -> Service {
         let service = crate::domain::order::sample_service(Timestamp::from_unix_millis(0));
         Service { id: id.clone(), ..service }
+    }
+
+    #[test]
+    fn no_two_callers_share_an_idempotency_record() {
+        // A client id may hold `#`, and so may a key: `alice#k` with key `1` is not `alice`
+        // with key `k#1`.
+        assert_ne!(idempotency("client:alice#k", "1").pk, idempotency("client:alice", "k#1").pk);
+        assert_ne!(idempotency("client:a%23b", "1").pk, idempotency("client:a#b", "1").pk);
+        // A caller without `#` or `%` keeps the key it had, so stored records still answer.
+        assert_eq!(idempotency("client:alice", "k#1").pk, "IDEM#client:alice#k#1");
     }
 
     #[test]
