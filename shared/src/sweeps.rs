@@ -8,6 +8,7 @@
 
 use crate::app::App;
 use crate::domain::account::LedgerKind;
+use crate::domain::catalog::RulesByType;
 use crate::domain::schedule::system;
 use crate::domain::Service;
 use crate::error::ApiError;
@@ -36,6 +37,9 @@ pub struct Summary {
     pub unfinished: bool,
     /// Services whose write failed (AWS unavailable, say): still due, tried again next run.
     pub failed: usize,
+    /// Services whose change needs a control panel their product type has none of: left as
+    /// they are (and logged) until the provider sets one, as a route refuses such a change.
+    pub no_panel: usize,
 }
 
 /// How long a run may work: until its invocation's deadline, less `RUN_RESERVE` to finish the
@@ -173,15 +177,17 @@ impl DueWalk {
 /// Writes one service's change; a conflict means another run (or a person) got there first.
 async fn act(
     app: &App,
+    rules: &RulesByType,
     change: Option<crate::domain::lifecycle::Change>,
     money: Money,
     summary: &mut Summary,
 ) -> Result<(), ApiError> {
-    act_on_account(app, change, money, None, summary).await
+    act_on_account(app, rules, change, money, None, summary).await
 }
 
 async fn act_on_account(
     app: &App,
+    rules: &RulesByType,
     change: Option<crate::domain::lifecycle::Change>,
     money: Money,
     account: Option<crate::domain::account::Account>,
@@ -189,6 +195,15 @@ async fn act_on_account(
 ) -> Result<(), ApiError> {
     let Some(change) = change else { return Ok(()) };
     let service_id = change.service.id.clone();
+    if change.queued.is_some() {
+        if let Err(no_panel) = rules.panel(change.service.product_type) {
+            // Queued, the work would fail on every receive and be given up: an hourly churn
+            // of attempts, and a service never suspended or deleted.
+            tracing::warn!(%service_id, %no_panel, "not acted on: no control panel to carry it out");
+            summary.no_panel += 1;
+            return Ok(());
+        }
+    }
     match apply_to_account(app, &change, money, account).await {
         Ok(()) => {
             summary.acted += 1;
@@ -212,7 +227,8 @@ pub async fn auto_renewal(app: &App, budget: Budget) -> Result<Summary, ApiError
     let now = app.clock.now();
     let actor = system("auto-renewal");
     let mut summary = Summary::default();
-    for rules in app.store.list_product_types().await? {
+    let by_type = RulesByType::new(app.store.list_product_types().await?);
+    for rules in by_type.iter() {
         if let Err(no_panel) = rules.panel() {
             // Nothing is charged for work no panel could carry out (as a client's renewal).
             tracing::warn!(product_type = rules.product_type.as_str(), %no_panel, "auto-renewal skipped");
@@ -222,7 +238,7 @@ pub async fn auto_renewal(app: &App, budget: Budget) -> Result<Summary, ApiError
         let partition = keys::renewals(rules.product_type);
         let mut due = DueWalk::new(DueQuery::at_most(Index::Renewal, partition, keys::up_to(horizon)));
         while let Some(service) = due.next(app, budget, &mut summary).await? {
-            if !service.renewal_due(&rules, now) {
+            if !service.renewal_due(rules, now) {
                 continue;
             }
             let Ok(renewal) = service.renew(1, &actor, now) else { continue };
@@ -231,13 +247,13 @@ pub async fn auto_renewal(app: &App, budget: Budget) -> Result<Summary, ApiError
             if cost > account.balance {
                 summary.declined += 1;
                 let declined = service.decline_renewal(cost, account.balance, &actor, now);
-                act(app, declined, Money::None, &mut summary).await?;
+                act(app, &by_type, declined, Money::None, &mut summary).await?;
                 continue;
             }
             let charge = Money::Charge(LedgerKind::Renewal, cost);
             // The account is written conditionally on the version read: if the balance moved
             // meanwhile the renewal is a conflict, tried again on the next run.
-            match act_on_account(app, Some(renewal), charge, Some(account), &mut summary).await {
+            match act_on_account(app, &by_type, Some(renewal), charge, Some(account), &mut summary).await {
                 Err(ApiError::PaymentRequired(_)) => summary.declined += 1,
                 other => other?,
             }
@@ -253,16 +269,17 @@ pub async fn expiry_sweep(app: &App, budget: Budget) -> Result<Summary, ApiError
     let now = app.clock.now();
     let actor = system("expiry-sweep");
     let mut summary = Summary::default();
+    let by_type = RulesByType::new(app.store.list_product_types().await?);
     let mut expired = DueWalk::new(DueQuery::at_most(Index::Lapse, keys::expiries(), keys::up_to(now)));
     while let Some(service) = expired.next(app, budget, &mut summary).await? {
-        act(app, service.expire(&actor, now).ok(), Money::None, &mut summary).await?;
+        act(app, &by_type, service.expire(&actor, now).ok(), Money::None, &mut summary).await?;
     }
-    for rules in app.store.list_product_types().await? {
+    for rules in by_type.iter() {
         let kept_since = now.plus_seconds(-i64::from(rules.auto_delete_after_days) * DAY);
         let partition = keys::purges(rules.product_type);
         let mut lapsed = DueWalk::new(DueQuery::at_most(Index::Lapse, partition, keys::up_to(kept_since)));
         while let Some(service) = lapsed.next(app, budget, &mut summary).await? {
-            act(app, service.purge(&rules, &actor, now).ok(), Money::None, &mut summary).await?;
+            act(app, &by_type, service.purge(rules, &actor, now).ok(), Money::None, &mut summary).await?;
         }
     }
     Ok(summary)
@@ -273,12 +290,14 @@ pub async fn abuse_sweep(app: &App, budget: Budget) -> Result<Summary, ApiError>
     let now = app.clock.now();
     let actor = system("abuse-sweep");
     let mut summary = Summary::default();
-    for rules in app.store.list_product_types().await?.into_iter().filter(|r| r.abuse_limit > 0) {
+    let by_type = RulesByType::new(app.store.list_product_types().await?);
+    for rules in by_type.iter().filter(|r| r.abuse_limit > 0) {
         let partition = keys::abuse_reports(rules.product_type);
         let bound = keys::abuse_order(rules.abuse_limit);
         let mut reported = DueWalk::new(DueQuery::at_least(Index::Abuse, partition, bound));
         while let Some(service) = reported.next(app, budget, &mut summary).await? {
-            act(app, service.suspend_for_abuse(&rules, &actor, now).ok(), Money::None, &mut summary).await?;
+            let suspension = service.suspend_for_abuse(rules, &actor, now).ok();
+            act(app, &by_type, suspension, Money::None, &mut summary).await?;
         }
     }
     Ok(summary)

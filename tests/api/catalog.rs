@@ -291,3 +291,40 @@ async fn a_type_without_a_panel_refuses_what_needs_the_panel_before_charging_or_
     let ticket = json!({"subject": "Where is my panel?", "message": "Nothing works"});
     stack.post(&format!("/services/{active}/tickets"), &alice, ticket).await.ok(201);
 }
+
+#[tokio::test]
+async fn the_jobs_queue_no_panel_work_for_a_type_without_a_panel() {
+    let stack = Stack::on_november_first().await;
+    let provider = stack.provider();
+    let expired = id_of(&stack.active_vps("alice").await);
+    let reported = id_of(&stack.active_vps("bob").await);
+    let report = json!({"score": 100, "description": "spam"});
+    stack.post(&format!("/services/{reported}/abuse-reports"), &provider, report).await.ok(200);
+    stack.clock.set(shared::domain::Timestamp::parse("2026-12-02T00:00:00Z").unwrap());
+    let provider = stack.provider();
+    stack.put("/product-types/vps", &provider, vps_rules_on(None, "immediate")).await.ok(200);
+    let calls_before = stack.panel_calls().await.len();
+    let versions =
+        (stack.service(&expired).await["version"].clone(), stack.service(&reported).await["version"].clone());
+
+    let expiry = stack.run_job("expiry-sweep").await;
+    let abuse = stack.run_job("abuse-sweep").await;
+    assert_eq!((expiry["acted"].clone(), expiry["no_panel"].clone()), (json!(0), json!(2)), "{expiry}");
+    assert_eq!((abuse["acted"].clone(), abuse["no_panel"].clone()), (json!(0), json!(1)), "{abuse}");
+    assert_eq!(stack.drain_queue(3).await, 0, "nothing was queued");
+    assert_eq!(stack.panel_calls().await.len(), calls_before, "the panel was never asked");
+    let after =
+        (stack.service(&expired).await["version"].clone(), stack.service(&reported).await["version"].clone());
+    assert_eq!(after, versions, "both are left as they were, for when the panel is back");
+
+    // With the panel back, the next runs do what was due.
+    stack
+        .put("/product-types/vps", &provider, vps_rules_on(Some(format!("{}/vps", stack.panel)), "immediate"))
+        .await
+        .ok(200);
+    assert_eq!(stack.run_job("abuse-sweep").await["acted"], 1);
+    assert_eq!(stack.run_job("expiry-sweep").await["acted"], 1, "Bob's is busy being suspended for abuse");
+    stack.drain_queue(5).await;
+    assert_eq!(stack.service(&expired).await["status"], "temporarily_suspended");
+    assert_eq!(stack.service(&reported).await["status"], "suspended_abuse");
+}

@@ -195,6 +195,10 @@ impl RulesByType {
         self.0.get(&product_type)
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &ProductTypeRules> {
+        self.0.values()
+    }
+
     /// Where `product_type`'s control panel is (see `panel_of`).
     pub fn panel(&self, product_type: ProductType) -> Result<&str, NoPanel> {
         panel_of(self.get(product_type), product_type)
