@@ -31,7 +31,9 @@ Control (same prefix):
   only every tenth call fails until `count` have.
 - POST {prefix}/control/hang {"product_type": "vps", "seconds": 3}: every later operation
   of that type is answered only after that many seconds (0: at once again), as a panel that
-  hangs past its callers' timeouts.
+  hangs past its callers' timeouts. With "settings_seconds": 6, every later change of that
+  type's settings (a POST, PUT or DELETE) is carried out at once and answered only after that
+  many seconds: a change made whose answer its caller never gets.
 - GET  {prefix}/control/calls: every operation call received, in order.
 """
 
@@ -60,6 +62,7 @@ def panel(prefix):
             "hosted": {t: set() for t in PRODUCT_TYPES},
             "failures": {},
             "hangs": {},
+            "settings_hangs": {},
             "answers": {},
             "calls": [],
             "services": {},
@@ -283,10 +286,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self):
         prefix, section, rest = self.route()
-        with LOCK:
-            if section in PRODUCT_TYPES:
-                return self.answer(*setting(panel(prefix), "DELETE", section, rest, self.query(), {}))
+        if section in PRODUCT_TYPES:
+            return self.change_setting(prefix, "DELETE", section, rest, {})
         return self.answer(404, {"error": "no such route"})
+
+    def change_setting(self, prefix, method, section, rest, body):
+        """A change of a service's settings: made at once, answered after the type's hang."""
+        with LOCK:
+            state = panel(prefix)
+            answer = setting(state, method, section, rest, self.query(), body)
+            hang = state["settings_hangs"].get(section, 0)
+        time.sleep(hang)
+        return self.answer(*answer)
 
     def do_PUT(self):
         self.do_POST("PUT")
@@ -306,8 +317,6 @@ class Handler(BaseHTTPRequestHandler):
                 status, answer = operate(state, section, body)
                 state["calls"].append({"product_type": section, "request": body, "status": status})
                 return self.answer(status, answer)
-            if section in PRODUCT_TYPES:
-                return self.answer(*setting(state, method, section, rest, self.query(), body))
             if (section, rest) == ("control", ["capacity"]):
                 state["capacity"].update({t: int(n) for t, n in body.items() if t in PRODUCT_TYPES})
                 return self.answer(200, {"capacity": state["capacity"]})
@@ -321,7 +330,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self.answer(200, {"failures": state["failures"]})
             if (section, rest) == ("control", ["hang"]):
                 state["hangs"][body.get("product_type")] = float(body.get("seconds", 0))
-                return self.answer(200, {"hangs": state["hangs"]})
+                state["settings_hangs"][body.get("product_type")] = float(body.get("settings_seconds", 0))
+                return self.answer(200, {"hangs": state["hangs"], "settings_hangs": state["settings_hangs"]})
+        if section in PRODUCT_TYPES:
+            return self.change_setting(prefix, method, section, rest, body)
         return self.answer(404, {"error": "no such route"})
 
 

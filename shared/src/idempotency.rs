@@ -2,7 +2,9 @@
 //! its answer is stored; the same key with the same request replays that answer; the same key
 //! with another request is a 422; while the first still runs, a repeat waits for its answer (a
 //! 409 after `WAIT_FOR_FIRST`). Only successful answers are
-//! stored: after an error the key is released, so the corrected request can be sent again.
+//! stored: after an error the key is released, so the corrected request can be sent again;
+//! but after an error once the control panel acted (`panel_acted`), it is kept for that very
+//! request, whose retry is answered by the panel what it did, and records it.
 
 use crate::app::App;
 use crate::domain::Principal;
@@ -61,6 +63,18 @@ pub fn fingerprint(req: &Request) -> String {
 /// recorded. A request without a key is its own only attempt, and gets a new id.
 pub fn panel_request_id() -> String {
     ClaimedKey::current().map_or_else(crate::domain::ids::next_id, |claimed| claimed.panel_request_id)
+}
+
+tokio::task_local! {
+    /// Whether the request this task serves has changed something on the control panel.
+    static PANEL_ACTED: std::cell::Cell<bool>;
+}
+
+/// Marks that the request this task serves has changed something on the control panel, under
+/// `panel_request_id`: should it fail from here on, its key is kept for its retry (see
+/// `run_claimed`). Without a claimed key it does nothing.
+pub fn panel_acted() {
+    let _ = PANEL_ACTED.try_with(|acted| acted.set(true));
 }
 
 /// How long a repeat waits for the first request with its key to finish, to answer as it did.
@@ -127,7 +141,13 @@ where
 {
     let budget = crate::http::budget(app, &req);
     let route = crate::http::in_time(budget, Box::pin(route(app, principal, req)));
-    match CLAIMED.scope(claimed.clone(), route).await {
+    let (outcome, acted) = PANEL_ACTED
+        .scope(std::cell::Cell::new(false), async {
+            let outcome = CLAIMED.scope(claimed.clone(), route).await;
+            (outcome, PANEL_ACTED.with(std::cell::Cell::get))
+        })
+        .await;
+    match outcome {
         Ok(reply) => {
             let stored = StoredResponse {
                 status: reply.status.as_u16(),
@@ -139,6 +159,14 @@ where
                 tracing::warn!(error = %e, "could not store the idempotent answer");
             }
             reply.into_response()
+        }
+        // The panel's change is made and not recorded: a new claim would ask the panel under a
+        // new id, and it would not find what it already did (an address it removed).
+        Err(err) if acted => {
+            if let Err(e) = app.store.lapse_idempotency_key(&claimed).await {
+                tracing::warn!(error = %e, "could not keep an idempotency key for its retry");
+            }
+            err.into_response()
         }
         Err(err) => {
             if let Err(e) = app.store.release_idempotency_key(&claimed).await {

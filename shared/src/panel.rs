@@ -87,6 +87,19 @@ impl PanelRequest {
 #[error("control panel: {0}")]
 pub struct PanelError(pub String);
 
+const NO_ANSWER: &str = "no answer: ";
+
+impl PanelError {
+    fn no_answer(error: impl std::fmt::Display) -> Self {
+        Self(format!("{NO_ANSWER}{error}"))
+    }
+
+    /// No answer came back: the call may have reached the panel, which may have acted on it.
+    pub fn unanswered(&self) -> bool {
+        self.0.starts_with(NO_ANSWER)
+    }
+}
+
 /// A question about, or a change to, a service's settings (see the module's contract).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingsCall {
@@ -193,13 +206,7 @@ impl Default for HttpPanel {
 impl ProcessingModule for HttpPanel {
     async fn execute(&self, panel_url: &str, request: &PanelRequest) -> Result<Outcome, PanelError> {
         let url = format!("{}/operations", panel_url.trim_end_matches('/'));
-        let response = self
-            .client
-            .post(&url)
-            .json(request)
-            .send()
-            .await
-            .map_err(|e| PanelError(format!("no answer: {e}")))?;
+        let response = self.client.post(&url).json(request).send().await.map_err(PanelError::no_answer)?;
         let status = response.status().as_u16();
         let body: serde_json::Value = response.json().await.unwrap_or_default();
         match (status, body["error"].as_str()) {
@@ -231,7 +238,7 @@ impl ProcessingModule for HttpPanel {
         if let Some(body) = &call.body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| PanelError(format!("no answer: {e}")))?;
+        let response = request.send().await.map_err(PanelError::no_answer)?;
         let status = response.status().as_u16();
         let body: serde_json::Value = response.json().await.unwrap_or_default();
         match (status, body["error"].as_str()) {

@@ -53,10 +53,15 @@ impl Target {
     }
 }
 
-/// Asks a panel; no answer is a 502.
+/// Asks a panel; no answer is a 502. A change that got no answer may have been made: the
+/// request's key is then kept for its retry (`idempotency::panel_acted`), which asks again
+/// under the same request id and is answered what the panel did.
 pub async fn ask(app: &App, panel_url: &str, call: &SettingsCall) -> Result<SettingsAnswer, ApiError> {
     app.panel.settings(panel_url, call).await.map_err(|e| {
         tracing::warn!(error = %e, path = %call.path, "control panel call failed");
+        if e.unanswered() && call.method != reqwest::Method::GET {
+            crate::idempotency::panel_acted();
+        }
         ApiError::BadGateway("the control panel did not answer; try again later".into())
     })
 }
@@ -96,6 +101,7 @@ pub async fn record<F>(app: &App, target: &Target, decide: F) -> Result<Change, 
 where
     F: Fn(&Service, Timestamp) -> Result<(Change, Money), Refusal>,
 {
+    crate::idempotency::panel_acted();
     let (mut service, mut account) = (target.service.clone(), target.account.clone());
     for _ in 0..RECORD_ATTEMPTS {
         // Never over a running operation (one may have started since the first read): it would

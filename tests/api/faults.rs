@@ -194,3 +194,35 @@ async fn a_request_out_of_time_answers_503_before_its_deadline_and_releases_its_
     stack.send(keyed_order(&alice, "slow")).await.ok(201);
     assert_eq!(services_of(&stack, &alice).await, 1);
 }
+
+#[tokio::test]
+async fn an_address_removed_on_the_panel_whose_record_failed_is_recorded_by_the_retry() {
+    let (proxy, stack) = behind_a_proxy().await;
+    let alice = stack.client("alice");
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.fund("alice", 150).await;
+    let added = stack.post(&format!("/services/{id}/ip-addresses"), &alice, json!({"version": 4})).await;
+    let address = added.ok(201)["address"].as_str().unwrap().to_owned();
+    assert_eq!(stack.balance("alice").await, 0);
+    let remove = || {
+        Call::new("DELETE", &format!("/services/{id}/ip-addresses/{address}"))
+            .token(&alice)
+            .header("idempotency-key", "remove-1")
+    };
+    // The panel removes the address; the write of that removal is throttled past its retries.
+    proxy.set_rules(vec![Rule::always("TransactWriteItems", Fault::Throttle)]);
+    stack.send(remove()).await.problem(503);
+    proxy.set_rules(vec![]);
+    let listed = stack.get(&format!("/services/{id}/ip-addresses"), &alice).await.ok(200).clone();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "gone from the panel: {listed}");
+
+    // The client's retry is answered the panel's removal again, and records it, once.
+    let retried = stack.send(remove()).await;
+    assert_eq!(retried.status, 204, "{}", retried.body);
+    assert_eq!(stack.service(&id).await["options"], json!([]), "no longer paid for");
+    assert!(stack.balance("alice").await > 0, "the days left are credited");
+    let removals =
+        stack.history(&id).await.into_iter().filter(|(op, _, _)| op == "ip_address_remove").count();
+    assert_eq!(removals, 1);
+    assert_eq!(stack.send(remove()).await.status, 204, "and answered again as it was");
+}

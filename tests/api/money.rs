@@ -382,3 +382,41 @@ async fn a_retried_address_change_is_made_once_and_recorded_once() {
         Call::new("DELETE", &format!("/services/{id}/ip-addresses/{address}")).token(&stack.client("alice"));
     stack.send(other.header("idempotency-key", "remove-2")).await.problem(404);
 }
+
+#[tokio::test]
+async fn an_address_change_the_panel_made_but_never_answered_is_recorded_by_the_retry() {
+    let stack = Stack::on_november_first().await;
+    let alice = stack.client("alice");
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.fund("alice", 150).await;
+    let call = |method: &str, path: &str, key: &str| {
+        Call::new(method, &format!("/services/{id}/ip-addresses{path}"))
+            .token(&alice)
+            .header("idempotency-key", key)
+    };
+    let unanswered =
+        json!({"product_type": "vps", "settings_seconds": shared::panel::SETTINGS_TIMEOUT_SECONDS + 1});
+    let answered = json!({"product_type": "vps", "settings_seconds": 0});
+
+    // The panel adds the address; its answer comes after the function stopped waiting.
+    stack.panel_control("hang", unanswered.clone()).await;
+    stack.send(call("POST", "", "add-1").json(&json!({"version": 4}))).await.problem(502);
+    stack.panel_control("hang", answered.clone()).await;
+    let added = stack.send(call("POST", "", "add-1").json(&json!({"version": 4}))).await.ok(201).clone();
+    let listed = stack.get(&format!("/services/{id}/ip-addresses"), &alice).await.ok(200).clone();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2, "one address added, not two: {listed}");
+    assert_eq!(stack.balance("alice").await, 0, "and paid for");
+
+    // The panel removes it; again no answer.
+    let address = added["address"].as_str().unwrap().to_owned();
+    stack.panel_control("hang", unanswered).await;
+    stack.send(call("DELETE", &format!("/{address}"), "remove-1")).await.problem(502);
+    stack.panel_control("hang", answered).await;
+    let removed = stack.send(call("DELETE", &format!("/{address}"), "remove-1")).await;
+    assert_eq!(removed.status, 204, "{}", removed.body);
+    assert_eq!(stack.service(&id).await["options"], json!([]), "no longer paid for");
+    assert!(stack.balance("alice").await > 0, "the days left are credited");
+    let history: Vec<String> = stack.history(&id).await.into_iter().map(|(op, _, _)| op).collect();
+    let count = |what: &str| history.iter().filter(|op| *op == what).count();
+    assert_eq!((count("ip_address_add"), count("ip_address_remove")), (1, 1), "{history:?}");
+}

@@ -220,6 +220,32 @@ impl Store {
         }
     }
 
+    /// Keeps `key` for the same request, to be taken over at once: its lock lapses now, and the
+    /// claim keeps its request and its panel request id (see `take_over_idempotency_key`).
+    /// For an attempt that failed after the panel acted: only a retry of that very request,
+    /// asking the panel under the same id, is answered what the panel did, and records it.
+    pub async fn lapse_idempotency_key(&self, claimed: &ClaimedKey) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::idempotency(&claimed.principal, &claimed.key).item()))
+            .update_expression("SET locked_until = :lapsed")
+            .condition_expression("#state = :in_progress AND claim_id = :mine")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":lapsed", AttributeValue::N("0".into()))
+            .expression_attribute_values(":in_progress", s("in_progress"))
+            .expression_attribute_values(":mine", s(claimed.claim_id.clone()))
+            .send()
+            .await;
+        match result {
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(())
+            }
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
     /// Gives `key` up, so that the same request may be tried again; not once its writes are
     /// committed, nor once another attempt holds it.
     pub async fn release_idempotency_key(&self, claimed: &ClaimedKey) -> Result<(), StoreError> {
