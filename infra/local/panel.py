@@ -28,7 +28,8 @@ Control (same prefix):
 - POST {prefix}/control/capacity {"vps": 0, ...}: services each product type can host.
 - POST {prefix}/control/fail {"product_type": "vps", "count": 2, "status": 500}: the next
   `count` operations of that type fail (count -1: until told otherwise); with "every": 10,
-  only every tenth call fails until `count` have.
+  only every tenth call fails until `count` have; with "operation": "resume", only that
+  operation's calls fail (and count).
 - POST {prefix}/control/hang {"product_type": "vps", "seconds": 3}: every later operation
   of that type is answered only after that many seconds (0: at once again), as a panel that
   hangs past its callers' timeouts. With "settings_seconds": 6, every later change of that
@@ -124,7 +125,7 @@ def operate(state, product_type, op):
     if op_id in state["answers"]:
         return state["answers"][op_id]
     failure = state["failures"].get(product_type)
-    if failure and failure["count"] != 0:
+    if failure and failure["count"] != 0 and failure["operation"] in (None, op["operation"]):
         failure["seen"] += 1
         if failure["seen"] % failure["every"] == 0:
             if failure["count"] > 0:
@@ -325,6 +326,7 @@ class Handler(BaseHTTPRequestHandler):
                     "count": int(body.get("count", 1)),
                     "status": int(body.get("status", 500)),
                     "every": max(1, int(body.get("every", 1))),
+                    "operation": body.get("operation"),
                     "seen": 0,
                 }
                 return self.answer(200, {"failures": state["failures"]})

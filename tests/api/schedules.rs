@@ -95,6 +95,38 @@ async fn a_renewal_payment_lifts_the_non_payment_suspension() {
 }
 
 #[tokio::test]
+async fn a_renewal_the_panel_made_stands_when_the_panel_will_not_resume_the_service() {
+    let stack = Stack::on_november_first().await;
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.clock.set(Timestamp::parse("2026-12-02T00:00:00Z").unwrap());
+    stack.run_job("expiry-sweep").await;
+    stack.drain_queue(5).await;
+    stack.fund("alice", 500).await;
+    stack.panel_control("fail", json!({"product_type": "vps", "count": -1, "operation": "resume"})).await;
+    stack.post(&format!("/services/{id}/renew"), &stack.client("alice"), json!({"periods": 1})).await.ok(200);
+    stack.drain_queue(10).await;
+    assert_eq!(stack.dead_letters().await, 1, "the panel failed to the last receive");
+
+    // The panel renewed it: the renewal is kept, paid, and not refunded.
+    let kept = stack.service(&id).await;
+    assert_eq!(kept["expires_at"], "2027-01-02T00:00:00.000Z");
+    assert_eq!(stack.balance("alice").await, 0, "not refunded: the panel renewed it");
+    // Still suspended on the panel, so here too, for the provider to resume.
+    assert_eq!(kept["status"], "suspended_by_admin");
+    assert!(kept["last_error"].as_str().unwrap().contains("did not resume"), "{kept}");
+    stack.post(&format!("/services/{id}/enable"), &stack.client("alice"), json!({})).await.problem(409);
+    stack.panel_control("fail", json!({"product_type": "vps", "count": 0})).await;
+    stack.post(&format!("/services/{id}/enable"), &stack.provider(), json!({})).await.ok(200);
+    stack.drain_queue(5).await;
+    let resumed = stack.service(&id).await;
+    assert_eq!(
+        (resumed["status"].clone(), resumed["expires_at"].clone()),
+        (json!("active"), kept["expires_at"].clone())
+    );
+    assert_eq!(stack.run_job("expiry-sweep").await["acted"], 0);
+}
+
+#[tokio::test]
 async fn abuse_reports_at_the_limit_suspend_and_only_the_provider_lifts_it() {
     let stack = Stack::on_november_first().await;
     let id = id_of(&stack.active_vps("alice").await);

@@ -182,7 +182,8 @@ impl Worker {
         *operation = pending.work.action().name();
         let panel_url = read.rules.and_then(|r| r.panel_url).unwrap_or_default();
         let now = self.app.clock.now();
-        let calls = self.execute_all(&panel_url, PanelRequest::calls_for(&service, pending));
+        let mut made = 0;
+        let calls = self.execute_all(&panel_url, PanelRequest::calls_for(&service, pending), &mut made);
         let answered = tokio::time::timeout_at(deadline.into(), calls)
             .await
             .unwrap_or_else(|_| Err(PanelError("no answer before the worker's deadline".into())));
@@ -194,6 +195,13 @@ impl Worker {
                 Ok(true)
             }
             Err(error) if self.receive_count(record) >= self.max_receives => {
+                // A renewal the panel made, and only its resume failed: the renewal stands.
+                let unresumed =
+                    (made > 0).then(|| service.finish_unresumed(&pending.id, &error.to_string(), now));
+                if let Some(change) = unresumed.flatten() {
+                    self.write(&change, Money::Credit(pending.work.credit())).await?;
+                    return Err(Failed::Poison(error.to_string()));
+                }
                 let (change, refund) =
                     service.abandon(&pending.id, &error.to_string(), now).expect("pending");
                 self.write(&change, Money::Refund(refund)).await?;
@@ -203,12 +211,19 @@ impl Worker {
         }
     }
 
-    /// Makes the operation's panel calls in order; the outcome is the last one's. The panel
-    /// does each once per operation id, so a retry repeats the ones done before harmlessly.
-    async fn execute_all(&self, panel_url: &str, calls: Vec<PanelRequest>) -> Result<Outcome, PanelError> {
+    /// Makes the operation's panel calls in order; the outcome is the last one's, and `made`
+    /// counts those the panel carried out. The panel does each once per operation id, so a
+    /// retry repeats the ones done before harmlessly.
+    async fn execute_all(
+        &self,
+        panel_url: &str,
+        calls: Vec<PanelRequest>,
+        made: &mut usize,
+    ) -> Result<Outcome, PanelError> {
         let mut outcome = Outcome::Done;
         for call in &calls {
             outcome = self.app.panel.execute(panel_url, call).await?;
+            *made += 1;
         }
         Ok(outcome)
     }

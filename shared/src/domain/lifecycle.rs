@@ -601,6 +601,31 @@ impl Service {
         Some(self.record(next, &actor, pending.work.action(), at, details))
     }
 
+    /// Ends a renewal that lifted the last suspension, when the panel made the renewal and
+    /// would not resume the service (`error`): the renewal stands, paid, with its period, and
+    /// the service stays suspended, here as on the panel, held by the provider (`Hold::Admin`,
+    /// with `last_error`) until the provider resumes it. Refunding it instead would give the
+    /// client a renewal the panel (for a domain, its registry) had made. `None` for any other
+    /// operation.
+    pub fn finish_unresumed(&self, operation_id: &str, error: &str, at: Timestamp) -> Option<Change> {
+        let pending = self.pending.as_ref().filter(|p| p.id == operation_id)?;
+        if !matches!(pending.work, Work::Renewal { resume: true, .. }) {
+            return None;
+        }
+        let mut change = self.finish(operation_id, Outcome::Done, at)?;
+        let next = &mut change.service;
+        if !next.holds.contains(&Hold::Admin) {
+            next.holds.push(Hold::Admin);
+        }
+        next.status = resting_status(&next.holds);
+        next.last_error = Some(format!("renewed, but the control panel did not resume it: {error}"));
+        next.failed_at = Some(at);
+        change.entry.status_after = next.status;
+        change.entry.details["error"] = json!(error);
+        change.entry.details["holds"] = json!(next.holds);
+        Some(change)
+    }
+
     /// Gives up the pending operation `operation_id` after its last failure: the service
     /// returns to where it was, with `last_error` set, and what was charged for it is refunded
     /// (answered beside the change). A paid activation stays paid, with the service: the
@@ -967,6 +992,32 @@ mod tests {
             Work::Renewal { resume: false, .. }
         ));
         assert_eq!(done(renewing, 40).status, Status::Suspended);
+    }
+
+    #[test]
+    fn a_renewal_the_panel_made_stands_when_only_its_resume_failed() {
+        let mut lapsed = active();
+        lapsed.holds = vec![Hold::NonPayment];
+        lapsed.status = Status::TemporarilySuspended;
+        let renewing = lapsed.renew(1, &client(), at(40)).unwrap();
+        let id = renewing.queued.clone().unwrap();
+        let renewed = renewing.service.finish(&id, Outcome::Done, at(40)).unwrap().service;
+        let change = renewing.service.finish_unresumed(&id, "resume refused", at(40)).unwrap();
+        let kept = &change.service;
+        assert_eq!(
+            (kept.expires_at, kept.paid_until, kept.net_paid),
+            (renewed.expires_at, renewed.paid_until, renewed.net_paid)
+        );
+        assert_eq!(change.charged(), 0, "nothing charged again");
+        // Suspended on the panel still: here too, held by the provider, who resumes it.
+        assert_eq!((kept.status, kept.holds.clone()), (Status::SuspendedByAdmin, vec![Hold::Admin]));
+        assert!(kept.last_error.as_deref().is_some_and(|e| e.contains("resume refused")));
+        assert_eq!(change.entry.details["result"], "done");
+        assert!(kept.pending.is_none());
+        // Only such a renewal: any other operation is not the case.
+        let plain = active().renew(1, &client(), at(1)).unwrap();
+        let plain_id = plain.queued.clone().unwrap();
+        assert!(plain.service.finish_unresumed(&plain_id, "x", at(1)).is_none());
     }
 
     #[test]

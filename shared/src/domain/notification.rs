@@ -80,11 +80,13 @@ impl Kind {
         match event.operation {
             Action::Activation if failed || result == Some("not_available") => Some(Kind::ActivationFailed),
             Action::Activation if done => Some(Kind::Activated),
+            // Renewed even when the panel then would not resume the service (`error` set): it
+            // is paid for, and the client is told.
+            Action::Renewal if done => Some(Kind::Renewed),
             _ if failed => None,
             Action::Suspension if is_suspended(event.status_after) => Some(Kind::Suspended),
             Action::Resume if done && event.status_after == Status::Active => Some(Kind::Resumed),
             Action::Renewal if result == Some("insufficient_funds") => Some(Kind::RenewalDeclined),
-            Action::Renewal if done => Some(Kind::Renewed),
             Action::TariffChange if done => Some(Kind::TariffChanged),
             Action::OptionsChange if done => Some(Kind::OptionsChanged),
             Action::Deletion if done || deleted_at_once(event) => Some(Kind::Deleted),
@@ -524,6 +526,13 @@ mod tests {
                 Some(Kind::RenewalDeclined),
             ),
             (event(Action::Renewal, InProgress, Active, json!({"result": "done"})), Some(Kind::Renewed)),
+            // Renewed, though the panel would not resume it: the client paid, and is told.
+            (
+                event(Action::Renewal, InProgress, SuspendedByAdmin, json!({"result": "done", "error": "x"})),
+                Some(Kind::Renewed),
+            ),
+            // Given up and refunded: in the history only.
+            (event(Action::Renewal, InProgress, Active, json!({"error": "x", "refunded": 500})), None),
             (
                 event(Action::TariffChange, Active, Active, json!({"result": "done"})),
                 Some(Kind::TariffChanged),
