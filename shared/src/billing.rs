@@ -26,7 +26,7 @@ pub async fn account_reply(
     req: &Request,
 ) -> Result<Reply, ApiError> {
     let query = Query::parse(req, &PAGE_PARAMS)?;
-    let page = query.page(|raw| Some(raw.to_owned()))?;
+    let page = query.page(crate::domain::ids::parse_id)?;
     // The first page comes with the account in one read; a later one needs both reads.
     let (account, ledger) = if page.after.is_none() {
         let (account, ledger) = app.store.account_with_ledger(client, page.limit).await?;

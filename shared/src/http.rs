@@ -382,10 +382,7 @@ pub async fn visible_ticket(
     req: &Request,
 ) -> Result<crate::domain::ticket::Ticket, ApiError> {
     let not_found = || ApiError::not_found("ticket");
-    let id = path_param(req, "id")?;
-    if ulid::Ulid::from_string(&id).is_err() {
-        return Err(not_found());
-    }
+    let id = crate::domain::ids::parse_id(&path_param(req, "id")?).ok_or_else(not_found)?;
     let ticket = app.store.get_ticket(&id).await?.ok_or_else(not_found)?;
     if principal.can_see(&ticket.client_id) {
         Ok(ticket)

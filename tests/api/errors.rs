@@ -54,6 +54,22 @@ async fn errors_name_no_table_keys_or_sdk_text() {
 }
 
 #[tokio::test]
+async fn a_cursor_that_names_no_position_of_its_list_is_a_400() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    stack.fund("alice", 100).await;
+    for list in ["/tickets", "/account", "/clients/alice/account"] {
+        let token = if list.starts_with("/clients") { stack.provider() } else { alice.clone() };
+        // Not an id: DynamoDB would refuse a start key past its key size with a 500.
+        for position in ["x".repeat(1100), "LEDGER#".into(), "not-an-id".into()] {
+            let cursor = shared::http::encode_cursor(&position);
+            let reply = stack.get(&format!("{list}?cursor={cursor}"), &token).await;
+            assert!(reply.problem(400).contains("cursor"), "{list} {position:.20}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_failing_store_answers_500_without_detail() {
     let stack = Stack::new().await;
     let store = shared::store::Store::new(stack.app.store.client().clone(), "no-such-table");

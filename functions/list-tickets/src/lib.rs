@@ -17,7 +17,7 @@ async fn list_tickets(app: &App, principal: Principal, req: Request) -> Result<R
         owner: (!principal.is_provider()).then(|| principal.id.clone()),
         service: query.parsed("service_id", ServiceId::parse)?,
     };
-    let page = app.store.list_tickets(&filter, query.page(|raw| Some(raw.to_owned()))?).await?;
+    let page = app.store.list_tickets(&filter, query.page(shared::domain::ids::parse_id)?).await?;
     let mut items: Vec<serde_json::Value> =
         page.items.iter().map(|t| serde_json::to_value(t).expect("a ticket serializes")).collect();
     views::hide_deleted_links(app, &principal, &mut items).await?;

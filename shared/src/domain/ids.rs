@@ -54,6 +54,12 @@ pub fn next_id() -> String {
     next_ulid().to_string()
 }
 
+/// An id `next_id` made, read from a path or cursor (a ticket's, a ledger entry's): only a
+/// well-formed ULID.
+pub fn parse_id(raw: &str) -> Option<String> {
+    ulid::Ulid::from_string(raw).ok().map(|u| u.to_string())
+}
+
 /// Longest principal or client id accepted.
 pub const MAX_CLIENT_ID_LEN: usize = 128;
 /// Longest tariff id accepted.
