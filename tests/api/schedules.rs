@@ -114,6 +114,8 @@ async fn a_renewal_the_panel_made_stands_when_the_panel_will_not_resume_the_serv
     // Still suspended on the panel, so here too, for the provider to resume.
     assert_eq!(kept["status"], "suspended_by_admin");
     assert!(kept["last_error"].as_str().unwrap().contains("did not resume"), "{kept}");
+    let told = stack.get(&format!("/services/{id}"), &stack.client("alice")).await.ok(200).clone();
+    assert_eq!(told["last_error"], shared::domain::failure::RENEWED_NOT_RESUMED, "the client's words");
     stack.post(&format!("/services/{id}/enable"), &stack.client("alice"), json!({})).await.problem(409);
     stack.panel_control("fail", json!({"product_type": "vps", "count": 0})).await;
     stack.post(&format!("/services/{id}/enable"), &stack.provider(), json!({})).await.ok(200);

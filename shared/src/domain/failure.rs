@@ -13,6 +13,14 @@ pub const SETUP_NOT_DONE: &str = "the control panel could not set the service up
 pub const OPERATION_UNDONE: &str =
     "the control panel did not complete the operation; it was undone and any charge refunded";
 
+/// A renewal that lifted the last suspension, made on the panel, which then would not resume
+/// the service (see `Service::finish_unresumed`).
+pub const RENEWED_NOT_RESUMED: &str = "the service was renewed, but the control panel did not resume it; \
+    it stays suspended until the provider resumes it";
+
+/// How the provider's `last_error` of such a renewal starts.
+pub(crate) const UNRESUMED: &str = "renewed, but the control panel did not resume it: ";
+
 /// The sentence a client reads about a given-up `operation`.
 pub fn told_to_client(operation: Action) -> &'static str {
     match operation {
@@ -23,20 +31,28 @@ pub fn told_to_client(operation: Action) -> &'static str {
 
 impl Service {
     /// `last_error` as the service's client reads it. Only a service never activated (no paid
-    /// period yet) can have failed its activation; any other failure was undone.
+    /// period yet) can have failed its activation; any other failure was undone, but for a
+    /// renewal the panel made and would not resume.
     pub fn last_error_for_client(&self) -> Option<&'static str> {
-        self.last_error.as_ref()?;
-        Some(if self.expires_at.is_none() { SETUP_NOT_DONE } else { OPERATION_UNDONE })
+        let error = self.last_error.as_ref()?;
+        Some(if self.expires_at.is_none() {
+            SETUP_NOT_DONE
+        } else if error.starts_with(UNRESUMED) {
+            RENEWED_NOT_RESUMED
+        } else {
+            OPERATION_UNDONE
+        })
     }
 }
 
 impl HistoryEntry {
     /// The entry as the service's client reads it: a given-up operation's `error` is the
-    /// sentence about it.
+    /// sentence about it (an operation done with an `error` is a renewal not resumed).
     pub fn for_client(&self) -> HistoryEntry {
         let mut entry = self.clone();
+        let done = self.details.get("result").is_some();
         if let Some(error) = entry.details.get_mut("error") {
-            *error = told_to_client(self.operation).into();
+            *error = if done { RENEWED_NOT_RESUMED } else { told_to_client(self.operation) }.into();
         }
         entry
     }
@@ -75,5 +91,23 @@ mod tests {
         assert_eq!(activation.for_client().details["error"], SETUP_NOT_DONE);
         let done = entry(Action::Reboot, json!({"result": "done"}));
         assert_eq!(done.for_client(), done, "an entry without an error is read as it is");
+    }
+
+    #[test]
+    fn a_client_reads_that_a_renewal_the_panel_did_not_resume_stands() {
+        let mut lapsed =
+            crate::domain::order::sample_service(Timestamp::parse("2026-10-01T00:00:00Z").unwrap());
+        lapsed.status = Status::TemporarilySuspended;
+        lapsed.holds = vec![crate::domain::lifecycle::Hold::NonPayment];
+        lapsed.expires_at = Some(Timestamp::parse("2026-11-01T00:00:00Z").unwrap());
+        let at = Timestamp::parse("2026-11-02T00:00:00Z").unwrap();
+        let client = Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client };
+        let renewing = lapsed.renew(1, &Actor::from(&client), at).unwrap();
+        let id = renewing.queued.clone().unwrap();
+        let internal = "control panel: answered 500: no detail";
+        let change = renewing.service.finish_unresumed(&id, internal, at).unwrap();
+        assert_eq!(change.entry.for_client().details["error"], RENEWED_NOT_RESUMED);
+        assert_eq!(change.service.last_error_for_client(), Some(RENEWED_NOT_RESUMED));
+        assert!(change.service.last_error.as_deref().is_some_and(|e| e.contains(internal)), "the provider's");
     }
 }

@@ -618,7 +618,7 @@ impl Service {
             next.holds.push(Hold::Admin);
         }
         next.status = resting_status(&next.holds);
-        next.last_error = Some(format!("renewed, but the control panel did not resume it: {error}"));
+        next.last_error = Some(format!("{}{error}", super::failure::UNRESUMED));
         next.failed_at = Some(at);
         change.entry.status_after = next.status;
         change.entry.details["error"] = json!(error);
