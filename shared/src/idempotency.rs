@@ -3,8 +3,9 @@
 //! with another request is a 422; while the first still runs, a repeat waits for its answer (a
 //! 409 after `WAIT_FOR_FIRST`). Only successful answers are
 //! stored: after an error the key is released, so the corrected request can be sent again;
-//! but after an error once the control panel acted (`panel_acted`), it is kept for that very
-//! request, whose retry is answered by the panel what it did, and records it.
+//! but after an error once the control panel changed something, or may have (`PanelChange`),
+//! it is kept for that very request, whose retry is answered by the panel what it did, and
+//! records it.
 
 use crate::app::App;
 use crate::domain::Principal;
@@ -65,16 +66,34 @@ pub fn panel_request_id() -> String {
     ClaimedKey::current().map_or_else(crate::domain::ids::next_id, |claimed| claimed.panel_request_id)
 }
 
-tokio::task_local! {
-    /// Whether the request this task serves has changed something on the control panel.
-    static PANEL_ACTED: std::cell::Cell<bool>;
+/// What the request this task serves did on the control panel, under `panel_request_id`,
+/// which decides what becomes of its key should it fail (see `run_claimed`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PanelChange {
+    /// Nothing: the key is released (unless an earlier attempt's change may stand).
+    #[default]
+    None,
+    /// A change made, or asked for with no answer (it may have been made): the key is kept
+    /// for this very request, whose retry the panel answers with what it did.
+    Made,
+    /// A change made and then undone on the panel (an address given back): the key is
+    /// released, so that no retry is answered what the panel no longer holds.
+    Undone,
 }
 
-/// Marks that the request this task serves has changed something on the control panel, under
-/// `panel_request_id`: should it fail from here on, its key is kept for its retry (see
-/// `run_claimed`). Without a claimed key it does nothing.
-pub fn panel_acted() {
-    let _ = PANEL_ACTED.try_with(|acted| acted.set(true));
+tokio::task_local! {
+    static PANEL_CHANGE: std::cell::Cell<PanelChange>;
+}
+
+/// Records what the request this task serves did on the control panel; without a claimed key
+/// it does nothing.
+pub fn set_panel_change(change: PanelChange) {
+    let _ = PANEL_CHANGE.try_with(|cell| cell.set(change));
+}
+
+/// What the request this task serves did on the control panel so far.
+pub fn panel_change() -> PanelChange {
+    PANEL_CHANGE.try_with(std::cell::Cell::get).unwrap_or_default()
 }
 
 /// How long a repeat waits for the first request with its key to finish, to answer as it did.
@@ -141,10 +160,10 @@ where
 {
     let budget = crate::http::budget(app, &req);
     let route = crate::http::in_time(budget, Box::pin(route(app, principal, req)));
-    let (outcome, acted) = PANEL_ACTED
-        .scope(std::cell::Cell::new(false), async {
+    let (outcome, panel) = PANEL_CHANGE
+        .scope(std::cell::Cell::new(PanelChange::None), async {
             let outcome = CLAIMED.scope(claimed.clone(), route).await;
-            (outcome, PANEL_ACTED.with(std::cell::Cell::get))
+            (outcome, PANEL_CHANGE.with(std::cell::Cell::get))
         })
         .await;
     match outcome {
@@ -160,17 +179,16 @@ where
             }
             reply.into_response()
         }
-        // The panel's change is made and not recorded: a new claim would ask the panel under a
-        // new id, and it would not find what it already did (an address it removed).
-        Err(err) if acted => {
-            if let Err(e) = app.store.lapse_idempotency_key(&claimed).await {
-                tracing::warn!(error = %e, "could not keep an idempotency key for its retry");
-            }
-            err.into_response()
-        }
         Err(err) => {
-            if let Err(e) = app.store.release_idempotency_key(&claimed).await {
-                tracing::warn!(error = %e, "could not release an idempotency key");
+            // A panel change made and not recorded stays with the key: a new claim would ask
+            // the panel under a new id, and not find what it already did (an address removed).
+            let given_up = match panel {
+                PanelChange::Made => app.store.lapse_idempotency_key(&claimed).await,
+                PanelChange::Undone => app.store.forget_idempotency_key(&claimed).await,
+                PanelChange::None => app.store.release_idempotency_key(&claimed).await,
+            };
+            if let Err(e) = given_up {
+                tracing::warn!(error = %e, ?panel, "could not give an idempotency key up");
             }
             err.into_response()
         }

@@ -9,6 +9,7 @@ use crate::domain::lifecycle::{Change, Refusal};
 use crate::domain::settings::{AddressMove, Setting};
 use crate::domain::{Principal, Service, Timestamp};
 use crate::error::ApiError;
+use crate::idempotency::{self, PanelChange};
 use crate::operations::{account_as_read, apply_to_account, load_visible_service, move_money, Money};
 use crate::panel::{ProcessingModule, SettingsAnswer, SettingsCall};
 use lambda_http::Request;
@@ -53,17 +54,48 @@ impl Target {
     }
 }
 
-/// Asks a panel; no answer is a 502. A change that got no answer may have been made: the
-/// request's key is then kept for its retry (`idempotency::panel_acted`), which asks again
-/// under the same request id and is answered what the panel did.
+/// Asks a panel; no answer is a 502. A change is `PanelChange::Made` from the moment it is
+/// sent: made, or cut short with no answer (the panel may have made it, and the request's
+/// deadline may end it mid-call), the request's key is kept for its retry, which asks again
+/// under the same request id and is answered what the panel did. Only an answer that says
+/// nothing changed (a refusal, a 404) puts back what was before.
 pub async fn ask(app: &App, panel_url: &str, call: &SettingsCall) -> Result<SettingsAnswer, ApiError> {
-    app.panel.settings(panel_url, call).await.map_err(|e| {
+    let change = call.method != reqwest::Method::GET;
+    let before = idempotency::panel_change();
+    if change {
+        idempotency::set_panel_change(PanelChange::Made);
+    }
+    let answer = app.panel.settings(panel_url, call).await;
+    let unchanged = match &answer {
+        Ok(SettingsAnswer::Done(_)) => false,
+        Ok(SettingsAnswer::NotFound | SettingsAnswer::NoResources) => true,
+        Err(e) => !e.unanswered(),
+    };
+    if change && unchanged {
+        idempotency::set_panel_change(before);
+    }
+    answer.map_err(|e| {
         tracing::warn!(error = %e, path = %call.path, "control panel call failed");
-        if e.unanswered() && call.method != reqwest::Method::GET {
-            crate::idempotency::panel_acted();
-        }
         ApiError::BadGateway("the control panel did not answer; try again later".into())
     })
+}
+
+/// Gives back on the panel a change `record` could not record (`undo`, an address or server
+/// made by this request), so that it is not kept unpaid; answers `error`, the reason. Once
+/// given back, the request's key is released (`PanelChange::Undone`): its retry makes the
+/// change anew rather than be answered the one given back.
+pub async fn give_back(
+    app: &App,
+    target: &Target,
+    undo: SettingsCall,
+    what: &str,
+    error: ApiError,
+) -> ApiError {
+    match target.ask(app, &undo).await {
+        Ok(_) => idempotency::set_panel_change(PanelChange::Undone),
+        Err(e) => tracing::error!(%what, error = %e, "an unrecorded change stays on the panel"),
+    }
+    error
 }
 
 /// The body of an answer that can only be `Done`, read as `T`.
@@ -101,7 +133,6 @@ pub async fn record<F>(app: &App, target: &Target, decide: F) -> Result<Change, 
 where
     F: Fn(&Service, Timestamp) -> Result<(Change, Money), Refusal>,
 {
-    crate::idempotency::panel_acted();
     let (mut service, mut account) = (target.service.clone(), target.account.clone());
     for _ in 0..RECORD_ATTEMPTS {
         // Never over a running operation (one may have started since the first read): it would

@@ -216,7 +216,13 @@ async fn an_address_removed_on_the_panel_whose_record_failed_is_recorded_by_the_
     let listed = stack.get(&format!("/services/{id}/ip-addresses"), &alice).await.ok(200).clone();
     assert_eq!(listed["items"].as_array().unwrap().len(), 1, "gone from the panel: {listed}");
 
-    // The client's retry is answered the panel's removal again, and records it, once.
+    // A retry that fails before it reaches the panel keeps the key all the same.
+    let reads = ["GetItem", "BatchGetItem", "Query"];
+    proxy.set_rules(reads.iter().map(|read| Rule::always(read, Fault::Throttle)).collect());
+    stack.send(remove()).await.problem(503);
+    proxy.set_rules(vec![]);
+
+    // The client's next retry is answered the panel's removal again, and records it, once.
     let retried = stack.send(remove()).await;
     assert_eq!(retried.status, 204, "{}", retried.body);
     assert_eq!(stack.service(&id).await["options"], json!([]), "no longer paid for");
@@ -225,4 +231,40 @@ async fn an_address_removed_on_the_panel_whose_record_failed_is_recorded_by_the_
         stack.history(&id).await.into_iter().filter(|(op, _, _)| op == "ip_address_remove").count();
     assert_eq!(removals, 1);
     assert_eq!(stack.send(remove()).await.status, 204, "and answered again as it was");
+}
+
+#[tokio::test]
+async fn an_address_given_back_after_its_record_failed_is_not_charged_by_the_retry() {
+    let (proxy, stack) = behind_a_proxy().await;
+    let alice = stack.client("alice");
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.fund("alice", 150).await;
+    let add = || {
+        Call::new("POST", &format!("/services/{id}/ip-addresses"))
+            .token(&alice)
+            .header("idempotency-key", "add-1")
+            .json(&json!({"version": 4}))
+    };
+    // The panel adds an address; its record is throttled; the panel takes it back.
+    proxy.set_rules(vec![Rule::always("TransactWriteItems", Fault::Throttle)]);
+    stack.send(add()).await.problem(503);
+    proxy.set_rules(vec![]);
+    assert_eq!(addresses(&stack, &id).await.len(), 1, "given back");
+    assert_eq!(stack.balance("alice").await, 150, "nothing charged");
+
+    // The retry adds an address anew, which the panel holds, and pays for it once.
+    let added = stack.send(add()).await.ok(201).clone();
+    let held = addresses(&stack, &id).await;
+    assert_eq!(held.len(), 2, "{held:?}");
+    assert!(
+        held.iter().any(|a| a["address"] == added["address"]),
+        "the address charged for is held: {held:?}"
+    );
+    assert_eq!(stack.balance("alice").await, 0, "charged once");
+    assert_eq!(stack.service(&id).await["options"], json!([{"id": "ipv4", "quantity": 1}]));
+}
+
+async fn addresses(stack: &Stack, id: &str) -> Vec<Value> {
+    let listed = stack.get(&format!("/services/{id}/ip-addresses"), &stack.client("alice")).await;
+    listed.ok(200)["items"].as_array().unwrap().clone()
 }

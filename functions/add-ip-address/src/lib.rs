@@ -11,7 +11,7 @@ use shared::http::{self, json_body};
 use shared::idempotency::panel_request_id;
 use shared::operations::tariff_of;
 use shared::panel::{segment, SettingsAnswer, SettingsCall};
-use shared::settings::{address_money, done, ensure_affordable, record, Items, Target};
+use shared::settings::{address_money, done, ensure_affordable, give_back, record, Items, Target};
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -53,12 +53,8 @@ async fn add(app: &App, principal: Principal, req: Request) -> Result<Reply, Api
     .await;
     if let Err(error) = recorded {
         // Not recorded, so not kept: the panel gives the address back.
-        let release =
-            SettingsCall::delete(target.path(&format!("ip-addresses/{}", segment(&address.address))));
-        if let Err(e) = target.ask(app, &release).await {
-            lambda_http::tracing::error!(address = %address.address, error = %e, "an unrecorded address stays on the panel");
-        }
-        return Err(error);
+        let undo = SettingsCall::delete(target.path(&format!("ip-addresses/{}", segment(&address.address))));
+        return Err(give_back(app, &target, undo, &address.address, error).await);
     }
     Reply::created(address)
 }

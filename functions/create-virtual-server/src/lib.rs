@@ -10,7 +10,7 @@ use shared::http::{self, json_body};
 use shared::idempotency::panel_request_id;
 use shared::operations::Money;
 use shared::panel::{segment, SettingsAnswer, SettingsCall};
-use shared::settings::{done, record, Target};
+use shared::settings::{done, give_back, record, Target};
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -37,11 +37,8 @@ async fn create(app: &App, principal: Principal, req: Request) -> Result<Reply, 
     .await;
     if let Err(error) = recorded {
         // Not recorded, so not kept.
-        let release = SettingsCall::delete(target.path(&format!("virtual-servers/{}", segment(&server.id))));
-        if let Err(e) = target.ask(app, &release).await {
-            lambda_http::tracing::error!(server = %server.id, error = %e, "an unrecorded virtual server stays");
-        }
-        return Err(error);
+        let undo = SettingsCall::delete(target.path(&format!("virtual-servers/{}", segment(&server.id))));
+        return Err(give_back(app, &target, undo, &server.id, error).await);
     }
     Reply::created(server)
 }

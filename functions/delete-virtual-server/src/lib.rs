@@ -5,13 +5,13 @@
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::domain::settings::{is_virtual_server_id, Setting, VirtualServer};
+use shared::domain::settings::{is_virtual_server_id, Setting};
 use shared::domain::{Action, Principal};
 use shared::http::{self, path_param};
 use shared::idempotency::panel_request_id;
 use shared::operations::Money;
 use shared::panel::{segment, SettingsAnswer, SettingsCall};
-use shared::settings::{done, record, Items, Target};
+use shared::settings::{record, Target};
 use shared::{ApiError, App, Reply};
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -25,11 +25,8 @@ async fn remove(app: &App, principal: Principal, req: Request) -> Result<Reply, 
         return Err(ApiError::BadRequest("vs_id: letters, digits, `-` and `_`, 1 to 64 of them".into()));
     }
     let target = Target::load(app, &principal, &req, Setting::VirtualServers).await?;
-    let listed: Items<VirtualServer> =
-        done(target.ask(app, &SettingsCall::get(target.path("virtual-servers"))).await?)?;
-    if !listed.items.iter().any(|listed| listed.id == server) {
-        return Err(ApiError::not_found("virtual server"));
-    }
+    // Asked whether listed or not: a server removed by an earlier attempt of this very request
+    // (one that ended before it could record it) is answered removed again, and recorded now.
     let call = SettingsCall::delete(target.path(&format!("virtual-servers/{}", segment(&server))))
         .query("request_id", panel_request_id());
     match target.ask(app, &call).await? {

@@ -5,6 +5,10 @@ use super::{encode, s, Store, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
+/// Marks a claim whose attempt failed once the control panel acted, or may have: the key is
+/// kept for that request's retries (see `Store::lapse_idempotency_key`).
+const PANEL_ACTED: &str = "panel_acted";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordState {
@@ -221,19 +225,22 @@ impl Store {
     }
 
     /// Keeps `key` for the same request, to be taken over at once: its lock lapses now, and the
-    /// claim keeps its request and its panel request id (see `take_over_idempotency_key`).
-    /// For an attempt that failed after the panel acted: only a retry of that very request,
-    /// asking the panel under the same id, is answered what the panel did, and records it.
+    /// claim keeps its request and its panel request id (see `take_over_idempotency_key`),
+    /// marked `panel_acted` for every later attempt. For an attempt that failed once the panel
+    /// acted: only a retry of that very request, asking the panel under the same id, is
+    /// answered what the panel did, and records it.
     pub async fn lapse_idempotency_key(&self, claimed: &ClaimedKey) -> Result<(), StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(keys::idempotency(&claimed.principal, &claimed.key).item()))
-            .update_expression("SET locked_until = :lapsed")
+            .update_expression("SET locked_until = :lapsed, #acted = :acted")
             .condition_expression("#state = :in_progress AND claim_id = :mine")
             .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#acted", PANEL_ACTED)
             .expression_attribute_values(":lapsed", AttributeValue::N("0".into()))
+            .expression_attribute_values(":acted", AttributeValue::Bool(true))
             .expression_attribute_values(":in_progress", s("in_progress"))
             .expression_attribute_values(":mine", s(claimed.claim_id.clone()))
             .send()
@@ -247,24 +254,42 @@ impl Store {
     }
 
     /// Gives `key` up, so that the same request may be tried again; not once its writes are
-    /// committed, nor once another attempt holds it.
+    /// committed, nor once another attempt holds it, nor while an earlier attempt's panel
+    /// change may stand (`panel_acted`): the key is then kept for the retry, lapsed.
     pub async fn release_idempotency_key(&self, claimed: &ClaimedKey) -> Result<(), StoreError> {
-        let result = self
+        if self.delete_claim(claimed, true).await? {
+            return Ok(());
+        }
+        self.lapse_idempotency_key(claimed).await
+    }
+
+    /// Gives `key` up whatever an earlier attempt did on the panel: this attempt undid it.
+    pub async fn forget_idempotency_key(&self, claimed: &ClaimedKey) -> Result<(), StoreError> {
+        self.delete_claim(claimed, false).await.map(|_| ())
+    }
+
+    /// Deletes this attempt's claim, unless its writes are committed (or, `unless_acted`, a
+    /// panel change may stand); answers whether it did.
+    async fn delete_claim(&self, claimed: &ClaimedKey, unless_acted: bool) -> Result<bool, StoreError> {
+        let mut condition = String::from("#state = :in_progress AND claim_id = :mine");
+        let mut delete = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(keys::idempotency(&claimed.principal, &claimed.key).item()))
-            .condition_expression("#state = :in_progress AND claim_id = :mine")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":in_progress", s("in_progress"))
-            .expression_attribute_values(":mine", s(claimed.claim_id.clone()))
-            .send()
-            .await;
-        match result {
+            .expression_attribute_values(":mine", s(claimed.claim_id.clone()));
+        if unless_acted {
+            condition.push_str(" AND attribute_not_exists(#acted)");
+            delete = delete.expression_attribute_names("#acted", PANEL_ACTED);
+        }
+        match delete.condition_expression(condition).send().await {
+            Ok(_) => Ok(true),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(())
+                Ok(false)
             }
-            other => other.map(|_| ()).map_err(Into::into),
+            Err(e) => Err(e.into()),
         }
     }
 }
