@@ -805,31 +805,38 @@ async fn a_seeded_run_under_faults_loses_nothing_and_does_nothing_twice() {
     // Boxed: two runs' futures side by side overflow a test thread's stack.
     let (faulted, clean) =
         tokio::join!(Box::pin(run(seed, requests, true)), Box::pin(run(seed, requests, false)));
-    let differing = faulted
+    // Which answers a fault changed, for a reader to check each is a fault's own effect.
+    let differing: Vec<String> = faulted
         .answers
         .iter()
         .zip(&clean.answers)
-        .filter(|(a, b)| (a.accepted, a.status / 100) != (b.accepted, b.status / 100))
-        .count();
+        .enumerate()
+        .filter(|(_, (a, b))| (a.accepted, a.status / 100) != (b.accepted, b.status / 100))
+        .map(|(i, (a, b))| format!("#{i} {} {}: {} (clean {})", a.method, a.template, a.status, b.status))
+        .collect();
     let retried = faulted.answers.iter().filter(|a| a.tries > 1).count();
     let faults: Vec<String> = faulted.faults.iter().map(|(kind, n)| format!("{} {n}", kind.name())).collect();
     let mut violations = faulted.violations.clone();
     violations.extend(clean.violations.iter().map(|v| format!("without faults: {v}")));
-    if differing == 0 && faulted.state != clean.state {
+    if differing.is_empty() && faulted.state != clean.state {
         violations.push(format!(
             "the same answers, another final state:\n faulted {}\n clean   {}",
             faulted.state, clean.state
         ));
     }
     println!(
-        "fault run (seed {seed}): {} requests ({retried} retried by their clients), {} AWS calls, faults: {}; {} crashes; {} services; {differing} answered otherwise than without faults; violations: {}",
+        "fault run (seed {seed}): {} requests ({retried} retried by their clients), {} AWS calls, faults: {}; {} crashes; {} services; {} answered otherwise than without faults; violations: {}",
         faulted.answers.len(),
         faulted.aws_calls,
         faults.join(", "),
         faulted.crashes,
         faulted.services.values().map(Vec::len).sum::<usize>(),
+        differing.len(),
         violations.len()
     );
+    if !differing.is_empty() {
+        println!("answered otherwise: {}", differing.join("; "));
+    }
     assert!(violations.is_empty(), "{}", violations.join("\n"));
     assert!(faulted.faults.len() == Fault::ALL.len(), "every kind of fault happened: {faults:?}");
     assert!(faulted.crashes > 0, "crashes happened");
