@@ -129,6 +129,29 @@ async fn a_renewal_the_panel_made_stands_when_the_panel_will_not_resume_the_serv
 }
 
 #[tokio::test]
+async fn a_renewal_the_panel_made_on_an_earlier_receive_stands_when_the_panel_is_then_unreachable() {
+    let stack = Stack::on_november_first().await;
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.clock.set(Timestamp::parse("2026-12-02T00:00:00Z").unwrap());
+    stack.run_job("expiry-sweep").await;
+    stack.drain_queue(5).await;
+    stack.fund("alice", 500).await;
+    stack.panel_control("fail", json!({"product_type": "vps", "count": -1, "operation": "resume"})).await;
+    stack.post(&format!("/services/{id}/renew"), &stack.client("alice"), json!({"periods": 1})).await.ok(200);
+    // The first receive: the panel renews, and will not resume.
+    assert_eq!(stack.drain_queue(1).await, 1);
+    // Then the panel cannot be reached at all, to the last receive.
+    let unreachable = json!({"client_delete": "immediate", "client_can_suspend": true, "abuse_limit": 100,
+                             "auto_delete_after_days": 14, "renew_lead_days": 3, "panel_url": "http://127.0.0.1:9/vps"});
+    stack.put("/product-types/vps", &stack.provider(), unreachable).await.ok(200);
+    stack.drain_queue(10).await;
+    let kept = stack.service(&id).await;
+    assert_eq!(kept["expires_at"], "2027-01-02T00:00:00.000Z", "the renewal the panel made stands: {kept}");
+    assert_eq!(stack.balance("alice").await, 0, "not refunded");
+    assert_eq!(kept["status"], "suspended_by_admin");
+}
+
+#[tokio::test]
 async fn abuse_reports_at_the_limit_suspend_and_only_the_provider_lifts_it() {
     let stack = Stack::on_november_first().await;
     let id = id_of(&stack.active_vps("alice").await);

@@ -195,9 +195,11 @@ impl Worker {
                 Ok(true)
             }
             Err(error) if self.receive_count(record) >= self.max_receives => {
-                // A renewal the panel made, and only its resume failed: the renewal stands.
+                // A renewal the panel made, now or on an earlier receive, and only its resume
+                // failed: the renewal stands.
+                let renewal_made = made > 0 || pending.renewed_on_panel;
                 let unresumed =
-                    (made > 0).then(|| service.finish_unresumed(&pending.id, &error.to_string(), now));
+                    renewal_made.then(|| service.finish_unresumed(&pending.id, &error.to_string(), now));
                 if let Some(change) = unresumed.flatten() {
                     self.write(&change, Money::Credit(pending.work.credit())).await?;
                     return Err(Failed::Poison(error.to_string()));
@@ -207,7 +209,27 @@ impl Worker {
                 self.write(&change, Money::Refund(refund)).await?;
                 Err(Failed::Poison(error.to_string()))
             }
-            Err(error) => Err(Failed::Retry(error.to_string())),
+            Err(error) => {
+                if made > 0 {
+                    self.remember_renewal(&service, &pending.id).await;
+                }
+                Err(Failed::Retry(error.to_string()))
+            }
+        }
+    }
+
+    /// Notes on the service that the panel made its renewal, for a last receive that may not
+    /// reach the panel at all. A note that cannot be written leaves it to the next receive
+    /// (and, on the last, to what that receive learns).
+    async fn remember_renewal(&self, service: &shared::domain::Service, operation_id: &str) {
+        let Some(marked) = service.mark_renewed_on_panel(operation_id) else { return };
+        let mut batch = self.app.store.batch();
+        let written = match batch.service(&marked) {
+            Ok(_) => self.app.store.commit(batch).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = written {
+            tracing::warn!(%error, "could not note the renewal the panel made");
         }
     }
 

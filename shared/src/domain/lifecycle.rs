@@ -133,6 +133,11 @@ pub struct PendingOperation {
     /// The other fields its start changed, restored if it fails for good.
     #[serde(default)]
     pub restore: Restore,
+    /// A renewal that resumes: the panel made the renewal on an earlier receive, and only the
+    /// resume is outstanding. Kept so that a last receive that cannot reach the panel at all
+    /// still knows the renewal stands (see `Service::finish_unresumed`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub renewed_on_panel: bool,
 }
 
 /// What an operation's start may change beside the status, suspension reasons and validity.
@@ -260,6 +265,7 @@ impl Service {
                 renewal_declined_on: self.renewal_declined_on.clone(),
                 delete_at: self.delete_at,
             },
+            renewed_on_panel: false,
         });
         next.last_error = None;
         next.failed_at = None;
@@ -624,6 +630,19 @@ impl Service {
         change.entry.details["error"] = json!(error);
         change.entry.details["holds"] = json!(next.holds);
         Some(change)
+    }
+
+    /// The service, one version on, with its pending renewal `operation_id` marked made on the
+    /// panel (`PendingOperation::renewed_on_panel`); `None` when there is nothing to mark.
+    pub fn mark_renewed_on_panel(&self, operation_id: &str) -> Option<Service> {
+        let pending = self.pending.as_ref().filter(|p| p.id == operation_id && !p.renewed_on_panel)?;
+        if !matches!(pending.work, Work::Renewal { resume: true, .. }) {
+            return None;
+        }
+        let mut next = self.clone();
+        next.pending.as_mut()?.renewed_on_panel = true;
+        next.version += 1;
+        Some(next)
     }
 
     /// Gives up the pending operation `operation_id` after its last failure: the service
@@ -1018,6 +1037,12 @@ mod tests {
         let plain = active().renew(1, &client(), at(1)).unwrap();
         let plain_id = plain.queued.clone().unwrap();
         assert!(plain.service.finish_unresumed(&plain_id, "x", at(1)).is_none());
+        assert!(plain.service.mark_renewed_on_panel(&plain_id).is_none());
+        // The renewal made on an earlier receive is noted once, one version on.
+        let marked = renewing.service.mark_renewed_on_panel(&id).unwrap();
+        assert!(marked.pending.as_ref().unwrap().renewed_on_panel);
+        assert_eq!(marked.version, renewing.service.version + 1);
+        assert!(marked.mark_renewed_on_panel(&id).is_none());
     }
 
     #[test]
