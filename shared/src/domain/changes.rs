@@ -2,7 +2,7 @@
 //! changes are charged (or credited) pro rata for the rest of the paid period (see `pricing`).
 
 use super::history::Actor;
-use super::lifecycle::{Change, Refusal, Work};
+use super::lifecycle::{Change, Hold, Refusal, Work};
 use super::order::{check_params, list_price, options_monthly_price};
 use super::pricing::{charge_or_credit, checked, MAX_AMOUNT};
 use super::service::SpecialPrice;
@@ -108,6 +108,24 @@ impl Service {
         self.expires_at.filter(|_| changeable).ok_or_else(|| self.refuse_status(what))
     }
 
+    /// A change to something dearer needs paid time left to charge for: past its paid period,
+    /// running on a grace, it would cost nothing, and the grace would run on it (one suspended
+    /// for non-payment runs nothing). A change to something cheaper credits nothing then, and
+    /// lowers what the renewal costs.
+    pub(crate) fn ensure_paid_time_for_more(
+        &self,
+        what: &str,
+        expires_at: Timestamp,
+        at: Timestamp,
+    ) -> Result<(), Refusal> {
+        if at >= expires_at && !self.holds.contains(&Hold::NonPayment) {
+            return Err(Refusal::Conflict(format!(
+                "its paid period ended on {expires_at}: renew it first to {what} it"
+            )));
+        }
+        Ok(())
+    }
+
     /// Moves to tariff `to`, one the current tariff `from` may change to. Answers the change and
     /// what to charge now; an upgrade's charge is refunded if the panel fails, a downgrade's
     /// credit is given when the panel is done.
@@ -125,6 +143,9 @@ impl Service {
         // The new tariff must sell the service's period as well as its renewal period.
         list_price(to, self.period_months, &self.options, "period_months").map_err(invalid)?;
         let renewal_price = self.renewal_price_moving_to(from, to, &self.options)?;
+        if renewal_price > self.renewal_price {
+            self.ensure_paid_time_for_more("move to a dearer tariff", expires_at, at)?;
+        }
         let amount = self.tariff_difference(from, to, expires_at, at)?;
         let (charge, credit) = charge_or_credit(amount);
         let details = json!({"from": from.id, "to": to.id, "amount": amount});
@@ -174,6 +195,9 @@ impl Service {
         let new_monthly = options_monthly_price(tariff, &options).map_err(invalid)?;
         let old_monthly = options_monthly_price(tariff, &self.options).map_err(invalid)?;
         let renewal_price = self.renewal_price_moving_to(tariff, tariff, &options)?;
+        if new_monthly > old_monthly {
+            self.ensure_paid_time_for_more("add options", expires_at, at)?;
+        }
         let monthly = difference(new_monthly, old_monthly)?;
         let whole_period = checked(monthly.checked_mul(i64::from(self.period_months)))?;
         let amount = self.prorate_change(whole_period, self.period_months, expires_at, at)?;

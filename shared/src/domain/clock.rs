@@ -17,7 +17,9 @@ const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
 /// The latest instant a timestamp holds: arithmetic past it stops there rather than fail.
 const LATEST: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59.999 UTC);
 /// The years a timestamp read from a request may fall in; anything else is refused as it is read.
-const READABLE_YEARS: std::ops::RangeInclusive<i32> = 1970..=2999;
+const READABLE_YEARS: std::ops::RangeInclusive<i32> = 1970..=LAST_STORABLE_YEAR;
+/// The last year a stored timestamp may fall in (see `Timestamp::is_storable`).
+pub const LAST_STORABLE_YEAR: i32 = 2999;
 
 impl Timestamp {
     pub const LATEST: Timestamp = Timestamp(LATEST);
@@ -35,6 +37,11 @@ impl Timestamp {
             return None;
         }
         Some(Self::from_unix_millis((at.unix_timestamp_nanos() / 1_000_000) as i64))
+    }
+
+    /// Whether it can be stored: read back, a timestamp must fall in the years `parse` takes.
+    pub fn is_storable(self) -> bool {
+        READABLE_YEARS.contains(&self.0.year())
     }
 
     pub fn unix_seconds(self) -> i64 {

@@ -414,6 +414,10 @@ impl Service {
             if lapsed { (at, at.day_of_month()) } else { (expires_at, self.anchor_day(expires_at)) };
         let months = u32::from(self.auto_renew.period_months) * periods;
         let new_expiry = from.plus_months_on_day(months, anchor_day);
+        if !new_expiry.is_storable() {
+            let last = super::clock::LAST_STORABLE_YEAR;
+            return Err(Refusal::Invalid(format!("the renewal would run the service past the year {last}")));
+        }
         let holds: Vec<Hold> = self.holds.iter().copied().filter(|h| *h != Hold::NonPayment).collect();
         let resume = lapsed && holds.is_empty() && self.status == Status::TemporarilySuspended;
         let next = Service {
@@ -1046,6 +1050,16 @@ mod tests {
     }
 
     #[test]
+    fn a_renewal_past_the_years_a_timestamp_is_read_in_is_refused() {
+        // Stored, an expiry in the year 3000 could not be read back: the service, and every
+        // page of an index that lists it, would fail to load.
+        let far = Service { expires_at: Timestamp::parse("2999-12-01T00:00:00Z"), ..active() };
+        assert!(matches!(far.renew(1, &client(), at(1)), Err(Refusal::Invalid(_))));
+        let near = Service { expires_at: Timestamp::parse("2999-10-01T00:00:00Z"), ..active() };
+        assert!(near.renew(1, &client(), at(1)).is_ok());
+    }
+
+    #[test]
     fn money_past_the_bounds_is_refused_not_wrapped() {
         use crate::domain::changes::Edit;
         let tariff = crate::domain::catalog::sample_tariff();
@@ -1066,6 +1080,38 @@ mod tests {
             ..tariff.clone()
         };
         (crate::domain::Tariff { change_to: vec![pro.id.clone()], ..tariff }, pro)
+    }
+
+    #[test]
+    fn no_tariff_or_options_change_while_running_on_grace_past_the_paid_period() {
+        let (start, pro) = start_and_pro();
+        let on_start = Service { tariff_id: start.id.clone(), ..active() };
+        let expiry = on_start.expires_at.unwrap();
+        let on_grace = Service {
+            grace: Some(super::super::service::Grace {
+                until: expiry.plus_seconds(30 * 86_400),
+                reason: "ok".into(),
+            }),
+            ..on_start.clone()
+        };
+        // A day past the paid period: an upgrade now would cost nothing (no time left to
+        // prorate), and the grace would run on the dearer tariff.
+        let after = expiry.plus_seconds(86_400);
+        let upgrade = on_grace.change_tariff(&start, &pro, &client(), after);
+        assert!(matches!(upgrade, Err(Refusal::Conflict(ref m)) if m.contains("renew")), "{upgrade:?}");
+        let options = vec![super::super::service::OptionLine { id: "ip".into(), quantity: 1 }];
+        assert!(matches!(
+            on_grace.change_options(&start, options, &client(), after),
+            Err(Refusal::Conflict(_))
+        ));
+        // Something cheaper is fine: it credits nothing, and lowers the renewal.
+        let on_pro = Service { tariff_id: pro.id.clone(), renewal_price: 1500, ..on_grace.clone() };
+        let (downgrade, charged) = on_pro.change_tariff(&pro, &start, &client(), after).unwrap();
+        assert_eq!((charged, downgrade.service.pending.unwrap().work.credit()), (0, 0));
+        // Suspended for non-payment it runs nothing: a change before renewing is fine.
+        let lapsed =
+            Service { holds: vec![Hold::NonPayment], status: Status::TemporarilySuspended, ..on_start };
+        assert!(lapsed.change_tariff(&start, &pro, &client(), after).is_ok());
     }
 
     #[test]

@@ -520,6 +520,12 @@ impl Model {
         }
     }
 
+    /// README, "Tariff changes": running past its paid period (on a grace), not lapsed, where
+    /// nothing dearer is taken on until it is renewed.
+    fn past_paid_period(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|e| now >= e) && self.lapsed_since.is_none()
+    }
+
     /// The time left, as a change prices it.
     fn left(&self) -> Left {
         let expires_at = self.expires_at.expect("activated");
@@ -1624,7 +1630,14 @@ impl World {
         let to = 1 - m.plan;
         let decided = s.change_tariff(&self.tariffs[m.plan], &self.tariffs[to], &client(), timestamp(now));
         let sold = plan_price(to, m.period_months).is_some() && plan_price(to, m.auto_months).is_some();
-        let expected = if !m.idle() || m.expires_at.is_none() || !sold {
+        let dearer = sold
+            && m.renewal_after(m.list(m.plan, m.auto_months, m.ipv4), m.list(to, m.auto_months, m.ipv4))
+                > m.renewal_price;
+        let past_paid = dearer && m.past_paid_period(now);
+        if m.idle() && past_paid {
+            tally_rule("a change to something dearer: refused past the paid period, unless lapsed");
+        }
+        let expected = if !m.idle() || m.expires_at.is_none() || !sold || past_paid {
             Some(false)
         } else if s.status == Status::Active {
             Some(true)
@@ -1764,7 +1777,11 @@ impl World {
         let now = self.now;
         let (s, m) = &self.services[i];
         let decided = s.change_options(&self.tariffs[m.plan], options(ipv4), &client(), timestamp(now));
-        let expected = m.idle() && m.expires_at.is_some() && s.status == Status::Active && ipv4 <= IPV4_MAX;
+        let expected = m.idle()
+            && m.expires_at.is_some()
+            && !(ipv4 > m.ipv4 && m.past_paid_period(now))
+            && s.status == Status::Active
+            && ipv4 <= IPV4_MAX;
         self.agree("change the options", &decided, Some(expected))?;
         let Ok((change, charge)) = decided else { return Ok(()) };
         ensure_eq!(self, change.charged(), charge, "an options change: what it charges and what it holds");
@@ -1799,7 +1816,11 @@ impl World {
             .ensure_setting(Setting::IpAddresses)
             .and_then(|()| s.move_address(tariff, IpVersion::V4, held, delta, timestamp(now)));
         let possible = if add { m.ipv4 < IPV4_MAX } else { m.ipv4 > 0 };
-        let expected = m.idle() && m.expires_at.is_some() && s.status == Status::Active && possible;
+        let expected = m.idle()
+            && m.expires_at.is_some()
+            && !(add && m.past_paid_period(now))
+            && s.status == Status::Active
+            && possible;
         self.agree("move an address", &decided, Some(expected))?;
         let Ok(moved) = decided else { return Ok(()) };
         let Some(moved) = moved else {

@@ -178,6 +178,9 @@ impl Service {
         }
         let renewal_price = self.renewal_price_moving_to(tariff, tariff, &options)?;
         let expires_at = self.expires_at.ok_or_else(|| self.refuse_status("change the addresses of"))?;
+        if delta > 0 {
+            self.ensure_paid_time_for_more("add a paid address", expires_at, at)?;
+        }
         let price = checked(i64::try_from(offer.price).ok())?;
         let whole_period = checked(price.checked_mul(i64::from(delta) * i64::from(self.period_months)))?;
         let amount = self.prorate_change(whole_period, self.period_months, expires_at, at)?;
