@@ -155,9 +155,11 @@ impl Service {
 
     /// What moving from `from` to `to` costs for the time left (a credit when negative). The
     /// time left may have been bought in periods of any length (ordered, then renewed), so it is
-    /// priced as if bought in each period both tariffs sell, and the largest amount holds: an
+    /// priced as if bought in each period `from` sells, and the largest amount holds: an
     /// upgrade is charged at least what any period would charge, and a downgrade credited no
-    /// more than the cheapest period would give back, never more than was paid.
+    /// more than the cheapest period would give back, never more than was paid. A period `to`
+    /// does not sell is priced at `to`'s lowest rate a month (`to_equivalent`): time bought in
+    /// a long period only `from` sells is not credited at a shorter period's dearer rate.
     fn tariff_difference(
         &self,
         from: &Tariff,
@@ -166,9 +168,12 @@ impl Service {
         at: Timestamp,
     ) -> Result<i64, Refusal> {
         let mut largest = None;
-        for months in from.prices.periods().filter(|m| to.prices.for_period(*m).is_some()) {
+        for months in from.prices.periods() {
             let old = list_price(from, months, &self.options, "period_months").map_err(invalid)?;
-            let new = list_price(to, months, &self.options, "period_months").map_err(invalid)?;
+            let new = match to.prices.for_period(months) {
+                Some(_) => list_price(to, months, &self.options, "period_months").map_err(invalid)?,
+                None => self.to_equivalent(to, months)?,
+            };
             let amount = self.prorate_change(difference(new, old)?, months, expires_at, at)?;
             largest = largest.max(Some(amount));
         }
@@ -205,6 +210,21 @@ impl Service {
         let details = json!({"options": options, "amount": amount});
         let work = Work::OptionsChange { options, renewal_price, credit };
         Ok((self.start(self.clone(), work, actor, at, charge, details), charge))
+    }
+}
+
+impl Service {
+    /// `months` of `to` at its lowest rate a month over the periods it sells (with this
+    /// service's options), rounded up.
+    fn to_equivalent(&self, to: &Tariff, months: u16) -> Result<u64, Refusal> {
+        let mut lowest: Option<u64> = None;
+        for sold in to.prices.periods() {
+            let price = list_price(to, sold, &self.options, "period_months").map_err(invalid)?;
+            let scaled = u128::from(price) * u128::from(months);
+            let equivalent = checked(u64::try_from(scaled.div_ceil(u128::from(sold.max(1)))).ok())?;
+            lowest = Some(lowest.map_or(equivalent, |l| l.min(equivalent)));
+        }
+        lowest.ok_or_else(|| Refusal::Invalid(format!("tariff `{}` sells no period", to.id)))
     }
 }
 

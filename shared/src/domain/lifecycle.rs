@@ -939,8 +939,10 @@ mod tests {
         let yearly = service.edit(yearly, &tariff, &client(), at(2)).unwrap().service;
         assert_eq!(yearly.renewal_price, 4800, "400 a month, not 400 a year");
         assert_eq!(yearly.renew(1, &client(), at(3)).unwrap().charged(), 4800);
-        let monthly =
-            Edit { auto_renew: Some(AutoRenew { enabled: true, period_months: 1 }), ..Edit::default() };
+        let monthly = Edit {
+            auto_renew: Some(crate::domain::AutoRenew { enabled: true, period_months: 1 }),
+            ..Edit::default()
+        };
         assert_eq!(yearly.edit(monthly, &tariff, &client(), at(3)).unwrap().service.renewal_price, 400);
     }
 
@@ -1137,5 +1139,33 @@ mod tests {
         let on_start = Service { expires_at: gifted.expires_at, paid_until: on_pro.expires_at, ..active() };
         let (_, charged) = on_start.change_tariff(&start, &pro, &client(), at(0)).unwrap();
         assert_eq!(charged, 7 * 1000);
+    }
+
+    #[test]
+    fn time_bought_in_a_period_only_the_old_tariff_sells_is_not_credited_at_a_dearer_rate() {
+        use crate::domain::changes::Edit;
+        let (start, pro) = start_and_pro();
+        let pro = crate::domain::Tariff {
+            prices: crate::domain::Prices::new([(1, 1500), (12, 15000), (24, 18000)].into()).unwrap(),
+            ..pro
+        };
+        let on_pro =
+            Service { tariff_id: pro.id.clone(), renewal_price: 1500, net_paid: Some(1500), ..active() };
+        // Two years bought at 18000, then auto-renewal back to a month, then a downgrade.
+        let biennial = Edit {
+            auto_renew: Some(crate::domain::AutoRenew { enabled: true, period_months: 24 }),
+            ..Edit::default()
+        };
+        let set = on_pro.edit(biennial, &pro, &client(), at(1)).unwrap().service;
+        let renewed = done(set.renew(1, &client(), at(1)).unwrap(), 1);
+        let monthly = Edit {
+            auto_renew: Some(crate::domain::AutoRenew { enabled: true, period_months: 1 }),
+            ..Edit::default()
+        };
+        let back = renewed.edit(monthly, &pro, &client(), at(1)).unwrap().service;
+        let (downgrade, _) = back.change_tariff(&pro, &start, &client(), at(1)).unwrap();
+        let credit = downgrade.service.pending.unwrap().work.credit();
+        // 19500 paid; what is left (25 months less a day) costs at least 10000 on vps-start.
+        assert!(1500 + 18000 - credit >= 500 + 10000, "credited {credit}");
     }
 }

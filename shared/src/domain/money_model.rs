@@ -297,14 +297,24 @@ fn tariff_change_amounts(from: usize, to: usize, ipv4: u32, left: &Left, now: i6
         .collect()
 }
 
-/// The difference of one period of each length both tariffs sell, shortest first.
+/// The difference of one period of each length `from` sells, shortest first; where `to` does
+/// not sell it, `to` is priced at its lowest rate a month, rounded up.
 fn tariff_differences(from: usize, to: usize, ipv4: u32) -> Vec<(u32, i64)> {
+    let at_lowest_rate = |months: u32| {
+        PLANS[to]
+            .prices
+            .iter()
+            .filter_map(|&(sold, _)| {
+                Some((list_price(to, sold, ipv4)? * u64::from(months)).div_ceil(u64::from(sold)))
+            })
+            .min()
+    };
     let mut differences: Vec<(u32, i64)> = PLANS[from]
         .prices
         .iter()
         .filter_map(|&(months, _)| {
             let old = list_price(from, months, ipv4)?;
-            let new = list_price(to, months, ipv4)?;
+            let new = list_price(to, months, ipv4).or_else(|| at_lowest_rate(months))?;
             Some((months, new as i64 - old as i64))
         })
         .collect();
@@ -1655,8 +1665,8 @@ impl World {
         let amounts = tariff_change_amounts(m.plan, to, m.ipv4, &left, now);
         ensure!(
             self,
-            amounts.iter().all(|(months, _)| *months != 24) && amounts.len() == 3,
-            "the model prices a tariff change by periods both tariffs sell: {amounts:?}"
+            amounts.len() == PLANS[m.plan].prices.len(),
+            "the model prices a tariff change by every period the old tariff sells: {amounts:?}"
         );
         let (amount, months) = largest(&amounts);
         let at_own = |own: u32| amounts.iter().find(|(m, _)| *m == own).map(|(_, a)| *a);
@@ -2096,7 +2106,7 @@ fn the_model_prorates_as_the_readme_says() {
 }
 
 #[test]
-fn the_model_prices_a_tariff_change_by_every_period_both_sell() {
+fn the_model_prices_a_tariff_change_by_every_period_the_old_tariff_sells() {
     let at = |y, m, d| instant(y, m, d, 0);
     let (expires_at, now) = (at(2028, 1, 1), at(2027, 1, 1));
     // All of it paid for, at a renewal price that caps nothing.
@@ -2109,19 +2119,20 @@ fn the_model_prices_a_tariff_change_by_every_period_both_sell() {
         net_paid: i64::MAX,
     };
     // A year left, on the anchor day: twelve months of 500, four quarters of 1550, or one
-    // year of 5000. An upgrade pays the most (the quarters), a downgrade gets back the least
-    // (the year); 24 months, which only `vps-pro` sells, never prices it.
+    // year of 5000. An upgrade pays the most (the quarters), a downgrade gets back the least:
+    // 24 months, which only `vps-pro` sells (18000), priced for `vps-start` at its lowest rate
+    // a month (5000 a year: 10000), half of which is the year left.
     let up = tariff_change_amounts(0, 1, 0, &left, now);
     assert_eq!(up, vec![(1, 6000), (3, 6200), (12, 5000)]);
     assert_eq!(largest(&up), (6200, 3));
     let down = tariff_change_amounts(1, 0, 0, &left, now);
-    assert_eq!(down, vec![(1, -6000), (3, -6200), (12, -5000)]);
-    assert_eq!(largest(&down), (-5000, 12));
+    assert_eq!(down, vec![(1, -6000), (3, -6200), (12, -5000), (24, -4000)]);
+    assert_eq!(largest(&down), (-4000, 24));
     // A second later a credit counts the days not started: 364 of 365 (-4986.3), 30 of
     // January's 31 after eleven months (-5500 - 483.9), 89 of the quarter's 90 after three
     // quarters (-4650 - 1532.8), each rounded towards zero.
     let down = tariff_change_amounts(1, 0, 0, &left, now + 1);
-    assert_eq!(down, vec![(1, -5983), (3, -6182), (12, -4986)]);
+    assert_eq!(down, vec![(1, -5983), (3, -6182), (12, -4986), (24, -3989)]);
     // With two addresses, at 100 and 130 a month: 60 more a month in each period.
     let up = tariff_change_amounts(0, 1, 2, &left, now);
     assert_eq!(up, vec![(1, 6720), (3, 6920), (12, 5720)]);
@@ -2171,7 +2182,11 @@ fn the_model_credits_only_the_time_paid_for_at_most_at_the_renewal_price() {
     };
     assert_eq!(given.amount(-500, 1, now), -500);
     assert_eq!(given.amount(500, 1, now), 7 * 500);
-    assert_eq!(tariff_change_amounts(1, 0, 0, &given, now), vec![(1, -500), (3, -522), (12, -424)]);
+    // (24 months: 8000 less, a month of 730 days' period left: -339.7.)
+    assert_eq!(
+        tariff_change_amounts(1, 0, 0, &given, now),
+        vec![(1, -500), (3, -522), (12, -424), (24, -339)]
+    );
     // A second later, 30 of January's 31 days not started: -483.87 towards zero.
     assert_eq!(given.amount(-500, 1, now + 1), -483);
     // Once paid_until is past, nothing is credited, and a charge still runs to expires_at.
@@ -2187,7 +2202,10 @@ fn the_model_credits_only_the_time_paid_for_at_most_at_the_renewal_price() {
         renewal_months: 1,
         net_paid: i64::MAX,
     };
-    assert_eq!(tariff_change_amounts(1, 0, 0, &special, at(2027, 1, 1)), vec![(1, -11), (3, -11), (12, -11)]);
+    assert_eq!(
+        tariff_change_amounts(1, 0, 0, &special, at(2027, 1, 1)),
+        vec![(1, -11), (3, -11), (12, -11), (24, -11)]
+    );
     assert_eq!(special.amount(-500, 1, at(2027, 1, 1) + 1), -10);
     assert_eq!(special.cap(at(2027, 1, 1)), -11);
     // A renewal price of 12 for 12 months caps the same time at the same price per month,
