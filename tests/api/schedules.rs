@@ -152,6 +152,27 @@ async fn a_renewal_the_panel_made_on_an_earlier_receive_stands_when_the_panel_is
 }
 
 #[tokio::test]
+async fn a_service_that_cannot_be_read_holds_up_no_job() {
+    let stack = Stack::on_november_first().await;
+    let due = id_of(&stack.active_vps("alice").await);
+    // Another service due the same day, stored with a date no reader takes (the year 3000).
+    let id = id_of(&stack.active_vps("bob").await);
+    let service =
+        stack.app.store.get_service(&shared::domain::ServiceId::parse(&id).unwrap()).await.unwrap().unwrap();
+    let mut item = shared::store::batch::service_item(&service).unwrap();
+    let unreadable = aws_sdk_dynamodb::types::AttributeValue::S("3000-01-01T00:00:00.000Z".into());
+    item.insert("expires_at".into(), unreadable);
+    let put = stack.app.store.client().put_item().table_name(stack.app.store.table()).set_item(Some(item));
+    put.send().await.unwrap();
+
+    stack.clock.set(Timestamp::parse("2026-12-02T00:00:00Z").unwrap());
+    let summary = stack.run_job("expiry-sweep").await;
+    assert_eq!(summary["acted"], 1, "the readable one is suspended: {summary}");
+    stack.drain_queue(5).await;
+    assert_eq!(stack.service(&due).await["status"], "temporarily_suspended");
+}
+
+#[tokio::test]
 async fn abuse_reports_at_the_limit_suspend_and_only_the_provider_lifts_it() {
     let stack = Stack::on_november_first().await;
     let id = id_of(&stack.active_vps("alice").await);

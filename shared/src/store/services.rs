@@ -240,7 +240,17 @@ impl Store {
     ) -> Result<(Vec<Service>, Option<DueCursor>), StoreError> {
         let page = PageQuery { limit, start: after.map(|cursor| cursor.0), ..due.0.clone() };
         let (items, last) = self.query_page(page).await?;
-        let services = items.into_iter().map(decode::<Service>).collect::<Result<Vec<_>, _>>()?;
+        // A service that cannot be read is logged and passed over: it must not hold up a job's
+        // run for every other service on its page (and every page after it).
+        let services = items
+            .into_iter()
+            .filter_map(|item| {
+                let key = item.get(keys::PK).and_then(|pk| pk.as_s().ok()).cloned().unwrap_or_default();
+                decode::<Service>(item)
+                    .map_err(|error| tracing::error!(item = %key, %error, "a due service cannot be read: passed over"))
+                    .ok()
+            })
+            .collect();
         Ok((services, last.map(DueCursor)))
     }
 }
