@@ -1,6 +1,6 @@
 //! The catalog: product types and tariffs, read by anyone and written by the provider.
 
-use crate::helpers::{id_of, ids, Call, Stack};
+use crate::helpers::{id_of, ids, vps_rules_on, Call, Stack};
 use serde_json::json;
 
 fn vps_rules() -> serde_json::Value {
@@ -152,16 +152,6 @@ async fn bad_tariffs_are_refused_and_not_stored() {
         stack.post("/tariffs", &provider, body).await.problem(422);
     }
     stack.get("/tariffs/vps-mega", &provider).await.problem(404);
-}
-
-/// The vps rules of the seeded catalog with `client_delete` and the panel as given.
-fn vps_rules_on(panel: Option<String>, client_delete: &str) -> serde_json::Value {
-    let mut rules = json!({"client_delete": client_delete, "client_can_suspend": true, "abuse_limit": 100,
-                           "auto_delete_after_days": 14, "renew_lead_days": 3});
-    if let Some(panel) = panel {
-        rules["panel_url"] = json!(panel);
-    }
-    rules
 }
 
 /// A second instance of every function, as Lambda runs several: its own SDK client and its

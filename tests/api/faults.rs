@@ -2,7 +2,7 @@
 //! fault, on the calls where it hurts, is absorbed with nothing lost and nothing done twice, or
 //! answered 503 with `Retry-After` when the SDK's retries cannot absorb it.
 
-use crate::helpers::{id_of, Call, Stack};
+use crate::helpers::{address_call, id_of, Call, Stack};
 use serde_json::{json, Value};
 use shared::domain::Clock;
 use tests::faults::{Fault, FaultProxy, Rule};
@@ -204,17 +204,13 @@ async fn an_address_removed_on_the_panel_whose_record_failed_is_recorded_by_the_
     let added = stack.post(&format!("/services/{id}/ip-addresses"), &alice, json!({"version": 4})).await;
     let address = added.ok(201)["address"].as_str().unwrap().to_owned();
     assert_eq!(stack.balance("alice").await, 0);
-    let remove = || {
-        Call::new("DELETE", &format!("/services/{id}/ip-addresses/{address}"))
-            .token(&alice)
-            .header("idempotency-key", "remove-1")
-    };
+    let remove = || address_call("DELETE", &id, &format!("/{address}"), &alice, "remove-1");
     // The panel removes the address; the write of that removal is throttled past its retries.
     proxy.set_rules(vec![Rule::always("TransactWriteItems", Fault::Throttle)]);
     stack.send(remove()).await.problem(503);
     proxy.set_rules(vec![]);
-    let listed = stack.get(&format!("/services/{id}/ip-addresses"), &alice).await.ok(200).clone();
-    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "gone from the panel: {listed}");
+    let listed = addresses(&stack, &id).await;
+    assert_eq!(listed.len(), 1, "gone from the panel: {listed:?}");
 
     // A retry that fails before it reaches the panel keeps the key all the same.
     let reads = ["GetItem", "BatchGetItem", "Query"];
@@ -239,12 +235,7 @@ async fn an_address_given_back_after_its_record_failed_is_not_charged_by_the_ret
     let alice = stack.client("alice");
     let id = id_of(&stack.active_vps("alice").await);
     stack.fund("alice", 150).await;
-    let add = || {
-        Call::new("POST", &format!("/services/{id}/ip-addresses"))
-            .token(&alice)
-            .header("idempotency-key", "add-1")
-            .json(&json!({"version": 4}))
-    };
+    let add = || address_call("POST", &id, "", &alice, "add-1").json(&json!({"version": 4}));
     // The panel adds an address; its record is throttled; the panel takes it back.
     proxy.set_rules(vec![Rule::always("TransactWriteItems", Fault::Throttle)]);
     stack.send(add()).await.problem(503);

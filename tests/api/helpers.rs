@@ -512,6 +512,23 @@ async fn queue_batch(
 }
 
 /// The ids of a list answer's items.
+/// The vps rules of the seeded catalog with `client_delete` and the panel as given.
+pub fn vps_rules_on(panel: Option<String>, client_delete: &str) -> Value {
+    let mut rules = json!({"client_delete": client_delete, "client_can_suspend": true, "abuse_limit": 100,
+                           "auto_delete_after_days": 14, "renew_lead_days": 3});
+    if let Some(panel) = panel {
+        rules["panel_url"] = json!(panel);
+    }
+    rules
+}
+
+/// A call on `service`'s IP addresses (`rest`: "" or "/{address}") by `token`, under `key`.
+pub fn address_call(method: &str, service: &str, rest: &str, token: &str, key: &str) -> Call {
+    Call::new(method, &format!("/services/{service}/ip-addresses{rest}"))
+        .token(token)
+        .header("idempotency-key", key)
+}
+
 pub fn ids(list: &Value) -> Vec<String> {
     list["items"].as_array().expect("items").iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
 }

@@ -1,7 +1,7 @@
 //! Issue 12's defects in the money and the lifecycle, each reproduced through the API as it was
 //! reported (see the README's "Money" rules).
 
-use crate::helpers::{id_of, Call, Stack};
+use crate::helpers::{address_call, id_of, Call, Stack};
 use serde_json::{json, Value};
 use shared::domain::{Clock, Timestamp};
 
@@ -389,11 +389,7 @@ async fn an_address_change_the_panel_made_but_never_answered_is_recorded_by_the_
     let alice = stack.client("alice");
     let id = id_of(&stack.active_vps("alice").await);
     stack.fund("alice", 150).await;
-    let call = |method: &str, path: &str, key: &str| {
-        Call::new(method, &format!("/services/{id}/ip-addresses{path}"))
-            .token(&alice)
-            .header("idempotency-key", key)
-    };
+    let call = |method: &str, path: &str, key: &str| address_call(method, &id, path, &alice, key);
     let unanswered =
         json!({"product_type": "vps", "settings_seconds": shared::panel::SETTINGS_TIMEOUT_SECONDS + 1});
     let answered = json!({"product_type": "vps", "settings_seconds": 0});

@@ -2,7 +2,7 @@
 //! sequences of a client's own requests that must not pay less than the list prices, nor be
 //! credited money never paid, nor be charged for nothing. Each failed before its fix.
 
-use crate::helpers::{id_of, Call, Stack};
+use crate::helpers::{address_call, id_of, Call, Stack};
 use serde_json::{json, Value};
 use shared::domain::{Clock, Timestamp};
 
@@ -120,12 +120,7 @@ async fn a_retried_addition_after_its_release_is_charged_for_an_address_not_held
     let alice = stack.client("alice");
     let id = id_of(&stack.active_vps("alice").await);
     stack.fund("alice", 150).await;
-    let add = || {
-        Call::new("POST", &format!("/services/{id}/ip-addresses"))
-            .token(&alice)
-            .header("idempotency-key", "add-1")
-            .json(&json!({"version": 4}))
-    };
+    let add = || address_call("POST", &id, "", &alice, "add-1").json(&json!({"version": 4}));
     // The first attempt as the function makes it: it claims the key, the panel makes the
     // address, the record fails (say 402: the balance was spent meanwhile), the address is
     // released on the panel and the key with the error.

@@ -1,6 +1,6 @@
 //! The scheduled jobs: auto-renewal, the expiry sweep and the abuse sweep, against the emulator.
 
-use crate::helpers::{id_of, Stack};
+use crate::helpers::{id_of, vps_rules_on, Stack};
 use serde_json::json;
 use shared::domain::{Clock, Timestamp};
 
@@ -94,9 +94,9 @@ async fn a_renewal_payment_lifts_the_non_payment_suspension() {
     assert_eq!(stack.run_job("expiry-sweep").await["acted"], 0);
 }
 
-#[tokio::test]
-async fn a_renewal_the_panel_made_stands_when_the_panel_will_not_resume_the_service() {
-    let stack = Stack::on_november_first().await;
+/// Alice's vps, lapsed for non-payment, whose renewal she has asked for (paid) from a panel
+/// that fails every resume.
+async fn renewing_a_lapsed_vps_the_panel_will_not_resume(stack: &Stack) -> String {
     let id = id_of(&stack.active_vps("alice").await);
     stack.clock.set(Timestamp::parse("2026-12-02T00:00:00Z").unwrap());
     stack.run_job("expiry-sweep").await;
@@ -104,6 +104,13 @@ async fn a_renewal_the_panel_made_stands_when_the_panel_will_not_resume_the_serv
     stack.fund("alice", 500).await;
     stack.panel_control("fail", json!({"product_type": "vps", "count": -1, "operation": "resume"})).await;
     stack.post(&format!("/services/{id}/renew"), &stack.client("alice"), json!({"periods": 1})).await.ok(200);
+    id
+}
+
+#[tokio::test]
+async fn a_renewal_the_panel_made_stands_when_the_panel_will_not_resume_the_service() {
+    let stack = Stack::on_november_first().await;
+    let id = renewing_a_lapsed_vps_the_panel_will_not_resume(&stack).await;
     stack.drain_queue(10).await;
     assert_eq!(stack.dead_letters().await, 1, "the panel failed to the last receive");
 
@@ -131,18 +138,11 @@ async fn a_renewal_the_panel_made_stands_when_the_panel_will_not_resume_the_serv
 #[tokio::test]
 async fn a_renewal_the_panel_made_on_an_earlier_receive_stands_when_the_panel_is_then_unreachable() {
     let stack = Stack::on_november_first().await;
-    let id = id_of(&stack.active_vps("alice").await);
-    stack.clock.set(Timestamp::parse("2026-12-02T00:00:00Z").unwrap());
-    stack.run_job("expiry-sweep").await;
-    stack.drain_queue(5).await;
-    stack.fund("alice", 500).await;
-    stack.panel_control("fail", json!({"product_type": "vps", "count": -1, "operation": "resume"})).await;
-    stack.post(&format!("/services/{id}/renew"), &stack.client("alice"), json!({"periods": 1})).await.ok(200);
+    let id = renewing_a_lapsed_vps_the_panel_will_not_resume(&stack).await;
     // The first receive: the panel renews, and will not resume.
     assert_eq!(stack.drain_queue(1).await, 1);
     // Then the panel cannot be reached at all, to the last receive.
-    let unreachable = json!({"client_delete": "immediate", "client_can_suspend": true, "abuse_limit": 100,
-                             "auto_delete_after_days": 14, "renew_lead_days": 3, "panel_url": "http://127.0.0.1:9/vps"});
+    let unreachable = vps_rules_on(Some("http://127.0.0.1:9/vps".into()), "immediate");
     stack.put("/product-types/vps", &stack.provider(), unreachable).await.ok(200);
     stack.drain_queue(10).await;
     let kept = stack.service(&id).await;

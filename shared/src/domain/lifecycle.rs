@@ -998,11 +998,14 @@ mod tests {
         }
     }
 
+    /// `active()` past its expiry, suspended for non-payment.
+    fn lapsed() -> Service {
+        Service { holds: vec![Hold::NonPayment], status: Status::TemporarilySuspended, ..active() }
+    }
+
     #[test]
     fn a_renewal_that_lifts_the_last_suspension_resumes_on_the_panel() {
-        let mut lapsed = active();
-        lapsed.holds = vec![Hold::NonPayment];
-        lapsed.status = Status::TemporarilySuspended;
+        let mut lapsed = lapsed();
         let renewing = lapsed.renew(1, &client(), at(40)).unwrap();
         assert!(matches!(
             renewing.service.pending.as_ref().unwrap().work,
@@ -1021,9 +1024,7 @@ mod tests {
 
     #[test]
     fn a_renewal_the_panel_made_stands_when_only_its_resume_failed() {
-        let mut lapsed = active();
-        lapsed.holds = vec![Hold::NonPayment];
-        lapsed.status = Status::TemporarilySuspended;
+        let lapsed = lapsed();
         let renewing = lapsed.renew(1, &client(), at(40)).unwrap();
         let id = renewing.queued.clone().unwrap();
         let renewed = renewing.service.finish(&id, Outcome::Done, at(40)).unwrap().service;
@@ -1111,8 +1112,7 @@ mod tests {
         let (downgrade, charged) = on_pro.change_tariff(&pro, &start, &client(), after).unwrap();
         assert_eq!((charged, downgrade.service.pending.unwrap().work.credit()), (0, 0));
         // Suspended for non-payment it runs nothing: a change before renewing is fine.
-        let lapsed =
-            Service { holds: vec![Hold::NonPayment], status: Status::TemporarilySuspended, ..on_start };
+        let lapsed = Service { tariff_id: start.id.clone(), ..lapsed() };
         assert!(lapsed.change_tariff(&start, &pro, &client(), after).is_ok());
     }
 
