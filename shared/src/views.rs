@@ -18,6 +18,9 @@ pub fn service(service: &Service, reader: &Principal) -> Value {
     // the pricing's (the renewal price and `flags.special_price` show it).
     fields.remove("pending");
     fields.remove("special");
+    // The paid time has its own route (`GET /services/{id}/paid-time`).
+    fields.remove("paid_time");
+    fields.remove("renewal_lines");
     fields.insert("display_status".into(), Value::from(service.display_status()));
     fields.insert(
         "flags".into(),

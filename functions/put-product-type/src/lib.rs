@@ -2,6 +2,7 @@
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
+use shared::domain::catalog::RefundOnDelete;
 use shared::domain::{ClientDelete, Principal, ProductType, ProductTypeRules};
 use shared::http::{self, json_body, path_param, require_provider};
 use shared::{ApiError, App, Reply};
@@ -22,6 +23,8 @@ struct RulesBody {
     panel_url: Option<String>,
     #[serde(default = "shared::domain::catalog::default_remind_days_before")]
     remind_days_before: Vec<u32>,
+    #[serde(default)]
+    refund_on_delete: RefundOnDelete,
 }
 
 async fn put_product_type(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
@@ -38,6 +41,7 @@ async fn put_product_type(app: &App, principal: Principal, req: Request) -> Resu
         renew_lead_days: body.renew_lead_days,
         panel_url: body.panel_url,
         remind_days_before: body.remind_days_before,
+        refund_on_delete: body.refund_on_delete,
     };
     rules.validate()?;
     app.store.put_product_type(&rules).await?;

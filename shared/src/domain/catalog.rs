@@ -51,6 +51,17 @@ pub enum ClientDelete {
     EndOfPeriod,
 }
 
+/// What deleting an activated service gives back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundOnDelete {
+    /// Nothing.
+    #[default]
+    None,
+    /// The unused share of what was paid for the time left (see `domain::paid_time`).
+    Unused,
+}
+
 /// The rules a product type sets for all of its services.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductTypeRules {
@@ -71,6 +82,9 @@ pub struct ProductTypeRules {
     /// non-payment) its client is reminded: one reminder for each (see `domain::reminders`).
     #[serde(default = "default_remind_days_before")]
     pub remind_days_before: Vec<u32>,
+    /// What a deletion gives back of what was paid.
+    #[serde(default)]
+    pub refund_on_delete: RefundOnDelete,
 }
 
 pub fn default_remind_days_before() -> Vec<u32> {
@@ -383,6 +397,7 @@ pub(crate) fn sample_rules() -> ProductTypeRules {
         renew_lead_days: 3,
         panel_url: None,
         remind_days_before: default_remind_days_before(),
+        refund_on_delete: RefundOnDelete::None,
     }
 }
 

@@ -4,7 +4,11 @@
 use super::history::Actor;
 use super::lifecycle::{Change, Hold, Refusal, Work};
 use super::order::{check_params, list_price, options_monthly_price};
-use super::pricing::{charge_or_credit, checked, MAX_AMOUNT};
+use super::paid_time::{
+    list_lines, price_change, total, with_owed_until, with_validity_until, Holding, PricedChange, Stretch,
+    Target,
+};
+use super::pricing::{charge_or_credit, special_lines, MAX_AMOUNT};
 use super::service::SpecialPrice;
 use super::{Action, AutoRenew, OptionLine, Role, Service, Status, Tariff, Timestamp};
 use serde_json::json;
@@ -40,11 +44,17 @@ impl Service {
         let mut next = self.clone();
         let mut details = json!({});
         if let Some(auto_renew) = edit.auto_renew {
-            let list =
-                list_price(tariff, auto_renew.period_months, &self.options, "auto_renew.period_months")
-                    .map_err(invalid)?;
-            next.renewal_price =
-                if self.special_price { self.special_price_for(auto_renew.period_months)? } else { list };
+            let months = auto_renew.period_months;
+            list_price(tariff, months, &self.options, "auto_renew.period_months").map_err(invalid)?;
+            // A special price keeps its price per month; otherwise the list price.
+            let (price, lines) = if self.special_price {
+                self.special_price_for(months)?
+            } else {
+                let lines = list_lines(Holding { tariff, options: &self.options }, months)?;
+                (total(&lines), lines)
+            };
+            next.renewal_price = price;
+            next.renewal_lines = lines;
             next.auto_renew = auto_renew;
             details["auto_renew"] = json!(auto_renew);
         }
@@ -56,6 +66,9 @@ impl Service {
                 list_price(tariff, next.auto_renew.period_months, &next.options, "auto_renew.period_months")
                     .map_err(invalid)?;
             next.renewal_price = price;
+            let lines =
+                list_lines(Holding { tariff, options: &next.options }, next.auto_renew.period_months)?;
+            next.renewal_lines = special_lines(&lines, price);
             next.special_price = price != list;
             next.special =
                 next.special_price.then_some(SpecialPrice { price, months: next.auto_renew.period_months });
@@ -66,7 +79,8 @@ impl Service {
                 return Err(Refusal::Conflict("a service gets its validity when it is activated".into()));
             }
             // Time the provider gives is not paid for: it is never credited.
-            next.paid_until = self.expires_at.map(|old| self.paid_until(old).min(expires_at));
+            next.paid_time =
+                with_validity_until(&self.paid_time(), expires_at, self.auto_renew.period_months);
             next.expires_at = Some(expires_at);
             next.anchor_day = Some(expires_at.day_of_month());
             // A deletion scheduled for the end of the period stays at its end.
@@ -128,7 +142,8 @@ impl Service {
 
     /// Moves to tariff `to`, one the current tariff `from` may change to. Answers the change and
     /// what to charge now; an upgrade's charge is refunded if the panel fails, a downgrade's
-    /// credit is given when the panel is done.
+    /// credit is given when the panel is done. Priced from the paid time (`paid_time`); a
+    /// special price ends (it belongs to the tariff it was set on).
     pub fn change_tariff(
         &self,
         from: &Tariff,
@@ -142,47 +157,56 @@ impl Service {
         }
         // The new tariff must sell the service's period as well as its renewal period.
         list_price(to, self.period_months, &self.options, "period_months").map_err(invalid)?;
-        let renewal_price = self.renewal_price_moving_to(from, to, &self.options)?;
+        let months = self.auto_renew.period_months;
+        let old_list =
+            list_price(from, months, &self.options, "auto_renew.period_months").map_err(invalid)?;
+        let renewal_lines = list_lines(Holding { tariff: to, options: &self.options }, months)?;
+        let renewal_price = total(&renewal_lines);
         if renewal_price > self.renewal_price {
             self.ensure_paid_time_for_more("move to a dearer tariff", expires_at, at)?;
         }
-        let amount = self.tariff_difference(from, to, expires_at, at)?;
-        let (charge, credit) = charge_or_credit(amount);
-        let details = json!({"from": from.id, "to": to.id, "amount": amount});
-        let work = Work::TariffChange { tariff_id: to.id.clone(), renewal_price, credit };
+        let target = Target {
+            holding: Holding { tariff: to, options: &self.options },
+            keeps_tariff_line: false,
+            never_charges: renewal_price < old_list,
+        };
+        let priced = price_change(&self.record_at(expires_at, at), target, at)?;
+        let (charge, credit) = charge_or_credit(priced.amount);
+        let mut details = json!({"from": from.id, "to": to.id, "amount": priced.amount});
+        if self.special_price {
+            details["special_price_ended"] = json!(true);
+        }
+        let work = Work::TariffChange {
+            tariff_id: to.id.clone(),
+            renewal_price,
+            credit,
+            renewal_lines,
+            record: priced.record,
+        };
         Ok((self.start(self.clone(), work, actor, at, charge, details), charge))
     }
 
-    /// What moving from `from` to `to` costs for the time left (a credit when negative). The
-    /// time left may have been bought in periods of any length (ordered, then renewed), so it is
-    /// priced as if bought in each period `from` sells, and the largest amount holds: an
-    /// upgrade is charged at least what any period would charge, and a downgrade credited no
-    /// more than the cheapest period would give back, never more than was paid. A period `to`
-    /// does not sell is priced at `to`'s lowest rate a month (`to_equivalent`): time bought in
-    /// a long period only `from` sells is not credited at a shorter period's dearer rate.
-    fn tariff_difference(
-        &self,
-        from: &Tariff,
-        to: &Tariff,
-        expires_at: Timestamp,
-        at: Timestamp,
-    ) -> Result<i64, Refusal> {
-        let mut largest = None;
-        for months in from.prices.periods() {
-            let old = list_price(from, months, &self.options, "period_months").map_err(invalid)?;
-            let new = match to.prices.for_period(months) {
-                Some(_) => list_price(to, months, &self.options, "period_months").map_err(invalid)?,
-                None => self.to_equivalent(to, months)?,
-            };
-            let amount = self.prorate_change(difference(new, old)?, months, expires_at, at)?;
-            largest = largest.max(Some(amount));
+    /// The paid time as a change at `at` finds it: past the validity, on a grace, the time run
+    /// since on the configuration being left is owed at its renewal price.
+    fn record_at(&self, expires_at: Timestamp, at: Timestamp) -> Vec<Stretch> {
+        let record = self.paid_time();
+        // A service suspended for non-payment ran nothing after its suspension.
+        let ran_until = self
+            .non_payment_since
+            .filter(|_| self.holds.contains(&Hold::NonPayment))
+            .map_or(at, |s| s.min(at));
+        if ran_until <= expires_at {
+            return record;
         }
-        largest
-            .ok_or_else(|| Refusal::Invalid(format!("tariffs `{}` and `{}` share no period", from.id, to.id)))
+        let anchor_day = self.anchor_day(expires_at);
+        let held = (&self.tariff_id, &self.options[..]);
+        let months = self.auto_renew.period_months;
+        with_owed_until(&record, ran_until, expires_at, months, anchor_day, held, &self.renewal_lines())
     }
 
-    /// Sets the whole set of options. As a tariff change, the difference for the days left is
-    /// charged now, or credited when done.
+    /// Sets the whole set of options. As a tariff change, priced from the paid time: the
+    /// tariff's part keeps what was paid for it, the options are priced at their list prices;
+    /// the difference is charged now, or credited when done.
     pub fn change_options(
         &self,
         tariff: &Tariff,
@@ -199,36 +223,28 @@ impl Service {
         }
         let new_monthly = options_monthly_price(tariff, &options).map_err(invalid)?;
         let old_monthly = options_monthly_price(tariff, &self.options).map_err(invalid)?;
-        let renewal_price = self.renewal_price_moving_to(tariff, tariff, &options)?;
+        let (renewal_price, renewal_lines) = self.renewal_with_options(tariff, &options)?;
         if new_monthly > old_monthly {
             self.ensure_paid_time_for_more("add options", expires_at, at)?;
         }
-        let monthly = difference(new_monthly, old_monthly)?;
-        let whole_period = checked(monthly.checked_mul(i64::from(self.period_months)))?;
-        let amount = self.prorate_change(whole_period, self.period_months, expires_at, at)?;
-        let (charge, credit) = charge_or_credit(amount);
-        let details = json!({"options": options, "amount": amount});
-        let work = Work::OptionsChange { options, renewal_price, credit };
+        let priced = self.price_options(tariff, &options, expires_at, at)?;
+        let (charge, credit) = charge_or_credit(priced.amount);
+        let details = json!({"options": options, "amount": priced.amount});
+        let work =
+            Work::OptionsChange { options, renewal_price, credit, renewal_lines, record: priced.record };
         Ok((self.start(self.clone(), work, actor, at, charge, details), charge))
     }
-}
 
-impl Service {
-    /// `months` of `to` at its lowest rate a month over the periods it sells (with this
-    /// service's options), rounded up.
-    fn to_equivalent(&self, to: &Tariff, months: u16) -> Result<u64, Refusal> {
-        let mut lowest: Option<u64> = None;
-        for sold in to.prices.periods() {
-            let price = list_price(to, sold, &self.options, "period_months").map_err(invalid)?;
-            let scaled = u128::from(price) * u128::from(months);
-            let equivalent = checked(u64::try_from(scaled.div_ceil(u128::from(sold.max(1)))).ok())?;
-            lowest = Some(lowest.map_or(equivalent, |l| l.min(equivalent)));
-        }
-        lowest.ok_or_else(|| Refusal::Invalid(format!("tariff `{}` sells no period", to.id)))
+    /// A move to `options` on `tariff` priced from the paid time, the tariff's part kept.
+    pub(crate) fn price_options(
+        &self,
+        tariff: &Tariff,
+        options: &[OptionLine],
+        expires_at: Timestamp,
+        at: Timestamp,
+    ) -> Result<PricedChange, Refusal> {
+        let target =
+            Target { holding: Holding { tariff, options }, keeps_tariff_line: true, never_charges: false };
+        price_change(&self.record_at(expires_at, at), target, at)
     }
-}
-
-/// `new - old` as a signed amount, refused if it does not fit.
-pub(crate) fn difference(new: u64, old: u64) -> Result<i64, Refusal> {
-    checked(i128::from(new).checked_sub(i128::from(old)).and_then(|d| i64::try_from(d).ok()))
 }

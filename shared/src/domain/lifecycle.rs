@@ -5,7 +5,9 @@
 //! history entry that explains it. The application layer writes both (and any money) in one
 //! conditional transaction.
 
+use super::catalog::RefundOnDelete;
 use super::history::Actor;
+use super::paid_time::{self, PaidLine, Stretch};
 use super::{
     Action, HistoryEntry, HistoryId, Operation, OptionLine, ProductType, Service, Status, TariffId, Timestamp,
 };
@@ -55,7 +57,11 @@ pub enum Work {
     Resume,
     Reboot,
     Transfer,
-    Deletion,
+    Deletion {
+        /// The unused share of what was paid, given back when done (`refund_on_delete`).
+        #[serde(default)]
+        credit: u64,
+    },
     Reissue,
     Renewal {
         expires_at: Timestamp,
@@ -70,17 +76,30 @@ pub enum Work {
         /// stays unpaid (see `Service::paid_until`).
         #[serde(default)]
         paid_until: Option<Timestamp>,
+        /// The paid time's record once it is done (unset on renewals started before it was
+        /// kept).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        record: Option<Vec<Stretch>>,
     },
-    /// Runs beside the status (`operations_running`); `credit` is given back when done.
+    /// Runs beside the status (`operations_running`); `credit` is given back when done, and
+    /// the paid time becomes `record`.
     TariffChange {
         tariff_id: TariffId,
         renewal_price: u64,
         credit: u64,
+        #[serde(default)]
+        renewal_lines: Vec<PaidLine>,
+        #[serde(default)]
+        record: Vec<Stretch>,
     },
     OptionsChange {
         options: Vec<OptionLine>,
         renewal_price: u64,
         credit: u64,
+        #[serde(default)]
+        renewal_lines: Vec<PaidLine>,
+        #[serde(default)]
+        record: Vec<Stretch>,
     },
 }
 
@@ -93,7 +112,7 @@ impl Work {
             Work::Resume => Some(Operation::Resume),
             Work::Reboot => Some(Operation::Reboot),
             Work::Transfer => Some(Operation::Transfer),
-            Work::Deletion => Some(Operation::Deletion),
+            Work::Deletion { .. } => Some(Operation::Deletion),
             Work::Reissue => Some(Operation::Reissue),
             Work::Renewal { .. } => Some(Operation::Renewal),
             Work::TariffChange { .. } | Work::OptionsChange { .. } => None,
@@ -109,10 +128,12 @@ impl Work {
         }
     }
 
-    /// Money given back once the work is done (a downgrade's unused part).
+    /// Money given back once the work is done (a downgrade's unused part, a deletion's).
     pub fn credit(&self) -> u64 {
         match self {
-            Work::TariffChange { credit, .. } | Work::OptionsChange { credit, .. } => *credit,
+            Work::TariffChange { credit, .. }
+            | Work::OptionsChange { credit, .. }
+            | Work::Deletion { credit } => *credit,
             _ => 0,
         }
     }
@@ -168,6 +189,14 @@ pub enum Refusal {
     Forbidden(String),
     /// The request breaks a rule (422).
     Invalid(String),
+}
+
+impl Refusal {
+    pub fn message(&self) -> &str {
+        match self {
+            Refusal::Conflict(m) | Refusal::Forbidden(m) | Refusal::Invalid(m) => m,
+        }
+    }
 }
 
 /// The next state of a service, with its history entry; `queued` names the operation to put
@@ -269,7 +298,6 @@ impl Service {
         });
         next.last_error = None;
         next.failed_at = None;
-        let next = next.paying(charged as i64);
         details["operation_id"] = json!(id);
         if charged > 0 {
             details["charged"] = json!(charged);
@@ -290,7 +318,6 @@ impl Service {
         match self.status {
             Status::Ordered => Ok(self.start(next, Work::Activation, actor, at, self.order_price, json!({}))),
             Status::ConfigurationRequired => {
-                let next = next.paying(self.order_price as i64);
                 Ok(self.record(next, actor, Action::Payment, at, json!({"charged": self.order_price})))
             }
             _ => Err(self.refuse_status("pay for")),
@@ -428,7 +455,29 @@ impl Service {
             delete_at: None,
             ..self.clone()
         };
-        let charged = self.renewal_cost(periods)?;
+        let span_months = u32::from(self.auto_renew.period_months) * periods;
+        let lines: Vec<PaidLine> = self
+            .renewal_lines()
+            .into_iter()
+            .map(|l| {
+                Ok(PaidLine {
+                    amount: super::pricing::checked(l.amount.checked_mul(u64::from(periods)))?,
+                    ..l
+                })
+            })
+            .collect::<Result<_, Refusal>>()?;
+        self.renewal_cost(periods)?;
+        let held = (&self.tariff_id, &self.options[..]);
+        let priced = paid_time::price_renewal(
+            &self.paid_time(),
+            from,
+            new_expiry,
+            self.auto_renew.period_months,
+            span_months,
+            held,
+            &lines,
+        )?;
+        let charged = priced.charged;
         let mut details = json!({"periods": periods, "months": months, "expires_at": new_expiry});
         if let Some(scheduled) = self.delete_at {
             details["deletion_withdrawn"] = json!(scheduled);
@@ -436,9 +485,13 @@ impl Service {
         if resume {
             details["resume"] = json!(true);
         }
-        let paid_from = if lapsed { at } else { self.paid_until(expires_at).max(at) };
-        let paid_until = Some(paid_from.plus_months_on_day(months, anchor_day).min(new_expiry));
-        let work = Work::Renewal { expires_at: new_expiry, anchor_day: Some(anchor_day), resume, paid_until };
+        let work = Work::Renewal {
+            expires_at: new_expiry,
+            anchor_day: Some(anchor_day),
+            resume,
+            paid_until: None,
+            record: Some(priced.record),
+        };
         Ok(self.start(next, work, actor, at, charged, details))
     }
 
@@ -472,12 +525,16 @@ impl Service {
         }
         if self.expires_at.is_none() {
             let refund = if self.paid { self.order_price } else { 0 };
-            let next =
-                Service { status: Status::Deleted, delete_at: None, ..self.clone() }.paying(-(refund as i64));
+            let next = Service { status: Status::Deleted, delete_at: None, ..self.clone() };
             let details = json!({"refunded": refund});
             return Ok((self.record(next, actor, Action::Deletion, at, details), refund));
         }
-        Ok((self.start(self.clone(), Work::Deletion, actor, at, 0, json!({})), 0))
+        let credit = match rules.refund_on_delete {
+            RefundOnDelete::None => 0,
+            RefundOnDelete::Unused => paid_time::unused_after(&self.paid_time(), at),
+        };
+        let details = if credit > 0 { json!({"credit": credit}) } else { json!({}) };
+        Ok((self.start(self.clone(), Work::Deletion { credit }, actor, at, 0, details), 0))
     }
 
     /// Reboots an active VPS or dedicated server.
@@ -547,20 +604,57 @@ impl Service {
                 "not_available"
             }
             (Work::Activation, _) => {
+                let expires_at = at.plus_months(u32::from(self.period_months));
                 next.status = Status::Active;
-                next.expires_at = Some(at.plus_months(u32::from(self.period_months)));
-                next.paid_until = next.expires_at;
+                next.expires_at = Some(expires_at);
                 next.anchor_day = Some(at.day_of_month());
+                let months = self.period_months;
+                next.paid_time = vec![paid_time::bought(
+                    at,
+                    expires_at,
+                    months,
+                    u32::from(months),
+                    &self.tariff_id,
+                    &self.options,
+                    self.order_lines(),
+                )];
                 "done"
             }
-            (Work::Deletion, _) => {
+            (Work::Deletion { credit }, _) => {
                 next.status = Status::Deleted;
                 next.delete_at = None;
+                if *credit > 0 {
+                    next.paid_time = paid_time::cut_at(&self.paid_time(), pending.started_at);
+                }
                 "done"
             }
-            (Work::Renewal { expires_at, anchor_day, paid_until, .. }, _) => {
+            (Work::Renewal { expires_at, anchor_day, paid_until, record, .. }, _) => {
                 next.expires_at = Some(*expires_at);
-                next.paid_until = paid_until.or(Some(*expires_at));
+                match record {
+                    Some(record) => next.paid_time = record.clone(),
+                    // Started before the record was kept: the time it pays for appended.
+                    None => {
+                        let from = self.paid_until(self.expires_at.unwrap_or(at)).min(*expires_at);
+                        let to = paid_until.unwrap_or(*expires_at);
+                        let span = from.months_until(to).max(1);
+                        let lines = paid_time::scaled_to(&self.renewal_lines(), pending.charged);
+                        let mut record = paid_time::cut_at(&self.paid_time(), from);
+                        record.push(paid_time::bought(
+                            from,
+                            to,
+                            self.auto_renew.period_months,
+                            span,
+                            &self.tariff_id,
+                            &self.options,
+                            lines,
+                        ));
+                        next.paid_time = paid_time::with_validity_until(
+                            &record,
+                            *expires_at,
+                            self.auto_renew.period_months,
+                        );
+                    }
+                }
                 next.anchor_day = anchor_day.or(next.anchor_day);
                 next.status = resting_status(&next.holds);
                 "done"
@@ -575,18 +669,29 @@ impl Service {
             }
             // The renewal price was worked out when the change was asked for (special prices
             // included: see `Service::renewal_price_after`).
-            (Work::TariffChange { tariff_id, renewal_price, .. }, _) => {
+            (Work::TariffChange { tariff_id, renewal_price, renewal_lines, record, .. }, _) => {
                 next.tariff_id = tariff_id.clone();
                 next.renewal_price = *renewal_price;
+                next.renewal_lines = renewal_lines.clone();
+                // A special price belongs to the tariff it was set on.
+                next.special_price = false;
+                next.special = None;
+                if !record.is_empty() {
+                    next.paid_time = record.clone();
+                }
                 "done"
             }
-            (Work::OptionsChange { options, renewal_price, .. }, _) => {
+            (Work::OptionsChange { options, renewal_price, renewal_lines, record, .. }, _) => {
                 next.options = options.clone();
                 next.renewal_price = *renewal_price;
+                next.renewal_lines = renewal_lines.clone();
+                if !record.is_empty() {
+                    next.paid_time = record.clone();
+                }
                 "done"
             }
         };
-        let mut next = next.paying(-(pending.work.credit() as i64));
+        let mut next = next;
         let actor = pending.actor.clone();
         let mut details = json!({"operation_id": pending.id, "result": result});
         if pending.work.credit() > 0 {
@@ -680,7 +785,6 @@ impl Service {
             ..self.clone()
         };
         let refund = if pending.work == Work::Activation { 0 } else { pending.charged };
-        let next = next.paying(-(refund as i64));
         let details = json!({"operation_id": pending.id, "error": error, "refunded": refund});
         let actor = pending.actor.clone();
         Some((self.record(next, &actor, pending.work.action(), at, details), refund))
@@ -978,9 +1082,9 @@ mod tests {
         let upgraded = done(upgrade, 0);
         assert_eq!(upgraded.renewal_price, 1500);
         let (downgrade, charged) = upgraded.change_tariff(&pro, &start, &client(), at(0)).unwrap();
-        // The credit is the smallest any period gives: 334 of the 365 days of a yearly period's
-        // 10000 difference, below eleven months' 11000 (the time may have been bought yearly).
-        assert_eq!((charged, downgrade.service.pending.unwrap().work.credit()), (0, 9150));
+        // The eleven months were bought monthly and are now paid at 1500 each: back to 500 a
+        // month credits 1000 for each, as its record says, not as if bought yearly.
+        assert_eq!((charged, downgrade.service.pending.unwrap().work.credit()), (0, 11_000));
     }
 
     #[test]
@@ -1135,10 +1239,11 @@ mod tests {
         let (downgrade, _) = gifted.change_tariff(&pro, &start, &client(), at(0)).unwrap();
         let credit = downgrade.service.pending.unwrap().work.credit();
         assert!(credit <= 1000, "one month paid at 1000 more: credited {credit}");
-        // An upgrade over the time given is charged all the same.
-        let on_start = Service { expires_at: gifted.expires_at, paid_until: on_pro.expires_at, ..active() };
+        // An upgrade over the time given costs nothing for it: only the month paid for.
+        let given = Edit { expires_at: Some(on_pro.expires_at.unwrap().plus_months(6)), ..Edit::default() };
+        let on_start = active().edit(given, &start, &provider(), at(0)).unwrap().service;
         let (_, charged) = on_start.change_tariff(&start, &pro, &client(), at(0)).unwrap();
-        assert_eq!(charged, 7 * 1000);
+        assert_eq!(charged, 1000);
     }
 
     #[test]

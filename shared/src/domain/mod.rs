@@ -16,6 +16,7 @@ mod lifecycle_model;
 mod money_model;
 pub mod notification;
 pub mod order;
+pub mod paid_time;
 pub mod payment;
 pub mod pricing;
 pub mod principal;

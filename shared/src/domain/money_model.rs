@@ -877,6 +877,7 @@ impl World {
             renew_lead_days: LEAD_DAYS as u32,
             panel_url: None,
             remind_days_before: super::catalog::default_remind_days_before(),
+            refund_on_delete: super::catalog::RefundOnDelete::None,
         };
         Self {
             now: start,

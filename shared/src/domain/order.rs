@@ -50,6 +50,9 @@ pub fn place_order(
         }
     };
     let renewal_price = with_options(renewal_period_price, options_per_month, auto_renew.period_months)?;
+    let holding = super::paid_time::Holding { tariff, options: &order.options };
+    let renewal_lines = super::paid_time::list_lines(holding, auto_renew.period_months)
+        .map_err(|refusal| RuleViolation::new(refusal.message()))?;
     let order_price = with_options(order_price, options_per_month, order.period_months)?;
     let service = Service {
         id: ServiceId::generate(),
@@ -82,7 +85,9 @@ pub fn place_order(
         anchor_day: None,
         special: None,
         paid_until: None,
-        net_paid: Some(0),
+        net_paid: None,
+        paid_time: Vec::new(),
+        renewal_lines,
         failed_at: None,
     };
     let entry = HistoryEntry {

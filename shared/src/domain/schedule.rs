@@ -60,7 +60,14 @@ impl Service {
             return Err(Refusal::Conflict("not due".into()));
         }
         if self.delete_at.is_some_and(|d| d <= now) {
-            return Ok(self.start(self.clone(), Work::Deletion, actor, now, 0, json!({"scheduled": true})));
+            return Ok(self.start(
+                self.clone(),
+                Work::Deletion { credit: 0 },
+                actor,
+                now,
+                0,
+                json!({"scheduled": true}),
+            ));
         }
         let mut next = self.clone();
         next.holds.push(Hold::NonPayment);
@@ -122,7 +129,7 @@ impl Service {
         match self.non_payment_since {
             Some(since) if since.seconds_until(now) >= keep && self.holds.contains(&Hold::NonPayment) => {
                 let details = json!({"reason": "non_payment", "suspended_since": since});
-                Ok(self.start(self.clone(), Work::Deletion, actor, now, 0, details))
+                Ok(self.start(self.clone(), Work::Deletion { credit: 0 }, actor, now, 0, details))
             }
             _ => Err(Refusal::Conflict("not due".into())),
         }

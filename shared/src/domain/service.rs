@@ -172,14 +172,20 @@ pub struct Service {
     /// The special renewal price the provider set, and for how many months.
     #[serde(default)]
     pub special: Option<SpecialPrice>,
-    /// The end of the time the client paid for (activation and renewals); `expires_at` may run
-    /// past it when the provider gives time. Unset on services stored before it was kept.
-    #[serde(default)]
+    /// Read from services stored before the paid time's record was kept (the end of the time
+    /// paid for, and what was paid less what came back), to build their record; never written.
+    #[serde(default, skip_serializing)]
     pub paid_until: Option<Timestamp>,
-    /// What its client has paid for it, less what it got back: no credit ever exceeds it.
-    /// Unset on services stored before it was kept.
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub net_paid: Option<u64>,
+    /// Its paid time, stretch by stretch, with what was paid for each (`domain::paid_time`):
+    /// empty until it is activated, and on services stored before it was kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paid_time: Vec<super::paid_time::Stretch>,
+    /// What one renewal costs, line by line, adding up to `renewal_price`; empty on services
+    /// stored before the lines were kept (see `Service::renewal_lines`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renewal_lines: Vec<super::paid_time::PaidLine>,
     /// When its last operation was given up, or its activation found no resources: the
     /// provider's list of services that need attention is sorted by it.
     #[serde(default)]
@@ -236,14 +242,6 @@ impl Service {
     /// The day of the month a renewal from `expires_at` ends on.
     pub fn anchor_day(&self, expires_at: Timestamp) -> u8 {
         self.anchor_day.unwrap_or_else(|| expires_at.day_of_month())
-    }
-
-    /// A copy with `amount` paid for it (a charge; a refund or credit when negative).
-    pub(crate) fn paying(mut self, amount: i64) -> Service {
-        self.net_paid = self
-            .net_paid
-            .map(|paid| (i128::from(paid) + i128::from(amount)).clamp(0, i128::from(u64::MAX)) as u64);
-        self
     }
 
     /// Running or suspended, with no operation under way: what the schedules act on.

@@ -4,7 +4,6 @@
 
 use super::history::Actor;
 use super::lifecycle::{Change, Refusal};
-use super::pricing::checked;
 use super::{Action, Bounded, OptionLine, ProductType, RuleViolation, Service, Status, Tariff, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -125,7 +124,10 @@ pub const MAX_FREE_ADDRESSES: u32 = 16;
 pub struct AddressMove {
     pub options: Vec<OptionLine>,
     pub renewal_price: u64,
+    pub renewal_lines: Vec<super::paid_time::PaidLine>,
     pub amount: i64,
+    /// The paid time once the address is added or removed.
+    pub record: Vec<super::paid_time::Stretch>,
 }
 
 impl Service {
@@ -176,15 +178,14 @@ impl Service {
         if wanted > 0 {
             options.push(OptionLine { id: offer.id.clone(), quantity: wanted });
         }
-        let renewal_price = self.renewal_price_moving_to(tariff, tariff, &options)?;
+        let (renewal_price, renewal_lines) = self.renewal_with_options(tariff, &options)?;
         let expires_at = self.expires_at.ok_or_else(|| self.refuse_status("change the addresses of"))?;
         if delta > 0 {
             self.ensure_paid_time_for_more("add a paid address", expires_at, at)?;
         }
-        let price = checked(i64::try_from(offer.price).ok())?;
-        let whole_period = checked(price.checked_mul(i64::from(delta) * i64::from(self.period_months)))?;
-        let amount = self.prorate_change(whole_period, self.period_months, expires_at, at)?;
-        Ok(Some(AddressMove { options, renewal_price, amount }))
+        let priced = self.price_options(tariff, &options, expires_at, at)?;
+        let (amount, record) = (priced.amount, priced.record);
+        Ok(Some(AddressMove { options, renewal_price, renewal_lines, amount, record }))
     }
 
     /// The record of an address added or removed on the panel, with its option moved.
@@ -201,7 +202,8 @@ impl Service {
         if let Some(moved) = moved {
             next.options = moved.options.clone();
             next.renewal_price = moved.renewal_price;
-            next = next.paying(moved.amount);
+            next.renewal_lines = moved.renewal_lines.clone();
+            next.paid_time = moved.record.clone();
             details["amount"] = json!(moved.amount);
         }
         let action = if added { Action::IpAddressAdd } else { Action::IpAddressRemove };
@@ -472,8 +474,10 @@ mod tests {
         let moved = vps.move_address(&tariff, IpVersion::V4, 1, 1, now).unwrap().unwrap();
         assert_eq!(moved.amount, 150, "half of 300 for the 15 days left of 30");
         assert_eq!(moved.options, vec![OptionLine { id: "ipv4".into(), quantity: 1 }]);
-        // Its order and the address paid for (no credit exceeds what was paid).
-        let with_one = Service { options: moved.options.clone(), net_paid: Some(650), ..vps.clone() };
+        // The address paid for, then given back the same day: what was paid for it.
+        let address = IpAddress { address: "192.0.2.7".into(), version: IpVersion::V4 };
+        let actor = Actor { id: "alice".into(), role: Role::Client };
+        let with_one = vps.address_changed(&address, true, Some(&moved), &actor, now).service;
         assert!(matches!(with_one.move_address(&tariff, IpVersion::V4, 2, 1, now), Err(Refusal::Invalid(_))));
         let back = with_one.move_address(&tariff, IpVersion::V4, 2, -1, now).unwrap().unwrap();
         assert_eq!((back.amount, back.options.is_empty()), (-150, true));
@@ -481,8 +485,6 @@ mod tests {
         // IPv6 is not sold as an option here: free, up to the limit.
         assert_eq!(vps.move_address(&tariff, IpVersion::V6, 0, 1, now), Ok(None));
         assert!(vps.move_address(&tariff, IpVersion::V6, MAX_FREE_ADDRESSES, 1, now).is_err());
-        let actor = Actor { id: "alice".into(), role: Role::Client };
-        let address = IpAddress { address: "192.0.2.7".into(), version: IpVersion::V4 };
         let change = vps.address_changed(&address, true, Some(&moved), &actor, now);
         assert_eq!((change.service.version, change.entry.operation), (vps.version + 1, Action::IpAddressAdd));
         assert_eq!(change.service.renewal_price, vps.renewal_price + 300);
