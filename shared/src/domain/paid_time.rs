@@ -509,3 +509,272 @@ pub fn price_renewal(
     let charged = checked(owed_amount.checked_add(if rest_from < to { rest } else { 0 }))?;
     Ok(PricedRenewal { charged, record: next })
 }
+
+/// The findings of the review of the pricing code (issue 22), each with its numbers worked out
+/// by hand from what was paid; every one failed on the rules that priced from today's prices.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::changes::Edit;
+    use crate::domain::history::Actor;
+    use crate::domain::lifecycle::{Change, Outcome};
+    use crate::domain::order::{place_order, OrderRequest};
+    use crate::domain::service::Grace;
+    use crate::domain::{AutoRenew, ClientId, Prices, Principal, Role, Service};
+    use std::collections::BTreeMap;
+
+    /// 1 November 2026, 12:00, and `days` later.
+    fn day(days: i64) -> Timestamp {
+        Timestamp::parse("2026-11-01T12:00:00Z").unwrap().plus_seconds(days * DAY)
+    }
+
+    fn client() -> Actor {
+        Actor { id: "alice".into(), role: Role::Client }
+    }
+
+    fn provider() -> Actor {
+        Actor { id: "ops".into(), role: Role::Provider }
+    }
+
+    fn tariff(id: &str, prices: &[(u16, u64)], change_to: &[&str]) -> Tariff {
+        Tariff {
+            id: TariffId::parse(id).unwrap(),
+            prices: Prices::new(prices.iter().copied().collect()).unwrap(),
+            change_to: change_to.iter().map(|t| TariffId::parse(t).unwrap()).collect(),
+            ..crate::domain::catalog::sample_tariff()
+        }
+    }
+
+    /// `vps-start` (500 a month, 5000 a year) and `vps-pro` (1500, 15000), each able to move to
+    /// the other.
+    fn start_and_pro() -> (Tariff, Tariff) {
+        (
+            tariff("vps-start", &[(1, 500), (12, 5000)], &["vps-pro"]),
+            tariff("vps-pro", &[(1, 1500), (12, 15000)], &["vps-start"]),
+        )
+    }
+
+    /// Work done by the panel at `at`: the service once finished.
+    fn done(change: Change, at: Timestamp) -> Service {
+        let id = change.queued.clone().expect("queued work");
+        change.service.finish(&id, Outcome::Done, at).expect("pending").service
+    }
+
+    /// An order of `tariff` for `months`, paid and activated at day 0.
+    fn active_on(tariff: &Tariff, months: u16) -> Service {
+        let alice = Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client };
+        let order = OrderRequest {
+            client_id: alice.id.clone(),
+            period_months: months,
+            auto_renew: None,
+            params: BTreeMap::from([("os_template".to_owned(), "debian-12".to_owned())]),
+            options: vec![],
+            quick: false,
+        };
+        let (service, _) = place_order(tariff, order, &alice, day(0)).unwrap();
+        done(service.pay_order(&client(), day(0)).unwrap(), day(0))
+    }
+
+    fn renewed(service: &Service, periods: u32, at: Timestamp) -> (Service, u64) {
+        let change = service.renew(periods, &client(), at).unwrap();
+        let charged = change.charged();
+        (done(change, at), charged)
+    }
+
+    fn special(service: &Service, tariff: &Tariff, price: u64, at: Timestamp) -> Service {
+        let edit = Edit { renewal_price: Some(price), ..Edit::default() };
+        service.edit(edit, tariff, &provider(), at).unwrap().service
+    }
+
+    /// Moves tariffs at `at`: (charged, credited, the service once done).
+    fn moved(service: &Service, from: &Tariff, to: &Tariff, at: Timestamp) -> (u64, u64, Service) {
+        let (change, charged) = service.change_tariff(from, to, &client(), at).unwrap();
+        let credit = change.service.pending.as_ref().unwrap().work.credit();
+        (charged, credit, done(change, at))
+    }
+
+    fn unused_paid(service: &Service, at: Timestamp) -> u64 {
+        unused_after(&service.paid_time(), at)
+    }
+
+    #[test]
+    fn an_ended_special_price_credits_nothing_for_time_bought_at_it() {
+        let (start, pro) = start_and_pro();
+        let on_pro = special(&active_on(&pro, 1), &pro, 1, day(1));
+        let (prepaid, charged) = renewed(&on_pro, 10, day(1));
+        assert_eq!(charged, 10);
+        let back_at_list = special(&prepaid, &pro, 1500, day(1));
+        let (_, credit, after) = moved(&back_at_list, &pro, &start, day(1));
+        // A month of 1500 and ten of 1: the time left costs 500 a month on vps-start, more than
+        // its 29 days of 1500 and ten months of 1 were paid: nothing to credit (it was 1510).
+        assert_eq!(credit, 0);
+        assert!(credit <= unused_paid(&back_at_list, day(1)));
+        // The stretches keep what was paid for them.
+        assert_eq!(unused_paid(&after, day(1)), unused_paid(&back_at_list, day(1)));
+    }
+
+    #[test]
+    fn a_year_at_list_price_behind_a_special_price_does_not_raise_its_credit() {
+        let (start, pro) = start_and_pro();
+        let (ten, _) = renewed(&active_on(&pro, 1), 10, day(1));
+        let (year, _) = renewed(&ten, 2, day(1));
+        // Thirteen months used at list price, the last day of them left.
+        let last_day = year.expires_at.unwrap().plus_seconds(-DAY);
+        let cheap = special(&year, &pro, 1, last_day);
+        let (prepaid, _) = renewed(&cheap, 10, last_day);
+        let back_at_list = special(&prepaid, &pro, 1500, last_day);
+        let paid_for_the_time_left = unused_paid(&back_at_list, last_day);
+        assert!(paid_for_the_time_left <= 10 + 50, "a day at list and ten months at 1");
+        let (_, credit, _) = moved(&back_at_list, &pro, &start, last_day);
+        assert!(credit <= paid_for_the_time_left, "credited {credit}: it was 8,328");
+    }
+
+    #[test]
+    fn a_raised_special_price_credits_nothing_for_time_bought_below_it() {
+        let (start, pro) = start_and_pro();
+        let on_pro = special(&active_on(&pro, 1), &pro, 1, day(1));
+        let (prepaid, _) = renewed(&on_pro, 10, day(1));
+        let raised = special(&prepaid, &pro, 1400, day(1));
+        let (_, credit, _) = moved(&raised, &pro, &start, day(1));
+        assert_eq!(credit, 0);
+    }
+
+    #[test]
+    fn a_retention_discount_after_a_prepay_at_list_keeps_what_was_paid() {
+        let (start, pro) = start_and_pro();
+        let (prepaid, charged) = renewed(&active_on(&pro, 1), 10, day(0));
+        assert_eq!(charged, 15_000);
+        let discounted = special(&prepaid, &pro, 100, day(0));
+        let (_, credit, after) = moved(&discounted, &pro, &start, day(0));
+        // Eleven months paid at 1500, now 500 each: 1000 back for each (it was capped at 1,100).
+        assert_eq!(credit, 11_000);
+        assert_eq!(after.renewal_price, 500, "the special price ended with its tariff");
+    }
+
+    #[test]
+    fn a_move_to_a_cheaper_tariff_credits_even_when_the_old_one_sells_a_long_period_cheaply() {
+        let pro = tariff("vps-pro", &[(1, 1500), (12, 15000), (24, 18000)], &["vps-mid"]);
+        let mid = tariff("vps-mid", &[(1, 1200)], &["vps-pro"]);
+        let (prepaid, _) = renewed(&active_on(&pro, 1), 10, day(0));
+        let (charged, credit, _) = moved(&prepaid, &pro, &mid, day(0));
+        // Eleven months bought monthly at 1500, now 1200 each (it was charged 2,754).
+        assert_eq!((charged, credit), (0, 11 * 300));
+    }
+
+    #[test]
+    fn a_downgrade_credits_what_the_time_left_cost_less_the_new_price() {
+        let (start, pro) = start_and_pro();
+        let (prepaid, _) = renewed(&active_on(&pro, 1), 10, day(0));
+        // 30 days on: the first month (November's 30 days) used, ten bought at 1500 left, each
+        // 500 on vps-start (it was 9,150, as if bought yearly).
+        let (_, credit, _) = moved(&prepaid, &pro, &start, day(30));
+        assert_eq!(credit, 10 * 1000);
+        // Halfway through November: 14 whole days of 30 not started, 1000 a month less.
+        let (_, credit, _) = moved(&prepaid, &pro, &start, day(15).plus_seconds(3600));
+        assert_eq!(credit, 10 * 1000 + 1000 * 14 / 30);
+    }
+
+    #[test]
+    fn time_run_on_a_grace_is_owed_at_the_configuration_it_ran_on() {
+        let (start, pro) = start_and_pro();
+        let on_pro = active_on(&pro, 1);
+        let expiry = on_pro.expires_at.unwrap();
+        let until = expiry.plus_seconds(92 * DAY);
+        let on_grace = Service { grace: Some(Grace { until, reason: "asked".into() }), ..on_pro };
+        let late = expiry.plus_seconds(89 * DAY);
+        let (_, credit, on_start) = moved(&on_grace, &pro, &start, late);
+        assert_eq!(credit, 0);
+        let three_months =
+            Edit { auto_renew: Some(AutoRenew { enabled: true, period_months: 1 }), ..Edit::default() };
+        let on_start = on_start.edit(three_months, &start, &client(), late).unwrap().service;
+        let (renewed, renewal) = renewed(&on_start, 3, late);
+        let (upgrade, _, _) = moved(&renewed, &start, &pro, late);
+        // 89 days of December's rate on vps-pro (1500 for 31 days) are owed: 4307; a day of the
+        // renewal's 90 at 500 a month: 17; the upgrade for that day: 33 (it was 1,533 in all).
+        assert_eq!((renewal, upgrade), (4307 + 17, 50 - 17));
+    }
+
+    #[test]
+    fn a_special_price_ends_with_the_tariff_it_was_set_on() {
+        let (start, pro) = start_and_pro();
+        let discounted = special(&active_on(&pro, 1), &pro, 1000, day(1));
+        let (change, _) = discounted.change_tariff(&pro, &start, &client(), day(1)).unwrap();
+        assert_eq!(change.entry.details["special_price_ended"], true, "the quote says so");
+        let after = done(change, day(1));
+        // vps-start's list price, not 1000 kept as a floor.
+        assert_eq!((after.renewal_price, after.special_price, after.special), (500, false, None));
+    }
+
+    #[test]
+    fn an_upgrade_is_charged_in_the_period_the_time_was_bought_in() {
+        let (start, pro) = start_and_pro();
+        let yearly = active_on(&start, 12);
+        let (charged, _, _) = moved(&yearly, &start, &pro, day(30));
+        // 335 of 365 days left of a year bought at 5000, at 15000 a year: 13768 - 4589 (it was
+        // 11,000, at the monthly price's difference).
+        assert_eq!(charged, 13_768 - 4_589);
+    }
+
+    #[test]
+    fn time_the_provider_gives_stays_given_across_a_renewal_and_is_never_credited() {
+        let (start, pro) = start_and_pro();
+        let on_pro = active_on(&pro, 1);
+        let later = on_pro.expires_at.unwrap().plus_seconds(3 * DAY);
+        let edit = Edit { expires_at: Some(later), ..Edit::default() };
+        let given = on_pro.edit(edit, &pro, &provider(), day(1)).unwrap().service;
+        let (renewed, charged) = renewed(&given, 1, day(1));
+        assert_eq!(charged, 1500);
+        let kinds: Vec<StretchKind> = renewed.paid_time().iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [StretchKind::Paid, StretchKind::Given, StretchKind::Paid]);
+        assert_eq!(renewed.paid_time()[1].amount(), 0);
+        // A downgrade credits the two months' paid days only: November's 29 days left at 1000
+        // a month less, and December's month.
+        let (_, credit, _) = moved(&renewed, &pro, &start, day(1));
+        assert_eq!(credit, 1000 * 29 / 30 + 1000);
+    }
+
+    #[test]
+    fn a_special_price_rounded_up_by_period_changes_never_credits_more_than_was_paid() {
+        let (start, pro) = start_and_pro();
+        let mut service = special(&active_on(&pro, 1), &pro, 13, day(1));
+        for months in [12, 1, 12, 1] {
+            let edit = Edit {
+                auto_renew: Some(AutoRenew { enabled: true, period_months: months }),
+                ..Edit::default()
+            };
+            service = service.edit(edit, &pro, &client(), day(1)).unwrap().service;
+        }
+        let (prepaid, _) = renewed(&service, 10, day(1));
+        let (_, credit, _) = moved(&prepaid, &pro, &start, day(1));
+        assert!(credit <= unused_paid(&prepaid, day(1)));
+    }
+
+    #[test]
+    fn a_service_stored_before_the_record_is_credited_no_more_than_its_ledger_says_it_paid() {
+        let (start, pro) = start_and_pro();
+        let (prepaid, _) = renewed(&active_on(&pro, 1), 10, day(0));
+        let old_shape = Service { paid_time: Vec::new(), net_paid: None, ..prepaid.clone() };
+        let (_, credit, _) = moved(&old_shape, &pro, &start, day(30));
+        assert_eq!(credit, 0, "nothing known paid: nothing credited");
+        let migrated = Service { paid_time: old_shape.legacy_record(16_500), ..old_shape };
+        let (_, credit, _) = moved(&migrated, &pro, &start, day(30));
+        assert!(credit <= unused_paid(&migrated, day(30)) && credit > 0, "credited {credit}");
+    }
+
+    #[test]
+    fn a_deletion_refunds_the_unused_share_when_the_rules_say_so() {
+        let (_, pro) = start_and_pro();
+        let (prepaid, _) = renewed(&active_on(&pro, 1), 1, day(0));
+        let rules = crate::domain::catalog::sample_rules();
+        let (kept, _) = prepaid.delete(&provider(), &rules, day(30)).unwrap();
+        assert_eq!(kept.service.pending.unwrap().work.credit(), 0, "refund_on_delete: none");
+        let unused = crate::domain::ProductTypeRules {
+            refund_on_delete: crate::domain::catalog::RefundOnDelete::Unused,
+            ..rules
+        };
+        let (change, _) = prepaid.delete(&provider(), &unused, day(30)).unwrap();
+        assert_eq!(change.service.pending.as_ref().unwrap().work.credit(), 1500, "December unused");
+        let deleted = done(change, day(30));
+        assert_eq!(unused_after(&deleted.paid_time(), day(30)), 0, "nothing left to refund twice");
+    }
+}
