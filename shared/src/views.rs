@@ -139,3 +139,36 @@ pub async fn hide_deleted_links(
     }
     Ok(())
 }
+
+/// A service's paid time as `GET /services/{id}/paid-time` shows it: each stretch with what
+/// was paid for it line by line, what was paid in all, and what of it is unused at `now`.
+pub fn paid_time(service: &Service, now: crate::domain::Timestamp) -> Value {
+    use crate::domain::paid_time::{paid_until, unused_after};
+    let record = service.paid_time();
+    let stretches: Vec<Value> = record
+        .iter()
+        .map(|s| {
+            json!({
+                "from": s.from,
+                "to": s.to,
+                "kind": s.kind,
+                "tariff_id": s.tariff_id,
+                "options": s.options,
+                "period_months": s.months,
+                "amount": s.amount(),
+                "lines": s.lines,
+            })
+        })
+        .collect();
+    let paid: u64 = record.iter().map(|s| s.amount()).sum();
+    json!({
+        "service_id": service.id,
+        "expires_at": service.expires_at,
+        "paid_until": paid_until(&record),
+        "paid": paid,
+        "unused": unused_after(&record, now),
+        "renewal_price": service.renewal_price,
+        "renewal_lines": service.renewal_lines(),
+        "stretches": stretches,
+    })
+}

@@ -20,6 +20,7 @@ mod inputs;
 mod lifecycle;
 mod money;
 mod notifications;
+mod paid_time;
 mod permissions;
 mod quotes;
 mod reliability;
