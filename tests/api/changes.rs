@@ -35,15 +35,16 @@ async fn a_tariff_change_charges_or_credits_the_days_left() {
         (json!("vps-pro"), json!(1500))
     );
     assert_eq!(changed["flags"]["operations_running"], false);
-    // And back, credited once the panel is done: the smallest credit of the periods both
-    // tariffs sell, as the 15 days might have been bought yearly (10000 more a year: 410).
+    // And back at the same instant, credited once the panel is done: the 15 days left were
+    // paid 750 (250 at vps-start, 500 for the upgrade) and cost 250 at vps-start: 500 back,
+    // as no time ran on vps-pro.
     stack
         .post(&format!("/services/{id}/change-tariff"), &alice, json!({"tariff_id": "vps-start"}))
         .await
         .ok(200);
     assert_eq!(stack.balance("alice").await, 0);
     stack.drain_queue(5).await;
-    assert_eq!(stack.balance("alice").await, 410);
+    assert_eq!(stack.balance("alice").await, 500);
     assert_eq!(stack.service(&id).await["renewal_price"], 500);
     let calls = stack.panel_calls().await;
     let last = &calls.last().unwrap()["request"];

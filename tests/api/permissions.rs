@@ -139,7 +139,7 @@ async fn cart_and_payments(stack: &Stack) {
 
 async fn service_reads(stack: &Stack, vps: &str) {
     let alice = stack.client("alice");
-    for path in ["", "/history", "/timeline", "/options", "/ip-addresses"] {
+    for path in ["", "/history", "/timeline", "/options", "/ip-addresses", "/paid-time"] {
         done(stack, "GET", &format!("/services/{vps}{path}"), &alice, None).await;
     }
     let week = "from=2026-11-01T00:00:00Z&to=2026-11-07T00:00:00Z";

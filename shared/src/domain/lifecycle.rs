@@ -691,7 +691,6 @@ impl Service {
                 "done"
             }
         };
-        let mut next = next;
         let actor = pending.actor.clone();
         let mut details = json!({"operation_id": pending.id, "result": result});
         if pending.work.credit() > 0 {
