@@ -9,6 +9,8 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+#[cfg(test)]
+mod money_model;
 pub mod notifications;
 pub mod operations;
 pub mod panel;

@@ -78,9 +78,14 @@ impl Service {
             if self.expires_at.is_none() {
                 return Err(Refusal::Conflict("a service gets its validity when it is activated".into()));
             }
+            let record = self.paid_time();
+            if let Some(activated) = record.first().map(|s| s.from).filter(|from| expires_at <= *from) {
+                return Err(Refusal::Invalid(format!(
+                    "expires_at must be after the service's activation ({activated})"
+                )));
+            }
             // Time the provider gives is not paid for: it is never credited.
-            next.paid_time =
-                with_validity_until(&self.paid_time(), expires_at, self.auto_renew.period_months);
+            next.paid_time = with_validity_until(&record, expires_at, self.auto_renew.period_months);
             next.expires_at = Some(expires_at);
             next.anchor_day = Some(expires_at.day_of_month());
             // A deletion scheduled for the end of the period stays at its end.

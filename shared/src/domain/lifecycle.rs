@@ -436,7 +436,10 @@ impl Service {
         let Some(expires_at) = self.expires_at.filter(|_| renewable) else {
             return Err(self.refuse_status("renew"));
         };
-        let lapsed = self.holds.contains(&Hold::NonPayment);
+        let unpaid = self.holds.contains(&Hold::NonPayment);
+        // Suspended for non-payment and past its validity, it renews from now (the time between
+        // given); a validity the provider moved ahead since is renewed from its end.
+        let lapsed = unpaid && expires_at <= at;
         let (from, anchor_day) =
             if lapsed { (at, at.day_of_month()) } else { (expires_at, self.anchor_day(expires_at)) };
         let months = u32::from(self.auto_renew.period_months) * periods;
@@ -446,7 +449,7 @@ impl Service {
             return Err(Refusal::Invalid(format!("the renewal would run the service past the year {last}")));
         }
         let holds: Vec<Hold> = self.holds.iter().copied().filter(|h| *h != Hold::NonPayment).collect();
-        let resume = lapsed && holds.is_empty() && self.status == Status::TemporarilySuspended;
+        let resume = unpaid && holds.is_empty() && self.status == Status::TemporarilySuspended;
         let next = Service {
             holds,
             non_payment_since: None,

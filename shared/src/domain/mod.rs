@@ -12,8 +12,6 @@ pub mod ids;
 pub mod lifecycle;
 #[cfg(test)]
 mod lifecycle_model;
-#[cfg(test)]
-mod money_model;
 pub mod notification;
 pub mod order;
 pub mod paid_time;

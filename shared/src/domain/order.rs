@@ -54,6 +54,9 @@ pub fn place_order(
     let renewal_lines = super::paid_time::list_lines(holding, auto_renew.period_months)
         .map_err(|refusal| RuleViolation::new(refusal.message()))?;
     let order_price = with_options(order_price, options_per_month, order.period_months)?;
+    let order_lines = super::paid_time::list_lines(holding, order.period_months)
+        .map(|lines| super::paid_time::scaled_to(&lines, order_price))
+        .map_err(|refusal| RuleViolation::new(refusal.message()))?;
     let service = Service {
         id: ServiceId::generate(),
         client_id: order.client_id,
@@ -88,6 +91,7 @@ pub fn place_order(
         net_paid: None,
         paid_time: Vec::new(),
         renewal_lines,
+        order_lines,
         failed_at: None,
     };
     let entry = HistoryEntry {

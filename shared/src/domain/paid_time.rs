@@ -88,6 +88,23 @@ impl Stretch {
         let left = if today_counts { days_started(at, self.to) } else { at.seconds_until(self.to) / DAY };
         left.clamp(0, self.days())
     }
+
+    /// Its share after `at` as seconds of its seconds: the days after `at` as `days_after`
+    /// counts them, never more than all of it. In seconds, so that a stretch a change split in
+    /// the middle of a day does not count that day whole among its own.
+    fn share_after(&self, at: Timestamp, today_counts: bool) -> (i64, i64) {
+        let whole = self.from.seconds_until(self.to).max(1);
+        if at <= self.from {
+            return (whole, whole);
+        }
+        ((self.days_after(at, today_counts) * DAY).min(whole), whole)
+    }
+
+    /// Its lines' share after `at` (see `share_after`), each rounded down.
+    fn lines_after(&self, at: Timestamp, today_counts: bool) -> Vec<PaidLine> {
+        let (part, whole) = self.share_after(at, today_counts);
+        self.lines.iter().map(|l| PaidLine { amount: share(l.amount, part, whole), ..l.clone() }).collect()
+    }
 }
 
 /// The configuration a service holds: its tariff and options.
@@ -199,11 +216,7 @@ pub fn paid_until(record: &[Stretch]) -> Option<Timestamp> {
 /// What the time after `at` was paid, each stretch's lines' share by days (a started day not
 /// counting), rounded down: what a deletion refunding the unused time gives back.
 pub fn unused_after(record: &[Stretch], at: Timestamp) -> u64 {
-    record
-        .iter()
-        .filter(|s| s.kind == StretchKind::Paid)
-        .map(|s| s.lines.iter().map(|l| share(l.amount, s.days_after(at, false), s.days())).sum::<u64>())
-        .sum()
+    record.iter().filter(|s| s.kind == StretchKind::Paid).map(|s| total(&s.lines_after(at, false))).sum()
 }
 
 /// `amount` times `part` over `whole`, rounded down.
@@ -222,10 +235,12 @@ pub fn cut_at(record: &[Stretch], at: Timestamp) -> Vec<Stretch> {
             kept.push(stretch.clone());
             continue;
         }
-        let days = stretch.days();
-        let used = days - stretch.days_after(at, false);
-        let lines =
-            stretch.lines.iter().map(|l| PaidLine { amount: share(l.amount, used, days), ..l.clone() });
+        let after = stretch.lines_after(at, false);
+        let lines = stretch
+            .lines
+            .iter()
+            .zip(after)
+            .map(|(l, a)| PaidLine { amount: l.amount - a.amount, ..l.clone() });
         kept.push(Stretch { to: at, lines: lines.collect(), ..stretch.clone() });
     }
     kept
@@ -238,7 +253,17 @@ pub fn with_validity_until(record: &[Stretch], expires_at: Timestamp, months: u1
     if expires_at <= end {
         return cut_at(record, expires_at);
     }
-    let mut next = record.to_vec();
+    // Time run on a grace that the new validity covers is given now, no longer owed.
+    let mut next: Vec<Stretch> = record
+        .iter()
+        .filter(|s| s.kind != StretchKind::Owed || s.to > expires_at)
+        .map(|s| match s.kind {
+            StretchKind::Owed if s.from < expires_at => {
+                Stretch { from: expires_at, lines: s.lines_after(expires_at, false), ..s.clone() }
+            }
+            _ => s.clone(),
+        })
+        .collect();
     let last = record.iter().filter(|s| s.kind != StretchKind::Owed).max_by_key(|s| s.to).cloned();
     if let Some(last) = last {
         next.push(Stretch {
@@ -301,7 +326,7 @@ pub fn price_change(record: &[Stretch], target: Target, at: Timestamp) -> Result
     let as_charge: i128 = charged.iter().map(PieceQuote::difference).sum();
     if as_charge > 0 && !target.never_charges {
         let amount = checked(i64::try_from(as_charge).ok())?;
-        return Ok(PricedChange { amount, record: rewrite(record, target, at, &charged) });
+        return Ok(PricedChange { amount, record: rewrite(record, target, at, true, &charged) });
     }
     let credited = quote_pieces(record, target, at, false)?;
     let as_credit: i128 = credited.iter().map(PieceQuote::difference).sum();
@@ -312,10 +337,10 @@ pub fn price_change(record: &[Stretch], target: Target, at: Timestamp) -> Result
             .into_iter()
             .map(|q| PieceQuote { new: scaled_to(&q.new, total(&q.unused)), unused: q.unused })
             .collect();
-        return Ok(PricedChange { amount: 0, record: rewrite(record, target, at, &kept) });
+        return Ok(PricedChange { amount: 0, record: rewrite(record, target, at, false, &kept) });
     }
     let amount = checked(i64::try_from(as_credit).ok())?;
-    Ok(PricedChange { amount, record: rewrite(record, target, at, &credited) })
+    Ok(PricedChange { amount, record: rewrite(record, target, at, false, &credited) })
 }
 
 /// Each stretch's quote after `at` (given and owed ones: nothing on either side).
@@ -331,12 +356,8 @@ fn quote_pieces(
             quotes.push(PieceQuote { unused: Vec::new(), new: Vec::new() });
             continue;
         }
-        let (left, days) = (stretch.days_after(at, today_counts), stretch.days());
-        let unused: Vec<PaidLine> = stretch
-            .lines
-            .iter()
-            .map(|l| PaidLine { amount: share(l.amount, left, days), ..l.clone() })
-            .collect();
+        let left = stretch.days_after(at, today_counts);
+        let unused = stretch.lines_after(at, today_counts);
         let mut new = Vec::new();
         for line in list_lines(target.holding, stretch.months)? {
             if target.keeps_tariff_line && line.kind == LineKind::Tariff {
@@ -356,10 +377,18 @@ fn quote_pieces(
     Ok(quotes)
 }
 
-/// The record once the change is made: each stretch after `at` split there, its used part
-/// keeping the rest of what was paid, its part left holding the new configuration at `quotes`'
-/// new lines.
-fn rewrite(record: &[Stretch], target: Target, at: Timestamp, quotes: &[PieceQuote]) -> Vec<Stretch> {
+/// The record once the change is made: each stretch after `at` split where the days the quote
+/// counted begin (the start of the day of `at` when it counted whole, the end when it did not
+/// count), its used part keeping the rest of what was paid, its part left holding the new
+/// configuration at `quotes`' new lines. Split there, the part left is as long as what it was
+/// priced for, and a later change counts its days as this one did.
+fn rewrite(
+    record: &[Stretch],
+    target: Target,
+    at: Timestamp,
+    today_counts: bool,
+    quotes: &[PieceQuote],
+) -> Vec<Stretch> {
     let tariff_id = target.holding.tariff.id.clone();
     let options = target.holding.options.to_vec();
     let mut next = Vec::with_capacity(record.len() + 1);
@@ -371,7 +400,17 @@ fn rewrite(record: &[Stretch], target: Target, at: Timestamp, quotes: &[PieceQuo
         }
         let quote = quotes.next();
         let new_lines = quote.map(|q| q.new.clone()).unwrap_or_default();
-        if stretch.from < at {
+        let split = if at <= stretch.from {
+            stretch.from
+        } else {
+            stretch.to.plus_seconds(-stretch.days_after(at, today_counts) * DAY).max(stretch.from)
+        };
+        if split >= stretch.to {
+            // No day of it left to count: it stays as it was.
+            next.push(stretch.clone());
+            continue;
+        }
+        if stretch.from < split {
             let unused = quote.map(|q| q.unused.as_slice()).unwrap_or_default();
             let used_lines = stretch
                 .lines
@@ -382,10 +421,10 @@ fn rewrite(record: &[Stretch], target: Target, at: Timestamp, quotes: &[PieceQuo
                     PaidLine { amount: l.amount.saturating_sub(gone), ..l.clone() }
                 })
                 .collect();
-            next.push(Stretch { to: at, lines: used_lines, ..stretch.clone() });
+            next.push(Stretch { to: split, lines: used_lines, ..stretch.clone() });
         }
         next.push(Stretch {
-            from: stretch.from.max(at),
+            from: split,
             tariff_id: tariff_id.clone(),
             options: options.clone(),
             lines: if stretch.kind == StretchKind::Given { Vec::new() } else { new_lines },
@@ -459,15 +498,31 @@ pub fn price_renewal(
 ) -> Result<PricedRenewal, Refusal> {
     let price = total(lines);
     let span_days = days_started(from, to).max(1);
-    // Owed time before the renewal's end is paid now, at what it ran at.
-    let within = |s: &Stretch| s.kind == StretchKind::Owed && s.to <= to;
-    let mut next: Vec<Stretch> = record
-        .iter()
-        .map(|s| if within(s) { Stretch { kind: StretchKind::Paid, ..s.clone() } } else { s.clone() })
-        .collect();
-    let owed: Vec<&Stretch> = record.iter().filter(|s| within(s)).collect();
-    let owed_amount: u64 = owed.iter().map(|s| s.amount()).sum();
-    let owed_end = owed.iter().map(|s| s.to).max();
+    // Owed time before the renewal's end is paid now, at what it ran at; owed time past it
+    // stays owed, for the renewal after.
+    let mut next = Vec::with_capacity(record.len() + 2);
+    let (mut owed_amount, mut owed_end) = (0u64, None);
+    for stretch in record {
+        if stretch.kind != StretchKind::Owed || stretch.from >= to {
+            next.push(stretch.clone());
+            continue;
+        }
+        let mut paid = Stretch { kind: StretchKind::Paid, ..stretch.clone() };
+        if stretch.to > to {
+            let later = stretch.lines_after(to, false);
+            paid.lines = stretch
+                .lines
+                .iter()
+                .zip(&later)
+                .map(|(l, after)| PaidLine { amount: l.amount - after.amount, ..l.clone() })
+                .collect();
+            paid.to = to;
+            next.push(Stretch { from: to, lines: later, ..stretch.clone() });
+        }
+        owed_amount = checked(owed_amount.checked_add(paid.amount()))?;
+        owed_end = owed_end.max(Some(paid.to));
+        next.push(paid);
+    }
     let end = covered_until(record).max(owed_end).unwrap_or(from);
     if from > end {
         // A lapsed service, suspended until now: nothing paid, nothing owed.
@@ -733,6 +788,72 @@ mod tests {
         assert_eq!(credit, 1000 * 29 / 30 + 1000);
     }
 
+    /// Found by the money model: a grace run longer than the renewal that follows it was
+    /// charged by that renewal at the renewal price and again, as owed, by the next one.
+    #[test]
+    fn owed_time_longer_than_a_renewal_is_charged_once() {
+        let (start, pro) = start_and_pro();
+        let on_pro = active_on(&pro, 1);
+        let expired = on_pro.expires_at.unwrap();
+        let grace =
+            on_pro.grant_grace(expired.plus_seconds(80 * DAY), "promised", &provider(), day(1)).unwrap();
+        // 40 days on vps-pro past the paid time (December's 31 and 9 of January), then a move
+        // to vps-start: owed at 1500 for December's 31 days, 1500 * 40 / 31 = 1936 (rounded
+        // up), the month of the renewal price from the expiry.
+        let at = expired.plus_seconds(40 * DAY);
+        let (_, _, moved) = moved(&grace.service, &pro, &start, at);
+        let owed: u64 =
+            moved.paid_time().iter().filter(|s| s.kind == StretchKind::Owed).map(Stretch::amount).sum();
+        assert_eq!(owed, 1936);
+        // The first renewal (December) pays the owed time in it: 1936 less the 9 January days'
+        // share, 1936 * 9 / 40 = 435 (rounded down): 1501. The second (January) pays those 9
+        // days, 435, and vps-start for January's 22 days left, 500 * 22 / 31 = 355 (rounded up).
+        let (once, first) = renewed(&moved, 1, at);
+        let (twice, second) = renewed(&once, 1, at);
+        assert_eq!((first, second), (1501, 435 + 355));
+        let paid: u64 =
+            twice.paid_time().iter().filter(|s| s.kind == StretchKind::Paid).map(Stretch::amount).sum();
+        assert_eq!(paid, 1500 + first + second);
+        assert!(twice.paid_time().iter().all(|s| s.kind == StretchKind::Paid));
+    }
+
+    /// Found by the money model: the provider moving the validity's end over time a client ran
+    /// on a grace after a change gave that time and left it owed too, two stretches over it.
+    #[test]
+    fn time_the_provider_gives_over_a_grace_is_no_longer_owed() {
+        let (start, pro) = start_and_pro();
+        let on_pro = active_on(&pro, 1);
+        let expired = on_pro.expires_at.unwrap();
+        let grace =
+            on_pro.grant_grace(expired.plus_seconds(20 * DAY), "promised", &provider(), day(1)).unwrap();
+        // Ten days on vps-pro past the paid time, then a move to vps-start: owed.
+        let (_, _, moved) = moved(&grace.service, &pro, &start, expired.plus_seconds(10 * DAY));
+        assert_eq!(moved.paid_time().last().map(|s| s.kind), Some(StretchKind::Owed));
+        let edit = Edit { expires_at: Some(expired.plus_seconds(15 * DAY)), ..Edit::default() };
+        let given = moved.edit(edit, &start, &provider(), expired.plus_seconds(10 * DAY)).unwrap().service;
+        let kinds: Vec<StretchKind> = given.paid_time().iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [StretchKind::Paid, StretchKind::Given]);
+        // The renewal that follows charges its own period only: nothing is owed.
+        let (_, charged) = renewed(&given, 1, expired.plus_seconds(10 * DAY));
+        assert_eq!(charged, 500);
+    }
+
+    /// Found by the money model: a validity ending before the activation left a service with
+    /// an empty record, which reads as one stored before records were kept.
+    #[test]
+    fn the_provider_cannot_end_the_validity_before_the_activation() {
+        let (_, pro) = start_and_pro();
+        let service = active_on(&pro, 1);
+        for end in [day(0), day(0).plus_seconds(-1)] {
+            let edit = Edit { expires_at: Some(end), ..Edit::default() };
+            let refused = service.edit(edit, &pro, &provider(), day(1)).unwrap_err();
+            assert!(matches!(refused, Refusal::Invalid(_)), "{refused:?}");
+        }
+        let edit = Edit { expires_at: Some(day(0).plus_seconds(1)), ..Edit::default() };
+        let cut = service.edit(edit, &pro, &provider(), day(1)).unwrap().service;
+        assert_eq!(cut.paid_time().len(), 1);
+    }
+
     #[test]
     fn a_special_price_rounded_up_by_period_changes_never_credits_more_than_was_paid() {
         let (start, pro) = start_and_pro();
@@ -776,5 +897,45 @@ mod tests {
         assert_eq!(change.service.pending.as_ref().unwrap().work.credit(), 1500, "December unused");
         let deleted = done(change, day(30));
         assert_eq!(unused_after(&deleted.paid_time(), day(30)), 0, "nothing left to refund twice");
+    }
+
+    #[test]
+    fn an_address_ordered_at_list_is_credited_what_was_paid_for_it_under_a_special_price() {
+        let on_start = crate::domain::catalog::sample_tariff();
+        let alice = Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client };
+        let order = OrderRequest {
+            client_id: alice.id.clone(),
+            period_months: 1,
+            auto_renew: None,
+            params: BTreeMap::from([("os_template".to_owned(), "debian-12".to_owned())]),
+            options: vec![OptionLine { id: "ip".into(), quantity: 1 }],
+            quick: false,
+        };
+        let (ordered, _) = place_order(&on_start, order, &alice, day(0)).unwrap();
+        // The provider sets a renewal price of 0 before checkout; the order is still at list.
+        let free_renewals = special(&ordered, &on_start, 0, day(0));
+        let checkout = free_renewals.pay_order(&client(), day(0)).unwrap();
+        assert_eq!(checkout.charged(), 600);
+        let active = done(checkout, day(0));
+        let (change, _) =
+            active.change_options(&on_start, vec![], &client(), day(0)).unwrap();
+        assert_eq!(change.service.pending.unwrap().work.credit(), 100, "the address, paid 100, unused");
+    }
+
+    #[test]
+    fn a_renewal_after_the_provider_extends_a_lapsed_service_adds_to_the_new_validity() {
+        let (_, pro) = start_and_pro();
+        let service = active_on(&pro, 1);
+        let expiry = service.expires_at.unwrap();
+        let lapsed = done(service.expire(&provider(), expiry).unwrap(), expiry);
+        assert!(lapsed.holds.contains(&crate::domain::lifecycle::Hold::NonPayment));
+        let given_until = expiry.plus_months(2);
+        let edit = Edit { expires_at: Some(given_until), ..Edit::default() };
+        let given = lapsed.edit(edit, &pro, &provider(), expiry).unwrap().service;
+        let change = given.renew(1, &client(), expiry).unwrap();
+        assert_eq!(change.charged(), 1500, "a period beyond the time given");
+        let renewed = done(change, expiry);
+        assert_eq!(renewed.expires_at, Some(given_until.plus_months(1)), "it was cut to a month from now");
+        assert_eq!(paid_until(&renewed.paid_time()), renewed.expires_at);
     }
 }

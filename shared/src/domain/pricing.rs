@@ -83,9 +83,13 @@ impl Service {
         }
     }
 
-    /// What the order paid, line by line: its options at their price a month (as its renewal
-    /// lines have them), the tariff the rest.
+    /// What the order paid, line by line: as kept when it was placed, or on services stored
+    /// before that, its options at their price a month (as its renewal lines have them) and the
+    /// tariff the rest.
     pub fn order_lines(&self) -> Vec<PaidLine> {
+        if !self.order_lines.is_empty() {
+            return self.order_lines.clone();
+        }
         let renewal_months = u128::from(self.auto_renew.period_months.max(1));
         let mut options: Vec<PaidLine> = self
             .renewal_lines()

@@ -186,6 +186,11 @@ pub struct Service {
     /// stored before the lines were kept (see `Service::renewal_lines`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub renewal_lines: Vec<super::paid_time::PaidLine>,
+    /// What the order costs, line by line at the list prices of the day it was placed, adding up
+    /// to `order_price`: the first stretch of paid time is recorded with them. Empty on services
+    /// stored before they were kept (see `Service::order_lines`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub order_lines: Vec<super::paid_time::PaidLine>,
     /// When its last operation was given up, or its activation found no resources: the
     /// provider's list of services that need attention is sorted by it.
     #[serde(default)]
