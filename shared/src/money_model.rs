@@ -345,6 +345,9 @@ struct Model {
     /// How far the model's record may be from the domain's: time the provider took back,
     /// counted in seconds here and in whole days there.
     drift: f64,
+    /// A day of the dearer configuration around each change, until that day has passed: the
+    /// domain counts a change from the day's boundary, the model from its second.
+    boundaries: Vec<(i64, f64)>,
     deleted: bool,
     pending: Option<Pending>,
 }
@@ -365,7 +368,12 @@ impl Model {
 
     /// How far the domain's figure over the time after `at` may be from the model's.
     fn slack_after(&self, at: i64, held: Held) -> f64 {
-        slack_over(&self.pieces, at, held) + self.drift + 2.0
+        slack_over(&self.pieces, at, held) + self.boundary(at) + self.drift + 2.0
+    }
+
+    /// What the changes of the day before `at` may move the domain's figure by.
+    fn boundary(&self, at: i64) -> f64 {
+        self.boundaries.iter().filter(|(until, _)| *until > at).map(|(_, day)| day).sum()
     }
 
     /// The end of the time paid for.
@@ -418,7 +426,8 @@ impl Model {
         keeps_tariff: bool,
         never_charges: bool,
     ) -> Priced {
-        let (mut amount, slack) = (0.0, slack_over(pieces, at, new) + self.drift + 2.0);
+        let slack = slack_over(pieces, at, new) + self.boundary(at) + self.drift + 2.0;
+        let mut amount = 0.0;
         let (mut priced, mut kept) = (Vec::new(), Vec::new());
         for p in pieces {
             if p.to <= at || p.kind == Kind::Owed {
@@ -528,15 +537,13 @@ impl Model {
     }
 }
 
-/// `pieces` with `difference` spread over its paid time after `at` by length: the model's
-/// record kept to the money that actually moved.
+/// `pieces` with `difference` on its first paid stretch after `at`: the model's record kept to
+/// the money that actually moved. The domain counts from the day's boundary, so what differs
+/// is about the day of the change.
 fn settled(mut pieces: Vec<Piece>, at: i64, difference: f64) -> Vec<Piece> {
-    let left = |p: &Piece| p.kind == Kind::Paid && p.from >= at;
-    let seconds: i64 = pieces.iter().filter(|p| left(p)).map(|p| p.to - p.from).sum();
-    if seconds > 0 {
-        for p in pieces.iter_mut().filter(|p| left(p)) {
-            p.tariff += difference * (p.to - p.from) as f64 / seconds as f64;
-        }
+    let first = pieces.iter_mut().filter(|p| p.kind == Kind::Paid && p.from >= at).min_by_key(|p| p.from);
+    if let Some(first) = first {
+        first.tariff += difference;
         return pieces;
     }
     settle_last(pieces, difference)
@@ -1096,6 +1103,7 @@ impl World {
             at_list: true,
             slack: 0.0,
             drift: 0.0,
+            boundaries: Vec::new(),
             deleted: false,
             pending: None,
         };
@@ -1374,7 +1382,9 @@ impl World {
         next.at_list = false;
         let end = m.covered_end();
         if to <= end {
-            next.drift += m.slack_after(to, m.held) - m.drift;
+            // The stretches cut may have run a day further there than here about each change.
+            let changes: f64 = m.boundaries.iter().map(|(_, day)| 2.0 * day).sum();
+            next.drift += m.slack_after(to, m.held) - m.drift + changes;
             next.pieces = m.pieces.iter().filter(|p| p.from < to).filter_map(|p| p.split(to).0).collect();
         } else {
             let mut pieces: Vec<Piece> = Vec::new();
@@ -1457,6 +1467,9 @@ impl World {
             tally("a move to a lower list price kept what was paid");
         }
         next.slack += priced.slack;
+        if let Some(left) = m.pieces.iter().find(|p| p.to > now && p.kind == Kind::Paid) {
+            next.boundaries.push((now + DAY, left.day(m.held).max(left.day(new))));
+        }
         Ok((next, settled(priced.pieces, now, amount as f64 - priced.amount)))
     }
 
