@@ -18,7 +18,7 @@ export SCHEDULE_INTERVAL_SECONDS ?= 60
 ROLE ?= client
 SUB ?= alice
 
-.PHONY: dev test bench release-builds token venv build lint unit-and-integration cfn-lint events mail browser
+.PHONY: dev test bench release-builds token venv build lint unit-and-integration cfn-lint events mail browser record-paid-time
 
 $(VENV)/.installed: infra/local/requirements.txt
 	python3 -m venv $(VENV)
@@ -34,6 +34,11 @@ dev: venv build
 	infra/local/dev.sh
 
 test: venv lint build browser unit-and-integration cfn-lint
+
+# The migration that gives services stored before the paid time's record was kept their record
+# (safe to run again), against the stack `make dev` serves.
+record-paid-time: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda invoke record-paid-time --data-ascii '{}'
 
 # What the browser tests of the console need (tests/browser/console_test.py, run by the
 # end-to-end test): Debian's Chromium, which Playwright launches by its path (it downloads no

@@ -633,6 +633,7 @@ impl Stack {
             "abuse-sweep" => abuse_sweep::handle(&app, event).await,
             "operations-sweep" => operations_sweep::handle(&app, event).await,
             "reminders" => reminders::handle(&app, event).await,
+            "record-paid-time" => record_paid_time::handle(&app, event).await,
             other => panic!("no job {other}"),
         };
         summary.expect("the job ran")

@@ -98,3 +98,41 @@ async fn a_deletion_refunds_the_unused_share_only_where_the_rules_say_so() {
     assert_eq!(stack.balance("bob").await, 250);
     stack.put("/product-types/vps", &stack.provider(), rules("all")).await.problem(400);
 }
+
+#[tokio::test]
+async fn the_migration_records_the_paid_time_of_services_stored_before_it_from_their_ledger_once() {
+    let stack = Stack::on_november_first().await;
+    let alice = stack.client("alice");
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.fund("alice", 1000).await;
+    stack.post(&format!("/services/{id}/renew"), &alice, json!({"periods": 2})).await.ok(200);
+    stack.drain_queue(5).await;
+    let recorded = paid_time(&stack, &id, &alice).await;
+    // Stored again as it was before the record and its lines were kept.
+    let service_id = shared::domain::ServiceId::parse(&id).unwrap();
+    let service = stack.app.store.get_service(&service_id).await.unwrap().unwrap();
+    let mut item = shared::store::batch::service_item(&service).unwrap();
+    for attribute in ["paid_time", "renewal_lines", "order_lines"] {
+        assert!(item.remove(attribute).is_some(), "{attribute} stored");
+    }
+    let store = &stack.app.store;
+    store.client().put_item().table_name(store.table()).set_item(Some(item)).send().await.unwrap();
+    let old = paid_time(&stack, &id, &alice).await;
+    assert_eq!(old["paid"], 0, "nothing known paid before the migration: {old}");
+
+    let first = stack.run_job("record-paid-time").await;
+    assert_eq!((first["acted"].clone(), first["failed"].clone()), (json!(1), json!(0)), "{first}");
+    let migrated = paid_time(&stack, &id, &alice).await;
+    // What the ledger says was paid for it (500 and 1000), over the three months it paid for.
+    assert_eq!(
+        (migrated["paid"].clone(), migrated["paid_until"].clone(), migrated["unused"].clone()),
+        (json!(1500), recorded["paid_until"].clone(), json!(1500)),
+        "{migrated}"
+    );
+    let stored = stack.app.store.get_service(&service_id).await.unwrap().unwrap();
+    assert_eq!((stored.paid_time.len(), stored.version), (1, service.version + 1));
+
+    let second = stack.run_job("record-paid-time").await;
+    assert_eq!(second["acted"], 0, "a second run changes nothing: {second}");
+    assert_eq!(stack.app.store.get_service(&service_id).await.unwrap().unwrap(), stored);
+}

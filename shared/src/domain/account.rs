@@ -125,6 +125,17 @@ impl Account {
     }
 }
 
+/// What a client paid for `service`, less what it got back, by the ledger's entries about it
+/// (payments and reversals name no service): none when it got back more than it paid.
+pub fn paid_for(service: &ServiceId, entries: &[LedgerEntry]) -> u64 {
+    let net: i128 = entries
+        .iter()
+        .filter(|e| e.service_id.as_ref() == Some(service))
+        .map(|e| -i128::from(e.amount))
+        .sum();
+    u64::try_from(net.max(0)).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

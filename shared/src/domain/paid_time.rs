@@ -882,6 +882,87 @@ mod tests {
         assert!(credit <= unused_paid(&migrated, day(30)) && credit > 0, "credited {credit}");
     }
 
+    /// `service` as it was stored before the record and its lines were kept.
+    fn in_the_old_shape(service: &Service) -> Service {
+        let mut stored = serde_json::to_value(service).unwrap();
+        for field in ["paid_time", "renewal_lines", "order_lines"] {
+            stored.as_object_mut().unwrap().remove(field);
+        }
+        serde_json::from_value(stored).unwrap()
+    }
+
+    #[test]
+    fn the_migration_gives_an_old_shape_service_its_record_from_the_ledger_once() {
+        use crate::domain::account::{paid_for, Account, LedgerKind};
+        let (start, pro) = start_and_pro();
+        let (prepaid, charged) = renewed(&active_on(&pro, 1), 10, day(0));
+        let old = in_the_old_shape(&prepaid);
+        assert!(old.paid_time.is_empty() && old.net_paid.is_none());
+        // Its client's ledger: a payment, its order and renewal, another service's charge.
+        let mut account = Account::open(old.client_id.clone());
+        let other = crate::domain::ServiceId::generate();
+        let ledger = [
+            account.credit(LedgerKind::Payment, 20_000, None, day(0)),
+            account.charge(LedgerKind::OrderCharge, 1500, Some(&old.id), day(0)).unwrap(),
+            account.charge(LedgerKind::Renewal, charged, Some(&old.id), day(0)).unwrap(),
+            account.charge(LedgerKind::OrderCharge, 500, Some(&other), day(0)).unwrap(),
+        ];
+        let paid = paid_for(&old.id, &ledger);
+        assert_eq!(paid, 1500 + 15_000);
+        let migrated = old.with_paid_time_recorded(paid).expect("a record to write");
+        let record = migrated.paid_time.clone();
+        assert_eq!(migrated.version, old.version + 1);
+        assert_eq!(record.iter().map(Stretch::amount).sum::<u64>(), paid);
+        assert_eq!((record[0].from, paid_until(&record)), (old.created_at, old.expires_at));
+        assert_eq!(migrated.with_paid_time_recorded(paid), None, "a second run changes nothing");
+        // A move with a month used credits no more than was paid for the ten months left.
+        let (_, credit, _) = moved(&migrated, &pro, &start, day(30));
+        assert!(credit > 0 && credit <= unused_paid(&migrated, day(30)), "credited {credit}");
+        // Nothing to record on a service never activated, or deleted.
+        let cart = Service { expires_at: None, ..old.clone() };
+        assert_eq!(cart.with_paid_time_recorded(paid), None);
+        let deleted = Service { status: crate::domain::Status::Deleted, ..old };
+        assert_eq!(deleted.with_paid_time_recorded(paid), None);
+    }
+
+    #[test]
+    fn the_ledger_counts_what_came_back_against_what_was_paid_and_never_below_nothing() {
+        use crate::domain::account::{paid_for, Account, LedgerKind};
+        let id = crate::domain::ServiceId::generate();
+        let mut account = Account::open(ClientId::parse("alice").unwrap());
+        let mut ledger = vec![
+            account.credit(LedgerKind::Payment, 3000, None, day(0)),
+            account.charge(LedgerKind::OrderCharge, 1500, Some(&id), day(0)).unwrap(),
+            account.credit(LedgerKind::TariffChange, 400, Some(&id), day(1)),
+        ];
+        assert_eq!(paid_for(&id, &ledger), 1100);
+        ledger.push(account.credit(LedgerKind::Refund, 2000, Some(&id), day(2)));
+        assert_eq!(paid_for(&id, &ledger), 0);
+    }
+
+    #[test]
+    fn two_credited_moves_a_few_hours_apart_lose_no_more_than_a_day_of_each() {
+        let (start, pro) = start_and_pro();
+        let pro = Tariff { change_to: vec![start.id.clone(), TariffId::parse("vps-mid").unwrap()], ..pro };
+        let mid = tariff("vps-mid", &[(1, 1000), (12, 10_000)], &["vps-start"]);
+        let (prepaid, _) = renewed(&active_on(&pro, 1), 10, day(0));
+        // Its days end at noon, when it was activated: the first move is three hours before
+        // one, the second five hours after it.
+        let morning = day(40).plus_seconds(-3 * 3600);
+        let (_, direct, _) = moved(&prepaid, &pro, &start, morning);
+        let (_, first, on_mid) = moved(&prepaid, &pro, &mid, morning);
+        let (_, second, _) = moved(&on_mid, &mid, &start, morning.plus_seconds(8 * 3600));
+        let stepped = first + second;
+        // The second move's day (a day of mid less start, 500 over December's 31 days) is all
+        // the two steps may lose against the one, and they never gain.
+        let day_of_the_second = 500_u64.div_ceil(31);
+        assert!(
+            stepped <= direct + 2 && stepped + day_of_the_second + 2 >= direct,
+            "directly {direct}, in two steps {first} + {second}"
+        );
+        assert!(first.abs_diff(direct / 2) <= 2, "half the way credits half: {first} of {direct}");
+    }
+
     #[test]
     fn a_deletion_refunds_the_unused_share_when_the_rules_say_so() {
         let (_, pro) = start_and_pro();

@@ -138,6 +138,19 @@ impl Service {
         paid_time::with_validity_until(&[stretch], expires_at, months)
     }
 
+    /// The service with its paid time recorded, when it was stored before the record was kept:
+    /// `paid` (what its ledger says was paid for it, less what came back) over its paid time
+    /// (`legacy_record`), one version on. `None` when there is nothing to record: it has a
+    /// record, was never activated, or is deleted. Running it again on its answer gives `None`.
+    pub fn with_paid_time_recorded(&self, paid: u64) -> Option<Service> {
+        let recordable = self.paid_time.is_empty() && self.expires_at.is_some();
+        if !recordable || self.status == super::Status::Deleted {
+            return None;
+        }
+        let paid_time = self.legacy_record(paid);
+        (!paid_time.is_empty()).then(|| Service { paid_time, version: self.version + 1, ..self.clone() })
+    }
+
     /// The special renewal price for a renewal period of `months` instead of
     /// `auto_renew.period_months`: the same price per month, rounded up, with its lines.
     pub fn special_price_for(&self, months: u16) -> Result<(u64, Vec<PaidLine>), Refusal> {
