@@ -24,7 +24,8 @@ pub async fn record_paid_time(app: &App, budget: Budget) -> Result<Summary, ApiE
             summary.unfinished = true;
             return Ok(summary);
         }
-        let page = app.store.list_services(&ServiceFilter::default(), PageRequest { limit: 100, after }).await?;
+        let page =
+            app.store.list_services(&ServiceFilter::default(), PageRequest { limit: 100, after }).await?;
         for service in page.items {
             summary.found += 1;
             if service.with_paid_time_recorded(0).is_none() {

@@ -764,7 +764,9 @@ fn case() -> impl Strategy<Value = Case> {
 
 macro_rules! ensure {
     ($world:expr, $cond:expr, $($arg:tt)+) => {
-        if !$cond {
+        // Bound first: a comparison with NaN holds not, and fails the check.
+        let holds: bool = $cond;
+        if !holds {
             return Err($world.fail(format!($($arg)+)));
         }
     };

@@ -998,8 +998,7 @@ mod tests {
         let checkout = free_renewals.pay_order(&client(), day(0)).unwrap();
         assert_eq!(checkout.charged(), 600);
         let active = done(checkout, day(0));
-        let (change, _) =
-            active.change_options(&on_start, vec![], &client(), day(0)).unwrap();
+        let (change, _) = active.change_options(&on_start, vec![], &client(), day(0)).unwrap();
         assert_eq!(change.service.pending.unwrap().work.credit(), 100, "the address, paid 100, unused");
     }
 
