@@ -256,7 +256,7 @@ async fn schedules(stack: &Stack, service: &Value) {
     stack.drain_queue(10).await;
     let grace = json!({"until": expires.plus_seconds(7 * 86_400), "reason": "a transfer on its way"});
     done(stack, "POST", &format!("/services/{id}/grace"), &stack.provider(), Some(grace)).await;
-    for job in ["auto-renewal", "expiry-sweep", "abuse-sweep"] {
+    for job in ["auto-renewal", "expiry-sweep", "abuse-sweep", "record-paid-time"] {
         stack.run_job(job).await;
     }
     stack.drain_queue(10).await;
