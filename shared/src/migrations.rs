@@ -14,7 +14,8 @@ use std::collections::HashMap;
 /// Gives each service stored before the paid time's record was kept its record: what its
 /// client's ledger says was paid for it, less what came back, over its paid time
 /// (`Service::with_paid_time_recorded`). `found` counts the services read, `acted` those given
-/// a record, `failed` those changed meanwhile (the next run looks again).
+/// a record, `left` those with work under way and `failed` those changed meanwhile (the next
+/// run looks again at both).
 pub async fn record_paid_time(app: &App, budget: Budget) -> Result<Summary, ApiError> {
     let mut summary = Summary::default();
     let mut ledgers: HashMap<ClientId, Vec<LedgerEntry>> = HashMap::new();
@@ -28,14 +29,18 @@ pub async fn record_paid_time(app: &App, budget: Budget) -> Result<Summary, ApiE
             app.store.list_services(&ServiceFilter::default(), PageRequest { limit: 100, after }).await?;
         for service in page.items {
             summary.found += 1;
-            if service.with_paid_time_recorded(0).is_none() {
+            if service.with_paid_time_recorded(0, None).is_none() {
+                // Work under way on one in the old shape: the next run records it.
+                if service.paid_time.is_empty() && service.pending.is_some() {
+                    summary.left += 1;
+                }
                 continue;
             }
             if !ledgers.contains_key(&service.client_id) {
                 ledgers.insert(service.client_id.clone(), whole_ledger(app, &service.client_id).await?);
             }
-            let paid = paid_for(&service.id, &ledgers[&service.client_id]);
-            let Some(recorded) = service.with_paid_time_recorded(paid) else { continue };
+            let (paid, since) = paid_for(&service.id, &ledgers[&service.client_id]);
+            let Some(recorded) = service.with_paid_time_recorded(paid, since) else { continue };
             let mut batch = app.store.batch();
             batch.service(&recorded)?;
             match app.store.commit(batch).await {

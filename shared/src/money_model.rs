@@ -1314,6 +1314,11 @@ impl World {
         let (s, m) = &self.services[i];
         if let Ok(change) = s.expire(&system, now) {
             let mut next = m.clone();
+            // Run on a grace past the validity: owed, for the renewal that follows.
+            if let Some(grace) = &s.grace {
+                next.pieces = m.owing(grace.until.unix_seconds().min(self.now), s.renewal_price);
+                next.at_list &= next.pieces.len() == m.pieces.len();
+            }
             if let Some(pending) = &change.service.pending {
                 next.pending = Some(match pending.work {
                     Work::Deletion { credit } => Pending::Deletion { credit },
@@ -1439,8 +1444,14 @@ impl World {
         if now >= m.paid_end() {
             ensure!(self, amount == 0, "a change over time not paid for moves {amount}");
         }
-        let old = period_price(m.held.plan, m.auto_months, m.held.ipv4);
-        let never_charges = tariff_change && period_price(new.plan, m.auto_months, new.ipv4) < old;
+        // A lower list price in the renewal period and in each period the time left was bought in.
+        let mut periods: Vec<u32> =
+            record.iter().filter(|p| p.kind == Kind::Paid && p.to > now).map(|p| p.purchase.months).collect();
+        periods.push(m.auto_months);
+        let lower = |months: u32| {
+            period_price(new.plan, months, new.ipv4) < period_price(m.held.plan, months, m.held.ipv4)
+        };
+        let never_charges = tariff_change && periods.into_iter().all(lower);
         if never_charges {
             ensure!(self, amount <= 0, "a move to a tariff with a lower list price charges {amount}");
         }

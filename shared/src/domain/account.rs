@@ -126,14 +126,14 @@ impl Account {
 }
 
 /// What a client paid for `service`, less what it got back, by the ledger's entries about it
-/// (payments and reversals name no service): none when it got back more than it paid.
-pub fn paid_for(service: &ServiceId, entries: &[LedgerEntry]) -> u64 {
-    let net: i128 = entries
-        .iter()
-        .filter(|e| e.service_id.as_ref() == Some(service))
-        .map(|e| -i128::from(e.amount))
-        .sum();
-    u64::try_from(net.max(0)).unwrap_or(u64::MAX)
+/// (payments and reversals name no service; none when it got back more than it paid), and when
+/// it was first charged.
+pub fn paid_for(service: &ServiceId, entries: &[LedgerEntry]) -> (u64, Option<Timestamp>) {
+    let about: Vec<&LedgerEntry> =
+        entries.iter().filter(|e| e.service_id.as_ref() == Some(service)).collect();
+    let net: i128 = about.iter().map(|e| -i128::from(e.amount)).sum();
+    let first_charge = about.iter().filter(|e| e.amount < 0).map(|e| e.at).min();
+    (u64::try_from(net.max(0)).unwrap_or(u64::MAX), first_charge)
 }
 
 #[cfg(test)]

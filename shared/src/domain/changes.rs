@@ -5,8 +5,8 @@ use super::history::Actor;
 use super::lifecycle::{Change, Hold, Refusal, Work};
 use super::order::{check_params, list_price, options_monthly_price};
 use super::paid_time::{
-    list_lines, price_change, total, with_owed_until, with_validity_until, Holding, PricedChange, Stretch,
-    Target,
+    list_lines, price_change, total, with_owed_until, with_validity_until, Holding, PaidLine, PricedChange,
+    Stretch, StretchKind, Target,
 };
 use super::pricing::{charge_or_credit, special_lines, MAX_AMOUNT};
 use super::service::SpecialPrice;
@@ -46,6 +46,11 @@ impl Service {
         if let Some(auto_renew) = edit.auto_renew {
             let months = auto_renew.period_months;
             list_price(tariff, months, &self.options, "auto_renew.period_months").map_err(invalid)?;
+            // On a grace, the time it runs is owed at its renewal price: a period cheaper by
+            // the month would lower it.
+            if let (Some(expires_at), true) = (self.expires_at, months != self.auto_renew.period_months) {
+                self.ensure_paid_time_for_more("change the renewal period of", expires_at, at)?;
+            }
             // A special price keeps its price per month; otherwise the list price.
             let (price, lines) = if self.special_price {
                 self.special_price_for(months)?
@@ -84,8 +89,11 @@ impl Service {
                     "expires_at must be after the service's activation ({activated})"
                 )));
             }
-            // Time the provider gives is not paid for: it is never credited.
-            next.paid_time = with_validity_until(&record, expires_at, self.auto_renew.period_months);
+            // Time the provider gives is not paid for: it is never credited. (A service with no
+            // record yet gets one from `record-paid-time`, over its validity as it is then.)
+            if !self.paid_time_unknown() {
+                next.paid_time = with_validity_until(&record, expires_at, self.auto_renew.period_months);
+            }
             next.expires_at = Some(expires_at);
             next.anchor_day = Some(expires_at.day_of_month());
             // A deletion scheduled for the end of the period stays at its end.
@@ -163,19 +171,19 @@ impl Service {
         // The new tariff must sell the service's period as well as its renewal period.
         list_price(to, self.period_months, &self.options, "period_months").map_err(invalid)?;
         let months = self.auto_renew.period_months;
-        let old_list =
-            list_price(from, months, &self.options, "auto_renew.period_months").map_err(invalid)?;
+        list_price(to, months, &self.options, "auto_renew.period_months").map_err(invalid)?;
         let renewal_lines = list_lines(Holding { tariff: to, options: &self.options }, months)?;
         let renewal_price = total(&renewal_lines);
         if renewal_price > self.renewal_price {
             self.ensure_paid_time_for_more("move to a dearer tariff", expires_at, at)?;
         }
+        let record = self.record_at(expires_at, at)?;
         let target = Target {
             holding: Holding { tariff: to, options: &self.options },
             keeps_tariff_line: false,
-            never_charges: renewal_price < old_list,
+            never_charges: self.cheaper_everywhere(from, to, &record, at)?,
         };
-        let priced = price_change(&self.record_at(expires_at, at), target, at)?;
+        let priced = price_change(&record, target, at)?;
         let (charge, credit) = charge_or_credit(priced.amount);
         let mut details = json!({"from": from.id, "to": to.id, "amount": priced.amount});
         if self.special_price {
@@ -191,10 +199,47 @@ impl Service {
         Ok((self.start(self.clone(), work, actor, at, charge, details), charge))
     }
 
+    /// Whether `to` costs less than `from` at list price, with the service's options, in every
+    /// period that matters: its renewal period and each period the time left was bought in.
+    /// Judged on the renewal period alone, a move from a tariff cheap by the year to one cheap
+    /// by the month would hold the dearer tariff's year for what the cheaper one cost.
+    fn cheaper_everywhere(
+        &self,
+        from: &Tariff,
+        to: &Tariff,
+        record: &[Stretch],
+        at: Timestamp,
+    ) -> Result<bool, Refusal> {
+        let left = record.iter().filter(|s| s.to > at && s.kind == StretchKind::Paid).map(|s| s.months);
+        for months in left.chain([self.auto_renew.period_months]) {
+            let old = total(&list_lines(Holding { tariff: from, options: &self.options }, months)?);
+            let new = total(&list_lines(Holding { tariff: to, options: &self.options }, months)?);
+            if new >= old {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// The paid time as a change at `at` finds it: past the validity, on a grace, the time run
-    /// since on the configuration being left is owed at its renewal price.
-    fn record_at(&self, expires_at: Timestamp, at: Timestamp) -> Vec<Stretch> {
-        let record = self.paid_time();
+    /// since on the configuration being left is owed at its renewal price (see `owed_after`;
+    /// the renewal period does not change on a grace).
+    fn record_at(&self, expires_at: Timestamp, at: Timestamp) -> Result<Vec<Stretch>, Refusal> {
+        self.ensure_paid_time_known()?;
+        let months = self.auto_renew.period_months;
+        Ok(self.owed_after(self.paid_time(), expires_at, at, months, &self.renewal_lines()))
+    }
+
+    /// `record` with the time the service ran past `expires_at` until `at` (on a grace; until
+    /// its suspension for non-payment, when it was suspended) owed at `lines` for `months`.
+    pub(crate) fn owed_after(
+        &self,
+        record: Vec<Stretch>,
+        expires_at: Timestamp,
+        at: Timestamp,
+        months: u16,
+        lines: &[PaidLine],
+    ) -> Vec<Stretch> {
         // A service suspended for non-payment ran nothing after its suspension.
         let ran_until = self
             .non_payment_since
@@ -205,8 +250,7 @@ impl Service {
         }
         let anchor_day = self.anchor_day(expires_at);
         let held = (&self.tariff_id, &self.options[..]);
-        let months = self.auto_renew.period_months;
-        with_owed_until(&record, ran_until, expires_at, months, anchor_day, held, &self.renewal_lines())
+        with_owed_until(&record, ran_until, expires_at, months, anchor_day, held, lines)
     }
 
     /// Sets the whole set of options. As a tariff change, priced from the paid time: the
@@ -250,6 +294,6 @@ impl Service {
     ) -> Result<PricedChange, Refusal> {
         let target =
             Target { holding: Holding { tariff, options }, keeps_tariff_line: true, never_charges: false };
-        price_change(&self.record_at(expires_at, at), target, at)
+        price_change(&self.record_at(expires_at, at)?, target, at)
     }
 }

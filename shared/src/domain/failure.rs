@@ -100,6 +100,7 @@ mod tests {
         lapsed.status = Status::TemporarilySuspended;
         lapsed.holds = vec![crate::domain::lifecycle::Hold::NonPayment];
         lapsed.expires_at = Some(Timestamp::parse("2026-11-01T00:00:00Z").unwrap());
+        lapsed.net_paid = Some(lapsed.order_price);
         let at = Timestamp::parse("2026-11-02T00:00:00Z").unwrap();
         let client = Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client };
         let renewing = lapsed.renew(1, &Actor::from(&client), at).unwrap();

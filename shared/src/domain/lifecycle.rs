@@ -470,6 +470,7 @@ impl Service {
             })
             .collect::<Result<_, Refusal>>()?;
         self.renewal_cost(periods)?;
+        self.ensure_paid_time_known()?;
         let held = (&self.tariff_id, &self.options[..]);
         let priced = paid_time::price_renewal(
             &self.paid_time(),
@@ -534,7 +535,10 @@ impl Service {
         }
         let credit = match rules.refund_on_delete {
             RefundOnDelete::None => 0,
-            RefundOnDelete::Unused => paid_time::unused_after(&self.paid_time(), at),
+            RefundOnDelete::Unused => {
+                self.ensure_paid_time_known()?;
+                paid_time::unused_after(&self.paid_time(), at)
+            }
         };
         let details = if credit > 0 { json!({"credit": credit}) } else { json!({}) };
         Ok((self.start(self.clone(), Work::Deletion { credit }, actor, at, 0, details), 0))
@@ -635,6 +639,9 @@ impl Service {
                 next.expires_at = Some(*expires_at);
                 match record {
                     Some(record) => next.paid_time = record.clone(),
+                    // Started before the record was kept on a service with nothing to build one
+                    // from: left to `record-paid-time`, whose ledger holds this renewal's charge.
+                    None if self.paid_time_unknown() => {}
                     // Started before the record was kept: the time it pays for appended.
                     None => {
                         let from = self.paid_until(self.expires_at.unwrap_or(at)).min(*expires_at);

@@ -875,8 +875,6 @@ mod tests {
         let (start, pro) = start_and_pro();
         let (prepaid, _) = renewed(&active_on(&pro, 1), 10, day(0));
         let old_shape = Service { paid_time: Vec::new(), net_paid: None, ..prepaid.clone() };
-        let (_, credit, _) = moved(&old_shape, &pro, &start, day(30));
-        assert_eq!(credit, 0, "nothing known paid: nothing credited");
         let migrated = Service { paid_time: old_shape.legacy_record(16_500), ..old_shape };
         let (_, credit, _) = moved(&migrated, &pro, &start, day(30));
         assert!(credit <= unused_paid(&migrated, day(30)) && credit > 0, "credited {credit}");
@@ -907,22 +905,22 @@ mod tests {
             account.charge(LedgerKind::Renewal, charged, Some(&old.id), day(0)).unwrap(),
             account.charge(LedgerKind::OrderCharge, 500, Some(&other), day(0)).unwrap(),
         ];
-        let paid = paid_for(&old.id, &ledger);
-        assert_eq!(paid, 1500 + 15_000);
-        let migrated = old.with_paid_time_recorded(paid).expect("a record to write");
+        let (paid, since) = paid_for(&old.id, &ledger);
+        assert_eq!((paid, since), (1500 + 15_000, Some(day(0))));
+        let migrated = old.with_paid_time_recorded(paid, since).expect("a record to write");
         let record = migrated.paid_time.clone();
         assert_eq!(migrated.version, old.version + 1);
         assert_eq!(record.iter().map(Stretch::amount).sum::<u64>(), paid);
         assert_eq!((record[0].from, paid_until(&record)), (old.created_at, old.expires_at));
-        assert_eq!(migrated.with_paid_time_recorded(paid), None, "a second run changes nothing");
+        assert_eq!(migrated.with_paid_time_recorded(paid, since), None, "a second run changes nothing");
         // A move with a month used credits no more than was paid for the ten months left.
         let (_, credit, _) = moved(&migrated, &pro, &start, day(30));
         assert!(credit > 0 && credit <= unused_paid(&migrated, day(30)), "credited {credit}");
         // Nothing to record on a service never activated, or deleted.
         let cart = Service { expires_at: None, ..old.clone() };
-        assert_eq!(cart.with_paid_time_recorded(paid), None);
+        assert_eq!(cart.with_paid_time_recorded(paid, since), None);
         let deleted = Service { status: crate::domain::Status::Deleted, ..old };
-        assert_eq!(deleted.with_paid_time_recorded(paid), None);
+        assert_eq!(deleted.with_paid_time_recorded(paid, since), None);
     }
 
     #[test]
@@ -935,9 +933,9 @@ mod tests {
             account.charge(LedgerKind::OrderCharge, 1500, Some(&id), day(0)).unwrap(),
             account.credit(LedgerKind::TariffChange, 400, Some(&id), day(1)),
         ];
-        assert_eq!(paid_for(&id, &ledger), 1100);
+        assert_eq!(paid_for(&id, &ledger), (1100, Some(day(0))));
         ledger.push(account.credit(LedgerKind::Refund, 2000, Some(&id), day(2)));
-        assert_eq!(paid_for(&id, &ledger), 0);
+        assert_eq!(paid_for(&id, &ledger).0, 0);
     }
 
     #[test]
@@ -961,6 +959,145 @@ mod tests {
             "directly {direct}, in two steps {first} + {second}"
         );
         assert!(first.abs_diff(direct / 2) <= 2, "half the way credits half: {first} of {direct}");
+    }
+
+    /// Found by review: the move was judged "never a charge" on the renewal period alone.
+    #[test]
+    fn a_move_cheaper_by_the_month_but_dearer_by_the_year_is_charged_for_the_year_left() {
+        let a = tariff("vps-start", &[(1, 1000), (12, 6000)], &["vps-pro"]);
+        let b = tariff("vps-pro", &[(1, 900), (12, 10_000)], &["vps-start"]);
+        let yearly = active_on(&a, 12);
+        let monthly =
+            Edit { auto_renew: Some(AutoRenew { enabled: true, period_months: 1 }), ..Edit::default() };
+        let flipped = yearly.edit(monthly, &a, &client(), day(30)).unwrap().service;
+        let (charged, _, _) = moved(&flipped, &a, &b, day(30));
+        // The year bought at 6000 has 335 of its 365 days left: 5506 paid (rounded down), 9179
+        // on B by the year (rounded up). It was charged nothing, holding B's year for A's.
+        assert_eq!(charged, 9179 - 5506);
+        assert_eq!(moved(&yearly, &a, &b, day(30)).0, charged, "the renewal period changes nothing");
+    }
+
+    /// Found by review: a tariff that does not sell the renewal period renewed at its cheapest
+    /// rate a month, that of its longest period.
+    #[test]
+    fn a_move_to_a_tariff_that_does_not_sell_the_renewal_period_is_refused() {
+        let a = tariff("vps-start", &[(1, 1000), (12, 12_000)], &["vps-pro"]);
+        let b = tariff("vps-pro", &[(12, 9000), (24, 12_000)], &["vps-start"]);
+        let monthly =
+            Edit { auto_renew: Some(AutoRenew { enabled: true, period_months: 1 }), ..Edit::default() };
+        let service = active_on(&a, 12).edit(monthly, &a, &client(), day(1)).unwrap().service;
+        let refused = service.change_tariff(&a, &b, &client(), day(1)).unwrap_err();
+        assert!(
+            matches!(&refused, Refusal::Invalid(m) if m.contains("auto_renew.period_months")),
+            "{refused:?}"
+        );
+    }
+
+    /// Found by review: time owed on a grace was priced at whatever renewal period the client
+    /// set just before leaving (24 months: 750 a month instead of 1500).
+    #[test]
+    fn the_renewal_period_stays_on_a_grace_and_owed_time_is_priced_at_it() {
+        let start = tariff("vps-start", &[(1, 500), (12, 5000), (24, 6000)], &["vps-pro"]);
+        let pro = tariff("vps-pro", &[(1, 1500), (12, 15_000), (24, 18_000)], &["vps-start"]);
+        let on_pro = active_on(&pro, 1);
+        let expiry = on_pro.expires_at.unwrap();
+        let until = expiry.plus_seconds(92 * DAY);
+        let on_grace = Service { grace: Some(Grace { until, reason: "asked".into() }), ..on_pro };
+        let late = expiry.plus_seconds(89 * DAY);
+        let biennial =
+            Edit { auto_renew: Some(AutoRenew { enabled: true, period_months: 24 }), ..Edit::default() };
+        assert!(matches!(on_grace.edit(biennial, &pro, &client(), late), Err(Refusal::Conflict(_))));
+        let (_, _, on_start) = moved(&on_grace, &pro, &start, late);
+        let owed: u64 =
+            on_start.paid_time().iter().filter(|s| s.kind == StretchKind::Owed).map(Stretch::amount).sum();
+        // 89 days at the month's renewal price, 1500 over December's 31 days, rounded up.
+        assert_eq!(owed, (1500 * 89_u64).div_ceil(31));
+    }
+
+    /// Found by review: a grace left to lapse made the time run on it free, the renewal after
+    /// the suspension renewing from then.
+    #[test]
+    fn time_run_on_a_grace_is_owed_when_the_service_lapses_and_is_renewed() {
+        let (_, pro) = start_and_pro();
+        let on_pro = active_on(&pro, 1);
+        let expiry = on_pro.expires_at.unwrap();
+        let grace = on_pro
+            .grant_grace(expiry.plus_seconds(89 * DAY), "promised", &provider(), day(1))
+            .unwrap()
+            .service;
+        let lapse_at = expiry.plus_seconds(89 * DAY + 3600);
+        let lapsed = done(grace.expire(&provider(), lapse_at).unwrap(), lapse_at);
+        let (after, charged) = renewed(&lapsed, 1, lapse_at.plus_seconds(3600));
+        // The 89 days of the grace, at 1500 over December's 31 days (rounded up), then the month
+        // from now; the hour between the grace's end and the suspension is not counted.
+        assert_eq!(charged, (1500 * 89_u64).div_ceil(31) + 1500);
+        let kinds: Vec<StretchKind> = after.paid_time().iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [StretchKind::Paid, StretchKind::Paid, StretchKind::Given, StretchKind::Paid]);
+    }
+
+    /// Found by review: a renewal under way when the migration ran was counted twice, once in
+    /// what the ledger says was paid and once more when it finished.
+    #[test]
+    fn the_migration_leaves_a_service_with_work_under_way_to_its_next_run() {
+        use crate::domain::lifecycle::Work;
+        let (_, pro) = start_and_pro();
+        let change = active_on(&pro, 1).renew(10, &client(), day(0)).unwrap();
+        let (charged, id) = (change.charged(), change.queued.clone().unwrap());
+        let mut pending = change.service.clone();
+        // As stored before the record: no record on the service, nor in the renewal.
+        if let Some(Work::Renewal { record, paid_until, expires_at, .. }) =
+            pending.pending.as_mut().map(|p| &mut p.work)
+        {
+            *record = None;
+            *paid_until = Some(*expires_at);
+        }
+        let old = Service { net_paid: None, ..in_the_old_shape(&pending) };
+        assert_eq!(old.with_paid_time_recorded(1500 + charged, Some(day(0))), None, "under way");
+        let finished = old.finish(&id, Outcome::Done, day(0)).unwrap().service;
+        assert!(finished.paid_time.is_empty(), "left to the migration");
+        let migrated = finished.with_paid_time_recorded(1500 + charged, Some(day(0))).unwrap();
+        assert_eq!(migrated.paid_time.iter().map(Stretch::amount).sum::<u64>(), 1500 + charged);
+    }
+
+    /// Found by review: a change or a renewal before the migration wrote a record with nothing
+    /// paid for a service whose paid amount was never stored, and the migration then left it.
+    #[test]
+    fn nothing_moves_money_on_a_service_whose_paid_time_is_not_known_until_it_is_recorded() {
+        let (start, pro) = start_and_pro();
+        let (prepaid, _) = renewed(&active_on(&start, 1), 10, day(0));
+        let old = Service { net_paid: None, ..in_the_old_shape(&prepaid) };
+        assert!(old.paid_time_unknown());
+        let conflict = |r: Result<(Change, u64), Refusal>| matches!(r, Err(Refusal::Conflict(_)));
+        assert!(conflict(old.change_tariff(&start, &pro, &client(), day(30))));
+        assert!(matches!(old.renew(1, &client(), day(30)), Err(Refusal::Conflict(_))));
+        let later = Edit { expires_at: old.expires_at.map(|e| e.plus_seconds(DAY)), ..Edit::default() };
+        let given = old.edit(later, &start, &provider(), day(30)).unwrap().service;
+        assert!(given.paid_time.is_empty(), "the provider's edit writes no record built from nothing");
+        let migrated = given.with_paid_time_recorded(5500, Some(day(0))).unwrap();
+        let (charged, _, _) = moved(&migrated, &start, &pro, day(30));
+        assert!(charged > 0 && charged <= 10 * 1000 + 1000, "charged {charged}");
+    }
+
+    /// Found by review: the migration spread what was paid from the order, counting the time a
+    /// service sat in the cart as used.
+    #[test]
+    fn the_migration_spreads_what_was_paid_from_when_it_was_first_charged() {
+        let (start, pro) = start_and_pro();
+        let alice = Principal { id: ClientId::parse("alice").unwrap(), role: Role::Client };
+        let order = OrderRequest {
+            client_id: alice.id.clone(),
+            period_months: 12,
+            auto_renew: None,
+            params: BTreeMap::from([("os_template".to_owned(), "debian-12".to_owned())]),
+            options: vec![],
+            quick: false,
+        };
+        let (service, _) = place_order(&pro, order, &alice, day(0)).unwrap();
+        let active = done(service.pay_order(&client(), day(150)).unwrap(), day(150));
+        let migrated = in_the_old_shape(&active).with_paid_time_recorded(15_000, Some(day(150))).unwrap();
+        let (_, credit, _) = moved(&migrated, &pro, &start, day(151));
+        let (_, recorded, _) = moved(&active, &pro, &start, day(151));
+        assert!(credit.abs_diff(recorded) <= 1, "migrated {credit}, as recorded {recorded}");
     }
 
     #[test]

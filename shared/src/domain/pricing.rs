@@ -128,9 +128,14 @@ impl Service {
     /// it got back): that amount spread over its paid time from its order, and the time the
     /// provider gave after it. Nothing known of it is more than that.
     pub fn legacy_record(&self, paid: u64) -> Vec<Stretch> {
+        self.legacy_record_from(paid, self.created_at)
+    }
+
+    /// `legacy_record`, its paid time from `from`.
+    fn legacy_record_from(&self, paid: u64, from: Timestamp) -> Vec<Stretch> {
         let Some(expires_at) = self.expires_at else { return Vec::new() };
         let paid_end = self.paid_until.map_or(expires_at, |p| p.min(expires_at));
-        let from = self.created_at.min(paid_end);
+        let from = from.min(paid_end);
         let months = self.auto_renew.period_months.max(1);
         let span = from.months_until(paid_end).max(1);
         let lines = scaled_to(&self.renewal_lines(), paid);
@@ -138,16 +143,38 @@ impl Service {
         paid_time::with_validity_until(&[stretch], expires_at, months)
     }
 
+    /// Whether it was stored before the record was kept, with nothing to build one from
+    /// (`net_paid` came later): until `record-paid-time` has given it a record from its ledger,
+    /// nothing that moves money by the record is done (a record built from nothing known paid
+    /// would be written, and kept, with the first change).
+    pub fn paid_time_unknown(&self) -> bool {
+        self.paid_time.is_empty() && self.expires_at.is_some() && self.net_paid.is_none()
+    }
+
+    /// Refuses (409) what moves money by the record while `paid_time_unknown`.
+    pub fn ensure_paid_time_known(&self) -> Result<(), Refusal> {
+        if self.paid_time_unknown() {
+            return Err(Refusal::Conflict(
+                "its paid time is being recorded from its ledger; try again in a few minutes".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The service with its paid time recorded, when it was stored before the record was kept:
     /// `paid` (what its ledger says was paid for it, less what came back) over its paid time
-    /// (`legacy_record`), one version on. `None` when there is nothing to record: it has a
-    /// record, was never activated, or is deleted. Running it again on its answer gives `None`.
-    pub fn with_paid_time_recorded(&self, paid: u64) -> Option<Service> {
-        let recordable = self.paid_time.is_empty() && self.expires_at.is_some();
+    /// from `since` (the ledger's first charge for it, when known: not the time it sat in a
+    /// cart) (`legacy_record`), one version on. `None` when there is nothing to record now: it
+    /// has a record, was never activated, is deleted, or has work under way (whose end writes
+    /// its own part of the record: the next run records it). Running it again on its answer
+    /// gives `None`.
+    pub fn with_paid_time_recorded(&self, paid: u64, since: Option<Timestamp>) -> Option<Service> {
+        let recordable = self.paid_time.is_empty() && self.expires_at.is_some() && self.pending.is_none();
         if !recordable || self.status == super::Status::Deleted {
             return None;
         }
-        let paid_time = self.legacy_record(paid);
+        let from = since.map_or(self.created_at, |since| since.max(self.created_at));
+        let paid_time = self.legacy_record_from(paid, from);
         (!paid_time.is_empty()).then(|| Service { paid_time, version: self.version + 1, ..self.clone() })
     }
 

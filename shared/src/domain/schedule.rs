@@ -74,6 +74,16 @@ impl Service {
         next.holds.sort();
         next.non_payment_since = Some(now);
         next.grace = None;
+        // The time it ran on a grace is owed at its renewal price, for the renewal that lifts
+        // the suspension to charge first: letting a grace lapse does not make it free.
+        if let (Some(grace), Some(expires_at)) = (&self.grace, self.expires_at) {
+            if !self.paid_time_unknown() {
+                let months = self.auto_renew.period_months;
+                let ran_until = grace.until.min(now);
+                next.paid_time =
+                    self.owed_after(self.paid_time(), expires_at, ran_until, months, &self.renewal_lines());
+            }
+        }
         let details = json!({"hold": Hold::NonPayment, "expired_at": self.expires_at});
         match self.status {
             Status::Active => Ok(self.start(next, Work::Suspension, actor, now, 0, details)),

@@ -495,7 +495,12 @@ mod tests {
     fn schedule_indexes_hold_only_services_a_schedule_may_act_on() {
         let id = ServiceId::generate();
         let expires = Timestamp::parse("2026-12-01T00:00:00Z").unwrap();
-        let active = Service { status: Status::Active, expires_at: Some(expires), ..ordered_service(&id) };
+        let active = Service {
+            status: Status::Active,
+            expires_at: Some(expires),
+            net_paid: Some(0),
+            ..ordered_service(&id)
+        };
         let keys = service_index_keys(&active);
         assert_eq!(keys["gsi5pk"].as_s().unwrap(), "RENEW#vps");
         assert_eq!(keys["gsi5sk"].as_s().unwrap(), &format!("2026-12-01T00:00:00.000Z#{id}"));
@@ -528,7 +533,12 @@ mod tests {
     fn a_pending_operation_is_listed_whatever_the_status_it_keeps() {
         let id = ServiceId::generate();
         let expires = Timestamp::parse("2026-12-01T00:00:00Z").unwrap();
-        let active = Service { status: Status::Active, expires_at: Some(expires), ..ordered_service(&id) };
+        let active = Service {
+            status: Status::Active,
+            expires_at: Some(expires),
+            net_paid: Some(0),
+            ..ordered_service(&id)
+        };
         let actor = crate::domain::history::Actor { id: "alice".into(), role: crate::domain::Role::Client };
         let ip = vec![crate::domain::OptionLine { id: "ip".into(), quantity: 1 }];
         let tariff = crate::domain::catalog::sample_tariff();
