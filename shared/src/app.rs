@@ -21,11 +21,53 @@ pub struct App {
     /// A local runner (`cargo lambda watch`) times nothing out, and its deadlines start before
     /// it has even built the function.
     pub watch_deadlines: bool,
+    pub settings: StackSettings,
+}
+
+/// The stack's own settings (its template's parameters, as environment variables).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackSettings {
+    /// The most services one client's cart holds (`CART_LIMIT`).
+    pub cart_limit: usize,
+    /// The most tickets one client opens in a UTC day (`TICKETS_PER_DAY`).
+    pub tickets_per_day: u32,
+    /// How clients see the provider's staff (`PROVIDER_DISPLAY_NAME`).
+    pub provider_name: String,
+}
+
+impl Default for StackSettings {
+    fn default() -> Self {
+        Self { cart_limit: 50, tickets_per_day: 20, provider_name: "Support".into() }
+    }
+}
+
+impl StackSettings {
+    /// From the environment, each setting unset (or unreadable) at its default.
+    pub fn from_env() -> Self {
+        let defaults = Self::default();
+        let number = |name: &str| {
+            std::env::var(name).ok().and_then(|v| v.trim().parse::<u32>().ok()).filter(|n| *n > 0)
+        };
+        let name = std::env::var("PROVIDER_DISPLAY_NAME").ok().map(|n| n.trim().to_owned());
+        Self {
+            cart_limit: number("CART_LIMIT").map_or(defaults.cart_limit, |n| n as usize),
+            tickets_per_day: number("TICKETS_PER_DAY").unwrap_or(defaults.tickets_per_day),
+            provider_name: name.filter(|n| !n.is_empty()).unwrap_or(defaults.provider_name),
+        }
+    }
 }
 
 impl App {
     pub fn new(store: Store, auth: Auth, clock: Arc<dyn Clock>) -> Self {
-        Self { store, auth, clock, queue: None, panel: HttpPanel::default(), watch_deadlines: true }
+        Self {
+            store,
+            auth,
+            clock,
+            queue: None,
+            panel: HttpPanel::default(),
+            watch_deadlines: true,
+            settings: StackSettings::default(),
+        }
     }
 
     pub fn with_queue(self, queue: Queue) -> Self {
@@ -44,8 +86,11 @@ impl App {
         let table = std::env::var("TABLE_NAME").expect("TABLE_NAME is set");
         let store = Store::new(crate::aws::dynamodb(&config), table);
         let local = std::env::var("AWS_ENDPOINT_URL").is_ok_and(|url| !url.is_empty());
-        let app =
-            Self { watch_deadlines: !local, ..Self::new(store, Auth::from_env(), Arc::new(SystemClock)) };
+        let app = Self {
+            watch_deadlines: !local,
+            settings: StackSettings::from_env(),
+            ..Self::new(store, Auth::from_env(), Arc::new(SystemClock))
+        };
         match std::env::var("OPERATIONS_QUEUE_URL") {
             Ok(url) if !url.is_empty() => app.with_queue(Queue::new(crate::aws::sqs(&config), url)),
             _ => app,

@@ -88,7 +88,15 @@ pub fn pay_for(
     let mut entries = Vec::new();
     for service in services {
         changes.push(service.pay_order(actor, at)?);
-        entries.push(account.charge(LedgerKind::OrderCharge, service.order_price, Some(&service.id), at)?);
+        // A free order moves no money: no ledger entry of 0.
+        if service.order_price > 0 {
+            entries.push(account.charge(
+                LedgerKind::OrderCharge,
+                service.order_price,
+                Some(&service.id),
+                at,
+            )?);
+        }
     }
     Ok((changes, entries))
 }
@@ -261,5 +269,22 @@ mod tests {
         let account = Account { client_id: ClientId::parse("alice").unwrap(), balance: u64::MAX, version: 1 };
         let refused = ensure_payable(&account, &services, &rules).unwrap_err();
         assert!(matches!(refused, ApiError::PaymentRequired(_)), "{refused:?}");
+    }
+
+    #[test]
+    fn a_free_order_writes_no_ledger_entry() {
+        let at = Timestamp::parse("2026-11-25T12:00:00Z").unwrap();
+        let mut free = crate::domain::order::sample_service(at);
+        free.order_price = 0;
+        let paid = crate::domain::order::sample_service(at);
+        let rules =
+            RulesByType::new([ProductTypeRules { panel_url: Some("http://panel".into()), ..sample_rules() }]);
+        let mut account =
+            Account { client_id: ClientId::parse("alice").unwrap(), balance: 10_000, version: 1 };
+        let actor = Actor { id: "alice".into(), role: crate::domain::Role::Client };
+        let (changes, entries) = pay_for(&mut account, &[free, paid.clone()], &rules, &actor, at).unwrap();
+        assert_eq!(changes.len(), 2, "both paid");
+        let amounts: Vec<i64> = entries.iter().map(|e| e.amount).collect();
+        assert_eq!(amounts, [-(paid.order_price as i64)], "one entry, for the order that cost something");
     }
 }

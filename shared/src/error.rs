@@ -23,6 +23,12 @@ pub enum ApiError {
     PreconditionFailed(String),
     #[error("the request body is larger than {} bytes", crate::http::MAX_BODY_BYTES)]
     PayloadTooLarge,
+    /// A body not declared as JSON (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A limit a client reached for now (429), with the seconds until it may try again.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     #[error("{0}")]
     Unprocessable(String),
     /// The balance does not cover a charge (402).
@@ -57,6 +63,8 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             ApiError::NotAvailable(_) => StatusCode::CONFLICT,
@@ -75,6 +83,8 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::PreconditionFailed(_) => "precondition-failed",
             ApiError::PayloadTooLarge => "payload-too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::TooManyRequests { .. } => "too-many-requests",
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::PaymentRequired(_) => "payment-required",
             ApiError::NotAvailable(_) => "not-available",
@@ -122,6 +132,9 @@ impl ApiError {
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             builder = builder.header(header::RETRY_AFTER, RETRY_AFTER_SECONDS);
+        }
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+            builder = builder.header(header::RETRY_AFTER, *retry_after);
         }
         builder.body(Body::Text(problem.to_string())).expect("a valid response")
     }

@@ -101,7 +101,22 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest("a JSON body is required".into()));
     }
+    ensure_json(req)?;
     serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("invalid body: {e}")))
+}
+
+/// A body is JSON only when it says so: `application/json` or an `application/*+json` type,
+/// with any parameters (a charset); anything else, or no type at all, is 415.
+fn ensure_json(req: &Request) -> Result<(), ApiError> {
+    let declared = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = declared.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let json = essence == "application/json"
+        || essence.strip_prefix("application/").is_some_and(|sub| sub.ends_with("+json") && sub.len() > 5);
+    if json {
+        return Ok(());
+    }
+    let declared = if declared.is_empty() { "no content type" } else { declared };
+    Err(ApiError::UnsupportedMediaType(format!("a body must be sent as application/json, not {declared}")))
 }
 
 /// For a route that takes no body: an empty body or `{}`; anything else (such as a
@@ -111,6 +126,7 @@ pub fn no_body(req: &Request) -> Result<(), ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(());
     }
+    ensure_json(req)?;
     match serde_json::from_slice::<serde_json::Value>(bytes) {
         Ok(serde_json::Value::Object(fields)) if fields.is_empty() => Ok(()),
         Ok(serde_json::Value::Object(fields)) => Err(ApiError::BadRequest(format!(

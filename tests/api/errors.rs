@@ -22,6 +22,27 @@ async fn malformed_bodies_are_400() {
 }
 
 #[tokio::test]
+async fn a_body_not_declared_as_json_is_415_and_changes_nothing() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let order = json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}});
+    let call = || Call::new("POST", "/services").token(&alice).json(&order);
+    for refused in [call().header("content-type", "text/plain"), call().without_content_type()] {
+        let detail = stack.send(refused).await.problem(415);
+        assert!(detail.contains("application/json"), "{detail}");
+    }
+    let listed = stack.get("/services", &alice).await.ok(200).clone();
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(0), "nothing ordered: {listed}");
+    for accepted in ["application/json; charset=utf-8", "Application/JSON", "application/merge-patch+json"] {
+        stack.send(call().header("content-type", accepted)).await.ok(201);
+    }
+    // A route that takes no body takes none of any type, and a `{}` only as JSON.
+    let id = stack.get("/services", &alice).await.ok(200)["items"][0]["id"].as_str().unwrap().to_owned();
+    let typed = Call::new("POST", &format!("/services/{id}/reboot")).token(&alice).raw("{}");
+    stack.send(typed.header("content-type", "text/plain")).await.problem(415);
+}
+
+#[tokio::test]
 async fn a_body_over_64_kib_is_413() {
     let stack = Stack::new().await;
     let huge =

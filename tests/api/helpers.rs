@@ -102,6 +102,8 @@ pub struct Call {
     body: Option<String>,
     /// The invocation's deadline (Lambda's, milliseconds since the epoch); none when 0.
     deadline_ms: u64,
+    /// A body goes as `application/json` unless a type is set, or none is wanted.
+    no_content_type: bool,
 }
 
 impl Call {
@@ -112,7 +114,14 @@ impl Call {
             headers: vec![],
             body: None,
             deadline_ms: 0,
+            no_content_type: false,
         }
+    }
+
+    /// A body sent with no `Content-Type` at all.
+    pub fn without_content_type(mut self) -> Self {
+        self.no_content_type = true;
+        self
     }
 
     /// Invoked as a function whose timeout ends `left` from now.
@@ -146,6 +155,10 @@ impl Call {
         for (name, value) in &self.headers {
             builder = builder.header(name, value);
         }
+        let typed = self.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+        if self.body.is_some() && !typed && !self.no_content_type {
+            builder = builder.header("content-type", "application/json");
+        }
         let body = self.body.clone().map_or(Body::Empty, Body::Text);
         let query: HashMap<String, String> = self
             .path
@@ -153,7 +166,7 @@ impl Call {
             .map(|(_, q)| {
                 q.split('&')
                     .filter_map(|pair| pair.split_once('='))
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .map(|(k, v)| (k.to_owned(), percent_decoded(v)))
                     .collect()
             })
             .unwrap_or_default();
@@ -161,6 +174,28 @@ impl Call {
         context.deadline = self.deadline_ms;
         builder.body(body).expect("request").with_query_string_parameters(query).with_lambda_context(context)
     }
+}
+
+/// A query value as API Gateway hands it on: `%XX` decoded (as UTF-8, lossily).
+fn percent_decoded(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex =
+            bytes.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Warnings and errors the handlers log (a 500's cause among them) go to the failing test's

@@ -253,3 +253,29 @@ async fn history_pages_join_into_the_whole_history_and_only_its_client_reads_the
     }
     assert_eq!(paged, whole);
 }
+
+#[tokio::test]
+async fn a_cart_holds_a_limited_number_of_services_and_the_next_order_is_409_naming_it() {
+    let mut stack = Stack::new().await;
+    stack.app.settings.cart_limit = 3;
+    let alice = stack.client("alice");
+    let order = json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}});
+    for _ in 0..3 {
+        stack.post("/services", &alice, order.clone()).await.ok(201);
+    }
+    let detail = stack.post("/services", &alice, order.clone()).await.problem(409);
+    assert!(detail.contains("at most 3"), "{detail}");
+    // Also when the provider orders for her; another client's cart is its own.
+    let for_alice = json!({"client_id": "alice", "tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}});
+    stack.post("/services", &stack.provider(), for_alice).await.problem(409);
+    stack.post("/services", &stack.client("bob"), order.clone()).await.ok(201);
+    let listed = stack.get("/services", &alice).await.ok(200).clone();
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(3), "nothing more ordered");
+    // Once one leaves the cart (removed), another fits.
+    let first = listed["items"][0]["id"].as_str().unwrap().to_owned();
+    stack
+        .send(crate::helpers::Call::new("DELETE", &format!("/services/{first}")).token(&alice))
+        .await
+        .ok(200);
+    stack.post("/services", &alice, order).await.ok(201);
+}

@@ -202,6 +202,19 @@ async fn a_domain_check_answers_availability_with_prices() {
 }
 
 #[tokio::test]
+async fn an_international_domain_is_checked_by_its_a_labels() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let a_labels = stack.get("/domains/check?name=xn--e1afmkfd.xn--p1ai", &alice).await.ok(200).clone();
+    assert_eq!(a_labels["name"], "xn--e1afmkfd.xn--p1ai");
+    // The Unicode name, percent-encoded in the query, is the same name.
+    let unicode = "%D0%BF%D1%80%D0%B8%D0%BC%D0%B5%D1%80.%D1%80%D1%84";
+    let converted = stack.get(&format!("/domains/check?name={unicode}"), &alice).await.ok(200).clone();
+    assert_eq!(converted["name"], "xn--e1afmkfd.xn--p1ai");
+    stack.get("/domains/check?name=xn--zz.com", &alice).await.problem(400);
+}
+
+#[tokio::test]
 async fn virtual_servers_fit_in_the_data_centers_resources() {
     let stack = Stack::new().await;
     let alice = stack.client("alice");

@@ -130,3 +130,29 @@ async fn a_ticket_full_of_multi_byte_text_refuses_the_next_reply_with_422() {
         assert_eq!(read["messages"].as_array().unwrap().len(), taken);
     }
 }
+
+#[tokio::test]
+async fn a_client_opens_a_limited_number_of_tickets_a_day_and_the_next_is_429_until_it_ends() {
+    let mut stack = Stack::on_november_first().await;
+    stack.app.settings.tickets_per_day = 3;
+    stack.clock.set(shared::domain::Timestamp::parse("2026-11-01T18:00:00Z").unwrap());
+    let alice = stack.client("alice");
+    let service = id_of(&stack.order_vps(&alice).await);
+    let path = format!("/services/{service}/tickets");
+    let ticket = |n: u32| json!({"subject": format!("question {n}"), "message": "hello"});
+    for n in 0..3 {
+        stack.post(&path, &alice, ticket(n)).await.ok(201);
+    }
+    let refused = stack.post(&path, &alice, ticket(3)).await;
+    assert_eq!(refused.header("retry-after"), Some("21600"), "six hours to midnight");
+    let detail = refused.problem(429);
+    assert!(detail.contains('3'), "names the limit: {detail}");
+    assert_eq!(stack.get("/tickets", &alice).await.ok(200)["items"].as_array().map(Vec::len), Some(3));
+    // The provider is not limited; another client has its own count; the next day starts anew.
+    stack.post(&path, &stack.provider(), ticket(4)).await.ok(201);
+    let bob = stack.client("bob");
+    let bobs = id_of(&stack.order_vps(&bob).await);
+    stack.post(&format!("/services/{bobs}/tickets"), &bob, ticket(0)).await.ok(201);
+    stack.clock.set(shared::domain::Timestamp::parse("2026-11-02T00:00:00Z").unwrap());
+    stack.post(&path, &stack.client("alice"), ticket(5)).await.ok(201);
+}

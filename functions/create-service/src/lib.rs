@@ -46,6 +46,12 @@ async fn create_service(app: &App, principal: Principal, req: Request) -> Result
     let no_tariff = || ApiError::Unprocessable(format!("no tariff `{}`", body.tariff_id));
     let tariff_id = TariffId::parse(&body.tariff_id).ok_or_else(no_tariff)?;
     let tariff = app.store.get_tariff(&tariff_id).await?.ok_or_else(no_tariff)?;
+    let limit = app.settings.cart_limit;
+    if shared::billing::cart(app.store.client_services(&client_id).await?).len() >= limit {
+        return Err(ApiError::Conflict(format!(
+            "a cart holds at most {limit} services: check out or remove some first"
+        )));
+    }
     let order = OrderRequest {
         client_id,
         period_months: body.period_months,

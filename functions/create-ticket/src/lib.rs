@@ -7,7 +7,10 @@ use shared::domain::history::Actor;
 use shared::domain::ticket::{Ticket, MAX_MESSAGE_LEN, MAX_SUBJECT_LEN};
 use shared::domain::{Action, Bounded, HistoryEntry, HistoryId, Principal};
 use shared::http::{self, json_body, visible_service};
+use shared::store::{keys, StoreError};
 use shared::{ApiError, App, Reply};
+
+const DAY: i64 = 86_400;
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::write(app, req, create_ticket).await
@@ -36,6 +39,23 @@ async fn create_ticket(app: &App, principal: Principal, req: Request) -> Result<
     };
     let mut batch = app.store.batch();
     batch.ticket(&ticket)?.history(&service, &entry)?;
-    app.store.commit(batch).await?;
-    Reply::created(ticket)
+    // A client opens at most `tickets_per_day` a UTC day, counted in the same transaction.
+    let day_left = DAY - now.unix_seconds().rem_euclid(DAY);
+    if !principal.is_provider() {
+        let opened = keys::tickets_opened(principal.id.as_str(), &now.day());
+        batch.count_within(opened, app.settings.tickets_per_day, now.unix_seconds() + day_left + DAY)?;
+    }
+    match app.store.commit(batch).await {
+        Err(StoreError::LimitReached) => Err(ApiError::TooManyRequests {
+            message: format!(
+                "a client opens at most {} tickets a day; reply to an open one, or open another tomorrow",
+                app.settings.tickets_per_day
+            ),
+            retry_after: day_left as u64,
+        }),
+        other => {
+            other?;
+            Reply::created(ticket)
+        }
+    }
 }

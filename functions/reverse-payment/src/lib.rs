@@ -26,7 +26,7 @@ struct ReversalBody {
 async fn reverse_payment(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
     require_provider(&principal)?;
     let body: ReversalBody = json_body(&req)?;
-    if body.reason.trim().is_empty() {
+    if shared::domain::text::looks_blank(&body.reason) {
         return Err(ApiError::BadRequest("reason: say why the payment is taken back".into()));
     }
     let id = payment_id_in_path(&req)?;

@@ -269,8 +269,11 @@ impl<'de> Deserialize<'de> for Prices {
         let raw = BTreeMap::<String, u64>::deserialize(deserializer)?;
         let mut by_period = BTreeMap::new();
         for (key, price) in raw {
-            let months = key.parse::<u16>().map_err(|_| {
-                serde::de::Error::custom(format!("price key `{key}` is not a number of months"))
+            // Written plainly: `+1`, `01` or ` 1` would collapse onto `1`.
+            let months = key.parse::<u16>().ok().filter(|m| m.to_string() == key).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "price key `{key}` is not a number of months written plainly"
+                ))
             })?;
             if price > super::pricing::MAX_AMOUNT {
                 return Err(serde::de::Error::custom(format!(
@@ -314,15 +317,15 @@ pub const MAX_OPTIONS: usize = 50;
 pub const MAX_PARAMS: usize = 20;
 pub const MAX_PARAM_NAME_LEN: usize = 64;
 pub const MAX_CHANGE_TO: usize = 20;
+/// The most units of one option a tariff may offer a service.
+pub const MAX_OPTION_UNITS: u32 = 1000;
 
 impl Tariff {
     /// Checks the rules a tariff must keep on its own (references to other tariffs are checked
     /// by the caller, which can read them).
     pub fn validate(&self) -> Result<(), RuleViolation> {
-        let name_ok = |n: &str| !n.trim().is_empty() && n.chars().count() <= MAX_NAME_LEN;
-        if !name_ok(&self.name) {
-            return Err(RuleViolation::new("name must be 1 to 100 characters"));
-        }
+        let name_ok = |n: &str| super::text::line(n, "name", MAX_NAME_LEN).is_ok();
+        super::text::line(&self.name, "name", MAX_NAME_LEN)?;
         self.prices.validate()?;
         if self.options.len() > MAX_OPTIONS {
             return Err(RuleViolation::new("a tariff offers at most 50 options"));
@@ -336,8 +339,11 @@ impl Tariff {
             if self.options[..i].iter().any(|o| o.id == option.id) {
                 return Err(RuleViolation::new(format!("option `{}` is listed twice", option.id)));
             }
-            if option.max == 0 {
-                return Err(RuleViolation::new(format!("option `{}` has max 0", option.id)));
+            if option.max == 0 || option.max > MAX_OPTION_UNITS {
+                return Err(RuleViolation::new(format!(
+                    "option `{}`: max must be 1 to {MAX_OPTION_UNITS}",
+                    option.id
+                )));
             }
         }
         if self.required_params.len() > MAX_PARAMS {
@@ -354,6 +360,10 @@ impl Tariff {
             return Err(RuleViolation::new(
                 "change_to lists at most 20 other tariffs, not the tariff itself",
             ));
+        }
+        let listed_twice = self.change_to.iter().enumerate().find(|(i, t)| self.change_to[..*i].contains(t));
+        if let Some((_, twice)) = listed_twice {
+            return Err(RuleViolation::new(format!("change_to lists `{twice}` twice")));
         }
         Ok(())
     }
@@ -443,6 +453,36 @@ mod tests {
         let mut t = sample_tariff();
         t.options[0].max = 0;
         assert!(t.validate().is_err(), "option max 0");
+    }
+
+    #[test]
+    fn price_keys_are_months_written_plainly() {
+        for bad in [r#"{"+1": 5, "01": 7}"#, r#"{"01": 7}"#, r#"{" 1": 7}"#, r#"{"1.0": 7}"#, r#"{"1e0": 7}"#]
+        {
+            assert!(serde_json::from_str::<Prices>(bad).is_err(), "{bad}");
+        }
+        assert!(serde_json::from_str::<Prices>(r#"{"1": 5, "12": 50}"#).is_ok());
+    }
+
+    #[test]
+    fn names_lists_and_bounds_are_checked() {
+        let mut t = sample_tariff();
+        let other = TariffId::parse("vps-pro").unwrap();
+        t.change_to = vec![other.clone(), other];
+        assert!(t.validate().unwrap_err().0.contains("twice"), "change_to repeats a tariff");
+        for name in ["VPS\0", "VPS \u{202E}orP", "\u{200B}\u{200C}"] {
+            let name = name.to_owned();
+            let t = Tariff { name: name.clone(), ..sample_tariff() };
+            assert!(t.validate().is_err(), "tariff name {name:?}");
+            let mut t = sample_tariff();
+            t.options[0].name = name.clone();
+            assert!(t.validate().is_err(), "option name {name:?}");
+        }
+        let mut t = sample_tariff();
+        t.options[0].max = u32::MAX;
+        assert!(t.validate().is_err(), "option max past the bound");
+        t.options[0].max = MAX_OPTION_UNITS;
+        assert_eq!(t.validate(), Ok(()));
     }
 
     #[test]

@@ -168,6 +168,15 @@ impl Service {
         if !from.change_to.contains(&to.id) || from.product_type != to.product_type {
             return Err(Refusal::Invalid(format!("tariff `{}` cannot change to `{}`", from.id, to.id)));
         }
+        let missing: Vec<&str> =
+            to.required_params.iter().filter(|p| !self.params.contains_key(*p)).map(String::as_str).collect();
+        if !missing.is_empty() {
+            return Err(Refusal::Invalid(format!(
+                "tariff `{}` requires parameters the service lacks: {}",
+                to.id,
+                missing.join(", ")
+            )));
+        }
         // The new tariff must sell the service's period as well as its renewal period.
         list_price(to, self.period_months, &self.options, "period_months").map_err(invalid)?;
         let months = self.auto_renew.period_months;
@@ -295,5 +304,30 @@ impl Service {
         let target =
             Target { holding: Holding { tariff, options }, keeps_tariff_line: true, never_charges: false };
         price_change(&self.record_at(expires_at, at)?, target, at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::catalog::sample_tariff;
+    use crate::domain::TariffId;
+
+    #[test]
+    fn a_move_to_a_tariff_requiring_parameters_the_service_lacks_is_refused_naming_them() {
+        let at = Timestamp::parse("2026-11-01T00:00:00Z").unwrap();
+        let mut service = crate::domain::order::sample_service(at);
+        service.status = Status::Active;
+        service.expires_at = Some(at.plus_months(1));
+        service.net_paid = Some(service.order_price);
+        let pro = TariffId::parse("vps-pro").unwrap();
+        let from = Tariff { change_to: vec![pro.clone()], ..sample_tariff() };
+        let mut to = Tariff { id: pro, change_to: vec![], ..sample_tariff() };
+        to.required_params.extend(["ssh_key".to_owned(), "hostname".to_owned()]);
+        let actor = Actor { id: "alice".into(), role: Role::Client };
+        let refused = service.change_tariff(&from, &to, &actor, at.plus_seconds(3600)).unwrap_err();
+        let Refusal::Invalid(message) = refused else { panic!("{refused:?}") };
+        assert!(message.contains("ssh_key") && message.contains("hostname"), "{message}");
+        assert!(!message.contains("os_template"), "the service has it: {message}");
     }
 }

@@ -23,6 +23,7 @@ pub mod reminders;
 pub mod schedule;
 pub mod service;
 pub mod settings;
+pub mod text;
 pub mod ticket;
 pub mod timeline;
 
@@ -58,6 +59,11 @@ impl<'de, const MAX: usize> serde::Deserialize<'de> for Bounded<MAX> {
             return Err(serde::de::Error::custom(format!(
                 "a string of {length} characters, over the {MAX} allowed"
             )));
+        }
+        if !text::is_clean(&text, true) {
+            return Err(serde::de::Error::custom(
+                "a string with control characters or bidirectional overrides",
+            ));
         }
         Ok(Self(text))
     }

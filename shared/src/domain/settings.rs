@@ -228,16 +228,25 @@ pub fn is_host_name(name: &str) -> bool {
         && !labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// A domain name as the registry takes it: a host name, lower case, no trailing dot.
+/// A domain name as the registry takes it: a host name, lower case, no trailing dot, an
+/// international name in its A-labels (`пример.рф` → `xn--e1afmkfd.xn--p1ai`, by UTS 46, which
+/// also checks the A-labels it is given). The top-level domain is letters, or an A-label.
 pub fn domain_name(raw: &str) -> Result<String, RuleViolation> {
-    let name = raw.trim().to_ascii_lowercase();
-    let name = name.strip_suffix('.').unwrap_or(&name).to_owned();
-    let tld_alphabetic =
-        name.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_alphabetic()));
-    if is_host_name(&name) && tld_alphabetic {
+    let refused = || RuleViolation::new(format!("`{raw}` is not a domain name"));
+    let trimmed = raw.trim();
+    let trimmed = trimmed.strip_suffix('.').unwrap_or(trimmed);
+    if trimmed.is_empty() || trimmed.chars().count() > 253 {
+        return Err(refused());
+    }
+    let name = idna::domain_to_ascii(trimmed).map_err(|_| refused())?;
+    let tld_ok = name
+        .rsplit('.')
+        .next()
+        .is_some_and(|tld| tld.starts_with("xn--") || tld.bytes().all(|b| b.is_ascii_alphabetic()));
+    if is_host_name(&name) && tld_ok {
         Ok(name)
     } else {
-        Err(RuleViolation::new(format!("`{raw}` is not a domain name")))
+        Err(refused())
     }
 }
 
@@ -287,11 +296,7 @@ pub struct PostalAddress {
 }
 
 fn text_field(value: &str, field: &str, max: usize) -> Result<String, RuleViolation> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > max || trimmed.chars().any(char::is_control) {
-        return Err(RuleViolation::new(format!("{field} must be 1 to {max} printable characters")));
-    }
-    Ok(trimmed.to_owned())
+    super::text::line(value, field, max)
 }
 
 /// An e-mail address: a local part of 1 to 64 printable characters without spaces, `@`, and a
@@ -457,6 +462,38 @@ mod tests {
     }
 
     #[test]
+    fn a_whois_name_refuses_control_characters_bidi_overrides_and_invisible_text() {
+        let contact = |name: &str| -> Registrant {
+            serde_json::from_value(serde_json::json!({
+                "name": name,
+                "email": "a@example.net",
+                "phone": "+4930123456",
+                "address": {"street": "Main St 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}
+            }))
+            .unwrap_or_else(|_| Registrant {
+                name: Bounded(name.to_owned()),
+                organization: None,
+                email: Bounded("a@example.net".into()),
+                phone: Bounded("+4930123456".into()),
+                address: PostalAddress {
+                    street: Bounded("Main St 1".into()),
+                    city: Bounded("Berlin".into()),
+                    postal_code: Bounded("10115".into()),
+                    country: "DE".into(),
+                },
+            })
+        };
+        assert!(contact("Alice Example").validated().is_ok());
+        for bad in ["Alice\0", "Alice \u{202E}elpmaxE", "\u{200B}\u{200D}"] {
+            assert!(contact(bad).validated().is_err(), "{bad:?}");
+        }
+        // Read from a request, a string with a control character or an override is refused
+        // as it is read.
+        assert!(serde_json::from_str::<Bounded<10>>("\"a\\u202Eb\"").is_err());
+        assert!(serde_json::from_str::<Bounded<10>>("\"a\\u0000b\"").is_err());
+    }
+
+    #[test]
     fn settings_belong_to_product_types_and_active_services() {
         let vps = active_vps();
         assert!(vps.ensure_setting(Setting::IpAddresses).is_ok());
@@ -499,6 +536,21 @@ mod tests {
         assert!(!is_host_name("10.0.0.1"));
         assert_eq!(domain_name(" Example.COM. ").unwrap(), "example.com");
         assert!(domain_name("exa mple.com").is_err() && domain_name("com").is_err());
+    }
+
+    #[test]
+    fn international_domain_names_are_taken_as_their_a_labels() {
+        assert_eq!(domain_name("xn--e1afmkfd.xn--p1ai").unwrap(), "xn--e1afmkfd.xn--p1ai");
+        assert_eq!(domain_name("ПРИМЕР.рф").unwrap(), "xn--e1afmkfd.xn--p1ai");
+        assert_eq!(domain_name("bücher.de").unwrap(), "xn--bcher-kva.de");
+        // An A-label that decodes to nothing valid, and names no registry sells.
+        for bad in ["xn--zz.com", "xn--.com", "a_b.com", "example.123", "a\u{202E}b.com", ""] {
+            assert!(domain_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn nameservers_and_contacts_are_checked() {
         let ok = vec!["ns1.example.com".to_owned(), "NS2.example.com.".to_owned()];
         assert_eq!(nameservers(&ok).unwrap(), vec!["ns1.example.com", "ns2.example.com"]);
         assert!(nameservers(&ok[..1]).is_err());

@@ -36,12 +36,12 @@ pub struct Ticket {
     pub version: u64,
 }
 
+/// A subject is one line; a message may hold several.
 fn text(value: &str, field: &str, max: usize) -> Result<String, RuleViolation> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > max {
-        return Err(RuleViolation::new(format!("{field} must be 1 to {max} characters")));
+    match field {
+        "subject" => super::text::line(value, field, max),
+        _ => super::text::paragraphs(value, field, max),
     }
-    Ok(trimmed.to_owned())
 }
 
 impl Ticket {
@@ -107,6 +107,18 @@ mod tests {
         assert_eq!((ticket.client_id.as_str(), ticket.subject.as_str()), ("alice", "Disk full"));
         let replied = ticket.reply("done", ops(), Timestamp::from_unix_millis(1)).unwrap();
         assert_eq!((replied.messages.len(), replied.version), (2, 2));
+    }
+
+    #[test]
+    fn text_with_control_characters_bidi_overrides_or_nothing_visible_is_refused() {
+        let at = Timestamp::from_unix_millis(0);
+        for bad in ["a\0b", "invoice \u{202E}fdp.exe", "\u{200B}\u{2060}\u{FEFF}"] {
+            assert!(Ticket::open(&service(), bad, "x", ops(), at).is_err(), "subject {bad:?}");
+            assert!(Ticket::open(&service(), "s", bad, ops(), at).is_err(), "message {bad:?}");
+        }
+        let ticket = Ticket::open(&service(), "s", "first line\nsecond line", ops(), at).unwrap();
+        assert!(ticket.reply("\u{200B}", ops(), at).is_err());
+        assert_eq!(ticket.messages[0].message, "first line\nsecond line");
     }
 
     #[test]

@@ -3,13 +3,13 @@
 //! its ledger entries, and payments. Money and state move together or not at all.
 
 use super::keys::{self, Item};
-use super::{encode, is_condition_failure, Store, StoreError};
+use super::{encode, failed_conditions, Store, StoreError};
 use crate::domain::account::{Account, LedgerEntry};
 use crate::domain::events::LifecycleEvent;
 use crate::domain::payment::Payment;
 use crate::domain::ticket::Ticket;
 use crate::domain::{HistoryEntry, Service};
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 
 /// DynamoDB's limit on the items of one transaction.
 pub const MAX_ITEMS: usize = 100;
@@ -34,6 +34,8 @@ pub fn history_item(service: &Service, entry: &HistoryEntry) -> Result<Item, Sto
 pub struct Batch {
     table: String,
     items: Vec<TransactWriteItem>,
+    /// The positions of the counters it raises (`count_within`).
+    counters: Vec<usize>,
 }
 
 impl Batch {
@@ -133,6 +135,31 @@ impl Batch {
         self.put_versioned(item, ticket.version)
     }
 
+    /// Raises the counter at `key` by one, unless it is at `limit` already (the commit is then
+    /// `LimitReached`); the counter is forgotten at `forget_at` (the table's time to live).
+    pub fn count_within(
+        &mut self,
+        key: keys::Key,
+        limit: u32,
+        forget_at: i64,
+    ) -> Result<&mut Self, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key.item()))
+            .update_expression("ADD #count :one SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#ttl", keys::TTL_ATTRIBUTE)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
+            .expression_attribute_values(":ttl", AttributeValue::N(forget_at.to_string()))
+            .build()
+            .map_err(StoreError::backend)?;
+        self.counters.push(self.items.len());
+        self.items.push(TransactWriteItem::builder().update(update).build());
+        Ok(self)
+    }
+
     pub fn len(&self) -> usize {
         self.items.len()
     }
@@ -144,7 +171,7 @@ impl Batch {
 
 impl Store {
     pub fn batch(&self) -> Batch {
-        Batch { table: self.table.clone(), items: Vec::new() }
+        Batch { table: self.table.clone(), items: Vec::new(), counters: Vec::new() }
     }
 
     /// Writes the batch in one transaction; `ConditionFailed` when anything changed since it
@@ -152,7 +179,7 @@ impl Store {
     /// an idempotency key marks its key committed in the same transaction, so that a replay
     /// after a crash never does the work again.
     pub async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        let mut items = batch.items;
+        let (mut items, counters) = (batch.items, batch.counters);
         if let Some(claim) = super::idempotency::ClaimedKey::current() {
             items.push(claim.commit_item(&self.table)?);
         }
@@ -160,9 +187,11 @@ impl Store {
             return Err(StoreError::Backend(format!("a transaction of {} items", items.len())));
         }
         let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        let failed = result.as_ref().err().map(failed_conditions).unwrap_or_default();
         match result {
             Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Err(StoreError::ConditionFailed),
+            Err(_) if failed.iter().any(|i| counters.contains(i)) => Err(StoreError::LimitReached),
+            Err(_) if !failed.is_empty() => Err(StoreError::ConditionFailed),
             Err(e) => Err(e.into()),
         }
     }

@@ -426,6 +426,11 @@ pub fn service_sort_prefix() -> String {
     SERVICE_PREFIX.into()
 }
 
+/// How many tickets a client opened on a UTC day (`YYYY-MM-DD`).
+pub fn tickets_opened(client: &str, day: &str) -> Key {
+    Key { pk: format!("TICKETS#{client}"), sk: format!("DAY#{day}") }
+}
+
 /// The marker that a reminder was sent: one per service, reminder kind, due date and day count.
 pub fn reminder(service: &ServiceId, kind: &str, due: Timestamp, days: u32) -> Key {
     Key { pk: service_partition(service), sk: format!("REMINDER#{kind}#{due}#{days}") }

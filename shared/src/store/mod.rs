@@ -25,6 +25,10 @@ pub enum StoreError {
     /// A conditional write lost: the item exists, is gone, or changed since it was read.
     #[error("condition failed")]
     ConditionFailed,
+    /// A counter the transaction raises is at its limit (`Batch::count_within`); nothing was
+    /// written.
+    #[error("limit reached")]
+    LimitReached,
     #[error("dynamodb: {0}")]
     Backend(String),
     /// DynamoDB throttled the call, failed it with a 5xx, or did not answer in time, through
@@ -238,12 +242,23 @@ fn s(value: impl Into<String>) -> AttributeValue {
 fn is_condition_failure<R>(
     err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
 ) -> bool {
+    !failed_conditions(err).is_empty()
+}
+
+/// The positions of a cancelled transaction's items whose condition failed.
+fn failed_conditions<R>(
+    err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> Vec<usize> {
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
     match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
-            e.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
-        }
-        _ => false,
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
+            .cancellation_reasons()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+            .map(|(i, _)| i)
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

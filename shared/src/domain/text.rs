@@ -1,0 +1,87 @@
+//! Text people type: names, contacts, ticket messages, reasons. One rule for all of it: no
+//! control characters (a message keeps its line breaks and tabs), no bidirectional overrides or
+//! isolates (which make text read other than it is stored: `gpj.exe` shown as `exe.jpg`), and
+//! never a value that looks blank (spaces, zero-width and other invisible characters only).
+
+use super::RuleViolation;
+
+/// Characters that reorder the text around them when shown (U+202A to U+202E, U+2066 to
+/// U+2069) or mark a direction invisibly (U+200E, U+200F, U+061C).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Characters that show nothing: white space, and the zero-width and filler characters.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{3164}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+        )
+}
+
+/// Whether `text` may be stored: no control character but, where `lines`, line breaks and
+/// tabs; no bidirectional control.
+pub fn is_clean(text: &str, lines: bool) -> bool {
+    text.chars().all(|c| {
+        let allowed_control = lines && matches!(c, '\n' | '\r' | '\t');
+        !(c.is_control() && !allowed_control) && !is_bidi_control(c)
+    })
+}
+
+/// Whether `text` shows nothing.
+pub fn looks_blank(text: &str) -> bool {
+    text.chars().all(is_invisible)
+}
+
+/// A one-line value of `field`: trimmed, 1 to `max` characters, clean, not blank-looking.
+pub fn line(value: &str, field: &str, max: usize) -> Result<String, RuleViolation> {
+    checked(value, field, max, false)
+}
+
+/// A text of `field` that may hold several lines: as `line`, line breaks and tabs kept.
+pub fn paragraphs(value: &str, field: &str, max: usize) -> Result<String, RuleViolation> {
+    checked(value, field, max, true)
+}
+
+fn checked(value: &str, field: &str, max: usize, lines: bool) -> Result<String, RuleViolation> {
+    let trimmed = value.trim();
+    if looks_blank(trimmed) || trimmed.chars().count() > max {
+        return Err(RuleViolation::new(format!("{field} must be 1 to {max} characters, not all blank")));
+    }
+    if !is_clean(trimmed, lines) {
+        return Err(RuleViolation::new(format!(
+            "{field} must hold no control characters or bidirectional overrides"
+        )));
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_refuses_control_characters_bidi_overrides_and_what_only_looks_blank() {
+        assert_eq!(line("  VPS Start ", "name", 100).unwrap(), "VPS Start");
+        for bad in ["a\0b", "a\u{202E}gpj.exe", "\u{2066}x", "\u{200B}\u{200D}", " \u{FEFF} ", "", "a\nb"] {
+            assert!(line(bad, "name", 100).is_err(), "{bad:?}");
+        }
+        assert_eq!(paragraphs("line one\n\tline two", "message", 100).unwrap(), "line one\n\tline two");
+        assert!(paragraphs("bell\u{7}", "message", 100).is_err());
+        assert!(paragraphs("\n\u{200B}\n", "message", 100).is_err());
+        assert!(line("Ünïcödé – 名前", "name", 100).is_ok());
+        assert!(line("abcd", "name", 3).is_err());
+    }
+}
