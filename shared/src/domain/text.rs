@@ -36,7 +36,7 @@ fn is_invisible(c: char) -> bool {
 pub fn is_clean(text: &str, lines: bool) -> bool {
     text.chars().all(|c| {
         let allowed_control = lines && matches!(c, '\n' | '\r' | '\t');
-        !(c.is_control() && !allowed_control) && !is_bidi_control(c)
+        (allowed_control || !c.is_control()) && !is_bidi_control(c)
     })
 }
 
