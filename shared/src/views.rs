@@ -90,8 +90,8 @@ async fn with_actions(
 
 /// A history entry as `reader` reads it: for a client, a given-up operation's `error` in words
 /// for the client.
-pub fn history_entry(entry: &HistoryEntry, reader: &Principal) -> Value {
-    let shown = if reader.is_provider() { entry.clone() } else { entry.for_client() };
+pub fn history_entry(entry: &HistoryEntry, reader: &Principal, provider_name: &str) -> Value {
+    let shown = if reader.is_provider() { entry.clone() } else { entry.for_client(provider_name) };
     serde_json::to_value(shown).expect("a history entry serializes")
 }
 
@@ -104,16 +104,31 @@ pub fn product_type(rules: &ProductTypeRules, reader: &Principal) -> Value {
     body
 }
 
-/// A ticket as `reader` reads it: for a client, without a link to a deleted service.
+/// A ticket as `reader` reads it: for a client, without a link to a deleted service, and with
+/// the provider's staff shown as the provider.
 pub async fn ticket(
     app: &crate::App,
     reader: &Principal,
     ticket: &crate::domain::ticket::Ticket,
 ) -> Result<Value, crate::ApiError> {
-    let mut view = [serde_json::to_value(ticket).expect("a ticket serializes")];
-    hide_deleted_links(app, reader, &mut view).await?;
-    let [view] = view;
-    Ok(view)
+    let mut view = tickets(app, reader, std::slice::from_ref(ticket)).await?;
+    Ok(view.pop().expect("one ticket in, one out"))
+}
+
+/// `tickets` as `reader` reads them (see `ticket`).
+pub async fn tickets(
+    app: &crate::App,
+    reader: &Principal,
+    tickets: &[crate::domain::ticket::Ticket],
+) -> Result<Vec<Value>, crate::ApiError> {
+    let provider_name = &app.settings.provider_name;
+    let mut views: Vec<Value> = tickets
+        .iter()
+        .map(|t| if reader.is_provider() { t.clone() } else { t.for_client(provider_name) })
+        .map(|t| serde_json::to_value(t).expect("a ticket serializes"))
+        .collect();
+    hide_deleted_links(app, reader, &mut views).await?;
+    Ok(views)
 }
 
 /// For a client, `service_id` set to null in each of `items` (tickets, ledger entries) that

@@ -156,3 +156,50 @@ async fn a_client_opens_a_limited_number_of_tickets_a_day_and_the_next_is_429_un
     stack.clock.set(shared::domain::Timestamp::parse("2026-11-02T00:00:00Z").unwrap());
     stack.post(&path, &stack.client("alice"), ticket(5)).await.ok(201);
 }
+
+#[tokio::test]
+async fn a_client_sees_the_providers_staff_as_the_provider_and_the_provider_sees_who() {
+    let mut stack = Stack::new().await;
+    stack.app.settings.provider_name = "Example Hosting".into();
+    let alice = stack.client("alice");
+    let jane = stack.token("provider", "jane.doe@staff");
+    let service = id_of(&stack.order_vps(&alice).await);
+    let from_jane = stack
+        .post(
+            &format!("/services/{service}/tickets"),
+            &jane,
+            json!({"subject": "Maintenance", "message": "Tonight."}),
+        )
+        .await
+        .ok(201)
+        .clone();
+    let ticket = id_of(&from_jane);
+    stack.post(&format!("/tickets/{ticket}/messages"), &alice, json!({"message": "Thanks"})).await.ok(201);
+    let replied = stack
+        .post(&format!("/tickets/{ticket}/messages"), &jane, json!({"message": "Done."}))
+        .await
+        .ok(201)
+        .clone();
+    assert_eq!(replied["messages"][2]["author"]["id"], "jane.doe@staff", "the provider sees who");
+    let staff = json!({"id": "Example Hosting", "role": "provider"});
+    let as_client = stack.get(&format!("/tickets/{ticket}"), &alice).await.ok(200).clone();
+    assert_eq!(as_client["messages"][0]["author"], staff);
+    assert_eq!(as_client["messages"][1]["author"], json!({"id": "alice", "role": "client"}));
+    assert_eq!(as_client["messages"][2]["author"], staff);
+    let listed = stack.get("/tickets", &alice).await.ok(200).clone();
+    assert_eq!(listed["items"][0]["messages"][2]["author"], staff);
+    let history = stack.get(&format!("/services/{service}/history"), &alice).await.ok(200).clone();
+    let text = history.to_string();
+    assert!(!text.contains("jane.doe"), "a staff member's identity in the client's history: {text}");
+    assert!(text.contains("Example Hosting"), "{text}");
+    let seen_by_provider =
+        stack.get(&format!("/services/{service}/history"), &stack.provider()).await.ok(200).clone();
+    assert!(seen_by_provider.to_string().contains("jane.doe@staff"));
+    // A reply's answer is the ticket as the replier reads it.
+    let mine = stack
+        .post(&format!("/tickets/{ticket}/messages"), &alice, json!({"message": "ok"}))
+        .await
+        .ok(201)
+        .clone();
+    assert!(!mine.to_string().contains("jane.doe"), "{mine}");
+}

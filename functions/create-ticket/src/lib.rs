@@ -55,7 +55,9 @@ async fn create_ticket(app: &App, principal: Principal, req: Request) -> Result<
         }),
         other => {
             other?;
-            Reply::created(ticket)
+            // Its service was just read, not deleted: the client's view needs no other read.
+            let provider_name = &app.settings.provider_name;
+            Reply::created(if principal.is_provider() { ticket } else { ticket.for_client(provider_name) })
         }
     }
 }

@@ -24,5 +24,5 @@ async fn get_service_history(app: &App, principal: Principal, req: Request) -> R
         let service = visible_service(app, &principal, &req).await?;
         app.store.list_history(&service.id, page_request).await?
     };
-    list_reply(page, |entry| views::history_entry(&entry, &principal))
+    list_reply(page, |entry| views::history_entry(&entry, &principal, &app.settings.provider_name))
 }

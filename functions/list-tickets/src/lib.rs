@@ -18,8 +18,6 @@ async fn list_tickets(app: &App, principal: Principal, req: Request) -> Result<R
         service: query.parsed("service_id", ServiceId::parse)?,
     };
     let page = app.store.list_tickets(&filter, query.page(shared::domain::ids::parse_id)?).await?;
-    let mut items: Vec<serde_json::Value> =
-        page.items.iter().map(|t| serde_json::to_value(t).expect("a ticket serializes")).collect();
-    views::hide_deleted_links(app, &principal, &mut items).await?;
+    let items = views::tickets(app, &principal, &page.items).await?;
     Reply::ok(serde_json::json!({"items": items, "cursor": page.next.as_ref().map(encode_cursor)}))
 }

@@ -47,9 +47,11 @@ impl Service {
 
 impl HistoryEntry {
     /// The entry as the service's client reads it: a given-up operation's `error` is the
-    /// sentence about it (an operation done with an `error` is a renewal not resumed).
-    pub fn for_client(&self) -> HistoryEntry {
+    /// sentence about it (an operation done with an `error` is a renewal not resumed), and the
+    /// provider's staff is the provider (`Actor::as_seen_by_client`).
+    pub fn for_client(&self, provider_name: &str) -> HistoryEntry {
         let mut entry = self.clone();
+        entry.actor = self.actor.as_seen_by_client(provider_name);
         let done = self.details.get("result").is_some();
         if let Some(error) = entry.details.get_mut("error") {
             *error = if done { RENEWED_NOT_RESUMED } else { told_to_client(self.operation) }.into();
@@ -84,13 +86,17 @@ mod tests {
         let renewal =
             entry(Action::Renewal, json!({"operation_id": "op", "error": internal, "refunded": 500}));
         assert_eq!(
-            renewal.for_client().details,
+            renewal.for_client("Support").details,
             json!({"operation_id": "op", "error": OPERATION_UNDONE, "refunded": 500})
         );
         let activation = entry(Action::Activation, json!({"error": internal, "refunded": 0}));
-        assert_eq!(activation.for_client().details["error"], SETUP_NOT_DONE);
+        assert_eq!(activation.for_client("Support").details["error"], SETUP_NOT_DONE);
         let done = entry(Action::Reboot, json!({"result": "done"}));
-        assert_eq!(done.for_client(), done, "an entry without an error is read as it is");
+        assert_eq!(
+            done.for_client("Support").details,
+            done.details,
+            "an entry without an error keeps its details"
+        );
     }
 
     #[test]
@@ -107,7 +113,7 @@ mod tests {
         let id = renewing.queued.clone().unwrap();
         let internal = "control panel: answered 500: no detail";
         let change = renewing.service.finish_unresumed(&id, internal, at).unwrap();
-        assert_eq!(change.entry.for_client().details["error"], RENEWED_NOT_RESUMED);
+        assert_eq!(change.entry.for_client("Support").details["error"], RENEWED_NOT_RESUMED);
         assert_eq!(change.service.last_error_for_client(), Some(RENEWED_NOT_RESUMED));
         assert!(change.service.last_error.as_deref().is_some_and(|e| e.contains(internal)), "the provider's");
     }

@@ -74,6 +74,20 @@ impl From<&Principal> for Actor {
     }
 }
 
+impl Actor {
+    /// The actor as a client reads it: a member of the provider's staff is the provider, shown
+    /// as `provider_name`, never by its own identity; the client itself and the provider's
+    /// automatic jobs (`system:...`) as they are.
+    pub fn as_seen_by_client(&self, provider_name: &str) -> Actor {
+        match self.role {
+            Role::Provider if !self.id.starts_with("system:") => {
+                Actor { id: provider_name.to_owned(), role: Role::Provider }
+            }
+            _ => self.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     pub id: HistoryId,

@@ -64,6 +64,16 @@ impl Ticket {
         })
     }
 
+    /// The ticket as its client reads it: the provider's staff is the provider, shown as
+    /// `provider_name` (`Actor::as_seen_by_client`).
+    pub fn for_client(&self, provider_name: &str) -> Ticket {
+        let mut ticket = self.clone();
+        for message in &mut ticket.messages {
+            message.author = message.author.as_seen_by_client(provider_name);
+        }
+        ticket
+    }
+
     /// The ticket with one more message.
     pub fn reply(&self, message: &str, author: Actor, at: Timestamp) -> Result<Self, RuleViolation> {
         if self.messages.len() >= MAX_MESSAGES {
