@@ -98,13 +98,45 @@ fn body(sample: Option<Value>) -> impl Strategy<Value = Option<Value>> {
     ]
 }
 
-/// A query string of the parameters the routes read, with generated values.
-fn query() -> impl Strategy<Value = String> {
-    let names =
-        ["from", "to", "limit", "cursor", "dry_run", "status", "type", "due", "before", "product_type"];
-    prop::collection::vec((proptest::sample::select(names.to_vec()), text()), 0..3).prop_map(|pairs| {
+/// A query string of the parameters the route reads (`names`, from openapi.yaml) and one it
+/// does not, with generated values.
+fn query(names: Vec<String>) -> impl Strategy<Value = String> {
+    let mut names = names;
+    names.push("unknown".to_owned());
+    prop::collection::vec((proptest::sample::select(names), text()), 0..4).prop_map(|pairs| {
         pairs.iter().map(|(k, v)| format!("{k}={}", escape(v))).collect::<Vec<_>>().join("&")
     })
+}
+
+/// The query parameters openapi.yaml gives each route, by method and path (references to
+/// `components/parameters` followed).
+fn query_parameters() -> std::collections::HashMap<(String, String), Vec<String>> {
+    let path = tests::emulator::workspace_root().join("openapi.yaml");
+    let spec: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let resolve = |p: &serde_yaml::Value| -> serde_yaml::Value {
+        match p["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/parameters/")) {
+            Some(name) => spec["components"]["parameters"][name].clone(),
+            None => p.clone(),
+        }
+    };
+    let mut by_route = std::collections::HashMap::new();
+    for (path, item) in spec["paths"].as_mapping().unwrap() {
+        let path = path.as_str().unwrap().to_owned();
+        let shared = item["parameters"].as_sequence().cloned().unwrap_or_default();
+        for (method, operation) in item.as_mapping().unwrap() {
+            let method = method.as_str().unwrap().to_uppercase();
+            let own = operation["parameters"].as_sequence().cloned().unwrap_or_default();
+            let names: Vec<String> = shared
+                .iter()
+                .chain(&own)
+                .map(resolve)
+                .filter(|p| p["in"] == "query")
+                .filter_map(|p| p["name"].as_str().map(str::to_owned))
+                .collect();
+            by_route.insert((method, path.clone()), names);
+        }
+    }
+    by_route
 }
 
 fn escape(raw: &str) -> String {
@@ -189,9 +221,13 @@ async fn no_generated_input_panics_a_handler_or_gets_a_5xx() {
     let payment = id_of(stack.post("/payments", &alice, json!({"amount": 100})).await.ok(201));
     stack.fund("alice", 100_000).await;
     let mut answered = 0;
+    let (parameters, mut queried) = (query_parameters(), 0);
     for route in router::routes().into_iter().filter(|r| r.function != crate::routes::CONSOLE) {
         let sample = sample_body(&route.function);
         let bodies = body(sample);
+        let names = parameters.get(&(route.method.clone(), route.path.clone())).cloned().unwrap_or_default();
+        queried += names.len();
+        let queries = query(names);
         for case in 0..cases {
             let id = match route.path.as_str() {
                 p if p.starts_with("/tickets/") => ticket.clone(),
@@ -208,7 +244,7 @@ async fn no_generated_input_panics_a_handler_or_gets_a_5xx() {
                 .replace("{type}", if case % 3 == 0 { &odd } else { "vps" })
                 .replace("{ip}", &odd)
                 .replace("{vs_id}", &odd);
-            let query = generate(&mut runner, &query());
+            let query = generate(&mut runner, &queries);
             let path = if query.is_empty() { path } else { format!("{path}?{query}") };
             let token = if case % 2 == 0 { alice.clone() } else { stack.provider() };
             let mut call = Call::new(&route.method, &path).token(&token);
@@ -225,4 +261,5 @@ async fn no_generated_input_panics_a_handler_or_gets_a_5xx() {
         }
     }
     assert!(answered >= 2 * 40, "every route was called: {answered}");
+    assert!(queried >= 20, "the routes' query parameters were read from openapi.yaml: {queried}");
 }
