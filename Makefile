@@ -18,7 +18,7 @@ export SCHEDULE_INTERVAL_SECONDS ?= 60
 ROLE ?= client
 SUB ?= alice
 
-.PHONY: dev test bench release-builds token venv build lint unit-and-integration cfn-lint events mail browser record-paid-time
+.PHONY: dev test bench release-builds token venv build lint unit-and-integration cfn-lint events mail browser record-paid-time invoke
 
 $(VENV)/.installed: infra/local/requirements.txt
 	python3 -m venv $(VENV)
@@ -37,8 +37,16 @@ test: venv lint build browser unit-and-integration cfn-lint
 
 # The migration that gives services stored before the paid time's record was kept their record
 # (safe to run again), against the stack `make dev` serves.
-record-paid-time: venv
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda invoke record-paid-time --data-ascii '{}'
+record-paid-time:
+	@$(MAKE) -s invoke FN=record-paid-time EVENT=events/scheduled.json
+
+# One function invoked with a sample event through the runtime `make dev` serves (which
+# listens on 127.0.0.1 only): `make invoke FN=expiry-sweep EVENT=events/scheduled.json`.
+FN ?=
+EVENT ?= events/$(FN).json
+invoke: venv
+	@test -n "$(FN)" || { echo "name a function: make invoke FN=create-service"; exit 2; }
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda invoke $(FN) --invoke-address 127.0.0.1 --invoke-port $(API_PORT) --data-file $(EVENT)
 
 # What the browser tests of the console need (tests/browser/console_test.py, run by the
 # end-to-end test): Debian's Chromium, which Playwright launches by its path (it downloads no

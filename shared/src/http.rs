@@ -237,8 +237,10 @@ pub fn require_provider(principal: &Principal) -> Result<(), ApiError> {
 
 /// Kept back from a route's invocation deadline to answer: a request that runs out of time
 /// answers 503 itself (its writes are committed or not as a whole, and its key released),
-/// rather than Lambda's timeout giving API Gateway's 500 and leaving the key claimed.
-pub const ANSWER_RESERVE: std::time::Duration = std::time::Duration::from_millis(1500);
+/// rather than Lambda's timeout giving API Gateway's 500 and leaving the key claimed. It holds
+/// the release of the key (waited for at most `idempotency::GIVE_UP_WAIT`, one deployed SDK
+/// attempt) and the answer.
+pub const ANSWER_RESERVE: std::time::Duration = std::time::Duration::from_millis(3000);
 
 /// When the route handling `req` must answer by (no limit where `app` watches no deadlines).
 pub fn budget(app: &App, req: &Request) -> crate::sweeps::Budget {

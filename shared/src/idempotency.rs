@@ -22,6 +22,10 @@ pub const HEADER: &str = "idempotency-key";
 pub const RECORD_SECONDS: i64 = 24 * 60 * 60;
 /// How long a claim holds before a crashed request's key may be taken over.
 pub const LOCK_SECONDS: i64 = 60;
+/// How long a request that ran out of time waits for its key's release, or for the store of
+/// its answer: one attempt of the deployed SDK's (`aws::Resilience::DEPLOYED`). The call is on
+/// its way by then; not waiting for it keeps the answer inside the route's deadline.
+pub const GIVE_UP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 const MAX_KEY_LEN: usize = 255;
 
 /// The request's `Idempotency-Key`, if it has one.
@@ -114,6 +118,7 @@ where
     let scope = format!("{}:{}", principal.role.as_str(), principal.id);
     let request_hash = fingerprint(&req);
     let deadline = std::time::Instant::now() + WAIT_FOR_FIRST;
+    let budget = crate::http::budget(app, &req);
     loop {
         let now = app.clock.now().unix_seconds();
         let claim = IdempotencyRecord {
@@ -125,15 +130,44 @@ where
             panel_request_id: crate::domain::ids::next_id(),
             claim_id: crate::domain::ids::next_id(),
         };
-        match app.store.claim_idempotency_key(&scope, &key, &claim, now).await {
+        // On the heap, as are the other futures here: in a debug build a route's future nested
+        // in these can outgrow a thread's stack.
+        let claiming = Box::pin(app.store.claim_idempotency_key(&scope, &key, &claim, now));
+        let claimed = match budget.remaining() {
+            None => Some(claiming.await),
+            Some(left) => tokio::time::timeout(left, claiming).await.ok(),
+        };
+        let Some(claimed) = claimed else {
+            // Out of time with the claim on its way: if it lands, it is this attempt's, and
+            // given up after it.
+            let mine = ClaimedKey {
+                principal: scope,
+                key,
+                panel_request_id: claim.panel_request_id.clone(),
+                claim_id: claim.claim_id.clone(),
+            };
+            Box::pin(bounded(
+                budget,
+                app.store.release_idempotency_key(&mine),
+                "release an unanswered claim",
+            ))
+            .await;
+            return ApiError::Unavailable("the request ran out of time claiming its key".into())
+                .into_response();
+        };
+        match claimed {
             Err(e) => return ApiError::from(e).into_response(),
             Ok(Claim::Claimed { panel_request_id }) => {
                 let claim_id = claim.claim_id.clone();
                 let claimed = ClaimedKey { principal: scope, key, panel_request_id, claim_id };
-                return run_claimed(app, principal, claimed, req, route).await;
+                return Box::pin(run_claimed(app, principal, claimed, req, route)).await;
             }
             // The same request still running elsewhere: wait for its answer, or its release
             // (after an error), then answer as it did or run it here.
+            Ok(Claim::Held(_)) if budget.spent() => {
+                return ApiError::Unavailable("the request ran out of time waiting for its twin".into())
+                    .into_response();
+            }
             Ok(Claim::Held(holder))
                 if holder.request_hash == request_hash
                     && matches!(holder.state, RecordState::InProgress | RecordState::Committed)
@@ -173,25 +207,47 @@ where
                 body: reply.body.to_string(),
                 etag: reply.etag.clone(),
             };
-            if let Err(e) = app.store.complete_idempotency_key(&claimed, &stored).await {
-                // The work is committed with the key: a replay answers 409, never does it again.
-                tracing::warn!(error = %e, "could not store the idempotent answer");
-            }
+            // The work is committed with the key: a replay answers 409, never does it again.
+            Box::pin(bounded(
+                budget,
+                app.store.complete_idempotency_key(&claimed, &stored),
+                "store the idempotent answer",
+            ))
+            .await;
             reply.into_response()
         }
         Err(err) => {
             // A panel change made and not recorded stays with the key: a new claim would ask
             // the panel under a new id, and not find what it already did (an address removed).
-            let given_up = match panel {
-                PanelChange::Made => app.store.lapse_idempotency_key(&claimed).await,
-                PanelChange::Undone => app.store.forget_idempotency_key(&claimed).await,
-                PanelChange::None => app.store.release_idempotency_key(&claimed).await,
-            };
-            if let Err(e) = given_up {
-                tracing::warn!(error = %e, ?panel, "could not give an idempotency key up");
+            let store = &app.store;
+            match panel {
+                PanelChange::Made => {
+                    Box::pin(bounded(budget, store.lapse_idempotency_key(&claimed), "lapse a key")).await
+                }
+                PanelChange::Undone => {
+                    Box::pin(bounded(budget, store.forget_idempotency_key(&claimed), "forget a key")).await
+                }
+                PanelChange::None => {
+                    Box::pin(bounded(budget, store.release_idempotency_key(&claimed), "release a key")).await
+                }
             }
             err.into_response()
         }
+    }
+}
+
+/// Waits for a write about the key, at most `GIVE_UP_WAIT` under a deadline (it is sent by
+/// then), logging what did not go through: a claim left behind lapses after `LOCK_SECONDS`.
+async fn bounded(
+    budget: crate::sweeps::Budget,
+    write: impl Future<Output = Result<(), crate::store::StoreError>>,
+    what: &str,
+) {
+    let wait = if budget.remaining().is_some() { GIVE_UP_WAIT } else { std::time::Duration::MAX };
+    match tokio::time::timeout(wait, write).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "could not {what}"),
+        Err(_) => tracing::warn!("could not {what} in time"),
     }
 }
 

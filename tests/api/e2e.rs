@@ -9,7 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tests::emulator::workspace_root;
 
-const SECRET: &str = "e2e-development-secret";
+/// `make dev`'s own development secret: the sample events in `events/` carry tokens signed
+/// with it, and the README's examples invoke functions with them.
+const SECRET: &str = "local-development-secret";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -275,5 +277,37 @@ fn make_dev_serves_the_api_on_production_paths() {
             "schemathesis found failures:\n{}",
             String::from_utf8_lossy(&out.stdout)
         );
+    }
+
+    readme_examples_run_as_written(&stack);
+}
+
+/// The README's shell examples that run against `make dev` (all but `make dev` and `make test`
+/// themselves and the deploy), each as a new user would paste it, on this stack's ports: each
+/// exits 0, and no answer it prints is a problem or a function's error.
+fn readme_examples_run_as_written(stack: &DevStack) {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let blocks: Vec<&str> = readme.split("```sh\n").skip(1).filter_map(|b| b.split("\n```").next()).collect();
+    let skipped = ["make dev", "make test", "sam ", "pip install"];
+    let runnable: Vec<&str> = blocks.into_iter().filter(|b| !skipped.iter().any(|s| b.contains(s))).collect();
+    assert!(runnable.len() >= 4, "the README's examples: {runnable:?}");
+    let api_port = stack.api.rsplit(':').next().unwrap();
+    for block in runnable {
+        let script = block.replace("127.0.0.1:9000", &format!("127.0.0.1:{api_port}"));
+        let out = Command::new("bash")
+            .args(["-euo", "pipefail", "-c", &script])
+            .current_dir(workspace_root())
+            .env("AWS_ENDPOINT_URL", &stack.emulator)
+            .env("API_PORT", api_port)
+            .env("DEV_JWT_SECRET", SECRET)
+            .output()
+            .expect("bash");
+        let printed = String::from_utf8_lossy(&out.stdout);
+        let shown = format!("{script}\n{printed}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "a README example failed:\n{shown}");
+        assert!(!printed.contains("/problems/"), "a README example was answered a problem:\n{shown}");
+        let failed =
+            ["\"statusCode\":4", "\"statusCode\":5", "\"statusCode\": 4", "\"statusCode\": 5", "errorType"];
+        assert!(!failed.iter().any(|f| printed.contains(f)), "a README example's function failed:\n{shown}");
     }
 }

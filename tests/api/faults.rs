@@ -259,3 +259,89 @@ async fn addresses(stack: &Stack, id: &str) -> Vec<Value> {
     let listed = stack.get(&format!("/services/{id}/ip-addresses"), &stack.client("alice")).await;
     listed.ok(200)["items"].as_array().unwrap().clone()
 }
+
+/// Every route, against a table that answers nothing in time (every call held past the SDK's
+/// timeouts): each answers before its invocation's deadline, never 500, and leaves no key
+/// claimed once the held calls have landed (a release sent when time ran out lands after the
+/// claim it gives up).
+#[tokio::test]
+async fn every_route_answers_in_time_on_a_table_too_slow_to_answer_and_leaves_no_key_claimed() {
+    let (proxy, stack) = behind_a_proxy().await;
+    let alice = stack.client("alice");
+    let provider = stack.provider();
+    let service = id_of(&stack.active_vps("alice").await);
+    let ticket = json!({"subject": "Hello", "message": "A question"});
+    let ticket = id_of(stack.post(&format!("/services/{service}/tickets"), &alice, ticket).await.ok(201));
+    let payment = id_of(stack.post("/payments", &alice, json!({"amount": 100})).await.ok(201));
+    let left = std::time::Duration::from_secs(6);
+    let mut calls = Vec::new();
+    for (n, route) in tests::router::routes().into_iter().enumerate() {
+        if route.function == crate::routes::CONSOLE {
+            continue;
+        }
+        let id = match route.path.as_str() {
+            p if p.starts_with("/tickets/") => ticket.clone(),
+            p if p.starts_with("/payments/") => payment.clone(),
+            _ => service.clone(),
+        };
+        let path = route
+            .path
+            .replace("{id}", &id)
+            .replace("{client_id}", "alice")
+            .replace("{type}", "vps")
+            .replace("{kind}", "activated")
+            .replace("{ip}", "203.0.113.9")
+            .replace("{vs_id}", "vs-1");
+        let provider_only =
+            crate::security::PROVIDER_ONLY.contains(&(route.method.as_str(), route.path.as_str()));
+        let (scope, token) =
+            if provider_only { ("provider:ops", &provider) } else { ("client:alice", &alice) };
+        let key = format!("slow-{n}");
+        let mut call = Call::new(&route.method, &path).token(token).deadline_in(left);
+        if route.method != "GET" {
+            call = call.header("idempotency-key", &key);
+            if let Some(body) = crate::security::sample_body(&route.function) {
+                call = call.json(&body);
+            }
+        }
+        calls.push((format!("{} {}", route.method, route.path), scope, key, call));
+    }
+    proxy.set_rules(vec![Rule::share(1.0, &[Fault::Delay])]);
+    let answers = futures::future::join_all(
+        calls
+            .iter()
+            .map(|(_, _, _, call)| async { tokio::time::timeout(left, stack.send(call.clone())).await }),
+    )
+    .await;
+    proxy.set_rules(vec![]);
+    for ((route, _, _, _), answer) in calls.iter().zip(&answers) {
+        let answer = answer.as_ref().unwrap_or_else(|_| panic!("{route}: no answer before the deadline"));
+        assert_ne!(answer.status, 500, "{route}: {}", answer.body);
+        if answer.status >= 500 {
+            assert_eq!(answer.header("content-type"), Some("application/problem+json"), "{route}");
+        }
+    }
+    // The held calls land; then no key is claimed by an attempt that is over.
+    tokio::time::sleep(tests::faults::DELAY + std::time::Duration::from_secs(3)).await;
+    let direct =
+        aws_sdk_dynamodb::Client::new(&tests::emulator::sdk_config(tests::emulator::ensure_running()).await);
+    let now = stack.clock.now().unix_seconds();
+    for (route, scope, key, _) in &calls {
+        if route.starts_with("GET ") {
+            continue;
+        }
+        let at = shared::store::keys::idempotency(scope, key);
+        let item = direct
+            .get_item()
+            .table_name(stack.app.store.table())
+            .set_key(Some(at.item()))
+            .send()
+            .await
+            .unwrap();
+        let Some(item) = item.item else { continue };
+        let state = item.get("state").and_then(|s| s.as_s().ok()).cloned().unwrap_or_default();
+        let locked_until: i64 =
+            item.get("locked_until").and_then(|l| l.as_n().ok()).and_then(|l| l.parse().ok()).unwrap_or(0);
+        assert!(state != "in_progress" || locked_until <= now, "{route}: its key is still claimed ({state})");
+    }
+}

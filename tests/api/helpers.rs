@@ -95,6 +95,7 @@ impl Reply {
 }
 
 /// A request to send through the stack.
+#[derive(Clone)]
 pub struct Call {
     method: Method,
     path: String,

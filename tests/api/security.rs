@@ -11,7 +11,7 @@ use tests::emulator::workspace_root;
 use tests::router::{self, Resolved};
 
 /// Routes only the provider may call.
-const PROVIDER_ONLY: [(&str, &str); 13] = [
+pub(crate) const PROVIDER_ONLY: [(&str, &str); 13] = [
     ("PUT", "/product-types/{type}"),
     ("POST", "/tariffs"),
     ("POST", "/services/{id}/activate"),
