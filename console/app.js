@@ -230,11 +230,47 @@ function newKey() {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** Calls the API with the token; answers the JSON body, or throws an ApiError (problem+json). */
-async function api(method, path, body) {
+/**
+ * One Idempotency-Key per intended action: the same request (method, path, body) sent again
+ * after an error that may have left it done (no answer, a 5xx, a 409) goes under the same key,
+ * and is answered what the first did instead of being done twice. A success, or a refusal the
+ * user answers by changing the request, ends the action.
+ */
+const KEYS = new Map();
+
+/**
+ * A form's submit handler that runs once at a time: a second submit while the first is under
+ * way (a double click, Enter pressed twice) does nothing. The form is `aria-busy` meanwhile.
+ */
+function onSubmit(form, handler) {
+  let running = false;
+  form.addEventListener('submit', async (e) => {
+    if (running) {
+      e.preventDefault();
+      return;
+    }
+    running = true;
+    form.setAttribute('aria-busy', 'true');
+    try {
+      await handler(e);
+    } finally {
+      running = false;
+      form.removeAttribute('aria-busy');
+    }
+  });
+}
+
+/** Calls the API with the token; answers the JSON body (with its ETag, as `etagOf` reads it), or
+ * throws an ApiError (problem+json). `opts.ifMatch`: the ETag of the version the user saw. */
+async function api(method, path, body, opts = {}) {
   const headers = { Accept: 'application/json, application/problem+json' };
   if (S.token) headers.Authorization = `Bearer ${S.token}`;
-  if (method !== 'GET') headers['Idempotency-Key'] = newKey();
+  const action = `${method} ${path} ${JSON.stringify(body ?? null)} ${opts.ifMatch || ''}`;
+  if (method !== 'GET') {
+    if (!KEYS.has(action)) KEYS.set(action, newKey());
+    headers['Idempotency-Key'] = KEYS.get(action);
+  }
+  if (opts.ifMatch) headers['If-Match'] = opts.ifMatch;
   const init = { method, headers };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -249,12 +285,20 @@ async function api(method, path, body) {
   const text = await res.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  const mayBeDone = res.status >= 500 || res.status === 409;
+  if (!mayBeDone) KEYS.delete(action);
   if (!res.ok) {
     if (res.status === 401 && S.token && !S.checking) sessionEnded();
     throw new ApiError(res.status, data);
   }
+  const etag = res.headers.get('ETag');
+  if (etag && data && typeof data === 'object') ETAGS.set(data, etag);
   return data;
 }
+
+/** The ETag each answer came with (a service's version), by the object it was parsed into. */
+const ETAGS = new WeakMap();
+const etagOf = (data) => ETAGS.get(data);
 
 function qs(params) {
   const p = new URLSearchParams();
@@ -380,7 +424,7 @@ function pageSignIn(ctx) {
     const token = input({ type: 'password', name: 'token', autocomplete: 'off', spellcheck: 'false', required: true });
     const submit = h('button', { type: 'submit', class: 'btn' }, 'Sign in');
     const form = h('form', { class: 'stack' }, field('Token', token, 'Paste a token, such as the one "make token" prints.'), submit);
-    form.addEventListener('submit', async (e) => {
+    onSubmit(form, async (e) => {
       e.preventDefault();
       clearError(box);
       try {
@@ -412,10 +456,13 @@ async function pageCallback(ctx) {
   const saved = JSON.parse(sessionStorage.getItem(PKCE_KEY) || 'null');
   sessionStorage.removeItem(PKCE_KEY);
   try {
-    if (q.get('error')) throw new Error(q.get('error_description') || q.get('error'));
-    if (!saved || !q.get('code') || q.get('state') !== saved.state) {
+    // Nothing the URL says is shown before its `state` is this sign-in's: a crafted link
+    // could otherwise put its own words on this page.
+    if (!saved || !q.get('state') || q.get('state') !== saved.state) {
       throw new Error('This sign-in answer does not match a sign-in started here. Try again.');
     }
+    if (q.get('error')) throw new Error(q.get('error_description') || q.get('error'));
+    if (!q.get('code')) throw new Error('The identity provider sent no sign-in code. Try again.');
     const res = await fetch(CFG.token_url, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
@@ -565,7 +612,7 @@ function paymentOffer(err, onStarted) {
     h('p', {}, short ? `The balance is short by ${money(short)}.` : 'The balance is short.'),
     field('Amount to pay', amount), box,
     h('button', { type: 'submit', class: 'btn' }, 'Start a payment'), note);
-  form.addEventListener('submit', async (e) => {
+  onSubmit(form, async (e) => {
     e.preventDefault();
     clearError(box);
     const minor = toMinor(amount.value);
@@ -633,6 +680,7 @@ function servicesView(ctx, filters, empty) {
   let state = { items: [], cursor: null };
   let drawn = '';
   let poll = null;
+  let polling = pollState();
   let seq = 0;
 
   async function load(more) {
@@ -643,9 +691,12 @@ function servicesView(ctx, filters, empty) {
     let r;
     let tariffs;
     try {
-      const want = more ? 50 : Math.max(50, state.items.length);
+      // A refresh reads again every page the user loaded; so does a reload of the page (the
+      // count is kept in its history entry).
+      const kept = Math.min(Number(history.state?.shown) || 0, 1000);
+      const want = more ? 50 : Math.max(50, state.items.length || kept);
       [r, tariffs] = await Promise.all([
-        collect('/services', { ...filters(), limit: 50, cursor: more ? state.cursor : null }, want),
+        collect('/services', { ...filters(), limit: 50, cursor: more ? state.cursor : null }, want, Math.ceil(want / 50)),
         tariffsOrEmpty()]);
     } catch (e) {
       if (mine !== seq) return;
@@ -654,13 +705,18 @@ function servicesView(ctx, filters, empty) {
     }
     if (!ctx.alive() || mine !== seq) return;
     state = { items: more ? state.items.concat(r.items) : r.items, cursor: r.cursor };
+    history.replaceState({ ...(history.state || {}), shown: state.items.length }, '');
     body.setAttribute('aria-busy', 'false');
     const key = JSON.stringify(state);
     if (key !== drawn) {
       drawn = key;
+      polling = pollState();
       keepFocus(body, () => draw(tariffs));
     }
-    if (state.items.some((s) => s.status === 'in_progress' || s.flags?.operations_running)) poll = ctx.later(() => load(false), 2000);
+    if (state.items.some((s) => s.status === 'in_progress' || s.flags?.operations_running)) {
+      poll = pollLater(ctx, polling, () => load(false), () => put(body, h('p', {}, 'Some services are still busy. ',
+        button('Refresh', () => { polling = pollState(); load(false); }, 'btn secondary'))));
+    }
   }
 
   function draw(tariffs) {
@@ -752,6 +808,7 @@ function showService(v, svc) {
   const key = JSON.stringify(svc);
   if (key !== v.drawn) {
     v.drawn = key;
+    v.poll = pollState();
     retitle(v.title, serviceName(svc, v.tariffs));
     const inside = v.toolbar.contains(document.activeElement) || v.why.contains(document.activeElement);
     keepFocus(v.ctx.main, () => { drawDetails(v); drawToolbar(v); });
@@ -760,7 +817,34 @@ function showService(v, svc) {
     loadHistory(v, false);
     drawSettings(v);
   }
-  if (busy(svc)) v.timer = v.ctx.later(() => refreshService(v), 1000);
+  if (busy(svc)) {
+    v.timer = pollLater(v.ctx, v.poll, () => refreshService(v), () => fill(v.note, h('p', {},
+      'Still waiting for the operation. ', button('Refresh', () => { v.poll = pollState(); refreshService(v); }, 'btn secondary'))));
+  }
+}
+
+// Re-reading while something is under way: from 1 s, doubling to a minute, for at most ten
+// minutes after the last change (then a Refresh control), and never in a hidden tab (the
+// next read waits until it is shown again).
+const POLL_FIRST = 1000;
+const POLL_MAX = 60 * 1000;
+const POLL_FOR = 10 * 60 * 1000;
+const pollState = () => ({ delay: POLL_FIRST, since: Date.now() });
+
+function pollLater(ctx, state, run, stopped) {
+  if (Date.now() - state.since > POLL_FOR) return stopped();
+  if (document.hidden) {
+    const shown = () => {
+      if (document.hidden) return;
+      document.removeEventListener('visibilitychange', shown);
+      if (ctx.alive()) run();
+    };
+    document.addEventListener('visibilitychange', shown);
+    return null;
+  }
+  const timer = ctx.later(run, state.delay);
+  state.delay = Math.min(state.delay * 2, POLL_MAX);
+  return timer;
 }
 
 async function refreshService(v) {
@@ -830,7 +914,7 @@ function openAction(v, action) {
   clearError(v.box);
   say(v.note, '');
   if (SIMPLE_ACTIONS.includes(action)) {
-    return runAction(v, () => api('POST', `${v.base}/${action}`, {}), `${ACTION_LABEL[action]} requested.`);
+    return runAction(v, () => api('POST', `${v.base}/${action}`, {}, seen(v)), `${ACTION_LABEL[action]} requested.`);
   }
   const panels = {
     renew: renewPanel, change_tariff: tariffPanel, options: optionsPanel, edit: editPanel,
@@ -885,15 +969,21 @@ async function quoteStep(v, area, request, done) {
   clearError(v.box);
   fill(area, muted('Getting a quote…'));
   let q;
+  // The confirmation goes with the version quoted (If-Match): a service changed since is 412,
+  // never charged other than the quote shown.
+  const quoted = seen(v);
   try {
-    q = await request(true);
+    q = await request(true, quoted);
   } catch (e) {
     fill(area);
     showError(v.box, e);
     return v.box.scrollIntoView({ block: 'nearest' });
   }
-  fill(area, quoteView(q), h('p', {}, button('Confirm', () => runAction(v, () => request(false), done), 'btn')));
+  fill(area, quoteView(q), h('p', {}, button('Confirm', () => runAction(v, () => request(false, quoted), done), 'btn')));
 }
+
+/** The If-Match of the service as the page shows it. */
+const seen = (v) => ({ ifMatch: etagOf(v.svc) });
 
 function confirmPanel(v, title, text, request, done, cls = 'btn') {
   panelFrame(v, title, h('p', {}, text), h('p', {}, button('Confirm', () => runAction(v, request, done), cls)));
@@ -902,7 +992,7 @@ function confirmPanel(v, title, text, request, done, cls = 'btn') {
 function renewPanel(v) {
   const periods = input({ type: 'number', min: 1, max: 10, value: 1, inputmode: 'numeric' });
   const area = h('div');
-  const request = (isDry) => api('POST', `${v.base}/renew${dry(isDry)}`, { periods: Math.min(10, Math.max(1, Number(periods.value) || 1)) });
+  const request = (isDry, quoted) => api('POST', `${v.base}/renew${dry(isDry)}`, { periods: Math.min(10, Math.max(1, Number(periods.value) || 1)) }, quoted);
   periods.addEventListener('change', () => quoteStep(v, area, request, 'Renewal requested.'));
   const each = v.svc.auto_renew?.period_months;
   panelFrame(v, 'Renew', field('Periods', periods, each ? `Each period is ${months(each)}.` : null), area);
@@ -914,7 +1004,7 @@ function tariffPanel(v) {
   if (!targets.length) return panelFrame(v, 'Change tariff', h('p', {}, 'This tariff cannot be changed to another one.'));
   const sel = select(targets.map((id) => [id, v.tariffs.get(id)?.name || id]), targets[0]);
   const area = h('div');
-  const request = (isDry) => api('POST', `${v.base}/change-tariff${dry(isDry)}`, { tariff_id: sel.value });
+  const request = (isDry, quoted) => api('POST', `${v.base}/change-tariff${dry(isDry)}`, { tariff_id: sel.value }, quoted);
   sel.addEventListener('change', () => quoteStep(v, area, request, 'Tariff change requested.'));
   panelFrame(v, 'Change tariff', field('New tariff', sel), area);
   quoteStep(v, area, request, 'Tariff change requested.');
@@ -926,9 +1016,9 @@ async function optionsPanel(v) {
   if (!r.items?.length) return panelFrame(v, 'Options', h('p', {}, 'This tariff offers no options.'));
   const inputs = r.items.map((o) => [o, input({ type: 'number', min: 0, max: o.max, value: o.quantity, inputmode: 'numeric' })]);
   const area = h('div');
-  const request = (isDry) => api('PUT', `${v.base}/options${dry(isDry)}`, {
+  const request = (isDry, quoted) => api('PUT', `${v.base}/options${dry(isDry)}`, {
     options: inputs.map(([o, i]) => ({ id: o.id, quantity: Math.max(0, Math.floor(Number(i.value) || 0)) })).filter((o) => o.quantity > 0),
-  });
+  }, quoted);
   panelFrame(v, 'Options',
     inputs.map(([o, i]) => field(o.name, i, `0 to ${o.max}, ${money(o.price)} each per month`)),
     h('p', {}, button('Get quote', () => quoteStep(v, area, request, 'Options change requested.'))), area);
@@ -967,7 +1057,7 @@ function editPanel(v) {
     const filled = params.filter(([, i]) => i.value.trim());
     if (filled.length) body.params = Object.fromEntries(filled.map(([p, i]) => [p, i.value.trim()]));
     if (!Object.keys(body).length) return showError(v.box, { detail: 'Nothing was changed.' });
-    runAction(v, () => api('PATCH', v.base, body), 'Saved.');
+    runAction(v, () => api('PATCH', v.base, body, seen(v)), 'Saved.');
   });
   const withdraw = s.delete_at ? h('p', {}, button('Withdraw the scheduled deletion',
     () => runAction(v, () => api('PATCH', v.base, { delete_at: null }), 'The scheduled deletion was withdrawn.'))) : null;
@@ -979,7 +1069,7 @@ function ticketPanel(v) {
   const message = h('textarea', { rows: 5, maxlength: 10000, required: true });
   const form = h('form', { class: 'stack' }, field('Subject', subject), field('Message', message),
     h('button', { type: 'submit', class: 'btn' }, 'Send'));
-  form.addEventListener('submit', async (e) => {
+  onSubmit(form, async (e) => {
     e.preventDefault();
     const ok = await runAction(v, () => api('POST', `${v.base}/tickets`, { subject: subject.value.trim(), message: message.value.trim() }),
       'Ticket opened.', true);
@@ -1010,7 +1100,7 @@ function abuseCard(v) {
   const description = h('textarea', { rows: 3, maxlength: 2000, required: true });
   const form = h('form', { class: 'stack' }, field('Score', score, 'The service is suspended once its score reaches the product type\'s abuse limit.'),
     field('Description', description), h('button', { type: 'submit', class: 'btn secondary' }, 'Add abuse report'));
-  form.addEventListener('submit', async (e) => {
+  onSubmit(form, async (e) => {
     e.preventDefault();
     const ok = await runAction(v, () => api('POST', `${v.base}/abuse-reports`, { score: Number(score.value), description: description.value.trim() }),
       'Abuse report added.', true);
@@ -1166,7 +1256,7 @@ function nameserversCard(v) {
     const text = h('textarea', { rows: 4, value: (r.nameservers || []).join('\n'), spellcheck: 'false' });
     const form = h('form', { class: 'stack' }, field('Nameservers (one per line)', text, '2 to 13 host names.'),
       h('button', { type: 'submit', class: 'btn' }, 'Save nameservers'));
-    form.addEventListener('submit', async (e) => {
+    onSubmit(form, async (e) => {
       e.preventDefault();
       clearError(c.box);
       try {
@@ -1200,7 +1290,7 @@ function whoisCard(v) {
       field('Phone', f.phone, 'International format, such as +15551234567.'), field('Street', f.street),
       field('City', f.city), field('Postal code', f.postal_code), field('Country', f.country, 'Two letters, such as DE.'),
       h('button', { type: 'submit', class: 'btn' }, 'Save whois'));
-    form.addEventListener('submit', async (e) => {
+    onSubmit(form, async (e) => {
       e.preventDefault();
       clearError(c.box);
       const val = (k) => f[k].value.trim();
@@ -1249,7 +1339,7 @@ function vserversCard(v) {
     };
     const form = h('form', { class: 'grid4' }, field('Name', f.name), field('vCPU', f.vcpu), field('Memory (MB)', f.memory_mb),
       field('Disk (GB)', f.disk_gb), h('div', { class: 'field end' }, h('button', { type: 'submit', class: 'btn' }, 'Create virtual server')));
-    form.addEventListener('submit', async (e) => {
+    onSubmit(form, async (e) => {
       e.preventDefault();
       clearError(c.box);
       try {
@@ -1303,7 +1393,7 @@ async function pageOrder(ctx) {
     } catch (e) { showError(box, e); }
   });
 
-  form.addEventListener('submit', async (e) => {
+  onSubmit(form, async (e) => {
     e.preventDefault();
     clearError(box);
     say(note, '');
@@ -1467,7 +1557,7 @@ function accountView(ctx, path, onMissing) {
       if (!ctx.alive()) return;
       cursor = r.cursor;
       fill(balance, h('p', { class: 'balance' }, h('span', {}, 'Balance '), h('strong', {}, money(r.balance))));
-      if (more && table) put(table, r.entries); else table = ledgerTable(r.entries);
+      if (more && table) table.append(r.entries); else table = ledgerTable(r.entries);
       fill(ledger, r.entries.length || more ? table.el : muted('No ledger entries yet.'),
         cursor ? h('p', {}, button('Load more', () => load(true))) : null);
     } catch (e) {
@@ -1490,7 +1580,7 @@ async function pageAccount(ctx) {
   const note = statusBox();
   const form = h('form', { class: 'stack' }, field('Amount', amount, 'Such as 25.00.'), box,
     h('button', { type: 'submit', class: 'btn' }, 'Start a payment'), note);
-  form.addEventListener('submit', async (e) => {
+  onSubmit(form, async (e) => {
     e.preventDefault();
     clearError(box);
     const minor = toMinor(amount.value);
@@ -1533,7 +1623,7 @@ async function pageClient(ctx, clientId) {
   const form = h('form', { class: 'stack' }, field('Amount', amount, 'Such as 25.00.'),
     field('Reference', ref, 'The bank\'s or gateway\'s reference (printable ASCII); each is recorded once.'),
     field('New client (open the account)', fresh), box, h('button', { type: 'submit', class: 'btn' }, 'Record payment'), note);
-  form.addEventListener('submit', async (e) => {
+  onSubmit(form, async (e) => {
     e.preventDefault();
     clearError(box);
     const minor = toMinor(amount.value);
@@ -1606,7 +1696,7 @@ function ticketCard(t) {
     loaded = true;
     try { draw(await api('GET', `/tickets/${encodeURIComponent(t.id)}`)); } catch (e) { loaded = false; showError(box, e); }
   });
-  form.addEventListener('submit', async (e) => {
+  onSubmit(form, async (e) => {
     e.preventDefault();
     clearError(box);
     try {
@@ -1659,7 +1749,7 @@ function rulesForm(pt) {
     field('Reminders (days before)', f.remind_days_before, 'Up to 5, comma separated; empty sends none.'),
     field('Control panel URL', f.panel_url), box,
     h('button', { type: 'submit', class: 'btn' }, `Save ${name} rules`), note);
-  form.addEventListener('submit', async (e) => {
+  onSubmit(form, async (e) => {
     e.preventDefault();
     clearError(box);
     const body = {

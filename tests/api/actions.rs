@@ -59,7 +59,11 @@ pub(crate) fn call(action: &str, service: &Value, token: &str) -> Call {
     let post = |path: &str, body: Value| {
         Call::new("POST", &format!("/services/{id}{path}")).token(token).json(&body)
     };
-    let until = service["expires_at"].as_str().and_then(shared::domain::Timestamp::parse);
+    // A grace past the one it has (on a grace, now is past its expiry), or past its expiry.
+    let until = service["grace"]["until"]
+        .as_str()
+        .or(service["expires_at"].as_str())
+        .and_then(shared::domain::Timestamp::parse);
     match action {
         "edit" => Call::new("PATCH", &format!("/services/{id}"))
             .token(token)

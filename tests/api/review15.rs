@@ -41,11 +41,20 @@ async fn a_ticket_on_a_deleted_service_is_listed_as_refused_but_the_route_opens_
 
 /// States the committed test (actions.rs) does not walk through: an operation running, a
 /// non-payment suspension, an abuse suspension, a deletion scheduled for the end of the
-/// period; every listed verdict against its route, for both roles.
+/// period, a product type whose panel is unset, a service past its paid period on a grace;
+/// every listed verdict against its route, for both roles.
 #[tokio::test]
 async fn allowed_actions_agree_with_the_routes_in_the_states_actions_rs_skips() {
     let mut problems = Vec::new();
-    for state in ["in_progress", "temporarily_suspended", "suspended_abuse", "deletion_scheduled"] {
+    let states = [
+        "in_progress",
+        "temporarily_suspended",
+        "suspended_abuse",
+        "deletion_scheduled",
+        "no_panel",
+        "on_grace",
+    ];
+    for state in states {
         for role in ["client", "provider"] {
             let stack = Stack::on_november_first().await;
             stack.fund("alice", 1_000_000).await;
@@ -107,11 +116,22 @@ async fn services_in(stack: &Stack, state: &str, n: usize) -> Vec<String> {
                 stack.send(Call::new("DELETE", &format!("/services/{id}")).token(&alice)).await.ok(200);
             }
         }
+        "no_panel" => {
+            let rules = crate::helpers::vps_rules_on(None, "immediate");
+            stack.put("/product-types/vps", &stack.provider(), rules).await.ok(200);
+        }
+        "on_grace" => {
+            for id in &ids {
+                let grace = json!({"until": "2026-12-20T00:00:00Z", "reason": "a promise"});
+                stack.post(&format!("/services/{id}/grace"), &stack.provider(), grace).await.ok(200);
+            }
+            stack.clock.set(Timestamp::parse("2026-12-05T00:00:00Z").unwrap());
+        }
         other => panic!("no state {other}"),
     }
     let seen = stack.service(&ids[0]).await;
     let expected = match state {
-        "deletion_scheduled" => "active",
+        "deletion_scheduled" | "no_panel" | "on_grace" => "active",
         other => other,
     };
     assert_eq!(seen["status"], expected, "{seen}");

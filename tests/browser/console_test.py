@@ -161,6 +161,9 @@ class Run:
     def run(self):
         alice = self.context(axe=True)
         service_id = self.client_flow(alice)
+        self.retried_renewal(service_id)
+        self.paging(service_id)
+        self.guards()
         self.other_client(service_id)
         self.provider_flow(service_id)
         self.suspended_by_admin(service_id)
@@ -294,6 +297,187 @@ class Run:
         self.axe(page, "services")
         self.shoot(page, "services")
         return service_id
+
+    # ------------------------------------------------------------ robustness
+
+    def api(self, page, method, path, token, body=None):
+        """A call to the API from `page`'s context: (status, JSON body)."""
+        headers = {"Authorization": f"Bearer {token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        r = page.request.fetch(self.base + path, method=method, headers=headers,
+                               data=json.dumps(body) if body is not None else None)
+        try:
+            return r.status, r.json()
+        except Exception:
+            return r.status, None
+
+    def ledger(self, page, token):
+        """Every ledger entry of the client of `token`, walking the pages."""
+        entries, cursor = [], None
+        while True:
+            path = "/account?limit=100" + (f"&cursor={cursor}" if cursor else "")
+            status, body = self.api(page, "GET", path, token)
+            check(status == 200, f"GET {path}: {status} {body}")
+            entries += body["entries"]
+            cursor = body.get("cursor")
+            if not cursor:
+                return entries
+
+    def retried_renewal(self, service_id):
+        self.say("a renewal whose answer is lost after it committed, confirmed again: one renewal")
+        a = self.args
+        page = self.context()
+        self.sign_in(page, a.alice, f"/console/services/{service_id}")
+        expect(self.status(page)).to_have_text("Active", timeout=QUEUED)
+        renewals = len([e for e in self.ledger(page, a.alice) if e["kind"] == "renewal"])
+        lost = []
+
+        def lose_first(route):
+            if "dry_run" in route.request.url or lost:
+                return route.continue_()
+            lost.append(route.fetch().status)  # it reaches the API and is done there
+            route.fulfill(status=503, content_type="application/problem+json", headers={"Retry-After": "1"},
+                          body=json.dumps({"type": "/problems/unavailable", "title": "Service Unavailable",
+                                           "status": 503, "detail": "the answer was lost on the way"}))
+        page.route("**/services/*/renew*", lose_first)
+        before = self.expires(page).inner_text()
+        self.button(page, "Renew").click()
+        price = self.quoted(page.locator(".panel .quote"), "Amount to pay")
+        balance_before = self.api_balance(page)
+        self.button(page, "Confirm").click()
+        expect(page.get_by_text("the answer was lost on the way")).to_be_visible()
+        check(lost == [200], f"the first confirmation reached the API: {lost}")
+        self.button(page, "Confirm").click()
+        expect(page.get_by_role("status").filter(has_text="Renewal requested.")).to_be_visible()
+        expect(self.expires(page)).not_to_have_text(before, timeout=QUEUED)
+        expect(self.status(page)).to_have_text("Active", timeout=QUEUED)
+        charged = balance_before - self.api_balance(page)
+        check(charged == price, f"charged {charged} for a renewal quoted {price}: renewed twice?")
+        after = len([e for e in self.ledger(page, a.alice) if e["kind"] == "renewal"])
+        check(after == renewals + 1, f"{after - renewals} renewals for one intended")
+        page.context.close()
+
+    def paging(self, service_id):
+        a = self.args
+        page = self.context()
+        self.say("55 payments recorded for alice: her ledger pages with Load more, as the provider's view of it")
+        for i in range(55):
+            status, body = self.api(page, "POST", "/clients/alice/payments", a.provider,
+                                    {"amount": 1, "external_id": f"paging-{i}-{time.time_ns()}"})
+            check(status == 201, f"recording a payment: {status} {body}")
+        total = len(self.ledger(page, a.alice))
+        check(total > 50, f"only {total} ledger entries")
+        self.sign_in(page, a.alice, "/console/account")
+        self.load_all(page, self.ledger_rows(page), total, "alice's ledger")
+        page.context.close()
+        page = self.context()
+        self.sign_in(page, a.provider, "/console/clients/alice")
+        ledger_card = page.locator("section.card", has=page.get_by_role("table", name="Ledger, newest first"))
+        self.load_all(page, self.ledger_rows(page), total, "the provider's view of alice's ledger", ledger_card)
+
+        self.say("the provider's services list past a page: Load more, then a reload keeps every row")
+        for client in ("carol", "dave"):
+            for _ in range(26):
+                order = {"client_id": client, "tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}}
+                status, body = self.api(page, "POST", "/services", a.provider, order)
+                check(status == 201, f"ordering for {client}: {status} {body}")
+        page.goto(self.base + "/console/services")
+        expect(self.h1(page)).to_have_text("Products/Services")
+        self.settled(page)
+        rows = page.locator("main table tbody tr")
+        expect(rows).to_have_count(50)
+        self.button(page, "Load more").click()
+        self.settled(page)
+        expect(rows).not_to_have_count(50)
+        loaded = rows.count()
+        page.reload()
+        expect(self.h1(page)).to_have_text("Products/Services")
+        self.settled(page)
+        expect(rows).to_have_count(loaded)
+        print(f"  {loaded} services shown again after a reload")
+
+        self.say("21 tickets from the provider: alice's tickets page with Load more")
+        for i in range(21):
+            status, body = self.api(page, "POST", f"/services/{service_id}/tickets", a.provider,
+                                    {"subject": f"Notice {i}", "message": "Planned work."})
+            check(status == 201, f"opening a ticket: {status} {body}")
+        page.context.close()
+        page = self.context()
+        self.sign_in(page, a.alice, "/console/tickets")
+        status, body = self.api(page, "GET", "/tickets?limit=100", a.alice)
+        self.load_all(page, page.locator("main article.card > h2"), len(body["items"]), "alice's tickets")
+        page.context.close()
+
+    def ledger_rows(self, page):
+        return page.get_by_role("table", name="Ledger, newest first").locator("tbody tr")
+
+    def load_all(self, page, rows, total, what, scope=None):
+        """Clicks Load more (in `scope`, the page's main by default) until it is gone: `rows` (a
+        locator) then counts `total`."""
+        more = (scope or page.locator("main")).get_by_role("button", name="Load more", exact=True)
+        expect(more).to_be_visible()
+        for _ in range(20):
+            if more.count() == 0:
+                break
+            shown = rows.count()
+            more.click()
+            expect(rows).not_to_have_count(shown)
+        check(more.count() == 0, f"{what}: Load more never ran out")
+        shown = rows.count()
+        check(shown == total, f"{what}: {shown} shown of {total}")
+        print(f"  {what}: all {total} shown")
+
+    def guards(self):
+        a = self.args
+        self.say("a sign-in answer with a forged state shows nothing the URL says")
+        page = self.context()
+        page.goto(self.base + "/console/callback?error=access_denied&error_description=Call+555-0100+now&state=forged")
+        expect(page.get_by_text("does not match a sign-in started here")).to_be_visible()
+        check("555-0100" not in page.locator("body").inner_text(), "the forged description is shown")
+        page.context.close()
+
+        self.say("Add to cart clicked twice: one order")
+        page = self.context()
+        self.sign_in(page, a.alice, "/console/order")
+        status, before = self.api(page, "GET", "/services?limit=100", a.alice)
+        page.get_by_label("Product type", exact=True).select_option("vps")
+        page.get_by_label("Tariff", exact=True).select_option("vps-start")
+        page.get_by_label("Period", exact=True).select_option("1")
+        page.get_by_label("os_template", exact=True).fill("debian-12")
+        self.button(page, "Add to cart").dblclick()
+        expect(page.get_by_role("heading", name="Pay from the balance", exact=True)).to_be_visible()
+        status, after = self.api(page, "GET", "/services?limit=100", a.alice)
+        added = len(after["items"]) - len(before["items"])
+        check(added == 1, f"a double click ordered {added} services")
+        ordered = [s for s in after["items"] if s["id"] not in {b["id"] for b in before["items"]}][0]["id"]
+
+        self.say("a service waiting for a payment is re-read with back-off, and not while the tab is hidden")
+        status, body = self.api(page, "POST", "/payments", a.alice, {"amount": 100})
+        check(status == 201, f"starting a payment: {status} {body}")
+        reads = []
+        page.on("request", lambda r: reads.append(time.monotonic())
+                if r.method == "GET" and r.url.endswith(f"/services/{ordered}") else None)
+        page.goto(f"{self.base}/console/services/{ordered}")
+        expect(self.h1(page)).to_have_text("VPS Start (debian-12)")
+        page.wait_for_timeout(9000)
+        check(2 <= len(reads) <= 5, f"{len(reads)} reads in 9 s (every second would be 9)")
+        page.evaluate("""() => {
+            Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+            document.dispatchEvent(new Event('visibilitychange'));
+        }""")
+        page.wait_for_timeout(500)
+        hidden_from = len(reads)
+        page.wait_for_timeout(20000)
+        check(len(reads) - hidden_from <= 1, f"{len(reads) - hidden_from} reads in a hidden tab")
+        shown_at = len(reads)
+        page.evaluate("""() => {
+            Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
+            document.dispatchEvent(new Event('visibilitychange'));
+        }""")
+        page.wait_for_timeout(1500)
+        check(len(reads) > shown_at, "not read again once the tab is shown")
+        page.context.close()
 
     def quoted(self, quote, label):
         """An amount of a quote (a definition list), in minor units."""

@@ -61,16 +61,28 @@ pub fn allowed_actions(
     actions.insert("enable", queued(service.enable(&actor, now)));
     actions.insert("disable", queued(service.disable(&actor, rules, None, now)));
     actions.insert("renew", queued(service.renew(1, &actor, now)));
+    // A change is work for the panel: refused where the type has none, as its route does.
     let changes = |what: &str, offered: bool, none: &str| match service.ensure_changeable(what) {
         Err(refusal) => Allowed::from_result::<()>(Err(refusal)),
         Ok(_) if tariff.is_some() && !offered => Allowed::no(none),
-        Ok(_) => Allowed::yes(),
+        Ok(_) => match rules.panel() {
+            Err(no_panel) => Allowed::no(no_panel.to_string()),
+            Ok(_) => Allowed::yes(),
+        },
     };
     let change_to = tariff.is_some_and(|t| !t.change_to.is_empty());
-    actions.insert(
-        "change_tariff",
+    let change_tariff = match (
         changes("change the tariff of", change_to, "its tariff changes to no other"),
-    );
+        service.expires_at,
+    ) {
+        // Past its paid period, on a grace, a move is an upgrade until it is renewed (the
+        // route takes a cheaper one, crediting nothing): listed as its route refuses a dearer.
+        (allowed, Some(expires_at)) if allowed.allowed => Allowed::from_result(
+            service.ensure_paid_time_for_more("move it to a dearer tariff", expires_at, now),
+        ),
+        (verdict, _) => verdict,
+    };
+    actions.insert("change_tariff", change_tariff);
     let options = changes(
         "change the options of",
         tariff.is_some_and(|t| !t.options.is_empty()),

@@ -49,7 +49,7 @@ impl Service {
             // On a grace, the time it runs is owed at its renewal price: a period cheaper by
             // the month would lower it.
             if let (Some(expires_at), true) = (self.expires_at, months != self.auto_renew.period_months) {
-                self.ensure_paid_time_for_more("change the renewal period of", expires_at, at)?;
+                self.ensure_paid_time_for_more("change its renewal period", expires_at, at)?;
             }
             // A special price keeps its price per month; otherwise the list price.
             let (price, lines) = if self.special_price {
@@ -147,7 +147,7 @@ impl Service {
     ) -> Result<(), Refusal> {
         if at >= expires_at && !self.holds.contains(&Hold::NonPayment) {
             return Err(Refusal::Conflict(format!(
-                "its paid period ended on {expires_at}: renew it first to {what} it"
+                "its paid period ended on {expires_at}: renew it first to {what}"
             )));
         }
         Ok(())
@@ -184,7 +184,7 @@ impl Service {
         let renewal_lines = list_lines(Holding { tariff: to, options: &self.options }, months)?;
         let renewal_price = total(&renewal_lines);
         if renewal_price > self.renewal_price {
-            self.ensure_paid_time_for_more("move to a dearer tariff", expires_at, at)?;
+            self.ensure_paid_time_for_more("move it to a dearer tariff", expires_at, at)?;
         }
         let record = self.record_at(expires_at, at)?;
         let target = Target {
@@ -283,7 +283,7 @@ impl Service {
         let old_monthly = options_monthly_price(tariff, &self.options).map_err(invalid)?;
         let (renewal_price, renewal_lines) = self.renewal_with_options(tariff, &options)?;
         if new_monthly > old_monthly {
-            self.ensure_paid_time_for_more("add options", expires_at, at)?;
+            self.ensure_paid_time_for_more("add options to it", expires_at, at)?;
         }
         let priced = self.price_options(tariff, &options, expires_at, at)?;
         let (charge, credit) = charge_or_credit(priced.amount);

@@ -181,7 +181,7 @@ impl Service {
         let (renewal_price, renewal_lines) = self.renewal_with_options(tariff, &options)?;
         let expires_at = self.expires_at.ok_or_else(|| self.refuse_status("change the addresses of"))?;
         if delta > 0 {
-            self.ensure_paid_time_for_more("add a paid address", expires_at, at)?;
+            self.ensure_paid_time_for_more("add a paid address to it", expires_at, at)?;
         }
         let priced = self.price_options(tariff, &options, expires_at, at)?;
         let (amount, record) = (priced.amount, priced.record);
