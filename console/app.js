@@ -714,8 +714,11 @@ function servicesView(ctx, filters, empty) {
       keepFocus(body, () => draw(tariffs));
     }
     if (state.items.some((s) => s.status === 'in_progress' || s.flags?.operations_running)) {
-      poll = pollLater(ctx, polling, () => load(false), () => put(body, h('p', {}, 'Some services are still busy. ',
-        button('Refresh', () => { polling = pollState(); load(false); }, 'btn secondary'))));
+      poll = pollLater(ctx, polling, () => load(false), () => {
+        body.querySelector('.stale')?.remove();
+        put(body, h('p', { class: 'stale' }, 'Some services are still busy. ',
+          button('Refresh', () => { polling = pollState(); load(false); }, 'btn secondary')));
+      });
     }
   }
 
@@ -859,7 +862,7 @@ async function refreshService(v) {
       return navigate(`${BASE}/services`, true);
     }
     showError(v.box, e);
-    if (busy(v.svc)) v.timer = v.ctx.later(() => refreshService(v), 3000);
+    if (busy(v.svc)) v.timer = pollLater(v.ctx, v.poll, () => refreshService(v), () => {});
     return;
   }
   if (v.ctx.alive()) showService(v, svc);
@@ -957,6 +960,8 @@ async function runAction(v, request, done, keepPanel) {
   } catch (e) {
     showError(v.box, e);
     v.box.scrollIntoView({ block: 'nearest' });
+    // Changed since it was shown: show it as it is now (a quote is asked for again).
+    if (e.status === 412) await refreshService(v);
     return false;
   } finally {
     v.busy = false;
@@ -969,17 +974,20 @@ async function quoteStep(v, area, request, done) {
   clearError(v.box);
   fill(area, muted('Getting a quote…'));
   let q;
-  // The confirmation goes with the version quoted (If-Match): a service changed since is 412,
-  // never charged other than the quote shown.
+  // The confirmation sends the request quoted, body and all, with the version quoted
+  // (If-Match): what the user typed since, or a service changed since (412), is never charged
+  // other than the quote shown.
   const quoted = seen(v);
+  const send = request();
   try {
-    q = await request(true, quoted);
+    q = await send(true, quoted);
   } catch (e) {
     fill(area);
     showError(v.box, e);
+    if (e.status === 412) refreshService(v);
     return v.box.scrollIntoView({ block: 'nearest' });
   }
-  fill(area, quoteView(q), h('p', {}, button('Confirm', () => runAction(v, () => request(false, quoted), done), 'btn')));
+  fill(area, quoteView(q), h('p', {}, button('Confirm', () => runAction(v, () => send(false, quoted), done), 'btn')));
 }
 
 /** The If-Match of the service as the page shows it. */
@@ -992,7 +1000,10 @@ function confirmPanel(v, title, text, request, done, cls = 'btn') {
 function renewPanel(v) {
   const periods = input({ type: 'number', min: 1, max: 10, value: 1, inputmode: 'numeric' });
   const area = h('div');
-  const request = (isDry, quoted) => api('POST', `${v.base}/renew${dry(isDry)}`, { periods: Math.min(10, Math.max(1, Number(periods.value) || 1)) }, quoted);
+  const request = () => {
+    const body = { periods: Math.min(10, Math.max(1, Number(periods.value) || 1)) };
+    return (isDry, quoted) => api('POST', `${v.base}/renew${dry(isDry)}`, body, quoted);
+  };
   periods.addEventListener('change', () => quoteStep(v, area, request, 'Renewal requested.'));
   const each = v.svc.auto_renew?.period_months;
   panelFrame(v, 'Renew', field('Periods', periods, each ? `Each period is ${months(each)}.` : null), area);
@@ -1004,7 +1015,10 @@ function tariffPanel(v) {
   if (!targets.length) return panelFrame(v, 'Change tariff', h('p', {}, 'This tariff cannot be changed to another one.'));
   const sel = select(targets.map((id) => [id, v.tariffs.get(id)?.name || id]), targets[0]);
   const area = h('div');
-  const request = (isDry, quoted) => api('POST', `${v.base}/change-tariff${dry(isDry)}`, { tariff_id: sel.value }, quoted);
+  const request = () => {
+    const body = { tariff_id: sel.value };
+    return (isDry, quoted) => api('POST', `${v.base}/change-tariff${dry(isDry)}`, body, quoted);
+  };
   sel.addEventListener('change', () => quoteStep(v, area, request, 'Tariff change requested.'));
   panelFrame(v, 'Change tariff', field('New tariff', sel), area);
   quoteStep(v, area, request, 'Tariff change requested.');
@@ -1016,9 +1030,14 @@ async function optionsPanel(v) {
   if (!r.items?.length) return panelFrame(v, 'Options', h('p', {}, 'This tariff offers no options.'));
   const inputs = r.items.map((o) => [o, input({ type: 'number', min: 0, max: o.max, value: o.quantity, inputmode: 'numeric' })]);
   const area = h('div');
-  const request = (isDry, quoted) => api('PUT', `${v.base}/options${dry(isDry)}`, {
-    options: inputs.map(([o, i]) => ({ id: o.id, quantity: Math.max(0, Math.floor(Number(i.value) || 0)) })).filter((o) => o.quantity > 0),
-  }, quoted);
+  const request = () => {
+    const body = {
+      options: inputs.map(([o, i]) => ({ id: o.id, quantity: Math.max(0, Math.floor(Number(i.value) || 0)) })).filter((o) => o.quantity > 0),
+    };
+    return (isDry, quoted) => api('PUT', `${v.base}/options${dry(isDry)}`, body, quoted);
+  };
+  // A quote stands for the quantities it was made for: changing one takes it away.
+  inputs.forEach(([, i]) => i.addEventListener('input', () => fill(area)));
   panelFrame(v, 'Options',
     inputs.map(([o, i]) => field(o.name, i, `0 to ${o.max}, ${money(o.price)} each per month`)),
     h('p', {}, button('Get quote', () => quoteStep(v, area, request, 'Options change requested.'))), area);

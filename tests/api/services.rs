@@ -199,7 +199,11 @@ async fn the_provider_orders_for_a_client() {
     let carol = stack.client("carol");
     assert_eq!(ids(stack.get("/services", &carol).await.ok(200)), vec![id_of(&service)]);
     let history = stack.get(&format!("/services/{}/history", service["id"].as_str().unwrap()), &carol).await;
-    assert_eq!(history.ok(200)["items"][0]["actor"], json!({"id": "ops", "role": "provider"}));
+    // The client sees the provider's staff as the provider; the provider sees who.
+    assert_eq!(history.ok(200)["items"][0]["actor"], json!({"id": "Support", "role": "provider"}));
+    let seen_by_provider =
+        stack.get(&format!("/services/{}/history", service["id"].as_str().unwrap()), &provider).await;
+    assert_eq!(seen_by_provider.ok(200)["items"][0]["actor"], json!({"id": "ops", "role": "provider"}));
     let without_client =
         json!({"tariff_id": "ssl-dv", "period_months": 12, "params": {"domain": "example.org"}});
     stack.post("/services", &provider, without_client).await.problem(422);

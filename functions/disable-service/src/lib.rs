@@ -22,11 +22,14 @@ const MAX_REASON_LEN: usize = 500;
 
 async fn disable(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
     let body: DisableBody = if req.body().is_empty() { DisableBody::default() } else { json_body(&req)? };
-    if body.reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON_LEN) {
-        return Err(ApiError::BadRequest(format!("reason is at most {MAX_REASON_LEN} characters")));
-    }
+    let reason = body
+        .reason
+        .as_deref()
+        .map(|r| shared::domain::text::line(r, "reason", MAX_REASON_LEN))
+        .transpose()
+        .map_err(|e| ApiError::BadRequest(e.0))?;
     operate_by_rules(app, &principal, &req, |service, rules, actor, now| {
-        Ok((service.disable(actor, rules, body.reason.as_deref(), now)?, Money::None))
+        Ok((service.disable(actor, rules, reason.as_deref(), now)?, Money::None))
     })
     .await
 }

@@ -25,10 +25,10 @@ const MAX_DESCRIPTION_LEN: usize = 2_000;
 async fn report_abuse(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
     require_provider(&principal)?;
     let body: ReportBody = json_body(&req)?;
-    shared::domain::text::paragraphs(&body.description, "description", MAX_DESCRIPTION_LEN)
+    let description = shared::domain::text::paragraphs(&body.description, "description", MAX_DESCRIPTION_LEN)
         .map_err(|e| ApiError::BadRequest(e.0))?;
     operate(app, &principal, &req, |service, actor, now| {
-        Ok((service.report_abuse(body.score, &body.description, actor, now)?, Money::None))
+        Ok((service.report_abuse(body.score, &description, actor, now)?, Money::None))
     })
     .await
 }

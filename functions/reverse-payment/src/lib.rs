@@ -26,15 +26,13 @@ struct ReversalBody {
 async fn reverse_payment(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
     require_provider(&principal)?;
     let body: ReversalBody = json_body(&req)?;
-    if shared::domain::text::looks_blank(&body.reason) {
-        return Err(ApiError::BadRequest("reason: say why the payment is taken back".into()));
-    }
+    let reason = shared::domain::text::line(&body.reason, "reason (why the payment is taken back)", 500)
+        .map_err(|e| ApiError::BadRequest(e.0))?;
     let id = payment_id_in_path(&req)?;
     let payment = app.store.get_payment(&id).await?.ok_or_else(|| ApiError::not_found("payment"))?;
     let now = app.clock.now();
-    let reversed = payment
-        .reverse(&body.reason, principal.id.as_str(), now)
-        .map_err(|e| ApiError::Conflict(e.0.into()))?;
+    let reversed =
+        payment.reverse(&reason, principal.id.as_str(), now).map_err(|e| ApiError::Conflict(e.0.into()))?;
     let mut account = account(app, &payment.client_id).await?;
     let entry = account.reverse_payment(&payment, now).map_err(|short| {
         ApiError::Conflict(format!(

@@ -182,11 +182,8 @@ pub fn check_params(tariff: &Tariff, params: &BTreeMap<String, String>) -> Resul
         if !is_slug(name, MAX_PARAM_NAME_LEN) || !tariff.required_params.contains(name) {
             return Err(RuleViolation::new(format!("tariff `{}` takes no parameter `{name}`", tariff.id)));
         }
-        if value.trim().is_empty() || value.chars().count() > MAX_PARAM_VALUE_LEN {
-            return Err(RuleViolation::new(format!(
-                "parameter `{name}` must be 1 to {MAX_PARAM_VALUE_LEN} characters"
-            )));
-        }
+        // Several lines allowed: a certificate signing request is a PEM block.
+        super::text::paragraphs(value, &format!("parameter `{name}`"), MAX_PARAM_VALUE_LEN)?;
     }
     Ok(tariff.required_params.iter().all(|p| params.contains_key(p)))
 }

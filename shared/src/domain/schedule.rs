@@ -114,8 +114,8 @@ impl Service {
         else {
             return Err(self.refuse_status("extend"));
         };
-        let reason =
-            &super::text::line(reason, "reason", MAX_GRACE_REASON).map_err(|e| Refusal::Invalid(e.0))?;
+        let reason = &super::text::paragraphs(reason, "reason", MAX_GRACE_REASON)
+            .map_err(|e| Refusal::Invalid(e.0))?;
         if until <= now || until <= expires_at {
             return Err(Refusal::Invalid("until must be after now and after the service's expiry".into()));
         }

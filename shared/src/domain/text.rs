@@ -5,38 +5,48 @@
 
 use super::RuleViolation;
 
-/// Characters that reorder the text around them when shown (U+202A to U+202E, U+2066 to
-/// U+2069) or mark a direction invisibly (U+200E, U+200F, U+061C).
+/// Characters that reorder the text around them when shown: the embeddings and overrides
+/// (U+202A to U+202E) and the isolates (U+2066 to U+2069). The direction marks (U+200E,
+/// U+200F, U+061C) are kept: right-to-left names need them, and they reorder nothing.
 pub fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Characters that show nothing: white space, and the zero-width and filler characters.
+/// Characters that show nothing: white space, the default-ignorable code points (zero-width
+/// characters, joiners, variation selectors, tags, fillers), and the blank Braille pattern.
 fn is_invisible(c: char) -> bool {
     c.is_whitespace()
         || matches!(
             c,
             '\u{00AD}'
                 | '\u{034F}'
+                | '\u{061C}'
                 | '\u{115F}'
                 | '\u{1160}'
                 | '\u{17B4}'
                 | '\u{17B5}'
-                | '\u{180E}'
+                | '\u{180B}'..='\u{180F}'
                 | '\u{200B}'..='\u{200F}'
-                | '\u{2060}'..='\u{2064}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{2800}'
                 | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
                 | '\u{FEFF}'
                 | '\u{FFA0}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
         )
 }
 
 /// Whether `text` may be stored: no control character but, where `lines`, line breaks and
-/// tabs; no bidirectional control.
+/// tabs (and the line and paragraph separators, U+2028 and U+2029); no bidirectional control.
 pub fn is_clean(text: &str, lines: bool) -> bool {
     text.chars().all(|c| {
-        let allowed_control = lines && matches!(c, '\n' | '\r' | '\t');
-        (allowed_control || !c.is_control()) && !is_bidi_control(c)
+        let breaks = matches!(c, '\n' | '\r' | '\t' | '\u{2028}' | '\u{2029}');
+        let control = c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+        (!control || (lines && breaks)) && !is_bidi_control(c)
     })
 }
 
@@ -60,7 +70,8 @@ fn checked(value: &str, field: &str, max: usize, lines: bool) -> Result<String, 
     if looks_blank(trimmed) || trimmed.chars().count() > max {
         return Err(RuleViolation::new(format!("{field} must be 1 to {max} characters, not all blank")));
     }
-    if !is_clean(trimmed, lines) {
+    // The whole value: trimming takes line breaks and other controls off its ends.
+    if !is_clean(value, lines) {
         return Err(RuleViolation::new(format!(
             "{field} must hold no control characters or bidirectional overrides"
         )));
@@ -82,6 +93,17 @@ mod tests {
         assert!(paragraphs("bell\u{7}", "message", 100).is_err());
         assert!(paragraphs("\n\u{200B}\n", "message", 100).is_err());
         assert!(line("Ünïcödé – 名前", "name", 100).is_ok());
+        assert!(
+            line("\u{05E9}\u{05DC}\u{05D5}\u{05DD} \u{200F}Ltd", "name", 100).is_ok(),
+            "a direction mark"
+        );
+        for blank in ["\u{2800}\u{2800}", "\u{FE0F}", "\u{E0020}\u{E0041}", "\u{206A}", "\u{1D173}"] {
+            assert!(line(blank, "name", 100).is_err(), "{blank:?} shows nothing");
+        }
+        for edged in ["\nVPS", "VPS\u{85}", "VPS\u{2028}Pro"] {
+            assert!(line(edged, "name", 100).is_err(), "{edged:?}");
+        }
+        assert!(paragraphs("one\u{2028}two", "message", 100).is_ok());
         assert!(line("abcd", "name", 3).is_err());
     }
 }

@@ -20,6 +20,7 @@
 //! | reminder sent     | `SVC#{id}`          | `REMINDER#{kind}#{due}#{days}` | (TTL: gone after its due date)|
 //! | notification prefs| `NOTIFY#{client}`   | `SETTINGS`        |                                            |
 //! | notification      | `NOTIFY#{client}`   | `SENT#{event id}` | (one per event and client)                 |
+//! | tickets a day     | `TICKETS#{client}`  | `DAY#{YYYY-MM-DD}`| `count` (TTL: gone the day after)          |
 //! | e-mail template   | `TEMPLATE#{kind}`   | `META`            | (the provider's; the default is built in)  |
 //!
 //! The sparse schedule indexes: renewal `RENEW#{type}` / `{expires_at}#{id}` (auto-renewal on)
