@@ -392,3 +392,42 @@ async fn the_provider_reads_a_clients_settings_with_every_page_of_its_log() {
     assert_eq!(kinds, ["suspended", "activated"], "newest first, each once");
     assert_eq!(stack.mail_to(&email).await.len(), 2);
 }
+
+/// A client that never saved settings: the provider's first page held `limit + 1` entries (the
+/// query read one more, for the settings item that was not there).
+#[tokio::test]
+async fn a_page_of_a_clients_log_holds_at_most_limit_entries_when_it_never_saved_settings() {
+    use shared::domain::notification::{Delivery, Kind, Notification};
+    let stack = Stack::on_november_first().await;
+    let service = shared::domain::ServiceId::generate();
+    for n in 0..3 {
+        let notification = Notification {
+            id: format!("attempt-{n}"),
+            event_id: shared::domain::HistoryId::generate(),
+            client_id: shared::domain::ClientId::parse("zoe").unwrap(),
+            kind: Kind::Activated,
+            service_id: service.clone(),
+            subject: "Your service is active".into(),
+            at: Timestamp::parse("2026-11-01T00:00:00Z").unwrap(),
+            channel: "email".into(),
+            to: None,
+            status: Delivery::NoAddress,
+            error: None,
+        };
+        assert!(stack.app.store.claim_notification(&notification, notification.at).await.unwrap());
+    }
+    let mut seen = Vec::new();
+    let mut path = "/clients/zoe/notifications?limit=2".to_owned();
+    loop {
+        let page = stack.get(&path, &stack.provider()).await.ok(200).clone();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2, "a page of {} with limit 2: {page}", items.len());
+        seen.extend(items.iter().map(|n| n["event_id"].as_str().unwrap().to_owned()));
+        match page["cursor"].as_str() {
+            Some(cursor) => path = format!("/clients/zoe/notifications?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let unique: std::collections::BTreeSet<&String> = seen.iter().collect();
+    assert_eq!((seen.len(), unique.len()), (3, 3), "every entry once: {seen:?}");
+}

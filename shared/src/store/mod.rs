@@ -317,6 +317,13 @@ impl Store {
             item.get(keys::SK).and_then(|sk| sk.as_s().ok()).is_some_and(|sk| sk.starts_with(entry_prefix))
         };
         items.retain(is_entry);
+        // One more was read for the head: without it, the page ends at `limit`, and the next
+        // starts after the last entry kept.
+        if items.len() > usize::from(limit) {
+            items.truncate(usize::from(limit));
+            let last = items.last().cloned();
+            return Ok((head_item, items, last));
+        }
         Ok((head_item, items, last))
     }
 
