@@ -18,7 +18,7 @@ export SCHEDULE_INTERVAL_SECONDS ?= 60
 ROLE ?= client
 SUB ?= alice
 
-.PHONY: dev test bench release-builds token venv build lint unit-and-integration cfn-lint events mail browser record-paid-time invoke
+.PHONY: dev test bench release-builds token venv build lint unit-and-integration cfn-lint events mail browser record-paid-time invoke redrive
 
 $(VENV)/.installed: infra/local/requirements.txt
 	python3 -m venv $(VENV)
@@ -103,3 +103,7 @@ events: venv
 
 mail: venv
 	@$(VENV)/bin/python infra/local/tail.py mail --last $(LAST)
+
+# What a dead-letter queue holds, back to the queue that sent it there (see the README).
+redrive: venv
+	@$(VENV)/bin/python infra/local/redrive.py "$(QUEUE)"
