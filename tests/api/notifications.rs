@@ -431,3 +431,39 @@ async fn a_page_of_a_clients_log_holds_at_most_limit_entries_when_it_never_saved
     let unique: std::collections::BTreeSet<&String> = seen.iter().collect();
     assert_eq!((seen.len(), unique.len()), (3, 3), "every entry once: {seen:?}");
 }
+
+/// The notifier takes no message it has not the time to finish: near its deadline, every
+/// message of the batch is reported failed, none is sent, and each comes back to be sent.
+#[tokio::test]
+async fn the_notifier_near_its_deadline_takes_nothing_and_every_message_comes_back() {
+    let stack = Stack::with_events().await;
+    let email = set_address(&stack, "alice", json!([])).await;
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.tell().await;
+    let told = stack.mail_to(&email).await.len();
+    stack.post(&format!("/services/{id}/disable"), &stack.client("alice"), json!({})).await.ok(200);
+    stack.drain_queue(5).await;
+    stack.publish_events().await;
+    let events = stack.events.as_ref().unwrap();
+    // A message reported failed is visible again at once (as after its visibility timeout).
+    let visible_at_once = aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout;
+    let set = events.sqs.set_queue_attributes().queue_url(&events.queues.notifications);
+    set.attributes(visible_at_once, "0").send().await.unwrap();
+    let near_deadline = |event| async {
+        let mut context = lambda_runtime::Context::default();
+        let now_ms =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+        // Its time up (a real invocation is given 30 s, and takes a message only with 15 left).
+        context.deadline = now_ms - 1_000;
+        let response = events.notifier.handle(lambda_runtime::LambdaEvent::new(event, context)).await;
+        response.map_err(|e| -> tests::bridge::BridgeError { e.to_string().into() })
+    };
+    tests::bridge::pump(&events.sqs, &events.queues.notifications, near_deadline)
+        .await
+        .expect("notifications");
+    assert_eq!(stack.mail_to(&email).await.len(), told, "sent with no time left");
+    let logged = log(&stack, "alice").await.len();
+    stack.deliver_notifications(10).await;
+    assert_eq!(stack.mail_to(&email).await.len(), told + 1, "sent once it had the time");
+    assert_eq!(log(&stack, "alice").await.len(), logged + 1, "claimed only then");
+}

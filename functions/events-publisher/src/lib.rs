@@ -1,6 +1,6 @@
 //! `events-publisher`: publishes every history entry the table's stream carries (the event
 //! source mapping passes only inserts of `HIST#` items) to the event bus, as the lifecycle
-//! event it was stored as. Entries go to `PutEvents` ten at a time, in stream order; the
+//! event it was stored as. Entries go to `PutEvents` ten at a time (one of a service a call), in stream order; the
 //! entries it reports failed are sent again. A batch that still fails ends the run with the
 //! first unpublished record reported, so that Lambda retries from there (records before it are
 //! done; a record published twice carries the same `id`, which consumers deduplicate by).
@@ -26,11 +26,13 @@ pub struct Publisher {
     bus: String,
 }
 
-/// A record to publish: its sequence number (what a failure is reported by) and its entry.
+/// A record to publish: its sequence number (what a failure is reported by), its entry, and
+/// the service it is about.
 struct Pending {
     sequence: String,
     entry: PutEventsRequestEntry,
     size: usize,
+    service: String,
 }
 
 impl Publisher {
@@ -93,7 +95,7 @@ impl Publisher {
             .resources(format!("service/{}", event.service_id))
             .time(aws_sdk_eventbridge::primitives::DateTime::from_millis(event.at.unix_millis()))
             .build();
-        Some(Pending { sequence, entry, size })
+        Some(Pending { sequence, entry, size, service: event.service_id.to_string() })
     }
 
     /// Puts one batch, sending again what PutEvents reports failed, at most `ATTEMPTS` times.
@@ -123,19 +125,12 @@ impl Publisher {
     }
 }
 
-/// Consecutive runs of records that fit one PutEvents call.
+/// Consecutive runs of records that fit one PutEvents call, one event of a service a call (see
+/// `events::publish_batches`: one service's events go out in the order of its history).
 fn batches(pending: &[Pending]) -> Vec<&[Pending]> {
-    let mut batches = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (i, record) in pending.iter().enumerate() {
-        if i > start && (i - start == ENTRIES_PER_CALL || bytes + record.size > BYTES_PER_CALL) {
-            batches.push(&pending[start..i]);
-            (start, bytes) = (i, 0);
-        }
-        bytes += record.size;
-    }
-    if start < pending.len() {
-        batches.push(&pending[start..]);
-    }
-    batches
+    let sized: Vec<(&str, usize)> = pending.iter().map(|p| (p.service.as_str(), p.size)).collect();
+    shared::domain::events::publish_batches(&sized, ENTRIES_PER_CALL, BYTES_PER_CALL)
+        .into_iter()
+        .map(|range| &pending[range])
+        .collect()
 }

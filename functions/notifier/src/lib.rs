@@ -23,6 +23,10 @@ use shared::App;
 /// How long an attempt holds a notification it claimed before another may take it over: past
 /// the function's timeout, within the queue's visibility timeout.
 pub const CLAIM_SECONDS: i64 = 60;
+/// Kept back from the invocation's deadline: a message is taken only with this much time left,
+/// enough for its reads, claim, send and log through the SDK's timeouts (the function's
+/// timeout is 30 s). A message not taken is reported failed, and comes back.
+pub const MESSAGE_RESERVE: std::time::Duration = std::time::Duration::from_secs(15);
 
 pub struct Notifier {
     app: App,
@@ -74,8 +78,12 @@ impl Notifier {
 
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
         let mut response = SqsBatchResponse::default();
+        let budget = shared::sweeps::Budget::watched(&self.app, event.context.deadline, MESSAGE_RESERVE);
         for message in &event.payload.records {
-            let outcome = self.message(message).await;
+            let outcome = match budget.spent() {
+                true => Outcome::Retry("not taken: the invocation's time was running out".into()),
+                false => self.message(message).await,
+            };
             tracing::info!(message_id = ?message.message_id, ?outcome, "notification");
             if let Outcome::Retry(_) = outcome {
                 let mut failure = BatchItemFailure::default();

@@ -51,6 +51,33 @@ impl LifecycleEvent {
     }
 }
 
+/// How a run of events, in stream order, is cut into PutEvents calls: consecutive runs of at
+/// most `max_entries` events and `max_bytes`, and never two events of one service in one call.
+/// A call's failed entries are sent again before the next call: were two events of a service
+/// in one call and only the first failed, sending it again would publish it after the second.
+/// `events` gives each event's service and size; the answer is each call's range.
+pub fn publish_batches(
+    events: &[(&str, usize)],
+    max_entries: usize,
+    max_bytes: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, (service, size)) in events.iter().enumerate() {
+        let full = i - start == max_entries || bytes + size > max_bytes;
+        let again = events[start..i].iter().any(|(s, _)| s == service);
+        if i > start && (full || again) {
+            batches.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < events.len() {
+        batches.push(start..events.len());
+    }
+    batches
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +101,22 @@ mod tests {
         );
         let read_back: HistoryEntry = serde_json::from_value(detail).unwrap();
         assert_eq!(read_back, entry, "the stored event reads back as the history entry");
+    }
+
+    #[test]
+    fn a_call_never_holds_two_events_of_one_service_and_keeps_the_streams_order() {
+        let events = [("a", 10), ("b", 10), ("a", 10), ("c", 10), ("c", 10), ("d", 10)];
+        let batches = publish_batches(&events, 10, 1000);
+        assert_eq!(batches, [0..2, 2..4, 4..6]);
+        for batch in &batches {
+            let services: std::collections::BTreeSet<&str> =
+                events[batch.clone()].iter().map(|e| e.0).collect();
+            assert_eq!(services.len(), batch.len(), "one event of a service a call: {batch:?}");
+        }
+        // The limits still cut: entries and bytes.
+        let many: Vec<(&str, usize)> = ["a", "b", "c", "d"].iter().map(|s| (*s, 10)).collect();
+        assert_eq!(publish_batches(&many, 3, 1000), [0..3, 3..4]);
+        assert_eq!(publish_batches(&many, 10, 25), [0..2, 2..4]);
+        assert!(publish_batches(&[], 10, 25).is_empty());
     }
 }

@@ -99,10 +99,12 @@ impl Kind {
 }
 
 /// A service never activated is deleted at once, its payment refunded: its client hears of it,
-/// unless it only took an unpaid order out of its cart.
+/// unless it only took an unpaid order (a quick one waiting for its parameters included) out
+/// of its cart.
 fn deleted_at_once(event: &LifecycleEvent) -> bool {
     let refunded = event.details.get("refunded").and_then(Value::as_u64).unwrap_or(0);
-    event.status_after == Status::Deleted && (event.status_before != Some(Status::Ordered) || refunded > 0)
+    let in_cart = matches!(event.status_before, Some(Status::Ordered | Status::ConfigurationRequired));
+    event.status_after == Status::Deleted && (!in_cart || refunded > 0)
 }
 
 fn is_suspended(status: Status) -> bool {
@@ -545,6 +547,11 @@ mod tests {
             (event(Action::Deletion, NotAvailable, Deleted, json!({"refunded": 500})), Some(Kind::Deleted)),
             (event(Action::Deletion, Ordered, Deleted, json!({"refunded": 500})), Some(Kind::Deleted)),
             (event(Action::Deletion, Ordered, Deleted, json!({"refunded": 0})), None),
+            (event(Action::Deletion, ConfigurationRequired, Deleted, json!({"refunded": 0})), None),
+            (
+                event(Action::Deletion, ConfigurationRequired, Deleted, json!({"refunded": 500})),
+                Some(Kind::Deleted),
+            ),
             (
                 event(Action::Deletion, Active, Active, json!({"scheduled_for": "2026-12-01T00:00:00.000Z"})),
                 None,
