@@ -306,9 +306,13 @@ pub fn context(kind: Kind, event: &LifecycleEvent, about: &About) -> Value {
              and deleting the service refunds its payment"
         }}),
         Kind::Suspended => {
-            let non_payment = event.status_after == Status::TemporarilySuspended;
+            // The reason this suspension added (a lapse under a provider's or an abuse
+            // suspension adds non-payment, while the status shows the stronger hold).
+            let added = details.get("hold").and_then(Value::as_str);
+            let non_payment =
+                added == Some("non_payment") || event.status_after == Status::TemporarilySuspended;
             json!({
-                "reason": suspension_reason(event.status_after),
+                "reason": if non_payment { "for non-payment" } else { suspension_reason(event.status_after) },
                 "non_payment": non_payment,
                 "amount": renewal_price,
                 "expires_at": expires_at,
@@ -593,6 +597,41 @@ mod tests {
         let huge = Template { text: "{{ '0123456789' * 20000 }}".into(), ..template };
         let refused = huge.check(Kind::RenewalDeclined).unwrap_err().to_string();
         assert!(refused.contains("too long"), "{refused}");
+    }
+
+    /// Found by review: a lapse under a provider's suspension was mailed as a second
+    /// suspension "by the provider" that "remains paid until" a date already past.
+    #[test]
+    fn a_lapse_under_a_providers_suspension_is_mailed_as_non_payment_with_how_to_renew() {
+        let at = Timestamp::parse("2026-11-25T14:00:00Z").unwrap();
+        let (mut service, _) = super::super::order::sample_order(at);
+        service.expires_at = Some(Timestamp::parse("2026-11-24T00:00:00Z").unwrap());
+        let lapse = event(
+            Action::Suspension,
+            Status::SuspendedByAdmin,
+            Status::SuspendedByAdmin,
+            json!({"hold": "non_payment", "expired_at": "2026-11-24T00:00:00.000Z"}),
+        );
+        assert_eq!(Kind::of(&lapse), Some(Kind::Suspended));
+        let lapsed = context(Kind::Suspended, &lapse, &About { service: &service, tariff_name: "VPS" });
+        assert_eq!(
+            (lapsed["reason"].as_str(), lapsed["non_payment"].as_bool()),
+            (Some("for non-payment"), Some(true))
+        );
+        let email = default_template(Kind::Suspended).render(&lapsed).unwrap();
+        assert!(
+            email.text.contains("renew it") && !email.text.contains("remains paid until"),
+            "{}",
+            email.text
+        );
+        // The provider's own suspension still reads as such.
+        let by_provider =
+            event(Action::Suspension, Status::Active, Status::SuspendedByAdmin, json!({"hold": "admin"}));
+        let held = context(Kind::Suspended, &by_provider, &About { service: &service, tariff_name: "VPS" });
+        assert_eq!(
+            (held["reason"].as_str(), held["non_payment"].as_bool()),
+            (Some("by the provider"), Some(false))
+        );
     }
 
     #[test]
