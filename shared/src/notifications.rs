@@ -53,6 +53,9 @@ pub fn notification_view(notification: &Notification, principal: &Principal) -> 
     let error = notification.error.as_ref().map(|error| match principal.is_provider() {
         true => error.clone(),
         false if error == crate::domain::notification::UNCONFIRMED => error.clone(),
+        false if error.starts_with(crate::domain::notification::REJECTED) => {
+            crate::domain::notification::REJECTED_FOR_CLIENT.to_owned()
+        }
         false => NOT_DELIVERED.to_owned(),
     });
     json!({

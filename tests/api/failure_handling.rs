@@ -214,3 +214,12 @@ fn the_ttl_attribute_is_the_codes_and_its_rename_is_a_documented_two_step_deploy
     }
     assert!(!readme.contains("TTL on `expires_at` |"), "the key table still names the old TTL attribute");
 }
+
+/// The notifier runs at most two batches at once: SES's sending rate is the account's.
+#[test]
+fn the_notifiers_concurrency_is_capped() {
+    let template = template();
+    let events = &template["Resources"]["NotifierFunction"]["Properties"]["Events"];
+    let cap = events["Notifications"]["Properties"]["ScalingConfig"]["MaximumConcurrency"].as_u64();
+    assert!(cap.is_some_and(|c| (2..=5).contains(&c)), "{cap:?}");
+}

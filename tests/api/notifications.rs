@@ -467,3 +467,52 @@ async fn the_notifier_near_its_deadline_takes_nothing_and_every_message_comes_ba
     assert_eq!(stack.mail_to(&email).await.len(), told + 1, "sent once it had the time");
     assert_eq!(log(&stack, "alice").await.len(), logged + 1, "claimed only then");
 }
+
+/// SES's "not now" (throttling) is sent again with back-off and the e-mail goes once; its
+/// "never" (a rejected message) is recorded on the notification for the provider and not sent
+/// again (the message does not come back).
+#[tokio::test]
+async fn ses_throttling_is_retried_and_a_rejection_is_recorded_and_not_sent_again() {
+    use tests::faults::{Fault, FaultProxy, Rule};
+    let stack = Stack::with_events().await;
+    let proxy = FaultProxy::start(tests::emulator::ensure_running(), 16).await;
+    let config = tests::emulator::sdk_config_with(&proxy.endpoint, tests::faults::resilience()).await;
+    let notifier = notifier::Notifier::new(
+        stack.app.clone(),
+        aws_sdk_sesv2::Client::new(&config),
+        tests::events::SENDER,
+    );
+    let events = stack.events.as_ref().unwrap();
+    let deliver = || {
+        tests::bridge::pump(&events.sqs, &events.queues.notifications, |event| async {
+            let event = lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+            notifier.handle(event).await.map_err(|e| -> tests::bridge::BridgeError { e.to_string().into() })
+        })
+    };
+    let email = set_address(&stack, "alice", json!([])).await;
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.publish_events().await;
+    proxy.set_rules(vec![Rule::next("SendEmail", Fault::Throttle, 2)]);
+    assert!(deliver().await.unwrap() >= 1);
+    assert_eq!(stack.mail_to(&email).await.len(), 1, "sent once, after two throttled tries");
+    assert_eq!(log(&stack, "alice").await[0]["status"], "sent");
+
+    stack.post(&format!("/services/{id}/disable"), &stack.client("alice"), json!({})).await.ok(200);
+    stack.drain_queue(5).await;
+    stack.publish_events().await;
+    proxy.set_rules(vec![Rule::always("SendEmail", Fault::Reject)]);
+    assert!(deliver().await.unwrap() >= 1);
+    let suspended =
+        log(&stack, "alice").await.into_iter().find(|n| n["kind"] == "suspended").expect("logged");
+    assert_eq!(suspended["status"], "failed");
+    assert_eq!(suspended["error"], shared::domain::notification::REJECTED_FOR_CLIENT);
+    let page = stack.get("/clients/alice/notifications?limit=100", &stack.provider()).await.ok(200).clone();
+    let seen = page["items"].as_array().unwrap().iter().find(|n| n["kind"] == "suspended").unwrap().clone();
+    let error = seen["error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with(shared::domain::notification::REJECTED) && error.contains("MessageRejected"),
+        "{error}"
+    );
+    assert_eq!(deliver().await.unwrap(), 0, "the message did not come back");
+    assert_eq!(stack.mail_to(&email).await.len(), 1);
+}

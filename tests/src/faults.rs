@@ -28,6 +28,9 @@ pub enum Fault {
     /// Holds the call past the SDK's timeouts (`DELAY`), then forwards it: it happens after its
     /// caller gave up on it, and after its retry.
     Delay,
+    /// Answers 400 `MessageRejected`, as SES does to a message it will never send (not among
+    /// `ALL`: a permanent refusal, for the tests that ask for it).
+    Reject,
 }
 
 impl Fault {
@@ -41,6 +44,7 @@ impl Fault {
             Fault::Reset => "reset",
             Fault::LoseAnswer => "answer lost",
             Fault::Delay => "delayed",
+            Fault::Reject => "rejected",
         }
     }
 }
@@ -247,6 +251,7 @@ impl Forward {
                 Ok(error(400, code, "Rate exceeded"))
             }
             Some(Fault::ServerError) => Ok(error(500, "InternalServerError", "Internal server error")),
+            Some(Fault::Reject) => Ok(error(400, "MessageRejected", "Email address is not verified")),
             Some(Fault::Reset) => Err(std::io::Error::other("reset before forwarding")),
             Some(Fault::LoseAnswer) => {
                 self.forward(&parts, body).await?;

@@ -37,11 +37,28 @@ pub struct Notifier {
 
 /// How a send failed.
 enum SendError {
-    /// The mail service answered and did not take it: it may be sent again.
+    /// The mail service answered and did not take it, for now: it is sent again.
     Refused(String),
+    /// The mail service will never send it (the message or the address is refused, the sender
+    /// is not verified, sending is paused): recorded as such, not sent again.
+    Rejected(String),
     /// No answer came: it may have been sent.
     Unknown(String),
 }
+
+/// SES's answers that say "not now": retried here with back-off, then the message comes back.
+const THROTTLED: [&str; 3] = ["ThrottlingException", "TooManyRequestsException", "LimitExceededException"];
+/// SES's answers that say "never": recorded on the notification, not sent again.
+const REJECTED: [&str; 5] = [
+    "MessageRejected",
+    "MailFromDomainNotVerifiedException",
+    "AccountSuspendedException",
+    "SendingPausedException",
+    "BadRequestException",
+];
+/// Sends of a throttled e-mail, with the back-off before each retry (100 ms, then 400 ms).
+const SEND_ATTEMPTS: u32 = 3;
+const SEND_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// An event as EventBridge delivers it to a queue (the fields used).
 #[derive(Deserialize)]
@@ -146,6 +163,9 @@ impl Notifier {
         (notification.status, notification.error) = match &sent {
             Ok(()) => (Delivery::Sent, None),
             Err(SendError::Refused(error)) => (Delivery::Failed, Some(error.clone())),
+            Err(SendError::Rejected(error)) => {
+                (Delivery::Failed, Some(format!("{}: {error}", shared::domain::notification::REJECTED)))
+            }
             Err(SendError::Unknown(error)) => {
                 tracing::warn!(%error, "no answer from the mail service: logged as unconfirmed");
                 (Delivery::Failed, Some(UNCONFIRMED.into()))
@@ -153,12 +173,30 @@ impl Notifier {
         };
         self.app.store.settle_notification(&notification).await.map_err(|e| e.to_string())?;
         match sent {
-            Ok(()) | Err(SendError::Unknown(_)) => Ok(Outcome::Logged(notification.status)),
+            Ok(()) | Err(SendError::Unknown(_) | SendError::Rejected(_)) => {
+                Ok(Outcome::Logged(notification.status))
+            }
             Err(SendError::Refused(error)) => Ok(Outcome::Retry(error)),
         }
     }
 
+    /// Sends, again after a throttling answer (which says it was not taken), with back-off.
     async fn send(&self, to: &str, email: &Email) -> Result<(), SendError> {
+        let mut attempt = 1;
+        loop {
+            match self.send_once(to, email).await {
+                Err(SendError::Refused(error))
+                    if attempt < SEND_ATTEMPTS && THROTTLED.iter().any(|code| error.contains(code)) =>
+                {
+                    tokio::time::sleep(SEND_BACKOFF * 4u32.pow(attempt - 1)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once(&self, to: &str, email: &Email) -> Result<(), SendError> {
         let content = |data: &str| {
             Content::builder()
                 .data(data)
@@ -184,11 +222,14 @@ impl Notifier {
                     aws_sdk_sesv2::error::SdkError::ServiceError(e) => !e.raw().status().is_server_error(),
                     _ => false,
                 };
+                // Not sent at all: the request could not be built or signed (no credentials).
+                let unsent = matches!(e, aws_sdk_sesv2::error::SdkError::ConstructionFailure(_));
+                let code = e.as_service_error().and_then(|e| e.meta().code()).unwrap_or_default().to_owned();
                 let error = aws_sdk_sesv2::error::DisplayErrorContext(e).to_string();
-                if answered {
-                    SendError::Refused(error)
-                } else {
-                    SendError::Unknown(error)
+                match (answered || unsent, REJECTED.contains(&code.as_str())) {
+                    (true, true) => SendError::Rejected(error),
+                    (true, false) => SendError::Refused(error),
+                    (false, _) => SendError::Unknown(error),
                 }
             })?;
         Ok(())

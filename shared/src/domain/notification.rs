@@ -440,6 +440,14 @@ pub const NOT_SENT_YET: &str = "not sent yet: being sent, or to be sent again";
 /// key, and a client told twice is worse than a log that says it may not have arrived.
 pub const UNCONFIRMED: &str = "sending was interrupted: it may not have arrived, and is not sent again";
 
+/// What a notification the mail service will never send says (the provider reads the mail
+/// service's words after it).
+pub const REJECTED: &str = "rejected by the mail service, not sent again";
+
+/// The same, as its client reads it.
+pub const REJECTED_FOR_CLIENT: &str =
+    "the mail service would not deliver it to your address, and it is not sent again: check your notification address";
+
 impl Notification {
     /// The notification of `event`, as `settings` decide: muted, without an address, or to be
     /// sent (`Failed` with `NOT_SENT_YET` until the mail service took it).
