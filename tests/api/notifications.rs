@@ -516,3 +516,48 @@ async fn ses_throttling_is_retried_and_a_rejection_is_recorded_and_not_sent_agai
     assert_eq!(deliver().await.unwrap(), 0, "the message did not come back");
     assert_eq!(stack.mail_to(&email).await.len(), 1);
 }
+
+/// What the bus carries (and its archive and the webhook): ids, statuses, amounts, dates and
+/// the lifecycle's own words. Every field of every event that a run of operations publishes is
+/// listed against what is allowed; what people typed, contacts and staff identities never go.
+#[tokio::test]
+async fn events_on_the_bus_carry_no_personal_or_typed_data() {
+    let stack = Stack::with_events().await;
+    let alice = stack.client("alice");
+    let jane = stack.token("provider", "jane.doe@staff");
+    let vps = id_of(&stack.active_vps("alice").await);
+    let domain = id_of(&stack.active_on("alice", "domain-com").await);
+    let typed = "TYPED-BY-A-PERSON";
+    stack
+        .post(&format!("/services/{vps}/tickets"), &alice, json!({"subject": typed, "message": typed}))
+        .await
+        .ok(201);
+    stack.post(&format!("/services/{vps}/disable"), &jane, json!({"reason": typed})).await.ok(200);
+    stack.drain_queue(5).await;
+    stack.post(&format!("/services/{vps}/enable"), &jane, json!({})).await.ok(200);
+    stack.drain_queue(5).await;
+    let report = json!({"score": 10, "description": typed});
+    stack.post(&format!("/services/{vps}/abuse-reports"), &jane, report).await.ok(200);
+    let registrant = json!({"registrant": {
+        "name": "Alice Example", "email": "alice@example.com", "phone": "+4930123456",
+        "address": {"street": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}
+    }});
+    stack.put(&format!("/services/{domain}/whois"), &alice, registrant).await.ok(200);
+    let expires = stack.service(&vps).await["expires_at"].as_str().and_then(Timestamp::parse).unwrap();
+    let grace = json!({"until": expires.plus_seconds(10 * 86_400), "reason": typed});
+    stack.post(&format!("/services/{vps}/grace"), &jane, grace).await.ok(200);
+    stack.publish_events().await;
+    let events = stack.tapped().await;
+    assert!(events.len() >= 8, "{} events", events.len());
+    let allowed = shared::domain::events::BUS_DETAILS;
+    for event in &events {
+        let detail = &event["detail"];
+        let text = detail.to_string();
+        for leak in [typed, "Alice Example", "alice@example.com", "Hauptstr", "jane.doe"] {
+            assert!(!text.contains(leak), "{leak} on the bus: {text}");
+        }
+        for key in detail["details"].as_object().into_iter().flat_map(|d| d.keys()) {
+            assert!(allowed.contains(&key.as_str()), "details.{key} on the bus: {text}");
+        }
+    }
+}

@@ -71,7 +71,7 @@ impl Publisher {
         }
         let sequence = record.change.sequence_number.clone().unwrap_or_default();
         let mut event: LifecycleEvent = match serde_dynamo::from_item(record.change.new_image.clone()) {
-            Ok(event) => event,
+            Ok(event) => LifecycleEvent::for_the_bus(&event),
             Err(error) => {
                 tracing::error!(%error, %sequence, "a history item that is no event: not published");
                 return None;

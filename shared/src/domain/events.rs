@@ -49,7 +49,78 @@ impl LifecycleEvent {
     pub fn detail_type(&self) -> String {
         format!("service.{}", self.operation.name())
     }
+
+    /// The event as the bus carries it (and its archive, and the webhook): the details in
+    /// `BUS_DETAILS` only, a failure's words replaced by a mark (the panel's answer, its URL
+    /// among them, stays in the history), and the provider's staff as the provider. What
+    /// people typed, contacts and the rest are read through the API by who may read them.
+    pub fn for_the_bus(&self) -> LifecycleEvent {
+        let mut event = self.clone();
+        if let Some(details) = event.details.as_object_mut() {
+            details.retain(|key, _| BUS_DETAILS.contains(&key.as_str()));
+            if details.contains_key("error") {
+                details.insert("error".into(), serde_json::json!(FAILED));
+            }
+        }
+        event.actor = self.actor.as_seen_by_client("provider");
+        event
+    }
 }
+
+/// The details an event may carry on the bus: ids, statuses, amounts, dates, counts and the
+/// lifecycle's own words.
+pub const BUS_DETAILS: [&str; 47] = [
+    "address",
+    "amount",
+    "attempt_at",
+    "auto_renew",
+    "balance",
+    "charged",
+    "covered",
+    "credit",
+    "credited",
+    "days",
+    "delete_at",
+    "deletion_withdrawn",
+    "due",
+    "error",
+    "expired_at",
+    "expires_at",
+    "from",
+    "hold",
+    "holds",
+    "kind",
+    "lifted",
+    "months",
+    "needed",
+    "operation_id",
+    "options",
+    "payment_id",
+    "period_months",
+    "periods",
+    "price",
+    "quick",
+    "reminder",
+    "refunded",
+    "renewal_price",
+    "result",
+    "resume",
+    "retry",
+    "scheduled",
+    "scheduled_for",
+    "score",
+    "shortfall",
+    "special_price_ended",
+    "tariff_id",
+    "ticket_id",
+    "to",
+    "until",
+    "version",
+    "omitted",
+];
+
+/// What a failed operation's `error` says on the bus.
+pub const FAILED: &str = "failed: the service's history says why";
 
 /// How a run of events, in stream order, is cut into PutEvents calls: consecutive runs of at
 /// most `max_entries` events and `max_bytes`, and never two events of one service in one call.
