@@ -409,15 +409,13 @@ pub async fn reminders(app: &App, budget: Budget) -> Result<Summary, ApiError> {
     let every_rules = app.store.list_product_types().await?;
     let after_now = |shift: i64| keys::up_to(now.plus_seconds(shift));
     let mut queries = Vec::new();
-    for rules in every_rules.iter().filter(|r| horizon_seconds(r) > 0) {
+    // A type without a panel renews, suspends and deletes nothing: nothing to remind of.
+    for rules in every_rules.iter().filter(|r| horizon_seconds(r) > 0 && r.panel().is_ok()) {
         let horizon = horizon_seconds(rules);
         let t = rules.product_type;
-        // Auto-renewal skips a type without a panel: nothing to remind of its attempts.
-        if rules.panel().is_ok() {
-            let lead = i64::from(rules.renew_lead_days) * DAY;
-            let (from, to) = (after_now(lead), after_now(lead + horizon));
-            queries.push(DueQuery::between(Index::Renewal, keys::renewals(t), from, to));
-        }
+        let lead = i64::from(rules.renew_lead_days) * DAY;
+        let (from, to) = (after_now(lead), after_now(lead + horizon));
+        queries.push(DueQuery::between(Index::Renewal, keys::renewals(t), from, to));
         let (from, to) = (after_now(0), after_now(horizon));
         queries.push(DueQuery::between(Index::Renewal, keys::manual_renewals(t), from, to));
         let kept = -i64::from(rules.auto_delete_after_days) * DAY;

@@ -70,10 +70,8 @@ impl Service {
             let lead = i64::from(rules.renew_lead_days) * DAY;
             return Some((Due::Renewal, self.expires_at?.plus_seconds(-lead)));
         }
-        if self.auto_renew.enabled {
-            // Suspended by the provider: auto-renewal waits; nothing to remind of yet.
-            return None;
-        }
+        // Renewed by hand, or suspended by the provider or for abuse (auto-renewal does not
+        // renew it then): its expiry is reminded, or it would lapse without a word.
         Some((Due::Expiry, self.lapses_at()?))
     }
 
@@ -81,6 +79,9 @@ impl Service {
     /// (a service found 3 days ahead with `[7, 1]` gets the 7-day reminder, once; the 1-day one
     /// comes a day ahead).
     pub fn reminder_due(&self, rules: &ProductTypeRules, now: Timestamp) -> Option<Reminder> {
+        // Without a control panel, no renewal, suspension or deletion happens: a reminder
+        // would promise one.
+        rules.panel().ok()?;
         let (due, at) = self.next_due(rules)?;
         let left = now.seconds_until(at);
         if left <= 0 {
@@ -141,7 +142,10 @@ mod tests {
     /// Sample rules: renewed 3 days ahead, deleted 14 days after suspension, reminded 7 and 1
     /// days ahead.
     fn rules() -> ProductTypeRules {
-        crate::domain::catalog::sample_rules()
+        ProductTypeRules {
+            panel_url: Some("http://panel.test/vps".into()),
+            ..crate::domain::catalog::sample_rules()
+        }
     }
 
     /// Active, expiring on day 30, auto-renewal on: its attempt is on day 27.
@@ -186,6 +190,36 @@ mod tests {
         assert_eq!(scheduled.reminder_due(&rules(), at(29)), None, "its client chose to delete it");
         let none = ProductTypeRules { remind_days_before: vec![], ..rules() };
         assert_eq!(active().reminder_due(&none, at(26)), None);
+    }
+
+    /// Found by review: an auto-renewing service suspended by the provider or for abuse (which
+    /// auto-renewal does not renew) lapsed without a reminder.
+    #[test]
+    fn an_auto_renewing_service_held_by_the_provider_is_reminded_of_its_expiry() {
+        for (status, hold) in [(Status::SuspendedByAdmin, Hold::Admin), (Status::SuspendedAbuse, Hold::Abuse)]
+        {
+            let held = Service { status, holds: vec![hold], ..active() };
+            assert_eq!(
+                held.reminder_due(&rules(), at(29)).unwrap(),
+                Reminder { due: Due::Expiry, at: at(30), days: 1 },
+                "{status:?}"
+            );
+        }
+    }
+
+    /// Found by review: a type without a panel was reminded of a renewal or deletion that does
+    /// not happen without one.
+    #[test]
+    fn no_reminder_promises_what_a_type_without_a_panel_does_not_do() {
+        let no_panel = ProductTypeRules { panel_url: None, ..rules() };
+        assert_eq!(active().reminder_due(&no_panel, at(26)), None);
+        let lapsed = Service {
+            status: Status::TemporarilySuspended,
+            holds: vec![Hold::NonPayment],
+            non_payment_since: Some(at(30)),
+            ..active()
+        };
+        assert_eq!(lapsed.reminder_due(&no_panel, at(40)), None);
     }
 
     #[test]

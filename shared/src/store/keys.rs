@@ -233,11 +233,9 @@ pub fn service_index_keys(service: &Service) -> Item {
         let renewable = matches!(service.status, Status::Active | Status::Suspended);
         if service.auto_renew.enabled && renewable && service.delete_at.is_none() {
             sparse(Index::Renewal, renewals(service.product_type), expires_at.to_string());
-        } else if !service.auto_renew.enabled
-            && service.delete_at.is_none()
-            && service.non_payment_since.is_none()
-        {
-            // Renewed by hand: its expiry is reminded (see `domain::reminders`).
+        } else if service.delete_at.is_none() && service.non_payment_since.is_none() {
+            // Renewed by hand, or held by the provider or for abuse so that auto-renewal does
+            // not renew it: its expiry is reminded (see `domain::reminders`).
             let lapses_at = service.lapses_at().unwrap_or(expires_at);
             sparse(Index::Renewal, manual_renewals(service.product_type), lapses_at.to_string());
         }
