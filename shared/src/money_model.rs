@@ -33,8 +33,8 @@
 //!   `[activation, expires_at)` with no gap and no overlap, and what it says was paid is what
 //!   the ledger moved for the service.
 //!
-//! `MONEY_MODEL_CASES` sets the number of cases (10,000 by default); `MONEY_MODEL_STATS`
-//! prints how often each check ran.
+//! `MONEY_MODEL_CASES` sets the number of cases (10,000 by default), `MONEY_MODEL_SEED` the
+//! seed (fixed by default); `MONEY_MODEL_STATS` prints how often each check ran.
 
 use crate::domain::account::{Account, LedgerEntry, LedgerKind};
 use crate::domain::catalog::{default_remind_days_before, RefundOnDelete};
@@ -1481,7 +1481,11 @@ impl World {
         }
         next.slack += priced.slack;
         if let Some(left) = m.pieces.iter().find(|p| p.to > now && p.kind == Kind::Paid) {
-            next.boundaries.push((now + DAY, left.day(m.held).max(left.day(new))));
+            // The domain counts the change's day whole (a charge) or not at all (a credit),
+            // from the stretch's own day boundary: about it, and the day after (a change late
+            // in a stretch's day reaches into the next), the records may differ by a day's
+            // price of the dearer configuration, once for each change.
+            next.boundaries.push((now + 2 * DAY, 2.0 * left.day(m.held).max(left.day(new))));
         }
         Ok((next, settled(priced.pieces, now, amount as f64 - priced.amount)))
     }
@@ -1679,7 +1683,14 @@ fn the_money_follows_the_reference_model() {
         rng_algorithm: RngAlgorithm::XorShift,
         ..Config::default()
     };
-    let mut runner = TestRunner::new(config);
+    // A fixed seed by default, as the other generated tests: a run repeats, and a failure
+    // found on the way is reproduced by its seed (`MONEY_MODEL_SEED`, with more cases).
+    let seed: u64 = std::env::var("MONEY_MODEL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20_261_205);
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes[8..].copy_from_slice(&seed.rotate_left(17).to_le_bytes());
+    let rng = proptest::test_runner::TestRng::from_seed(RngAlgorithm::XorShift, &bytes);
+    let mut runner = TestRunner::new_with_rng(config, rng);
     let outcome = runner.run(&case(), |case| run_case(&case));
     let tallied = TALLY.lock().unwrap().clone();
     if std::env::var_os("MONEY_MODEL_STATS").is_some() {

@@ -69,7 +69,7 @@ impl LifecycleEvent {
 
 /// The details an event may carry on the bus: ids, statuses, amounts, dates, counts and the
 /// lifecycle's own words.
-pub const BUS_DETAILS: [&str; 47] = [
+pub const BUS_DETAILS: [&str; 48] = [
     "address",
     "amount",
     "attempt_at",
@@ -86,6 +86,7 @@ pub const BUS_DETAILS: [&str; 47] = [
     "error",
     "expired_at",
     "expires_at",
+    "first_in_window",
     "from",
     "hold",
     "holds",

@@ -86,7 +86,11 @@ impl Kind {
             _ if failed => None,
             Action::Suspension if is_suspended(event.status_after) => Some(Kind::Suspended),
             Action::Resume if done && event.status_after == Status::Active => Some(Kind::Resumed),
-            Action::Renewal if result == Some("insufficient_funds") => Some(Kind::RenewalDeclined),
+            // Told once per attempt window: the later declines of the same validity are recorded.
+            Action::Renewal if result == Some("insufficient_funds") => {
+                let later = event.details.get("first_in_window").and_then(Value::as_bool) == Some(false);
+                (!later).then_some(Kind::RenewalDeclined)
+            }
             Action::TariffChange if done => Some(Kind::TariffChanged),
             Action::OptionsChange if done => Some(Kind::OptionsChanged),
             Action::Deletion if done || deleted_at_once(event) => Some(Kind::Deleted),

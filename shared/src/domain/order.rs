@@ -84,6 +84,7 @@ pub fn place_order(
         abuse_score: 0,
         non_payment_since: None,
         renewal_declined_on: None,
+        renewal_declined_for: None,
         grace: None,
         anchor_day: None,
         special: None,

@@ -46,8 +46,19 @@ impl Service {
         if self.renewal_declined_on.as_deref() == Some(now.day().as_str()) {
             return None;
         }
-        let next = Service { renewal_declined_on: Some(now.day()), ..self.clone() };
-        let details = json!({"result": "insufficient_funds", "needed": needed, "balance": balance});
+        let next = Service {
+            renewal_declined_on: Some(now.day()),
+            renewal_declined_for: self.expires_at,
+            ..self.clone()
+        };
+        // The client is told once per validity's attempts (each day's decline is recorded).
+        let first = self.renewal_declined_for.is_none() || self.renewal_declined_for != self.expires_at;
+        let details = json!({
+            "result": "insufficient_funds",
+            "needed": needed,
+            "balance": balance,
+            "first_in_window": first,
+        });
         Some(self.record(next, actor, Action::Renewal, now, details))
     }
 
@@ -294,5 +305,28 @@ mod tests {
         let resumed = done(suspended.enable(&reporter, at(3)).unwrap(), at(3));
         assert_eq!((resumed.status, resumed.abuse_score), (Status::Active, 0));
         assert!(service.report_abuse(0, "x", &reporter, at(1)).is_err());
+    }
+
+    /// Found by review: a declined renewal was mailed once per UTC day, so twice an hour
+    /// apart around midnight and daily through the lead time and a grace.
+    #[test]
+    fn a_declined_renewal_is_told_once_per_attempt_window_and_recorded_each_day() {
+        use crate::domain::events::LifecycleEvent;
+        use crate::domain::notification::Kind;
+        let told = |change: &Change| Kind::of(&LifecycleEvent::new(&change.service, &change.entry));
+        let system = system("auto-renewal");
+        let before_midnight = at(27).plus_seconds(-1800);
+        let first = active().decline_renewal(500, 0, &system, before_midnight).unwrap();
+        assert_eq!(told(&first), Some(Kind::RenewalDeclined));
+        let after_midnight =
+            first.service.decline_renewal(500, 0, &system, at(27).plus_seconds(1800)).unwrap();
+        assert_eq!(told(&after_midnight), None, "an hour later, the same validity: recorded, not mailed");
+        let next_day = after_midnight.service.decline_renewal(500, 0, &system, at(28)).unwrap();
+        assert_eq!(told(&next_day), None);
+        // Renewed by hand, then declined for the next validity: told again.
+        let renewed = done(next_day.service.renew(1, &system, at(28)).unwrap(), at(28));
+        let next_window =
+            renewed.decline_renewal(500, 0, &system, renewed.expires_at.unwrap().plus_seconds(-DAY)).unwrap();
+        assert_eq!(told(&next_window), Some(Kind::RenewalDeclined));
     }
 }

@@ -161,6 +161,10 @@ pub struct Service {
     /// The UTC day (`YYYY-MM-DD`) auto-renewal last failed for want of funds.
     #[serde(default)]
     pub renewal_declined_on: Option<String>,
+    /// The validity whose auto-renewal was last declined: the first decline of each attempt
+    /// window (one validity's lead days and grace) is mailed, the later ones only recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_declined_for: Option<Timestamp>,
     /// The provider keeps the service out of the non-payment suspension until then.
     #[serde(default)]
     pub grace: Option<Grace>,
