@@ -18,7 +18,7 @@ export SCHEDULE_INTERVAL_SECONDS ?= 60
 ROLE ?= client
 SUB ?= alice
 
-.PHONY: dev test bench release-builds token venv build lint unit-and-integration cfn-lint events mail browser record-paid-time invoke redrive
+.PHONY: dev test bench release-builds token venv build lint unit-and-integration cfn-lint events mail browser record-paid-time invoke redrive replay-events
 
 $(VENV)/.installed: infra/local/requirements.txt
 	python3 -m venv $(VENV)
@@ -39,6 +39,16 @@ test: venv lint build browser unit-and-integration cfn-lint
 # (safe to run again), against the stack `make dev` serves.
 record-paid-time:
 	@$(MAKE) -s invoke FN=record-paid-time EVENT=events/scheduled.json
+
+# The events of the history written from FROM to TO (RFC 3339; the last 24 hours when not
+# given) published again from the table, against the stack `make dev` serves.
+FROM ?=
+TO ?=
+replay-events: venv
+	@from="$(FROM)"; to="$(TO)"; from="$${from:-$$(date -u -d '-24 hours' +%Y-%m-%dT%H:%M:%SZ)}"; \
+	to="$${to:-$$(date -u +%Y-%m-%dT%H:%M:%SZ)}"; \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda invoke replay-events --invoke-address 127.0.0.1 \
+	  --invoke-port $(API_PORT) --data-ascii "{\"from\": \"$$from\", \"to\": \"$$to\"}"
 
 # One function invoked with a sample event through the runtime `make dev` serves (which
 # listens on 127.0.0.1 only): `make invoke FN=expiry-sweep EVENT=events/scheduled.json`.

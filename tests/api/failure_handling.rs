@@ -223,3 +223,21 @@ fn the_notifiers_concurrency_is_capped() {
     let cap = events["Notifications"]["Properties"]["ScalingConfig"]["MaximumConcurrency"].as_u64();
     assert!(cap.is_some_and(|c| (2..=5).contains(&c)), "{cap:?}");
 }
+
+/// The stream mapping never skips a record the publisher failed while the stream keeps it: no
+/// limit of retries or age, a failing batch bisected, and what it finally gives up on reported.
+#[test]
+fn the_stream_mapping_retries_until_its_records_leave_the_stream() {
+    let template = template();
+    let stream =
+        &template["Resources"]["EventsPublisherFunction"]["Properties"]["Events"]["Stream"]["Properties"];
+    assert_eq!(stream["MaximumRetryAttempts"].as_i64(), Some(-1), "{stream:?}");
+    assert_eq!(stream["MaximumRecordAgeInSeconds"].as_i64(), Some(-1), "{stream:?}");
+    assert_eq!(stream["BisectBatchOnFunctionError"].as_bool(), Some(true));
+    assert_eq!(
+        get_att(&stream["DestinationConfig"]["OnFailure"]["Destination"]).as_deref(),
+        Some("EventsPublisherFailures")
+    );
+    let replay = &template["Resources"]["ReplayEventsFunction"]["Properties"];
+    assert!(replay["Events"].is_null(), "replay-events is invoked by hand");
+}

@@ -292,7 +292,10 @@ impl Stack {
             tests::events::SENDER,
         );
         let stream = tokio::sync::Mutex::new(
-            tests::events::StreamReader::open(&direct, &table).await.expect("the stream"),
+            tests::events::StreamReader::open(&direct, &table)
+                .await
+                .expect("the stream")
+                .reporting_to(aws_sdk_sqs::Client::new(&direct), &queues.publisher_failures),
         );
         let sqs = aws_sdk_sqs::Client::new(&direct);
         stack.events = Some(Events {
@@ -332,6 +335,19 @@ impl Stack {
                 n => delivered += n,
             }
         }
+    }
+
+    /// Runs `replay-events` once with `request` (`{from, to}` or `{failure}`), publishing to
+    /// the stack's bus; answers what it answered.
+    pub async fn replay_events(&self, request: Value) -> Result<Value, String> {
+        let events = self.events();
+        let app = self.aws_calls.app_for(&self.app, "replay-events");
+        let bus =
+            self.aws_calls.eventbridge_for(&aws_sdk_eventbridge::Client::new(&self.config), "replay-events");
+        let publisher = events_publisher::Publisher::new(bus, &events.queues.bus);
+        let event = lambda_runtime::LambdaEvent::new(request, lambda_runtime::Context::default());
+        let answer = replay_events::handle(&app, &publisher, event).await.map_err(|e| e.to_string())?;
+        Ok(serde_json::to_value(answer).expect("an answer"))
     }
 
     /// Runs the notifier over its queue until it is empty (at most `rounds` batches).

@@ -12,6 +12,7 @@ mod display;
 mod e2e;
 mod emulator;
 mod errors;
+mod event_delivery;
 mod failure_handling;
 mod fault_run;
 mod faults;

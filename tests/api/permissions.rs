@@ -93,6 +93,9 @@ async fn run_every_function(stack: &Stack) {
     schedules(stack, &not_hosted).await;
     // Every history entry so far, to the bus; the e-mails they make, to alice's address.
     stack.tell().await;
+    // And all of it again, read back from the table (`replay-events`).
+    let everything = json!({"from": "2000-01-01T00:00:00Z", "to": "2999-01-01T00:00:00Z"});
+    stack.replay_events(everything).await.expect("replayed");
 }
 
 async fn notifications(stack: &Stack) {

@@ -49,6 +49,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 # Operations that go through the queue and the worker; everything else answers at once.
 QUEUED = 60_000
+# The problem type of the errors `cargo lambda watch` answers with itself.
+CARGO_LAMBDA_500 = "https://httpstatuses.com/500"
 QUICK = 30_000
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 TOKEN_KEY = "console.token"
@@ -75,6 +77,7 @@ class Run:
         self.step = "start"
         self.problems = []  # uncaught errors and CSP violations, from every page
         self.pages = []
+        self.network = []  # console files that failed to arrive, printed with a failure
 
     # ------------------------------------------------------------ plumbing
 
@@ -95,6 +98,12 @@ class Run:
             if "Content Security Policy" in msg.text or "Refused to" in msg.text:
                 self.problems.append(f"CSP violation on {page.url}: {msg.text}")
         page.on("console", on_console)
+
+        def on_response(response):
+            if "/console/" in response.url and response.status >= 400:
+                self.network.append(f"{response.status} for {response.url}")
+        page.on("response", on_response)
+        page.on("requestfailed", lambda r: self.network.append(f"{r.url} failed: {r.failure}"))
         self.pages.append(page)
         return page
 
@@ -139,10 +148,24 @@ class Run:
         page.set_viewport_size({"width": 1280, "height": 800})
         print(f"  screenshots: {self.out}/{name}-{{desktop,phone}}.png")
 
+    def open_signed_out(self, page, path):
+        """Loads a console page in a signed-out context, up to its `Sign in` heading. Once, the
+        page is loaded again if the app never started (still the page's own "Loading…" with no
+        heading: a request for its script lost by the local server under load, as seen in CI
+        with the whole suite running); the reload and what the network said are printed."""
+        page.goto(self.base + path)
+        try:
+            expect(self.h1(page)).to_have_text("Sign in")
+        except AssertionError:
+            if self.h1(page).count() != 0 or page.locator("main").inner_text().strip() != "Loading…":
+                raise
+            print(f"  the app did not start at {path} ({'; '.join(self.network) or 'no failed request'}): loaded again")
+            page.reload()
+            expect(self.h1(page)).to_have_text("Sign in")
+
     def sign_in(self, page, token, path="/console/services"):
         """Signs in with the mouse (the `Token` field and `Sign in`) at `path`."""
-        page.goto(self.base + path)
-        expect(self.h1(page)).to_have_text("Sign in")
+        self.open_signed_out(page, path)
         page.get_by_label("Token", exact=True).fill(token)
         self.button(page, "Sign in").click()
         expect(self.h1(page)).not_to_have_text("Sign in")
@@ -182,8 +205,7 @@ class Run:
         self.shoot(page, "sign-in")
 
         self.say("alice signs in with the keyboard only: Tab to Token, type, Tab to Sign in, Enter")
-        page.goto(self.base + "/console/services")
-        expect(self.h1(page)).to_have_text("Sign in")
+        self.open_signed_out(page, "/console/services")
         token = page.get_by_label("Token", exact=True)
         self.tab_to(page, token, "the Token field")
         page.keyboard.insert_text(a.alice)
@@ -305,12 +327,21 @@ class Run:
         headers = {"Authorization": f"Bearer {token}"}
         if body is not None:
             headers["Content-Type"] = "application/json"
-        r = page.request.fetch(self.base + path, method=method, headers=headers,
-                               data=json.dumps(body) if body is not None else None)
-        try:
-            return r.status, r.json()
-        except Exception:
-            return r.status, None
+        for attempt in (1, 2):
+            r = page.request.fetch(self.base + path, method=method, headers=headers,
+                                   data=json.dumps(body) if body is not None else None)
+            try:
+                status, answer = r.status, r.json()
+            except Exception:
+                status, answer = r.status, None
+            # A 500 of `cargo lambda watch` itself (its own problem type, which the API never
+            # answers with): the local server lost the invocation, seen in CI with the whole
+            # suite running (its function instance waiting for cargo's locks). A read is tried
+            # once more, and says so.
+            local = status == 500 and isinstance(answer, dict) and answer.get("type") == CARGO_LAMBDA_500
+            if not (local and method == "GET" and attempt == 1):
+                return status, answer
+            print(f"  {method} {path}: the local server's own 500, read again")
 
     def ledger(self, page, token):
         """Every ledger entry of the client of `token`, walking the pages."""
@@ -645,6 +676,8 @@ def main():
                         print("  its text: " + page.locator("main").inner_text()[:1500].replace("\n", " | "), file=sys.stderr)
                     except PlaywrightError:
                         pass
+                if run.network:
+                    print("console files that failed:\n  " + "\n  ".join(run.network), file=sys.stderr)
                 if run.problems:
                     print("errors in the pages:\n  " + "\n  ".join(run.problems), file=sys.stderr)
                 if not isinstance(e, Deviation):

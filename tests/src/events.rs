@@ -9,6 +9,7 @@ use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodbstreams::types::{AttributeValue as StreamValue, ShardIteratorType};
 use aws_sdk_sqs::types::QueueAttributeName;
+use shared::domain::Timestamp;
 use std::collections::HashMap;
 use std::future::Future;
 
@@ -25,6 +26,8 @@ pub struct EventQueues {
     pub tap: String,
     pub notifications: String,
     pub notifications_dead_letter: String,
+    /// Where the stream mapping reports a batch it gave up on (`EventsPublisherFailures`).
+    pub publisher_failures: String,
 }
 
 /// Creates the bus `bus` (when missing) with the queue `{tap}` and the notifications queue
@@ -53,6 +56,7 @@ pub async fn create_event_resources(
     let (notifications_url, notifications_arn) =
         queue(&sqs, &notifications, Some(redrive.to_string())).await?;
     subscribe(&events, bus, &notifications, &notifications_arn).await?;
+    let (publisher_failures, _) = queue(&sqs, &format!("{bus}-publisher-failures"), None).await?;
     let ses = aws_sdk_sesv2::Client::new(config);
     match ses.create_email_identity().email_identity(SENDER).send().await {
         Ok(_) => {}
@@ -64,6 +68,7 @@ pub async fn create_event_resources(
         tap: tap_url,
         notifications: notifications_url,
         notifications_dead_letter: dead_letter_url,
+        publisher_failures,
     })
 }
 
@@ -104,12 +109,44 @@ async fn subscribe(
     Ok(())
 }
 
-/// A table's stream, read from where the last delivery left it.
+/// A table's stream, read from where the last delivery left it, retried as the template's
+/// event source mapping retries (`StreamRetries`).
 pub struct StreamReader {
     client: aws_sdk_dynamodbstreams::Client,
     arn: String,
     /// The last sequence number handled, by shard.
     after: HashMap<String, String>,
+    retries: StreamRetries,
+    /// The record each shard's deliveries keep failing at, and how many times it was retried.
+    failing: HashMap<String, (String, i64)>,
+    /// Where a batch given up on is reported, as Lambda reports it to the mapping's
+    /// `OnFailure` destination.
+    on_failure: Option<(aws_sdk_sqs::Client, String)>,
+}
+
+/// The template's retry policy for the stream (`EventsPublisherFunction`'s `Stream` event):
+/// how many times a failed batch is retried before it is given up on and reported (`-1`:
+/// until its records leave the stream), as deployed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamRetries {
+    pub maximum_retry_attempts: i64,
+}
+
+impl StreamRetries {
+    /// The template's.
+    pub fn deployed() -> Result<Self, BridgeError> {
+        let path = crate::emulator::workspace_root().join("infra/template.yaml");
+        let template: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(path)?)?;
+        let stream = &template["Resources"]["EventsPublisherFunction"]["Properties"]["Events"]["Stream"];
+        let attempts = stream["Properties"]["MaximumRetryAttempts"].as_i64();
+        Ok(Self {
+            maximum_retry_attempts: attempts.ok_or("the stream mapping states no MaximumRetryAttempts")?,
+        })
+    }
+
+    fn gives_up_after(self, retries: i64) -> bool {
+        self.maximum_retry_attempts >= 0 && retries > self.maximum_retry_attempts
+    }
 }
 
 /// At most this many records to a delivery, as the template's event source mapping.
@@ -120,7 +157,25 @@ impl StreamReader {
         let dynamodb = aws_sdk_dynamodb::Client::new(config);
         let described = dynamodb.describe_table().table_name(table).send().await?;
         let arn = described.table.and_then(|t| t.latest_stream_arn).ok_or("the table has no stream")?;
-        Ok(Self { client: aws_sdk_dynamodbstreams::Client::new(config), arn, after: HashMap::new() })
+        Ok(Self {
+            client: aws_sdk_dynamodbstreams::Client::new(config),
+            arn,
+            after: HashMap::new(),
+            retries: StreamRetries::deployed()?,
+            failing: HashMap::new(),
+            on_failure: None,
+        })
+    }
+
+    /// Retries as `retries` says rather than as the template does.
+    pub fn retry(&mut self, retries: StreamRetries) {
+        self.retries = retries;
+    }
+
+    /// Batches given up on are reported to the queue `url` (as the mapping's `OnFailure`).
+    pub fn reporting_to(mut self, sqs: aws_sdk_sqs::Client, url: &str) -> Self {
+        self.on_failure = Some((sqs, url.to_owned()));
+        self
     }
 
     /// One round over every shard: the records after the last one handled (at most
@@ -156,6 +211,11 @@ impl StreamReader {
                 .unwrap_or_default();
             let sequences: Vec<String> =
                 records.iter().filter_map(|r| r.dynamodb.as_ref()?.sequence_number.clone()).collect();
+            let arrivals: Vec<Timestamp> = records
+                .iter()
+                .filter(|r| r.dynamodb.as_ref().is_some_and(|d| d.sequence_number.is_some()))
+                .map(|r| arrival(r.dynamodb.as_ref().and_then(|d| d.approximate_creation_date_time)))
+                .collect();
             let Some(last) = sequences.last().cloned() else { continue };
             let mut event = Event::default();
             event.records = records
@@ -170,18 +230,29 @@ impl StreamReader {
                 if let Some(failed) =
                     response.batch_item_failures.iter().find_map(|f| f.item_identifier.clone())
                 {
-                    match sequences.iter().position(|s| *s == failed) {
-                        Some(0) => {
-                            self.after.entry(shard_id).or_default();
-                            continue;
-                        }
-                        Some(at) => handled = sequences[at - 1].clone(),
-                        None => {
-                            return Err(
-                                format!("a failure of record {failed}, which was not delivered").into()
-                            )
+                    let Some(at) = sequences.iter().position(|s| *s == failed) else {
+                        return Err(format!("a failure of record {failed}, which was not delivered").into());
+                    };
+                    let retried = match self.failing.get(&shard_id) {
+                        Some((record, retried)) if *record == failed => retried + 1,
+                        _ => 0,
+                    };
+                    if self.retries.gives_up_after(retried) {
+                        // Given up on: reported, and the stream moves on past the batch.
+                        self.failing.remove(&shard_id);
+                        self.report(&shard_id, &sequences[at..], &arrivals[at..]).await?;
+                    } else {
+                        self.failing.insert(shard_id.clone(), (failed, retried));
+                        match at {
+                            0 => {
+                                self.after.entry(shard_id).or_default();
+                                continue;
+                            }
+                            at => handled = sequences[at - 1].clone(),
                         }
                     }
+                } else {
+                    self.failing.remove(&shard_id);
                 }
             }
             self.after.insert(shard_id, handled);
@@ -190,6 +261,53 @@ impl StreamReader {
         self.after.retain(|_, after| !after.is_empty());
         Ok(delivered)
     }
+}
+
+impl StreamReader {
+    /// What Lambda sends the mapping's `OnFailure` destination for a batch it gave up on: where
+    /// the records were in the stream and when they arrived (`DDBStreamBatchInfo`).
+    async fn report(
+        &self,
+        shard: &str,
+        sequences: &[String],
+        arrivals: &[Timestamp],
+    ) -> Result<(), BridgeError> {
+        let now = arrival(None);
+        let (Some(first), Some(last)) = (sequences.first(), sequences.last()) else { return Ok(()) };
+        let message = serde_json::json!({
+            "requestContext": {"condition": "RetryAttemptsExhausted"},
+            "version": "1.0",
+            "timestamp": now,
+            "DDBStreamBatchInfo": {
+                "shardId": shard,
+                "startSequenceNumber": first,
+                "endSequenceNumber": last,
+                "approximateArrivalOfFirstRecord": arrivals.first().unwrap_or(&now),
+                "approximateArrivalOfLastRecord": arrivals.last().unwrap_or(&now),
+                "batchSize": sequences.len(),
+                "streamArn": self.arn,
+            },
+        });
+        match &self.on_failure {
+            Some((sqs, url)) => {
+                sqs.send_message().queue_url(url).message_body(message.to_string()).send().await?;
+            }
+            None => eprintln!("a stream batch given up on: {message}"),
+        }
+        Ok(())
+    }
+}
+
+/// When a record arrived in the stream (now, when the emulator does not say).
+fn arrival(at: Option<aws_sdk_dynamodbstreams::primitives::DateTime>) -> Timestamp {
+    let millis = match at {
+        Some(at) => at.to_millis().unwrap_or_default(),
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default(),
+    };
+    Timestamp::from_unix_millis(millis)
 }
 
 /// What the template's event source mapping lets through: inserts of history items.

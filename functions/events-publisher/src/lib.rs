@@ -70,13 +70,33 @@ impl Publisher {
             return None;
         }
         let sequence = record.change.sequence_number.clone().unwrap_or_default();
-        let mut event: LifecycleEvent = match serde_dynamo::from_item(record.change.new_image.clone()) {
-            Ok(event) => LifecycleEvent::for_the_bus(&event),
+        match serde_dynamo::from_item(record.change.new_image.clone()) {
+            Ok(event) => self.pending(&event, sequence),
             Err(error) => {
                 tracing::error!(%error, %sequence, "a history item that is no event: not published");
-                return None;
+                None
             }
-        };
+        }
+    }
+
+    /// Publishes `events` (history entries read back from the table: the replay of what the
+    /// stream missed) as the stream would have: as the bus carries them, one of a service a
+    /// call, in the order given. Answers how many were published; stops at the first call that
+    /// keeps failing (those before it are published).
+    pub async fn publish_events(&self, events: &[LifecycleEvent]) -> Result<usize, String> {
+        let pending: Vec<Pending> = events.iter().filter_map(|e| self.pending(e, e.id.to_string())).collect();
+        let mut published = 0;
+        for batch in batches(&pending) {
+            self.publish(batch).await.map_err(|error| format!("{error} ({published} published)"))?;
+            published += batch.len();
+        }
+        Ok(published)
+    }
+
+    /// The entry that publishes `event` as the bus carries it (`LifecycleEvent::for_the_bus`),
+    /// known by `sequence`.
+    fn pending(&self, event: &LifecycleEvent, sequence: String) -> Option<Pending> {
+        let mut event = LifecycleEvent::for_the_bus(event);
         let mut detail = serde_json::to_string(&event).ok()?;
         if detail.len() > MAX_DETAIL {
             // Never publishable whole: published without its details, which the history keeps,

@@ -150,9 +150,45 @@ pub fn publish_batches(
     batches
 }
 
+/// How much earlier than its arrival in the stream a history entry's id may have been made
+/// (the id is taken as the request starts; the write lands within the function's time).
+pub const ID_BEFORE_ARRIVAL_SECONDS: i64 = 60;
+
+/// The window of history to publish again for a batch the stream mapping gave up on: the
+/// message Lambda sends its `OnFailure` destination (`DDBStreamBatchInfo` gives when the first
+/// and last records arrived), widened by `ID_BEFORE_ARRIVAL_SECONDS` before and a second after
+/// (arrival times are approximate). `None` when the message is not such a report.
+pub fn window_of_failure(report: &serde_json::Value) -> Option<(Timestamp, Timestamp)> {
+    let info = &report["DDBStreamBatchInfo"];
+    let first = Timestamp::parse(info["approximateArrivalOfFirstRecord"].as_str()?)?;
+    let last = Timestamp::parse(info["approximateArrivalOfLastRecord"].as_str()?)?;
+    (first <= last).then(|| (first.plus_seconds(-ID_BEFORE_ARRIVAL_SECONDS), last.plus_seconds(1)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_given_up_on_is_replayed_from_a_minute_before_its_first_record_arrived() {
+        let report = serde_json::json!({
+            "requestContext": {"condition": "RetryAttemptsExhausted"},
+            "DDBStreamBatchInfo": {
+                "shardId": "shardId-1",
+                "approximateArrivalOfFirstRecord": "2026-12-01T10:00:00.500Z",
+                "approximateArrivalOfLastRecord": "2026-12-01T10:05:00Z",
+                "batchSize": 3,
+            },
+        });
+        let (from, to) = window_of_failure(&report).unwrap();
+        assert_eq!(from, Timestamp::parse("2026-12-01T09:59:00.500Z").unwrap());
+        assert_eq!(to, Timestamp::parse("2026-12-01T10:05:01Z").unwrap());
+        assert_eq!(window_of_failure(&serde_json::json!({"Records": []})), None);
+        let backwards = serde_json::json!({"DDBStreamBatchInfo": {
+            "approximateArrivalOfFirstRecord": "2026-12-01T10:05:00Z",
+            "approximateArrivalOfLastRecord": "2026-12-01T10:00:00Z"}});
+        assert_eq!(window_of_failure(&backwards), None);
+    }
 
     #[test]
     fn an_event_is_its_history_entry_with_the_service_it_is_about() {

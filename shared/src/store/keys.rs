@@ -119,7 +119,7 @@ impl Index {
 }
 
 /// A table key: the partition and sort key of one item.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Key {
     pub pk: String,
     pub sk: String,
@@ -129,6 +129,11 @@ impl Key {
     /// Whether `item` is the one at this key.
     pub fn is_of(&self, item: &Item) -> bool {
         string(item, PK) == Some(self.pk.as_str()) && string(item, SK) == Some(self.sk.as_str())
+    }
+
+    /// The key of `item` (`None` when it has no string keys).
+    pub fn of(item: &Item) -> Option<Self> {
+        Some(Self { pk: string(item, PK)?.to_owned(), sk: string(item, SK)?.to_owned() })
     }
 
     pub fn item(&self) -> Item {
@@ -336,6 +341,17 @@ pub fn history(service: &ServiceId, entry: &crate::domain::HistoryId) -> Key {
 
 pub fn history_partition(service: &ServiceId) -> (String, String) {
     (service_partition(service), HISTORY_PREFIX.into())
+}
+
+/// The range of sort keys of every history entry written from `from` to `to` (inclusive, to
+/// the millisecond), in any service: entry ids are ULIDs, whose first part is the time they
+/// were made.
+pub fn history_written_between(from: Timestamp, to: Timestamp) -> (String, String) {
+    let ulid_at = |at: Timestamp, random: u128| {
+        let millis = u64::try_from(at.unix_millis()).unwrap_or_default();
+        ulid::Ulid::from_parts(millis, random).to_string()
+    };
+    (format!("{HISTORY_PREFIX}{}", ulid_at(from, 0)), format!("{HISTORY_PREFIX}{}", ulid_at(to, u128::MAX)))
 }
 
 pub fn history_id_of(item: &Item) -> Option<crate::domain::HistoryId> {

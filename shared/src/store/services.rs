@@ -3,8 +3,9 @@
 use super::keys::{self, Index};
 use super::{decode, s, Page, PageQuery, PageRequest, Store, StoreError};
 use crate::domain::account::Account;
+use crate::domain::events::LifecycleEvent;
 use crate::domain::{
-    ClientId, HistoryEntry, HistoryId, ProductType, ProductTypeRules, Service, ServiceId, Status,
+    ClientId, HistoryEntry, HistoryId, ProductType, ProductTypeRules, Service, ServiceId, Status, Timestamp,
 };
 use std::collections::HashSet;
 
@@ -188,7 +189,38 @@ impl Store {
     }
 }
 
+/// A page of the replay's reading of the history (`Store::history_written_between`).
+pub const REPLAY_PAGE: i32 = 500;
+
 impl Store {
+    /// One page of the history entries of every service written from `from` to `to`, as the
+    /// events they were published as, and where the next page starts. A Scan: only the replay
+    /// of missed events reads this way, by hand. Each service's entries come in the order of
+    /// its history (a partition's items are read in sort key order).
+    pub async fn history_written_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        start: Option<&keys::Key>,
+    ) -> Result<(Vec<LifecycleEvent>, Option<keys::Key>), StoreError> {
+        let (low, high) = keys::history_written_between(from, to);
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("#sk BETWEEN :low AND :high")
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":low", s(low))
+            .expression_attribute_values(":high", s(high))
+            .limit(REPLAY_PAGE)
+            .set_exclusive_start_key(start.map(keys::Key::item))
+            .consistent_read(true)
+            .send()
+            .await?;
+        let events = out.items.unwrap_or_default().into_iter().map(decode).collect::<Result<_, _>>()?;
+        Ok((events, out.last_evaluated_key.as_ref().and_then(keys::Key::of)))
+    }
+
     /// Which of `ids` are deleted services, read in one BatchGetItem per 100: a client's
     /// listings leave out links to them.
     pub async fn deleted_among(&self, ids: &[ServiceId]) -> Result<HashSet<ServiceId>, StoreError> {
