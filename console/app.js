@@ -1610,8 +1610,59 @@ async function pageAccount(ctx) {
       amount.value = '';
     } catch (err) { showError(box, err); }
   });
-  put(ctx.main, h('div', { class: 'cols' }, card('Balance', acc.balance), card('Add funds', form)), card('Ledger', acc.ledger));
+  put(ctx.main, h('div', { class: 'cols' }, card('Balance', acc.balance), card('Add funds', form)),
+    card('E-mail notifications', notificationsPanel()), card('Ledger', acc.ledger));
   await acc.load(false);
+}
+
+/**
+ * The client's notification address: the confirmed one, one waiting for its token, a form to
+ * set another (it is sent a token first) and one to enter the token. A link from the
+ * confirmation e-mail (`?confirm=TOKEN`) confirms at once.
+ */
+function notificationsPanel() {
+  const shown = h('div', {}, muted('Loading…'));
+  const email = input({ type: 'email', autocomplete: 'email', required: true });
+  const token = input({ autocomplete: 'one-time-code', required: true, spellcheck: 'false' });
+  const box = alertBox();
+  const note = statusBox();
+  const show = (s) => fill(shown, dl([
+    ['Sent to', s.email || 'No confirmed address: nothing is e-mailed'],
+    s.pending_email && ['Waiting for confirmation', `${s.pending_email} (the code sent there works until ${when(s.pending_until)})`],
+  ]));
+  const setForm = h('form', { class: 'stack' }, field('New address', email, 'It is sent a code; e-mails go there once you enter it.'),
+    h('button', { type: 'submit', class: 'btn' }, 'Send a code'));
+  const confirmForm = h('form', { class: 'stack' }, field('Code', token, 'From the e-mail sent to the new address.'),
+    h('button', { type: 'submit', class: 'btn secondary' }, 'Confirm the address'));
+  let current = { muted: [] };
+  const load = async () => { current = await api('GET', '/account/notifications'); show(current); };
+  onSubmit(setForm, async (e) => {
+    e.preventDefault();
+    clearError(box);
+    try {
+      current = await api('PUT', '/account/notifications', { email: email.value.trim(), muted: current.muted || [] });
+      show(current);
+      say(note, current.pending_email ? `A code was sent to ${current.pending_email}.` : 'Saved.');
+      email.value = '';
+    } catch (err) { showError(box, err); }
+  });
+  const confirm = async (code) => {
+    clearError(box);
+    try {
+      current = await api('POST', '/account/notifications/confirm', { token: code.trim() });
+      show(current);
+      say(note, `Confirmed: e-mails go to ${current.email}.`);
+      token.value = '';
+    } catch (err) { showError(box, err); }
+  };
+  onSubmit(confirmForm, async (e) => { e.preventDefault(); await confirm(token.value); });
+  const linked = new URLSearchParams(location.search).get('confirm');
+  load().then(async () => {
+    if (!linked) return;
+    history.replaceState(null, '', location.pathname);
+    await confirm(linked);
+  }).catch((err) => showError(box, err));
+  return h('div', { class: 'stack' }, shown, setForm, confirmForm, box, note);
 }
 
 function clientLookup() {

@@ -53,7 +53,8 @@ PATH="$PWD/.venv/bin:$PATH" setsid cargo lambda watch \
   --env-var "TABLE_NAME=$TABLE_NAME,DEV_JWT_SECRET=$DEV_JWT_SECRET,AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL" \
   --env-var "AWS_REGION=$AWS_REGION,AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY" \
   --env-var "OPERATIONS_QUEUE_URL=$OPERATIONS_QUEUE_URL,OPERATIONS_RETRY_BASE_SECONDS=2" \
-  --env-var "EVENT_BUS_NAME=services,NOTIFICATIONS_FROM=notifications@hosting.example" &
+  --env-var "EVENT_BUS_NAME=services,NOTIFICATIONS_FROM=notifications@hosting.example" \
+  --env-var "CONSOLE_URL=http://127.0.0.1:$API_PORT/console/account" &
 watch_group=$!
 wait_for "$API_PORT" "cargo lambda watch"
 

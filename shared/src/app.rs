@@ -22,6 +22,8 @@ pub struct App {
     /// it has even built the function.
     pub watch_deadlines: bool,
     pub settings: StackSettings,
+    /// The sender of the e-mails a route sends itself; absent in functions that send none.
+    pub mail: Option<crate::mail::Mail>,
 }
 
 /// The stack's own settings (its template's parameters, as environment variables).
@@ -33,11 +35,13 @@ pub struct StackSettings {
     pub tickets_per_day: u32,
     /// How clients see the provider's staff (`PROVIDER_DISPLAY_NAME`).
     pub provider_name: String,
+    /// The most e-mails one client is sent in an hour (`EMAILS_PER_HOUR`); the rest are held.
+    pub emails_per_hour: u32,
 }
 
 impl Default for StackSettings {
     fn default() -> Self {
-        Self { cart_limit: 50, tickets_per_day: 20, provider_name: "Support".into() }
+        Self { cart_limit: 50, tickets_per_day: 20, provider_name: "Support".into(), emails_per_hour: 20 }
     }
 }
 
@@ -53,6 +57,7 @@ impl StackSettings {
             cart_limit: number("CART_LIMIT").map_or(defaults.cart_limit, |n| n as usize),
             tickets_per_day: number("TICKETS_PER_DAY").unwrap_or(defaults.tickets_per_day),
             provider_name: name.filter(|n| !n.is_empty()).unwrap_or(defaults.provider_name),
+            emails_per_hour: number("EMAILS_PER_HOUR").unwrap_or(defaults.emails_per_hour),
         }
     }
 }
@@ -67,7 +72,17 @@ impl App {
             panel: HttpPanel::default(),
             watch_deadlines: true,
             settings: StackSettings::default(),
+            mail: None,
         }
+    }
+
+    pub fn with_mail(self, mail: crate::mail::Mail) -> Self {
+        Self { mail: Some(mail), ..self }
+    }
+
+    /// The sender, which a function that sends e-mail must have.
+    pub fn mail(&self) -> Result<&crate::mail::Mail, ApiError> {
+        self.mail.as_ref().ok_or_else(|| ApiError::Internal("NOTIFICATIONS_FROM is not set".into()))
     }
 
     pub fn with_queue(self, queue: Queue) -> Self {
@@ -90,6 +105,13 @@ impl App {
             watch_deadlines: !local,
             settings: StackSettings::from_env(),
             ..Self::new(store, Auth::from_env(), Arc::new(SystemClock))
+        };
+        let app = match std::env::var("NOTIFICATIONS_FROM") {
+            Ok(from) if !from.is_empty() => {
+                let console = std::env::var("CONSOLE_URL").ok().filter(|url| !url.is_empty());
+                app.with_mail(crate::mail::Mail::new(aws_sdk_sesv2::Client::new(&config), from, console))
+            }
+            _ => app,
         };
         match std::env::var("OPERATIONS_QUEUE_URL") {
             Ok(url) if !url.is_empty() => app.with_queue(Queue::new(crate::aws::sqs(&config), url)),

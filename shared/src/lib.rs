@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod mail;
 pub mod migrations;
 #[cfg(test)]
 mod money_model;

@@ -23,8 +23,15 @@ pub fn whose(principal: &Principal, req: &Request) -> Result<ClientId, ApiError>
     }
 }
 
+/// The settings as both roles read them: the confirmed address, the muted kinds, and an
+/// address waiting for its confirmation (never its token).
 pub fn settings_view(settings: &Settings) -> Value {
-    json!({"email": settings.email, "muted": settings.muted})
+    json!({
+        "email": settings.email,
+        "muted": settings.muted,
+        "pending_email": settings.pending.as_ref().map(|p| &p.email),
+        "pending_until": settings.pending.as_ref().map(|p| p.until),
+    })
 }
 
 /// The template kind in the path (404 for a kind there is none of).
@@ -53,6 +60,7 @@ pub fn notification_view(notification: &Notification, principal: &Principal) -> 
     let error = notification.error.as_ref().map(|error| match principal.is_provider() {
         true => error.clone(),
         false if error == crate::domain::notification::UNCONFIRMED => error.clone(),
+        false if notification.status == crate::domain::notification::Delivery::Held => error.clone(),
         false if error.starts_with(crate::domain::notification::REJECTED) => {
             crate::domain::notification::REJECTED_FOR_CLIENT.to_owned()
         }

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::operations::{account, apply_to_account, Money};
 use crate::queue::OperationMessage;
 use crate::store::keys::{self, Index};
-use crate::store::services::{DueCursor, DueQuery};
+use crate::store::services::{Checkpoint, DueCursor, DueQuery};
 use crate::telemetry::{self, Metric};
 use serde::Serialize;
 
@@ -399,70 +399,161 @@ pub async fn due_services(
 /// auto-renewal attempt, its expiry, its deletion for non-payment. Each is sent once per
 /// service, kind, due date and day count: a marker written in the entry's transaction (with a
 /// check that the service did not change since it was read) makes a second run, or a racing
-/// one, write nothing. The sparse indexes give only the services due within the longest
-/// reminder window of their product type.
+/// one, write nothing.
+///
+/// Each reminder is a walk through a sparse index (`reminder_walks`): the services whose due
+/// time came within its day count since the walk last stopped, which a checkpoint records (the
+/// index sort key read through). A run reads each due service once per reminder, however long
+/// the window; one out of time goes on where it stopped. A walk with no checkpoint (the first
+/// run, or a day count just added) reads its whole window once.
 pub async fn reminders(app: &App, budget: Budget) -> Result<Summary, ApiError> {
     use crate::domain::reminders::horizon_seconds;
     let now = app.clock.now();
     let actor = system("reminders");
     let mut summary = Summary::default();
     let every_rules = app.store.list_product_types().await?;
-    let after_now = |shift: i64| keys::up_to(now.plus_seconds(shift));
-    let mut queries = Vec::new();
+    let checkpoints = app.store.job_checkpoints(REMINDERS).await?;
     // A type without a panel renews, suspends and deletes nothing: nothing to remind of.
-    for rules in every_rules.iter().filter(|r| horizon_seconds(r) > 0 && r.panel().is_ok()) {
-        let horizon = horizon_seconds(rules);
-        let t = rules.product_type;
-        let lead = i64::from(rules.renew_lead_days) * DAY;
-        let (from, to) = (after_now(lead), after_now(lead + horizon));
-        queries.push(DueQuery::between(Index::Renewal, keys::renewals(t), from, to));
-        let (from, to) = (after_now(0), after_now(horizon));
-        queries.push(DueQuery::between(Index::Renewal, keys::manual_renewals(t), from, to));
-        let kept = -i64::from(rules.auto_delete_after_days) * DAY;
-        let (from, to) = (after_now(kept), after_now(kept + horizon));
-        queries.push(DueQuery::between(Index::Lapse, keys::purges(t), from, to));
-    }
-    for query in queries {
-        let mut walk = DueWalk::new(query);
-        while let Some(page) = walk.next_page(app, budget, &mut summary).await? {
-            let due: Vec<_> = page
-                .into_iter()
-                .filter_map(|service| {
-                    let rules = every_rules.iter().find(|r| r.product_type == service.product_type)?;
-                    let reminder = service.reminder_due(rules, now)?;
-                    Some((service, reminder))
-                })
-                .collect();
-            let markers: Vec<_> =
-                due.iter().map(|(s, r)| keys::reminder(&s.id, &r.name(), r.at, r.days)).collect();
-            let sent = app.store.present(&markers).await?;
-            for ((service, reminder), (marker, sent)) in due.iter().zip(markers.iter().zip(sent)) {
-                if sent {
-                    continue;
-                }
-                if budget.spent() {
-                    summary.left += 1;
-                    summary.unfinished = true;
-                    continue;
-                }
-                remind(app, (service, reminder, marker), &actor, now, &mut summary).await?;
+    let walks = every_rules.iter().filter(|r| horizon_seconds(r) > 0 && r.panel().is_ok());
+    for walk in walks.flat_map(|rules| reminder_walks(rules, now)) {
+        let stopped = checkpoints.iter().find(|c| c.walk == walk.name).map(|c| c.through.clone());
+        // Past due before now is past reminding: never read again.
+        let from = match stopped {
+            Some(through) if through >= walk.from => keys::after(&through),
+            _ => walk.from.clone(),
+        };
+        if from > walk.to {
+            continue;
+        }
+        let mut pages =
+            DueWalk::new(DueQuery::between(walk.index, walk.partition.clone(), from, walk.to.clone()));
+        let (mut through, mut stuck) = (None, false);
+        while let Some(page) = pages.next_page(app, budget, &mut summary).await? {
+            // A walk that found nothing keeps its checkpoint: reading the same empty stretch
+            // again costs the one Query a write would.
+            let found = !page.is_empty();
+            let (in_time, settled) =
+                remind_page(app, page, (every_rules.as_slice(), &actor, now), budget, &mut summary).await?;
+            if !in_time {
+                break;
             }
+            // A page with a service not settled (it changed as it was read, a write failed)
+            // holds the checkpoint before it: the next run reads it again.
+            stuck |= !settled;
+            if stuck {
+                continue;
+            }
+            through = match pages.after.as_ref() {
+                Some(cursor) => cursor.sort_key_in(walk.index),
+                None if found || through.is_some() => Some(walk.to.clone()),
+                None => None,
+            };
+        }
+        if let Some(through) = through {
+            app.store.put_job_checkpoint(REMINDERS, &Checkpoint { walk: walk.name, through }).await?;
         }
     }
     Ok(summary)
 }
 
-/// Writes one reminder, with its marker, unless the service changed since it was read.
+const REMINDERS: &str = "reminders";
+
+/// One reminder's walk: the services of an index partition whose sort key (`{time}#{id}`) is
+/// between `from` (what was due now) and `to` (what is due within the day count).
+struct ReminderWalk {
+    name: String,
+    index: Index,
+    partition: String,
+    from: String,
+    to: String,
+}
+
+/// The walks of a product type's reminders at `now`: for each day count, its auto-renewal
+/// attempts (the renewal index, by expiry less the lead time), the expiries of services renewed
+/// by hand, and the deletions for non-payment (the lapse index, by when the suspension began).
+fn reminder_walks(
+    rules: &crate::domain::ProductTypeRules,
+    now: crate::domain::Timestamp,
+) -> Vec<ReminderWalk> {
+    let t = rules.product_type;
+    let lead = i64::from(rules.renew_lead_days) * DAY;
+    let kept = -i64::from(rules.auto_delete_after_days) * DAY;
+    let kinds = [
+        ("renewal", Index::Renewal, keys::renewals(t), lead),
+        ("expiry", Index::Renewal, keys::manual_renewals(t), 0),
+        ("deletion", Index::Lapse, keys::purges(t), kept),
+    ];
+    let mut days = rules.remind_days_before.clone();
+    days.sort_unstable();
+    days.dedup();
+    let mut walks = Vec::new();
+    for (kind, index, partition, shift) in kinds {
+        for &d in days.iter().rev() {
+            walks.push(ReminderWalk {
+                // The shift is in the name: a rule's new lead or deletion delay is a new walk.
+                name: format!("{}#{kind}#{d}#{shift}", t.as_str()),
+                index,
+                partition: partition.clone(),
+                from: keys::up_to(now.plus_seconds(shift)),
+                to: keys::up_to(now.plus_seconds(shift + i64::from(d) * DAY)),
+            });
+        }
+    }
+    walks
+}
+
+/// Reminds the services of a page of what is due for each (at most once each); answers whether
+/// it reached the end of the page within the budget, and whether each service was settled
+/// (reminded, or found reminded already).
+async fn remind_page(
+    app: &App,
+    page: Vec<Service>,
+    (every_rules, actor, now): (
+        &[crate::domain::ProductTypeRules],
+        &crate::domain::history::Actor,
+        crate::domain::Timestamp,
+    ),
+    budget: Budget,
+    summary: &mut Summary,
+) -> Result<(bool, bool), ApiError> {
+    let due: Vec<_> = page
+        .into_iter()
+        .filter_map(|service| {
+            let rules = every_rules.iter().find(|r| r.product_type == service.product_type)?;
+            let reminder = service.reminder_due(rules, now)?;
+            Some((service, reminder))
+        })
+        .collect();
+    let markers: Vec<_> = due.iter().map(|(s, r)| keys::reminder(&s.id, &r.name(), r.at, r.days)).collect();
+    let sent = app.store.present(&markers).await?;
+    let (mut finished, mut settled) = (true, true);
+    for ((service, reminder), (marker, sent)) in due.iter().zip(markers.iter().zip(sent)) {
+        if sent {
+            continue;
+        }
+        if budget.spent() {
+            summary.left += 1;
+            summary.unfinished = true;
+            finished = false;
+            continue;
+        }
+        settled &= remind(app, (service, reminder, marker), actor, now, summary).await?;
+    }
+    Ok((finished, settled))
+}
+
+/// Writes one reminder, with its marker, unless the service changed since it was read; answers
+/// whether it is settled (written, or nothing to remind of).
 async fn remind(
     app: &App,
     (service, reminder, marker): (&Service, &crate::domain::reminders::Reminder, &keys::Key),
     actor: &crate::domain::history::Actor,
     now: crate::domain::Timestamp,
     summary: &mut Summary,
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     let renewal = match reminder.due {
         crate::domain::reminders::Due::Renewal => {
-            let Ok(renewal) = service.renew(1, actor, now) else { return Ok(()) };
+            let Ok(renewal) = service.renew(1, actor, now) else { return Ok(true) };
             Some((renewal.charged(), account(app, &service.client_id).await?.balance))
         }
         _ => None,
@@ -471,16 +562,19 @@ async fn remind(
     let mut batch = app.store.batch();
     batch.unchanged(service)?.history(service, &entry)?.once(marker, reminder.at.plus_seconds(DAY))?;
     match app.store.commit(batch).await {
-        Ok(()) => summary.acted += 1,
+        Ok(()) => {
+            summary.acted += 1;
+            Ok(true)
+        }
         // Sent by a racing run, or the service changed: the next run looks again.
-        Err(crate::store::StoreError::ConditionFailed) => {}
+        Err(crate::store::StoreError::ConditionFailed) => Ok(false),
         // As `act_on_account`: left for the next run, which finds it still due.
         Err(error) => {
             tracing::warn!(service_id = %service.id, %error, "reminder not written: left for the next run");
             summary.failed += 1;
+            Ok(false)
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

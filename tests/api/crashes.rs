@@ -230,8 +230,8 @@ async fn the_notifier_crashed_at_each_call_never_tells_a_client_twice() {
             let client = format!("told-{n}");
             if judged.is_none() {
                 email.replace(format!("{client}@{}.test", stack.app.store.table()));
-                let body = json!({"email": *email.borrow(), "muted": []});
-                stack.put("/account/notifications", &stack.client(&client), body).await.ok(200);
+                let address = email.borrow().clone();
+                stack.confirm_address(&client, &address, json!([])).await;
                 stack.active_vps(&client).await;
                 stack.publish_events().await;
                 let batch = stack.notification_batch().await.expect("the activation's event");

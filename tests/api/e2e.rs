@@ -160,6 +160,16 @@ fn make_dev_serves_the_api_on_production_paths() {
     let address = json!({"email": "alice@e2e.example", "muted": []});
     let (status, _, _) = stack.call("PUT", "/account/notifications", Some(&alice), Some(&address));
     assert_eq!(status, 200);
+    // Confirmed with the token the confirmation e-mail brought (`make mail` shows it).
+    let confirmation = stack.make_until("mail", "Subject: Confirm your address");
+    let token: String = confirmation
+        .rsplit("the code ")
+        .next()
+        .map(|rest| rest.chars().take_while(char::is_ascii_hexdigit).collect())
+        .unwrap_or_default();
+    let (status, _, settings) =
+        stack.call("POST", "/account/notifications/confirm", Some(&alice), Some(&json!({"token": token})));
+    assert_eq!((status, settings["email"].clone()), (200, json!("alice@e2e.example")), "{confirmation}");
     let order = json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}});
     let (status, _, service) = stack.call("POST", "/services", Some(&alice), Some(&order));
     assert_eq!(status, 201, "{service}");
@@ -190,7 +200,7 @@ fn make_dev_serves_the_api_on_production_paths() {
     let events = stack.make_until("events", "\"service.activation\"");
     assert!(events.contains(id), "{events}");
     let mail = stack.make_until("mail", "To: alice@e2e.example");
-    assert!(mail.contains("VPS Start (debian-12)"), "{mail}");
+    assert!(mail.contains("VPS Start \"debian-12\""), "{mail}");
     let (_, _, log) = stack.call("GET", "/notifications", Some(&alice), None);
     assert_eq!(
         (log["items"][0]["kind"].clone(), log["items"][0]["status"].clone()),
@@ -251,7 +261,7 @@ fn make_dev_serves_the_api_on_production_paths() {
         .current_dir(workspace_root())
         .arg("tests/browser/console_test.py")
         .args(["--url", &stack.api, "--alice", &alice, "--bob", &bob, "--provider", &provider])
-        .args(["--out", "target/console"])
+        .args(["--out", "target/console", "--emulator", &stack.emulator])
         .output()
         .expect("run tests/browser/console_test.py (make venv installs Playwright)");
     assert!(

@@ -89,7 +89,7 @@ async fn events_the_bus_refuses_for_a_while_all_arrive_once_when_it_accepts() {
 async fn a_window_replayed_from_the_history_reaches_the_consumers_once() {
     let stack = Stack::with_events().await;
     let address = format!("alice@{}.test", stack.app.store.table());
-    stack.put("/account/notifications", &stack.client("alice"), json!({"email": address})).await.ok(200);
+    stack.confirm_address("alice", &address, json!([])).await;
     let services = vec![id_of(&stack.active_vps("alice").await), id_of(&stack.active_vps("alice").await)];
     // Lost on the way: read off the stream and never published.
     while stack.stream_batch().await.is_some() {}

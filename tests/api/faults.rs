@@ -140,9 +140,10 @@ async fn a_call_held_past_the_timeout_is_tried_again_and_its_late_arrival_change
 #[tokio::test]
 async fn a_replacing_write_held_past_its_answer_does_not_undo_a_newer_one() {
     let (proxy, stack) = behind_a_proxy().await;
-    let alice = stack.client("alice");
+    let (alice, provider) = (stack.client("alice"), stack.provider());
     let settings = |email: &str| {
-        Call::new("PUT", "/account/notifications").token(&alice).json(&json!({"email": email, "muted": []}))
+        let body = json!({"email": email, "muted": []});
+        Call::new("PUT", "/clients/alice/notifications").token(&provider).json(&body)
     };
     // Every attempt of the first write is held: its client is answered 503, and sets the
     // address again, which is written at once.

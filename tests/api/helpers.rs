@@ -58,6 +58,9 @@ pub struct Events {
     endpoint: String,
 }
 
+/// Where the test stacks' confirmation e-mails link to.
+pub const CONSOLE_ACCOUNT: &str = "https://console.test/console/account";
+
 /// How often the test queue delivers a message before it goes to the dead-letter queue.
 pub const MAX_RECEIVES: u32 = 3;
 
@@ -236,8 +239,15 @@ impl Stack {
         let store = Store::new(shared::aws::dynamodb(&config), table);
         let clock = FixedClock::at(SystemClock.now());
         let queue = Queue::new(shared::aws::sqs(&config), &queues.operations);
-        let app =
-            App::new(store, Auth::DevSecret(SECRET.to_vec()), Arc::new(clock.clone())).with_queue(queue);
+        tests::events::verify_sender(&direct).await.expect("the sender verified");
+        let mail = shared::mail::Mail::new(
+            aws_sdk_sesv2::Client::new(&config),
+            tests::events::SENDER,
+            Some(CONSOLE_ACCOUNT.to_owned()),
+        );
+        let app = App::new(store, Auth::DevSecret(SECRET.to_vec()), Arc::new(clock.clone()))
+            .with_queue(queue)
+            .with_mail(mail);
         let aws_calls = AwsCalls::default();
         // Retries come back at once: the tests walk through every receive without waiting.
         let worker_app = aws_calls.app_for(&app, "operations-worker");
@@ -435,7 +445,31 @@ impl Stack {
 
     /// The e-mails the emulator's SES was asked to send to `to`: `(subject, body)`, oldest first.
     pub async fn mail_to(&self, to: &str) -> Vec<(String, String)> {
-        tests::events::sent_mail(&self.events().endpoint, to).await.expect("the emulator's SES")
+        let sent = tests::events::sent_mail(&self.events().endpoint, to).await.expect("the emulator's SES");
+        sent.into_iter().filter(|(subject, _)| !subject.starts_with(tests::events::CONFIRMATION)).collect()
+    }
+
+    /// The address confirmations SES was asked to send to `to`, oldest first.
+    pub async fn confirmations_to(&self, to: &str) -> Vec<(String, String)> {
+        let sent =
+            tests::events::sent_mail(emulator::ensure_running(), to).await.expect("the emulator's SES");
+        sent.into_iter().filter(|(subject, _)| subject.starts_with(tests::events::CONFIRMATION)).collect()
+    }
+
+    /// `client` sets its notification address to `email` and confirms it with the token the
+    /// confirmation e-mail brought (what a client does from its mail box).
+    pub async fn confirm_address(&self, client: &str, email: &str, muted: Value) {
+        let token = self.client(client);
+        let body = json!({"email": email, "muted": muted});
+        let set = self.put("/account/notifications", &token, body).await.ok(200).clone();
+        if set["email"] == email {
+            return;
+        }
+        let endpoint = emulator::ensure_running();
+        let code =
+            tests::events::confirmation_token(endpoint, email).await.expect("SES").expect("a confirmation");
+        let confirmed = self.post("/account/notifications/confirm", &token, json!({"token": code})).await;
+        assert_eq!(confirmed.ok(200)["email"], email);
     }
 
     /// A stack whose clock starts on 1 November 2026, so that its first month has 30 days.
@@ -629,7 +663,7 @@ impl Stack {
     }
 
     /// Pays an ordered service and runs its activation; answers it active.
-    async fn activate_order(&self, client: &str, service: &Value) -> Value {
+    pub async fn activate_order(&self, client: &str, service: &Value) -> Value {
         self.fund(client, service["order_price"].as_u64().unwrap()).await;
         self.drain_queue(10).await;
         let active =

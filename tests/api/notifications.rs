@@ -13,8 +13,7 @@ fn address(stack: &Stack, client: &str) -> String {
 
 async fn set_address(stack: &Stack, client: &str, muted: Value) -> String {
     let email = address(stack, client);
-    let body = json!({"email": email, "muted": muted});
-    stack.put("/account/notifications", &stack.client(client), body).await.ok(200);
+    stack.confirm_address(client, &email, muted).await;
     email
 }
 
@@ -37,7 +36,10 @@ async fn an_activation_is_one_email_and_every_history_entry_one_event() {
     let mail = stack.mail_to(&email).await;
     assert_eq!(mail.len(), 1, "one e-mail: {mail:?}");
     let (subject, body) = &mail[0];
-    assert!(subject.contains("VPS Start (debian-12)"), "names the service as its client knows it: {subject}");
+    assert!(
+        subject.contains("VPS Start \"debian-12\""),
+        "names the service as its client knows it: {subject}"
+    );
     let expiry = service["expires_at"].as_str().unwrap()[..10].to_owned();
     assert!(body.contains(&expiry), "says until when it is paid ({expiry}): {body}");
 
@@ -134,6 +136,123 @@ async fn a_muted_kind_is_logged_muted_and_a_client_without_an_address_no_address
     assert_eq!((seen["email"].clone(), seen["items"].as_array().unwrap().len()), (json!(null), 1));
 }
 
+/// A client's new address receives only its confirmation until the token it carries comes
+/// back: e-mails go on to the confirmed address meanwhile; a wrong or late token changes
+/// nothing; the token is never shown; confirmations are limited a day.
+#[tokio::test]
+async fn a_new_address_gets_only_its_confirmation_until_it_is_confirmed() {
+    let stack = Stack::with_events().await;
+    let alice = stack.client("alice");
+    let (old, new) = (address(&stack, "alice"), format!("victim@{}.test", stack.app.store.table()));
+    stack.confirm_address("alice", &old, json!([])).await;
+    let asked =
+        stack.put("/account/notifications", &alice, json!({"email": new, "muted": []})).await.ok(200).clone();
+    assert_eq!((asked["email"].clone(), asked["pending_email"].clone()), (json!(old), json!(new)));
+    assert!(!asked.to_string().contains("token") && !asked.to_string().contains("sha256"), "{asked}");
+    let endpoint = tests::emulator::ensure_running();
+    let token = tests::events::confirmation_token(endpoint, &new).await.unwrap().expect("a confirmation");
+    let confirmation = stack.confirmations_to(&new).await;
+    assert_eq!(confirmation.len(), 1, "{confirmation:?}");
+    let body = &confirmation[0].1;
+    assert!(body.contains(&format!("{}?confirm={token}", crate::helpers::CONSOLE_ACCOUNT)), "{body}");
+    assert!(!body.contains("alice"), "nothing the client chose but the address: {body}");
+
+    // Meanwhile the service's e-mails go to the confirmed address, none to the new one.
+    stack.active_vps("alice").await;
+    stack.tell().await;
+    assert_eq!(stack.mail_to(&old).await.len(), 1);
+    assert_eq!(stack.mail_to(&new).await.len(), 0, "the confirmation only");
+    assert_eq!(stack.confirmations_to(&new).await.len(), 1);
+
+    stack.post("/account/notifications/confirm", &alice, json!({"token": "0".repeat(32)})).await.problem(422);
+    stack.post("/account/notifications/confirm", &alice, json!({"code": token})).await.problem(400);
+    stack
+        .post("/account/notifications/confirm", &stack.provider(), json!({"token": token}))
+        .await
+        .problem(403);
+    stack
+        .post("/account/notifications/confirm", &stack.client("bob"), json!({"token": token}))
+        .await
+        .problem(422);
+    // A day later the token has expired.
+    use shared::domain::Clock;
+    let now = stack.clock.now();
+    let later = now.plus_seconds(24 * 3600 + 1);
+    stack.clock.set(later);
+    let alice_later = stack.client("alice");
+    stack.post("/account/notifications/confirm", &alice_later, json!({"token": token})).await.problem(422);
+    stack.clock.set(now);
+    let confirmed =
+        stack.post("/account/notifications/confirm", &alice, json!({"token": token})).await.ok(200).clone();
+    assert_eq!((confirmed["email"].clone(), confirmed["pending_email"].clone()), (json!(new), Value::Null));
+    stack.post("/account/notifications/confirm", &alice, json!({"token": token})).await.problem(422);
+
+    // At most five confirmations a day (two asked for so far), then 429 with when to ask again.
+    for i in 0..4 {
+        let other = json!({"email": format!("other{i}@example.com")});
+        let answer = stack.put("/account/notifications", &alice, other).await;
+        if i < 3 {
+            answer.ok(200);
+        } else {
+            let retry = answer.headers.get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+            assert!(answer.problem(429).to_string().contains("at most 5"), "the sixth of the day");
+            assert!(retry.is_some_and(|s| s <= 86_400));
+        }
+    }
+}
+
+/// What a client typed reaches the provider's e-mails only when it is what the service needs,
+/// and then as quoted data.
+#[tokio::test]
+async fn client_text_in_emails_is_only_what_the_service_needs_and_quoted() {
+    let stack = Stack::with_events().await;
+    let email = set_address(&stack, "alice", json!([])).await;
+    stack.active_vps("alice").await;
+    stack.tell().await;
+    let mail = stack.mail_to(&email).await;
+    assert_eq!(mail[0].0, "Your service VPS Start \"debian-12\" is active", "{mail:?}");
+    let lure = "debian-12 Your account is locked: call 555-0100 now";
+    let order = json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": lure}});
+    let service = stack.post("/services", &stack.client("alice"), order).await.ok(201).clone();
+    stack.activate_order("alice", &service).await;
+    stack.tell().await;
+    let mail = stack.mail_to(&email).await;
+    let last = mail.last().unwrap();
+    assert_eq!(last.0, "Your service VPS Start is active");
+    assert!(!last.1.contains("555-0100"), "{}", last.1);
+}
+
+/// A client is e-mailed at most `EMAILS_PER_HOUR` an hour: the rest are held, listed in its
+/// notifications as held, never sent; the next hour sends again.
+#[tokio::test]
+async fn an_hour_sends_at_most_the_set_number_of_emails_and_lists_the_rest_as_held() {
+    let mut stack = Stack::new().await;
+    stack.app.settings.emails_per_hour = 3;
+    let stack = stack.and_events().await;
+    let email = set_address(&stack, "alice", json!([])).await;
+    let alice = stack.client("alice");
+    let id = id_of(&stack.active_vps("alice").await);
+    for _ in 0..3 {
+        stack.post(&format!("/services/{id}/disable"), &alice, json!({})).await.ok(200);
+        stack.drain_queue(5).await;
+        stack.post(&format!("/services/{id}/enable"), &alice, json!({})).await.ok(200);
+        stack.drain_queue(5).await;
+    }
+    stack.tell().await;
+    assert_eq!(stack.mail_to(&email).await.len(), 3, "activated, suspended, resumed; then held");
+    let statuses: Vec<Value> = log(&stack, "alice").await.iter().map(|n| n["status"].clone()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "sent").count(), 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == "held").count(), 4, "{statuses:?}");
+    let held = log(&stack, "alice").await.into_iter().find(|n| n["status"] == "held").unwrap();
+    assert!(held["error"].as_str().unwrap().contains("3 e-mails"), "{held}");
+    // The next hour: sent again.
+    stack.clock.advance_seconds(3600);
+    stack.post(&format!("/services/{id}/disable"), &alice, json!({})).await.ok(200);
+    stack.drain_queue(5).await;
+    stack.tell().await;
+    assert_eq!(stack.mail_to(&email).await.len(), 4);
+}
+
 #[tokio::test]
 async fn settings_refuse_a_bad_address_and_muting_what_a_client_must_hear() {
     let stack = Stack::new().await;
@@ -150,12 +269,11 @@ async fn settings_refuse_a_bad_address_and_muting_what_a_client_must_hear() {
         .put("/account/notifications", &alice, json!({"email": "alice@example.com", "muted": ["sometimes"]}))
         .await
         .problem(400);
-    assert_eq!(
-        stack.get("/account/notifications", &alice).await.ok(200),
-        &json!({"email": null, "muted": []})
-    );
-    let saved = json!({"email": "alice@example.com", "muted": ["renewed"]});
-    stack.put("/account/notifications", &alice, saved.clone()).await.ok(200);
+    let nothing = json!({"email": null, "muted": [], "pending_email": null, "pending_until": null});
+    assert_eq!(stack.get("/account/notifications", &alice).await.ok(200), &nothing);
+    let email = format!("alice@{}.test", stack.app.store.table());
+    stack.confirm_address("alice", &email, json!(["renewed"])).await;
+    let saved = json!({"email": email, "muted": ["renewed"], "pending_email": null, "pending_until": null});
     assert_eq!(stack.get("/account/notifications", &alice).await.ok(200), &saved);
     // The provider sets a client's; a client reaches no one else's.
     let provider = stack.provider();
@@ -197,7 +315,7 @@ async fn a_providers_template_is_used_and_a_broken_one_refused() {
     stack.tell().await;
     let mail = stack.mail_to(&email).await;
     assert_eq!(mail.len(), 1);
-    assert_eq!(mail[0].0, "Ready: VPS Start (debian-12)");
+    assert_eq!(mail[0].0, "Ready: VPS Start \"debian-12\"");
 }
 
 #[tokio::test]
@@ -233,6 +351,37 @@ async fn a_reminder_happens_once_over_three_runs_and_two_concurrent_ones() {
     stack.clock.set(Timestamp::parse("2026-11-27T01:00:00Z").unwrap());
     assert_eq!(stack.run_job("reminders").await["acted"], 1);
     assert_eq!(stack.run_job("reminders").await["acted"], 0);
+}
+
+/// Each due service is read once per reminder: the run an hour after one that read its
+/// window reads nothing again, a run out of time before its first page leaves the window
+/// whole for the next, and a day ahead each is read once more, for the 1-day reminder.
+#[tokio::test]
+async fn reminders_read_each_due_service_once_per_reminder_and_go_on_where_they_stopped() {
+    use shared::sweeps::{reminders, Budget};
+    let stack = Stack::on_november_first().await;
+    for client in ["once-a", "once-b", "once-c", "once-d"] {
+        stack.active_vps(client).await;
+    }
+    let run = |budget| {
+        let mut app = stack.aws_calls.app_for(&stack.app, "reminders");
+        app.store = app.store.with_sweep_page(1);
+        async move {
+            let summary = reminders(&app, budget).await.expect("the job ran");
+            (summary.found, summary.acted, summary.unfinished)
+        }
+    };
+    // Expire 1 December, renewed 3 days ahead: the 7-day reminder from 21 November.
+    stack.clock.set(Timestamp::parse("2026-11-21T06:00:00Z").unwrap());
+    assert_eq!(run(Budget::of(std::time::Duration::ZERO)).await, (0, 0, true), "no time: nothing read");
+    assert_eq!(run(Budget::UNLIMITED).await, (4, 4, false), "the next run reads them, a page each");
+    for _ in 0..3 {
+        stack.clock.advance_seconds(3600);
+        assert_eq!(run(Budget::UNLIMITED).await, (0, 0, false), "an hour later: nothing read again");
+    }
+    stack.clock.set(Timestamp::parse("2026-11-27T06:00:00Z").unwrap());
+    assert_eq!(run(Budget::UNLIMITED).await, (4, 4, false), "a day ahead: the 1-day reminder");
+    assert_eq!(run(Budget::UNLIMITED).await, (0, 0, false));
 }
 
 #[tokio::test]
@@ -515,6 +664,54 @@ async fn ses_throttling_is_retried_and_a_rejection_is_recorded_and_not_sent_agai
     );
     assert_eq!(deliver().await.unwrap(), 0, "the message did not come back");
     assert_eq!(stack.mail_to(&email).await.len(), 1);
+}
+
+/// A send that provably never reached SES (its connection refused) is not "may have arrived":
+/// the message comes back and the e-mail goes once the mail service can be reached.
+#[tokio::test]
+async fn a_send_that_never_reached_the_mail_service_is_sent_again() {
+    let stack = Stack::with_events().await;
+    let email = set_address(&stack, "alice", json!([])).await;
+    stack.active_vps("alice").await;
+    stack.publish_events().await;
+    // Nothing listens on the port just freed: every connection is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let unreachable =
+        tests::emulator::sdk_config_with(&format!("http://127.0.0.1:{closed}"), tests::faults::resilience())
+            .await;
+    let notifier = notifier::Notifier::new(
+        stack.app.clone(),
+        aws_sdk_sesv2::Client::new(&unreachable),
+        tests::events::SENDER,
+    );
+    let events = stack.events.as_ref().unwrap();
+    let delivered = tests::bridge::pump(&events.sqs, &events.queues.notifications, |event| async {
+        let event = lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+        notifier.handle(event).await.map_err(|e| -> tests::bridge::BridgeError { e.to_string().into() })
+    })
+    .await
+    .unwrap();
+    assert!(delivered >= 1);
+    let logged = log(&stack, "alice").await;
+    assert_eq!(
+        (logged[0]["status"].clone(), logged[0]["error"].clone()),
+        (json!("failed"), json!("the e-mail could not be sent yet; it is sent again"))
+    );
+    assert!(stack.mail_to(&email).await.is_empty());
+    // The message comes back after its visibility timeout: its event, to a notifier that can
+    // reach the mail service.
+    let activation = stack
+        .tapped()
+        .await
+        .into_iter()
+        .map(|envelope| envelope["detail"].clone())
+        .find(|detail| detail["operation"] == "activation" && detail["status_after"] == "active")
+        .expect("the activation's event");
+    let activation: shared::domain::events::LifecycleEvent = serde_json::from_value(activation).unwrap();
+    stack.clock.advance_seconds(180);
+    stack.events().notifier.notify(&activation).await;
+    assert_eq!(stack.mail_to(&email).await.len(), 1, "sent once it could be");
+    assert_eq!(log(&stack, "alice").await[0]["status"], "sent");
 }
 
 /// What the bus carries (and its archive and the webhook): ids, statuses, amounts, dates and

@@ -101,7 +101,8 @@ async fn run_every_function(stack: &Stack) {
 async fn notifications(stack: &Stack) {
     let (alice, provider) = (stack.client("alice"), stack.provider());
     let address = format!("alice@{}.test", stack.app.store.table());
-    done(stack, "PUT", "/account/notifications", &alice, Some(json!({"email": address}))).await;
+    // Set and confirmed with the token e-mailed to it.
+    stack.confirm_address("alice", &address, json!([])).await;
     done(stack, "GET", "/account/notifications", &alice, None).await;
     done(stack, "GET", "/notifications", &alice, None).await;
     done(stack, "PUT", "/clients/alice/notifications", &provider, Some(json!({"email": address}))).await;

@@ -14,8 +14,7 @@ fn address(stack: &Stack, client: &str) -> String {
 
 async fn set_address(stack: &Stack, client: &str) -> String {
     let email = address(stack, client);
-    let body = json!({"email": email, "muted": []});
-    stack.put("/account/notifications", &stack.client(client), body).await.ok(200);
+    stack.confirm_address(client, &email, json!([])).await;
     email
 }
 

@@ -13,12 +13,14 @@ Checks, in order, failing (exit 1) with what deviated:
   from her balance (`Confirm`) and watches the service page reach `Active` without a reload;
   disables it (`Suspended`), enables it (`Active`), renews it after its quote, opens a ticket,
   reloads the deep link `/console/services/{id}`; an action button used with the keyboard;
+- with --emulator, alice sets a new notification address on her Account page and confirms it
+  by the link of the confirmation e-mail (read from the emulator's SES);
 - bob, at alice's deep link, sees "Not found" and none of her data;
 - the provider filters the services by type, status and client, opens alice's service and
   disables it as administrator; alice's page then says `Suspended by administrator` and has no
   `Enable` button;
-- axe-core finds no serious or critical violation on the sign-in, services, service and order
-  pages;
+- axe-core finds no serious or critical violation on the sign-in, services, service, order
+  and account pages;
 - screenshots of those pages at 1280x800 and 390x844 under --out.
 No uncaught script error and no Content-Security-Policy violation may happen on the way.
 
@@ -30,6 +32,7 @@ shown, the median of 5; one JSON line on stdout.
 
 import argparse
 import gzip
+import html
 import json
 import pathlib
 import re
@@ -187,6 +190,7 @@ class Run:
         self.retried_renewal(service_id)
         self.paging(service_id)
         self.guards()
+        self.notification_address()
         self.other_client(service_id)
         self.provider_flow(service_id)
         self.suspended_by_admin(service_id)
@@ -524,6 +528,33 @@ class Run:
             return r.ok ? (await r.json()).balance : null;
         }}""")
 
+    def notification_address(self):
+        """alice sets a new address on her Account page and confirms it from the e-mail's link."""
+        if not self.args.emulator:
+            return
+        self.say("alice sets a new notification address, then confirms it by the e-mail's link")
+        page = self.context(axe=True)
+        self.sign_in(page, self.args.alice, "/console/account")
+        expect(page.get_by_text("Sent to", exact=True)).to_be_visible()
+        new = "alice.new@e2e.example"
+        page.get_by_label("New address", exact=True).fill(new)
+        self.button(page, "Send a code").click()
+        expect(page.get_by_role("status").filter(has_text="A code was sent")).to_contain_text(new)
+        expect(page.get_by_text(f"{new} (the code sent there works until")).to_be_visible()
+        self.axe(page, "account")
+        data = page.request.get(self.args.emulator.rstrip("/") + "/moto-api/data.json").json()
+        sent = [m for m in data["ses"]["Message"] if new in m["destinations"]["ToAddresses"]]
+        check(len(sent) == 1, f"{len(sent)} e-mails to the new address, not one confirmation")
+        found = re.search(r"(https?://\S+/console/account\?confirm=)([0-9a-f]{32})", html.unescape(sent[0]["body"]))
+        check(found is not None, f"no link in the confirmation: {sent[0]['body'][:300]}")
+        link = self.base + "/console/account?confirm=" + found.group(2)
+        page.goto(link)
+        expect(page.get_by_role("status").filter(has_text="Confirmed")).to_contain_text(new)
+        check("confirm=" not in page.url, f"the token stays in the address bar: {page.url}")
+        status, settings = self.api(page, "GET", "/account/notifications", self.args.alice)
+        check(status == 200 and settings["email"] == new and settings["pending_email"] is None, f"{status} {settings}")
+        page.context.close()
+
     def other_client(self, service_id):
         self.say("bob opens alice's deep link: Not found, none of her data")
         page = self.context()
@@ -649,6 +680,7 @@ def main():
     parser.add_argument("--bob", help="another client's token")
     parser.add_argument("--provider", help="a provider's token")
     parser.add_argument("--out", default="target/console", help="where the screenshots go")
+    parser.add_argument("--emulator", required=False, help="the emulator's URL (its SES keeps the e-mails sent)")
     parser.add_argument("--bench", action="store_true", help="measure the first load instead")
     args = parser.parse_args()
     if not args.bench and not (args.bob and args.provider):

@@ -57,12 +57,7 @@ pub async fn create_event_resources(
         queue(&sqs, &notifications, Some(redrive.to_string())).await?;
     subscribe(&events, bus, &notifications, &notifications_arn).await?;
     let (publisher_failures, _) = queue(&sqs, &format!("{bus}-publisher-failures"), None).await?;
-    let ses = aws_sdk_sesv2::Client::new(config);
-    match ses.create_email_identity().email_identity(SENDER).send().await {
-        Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_already_exists_exception()) => {}
-        Err(e) => return Err(e.into()),
-    }
+    verify_sender(config).await?;
     Ok(EventQueues {
         bus: bus.to_owned(),
         tap: tap_url,
@@ -70,6 +65,29 @@ pub async fn create_event_resources(
         notifications_dead_letter: dead_letter_url,
         publisher_failures,
     })
+}
+
+/// Verifies `SENDER` in the emulator's SES (it may be already).
+pub async fn verify_sender(config: &SdkConfig) -> Result<(), BridgeError> {
+    let ses = aws_sdk_sesv2::Client::new(config);
+    match ses.create_email_identity().email_identity(SENDER).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_already_exists_exception()) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// How an address confirmation's subject starts.
+pub const CONFIRMATION: &str = "Confirm your address";
+
+/// The one-time token of the last address confirmation sent to `to` (none sent: `None`).
+pub async fn confirmation_token(endpoint: &str, to: &str) -> Result<Option<String>, BridgeError> {
+    let mail = sent_mail(endpoint, to).await?;
+    let last = mail.iter().rev().find(|(subject, _)| subject.starts_with(CONFIRMATION));
+    Ok(last.and_then(|(_, body)| {
+        let after = body.split("the code ").nth(1)?;
+        Some(after.chars().take_while(char::is_ascii_hexdigit).collect())
+    }))
 }
 
 /// The queue `name` (created when missing): its URL and ARN.

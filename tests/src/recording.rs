@@ -30,7 +30,11 @@ impl AwsCalls {
             let sqs = queue.client().config().to_builder().interceptor(recorder).build();
             Queue::new(aws_sdk_sqs::Client::from_conf(sqs), queue.url())
         });
-        App { store, queue, ..app.clone() }
+        let mail = app.mail.as_ref().map(|mail| {
+            let ses = mail.client().config().to_builder().interceptor(self.recorder(function)).build();
+            mail.with_client(aws_sdk_sesv2::Client::from_conf(ses))
+        });
+        App { store, queue, mail, ..app.clone() }
     }
 
     /// An EventBridge client of `function`'s, recording here.

@@ -18,6 +18,7 @@ use shared::domain::events::{LifecycleEvent, SOURCE};
 use shared::domain::notification::{
     self, default_template, About, Delivery, Email, Kind, Notification, UNCONFIRMED,
 };
+use shared::domain::Timestamp;
 use shared::App;
 
 /// How long an attempt holds a notification it claimed before another may take it over: past
@@ -46,6 +47,26 @@ enum SendError {
     Unknown(String),
 }
 
+/// Whether a send provably never reached the mail service: its connection was refused or timed
+/// out connecting (the SDK's connect timeout; an attempt that timed out later is a
+/// `TimeoutError`, which may have been taken).
+fn never_connected<E, R>(e: &aws_sdk_sesv2::error::SdkError<E, R>) -> bool {
+    let aws_sdk_sesv2::error::SdkError::DispatchFailure(failure) = e else { return false };
+    let refused = failure.as_connector_error().is_some_and(|c| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(c);
+        std::iter::from_fn(|| {
+            let current = source?;
+            source = current.source();
+            Some(current)
+        })
+        .any(|err| {
+            err.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        })
+    });
+    failure.is_timeout() || refused
+}
+
 /// SES's answers that say "not now": retried here with back-off, then the message comes back.
 const THROTTLED: [&str; 3] = ["ThrottlingException", "TooManyRequestsException", "LimitExceededException"];
 /// SES's answers that say "never": recorded on the notification, not sent again.
@@ -58,6 +79,7 @@ const REJECTED: [&str; 5] = [
 ];
 /// Sends of a throttled e-mail, with the back-off before each retry (100 ms, then 400 ms).
 const SEND_ATTEMPTS: u32 = 3;
+const HOUR: i64 = 3600;
 const SEND_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// An event as EventBridge delivers it to a queue (the fields used).
@@ -158,6 +180,26 @@ impl Notifier {
         if !notification.to_send() {
             return Ok(Outcome::Logged(notification.status));
         }
+        let within = match self.within_the_hour(event, kind, now).await {
+            Ok(within) => within,
+            Err(error) => {
+                // The claim is given back as failed, so that the message, when it comes back,
+                // takes it again rather than finding a dead claim.
+                let released = Notification { error: Some(error.clone()), ..notification };
+                self.app.store.settle_notification(&released).await.map_err(|e| e.to_string())?;
+                return Ok(Outcome::Retry(error));
+            }
+        };
+        if !within {
+            let per_hour = self.app.settings.emails_per_hour;
+            let held = Notification {
+                status: Delivery::Held,
+                error: Some(shared::domain::notification::held(per_hour)),
+                ..notification
+            };
+            self.app.store.settle_notification(&held).await.map_err(|e| e.to_string())?;
+            return Ok(Outcome::Logged(Delivery::Held));
+        }
         let to = notification.to.clone().unwrap_or_default();
         let sent = self.send(&to, &email).await;
         (notification.status, notification.error) = match &sent {
@@ -178,6 +220,26 @@ impl Notifier {
             }
             Err(SendError::Refused(error)) => Ok(Outcome::Retry(error)),
         }
+    }
+
+    /// Counts an e-mail to the event's client in this hour: false when it had its
+    /// `EMAILS_PER_HOUR` already (a client cycling a service through suspensions, say).
+    /// A kind a client must hear of (it cannot mute it) is not counted unless the client caused
+    /// it itself: a provider's sweep suspending many services tells each.
+    async fn within_the_hour(
+        &self,
+        event: &LifecycleEvent,
+        kind: Kind,
+        now: Timestamp,
+    ) -> Result<bool, String> {
+        if !kind.can_be_muted() && event.actor.id != event.client_id.as_str() {
+            return Ok(true);
+        }
+        let hour_start = now.unix_seconds() - now.unix_seconds().rem_euclid(HOUR);
+        let hour = Timestamp::from_unix_millis(hour_start * 1000).to_string();
+        let counter = shared::store::keys::emails_sent(event.client_id.as_str(), &hour[..13]);
+        let per_hour = self.app.settings.emails_per_hour;
+        self.app.store.count_email(counter, per_hour, hour_start + 2 * HOUR).await.map_err(|e| e.to_string())
     }
 
     /// Sends, again after a throttling answer (which says it was not taken), with back-off.
@@ -222,8 +284,10 @@ impl Notifier {
                     aws_sdk_sesv2::error::SdkError::ServiceError(e) => !e.raw().status().is_server_error(),
                     _ => false,
                 };
-                // Not sent at all: the request could not be built or signed (no credentials).
-                let unsent = matches!(e, aws_sdk_sesv2::error::SdkError::ConstructionFailure(_));
+                // Not sent at all: the request could not be built or signed (no credentials), or
+                // no connection was made (refused, or it timed out connecting).
+                let unsent = matches!(e, aws_sdk_sesv2::error::SdkError::ConstructionFailure(_))
+                    || never_connected(&e);
                 let code = e.as_service_error().and_then(|e| e.meta().code()).unwrap_or_default().to_owned();
                 let error = aws_sdk_sesv2::error::DisplayErrorContext(e).to_string();
                 match (answered || unsent, REJECTED.contains(&code.as_str())) {

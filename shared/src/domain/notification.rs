@@ -121,19 +121,19 @@ fn is_suspended(status: Status) -> bool {
 /// Longest address accepted (RFC 5321's path limit).
 pub const MAX_EMAIL: usize = 254;
 
-/// A client's notification address and the kinds it muted.
+/// A client's notification address and the kinds it muted, as a request sets them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
+pub struct SettingsRequest {
     pub email: Option<String>,
     #[serde(default)]
     pub muted: Vec<Kind>,
 }
 
-impl Settings {
-    /// The settings as stored: the address trimmed, the muted kinds sorted once each; a
+impl SettingsRequest {
+    /// The request as stored: the address trimmed, the muted kinds sorted once each; a
     /// malformed address, or muting a kind that cannot be muted, is refused.
-    pub fn validated(self) -> Result<Settings, super::RuleViolation> {
+    pub fn validated(self) -> Result<SettingsRequest, super::RuleViolation> {
         let email = self.email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
         if let Some(email) = &email {
             if !is_email(email) {
@@ -146,8 +146,106 @@ impl Settings {
         let mut muted = self.muted;
         muted.sort();
         muted.dedup();
-        Ok(Settings { email, muted })
+        Ok(SettingsRequest { email, muted })
     }
+}
+
+/// How long a confirmation link works.
+pub const CONFIRMATION_SECONDS: i64 = 24 * 3600;
+
+/// A client's notification settings: the confirmed address e-mails go to, the kinds muted, and
+/// an address waiting for its confirmation (which receives nothing else until confirmed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub email: Option<String>,
+    #[serde(default)]
+    pub muted: Vec<Kind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingAddress>,
+}
+
+/// A new address and the one-time code that confirms it (kept as its SHA-256 only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAddress {
+    pub email: String,
+    pub code_sha256: String,
+    pub until: Timestamp,
+}
+
+/// Who asks for a change of settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetBy {
+    /// The client: a new address is confirmed from its mail box first.
+    Client,
+    /// The provider, which vouches for the address it sets.
+    Provider,
+}
+
+impl Settings {
+    /// These settings after `request`: the muted kinds as asked; the address as asked when the
+    /// provider sets it, when it is removed, or when it is the confirmed one; else the confirmed
+    /// address stays and the new one waits for `code` (the answer's address is the one to send
+    /// the code to).
+    pub fn change(
+        &self,
+        request: SettingsRequest,
+        by: SetBy,
+        code: &str,
+        now: Timestamp,
+    ) -> (Settings, Option<String>) {
+        let muted = request.muted;
+        match request.email {
+            Some(email) if by == SetBy::Client && self.email.as_deref() != Some(email.as_str()) => {
+                let pending = PendingAddress {
+                    email: email.clone(),
+                    code_sha256: sha256_hex(code),
+                    until: now.plus_seconds(CONFIRMATION_SECONDS),
+                };
+                (Settings { email: self.email.clone(), muted, pending: Some(pending) }, Some(email))
+            }
+            email => (Settings { email, muted, pending: None }, None),
+        }
+    }
+
+    /// These settings with the waiting address confirmed by `code`: `None` when no address
+    /// waits, the code is not its code, or it came too late.
+    pub fn confirm(&self, code: &str, now: Timestamp) -> Option<Settings> {
+        let pending = self.pending.as_ref()?;
+        let matches = constant_time_eq(pending.code_sha256.as_bytes(), sha256_hex(code.trim()).as_bytes());
+        (matches && now < pending.until).then(|| Settings {
+            email: Some(pending.email.clone()),
+            muted: self.muted.clone(),
+            pending: None,
+        })
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The e-mail that asks a new address to confirm it: fixed words, the code and the link, and
+/// nothing the client typed but the address itself.
+pub fn confirmation_email(code: &str, link: Option<&str>, provider: &str) -> Email {
+    let link_line = link.map(|l| format!("{l}?confirm={code}")).unwrap_or_default();
+    let text = format!(
+        "Someone asked that notifications about their hosting services with {provider} be sent to this \
+         address.\n\nIf it was you, confirm the address: {}enter the code {code} on the Account page of \
+         the console. The code works for 24 hours.\n\nIf it was not you, ignore this e-mail: nothing \
+         else will be sent to this address.\n",
+        if link_line.is_empty() { String::new() } else { format!("open {link_line} or ") },
+    );
+    let html = format!("<p>{}</p>", html_escape(&text).replace("\n\n", "</p><p>").replace('\n', " "));
+    Email { subject: format!("Confirm your address for {provider} notifications"), text, html }
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// `local@domain.tld` in printable ASCII, without spaces, quotes or angle brackets (nothing a
@@ -294,7 +392,7 @@ pub fn context(kind: Kind, event: &LifecycleEvent, about: &About) -> Value {
     let renewal_price = money(service.renewal_price);
     let at = event.at.to_string();
     let mut context = json!({
-        "service": service.name(about.tariff_name),
+        "service": service.mail_name(about.tariff_name),
         "service_id": event.service_id,
         "kind": kind.as_str(),
         "at": format!("{} {} UTC", &at[..10], &at[11..16]),
@@ -417,6 +515,9 @@ pub enum Delivery {
     NoAddress,
     /// Not sent (yet): being sent, or the mail service refused it and it is retried.
     Failed,
+    /// Not e-mailed: its client had had the most e-mails an hour allows (`EMAILS_PER_HOUR`).
+    /// It stays in the client's notifications, where the console lists it.
+    Held,
 }
 
 /// One event told to one client: its log entry, which is also the client's inbox.
@@ -447,6 +548,11 @@ pub const UNCONFIRMED: &str = "sending was interrupted: it may not have arrived,
 /// What a notification the mail service will never send says (the provider reads the mail
 /// service's words after it).
 pub const REJECTED: &str = "rejected by the mail service, not sent again";
+
+/// A held notification's words (`Delivery::Held`).
+pub fn held(per_hour: u32) -> String {
+    format!("held: more than {per_hour} e-mails to this client in an hour; listed here, not e-mailed")
+}
 
 /// The same, as its client reads it.
 pub const REJECTED_FOR_CLIENT: &str =
@@ -586,7 +692,12 @@ mod tests {
         for kind in Kind::ALL {
             let email =
                 default_template(kind).check(kind).unwrap_or_else(|e| panic!("{}: {e}", kind.as_str()));
-            assert!(email.subject.contains("VPS Start (debian-12)"), "{}: {}", kind.as_str(), email.subject);
+            assert!(
+                email.subject.contains("VPS Start \"debian-12\""),
+                "{}: {}",
+                kind.as_str(),
+                email.subject
+            );
             assert!(!email.subject.contains('\n'));
             assert!(!email.text.trim().is_empty() && !email.html.trim().is_empty(), "{}", kind.as_str());
         }
@@ -660,18 +771,34 @@ mod tests {
         };
         let email = template.render(&context).unwrap();
         assert!(!email.subject.contains('\n') && !email.subject.contains('\r'));
-        assert!(email.html.contains("&lt;b&gt;") && !email.html.contains("<b>"), "{}", email.html);
+        assert_eq!(
+            (email.subject.as_str(), email.html.as_str()),
+            ("VPS", "<p>VPS</p>"),
+            "typed text left out"
+        );
+        service.params.insert("os_template".into(), "debian-12".into());
+        let plain =
+            super::context(Kind::Deleted, &event, &About { service: &service, tariff_name: "VPS <Pro>" });
+        let email = template.render(&plain).unwrap();
+        assert_eq!(
+            email.html, "<p>VPS &lt;Pro&gt; &quot;debian-12&quot;</p>",
+            "escaped, the parameter quoted"
+        );
+        assert_eq!(email.subject, "VPS <Pro> \"debian-12\"");
     }
 
     #[test]
     fn settings_refuse_a_bad_address_and_muting_what_must_be_heard() {
-        let ok = Settings {
+        let ok = SettingsRequest {
             email: Some(" alice@example.com ".into()),
             muted: vec![Kind::Renewed, Kind::Activated, Kind::Renewed],
         };
         assert_eq!(
             ok.validated().unwrap(),
-            Settings { email: Some("alice@example.com".into()), muted: vec![Kind::Activated, Kind::Renewed] }
+            SettingsRequest {
+                email: Some("alice@example.com".into()),
+                muted: vec![Kind::Activated, Kind::Renewed]
+            }
         );
         for bad in [
             "alice",
@@ -684,13 +811,50 @@ mod tests {
             "alice@-x.com",
             "alice@x..com",
         ] {
-            let settings = Settings { email: Some(bad.into()), muted: vec![] };
+            let settings = SettingsRequest { email: Some(bad.into()), muted: vec![] };
             assert!(settings.validated().is_err(), "{bad}");
         }
         for kind in [Kind::Suspended, Kind::DeletionUpcoming, Kind::Deleted] {
-            assert!(Settings { email: None, muted: vec![kind] }.validated().is_err(), "{kind:?}");
+            assert!(SettingsRequest { email: None, muted: vec![kind] }.validated().is_err(), "{kind:?}");
         }
-        assert_eq!(Settings { email: Some(" ".into()), muted: vec![] }.validated().unwrap().email, None);
+        assert_eq!(
+            SettingsRequest { email: Some(" ".into()), muted: vec![] }.validated().unwrap().email,
+            None
+        );
+    }
+
+    #[test]
+    fn a_clients_new_address_waits_for_its_token_and_the_providers_does_not() {
+        let now = Timestamp::parse("2026-12-01T10:00:00Z").unwrap();
+        let confirmed = Settings { email: Some("old@example.com".into()), ..Settings::default() };
+        let ask = |email: &str| SettingsRequest { email: Some(email.into()), muted: vec![Kind::Renewed] };
+        let (waiting, to) = confirmed.change(ask("new@example.com"), SetBy::Client, "c0de", now);
+        assert_eq!(
+            (waiting.email.as_deref(), to.as_deref()),
+            (Some("old@example.com"), Some("new@example.com"))
+        );
+        assert_eq!(waiting.muted, vec![Kind::Renewed], "the muted kinds change at once");
+        assert!(!serde_json::to_string(&waiting).unwrap().contains("c0de"), "only the token's hash is kept");
+        assert_eq!(waiting.confirm("c0dE", now), None);
+        assert_eq!(waiting.confirm("c0de", now.plus_seconds(CONFIRMATION_SECONDS)), None, "too late");
+        let done = waiting.confirm(" c0de ", now.plus_seconds(60)).unwrap();
+        assert_eq!((done.email.as_deref(), &done.pending), (Some("new@example.com"), &None));
+        assert_eq!(done.confirm("c0de", now), None, "once");
+        // The confirmed address again, or none, or the provider's: no token.
+        assert_eq!(waiting.change(ask("old@example.com"), SetBy::Client, "x", now).1, None);
+        let (vouched, to) = confirmed.change(ask("new@example.com"), SetBy::Provider, "x", now);
+        assert_eq!((vouched.email.as_deref(), to, vouched.pending), (Some("new@example.com"), None, None));
+        let removed = SettingsRequest { email: None, muted: vec![] };
+        assert_eq!(waiting.change(removed, SetBy::Client, "x", now).0, Settings::default());
+    }
+
+    #[test]
+    fn a_confirmation_carries_the_token_and_the_link_and_nothing_a_client_typed() {
+        let email = confirmation_email("ab12", Some("https://h.example/console/account"), "Support & Co");
+        assert!(email.text.contains("https://h.example/console/account?confirm=ab12"), "{}", email.text);
+        assert!(email.text.contains("the code ab12"));
+        assert!(email.html.contains("Support &amp; Co") && !email.html.contains("Support & Co"));
+        assert!(!confirmation_email("ab12", None, "S").text.contains("http"));
     }
 
     #[test]

@@ -276,6 +276,21 @@ impl Service {
         }
     }
 
+    /// The service as an e-mail names it: the tariff, and its main parameter as quoted data
+    /// only when it is what the service needs (a host name or a template's name: letters,
+    /// digits, dots, dashes and underscores, at most 63 characters): `VPS Start "debian-12"`.
+    /// Anything else a client typed stays out of the provider's e-mails.
+    pub fn mail_name(&self, tariff_name: &str) -> String {
+        let plain = |v: &&String| {
+            (1..=63).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+        };
+        let main = ["domain", "os_template", "os"].iter().find_map(|p| self.params.get(*p)).filter(plain);
+        match main {
+            Some(main) => format!("{tariff_name} \"{main}\""),
+            None => tariff_name.to_owned(),
+        }
+    }
+
     /// Whether the provider should look at it: its latest operation was given up, or its
     /// activation found no resources. A later successful operation clears it.
     pub fn needs_attention(&self) -> bool {

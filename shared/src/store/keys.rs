@@ -18,9 +18,12 @@
 //! |                   |                     |                   | all: `TICKETS` / same                      |
 //! | idempotency record| `IDEM#{principal}#{key}` | `IDEM`       | (TTL attribute `ttl_at`)                   |
 //! | reminder sent     | `SVC#{id}`          | `REMINDER#{kind}#{due}#{days}` | (TTL: gone after its due date)|
+//! | job checkpoint    | `JOB#{job}`         | `WALK#{walk}`     | `through`: the index sort key reached      |
 //! | notification prefs| `NOTIFY#{client}`   | `SETTINGS`        |                                            |
 //! | notification      | `NOTIFY#{client}`   | `SENT#{event id}` | (one per event and client)                 |
 //! | tickets a day     | `TICKETS#{client}`  | `DAY#{YYYY-MM-DD}`| `count` (TTL: gone the day after)          |
+//! | e-mails an hour   | `EMAILS#{client}`   | `HOUR#{YYYY-MM-DDTHH}` | `count` (TTL: gone the hour after)    |
+//! | confirmations a day | `EMAILS#{client}` | `CONFIRM#{YYYY-MM-DD}` | `count` (TTL: gone the day after)     |
 //! | e-mail template   | `TEMPLATE#{kind}`   | `META`            | (the provider's; the default is built in)  |
 //!
 //! The sparse schedule indexes: renewal `RENEW#{type}` / `{expires_at}#{id}` (auto-renewal on)
@@ -442,11 +445,42 @@ pub fn service_sort_prefix() -> String {
 }
 
 /// How many tickets a client opened on a UTC day (`YYYY-MM-DD`).
+/// How many e-mails a client was sent in the hour starting `hour` (`YYYY-MM-DDTHH`).
+pub fn emails_sent(client: &str, hour: &str) -> Key {
+    Key { pk: format!("EMAILS#{client}"), sk: format!("HOUR#{hour}") }
+}
+
+/// How many address confirmations a client asked for on `day`.
+pub fn confirmations_sent(client: &str, day: &str) -> Key {
+    Key { pk: format!("EMAILS#{client}"), sk: format!("CONFIRM#{day}") }
+}
+
 pub fn tickets_opened(client: &str, day: &str) -> Key {
     Key { pk: format!("TICKETS#{client}"), sk: format!("DAY#{day}") }
 }
 
 /// The marker that a reminder was sent: one per service, reminder kind, due date and day count.
+/// Where a scheduled job's walk through an index stopped (`sweeps::reminders`).
+pub fn job_checkpoint(job: &str, walk: &str) -> Key {
+    Key { pk: format!("JOB#{job}"), sk: format!("WALK#{walk}") }
+}
+
+/// The partition of a job's checkpoints, and their sort key prefix.
+pub fn job_checkpoints(job: &str) -> (String, String) {
+    (format!("JOB#{job}"), "WALK#".into())
+}
+
+/// The walk of a checkpoint's key.
+pub fn walk_of(item: &Item) -> Option<String> {
+    string(item, SK)?.strip_prefix("WALK#").map(str::to_owned)
+}
+
+/// The first sort key after `key` in an index whose sort keys are `{time}#{id}` or
+/// `up_to(time)`: no other key extends one of them.
+pub fn after(key: &str) -> String {
+    format!("{key}\u{1}")
+}
+
 pub fn reminder(service: &ServiceId, kind: &str, due: Timestamp, days: u32) -> Key {
     Key { pk: service_partition(service), sk: format!("REMINDER#{kind}#{due}#{days}") }
 }

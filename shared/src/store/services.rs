@@ -217,7 +217,18 @@ impl Store {
             .consistent_read(true)
             .send()
             .await?;
-        let events = out.items.unwrap_or_default().into_iter().map(decode).collect::<Result<_, _>>()?;
+        // A history item that is no event is passed over, as the stream's publisher does.
+        let events = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|item| {
+                let key = keys::Key::of(&item);
+                decode(item)
+                    .map_err(|error| tracing::error!(?key, %error, "a history item that is no event"))
+                    .ok()
+            })
+            .collect();
         Ok((events, out.last_evaluated_key.as_ref().and_then(keys::Key::of)))
     }
 
@@ -295,6 +306,43 @@ pub struct DueQuery(PageQuery);
 /// Where a walk through a `DueQuery`'s pages goes on: after the last service read.
 #[derive(Debug, Clone)]
 pub struct DueCursor(keys::Item);
+
+impl DueCursor {
+    /// The sort key in `index` of the last service read.
+    pub fn sort_key_in(&self, index: Index) -> Option<String> {
+        self.0.get(&index.sk())?.as_s().ok().cloned()
+    }
+}
+
+/// Where a job's walk through an index stopped: the last sort key it read through.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    pub walk: String,
+    pub through: String,
+}
+
+impl Store {
+    /// Where each of `job`'s walks stopped, in one Query.
+    pub async fn job_checkpoints(&self, job: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        let (partition, prefix) = keys::job_checkpoints(job);
+        let query = PageQuery { partition, sort_prefix: Some(prefix), limit: 1000, ..PageQuery::default() };
+        let (items, _) = self.query_page(query).await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|item| {
+                let through = item.get("through")?.as_s().ok()?.clone();
+                Some(Checkpoint { walk: keys::walk_of(&item)?, through })
+            })
+            .collect())
+    }
+
+    pub async fn put_job_checkpoint(&self, job: &str, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        let mut item = keys::job_checkpoint(job, &checkpoint.walk).item();
+        item.insert("through".into(), s(checkpoint.through.clone()));
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
+        Ok(())
+    }
+}
 
 impl DueQuery {
     /// Sort keys up to `bound`, inclusive.

@@ -30,7 +30,7 @@ async fn main() -> Result<(), Error> {
     stack::seed_catalog(&store, "http://127.0.0.1:9/unused").await?;
     let app = App::new(store, Auth::Authorizer, Arc::new(SystemClock));
     let client = ClientId::parse("bench").ok_or("a client id")?;
-    let settings = Settings { email: Some(format!("bench@{table}.test")), muted: vec![] };
+    let settings = Settings { email: Some(format!("bench@{table}.test")), ..Settings::default() };
     app.store.put_notification_settings(&client, &settings).await?;
     let publisher = events_publisher::Publisher::new(aws_sdk_eventbridge::Client::new(&config), &queues.bus);
     let notifier = notifier::Notifier::new(app.clone(), aws_sdk_sesv2::Client::new(&config), events::SENDER);
