@@ -5,6 +5,7 @@
 
 use crate::helpers::{id_of, Call, Reply, Stack};
 use serde_json::{json, Value};
+use shared::domain::Timestamp;
 
 /// The states checked: how to bring a fresh service of `client` to each.
 #[derive(Debug, Clone, Copy)]
@@ -189,4 +190,133 @@ async fn every_service_answer_carries_allowed_actions_for_its_reader() {
     );
     let seen = stack.get(&format!("/services/{id}"), &stack.provider()).await.ok(200).clone();
     assert_eq!(seen["allowed_actions"]["enable"], json!({"allowed": true}));
+}
+
+/// Checks one action listed on `service` against its route, on `subject` (the same service,
+/// or a fresh one in the same state when the call would change it).
+async fn check_listed(
+    stack: &Stack,
+    token: &str,
+    service: &Value,
+    subject: &Value,
+    action: &str,
+) -> Result<(), String> {
+    let verdict = &service["allowed_actions"][action];
+    let allowed = verdict["allowed"].as_bool().ok_or(format!("no verdict for {action}: {service}"))?;
+    let reply = stack.send(call(action, subject, token)).await;
+    agrees_with_route(allowed, verdict["reason"].as_str(), &reply)
+}
+
+/// The provider reads a deleted service (clients no longer see it): `allowed_actions` says a
+/// ticket is refused ("the service is deleted"), but `POST /services/{id}/tickets` has no such
+/// rule and opens one (201). The rule was invented by allowed_actions, not taken from the route.
+#[tokio::test]
+async fn a_ticket_on_a_deleted_service_is_listed_as_allowed_as_its_route_opens_it() {
+    let stack = Stack::new().await;
+    let id = id_of(&stack.order_vps(&stack.client("alice")).await);
+    let provider = stack.provider();
+    stack.send(Call::new("DELETE", &format!("/services/{id}")).token(&provider)).await.ok(200);
+    let deleted = stack.get(&format!("/services/{id}"), &provider).await.ok(200).clone();
+    assert_eq!(deleted["status"], "deleted");
+    let result = check_listed(&stack, &provider, &deleted, &deleted, "ticket").await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+/// States the committed test (actions.rs) does not walk through: an operation running, a
+/// non-payment suspension, an abuse suspension, a deletion scheduled for the end of the
+/// period, a product type whose panel is unset, a service past its paid period on a grace;
+/// every listed verdict against its route, for both roles.
+#[tokio::test]
+async fn allowed_actions_agree_with_the_routes_while_busy_held_scheduled_unpanelled_or_on_a_grace() {
+    let mut problems = Vec::new();
+    let states = [
+        "in_progress",
+        "temporarily_suspended",
+        "suspended_abuse",
+        "deletion_scheduled",
+        "no_panel",
+        "on_grace",
+    ];
+    for state in states {
+        for role in ["client", "provider"] {
+            let stack = Stack::on_november_first().await;
+            stack.fund("alice", 1_000_000).await;
+            let pool = services_in(&stack, state, 14).await;
+            let token = if role == "client" { stack.client("alice") } else { stack.provider() };
+            let service = stack.get(&format!("/services/{}", pool[0]), &token).await.ok(200).clone();
+            let actions = service["allowed_actions"].as_object().expect("allowed_actions").clone();
+            let mut fresh = pool[1..].iter();
+            for (action, verdict) in &actions {
+                let allowed = verdict["allowed"].as_bool().unwrap_or(false);
+                let dry = ["renew", "change_tariff", "options"].contains(&action.as_str());
+                let subject = if allowed && !dry {
+                    let next = fresh.next().expect("enough fresh services");
+                    stack.get(&format!("/services/{next}"), &token).await.ok(200).clone()
+                } else {
+                    service.clone()
+                };
+                if let Err(problem) = check_listed(&stack, &token, &service, &subject, action).await {
+                    problems.push(format!("{state} as {role}, {action}: {problem}"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{} disagree:\n{}", problems.len(), problems.join("\n"));
+}
+
+/// `n` services of alice in `state`, on a stack whose clock is 2026-11-01.
+async fn services_in(stack: &Stack, state: &str, n: usize) -> Vec<String> {
+    let alice = stack.client("alice");
+    let tariff = if state == "deletion_scheduled" { "dedicated-e3" } else { "vps-start" };
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let service = stack.order_on(&alice, tariff).await;
+        ids.push(id_of(&service));
+    }
+    stack.post("/cart/checkout", &alice, json!({})).await.ok(200);
+    stack.drain_queue(20).await;
+    match state {
+        "in_progress" => {
+            for id in &ids {
+                stack.post(&format!("/services/{id}/disable"), &alice, json!({})).await.ok(200);
+            }
+        }
+        "temporarily_suspended" => {
+            stack.clock.set(Timestamp::parse("2026-12-02T00:00:00Z").unwrap());
+            stack.run_job("expiry-sweep").await;
+            stack.drain_queue(20).await;
+        }
+        "suspended_abuse" => {
+            for id in &ids {
+                let report = json!({"score": 100, "description": "spam"});
+                stack.post(&format!("/services/{id}/abuse-reports"), &stack.provider(), report).await.ok(200);
+            }
+            stack.run_job("abuse-sweep").await;
+            stack.drain_queue(20).await;
+        }
+        "deletion_scheduled" => {
+            for id in &ids {
+                stack.send(Call::new("DELETE", &format!("/services/{id}")).token(&alice)).await.ok(200);
+            }
+        }
+        "no_panel" => {
+            let rules = crate::helpers::vps_rules_on(None, "immediate");
+            stack.put("/product-types/vps", &stack.provider(), rules).await.ok(200);
+        }
+        "on_grace" => {
+            for id in &ids {
+                let grace = json!({"until": "2026-12-20T00:00:00Z", "reason": "a promise"});
+                stack.post(&format!("/services/{id}/grace"), &stack.provider(), grace).await.ok(200);
+            }
+            stack.clock.set(Timestamp::parse("2026-12-05T00:00:00Z").unwrap());
+        }
+        other => panic!("no state {other}"),
+    }
+    let seen = stack.service(&ids[0]).await;
+    let expected = match state {
+        "deletion_scheduled" | "no_panel" | "on_grace" => "active",
+        other => other,
+    };
+    assert_eq!(seen["status"], expected, "{seen}");
+    ids
 }

@@ -1,6 +1,7 @@
 //! Money: accounts, payments, and paying for the cart.
 
 use crate::helpers::{id_of, ids, Call, Stack};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -313,4 +314,74 @@ async fn the_provider_reverses_a_received_payment_once_while_the_money_is_there(
         .await
         .problem(400);
     assert_eq!(stack.balance("alice").await, 0);
+}
+
+/// A reference copied from a bank statement with an invisible or compatibility character (a
+/// byte-order mark from a CSV export, a zero-width space or soft hyphen from a PDF, full-width
+/// letters, a non-breaking space inside) is the same reference to the provider, but trimming and
+/// lower-casing leave it different: the same transfer is credited again.
+#[tokio::test]
+async fn a_reference_with_invisible_or_full_width_characters_is_the_same_reference() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let first = json!({"amount": 700, "external_id": "bank-7206", "new_client": true});
+    stack.post("/clients/alice/payments", &provider, first).await.ok(201);
+    let spaced = json!({"amount": 100, "external_id": "bank 7300"});
+    stack.post("/clients/alice/payments", &provider, spaced).await.ok(201);
+    let mut accepted = Vec::new();
+    for (what, again, amount) in [
+        ("byte-order mark", "\u{FEFF}bank-7206", 700),
+        ("zero-width space", "bank-7206\u{200B}", 700),
+        ("soft hyphen", "bank-72\u{AD}06", 700),
+        ("full-width letters", "\u{FF22}\u{FF21}\u{FF2E}\u{FF2B}-7206", 700),
+        ("full-width digits", "bank-\u{FF17}\u{FF12}\u{FF10}\u{FF16}", 700),
+        ("non-breaking space inside", "bank\u{A0}7300", 100),
+    ] {
+        let body = json!({"amount": amount, "external_id": again});
+        let reply = stack.post("/clients/alice/payments", &provider, body).await;
+        if reply.status == 201 {
+            accepted.push(what);
+        }
+    }
+    assert_eq!(stack.balance("alice").await, 800, "credited again for: {accepted:?}");
+}
+
+/// Markers written before this change are keyed by the reference byte for byte
+/// (`EXTPAY#BANK-8000`); the change looks them up by the case-folded identity
+/// (`EXTPAY#bank-8000`) and has nothing that moves them, so a reference recorded before the
+/// deployment is recorded (and credited) again after it.
+#[tokio::test]
+#[ignore = "open: markers written before references were case-folded need a one-off migration (see the closing note of issues 12 and 13)"]
+async fn a_reference_recorded_before_case_folding_is_not_credited_again_after_it() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let body = json!({"amount": 700, "external_id": "BANK-8000", "new_client": true});
+    stack.post("/clients/alice/payments", &provider, body.clone()).await.ok(201);
+    // The marker as the code before the change wrote it.
+    let (client, table) = (stack.app.store.client(), stack.app.store.table());
+    let key = |pk: &str| {
+        std::collections::HashMap::from([
+            ("pk".to_owned(), AttributeValue::S(pk.to_owned())),
+            ("sk".to_owned(), AttributeValue::S("META".to_owned())),
+        ])
+    };
+    client.delete_item().table_name(table).set_key(Some(key("EXTPAY#bank-8000"))).send().await.unwrap();
+    client.put_item().table_name(table).set_item(Some(key("EXTPAY#BANK-8000"))).send().await.unwrap();
+
+    let again = stack.post("/clients/alice/payments", &provider, body).await;
+    assert_eq!(again.status, 409, "the same reference recorded again: {:?}", again.body);
+    assert_eq!(stack.balance("alice").await, 700);
+}
+
+/// Issue 13 item 7 asks every id to be checked for form and length before any call; the new
+/// reversal route puts any string in the payment key (DynamoDB refuses keys past 2,048 bytes:
+/// deployed, a 500).
+#[tokio::test]
+async fn a_reversal_of_an_oversized_payment_id_is_400_before_any_call() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let id = "a".repeat(3_000);
+    let call = Call::new("POST", &format!("/payments/{id}/reversal")).token(&provider);
+    let reply = stack.send(call.json(&json!({"reason": "returned by the bank"}))).await;
+    assert_eq!(reply.status, 400, "{:?}", reply.body);
 }

@@ -70,3 +70,61 @@ fn the_template_serves_the_consoles_routes_without_the_authorizer() {
     routed.sort();
     assert_eq!(deployed, routed);
 }
+
+/// In AWS the console signs in with the authorization-code flow: `pageCallback` POSTs the code
+/// to `CONSOLE_TOKEN_URL` (the identity provider's token endpoint, e.g. Cognito's
+/// `https://<domain>.auth.<region>.amazoncognito.com/oauth2/token`, another origin than the
+/// API's). The page's policy is `connect-src 'self'`, so the browser blocks that fetch and no
+/// one can sign in in AWS. The policy must let the page reach the token endpoint's origin.
+///
+/// The console's settings are read once per process (a `OnceLock`), so this runs the check in
+/// a child process with the settings of a deployment.
+#[test]
+fn the_pages_policy_lets_the_sign_in_reach_the_token_endpoint() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["console::token_endpoint_policy_in_a_deployment", "--exact", "--ignored", "--nocapture"])
+        .env("CONSOLE_AUTHORIZE_URL", "https://auth.example.com/oauth2/authorize")
+        .env("CONSOLE_TOKEN_URL", "https://auth.example.com/oauth2/token")
+        .env("CONSOLE_CLIENT_ID", "console")
+        .env_remove("DEV_JWT_SECRET")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(out.contains("1 passed"), "{out}\n{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+#[ignore = "run by the_pages_policy_lets_the_sign_in_reach_the_token_endpoint, with its environment"]
+fn token_endpoint_policy_in_a_deployment() {
+    let req = lambda_http::http::Request::builder()
+        .method("GET")
+        .uri("https://api.example.com/console/callback?code=abc&state=xyz")
+        .body(lambda_http::Body::Empty)
+        .unwrap();
+    let response = console::handle(req);
+    assert_eq!(response.status(), 200);
+    let policy = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let connect = policy
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("connect-src"))
+        .unwrap_or("connect-src (none; default-src applies)")
+        .to_owned();
+    assert!(
+        connect.contains("https://auth.example.com"),
+        "the callback's fetch to the token endpoint is blocked by `{connect}` (policy: {policy})"
+    );
+}
+
+/// `If-None-Match` is compared weakly (RFC 9110 13.1.2): a revalidation naming the page's tag
+/// as weak (as a proxy that compressed it answers it) or `*` is the same page: 304.
+#[tokio::test]
+async fn a_weak_or_any_if_none_match_revalidates_the_page() {
+    let stack = Stack::new().await;
+    let page = stack.send(Call::new("GET", "/console/")).await;
+    let etag = page.header("etag").expect("an ETag").to_owned();
+    let weak = stack.send(Call::new("GET", "/console/").header("if-none-match", &format!("W/{etag}"))).await;
+    assert_eq!(weak.status, 304, "W/{etag}");
+    let any = stack.send(Call::new("GET", "/console/").header("if-none-match", "*")).await;
+    assert_eq!(any.status, 304, "*");
+}

@@ -188,3 +188,46 @@ async fn a_late_commit_of_an_attempt_that_gave_up_does_nothing() {
     let listed = stack.get("/services", &alice).await.ok(200).clone();
     assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
 }
+
+/// A reply whose ticket is full of characters JSON escapes (`"`, `\`, control characters)
+/// makes an answer over 400 KB: the idempotency record cannot hold it, and the client's retry
+/// with the same key is told its request was carried out but its answer lost (409), instead of
+/// the replay.
+#[tokio::test]
+async fn a_reply_full_of_escaped_characters_replays_under_its_key() {
+    let stack = Stack::new().await;
+    let alice = stack.client("alice");
+    let service = id_of(&stack.order_vps(&alice).await);
+    let quotes = "\"".repeat(10_000);
+    let opened = json!({"subject": "Logs", "message": quotes});
+    let ticket = id_of(stack.post(&format!("/services/{service}/tickets"), &alice, opened).await.ok(201));
+    // Replies until the ticket is full as JSON counts it, one short of the last that fits.
+    let mut replies = 0;
+    while replies < 28 {
+        let reply =
+            stack.post(&format!("/tickets/{ticket}/messages"), &alice, json!({"message": quotes})).await;
+        if reply.status == 422 {
+            break;
+        }
+        reply.ok(201);
+        replies += 1;
+    }
+    assert!(replies < 28, "a ticket of escaped text is full before its 30 messages");
+    let read = stack.get(&format!("/tickets/{ticket}"), &alice).await.ok(200).clone();
+    assert_eq!(read["messages"].as_array().unwrap().len(), replies + 1);
+    let short = "\"".repeat(100);
+    let reply = || {
+        Call::new("POST", &format!("/tickets/{ticket}/messages"))
+            .token(&alice)
+            .header("idempotency-key", "reply-big")
+            .json(&json!({"message": short}))
+    };
+    stack.send(reply()).await.ok(201);
+    let replayed = stack.send(reply()).await;
+    assert_eq!(
+        (replayed.status, replayed.header("idempotency-replayed")),
+        (201, Some("true")),
+        "{:?}",
+        replayed.body
+    );
+}
