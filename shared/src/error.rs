@@ -7,6 +7,9 @@ use lambda_http::{Body, Response};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -21,7 +24,7 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PreconditionFailed(String),
-    #[error("the request body is larger than {} bytes", crate::http::MAX_BODY_BYTES)]
+    #[error("the request body is larger than {} bytes", MAX_BODY_BYTES)]
     PayloadTooLarge,
     /// A body not declared as JSON (415).
     #[error("{0}")]

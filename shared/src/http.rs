@@ -7,77 +7,20 @@ use crate::error::ApiError;
 use crate::store::{Page, PageRequest};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::http::header;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::future::Future;
 use tracing::Instrument;
 
-/// Largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use crate::error::MAX_BODY_BYTES;
 /// Largest and default page size.
 pub const MAX_PAGE_LIMIT: u16 = 100;
 pub const DEFAULT_PAGE_LIMIT: u16 = 20;
 
-/// A successful answer: status, JSON body, and an ETag when the body is one versioned thing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub body: serde_json::Value,
-    pub etag: Option<String>,
-}
-
-impl Reply {
-    pub fn ok(body: impl Serialize) -> Result<Self, ApiError> {
-        Self::with_status(StatusCode::OK, body)
-    }
-
-    pub fn created(body: impl Serialize) -> Result<Self, ApiError> {
-        Self::with_status(StatusCode::CREATED, body)
-    }
-
-    /// A success with nothing to say (a removal).
-    pub fn no_content() -> Self {
-        Self { status: StatusCode::NO_CONTENT, body: serde_json::Value::Null, etag: None }
-    }
-
-    fn with_status(status: StatusCode, body: impl Serialize) -> Result<Self, ApiError> {
-        let body = serde_json::to_value(body).map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(Self { status, body, etag: None })
-    }
-
-    pub fn versioned(mut self, version: u64) -> Self {
-        self.etag = Some(etag(version));
-        self
-    }
-
-    pub fn into_response(self) -> Response<Body> {
-        json_response(self.status, self.body.to_string(), self.etag.as_deref())
-    }
-}
-
-pub(crate) fn json_response(status: StatusCode, body: String, etag: Option<&str>) -> Response<Body> {
-    if status == StatusCode::NO_CONTENT {
-        return Response::builder().status(status).body(Body::Empty).expect("a valid response");
-    }
-    let mut response = Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::Text(body))
-        .expect("a valid response");
-    if let Some(value) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
-        response.headers_mut().insert(header::ETAG, value);
-    }
-    response
-}
-
-/// The ETag of a versioned thing.
-pub fn etag(version: u64) -> String {
-    format!("\"{version}\"")
-}
+pub use crate::reply::{etag, Reply};
 
 /// The version an `If-Match` header names, if the request has one.
 pub fn if_match(req: &Request) -> Result<Option<u64>, ApiError> {
@@ -235,31 +178,7 @@ pub fn require_provider(principal: &Principal) -> Result<(), ApiError> {
     }
 }
 
-/// Kept back from a route's invocation deadline to answer: a request that runs out of time
-/// answers 503 itself (its writes are committed or not as a whole, and its key released),
-/// rather than Lambda's timeout giving API Gateway's 500 and leaving the key claimed. It holds
-/// the release of the key (waited for at most `idempotency::GIVE_UP_WAIT`, one deployed SDK
-/// attempt) and the answer.
-pub const ANSWER_RESERVE: std::time::Duration = std::time::Duration::from_millis(3000);
-
-/// When the route handling `req` must answer by (no limit where `app` watches no deadlines).
-pub fn budget(app: &App, req: &Request) -> crate::sweeps::Budget {
-    let deadline = req.lambda_context_ref().map_or(0, |context| context.deadline);
-    crate::sweeps::Budget::watched(app, deadline, ANSWER_RESERVE)
-}
-
-/// `route`'s outcome, or 503 once `budget` is spent.
-pub async fn in_time<Fut>(budget: crate::sweeps::Budget, route: Fut) -> Result<Reply, ApiError>
-where
-    Fut: Future<Output = Result<Reply, ApiError>>,
-{
-    match budget.remaining() {
-        None => route.await,
-        Some(left) => tokio::time::timeout(left, route)
-            .await
-            .unwrap_or_else(|_| Err(ApiError::Unavailable("the request ran out of time".into()))),
-    }
-}
+pub use crate::budget::{for_request as budget, in_time, ANSWER_RESERVE};
 
 /// A route that changes nothing: authenticate, run, answer.
 pub async fn read<'a, F, Fut>(app: &'a App, req: Request, route: F) -> Response<Body>

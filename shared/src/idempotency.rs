@@ -10,7 +10,7 @@
 use crate::app::App;
 use crate::domain::Principal;
 use crate::error::ApiError;
-use crate::http::{json_response, Reply};
+use crate::reply::{json_response, Reply};
 use crate::store::idempotency::{Claim, ClaimedKey, IdempotencyRecord, RecordState, StoredResponse, CLAIMED};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -118,7 +118,7 @@ where
     let scope = format!("{}:{}", principal.role.as_str(), principal.id);
     let request_hash = fingerprint(&req);
     let deadline = std::time::Instant::now() + WAIT_FOR_FIRST;
-    let budget = crate::http::budget(app, &req);
+    let budget = crate::budget::for_request(app, &req);
     loop {
         let now = app.clock.now().unix_seconds();
         let claim = IdempotencyRecord {
@@ -192,8 +192,8 @@ where
     F: FnOnce(&'a App, Principal, Request) -> Fut,
     Fut: Future<Output = Result<Reply, ApiError>> + 'a,
 {
-    let budget = crate::http::budget(app, &req);
-    let route = crate::http::in_time(budget, Box::pin(route(app, principal, req)));
+    let budget = crate::budget::for_request(app, &req);
+    let route = crate::budget::in_time(budget, Box::pin(route(app, principal, req)));
     let (outcome, panel) = PANEL_CHANGE
         .scope(std::cell::Cell::new(PanelChange::None), async {
             let outcome = CLAIMED.scope(claimed.clone(), route).await;
@@ -239,7 +239,7 @@ where
 /// Waits for a write about the key, at most `GIVE_UP_WAIT` under a deadline (it is sent by
 /// then), logging what did not go through: a claim left behind lapses after `LOCK_SECONDS`.
 async fn bounded(
-    budget: crate::sweeps::Budget,
+    budget: crate::budget::Budget,
     write: impl Future<Output = Result<(), crate::store::StoreError>>,
     what: &str,
 ) {

@@ -42,64 +42,7 @@ pub struct Summary {
     pub no_panel: usize,
 }
 
-/// How long a run may work: until its invocation's deadline, less `RUN_RESERVE` to finish the
-/// service in hand and answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
-    until: Option<std::time::Instant>,
-}
-
-/// Kept back from a run's deadline: a service's writes take well under a second, even through
-/// the SDK's retries (`aws::Resilience`), and the jobs' timeout is 300 s.
-pub const RUN_RESERVE: std::time::Duration = std::time::Duration::from_secs(30);
-
-impl Budget {
-    /// No limit (a local runner's invocation, or a test's).
-    pub const UNLIMITED: Budget = Budget { until: None };
-
-    /// The budget of an invocation whose deadline is `deadline_ms` (Lambda's, milliseconds
-    /// since the epoch), less `reserve` or half the time left when that is shorter: none when
-    /// it names no deadline in the coming 15 minutes.
-    pub fn until_deadline(deadline_ms: u64, reserve: std::time::Duration) -> Self {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        let left = std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms));
-        if deadline_ms == 0 || left > std::time::Duration::from_secs(15 * 60) {
-            return Self::UNLIMITED;
-        }
-        // A short invocation (a local runner's) keeps half its time back, not all of it.
-        Self { until: Some(std::time::Instant::now() + left - reserve.min(left / 2)) }
-    }
-
-    /// The budget of a scheduled invocation with Lambda's `deadline_ms`: less `RUN_RESERVE`
-    /// (no limit where `app` watches no deadlines: a local runner's).
-    pub fn of_invocation(app: &App, deadline_ms: u64) -> Self {
-        Self::watched(app, deadline_ms, RUN_RESERVE)
-    }
-
-    /// `until_deadline`, where `app` watches deadlines; no limit where it does not.
-    pub fn watched(app: &App, deadline_ms: u64, reserve: std::time::Duration) -> Self {
-        if !app.watch_deadlines {
-            return Self::UNLIMITED;
-        }
-        Self::until_deadline(deadline_ms, reserve)
-    }
-
-    /// A budget of `work` from now.
-    pub fn of(work: std::time::Duration) -> Self {
-        Self { until: Some(std::time::Instant::now() + work) }
-    }
-
-    pub fn spent(&self) -> bool {
-        self.until.is_some_and(|until| std::time::Instant::now() >= until)
-    }
-
-    /// The time left, if the budget has a limit.
-    pub fn remaining(&self) -> Option<std::time::Duration> {
-        self.until.map(|until| until.saturating_duration_since(std::time::Instant::now()))
-    }
-}
+pub use crate::budget::{Budget, RUN_RESERVE};
 
 /// A run's walk through the services of a `DueQuery`, a page at a time, within its budget.
 /// It reads a page only while the budget lasts, and hands out a service only while it lasts:

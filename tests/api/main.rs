@@ -17,6 +17,7 @@ mod failure_handling;
 mod fault_run;
 mod faults;
 mod helpers;
+mod house;
 mod idempotency;
 mod inputs;
 mod lifecycle;

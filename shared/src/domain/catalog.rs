@@ -275,10 +275,10 @@ impl<'de> Deserialize<'de> for Prices {
                     "price key `{key}` is not a number of months written plainly"
                 ))
             })?;
-            if price > super::pricing::MAX_AMOUNT {
+            if price > super::amount::MAX_AMOUNT {
                 return Err(serde::de::Error::custom(format!(
                     "price for {months} months is over {} minor units",
-                    super::pricing::MAX_AMOUNT
+                    super::amount::MAX_AMOUNT
                 )));
             }
             by_period.insert(months, price);
@@ -294,7 +294,7 @@ pub struct OptionOffer {
     pub id: String,
     pub name: String,
     /// Price of one unit for one month, in minor units.
-    #[serde(deserialize_with = "super::pricing::bounded_amount")]
+    #[serde(deserialize_with = "super::amount::bounded_amount")]
     pub price: u64,
     /// Most units one service may have.
     pub max: u32,

@@ -1,6 +1,6 @@
 //! The history of a service: one entry per operation performed on it.
 
-use super::{HistoryId, Principal, Role, Status, Timestamp};
+use super::{HistoryId, Status, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// What was done to a service: the history entry's `operation`.
@@ -62,31 +62,7 @@ impl From<super::Operation> for Action {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Actor {
-    pub id: String,
-    pub role: Role,
-}
-
-impl From<&Principal> for Actor {
-    fn from(p: &Principal) -> Self {
-        Self { id: p.id.to_string(), role: p.role }
-    }
-}
-
-impl Actor {
-    /// The actor as a client reads it: a member of the provider's staff is the provider, shown
-    /// as `provider_name`, never by its own identity; the client itself and the provider's
-    /// automatic jobs (`system:...`) as they are.
-    pub fn as_seen_by_client(&self, provider_name: &str) -> Actor {
-        match self.role {
-            Role::Provider if !self.id.starts_with("system:") => {
-                Actor { id: provider_name.to_owned(), role: Role::Provider }
-            }
-            _ => self.clone(),
-        }
-    }
-}
+pub use super::principal::Actor;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
@@ -97,4 +73,15 @@ pub struct HistoryEntry {
     pub status_before: Option<Status>,
     pub status_after: Status,
     pub details: serde_json::Value,
+}
+
+impl super::service::Work {
+    /// The history's name for it, and the panel's.
+    pub fn action(&self) -> Action {
+        match self {
+            Self::TariffChange { .. } => Action::TariffChange,
+            Self::OptionsChange { .. } => Action::OptionsChange,
+            other => other.operation().expect("an in-progress operation").into(),
+        }
+    }
 }

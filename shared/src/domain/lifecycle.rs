@@ -7,170 +7,14 @@
 
 use super::catalog::RefundOnDelete;
 use super::history::Actor;
-use super::paid_time::{self, PaidLine, Stretch};
-use super::{
-    Action, HistoryEntry, HistoryId, Operation, OptionLine, ProductType, Service, Status, TariffId, Timestamp,
-};
+use super::paid_time::{self, PaidLine};
+use super::{Action, HistoryEntry, HistoryId, ProductType, Service, Status, Timestamp};
 use super::{ClientDelete, ProductTypeRules, Role};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-/// A reason a service is suspended. Reasons stack; the status shows the strongest present, in
-/// the order declared here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Hold {
-    Admin,
-    Abuse,
-    NonPayment,
-    Client,
-}
-
-impl Hold {
-    pub fn status(self) -> Status {
-        match self {
-            Hold::Admin => Status::SuspendedByAdmin,
-            Hold::Abuse => Status::SuspendedAbuse,
-            Hold::NonPayment => Status::TemporarilySuspended,
-            Hold::Client => Status::Suspended,
-        }
-    }
-
-    /// Who may lift it: the client its own suspension; the provider all but non-payment, which
-    /// only a renewal lifts.
-    fn liftable_by(self, role: Role) -> bool {
-        matches!((self, role), (Hold::Client, _) | (Hold::Admin | Hold::Abuse, Role::Provider))
-    }
-}
-
-/// The status a service at rest shows for its holds.
-pub(crate) fn resting_status(holds: &[Hold]) -> Status {
-    holds.iter().min().map_or(Status::Active, |h| h.status())
-}
-
-/// Long-running work carried out on the control panel through the operations queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Work {
-    Activation,
-    Suspension,
-    Resume,
-    Reboot,
-    Transfer,
-    Deletion {
-        /// The unused share of what was paid, given back when done (`refund_on_delete`).
-        #[serde(default)]
-        credit: u64,
-    },
-    Reissue,
-    Renewal {
-        expires_at: Timestamp,
-        /// The day of the month the new expiry keeps (see `Service::anchor_day`).
-        #[serde(default)]
-        anchor_day: Option<u8>,
-        /// The renewal lifts the last suspension: the panel resumes the service too.
-        #[serde(default)]
-        resume: bool,
-        /// The end of the time paid for once it is done: the renewal's months on from the time
-        /// paid for before (or from now, when that is past), so time the provider gave before
-        /// stays unpaid (see `Service::paid_until`).
-        #[serde(default)]
-        paid_until: Option<Timestamp>,
-        /// The paid time's record once it is done (unset on renewals started before it was
-        /// kept).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        record: Option<Vec<Stretch>>,
-    },
-    /// Runs beside the status (`operations_running`); `credit` is given back when done, and
-    /// the paid time becomes `record`.
-    TariffChange {
-        tariff_id: TariffId,
-        renewal_price: u64,
-        credit: u64,
-        #[serde(default)]
-        renewal_lines: Vec<PaidLine>,
-        #[serde(default)]
-        record: Vec<Stretch>,
-    },
-    OptionsChange {
-        options: Vec<OptionLine>,
-        renewal_price: u64,
-        credit: u64,
-        #[serde(default)]
-        renewal_lines: Vec<PaidLine>,
-        #[serde(default)]
-        record: Vec<Stretch>,
-    },
-}
-
-impl Work {
-    /// The operation an `in_progress` service shows; none for work that runs beside the status.
-    pub fn operation(&self) -> Option<Operation> {
-        match self {
-            Work::Activation => Some(Operation::Activation),
-            Work::Suspension => Some(Operation::Suspension),
-            Work::Resume => Some(Operation::Resume),
-            Work::Reboot => Some(Operation::Reboot),
-            Work::Transfer => Some(Operation::Transfer),
-            Work::Deletion { .. } => Some(Operation::Deletion),
-            Work::Reissue => Some(Operation::Reissue),
-            Work::Renewal { .. } => Some(Operation::Renewal),
-            Work::TariffChange { .. } | Work::OptionsChange { .. } => None,
-        }
-    }
-
-    /// The history's name for it, and the panel's.
-    pub fn action(&self) -> Action {
-        match self {
-            Work::TariffChange { .. } => Action::TariffChange,
-            Work::OptionsChange { .. } => Action::OptionsChange,
-            other => other.operation().expect("an in-progress operation").into(),
-        }
-    }
-
-    /// Money given back once the work is done (a downgrade's unused part, a deletion's).
-    pub fn credit(&self) -> u64 {
-        match self {
-            Work::TariffChange { credit, .. }
-            | Work::OptionsChange { credit, .. }
-            | Work::Deletion { credit } => *credit,
-            _ => 0,
-        }
-    }
-}
-
-/// The operation under way, with what is needed to finish it or to undo it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingOperation {
-    pub id: String,
-    pub work: Work,
-    pub actor: Actor,
-    pub started_at: Timestamp,
-    pub status_before: Status,
-    pub holds_before: Vec<Hold>,
-    pub expires_before: Option<Timestamp>,
-    /// Money charged for it, refunded if it fails for good (an activation's stays paid).
-    pub charged: u64,
-    /// The other fields its start changed, restored if it fails for good.
-    #[serde(default)]
-    pub restore: Restore,
-    /// A renewal that resumes: the panel made the renewal on an earlier receive, and only the
-    /// resume is outstanding. Kept so that a last receive that cannot reach the panel at all
-    /// still knows the renewal stands (see `Service::finish_unresumed`).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub renewed_on_panel: bool,
-}
-
-/// What an operation's start may change beside the status, suspension reasons and validity.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Restore {
-    pub non_payment_since: Option<Timestamp>,
-    pub grace: Option<super::service::Grace>,
-    pub abuse_score: u32,
-    pub renewal_declined_on: Option<String>,
-    #[serde(default)]
-    pub delete_at: Option<Timestamp>,
-}
+pub use super::refusal::Refusal;
+pub(crate) use super::service::resting_status;
+pub use super::service::{Hold, PendingOperation, Restore, Work};
 
 /// What the control panel answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,25 +22,6 @@ pub enum Outcome {
     Done,
     /// The panel lacks the resources (activation ends `not_available`).
     NoResources,
-}
-
-/// Why an operation is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// The current status does not allow it (409).
-    Conflict(String),
-    /// The product type's rules do not let this principal do it (403).
-    Forbidden(String),
-    /// The request breaks a rule (422).
-    Invalid(String),
-}
-
-impl Refusal {
-    pub fn message(&self) -> &str {
-        match self {
-            Refusal::Conflict(m) | Refusal::Forbidden(m) | Refusal::Invalid(m) => m,
-        }
-    }
 }
 
 /// The next state of a service, with its history entry; `queued` names the operation to put
@@ -809,6 +634,7 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Operation, OptionLine, TariffId};
 
     fn at(day: u32) -> Timestamp {
         Timestamp::parse("2026-11-01T12:00:00Z").unwrap().plus_seconds(i64::from(day) * 86_400)
@@ -1215,7 +1041,7 @@ mod tests {
         let after = expiry.plus_seconds(86_400);
         let upgrade = on_grace.change_tariff(&start, &pro, &client(), after);
         assert!(matches!(upgrade, Err(Refusal::Conflict(ref m)) if m.contains("renew")), "{upgrade:?}");
-        let options = vec![super::super::service::OptionLine { id: "ip".into(), quantity: 1 }];
+        let options = vec![super::super::paid_time::OptionLine { id: "ip".into(), quantity: 1 }];
         assert!(matches!(
             on_grace.change_options(&start, options, &client(), after),
             Err(Refusal::Conflict(_))

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod actions;
+pub mod amount;
 pub mod catalog;
 pub mod changes;
 pub mod clock;
@@ -19,6 +20,7 @@ pub mod payment;
 pub mod pricing;
 pub mod principal;
 pub mod quote;
+pub mod refusal;
 pub mod reminders;
 pub mod schedule;
 pub mod service;
@@ -31,8 +33,9 @@ pub use catalog::{ClientDelete, OptionOffer, Prices, ProductType, ProductTypeRul
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
 pub use history::{Action, HistoryEntry};
 pub use ids::{ClientId, HistoryId, ServiceId, TariffId};
+pub use paid_time::OptionLine;
 pub use principal::{Principal, Role};
-pub use service::{AutoRenew, Operation, OptionLine, Service, Status};
+pub use service::{AutoRenew, Operation, Service, Status};
 
 /// A request that is well-formed but breaks a business rule (answered as 422).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

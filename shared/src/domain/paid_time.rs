@@ -6,11 +6,19 @@
 //!
 //! The README's "Money" section states the rules with worked examples.
 
+use super::amount::{checked, days_started};
 use super::catalog::Tariff;
-use super::lifecycle::Refusal;
-use super::pricing::{checked, days_started};
-use super::{OptionLine, TariffId, Timestamp};
+use super::refusal::Refusal;
+use super::{TariffId, Timestamp};
 use serde::{Deserialize, Serialize};
+
+/// A quantity of one of the tariff's options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionLine {
+    pub id: String,
+    pub quantity: u32,
+}
 
 const DAY: i64 = 86_400;
 
@@ -147,7 +155,7 @@ fn lowest_rate(tariff: &Tariff, months: u16) -> Result<u64, Refusal> {
 }
 
 fn fits(amount: u128) -> Result<u64, Refusal> {
-    checked(u64::try_from(amount).ok().filter(|a| *a <= super::pricing::MAX_AMOUNT))
+    checked(u64::try_from(amount).ok().filter(|a| *a <= super::amount::MAX_AMOUNT))
 }
 
 /// The sum of some lines.

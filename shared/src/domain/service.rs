@@ -1,6 +1,8 @@
 //! A service a client has ordered, and the vocabulary of its lifecycle.
 
-use super::{ClientId, ProductType, ServiceId, TariffId, Timestamp};
+use super::paid_time::{OptionLine, PaidLine, Stretch};
+use super::principal::Actor;
+use super::{ClientId, ProductType, Role, ServiceId, TariffId, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -98,14 +100,6 @@ pub struct AutoRenew {
     pub period_months: u16,
 }
 
-/// A quantity of one of the tariff's options.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OptionLine {
-    pub id: String,
-    pub quantity: u32,
-}
-
 /// A service as stored. The wire form adds the derived `flags` (see `crate::views`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Service {
@@ -142,10 +136,10 @@ pub struct Service {
     pub payment_pending: bool,
     /// Why the service is suspended; the status shows the strongest (see `Hold`).
     #[serde(default)]
-    pub holds: Vec<super::lifecycle::Hold>,
+    pub holds: Vec<Hold>,
     /// The long-running operation under way, if any.
     #[serde(default)]
-    pub pending: Option<super::lifecycle::PendingOperation>,
+    pub pending: Option<PendingOperation>,
     /// Why the last operation failed, until the next one succeeds.
     #[serde(default)]
     pub last_error: Option<String>,
@@ -301,6 +295,154 @@ impl Service {
     pub fn visible_to(&self, principal: &super::Principal) -> bool {
         principal.is_provider() || (principal.id == self.client_id && self.status != Status::Deleted)
     }
+}
+
+/// A reason a service is suspended. Reasons stack; the status shows the strongest present, in
+/// the order declared here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hold {
+    Admin,
+    Abuse,
+    NonPayment,
+    Client,
+}
+
+impl Hold {
+    pub fn status(self) -> Status {
+        match self {
+            Hold::Admin => Status::SuspendedByAdmin,
+            Hold::Abuse => Status::SuspendedAbuse,
+            Hold::NonPayment => Status::TemporarilySuspended,
+            Hold::Client => Status::Suspended,
+        }
+    }
+
+    /// Who may lift it: the client its own suspension; the provider all but non-payment, which
+    /// only a renewal lifts.
+    pub(crate) fn liftable_by(self, role: Role) -> bool {
+        matches!((self, role), (Hold::Client, _) | (Hold::Admin | Hold::Abuse, Role::Provider))
+    }
+}
+
+/// The status a service at rest shows for its holds.
+pub(crate) fn resting_status(holds: &[Hold]) -> Status {
+    holds.iter().min().map_or(Status::Active, |h| h.status())
+}
+
+/// Long-running work carried out on the control panel through the operations queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Work {
+    Activation,
+    Suspension,
+    Resume,
+    Reboot,
+    Transfer,
+    Deletion {
+        /// The unused share of what was paid, given back when done (`refund_on_delete`).
+        #[serde(default)]
+        credit: u64,
+    },
+    Reissue,
+    Renewal {
+        expires_at: Timestamp,
+        /// The day of the month the new expiry keeps (see `Service::anchor_day`).
+        #[serde(default)]
+        anchor_day: Option<u8>,
+        /// The renewal lifts the last suspension: the panel resumes the service too.
+        #[serde(default)]
+        resume: bool,
+        /// The end of the time paid for once it is done: the renewal's months on from the time
+        /// paid for before (or from now, when that is past), so time the provider gave before
+        /// stays unpaid (see `Service::paid_until`).
+        #[serde(default)]
+        paid_until: Option<Timestamp>,
+        /// The paid time's record once it is done (unset on renewals started before it was
+        /// kept).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        record: Option<Vec<Stretch>>,
+    },
+    /// Runs beside the status (`operations_running`); `credit` is given back when done, and
+    /// the paid time becomes `record`.
+    TariffChange {
+        tariff_id: TariffId,
+        renewal_price: u64,
+        credit: u64,
+        #[serde(default)]
+        renewal_lines: Vec<PaidLine>,
+        #[serde(default)]
+        record: Vec<Stretch>,
+    },
+    OptionsChange {
+        options: Vec<OptionLine>,
+        renewal_price: u64,
+        credit: u64,
+        #[serde(default)]
+        renewal_lines: Vec<PaidLine>,
+        #[serde(default)]
+        record: Vec<Stretch>,
+    },
+}
+
+impl Work {
+    /// The operation an `in_progress` service shows; none for work that runs beside the status.
+    pub fn operation(&self) -> Option<Operation> {
+        match self {
+            Work::Activation => Some(Operation::Activation),
+            Work::Suspension => Some(Operation::Suspension),
+            Work::Resume => Some(Operation::Resume),
+            Work::Reboot => Some(Operation::Reboot),
+            Work::Transfer => Some(Operation::Transfer),
+            Work::Deletion { .. } => Some(Operation::Deletion),
+            Work::Reissue => Some(Operation::Reissue),
+            Work::Renewal { .. } => Some(Operation::Renewal),
+            Work::TariffChange { .. } | Work::OptionsChange { .. } => None,
+        }
+    }
+
+    /// Money given back once the work is done (a downgrade's unused part, a deletion's).
+    pub fn credit(&self) -> u64 {
+        match self {
+            Work::TariffChange { credit, .. }
+            | Work::OptionsChange { credit, .. }
+            | Work::Deletion { credit } => *credit,
+            _ => 0,
+        }
+    }
+}
+
+/// The operation under way, with what is needed to finish it or to undo it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingOperation {
+    pub id: String,
+    pub work: Work,
+    pub actor: Actor,
+    pub started_at: Timestamp,
+    pub status_before: Status,
+    pub holds_before: Vec<Hold>,
+    pub expires_before: Option<Timestamp>,
+    /// Money charged for it, refunded if it fails for good (an activation's stays paid).
+    pub charged: u64,
+    /// The other fields its start changed, restored if it fails for good.
+    #[serde(default)]
+    pub restore: Restore,
+    /// A renewal that resumes: the panel made the renewal on an earlier receive, and only the
+    /// resume is outstanding. Kept so that a last receive that cannot reach the panel at all
+    /// still knows the renewal stands (see `Service::finish_unresumed`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub renewed_on_panel: bool,
+}
+
+/// What an operation's start may change beside the status, suspension reasons and validity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restore {
+    pub non_payment_since: Option<Timestamp>,
+    pub grace: Option<super::service::Grace>,
+    pub abuse_score: u32,
+    pub renewal_declined_on: Option<String>,
+    #[serde(default)]
+    pub delete_at: Option<Timestamp>,
 }
 
 #[cfg(test)]

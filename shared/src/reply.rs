@@ -1,0 +1,63 @@
+//! What a route answers when it succeeds.
+
+use crate::error::ApiError;
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+/// A successful answer: status, JSON body, and an ETag when the body is one versioned thing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: serde_json::Value,
+    pub etag: Option<String>,
+}
+
+impl Reply {
+    pub fn ok(body: impl Serialize) -> Result<Self, ApiError> {
+        Self::with_status(StatusCode::OK, body)
+    }
+
+    pub fn created(body: impl Serialize) -> Result<Self, ApiError> {
+        Self::with_status(StatusCode::CREATED, body)
+    }
+
+    /// A success with nothing to say (a removal).
+    pub fn no_content() -> Self {
+        Self { status: StatusCode::NO_CONTENT, body: serde_json::Value::Null, etag: None }
+    }
+
+    fn with_status(status: StatusCode, body: impl Serialize) -> Result<Self, ApiError> {
+        let body = serde_json::to_value(body).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(Self { status, body, etag: None })
+    }
+
+    pub fn versioned(mut self, version: u64) -> Self {
+        self.etag = Some(etag(version));
+        self
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        json_response(self.status, self.body.to_string(), self.etag.as_deref())
+    }
+}
+
+pub(crate) fn json_response(status: StatusCode, body: String, etag: Option<&str>) -> Response<Body> {
+    if status == StatusCode::NO_CONTENT {
+        return Response::builder().status(status).body(Body::Empty).expect("a valid response");
+    }
+    let mut response = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::Text(body))
+        .expect("a valid response");
+    if let Some(value) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+/// The ETag of a versioned thing.
+pub fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
