@@ -238,6 +238,16 @@ fn the_stream_mapping_retries_until_its_records_leave_the_stream() {
         get_att(&stream["DestinationConfig"]["OnFailure"]["Destination"]).as_deref(),
         Some("EventsPublisherFailures")
     );
+    // Held up is heard of long before the records leave the stream.
+    let age = resources(&template)
+        .into_iter()
+        .map(|(_, r)| r)
+        .find(|r| r["Properties"]["MetricName"] == "IteratorAge")
+        .expect("an alarm on the publisher's iterator age");
+    let dimension = &age["Properties"]["Dimensions"][0]["Value"];
+    assert_eq!(referenced(dimension).as_deref(), Some("EventsPublisherFunction"));
+    assert!(age["Properties"]["Threshold"].as_f64().is_some_and(|ms| ms <= 3_600_000.0));
+    assert!(serde_yaml::to_string(&age["Properties"]["AlarmActions"]).unwrap().contains("AlarmTopic"));
     let replay = &template["Resources"]["ReplayEventsFunction"]["Properties"];
     assert!(replay["Events"].is_null(), "replay-events is invoked by hand");
 }
