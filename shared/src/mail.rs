@@ -29,18 +29,12 @@ impl Mail {
 
     /// Sends `email` to `to`; a failure is a 503 (nothing says it went).
     pub async fn send(&self, to: &str, email: &Email) -> Result<(), ApiError> {
-        let content = |data: &str| Content::builder().data(data).charset("UTF-8").build();
-        let built = (content(&email.subject), content(&email.text), content(&email.html));
-        let (Ok(subject), Ok(text), Ok(html)) = built else {
-            return Err(ApiError::Internal("an e-mail that cannot be built".into()));
-        };
-        let message =
-            Message::builder().subject(subject).body(Body::builder().text(text).html(html).build()).build();
+        let content = simple_content(email).map_err(ApiError::Internal)?;
         self.client
             .send_email()
             .from_email_address(&self.from)
             .destination(Destination::builder().to_addresses(to).build())
-            .content(EmailContent::builder().simple(message).build())
+            .content(content)
             .send()
             .await
             .map(|_| ())
@@ -49,6 +43,15 @@ impl Mail {
                 ApiError::Unavailable("the e-mail could not be sent now; ask again in a minute".into())
             })
     }
+}
+
+/// `email` as SES sends it: subject, text and HTML, in UTF-8 (the notifier's e-mails too).
+pub fn simple_content(email: &Email) -> Result<EmailContent, String> {
+    let content =
+        |data: &str| Content::builder().data(data).charset("UTF-8").build().map_err(|e| e.to_string());
+    let body = Body::builder().text(content(&email.text)?).html(content(&email.html)?).build();
+    let message = Message::builder().subject(content(&email.subject)?).body(body).build();
+    Ok(EmailContent::builder().simple(message).build())
 }
 
 /// A one-time code: 128 random bits from the operating system, as 32 hex digits.

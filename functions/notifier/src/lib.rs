@@ -11,7 +11,7 @@
 //! the client twice. For the same reason the SES client does not retry.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::Destination;
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
 use shared::domain::events::{LifecycleEvent, SOURCE};
@@ -259,22 +259,12 @@ impl Notifier {
     }
 
     async fn send_once(&self, to: &str, email: &Email) -> Result<(), SendError> {
-        let content = |data: &str| {
-            Content::builder()
-                .data(data)
-                .charset("UTF-8")
-                .build()
-                .map_err(|e| SendError::Refused(e.to_string()))
-        };
-        let message = Message::builder()
-            .subject(content(&email.subject)?)
-            .body(Body::builder().text(content(&email.text)?).html(content(&email.html)?).build())
-            .build();
+        let content = shared::mail::simple_content(email).map_err(SendError::Refused)?;
         self.ses
             .send_email()
             .from_email_address(&self.from)
             .destination(Destination::builder().to_addresses(to).build())
-            .content(EmailContent::builder().simple(message).build())
+            .content(content)
             .send()
             .await
             .map_err(|e| {

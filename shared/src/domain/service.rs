@@ -263,11 +263,15 @@ impl Service {
     /// The service as its client knows it: the tariff and its main parameter (the domain, else
     /// the OS), `VPS Start (debian-12)`, `.com domain (example.com)`.
     pub fn name(&self, tariff_name: &str) -> String {
-        let main = ["domain", "os_template", "os"].iter().find_map(|p| self.params.get(*p));
-        match main {
+        match self.main_param() {
             Some(main) => format!("{tariff_name} ({main})"),
             None => tariff_name.to_owned(),
         }
+    }
+
+    /// The parameter its client knows it by: its domain, else its OS.
+    fn main_param(&self) -> Option<&String> {
+        ["domain", "os_template", "os"].iter().find_map(|p| self.params.get(*p))
     }
 
     /// The service as an e-mail names it: the tariff, and its main parameter as quoted data
@@ -278,8 +282,7 @@ impl Service {
         let plain = |v: &&String| {
             (1..=63).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
         };
-        let main = ["domain", "os_template", "os"].iter().find_map(|p| self.params.get(*p)).filter(plain);
-        match main {
+        match self.main_param().filter(plain) {
             Some(main) => format!("{tariff_name} \"{main}\""),
             None => tariff_name.to_owned(),
         }

@@ -146,13 +146,10 @@ impl Batch {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key.item()))
-            .update_expression("ADD #count :one SET #ttl = :ttl")
-            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_names("#ttl", keys::TTL_ATTRIBUTE)
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
-            .expression_attribute_values(":ttl", AttributeValue::N(forget_at.to_string()))
+            .update_expression(COUNT_UP)
+            .condition_expression(BELOW_LIMIT)
+            .set_expression_attribute_names(Some(counter_names()))
+            .set_expression_attribute_values(Some(counter_values(limit, forget_at)))
             .build()
             .map_err(StoreError::backend)?;
         self.counters.push(self.items.len());
@@ -195,4 +192,27 @@ impl Store {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// A counter raised by one unless it is at its limit, forgotten at a time (the table's TTL):
+/// the update and its condition, with their names and values (`Batch::count_within`, and
+/// `Store::count_email` outside a transaction).
+pub(super) const COUNT_UP: &str = "ADD #count :one SET #ttl = :ttl";
+pub(super) const BELOW_LIMIT: &str = "attribute_not_exists(#count) OR #count < :limit";
+
+pub(super) fn counter_names() -> std::collections::HashMap<String, String> {
+    [("#count", "count"), ("#ttl", keys::TTL_ATTRIBUTE)]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect()
+}
+
+pub(super) fn counter_values(
+    limit: u32,
+    forget_at: i64,
+) -> std::collections::HashMap<String, AttributeValue> {
+    [(":one", 1), (":limit", i64::from(limit)), (":ttl", forget_at)]
+        .into_iter()
+        .map(|(k, v)| (k.into(), AttributeValue::N(v.to_string())))
+        .collect()
 }

@@ -57,13 +57,10 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(counter.item()))
-            .update_expression("ADD #count :one SET #ttl = :ttl")
-            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_names("#ttl", keys::TTL_ATTRIBUTE)
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":limit", AttributeValue::N(limit.to_string()))
-            .expression_attribute_values(":ttl", AttributeValue::N(forget_at.to_string()))
+            .update_expression(super::batch::COUNT_UP)
+            .condition_expression(super::batch::BELOW_LIMIT)
+            .set_expression_attribute_names(Some(super::batch::counter_names()))
+            .set_expression_attribute_values(Some(super::batch::counter_values(limit, forget_at)))
             .send()
             .await;
         match counted {
