@@ -14,11 +14,13 @@ export DEV_JWT_SECRET ?= local-development-secret
 export API_PORT ?= 9000
 export PANEL_PORT ?= 8700
 export SCHEDULE_INTERVAL_SECONDS ?= 60
+# SAM CLI sends no usage data from here.
+export SAM_CLI_TELEMETRY ?= 0
 
 ROLE ?= client
 SUB ?= alice
 
-.PHONY: dev test bench release-builds token venv build lint unit-and-integration cfn-lint events mail browser record-paid-time invoke redrive replay-events
+.PHONY: dev test bench release-builds package deploy token venv build lint unit-and-integration cfn-lint events mail browser record-paid-time invoke redrive replay-events
 
 $(VENV)/.installed: infra/local/requirements.txt
 	python3 -m venv $(VENV)
@@ -75,10 +77,29 @@ lint:
 unit-and-integration:
 	cargo test --workspace
 
+# cfn-lint, and SAM's own reading of the template (its transform, with the lint rules).
 cfn-lint: venv
 	$(VENV)/bin/cfn-lint infra/template.yaml
+	$(VENV)/bin/sam validate --lint --template infra/template.yaml --region $(AWS_REGION)
 
-# Benchmarks (not part of `make test`): results go to BENCHMARKS.md. BENCH_SERVICES sets the
+# Every function in one arm64 binary (infra/bootstrap), which every function of the template
+# deploys from target/package (each runs the one its Handler names). One link-time optimisation
+# instead of one per function: see BENCHMARKS.md, "Package", for the time it takes.
+PACKAGE_TARGET_DIR ?= target
+package: venv
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_TARGET_DIR=$(PACKAGE_TARGET_DIR) cargo lambda build --release --arm64 -p bootstrap
+	mkdir -p target/package
+	cp $(PACKAGE_TARGET_DIR)/lambda/bootstrap/bootstrap target/package/bootstrap
+
+# The package, deployed with SAM: guided the first time (it asks for the stack's name, region and
+# parameters and keeps the answers in infra/samconfig.toml), with those answers after.
+deploy: package
+	cd infra && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam deploy --template-file template.yaml \
+	  $(if $(wildcard infra/samconfig.toml),,--guided)
+
+# Benchmarks (not part of `make test`): every section of BENCHMARKS.md, measured again in one
+# run (bench-sweeps starts the file with the date and the commit). BENCH_SERVICES sets the
 # large table's size (default 10000: seconds a job against the emulator).
 bench: venv build browser release-builds
 	cargo run --quiet -p tests --bin bench-sweeps
@@ -86,20 +107,17 @@ bench: venv build browser release-builds
 	cargo run --quiet -p tests --bin bench-events
 	cargo run --quiet -p tests --bin bench-backlog
 	tests/browser/bench.sh
-	BENCH_FUNCTIONS="$(BENCH_FUNCTIONS)" cargo run --quiet -p tests --bin bench-size
+	BENCH_PACKAGE_SECONDS="$$(cat target/bench-package/seconds)" cargo run --quiet -p tests --bin bench-size
 
-# What bench-size measures: every function built for arm64 as the template deploys it (zig from
-# .venv links it; cargo lambda builds with panic = abort), and the same code built for this
-# machine the same way, whose start it times. Their own target directory keeps them from
-# locking the debug builds.
-# BENCH_FUNCTIONS names the functions built and measured (default: every one; each takes about
-# a minute and a half of link-time optimization per architecture on 2 cores).
-BENCH_FUNCTIONS ?= $(notdir $(wildcard functions/*))
-FUNCTIONS := $(addprefix -p ,$(BENCH_FUNCTIONS))
+# What bench-size measures: `make package` timed from cold in its own target directory (emptied
+# first: the time is a cold build's), and the same binary built for this machine, whose starts
+# it times (this machine runs no arm64 binary).
 release-builds: venv
-	rustup target add aarch64-unknown-linux-gnu
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_TARGET_DIR=target/bench cargo lambda build --release --arm64 $(FUNCTIONS)
-	CARGO_TARGET_DIR=target/bench cargo build --release --config 'profile.release.panic="abort"' $(FUNCTIONS)
+	rm -rf target/bench-package
+	mkdir -p target/bench-package
+	start=$$(date +%s); $(MAKE) package PACKAGE_TARGET_DIR=target/bench-package && \
+	  echo $$(( $$(date +%s) - start )) > target/bench-package/seconds
+	CARGO_TARGET_DIR=target/bench cargo build --release --config 'profile.release.panic="abort"' -p bootstrap
 
 token:
 	@python3 infra/local/dev_token.py $(ROLE) $(SUB)

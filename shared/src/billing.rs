@@ -246,9 +246,10 @@ pub async fn services_view(
     app: &App,
     changes: &[Change],
     reader: &Principal,
+    rules: &RulesByType,
 ) -> Result<serde_json::Value, ApiError> {
     let services: Vec<_> = changes.iter().map(|c| c.service.clone()).collect();
-    Ok(serde_json::json!({ "items": views::service_answers(app, &services, reader).await? }))
+    Ok(serde_json::json!({ "items": views::service_answers_under(app, &services, reader, rules).await? }))
 }
 
 #[cfg(test)]

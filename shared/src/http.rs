@@ -1,19 +1,21 @@
 //! HTTP plumbing shared by every route: reading requests, answering, paging, ETags, and the
-//! two route shapes (`read` and `write`, the latter idempotent under an `Idempotency-Key`).
+//! route shapes (`read`, and `write`, idempotent under an `Idempotency-Key`), each a stack of
+//! the request path's layers (`layers`) around the route.
 
 use crate::app::App;
 use crate::domain::Principal;
 use crate::error::ApiError;
+use crate::layers::{self, Handler, Outcome};
 use crate::store::{Page, PageRequest};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use lambda_http::http::header;
+use lambda_http::tower::ServiceBuilder;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::future::Future;
-use tracing::Instrument;
 
 pub use crate::error::MAX_BODY_BYTES;
 /// Largest and default page size.
@@ -180,81 +182,48 @@ pub fn require_provider(principal: &Principal) -> Result<(), ApiError> {
 
 pub use crate::budget::{for_request as budget, in_time, ANSWER_RESERVE};
 
-/// A route that changes nothing: authenticate, run, answer.
+/// A route that changes nothing: authenticated, given its deadline, run (see `layers`).
 pub async fn read<'a, F, Fut>(app: &'a App, req: Request, route: F) -> Response<Body>
 where
-    F: FnOnce(&'a App, Principal, Request) -> Fut,
-    Fut: Future<Output = Result<Reply, ApiError>> + 'a,
+    F: Fn(&'a App, Principal, Request) -> Fut + Clone + Send + 'a,
+    Fut: Future<Output = Outcome> + Send + 'a,
 {
-    let principal = app.principal(&req);
-    let span = span(&req, principal.as_ref().ok());
-    let budget = budget(app, &req);
-    async move {
-        let outcome = match principal {
-            // On the heap: a route's future can outgrow a worker thread's stack in debug builds.
-            Ok(principal) => in_time(budget, Box::pin(route(app, principal, req))).await,
-            Err(e) => Err(e),
-        };
-        logged(finish(outcome))
-    }
-    .instrument(span)
-    .await
+    let stack = ServiceBuilder::new().layer(layers::authenticate(app)).layer(layers::deadline(app));
+    let Ok(response) = layers::answer(stack.service(Handler::new(app, route)), req).await;
+    response
 }
 
 /// A route that changes something: as `read`, and idempotent under an `Idempotency-Key`.
 /// It takes no `dry_run` (400).
 pub async fn write<'a, F, Fut>(app: &'a App, req: Request, route: F) -> Response<Body>
 where
-    F: FnOnce(&'a App, Principal, Request) -> Fut,
-    Fut: Future<Output = Result<Reply, ApiError>> + 'a,
+    F: Fn(&'a App, Principal, Request) -> Fut + Clone + Send + 'a,
+    Fut: Future<Output = Outcome> + Send + 'a,
 {
-    if req.query_string_parameters().first(DRY_RUN).is_some() {
-        return ApiError::BadRequest("this route has no dry run".into()).into_response();
-    }
-    write_or_quote(app, req, route).await
+    let stack = ServiceBuilder::new()
+        .layer(layers::authenticate(app))
+        .layer(layers::deadline(app))
+        .layer(layers::idempotent(app));
+    let Ok(response) = layers::answer(stack.service(Handler::new(app, route)), req).await;
+    response
 }
 
 /// A route that changes something and can quote instead: with `?dry_run=true` it answers what
 /// it would do and changes nothing (not even an idempotency record).
 pub async fn quotable_write<'a, F, Fut>(app: &'a App, req: Request, route: F) -> Response<Body>
 where
-    F: FnOnce(&'a App, Principal, Request) -> Fut,
-    Fut: Future<Output = Result<Reply, ApiError>> + 'a,
+    F: Fn(&'a App, Principal, Request) -> Fut + Clone + Send + 'a,
+    Fut: Future<Output = Outcome> + Send + 'a,
 {
-    write_or_quote(app, req, route).await
+    let stack = ServiceBuilder::new()
+        .layer(layers::authenticate(app))
+        .layer(layers::deadline(app))
+        .layer(layers::idempotent_or_quoted(app));
+    let Ok(response) = layers::answer(stack.service(Handler::new(app, route)), req).await;
+    response
 }
 
-async fn write_or_quote<'a, F, Fut>(app: &'a App, req: Request, route: F) -> Response<Body>
-where
-    F: FnOnce(&'a App, Principal, Request) -> Fut,
-    Fut: Future<Output = Result<Reply, ApiError>> + 'a,
-{
-    let principal = app.principal(&req);
-    let span = span(&req, principal.as_ref().ok());
-    async move {
-        let principal = match principal {
-            Ok(principal) => principal,
-            Err(e) => return logged(e.into_response()),
-        };
-        if req.body().len() > MAX_BODY_BYTES {
-            return logged(ApiError::PayloadTooLarge.into_response());
-        }
-        let key = match dry_run(&req) {
-            Ok(true) => Ok(None),
-            Ok(false) => crate::idempotency::key(&req),
-            Err(e) => Err(e),
-        };
-        logged(match key {
-            Err(e) => e.into_response(),
-            Ok(None) => finish(in_time(budget(app, &req), Box::pin(route(app, principal, req))).await),
-            Ok(Some(key)) => crate::idempotency::run_once(app, principal, key, req, route).await,
-        })
-    }
-    .instrument(span)
-    .await
-}
-
-const DRY_RUN: &str = "dry_run";
+pub(crate) const DRY_RUN: &str = "dry_run";
 
 /// Whether the request asks only for a quote: `?dry_run=true` (or `false`; anything else 400).
 pub fn dry_run(req: &Request) -> Result<bool, ApiError> {
@@ -263,35 +232,6 @@ pub fn dry_run(req: &Request) -> Result<bool, ApiError> {
         Some("true") => Ok(true),
         Some(other) => Err(ApiError::BadRequest(format!("dry_run must be true or false, not `{other}`"))),
     }
-}
-
-fn finish(outcome: Result<Reply, ApiError>) -> Response<Body> {
-    match outcome {
-        Ok(reply) => reply.into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
-/// One log line per answer, in the request's span.
-fn logged(response: Response<Body>) -> Response<Body> {
-    tracing::info!(status = response.status().as_u16(), "answered");
-    response
-}
-
-/// The log span of a request: its id, who asks, and the service its path names.
-fn span(req: &Request, principal: Option<&Principal>) -> tracing::Span {
-    let request_id = match req.request_context_ref() {
-        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
-            ctx.request_id.clone().unwrap_or_default()
-        }
-        _ => String::new(),
-    };
-    let principal = principal.map(|p| format!("{}:{}", p.role.as_str(), p.id)).unwrap_or_default();
-    let service_id = match req.uri().path().starts_with("/services/") {
-        true => req.path_parameters().first("id").unwrap_or_default().to_owned(),
-        false => String::new(),
-    };
-    crate::telemetry::request_span(&request_id, &principal, &service_id)
 }
 
 /// The service named by the `{id}` path parameter, if this principal may see it. A missing

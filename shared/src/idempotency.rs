@@ -8,12 +8,12 @@
 //! records it.
 
 use crate::app::App;
-use crate::domain::Principal;
 use crate::error::ApiError;
-use crate::reply::{json_response, Reply};
+use crate::layers::{Below, Outcome};
+use crate::reply::Reply;
 use crate::store::idempotency::{Claim, ClaimedKey, IdempotencyRecord, RecordState, StoredResponse, CLAIMED};
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
 use sha2::{Digest, Sha256};
 use std::future::Future;
 
@@ -104,21 +104,16 @@ pub fn panel_change() -> PanelChange {
 const WAIT_FOR_FIRST: std::time::Duration = std::time::Duration::from_secs(5);
 const POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
-pub(crate) async fn run_once<'a, F, Fut>(
-    app: &'a App,
-    principal: Principal,
-    key: String,
-    req: Request,
-    route: F,
-) -> Response<Body>
-where
-    F: FnOnce(&'a App, Principal, Request) -> Fut,
-    Fut: Future<Output = Result<Reply, ApiError>> + 'a,
-{
+/// Runs the request below (`inner`: the route) once for its key, or answers as its first run
+/// did; the principal and the budget are those the layers above set (`layers`).
+pub(crate) async fn run_once<'a, S: Below<'a>>(app: &'a App, key: String, req: Request, inner: S) -> Outcome {
+    let Some(principal) = crate::layers::principal_of(&req) else {
+        return Err(ApiError::Internal("an idempotent write was reached without authentication".into()));
+    };
     let scope = format!("{}:{}", principal.role.as_str(), principal.id);
     let request_hash = fingerprint(&req);
     let deadline = std::time::Instant::now() + WAIT_FOR_FIRST;
-    let budget = crate::budget::for_request(app, &req);
+    let budget = crate::layers::budget_of(&req);
     loop {
         let now = app.clock.now().unix_seconds();
         let claim = IdempotencyRecord {
@@ -152,21 +147,19 @@ where
                 "release an unanswered claim",
             ))
             .await;
-            return ApiError::Unavailable("the request ran out of time claiming its key".into())
-                .into_response();
+            return Err(ApiError::Unavailable("the request ran out of time claiming its key".into()));
         };
         match claimed {
-            Err(e) => return ApiError::from(e).into_response(),
+            Err(e) => return Err(ApiError::from(e)),
             Ok(Claim::Claimed { panel_request_id }) => {
                 let claim_id = claim.claim_id.clone();
                 let claimed = ClaimedKey { principal: scope, key, panel_request_id, claim_id };
-                return Box::pin(run_claimed(app, principal, claimed, req, route)).await;
+                return Box::pin(run_claimed(app, budget, claimed, req, inner)).await;
             }
             // The same request still running elsewhere: wait for its answer, or its release
             // (after an error), then answer as it did or run it here.
             Ok(Claim::Held(_)) if budget.spent() => {
-                return ApiError::Unavailable("the request ran out of time waiting for its twin".into())
-                    .into_response();
+                return Err(ApiError::Unavailable("the request ran out of time waiting for its twin".into()));
             }
             Ok(Claim::Held(holder))
                 if holder.request_hash == request_hash
@@ -181,19 +174,17 @@ where
 }
 
 /// Runs the request that claimed the key, and stores its answer (or releases the key).
-async fn run_claimed<'a, F, Fut>(
+async fn run_claimed<'a, S: Below<'a>>(
     app: &'a App,
-    principal: Principal,
+    budget: crate::budget::Budget,
     claimed: ClaimedKey,
     req: Request,
-    route: F,
-) -> Response<Body>
-where
-    F: FnOnce(&'a App, Principal, Request) -> Fut,
-    Fut: Future<Output = Result<Reply, ApiError>> + 'a,
-{
-    let budget = crate::budget::for_request(app, &req);
-    let route = crate::budget::in_time(budget, Box::pin(route(app, principal, req)));
+    mut inner: S,
+) -> Outcome {
+    let route = async move {
+        let Ok(outcome) = inner.call(req).await;
+        outcome
+    };
     let (outcome, panel) = PANEL_CHANGE
         .scope(std::cell::Cell::new(PanelChange::None), async {
             let outcome = CLAIMED.scope(claimed.clone(), route).await;
@@ -214,7 +205,7 @@ where
                 "store the idempotent answer",
             ))
             .await;
-            reply.into_response()
+            Ok(reply)
         }
         Err(err) => {
             // A panel change made and not recorded stays with the key: a new claim would ask
@@ -231,7 +222,7 @@ where
                     Box::pin(bounded(budget, store.release_idempotency_key(&claimed), "release a key")).await
                 }
             }
-            err.into_response()
+            Err(err)
         }
     }
 }
@@ -251,24 +242,21 @@ async fn bounded(
     }
 }
 
-fn answer_for_holder(holder: &IdempotencyRecord, request_hash: &str) -> Response<Body> {
+fn answer_for_holder(holder: &IdempotencyRecord, request_hash: &str) -> Outcome {
     if holder.request_hash != request_hash {
-        return ApiError::Unprocessable("this Idempotency-Key was used for a different request".into())
-            .into_response();
+        return Err(ApiError::Unprocessable("this Idempotency-Key was used for a different request".into()));
     }
     match (&holder.state, &holder.response) {
-        (RecordState::Committed, _) => ApiError::Conflict(
+        (RecordState::Committed, _) => Err(ApiError::Conflict(
             "this request was carried out but its answer was lost; read the result instead of retrying"
                 .into(),
-        )
-        .into_response(),
-        (RecordState::Completed, Some(stored)) => {
-            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-            let mut response = json_response(status, stored.body.clone(), stored.etag.as_deref());
-            response.headers_mut().insert("idempotency-replayed", "true".parse().expect("header"));
-            response
-        }
-        _ => ApiError::Conflict("a request with this Idempotency-Key is still being processed".into())
-            .into_response(),
+        )),
+        (RecordState::Completed, Some(stored)) => Ok(Reply {
+            status: StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK),
+            body: serde_json::from_str(&stored.body).unwrap_or(serde_json::Value::Null),
+            etag: stored.etag.clone(),
+            replayed: true,
+        }),
+        _ => Err(ApiError::Conflict("a request with this Idempotency-Key is still being processed".into())),
     }
 }

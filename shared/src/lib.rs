@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod layers;
 pub mod mail;
 pub mod migrations;
 #[cfg(test)]

@@ -11,6 +11,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub body: serde_json::Value,
     pub etag: Option<String>,
+    /// An earlier request's answer given again (the same `Idempotency-Key`): it says so.
+    pub replayed: bool,
 }
 
 impl Reply {
@@ -24,12 +26,12 @@ impl Reply {
 
     /// A success with nothing to say (a removal).
     pub fn no_content() -> Self {
-        Self { status: StatusCode::NO_CONTENT, body: serde_json::Value::Null, etag: None }
+        Self { status: StatusCode::NO_CONTENT, body: serde_json::Value::Null, etag: None, replayed: false }
     }
 
     fn with_status(status: StatusCode, body: impl Serialize) -> Result<Self, ApiError> {
         let body = serde_json::to_value(body).map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(Self { status, body, etag: None })
+        Ok(Self { status, body, etag: None, replayed: false })
     }
 
     pub fn versioned(mut self, version: u64) -> Self {
@@ -38,11 +40,15 @@ impl Reply {
     }
 
     pub fn into_response(self) -> Response<Body> {
-        json_response(self.status, self.body.to_string(), self.etag.as_deref())
+        let mut response = json_response(self.status, self.body.to_string(), self.etag.as_deref());
+        if self.replayed {
+            response.headers_mut().insert("idempotency-replayed", HeaderValue::from_static("true"));
+        }
+        response
     }
 }
 
-pub(crate) fn json_response(status: StatusCode, body: String, etag: Option<&str>) -> Response<Body> {
+fn json_response(status: StatusCode, body: String, etag: Option<&str>) -> Response<Body> {
     if status == StatusCode::NO_CONTENT {
         return Response::builder().status(status).body(Body::Empty).expect("a valid response");
     }

@@ -1,6 +1,7 @@
 //! Wire forms that differ from the stored form, and from one reader to another: a client never
 //! reads where the control panels are, nor their errors' own text (`domain::failure`).
 
+use crate::domain::catalog::RulesByType;
 use crate::domain::{HistoryEntry, Principal, ProductTypeRules, Service, ServiceId};
 use serde_json::{json, Value};
 
@@ -46,7 +47,7 @@ pub async fn service_answer(
     let rules = match rules {
         Some(rules) => Some(rules),
         None => {
-            read = app.store.list_product_types().await?;
+            read = app.store.listed_product_types().await?;
             read.iter().find(|r| r.product_type == service.product_type)
         }
     };
@@ -59,11 +60,20 @@ pub async fn service_answers(
     services: &[Service],
     reader: &Principal,
 ) -> Result<Vec<Value>, crate::ApiError> {
-    let every_rules = app.store.list_product_types().await?;
+    let every_rules = RulesByType::new(app.store.listed_product_types().await?);
+    service_answers_under(app, services, reader, &every_rules).await
+}
+
+/// `service_answers` under rules the request read already (a checkout's).
+pub async fn service_answers_under(
+    app: &crate::App,
+    services: &[Service],
+    reader: &Principal,
+    every_rules: &RulesByType,
+) -> Result<Vec<Value>, crate::ApiError> {
     let mut answers = Vec::with_capacity(services.len());
     for service in services {
-        let rules = every_rules.iter().find(|r| r.product_type == service.product_type);
-        answers.push(with_actions(app, service, reader, rules).await?);
+        answers.push(with_actions(app, service, reader, every_rules.get(service.product_type)).await?);
     }
     Ok(answers)
 }

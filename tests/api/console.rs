@@ -49,7 +49,7 @@ fn the_template_serves_the_consoles_routes_without_the_authorizer() {
     )
     .unwrap();
     let function = &template["Resources"]["ConsoleFunction"];
-    assert_eq!(function["Metadata"]["BuildProperties"]["Binary"], "console");
+    assert_eq!(function["Properties"]["Handler"], "console");
     let mut deployed: Vec<String> = Vec::new();
     for (_, event) in function["Properties"]["Events"].as_mapping().expect("events") {
         assert_eq!(event["Properties"]["Auth"]["Authorizer"], "NONE", "the files are public");

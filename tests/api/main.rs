@@ -23,6 +23,7 @@ mod inputs;
 mod lifecycle;
 mod money;
 mod notifications;
+mod package;
 mod paid_time;
 mod permissions;
 mod quotes;

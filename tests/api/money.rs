@@ -299,7 +299,7 @@ fn functions_that_call_the_panel_have_the_time_for_their_calls() {
     let mut checked = 0;
     for (name, resource) in template["Resources"].as_mapping().unwrap() {
         let properties = &resource["Properties"];
-        let Some(binary) = resource["Metadata"]["BuildProperties"]["Binary"].as_str() else { continue };
+        let Some(binary) = resource["Properties"]["Handler"].as_str() else { continue };
         let source = std::fs::read_to_string(root.join(format!("functions/{binary}/src/lib.rs"))).unwrap();
         let calls_panel = ["Target::load", "settings::{ask", "ask(app"].iter().any(|s| source.contains(s));
         let http =

@@ -50,8 +50,7 @@ fn the_template_deploys_every_route_to_its_function() {
         if resource["Type"] != "AWS::Serverless::Function" {
             continue;
         }
-        assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda");
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("Binary").to_owned();
+        let binary = resource["Properties"]["Handler"].as_str().expect("Handler").to_owned();
         let Some(events) = resource["Properties"]["Events"].as_mapping() else {
             continue;
         };
@@ -75,7 +74,7 @@ fn event_functions() -> BTreeSet<String> {
         if resource["Type"] != "AWS::Serverless::Function" {
             continue;
         }
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().expect("Binary");
+        let binary = resource["Properties"]["Handler"].as_str().expect("Handler");
         let Some(events) = resource["Properties"]["Events"].as_mapping() else {
             functions.insert(binary.to_owned());
             continue;

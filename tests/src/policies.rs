@@ -35,9 +35,9 @@ impl Policies {
                 continue;
             }
             let name = name.as_str().unwrap_or_default();
-            let function = resource["Metadata"]["BuildProperties"]["Binary"]
+            let function = resource["Properties"]["Handler"]
                 .as_str()
-                .ok_or_else(|| format!("{name}: no Metadata.BuildProperties.Binary"))?;
+                .ok_or_else(|| format!("{name}: no Properties.Handler"))?;
             let allowed =
                 allowed_actions(&resource["Properties"]["Policies"]).map_err(|e| format!("{name}: {e}"))?;
             policies.insert(function.to_owned(), allowed);
@@ -168,8 +168,8 @@ Resources:
   Table: {Type: AWS::DynamoDB::Table}
   Reader:
     Type: AWS::Serverless::Function
-    Metadata: {BuildProperties: {Binary: reader}}
     Properties:
+      Handler: reader
       Policies:
         - Version: "2012-10-17"
           Statement:
@@ -181,8 +181,7 @@ Resources:
               Resource: "*"
   Silent:
     Type: AWS::Serverless::Function
-    Metadata: {BuildProperties: {Binary: silent}}
-    Properties: {}
+    Properties: {Handler: silent}
 "#;
 
     fn calls(entries: &[(&str, &str)]) -> Actions {

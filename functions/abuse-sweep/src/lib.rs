@@ -1,5 +1,8 @@
 //! `abuse-sweep`: suspends for abuse the services whose abuse score reached their product type's limit.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_runtime::{Error, LambdaEvent};
 use shared::App;
 

@@ -1,6 +1,9 @@
 //! `POST /services/{id}/activate`: the provider puts a paid service's activation back on the
 //! queue (after `not_available`, or a failed activation).
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http::{self, require_provider};

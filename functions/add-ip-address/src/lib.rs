@@ -3,6 +3,9 @@
 //! left (402 when short, 422 over the option's max); the address is made on the panel, then
 //! recorded with the charge in one transaction (and released on the panel if that fails).
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::settings::{IpAddress, IpVersion, Setting};

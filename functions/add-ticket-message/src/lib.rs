@@ -1,5 +1,8 @@
 //! `POST /tickets/{id}/messages` `{message}`: a reply on a ticket, by its client or the provider.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::history::Actor;

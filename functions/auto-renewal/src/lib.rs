@@ -1,5 +1,8 @@
 //! `auto-renewal`: renews, one period each, the services with auto-renewal on that are within their product type's lead of expiry, charged to the balance; a short balance is recorded once a day.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_runtime::{Error, LambdaEvent};
 use shared::App;
 

@@ -2,6 +2,9 @@
 //! its tariff may change to; the difference for the days left is charged now (402 when short)
 //! or credited when the panel is done. Refused while suspended by the administrator.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::account::LedgerKind;

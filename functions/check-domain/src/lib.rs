@@ -1,6 +1,9 @@
 //! `GET /domains/check?name=...`: whether a domain name is free at the registrar, with what
 //! registering it costs on each domain tariff and period. An invalid name is a 400.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;

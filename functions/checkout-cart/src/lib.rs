@@ -2,6 +2,9 @@
 //! from its balance, in one transaction; 402 and nothing charged when the balance is short.
 //! Paid services go to activation.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::billing::{cart, pay_for, services_view, write_cart, MAX_CHECKOUT};
@@ -53,5 +56,5 @@ async fn checkout(app: &App, principal: Principal, req: Request) -> Result<Reply
     }
     let conflict = "the cart or the balance changed meanwhile; try again";
     write_cart(app, None, account, &entries, &changes.iter().collect::<Vec<_>>(), conflict).await?;
-    Reply::ok(services_view(app, &changes, &principal).await?)
+    Reply::ok(services_view(app, &changes, &principal, &rules).await?)
 }

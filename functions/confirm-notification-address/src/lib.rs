@@ -2,6 +2,9 @@
 //! its confirmation with the token e-mailed to it; e-mails go to that address from then on. A
 //! token that is not the one sent, or came after its 24 hours, is 422 and changes nothing.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::Principal;

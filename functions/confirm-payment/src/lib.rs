@@ -2,6 +2,9 @@
 //! it): the amount the gateway settled is received and credited (recorded beside the amount
 //! asked for when it differs), and a cart it covers is checked out with it.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::billing::{payment_view, receive_payment, Client};

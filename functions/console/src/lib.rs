@@ -5,6 +5,9 @@
 //! itself, which routes by its path: a deep link opens after a reload. The files are public;
 //! the data comes from the API, on the same origin, with the user's token.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};

@@ -1,9 +1,8 @@
-//! Lambda entry point: the console's files.
-
-use lambda_http::{run, service_fn, Error};
+//! The function's own binary, which `cargo lambda watch` serves locally. Deployed, every
+//! function runs in the one `bootstrap` binary (infra/bootstrap), chosen by its handler name.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    run(service_fn(move |req| async move { Ok::<_, Error>(console::handle(req)) })).await
+    console::serve().await
 }

@@ -2,6 +2,9 @@
 //! the gateway confirms it (`POST /payments/{id}/confirm`), and meanwhile the services in the
 //! cart show `payment_pending`.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::billing::{new_payment, payment_view, start_payment};

@@ -1,6 +1,9 @@
 //! `POST /services`: a client orders a service (the provider may order for a client). The new
 //! service and its first history entry are written in one transaction.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::order::{place_order, OrderRequest};

@@ -1,5 +1,8 @@
 //! `POST /tariffs`: the provider puts a tariff on sale.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::{OptionOffer, Prices, Principal, ProductType, Tariff, TariffId};

@@ -1,6 +1,9 @@
 //! `POST /services/{id}/tickets` `{subject, message}`: a ticket about a service, from its client
 //! to the provider or from the provider to the client. Its opening is in the service's history.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::history::Actor;

@@ -2,6 +2,9 @@
 //! server within an active data center's resources (409 `not-available` when they are
 //! exhausted); the creation is in the service's history.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::domain::settings::{Setting, VirtualServer, VirtualServerSpec};

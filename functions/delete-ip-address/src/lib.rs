@@ -1,6 +1,9 @@
 //! `DELETE /services/{id}/ip-addresses/{ip}`: removes an address from an active VPS (not its
 //! last IPv4 address). An extra address sold as a tariff option is credited for the days left.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::settings::{IpAddress, Setting};
 use shared::domain::Principal;

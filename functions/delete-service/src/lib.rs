@@ -1,6 +1,9 @@
 //! `DELETE /services/{id}`: deletes beyond recovery (through the panel); the provider always,
 //! a client as the product type's `client_delete` rule says (`end_of_period` schedules it).
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http;

@@ -3,6 +3,9 @@
 //! have the form the panel gives (400 otherwise) and name a server the panel lists for this
 //! service (404 otherwise), so no id walks the panel's paths.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::domain::settings::{is_virtual_server_id, Setting};

@@ -1,6 +1,9 @@
 //! `POST /services/{id}/disable` `{reason?}`: a client suspends its own service (where the
 //! product type allows); the provider suspends as administrator.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::Principal;

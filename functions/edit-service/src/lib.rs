@@ -2,6 +2,9 @@
 //! (renewal price and validity by the provider only; `delete_at: null` withdraws a scheduled
 //! deletion). Honours `If-Match`.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::changes::Edit;

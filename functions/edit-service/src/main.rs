@@ -1,10 +1,8 @@
-//! Lambda entry point: wires the runtime to the handler in this package's library.
-
-use lambda_http::{run, service_fn, Error};
+//! The function's own binary, which `cargo lambda watch` serves locally. Deployed, every
+//! function runs in the one `bootstrap` binary (infra/bootstrap), chosen by its handler name.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let app = &shared::App::from_env().await;
-    run(service_fn(move |req| async move { Ok::<_, Error>(edit_service::handle(app, req).await) })).await
+    edit_service::serve().await
 }

@@ -1,6 +1,9 @@
 //! `POST /services/{id}/enable`: lifts the suspensions this principal may lift; the service
 //! resumes (through the panel) when none is left.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http;

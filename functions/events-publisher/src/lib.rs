@@ -5,6 +5,9 @@
 //! first unpublished record reported, so that Lambda retries from there (records before it are
 //! done; a record published twice carries the same `id`, which consumers deduplicate by).
 
+mod entry;
+pub use entry::serve;
+
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;

@@ -1,5 +1,8 @@
 //! `expiry-sweep`: suspends for non-payment the services past their expiry (deleting those a client scheduled for then), and deletes the services suspended for non-payment longer than their product type keeps them.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_runtime::{Error, LambdaEvent};
 use shared::App;
 

@@ -1,5 +1,8 @@
 //! `GET /account`: a client's own balance and ledger, newest entries first.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::billing::account_reply;
 use shared::domain::Principal;

@@ -1,5 +1,8 @@
 //! `GET /clients/{client_id}/account`: the provider reads any client's balance and ledger.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::billing::account_reply;
 use shared::domain::{ClientId, Principal};

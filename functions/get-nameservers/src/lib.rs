@@ -1,5 +1,8 @@
 //! `GET /services/{id}/nameservers`: an active domain's nameservers, as its registrar has them.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::settings::Setting;
 use shared::domain::Principal;

@@ -1,6 +1,9 @@
 //! `GET /account/notifications`: a client reads the address its notifications go to and the
 //! kinds it muted.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http;

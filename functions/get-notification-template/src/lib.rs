@@ -1,6 +1,9 @@
 //! `GET /notification-templates/{kind}`: the provider reads the e-mail a kind of notification
 //! sends: its own template if it replaced the default (`custom`), else the default.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http::{self, require_provider};

@@ -3,6 +3,9 @@
 //! as the cursor comes from the caller and the service decides who may read on. A client reads
 //! a given-up operation's error in words for it (`views::history_entry`).
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::{HistoryId, Principal};
 use shared::http::{self, list_reply, service_id_in_path, visible_service, Query, PAGE_PARAMS};

@@ -1,6 +1,9 @@
 //! `GET /services/{id}/options`: the options the service's tariff offers, with the quantity
 //! the service has of each.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http::{self, visible_service, Query};

@@ -2,6 +2,9 @@
 //! paid for each line (the record every credit and charge is worked out from), to its client
 //! and the provider alike.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http::{self, visible_service};

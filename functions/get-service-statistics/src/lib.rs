@@ -2,6 +2,9 @@
 //! traffic) of an active VPS or hosting account, as its panel reports it. The period defaults
 //! to the last 30 days; reversed or longer than a year is a 400.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::domain::settings::{statistics_period, Setting, UsagePoint};

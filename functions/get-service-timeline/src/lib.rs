@@ -4,6 +4,9 @@
 //! client's scheduled deletion. Worked out from the service, its product type and the client's
 //! balance by the rules the scheduled jobs follow. The past is in the history.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http::{self, Query};

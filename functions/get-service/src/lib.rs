@@ -1,6 +1,9 @@
 //! `GET /services/{id}`: one service, with an ETag carrying its version. Another client's
 //! service, and for a client a deleted one, answer exactly as a missing one.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http::{self, Query};

@@ -1,5 +1,8 @@
 //! `GET /tariffs/{id}`: one tariff (any principal).
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::{Principal, TariffId};
 use shared::http::{self, path_param, Query};

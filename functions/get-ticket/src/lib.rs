@@ -1,5 +1,8 @@
 //! `GET /tickets/{id}`: one ticket with its messages (its client or the provider).
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http::{self, visible_ticket, Query};

@@ -1,5 +1,8 @@
 //! `GET /services/{id}/whois`: an active domain's registrant contact (null until set).
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::settings::Setting;
 use shared::domain::Principal;

@@ -3,6 +3,9 @@
 //! anything; shown on the service (`grace`) and in its timeline, in the history, honoured by
 //! the expiry sweep, and cleared by a renewal.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::schedule::MAX_GRACE_REASON;

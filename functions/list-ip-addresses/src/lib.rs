@@ -1,5 +1,8 @@
 //! `GET /services/{id}/ip-addresses`: the addresses of an active VPS, as its panel has them.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::settings::{IpAddress, Setting};
 use shared::domain::Principal;

@@ -2,6 +2,9 @@
 //! provider: that client's address and muted kinds, with the page): what each client was told,
 //! newest first, one entry per event.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http::{self, encode_cursor, Query, PAGE_PARAMS};

@@ -1,6 +1,9 @@
 //! `GET /product-types`: every product type's rules (any principal; where each type's control
 //! panel is, only the provider).
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http::{self, Query};

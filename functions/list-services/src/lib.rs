@@ -3,6 +3,9 @@
 //! provider, `?due=renewal|deletion&before=...` lists what the schedules will do by then, and
 //! `?needs_attention=true` the services whose latest operation failed, latest first.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::{ClientId, Principal, ProductType, ServiceId, Status, Timestamp};
 use shared::http::{self, list_reply, Query, PAGE_PARAMS};

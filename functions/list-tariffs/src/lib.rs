@@ -1,5 +1,8 @@
 //! `GET /tariffs?product_type=...`: the tariffs on sale (any principal).
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::{Principal, ProductType, TariffId};
 use shared::http::{self, list_reply, Query, PAGE_PARAMS};

@@ -1,6 +1,9 @@
 //! `GET /tickets?service_id=...`: a client's own tickets, or all tickets for the provider;
 //! newest first, filterable by service.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::{Principal, ServiceId};
 use shared::http::{self, encode_cursor, Query, PAGE_PARAMS};

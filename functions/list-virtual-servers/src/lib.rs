@@ -1,5 +1,8 @@
 //! `GET /services/{id}/virtual-servers`: the virtual servers of an active data center.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::settings::{Setting, VirtualServer};
 use shared::domain::Principal;

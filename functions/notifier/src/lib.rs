@@ -10,6 +10,9 @@
 //! `UNCONFIRMED` and never sent again: SES v2 has no idempotency key, so a retry could tell
 //! the client twice. For the same reason the SES client does not retry.
 
+mod entry;
+pub use entry::serve;
+
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sesv2::types::Destination;
 use lambda_runtime::{Error, LambdaEvent};

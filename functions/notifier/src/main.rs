@@ -1,20 +1,8 @@
-//! Lambda entry point: the notifications queue (lifecycle events from the bus) to e-mail.
-
-use lambda_runtime::{run, service_fn, Error};
-use notifier::Notifier;
+//! The function's own binary, which `cargo lambda watch` serves locally. Deployed, every
+//! function runs in the one `bootstrap` binary (infra/bootstrap), chosen by its handler name.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let config = shared::aws::sdk_config_from_env();
-    let ses = aws_sdk_sesv2::config::Builder::from(&config).interceptor(shared::aws::CrashPoint);
-    let ses = aws_sdk_sesv2::Client::from_conf(ses.build());
-    let from = std::env::var("NOTIFICATIONS_FROM").expect("NOTIFICATIONS_FROM is set");
-    let notifier = Notifier::new(shared::App::from_env().await, ses, from);
-    // Test-only: claims that go stale sooner (see `Notifier::with_claim_seconds`).
-    let notifier = &match std::env::var("NOTIFIER_CLAIM_SECONDS").ok().and_then(|s| s.parse().ok()) {
-        Some(seconds) => notifier.with_claim_seconds(seconds),
-        None => notifier,
-    };
-    run(service_fn(move |event| async move { notifier.handle(event).await })).await
+    notifier::serve().await
 }

@@ -1,5 +1,8 @@
 //! `operations-sweep`: queues again every operation pending for more than an hour, whose message was lost (the request committed but its send failed, or its last receive could not write the outcome).
 
+mod entry;
+pub use entry::serve;
+
 use lambda_runtime::{Error, LambdaEvent};
 use shared::App;
 

@@ -1,10 +1,8 @@
-//! Lambda entry point: the scheduled job, fired by EventBridge Scheduler.
-
-use lambda_runtime::{run, service_fn, Error};
+//! The function's own binary, which `cargo lambda watch` serves locally. Deployed, every
+//! function runs in the one `bootstrap` binary (infra/bootstrap), chosen by its handler name.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let app = &shared::App::from_env().await;
-    run(service_fn(move |event| async move { operations_sweep::handle(app, event).await })).await
+    operations_sweep::serve().await
 }

@@ -10,6 +10,9 @@
 //! hanging panel leaves the time to write every outcome (a restore and refund on a last
 //! receive) before Lambda would end the invocation.
 
+mod entry;
+pub use entry::serve;
+
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use shared::domain::lifecycle::{Change, Outcome};

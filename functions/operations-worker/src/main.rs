@@ -1,11 +1,8 @@
-//! Lambda entry point: the SQS-triggered worker of the operations queue.
-
-use lambda_runtime::{run, service_fn, Error};
-use operations_worker::Worker;
+//! The function's own binary, which `cargo lambda watch` serves locally. Deployed, every
+//! function runs in the one `bootstrap` binary (infra/bootstrap), chosen by its handler name.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let worker = &Worker::from_env(shared::App::from_env().await);
-    run(service_fn(move |event| async move { worker.handle(event).await })).await
+    operations_worker::serve().await
 }

@@ -1,6 +1,9 @@
 //! `PUT /services/{id}/nameservers` `{nameservers: [...]}`: sets an active domain's nameservers
 //! (2 to 13 distinct host names) at its registrar; the change is in the service's history.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::domain::settings::{nameservers, Setting};

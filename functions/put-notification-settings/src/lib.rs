@@ -7,6 +7,9 @@
 //! meanwhile. A client asks for at most `CONFIRMATIONS_PER_DAY` confirmations a day (429). The
 //! provider vouches for an address it sets: it is confirmed at once.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::notification::{confirmation_email, SetBy, SettingsRequest};
 use shared::domain::Principal;

@@ -2,6 +2,9 @@
 //! notification sends. A template that does not render for a made-up event of its kind (a
 //! syntax error, a variable the kind does not have) is refused (422) and the old one stays.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::notification::Template;
 use shared::domain::Principal;

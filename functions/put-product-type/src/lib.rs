@@ -1,5 +1,8 @@
 //! `PUT /product-types/{type}`: the provider sets a product type's rules.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::catalog::RefundOnDelete;

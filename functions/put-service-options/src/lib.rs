@@ -2,6 +2,9 @@
 //! options; the added cost for the days left is charged now (402 when short), a reduction
 //! credited when the panel is done.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::account::LedgerKind;

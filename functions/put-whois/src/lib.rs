@@ -2,6 +2,9 @@
 //! at its registrar (e-mail, E.164 phone and ISO country checked); the change is in the
 //! service's history.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;

@@ -1,5 +1,8 @@
 //! `POST /services/{id}/reboot`: reboots an active VPS or dedicated server through the panel.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http;

@@ -2,6 +2,9 @@
 //! record built from its ledger. Invoked by hand, as often as needed: a run within its time
 //! does what it can, the next goes on, and a run with nothing left changes nothing.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_runtime::{Error, LambdaEvent};
 use shared::App;
 

@@ -2,6 +2,9 @@
 //! transfer, cash); `external_id` is its reference and may be recorded only once. A client the
 //! backend has never seen (no account, no service) is 404 unless `new_client` is true.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::billing::{new_payment, payment_view, receive_payment, Client};

@@ -1,5 +1,8 @@
 //! `POST /services/{id}/reissue`: reissues an active SSL certificate through the queue.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http;

@@ -1,5 +1,8 @@
 //! `reminders`: tells clients what is coming (an auto-renewal attempt, an expiry, a deletion for non-payment) as many days ahead as their product type's `remind_days_before` says, once each; hourly.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_runtime::{Error, LambdaEvent};
 use shared::App;
 

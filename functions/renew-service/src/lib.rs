@@ -2,6 +2,9 @@
 //! at its renewal price, charged to the client's balance (402 when short) in the same
 //! transaction.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::account::LedgerKind;

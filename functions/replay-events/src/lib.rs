@@ -9,6 +9,9 @@
 //!
 //! An answer with a `cursor` ran out of time: invoke again with the same window and it.
 
+mod entry;
+pub use entry::serve;
+
 use events_publisher::Publisher;
 use lambda_runtime::{Error, LambdaEvent};
 use serde::{Deserialize, Serialize};

@@ -1,14 +1,8 @@
-//! Lambda entry point: the replay of missed events, invoked by hand (`make replay-events`).
-
-use events_publisher::Publisher;
-use lambda_runtime::{run, service_fn, Error};
+//! The function's own binary, which `cargo lambda watch` serves locally. Deployed, every
+//! function runs in the one `bootstrap` binary (infra/bootstrap), chosen by its handler name.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let app = &shared::App::from_env().await;
-    let events = aws_sdk_eventbridge::Client::new(&shared::aws::sdk_config_from_env());
-    let bus = std::env::var("EVENT_BUS_NAME").expect("EVENT_BUS_NAME is set");
-    let publisher = &Publisher::new(events, bus);
-    run(service_fn(move |event| async move { replay_events::handle(app, publisher, event).await })).await
+    replay_events::serve().await
 }

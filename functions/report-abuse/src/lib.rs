@@ -2,6 +2,9 @@
 //! with a provider token) adds to a service's abuse score; the abuse sweep suspends it at the
 //! product type's limit.
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::{Bounded, Principal};

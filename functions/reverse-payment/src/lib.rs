@@ -4,6 +4,9 @@
 //! refused with 409 when the payment is not received, is reversed already, or the client's
 //! balance would go below zero (the money was spent).
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::billing::payment_view;

@@ -1,6 +1,9 @@
 //! `POST /services/{id}/transfer`: a domain to another registrar (its client or the provider), or
 //! a server or hosting account to another node of its panel (the provider).
 
+mod entry;
+pub use entry::serve;
+
 use lambda_http::{Body, Request, Response};
 use shared::domain::Principal;
 use shared::http;

@@ -9,6 +9,7 @@ impl Store {
     pub async fn put_product_type(&self, rules: &ProductTypeRules) -> Result<(), StoreError> {
         let mut item = encode(rules)?;
         item.extend(keys::product_type(rules.product_type).item());
+        self.remembered.forget_listed_rules();
         self.put_latest(item).await
     }
 
@@ -60,6 +61,18 @@ impl Store {
         };
         let (items, _) = self.query_page(query).await?;
         items.into_iter().map(decode).collect()
+    }
+
+    /// Every product type's rules for a list's `allowed_actions`: as read in the last
+    /// `remembered::LISTED_RULES_FRESH` by this instance, else read now.
+    pub async fn listed_product_types(&self) -> Result<Vec<ProductTypeRules>, StoreError> {
+        let now = std::time::Instant::now();
+        if let Some(rules) = self.remembered.listed_rules(now) {
+            return Ok(rules);
+        }
+        let rules = self.list_product_types().await?;
+        self.remembered.keep_listed_rules(now, &rules);
+        Ok(rules)
     }
 
     /// A tariff; one read in an instance's life, as tariffs never change.

@@ -122,8 +122,9 @@ async fn main() -> Result<(), Error> {
     }
     let mut report = String::from("# Benchmarks\n\n");
     report.push_str(&format!(
-        "Measured by `make bench` on {} ({} cores), against the local emulator (moto, single-threaded), debug build (the function sizes and starts: release builds).\n\n",
+        "Measured by `make bench` on {} at commit {} ({} cores), in one run, against the local emulator (moto, single-threaded), debug build (the package and the starts: release builds).\n\n",
         SystemClock.now().day(),
+        commit(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     ));
     report.push_str(&format!("## Sweep cost\n\nEach scheduled job with 100 due services, in a table of 100 services and in one of {large}. DynamoDB calls are counted at the SDK (every request sent). The sparse indexes make the counts equal: a run reads the due services and no others (`operations-sweep` reads the pending operations up to its threshold in the lapse index's `PENDING` partition: its 100 due services are reboots whose message was lost two hours ago, among active services; `reminders` reads the services within the longest reminder window of their renewal attempt, expiry or deletion: its 100 due services are renewed automatically in 2 to 3 days, and each costs one read of its client's balance and one transaction; each reminder's walk keeps where it stopped, so `reminders an hour later` reads only what came due in that hour: none of the 100, reminded already). The emulator answers a query on an index by walking the whole table, so its times grow with the table; DynamoDB's do not.\n\n"));
@@ -145,4 +146,19 @@ async fn main() -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// The commit measured (with `+changes` when the work tree differs from it).
+fn commit() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(emulator::workspace_root())
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    let head = git(&["rev-parse", "--short=12", "HEAD"]);
+    let changed = !git(&["status", "--porcelain", "--untracked-files=no"]).is_empty();
+    format!("`{head}`{}", if changed { " with uncommitted changes" } else { "" })
 }
