@@ -132,6 +132,6 @@ events: venv
 mail: venv
 	@$(VENV)/bin/python infra/local/tail.py mail --last $(LAST)
 
-# What a dead-letter queue holds, back to the queue that sent it there (see the README).
+# What a dead-letter queue holds, back to the queue that sent it there (see docs/operations.md).
 redrive: venv
 	@$(VENV)/bin/python infra/local/redrive.py "$(QUEUE)"

@@ -1,7 +1,7 @@
 """`make redrive QUEUE=name`: moves what a dead-letter queue holds back to the queue that sent
 it there (the queue whose redrive policy names it), oldest first, each message once: sent to the
 source, then deleted here. A queue no other redrives into (a rule's or a job's failure queue) is
-refused: its messages are records of failures, not work to hand back (see the README).
+refused: its messages are records of failures, not work to hand back (see docs/operations.md).
 
 In AWS the same is `aws sqs start-message-move-task --source-arn <dead-letter queue ARN>`. The
 emulator is AWS_ENDPOINT_URL (the Makefile's exports: region and dummy credentials too).

@@ -126,7 +126,7 @@ async fn edits_follow_who_may_change_what() {
     );
     let off = stack.send(patch(&alice, json!({"auto_renew": {"enabled": false, "period_months": 12}}))).await;
     let off = off.ok(200).clone();
-    // A special price is a price per month: twelve months of it (the README's rule).
+    // A special price is a price per month: twelve months of it (docs/money.md's rule).
     assert_eq!(
         (off["flags"]["auto_renew"].clone(), off["renewal_price"].clone()),
         (json!(false), json!(4800))

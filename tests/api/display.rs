@@ -1,4 +1,4 @@
-//! What a client sees: `display_status` for every row of the README's table, and no deleted
+//! What a client sees: `display_status` for every row of docs/api.md's table, and no deleted
 //! service anywhere.
 
 use crate::helpers::{id_of, Stack};

@@ -292,17 +292,38 @@ fn make_dev_serves_the_api_on_production_paths() {
     readme_examples_run_as_written(&stack);
 }
 
-/// The README's shell examples that run against `make dev` (all but `make dev` and `make test`
-/// themselves and the deploy), each as a new user would paste it, on this stack's ports: each
-/// exits 0, and no answer it prints is a problem or a function's error.
+/// The shell examples of the README, then of each `docs/*.md` (sorted by file name), that run
+/// against `make dev`: all but `make dev` and `make test` themselves, the deploy (`sam`,
+/// `make package`, `make deploy`) and real AWS commands. Each runs as a new user would paste it,
+/// in that order, on this stack's ports: each exits 0, and no answer it prints is a problem or a
+/// function's error. A docs example builds on nothing but the README's (it makes its own token).
 fn readme_examples_run_as_written(stack: &DevStack) {
-    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
-    let blocks: Vec<&str> = readme.split("```sh\n").skip(1).filter_map(|b| b.split("\n```").next()).collect();
-    let skipped = ["make dev", "make test", "sam ", "pip install"];
-    let runnable: Vec<&str> = blocks.into_iter().filter(|b| !skipped.iter().any(|s| b.contains(s))).collect();
-    assert!(runnable.len() >= 4, "the README's examples: {runnable:?}");
+    let root = workspace_root();
+    let mut docs: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    docs.sort();
+    let pages = std::iter::once(root.join("README.md")).chain(docs);
+    let skipped = ["make dev", "make test", "sam ", "pip install", "make package", "make deploy", "aws "];
+    let mut runnable: Vec<(String, String)> = Vec::new();
+    for page in pages {
+        let text = std::fs::read_to_string(&page).unwrap();
+        let name = page.strip_prefix(&root).unwrap().display().to_string();
+        let blocks: Vec<&str> = text
+            .split("```sh\n")
+            .skip(1)
+            .filter_map(|b| b.split("\n```").next())
+            .filter(|b| !skipped.iter().any(|s| b.contains(s)))
+            .collect();
+        if name == "README.md" {
+            assert!(blocks.len() >= 4, "the README's examples: {blocks:?}");
+        }
+        runnable.extend(blocks.into_iter().map(|block| (name.clone(), block.to_owned())));
+    }
     let api_port = stack.api.rsplit(':').next().unwrap();
-    for block in runnable {
+    for (page, block) in runnable {
         let script = block.replace("127.0.0.1:9000", &format!("127.0.0.1:{api_port}"));
         let out = Command::new("bash")
             .args(["-euo", "pipefail", "-c", &script])
@@ -313,11 +334,11 @@ fn readme_examples_run_as_written(stack: &DevStack) {
             .output()
             .expect("bash");
         let printed = String::from_utf8_lossy(&out.stdout);
-        let shown = format!("{script}\n{printed}\n{}", String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "a README example failed:\n{shown}");
-        assert!(!printed.contains("/problems/"), "a README example was answered a problem:\n{shown}");
+        let shown = format!("{page}:\n{script}\n{printed}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "an example failed:\n{shown}");
+        assert!(!printed.contains("/problems/"), "an example was answered a problem:\n{shown}");
         let failed =
             ["\"statusCode\":4", "\"statusCode\":5", "\"statusCode\": 4", "\"statusCode\": 5", "errorType"];
-        assert!(!failed.iter().any(|f| printed.contains(f)), "a README example's function failed:\n{shown}");
+        assert!(!failed.iter().any(|f| printed.contains(f)), "an example's function failed:\n{shown}");
     }
 }

@@ -196,23 +196,40 @@ async fn make_redrive_moves_dead_letters_back_to_their_queue_once() {
     assert!(!refused.status.success());
 }
 
-/// The TTL attribute the template enables is the one the code writes, and the README's
-/// deploying section tells how to move a stack deployed with the old one (one TTL change an
-/// hour: off, then on with the new attribute).
+/// The TTL attribute the template enables is the one the code writes, and docs/deploying.md
+/// tells how to move a stack deployed with the old one (one TTL change an hour: off, then on
+/// with the new attribute).
 #[test]
 fn the_ttl_attribute_is_the_codes_and_its_rename_is_a_documented_two_step_deploy() {
     let template = template();
     let ttl = &template["Resources"]["Table"]["Properties"]["TimeToLiveSpecification"];
     assert_eq!(ttl["AttributeName"], shared::store::keys::TTL_ATTRIBUTE);
     assert_eq!(ttl["Enabled"], true);
-    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
-    let deploying = readme.split("## Deploying").nth(1).expect("a deploying section");
+    let deploying = std::fs::read_to_string(workspace_root().join("docs/deploying.md")).unwrap();
+    let section = deploying
+        .split("\n## ")
+        .find(|section| section.starts_with("The TTL attribute"))
+        .expect("a section of docs/deploying.md on the TTL attribute");
     for step in
         ["Enabled=false,AttributeName=expires_at", "`DISABLED`", "Deploy the template as it is (`ttl_at`"]
     {
-        assert!(deploying.contains(step), "the README's deploying section lacks {step:?}");
+        assert!(section.contains(step), "docs/deploying.md's TTL section lacks {step:?}");
     }
-    assert!(!readme.contains("TTL on `expires_at` |"), "the key table still names the old TTL attribute");
+    let mut pages = vec![workspace_root().join("README.md")];
+    for entry in std::fs::read_dir(workspace_root().join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "md") {
+            pages.push(path);
+        }
+    }
+    for page in pages {
+        let text = std::fs::read_to_string(&page).unwrap();
+        assert!(
+            !text.contains("TTL on `expires_at` |"),
+            "{} still names the old TTL attribute",
+            page.display()
+        );
+    }
 }
 
 /// The notifier runs at most two batches at once: SES's sending rate is the account's.

@@ -6,8 +6,8 @@
 //! notifications and answers. The same seed is run again with no faults and no crashes: where
 //! every request was answered alike, the final state must be the same.
 //!
-//! `FAULT_RUN_REQUESTS` (default 60) and `FAULT_RUN_SEED` set the run; the README gives the
-//! figures of a run with 5,000 requests.
+//! `FAULT_RUN_REQUESTS` (default 60) and `FAULT_RUN_SEED` set the run; docs/faults.md gives
+//! the figures of a run with 5,000 requests.
 
 use crate::helpers::{Call, Reply, Stack};
 use aws_lambda_events::event::sqs::SqsEvent;

@@ -1,5 +1,5 @@
 //! Issue 12's defects in the money and the lifecycle, each reproduced through the API as it was
-//! reported (see the README's "Money" rules).
+//! reported (see the rules in docs/money.md).
 
 use crate::helpers::{address_call, id_of, Call, Stack};
 use serde_json::{json, Value};

@@ -1,6 +1,6 @@
 //! The reliability suite: conflicting operations at once, idempotent replays, and the queue
 //! delivering every message more than once while the panel fails at first. The longer variant
-//! of the queue test runs with `RELIABILITY_OPERATIONS=1000` (see the README).
+//! of the queue test runs with `RELIABILITY_OPERATIONS=1000` (see docs/development.md).
 
 use crate::helpers::{id_of, Call, Reply, Stack};
 use futures::future::join_all;

@@ -9,7 +9,7 @@ use tests::router::{routes, Route};
 
 pub(crate) type RouteSet = BTreeSet<(String, String, String)>;
 
-/// The console's function: its routes serve web pages, not the API (README, "The console").
+/// The console's function: its routes serve web pages, not the API (docs/console.md).
 pub(crate) const CONSOLE: &str = "console";
 
 /// The API's routes: every route but the console's.

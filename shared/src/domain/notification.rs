@@ -384,7 +384,7 @@ fn amount_in(details: &Value, field: &str) -> Option<u64> {
     details.get(field).and_then(Value::as_u64)
 }
 
-/// The variables `kind`'s template gets for `event` (README, "Notifications", lists them).
+/// The variables `kind`'s template gets for `event` (docs/operations.md, "Notifications", lists them).
 pub fn context(kind: Kind, event: &LifecycleEvent, about: &About) -> Value {
     let service = about.service;
     let details = &event.details;

@@ -4,7 +4,7 @@
 //! same transaction as the ledger entry; every credit and charge of a change is worked out from
 //! it (what the time left was paid), never from today's prices alone.
 //!
-//! The README's "Money" section states the rules with worked examples.
+//! docs/money.md states the rules with worked examples.
 
 use super::amount::{checked, days_started};
 use super::catalog::Tariff;

@@ -1,4 +1,4 @@
-//! The money rules of a service's price (the README's "Money" states them): amounts are
+//! The money rules of a service's price (docs/money.md states them): amounts are
 //! bounded and every computation checked; the renewal price and its lines; a special price
 //! belongs to the tariff it was set on. What a change charges or credits comes from the paid
 //! time's record (`paid_time`).

@@ -212,8 +212,8 @@ pub struct Grace {
 }
 
 impl Service {
-    /// The status as the BILLmanager 6 client area names it, derived from the service (the
-    /// README has the table). Where no special name applies it is the status itself.
+    /// The status as the BILLmanager 6 client area names it, derived from the service (docs/api.md
+    /// has the table). Where no special name applies it is the status itself.
     pub fn display_status(&self) -> &'static str {
         use super::ProductType as T;
         use Operation as O;
