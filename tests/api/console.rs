@@ -1,7 +1,9 @@
-//! The console's files: the page at every path under `/console/` (deep links), its assets
-//! under fingerprinted names cached for a year, `ETag`s, and a redirect from `/`.
+//! The console's files: the page at every path under `/console/` (deep links), its assets (the
+//! stylesheet, the script's ES modules, the sign-in settings) under fingerprinted names cached
+//! for a year, `ETag`s, and a redirect from `/`.
 
 use crate::helpers::{Call, Stack};
+use std::collections::{BTreeMap, BTreeSet};
 
 #[tokio::test]
 async fn the_console_is_served_with_its_assets_and_deep_links() {
@@ -23,23 +25,40 @@ async fn the_console_is_served_with_its_assets_and_deep_links() {
     assert_eq!(
         assets.len(),
         3,
-        "a stylesheet, the script and its sign-in settings, by their content's hash: {html}"
+        "a stylesheet, the entry module and its sign-in settings, by their content's hash: {html}"
     );
+    let entry = entry_module(&html);
+    assert!(assets.contains(&entry), "{entry} is one of {assets:?}");
     let mut total = html.len();
     for asset in &assets {
-        let file = stack.send(Call::new("GET", asset)).await;
-        assert_eq!(file.status, 200, "{asset}");
-        assert_eq!(file.header("cache-control"), Some("public, max-age=31536000, immutable"));
-        let expected =
-            if asset.ends_with(".js") { "text/javascript; charset=utf-8" } else { "text/css; charset=utf-8" };
-        assert_eq!(file.header("content-type"), Some(expected));
-        total += file.body.as_str().map_or(0, str::len);
+        total += fetch_asset(&stack, asset).await.len();
     }
+    // The modules the entry imports, directly or not, load with the page.
+    let modules = module_graph(&stack, &entry, static_imports).await;
+    total += modules.iter().filter(|(path, _)| **path != entry).map(|(_, body)| body.len()).sum::<usize>();
     assert!(total < 150 * 1024, "the first load is {total} bytes, uncompressed");
     let stale = stack.send(Call::new("GET", "/console/assets/app.0000000000000000.js")).await;
     assert_eq!(stale.status, 404);
+    let unhashed = stack.send(Call::new("GET", "/console/assets/api.js")).await;
+    assert_eq!(unhashed.status, 404, "a module is served under its hashed name only");
     let policy = page.header("content-security-policy").expect("a policy");
     assert!(policy.contains("default-src 'self'"), "{policy}");
+}
+
+/// Each page of the console is an ES module of its own, and every import of every module,
+/// static or dynamic, names a file that is served (the function renames the imports to the
+/// hashed files).
+#[tokio::test]
+async fn every_modules_imports_are_served_and_each_page_has_its_module() {
+    let stack = Stack::new().await;
+    let page = stack.send(Call::new("GET", "/console/")).await;
+    let entry = entry_module(page.body.as_str().expect("a page"));
+    let modules = module_graph(&stack, &entry, all_imports).await;
+    let names: BTreeSet<&str> = modules.keys().map(|path| module_name(path)).collect();
+    let pages = ["signin", "services", "service", "order", "account", "tickets", "clients", "catalog"];
+    for name in ["app", "api", "ui"].iter().chain(&pages) {
+        assert!(names.contains(name), "no module {name} among {names:?}");
+    }
 }
 
 #[test]
@@ -127,4 +146,88 @@ async fn a_weak_or_any_if_none_match_revalidates_the_page() {
     assert_eq!(weak.status, 304, "W/{etag}");
     let any = stack.send(Call::new("GET", "/console/").header("if-none-match", "*")).await;
     assert_eq!(any.status, 304, "*");
+}
+
+/// The page's `<script type="module" src="…">`.
+fn entry_module(html: &str) -> String {
+    let tag = html.split("<script type=\"module\" src=\"").nth(1).expect("a module script");
+    tag.split('"').next().unwrap_or_default().to_owned()
+}
+
+/// An asset's text, asserting it is served as an immutable fingerprinted file of its type.
+async fn fetch_asset(stack: &Stack, path: &str) -> String {
+    let file = stack.send(Call::new("GET", path)).await;
+    assert_eq!(file.status, 200, "{path}");
+    assert_eq!(file.header("cache-control"), Some("public, max-age=31536000, immutable"), "{path}");
+    let expected =
+        if path.ends_with(".js") { "text/javascript; charset=utf-8" } else { "text/css; charset=utf-8" };
+    assert_eq!(file.header("content-type"), Some(expected), "{path}");
+    file.body.as_str().unwrap_or_default().to_owned()
+}
+
+/// Every module reached from `entry` by the imports `imports` finds, by its path, with its text;
+/// each fetched with `fetch_asset`'s assertions.
+async fn module_graph(
+    stack: &Stack,
+    entry: &str,
+    imports: fn(&str) -> Vec<String>,
+) -> BTreeMap<String, String> {
+    let mut modules = BTreeMap::new();
+    let mut pending = vec![entry.to_owned()];
+    while let Some(path) = pending.pop() {
+        if modules.contains_key(&path) {
+            continue;
+        }
+        let body = fetch_asset(stack, &path).await;
+        pending.extend(imports(&body).iter().map(|specifier| resolve(specifier, &path)));
+        modules.insert(path, body);
+    }
+    modules
+}
+
+/// The specifiers of a module's import statements (`import … from '…';`, `import '…';`), each
+/// starting a line.
+fn static_imports(module: &str) -> Vec<String> {
+    module
+        .match_indices("import")
+        .filter(|(at, _)| module[..*at].is_empty() || module[..*at].ends_with('\n'))
+        .map(|(at, keyword)| &module[at + keyword.len()..])
+        .filter(|rest| rest.starts_with([' ', '{', '*', '\'', '"']))
+        .filter_map(|rest| quoted(rest.split(';').next()?).pop())
+        .collect()
+}
+
+/// The static imports' specifiers and the dynamic ones (`import('…')`).
+fn all_imports(module: &str) -> Vec<String> {
+    let dynamic = module.split("import(").skip(1).filter_map(|call| quoted(call).into_iter().next());
+    static_imports(module).into_iter().chain(dynamic).collect()
+}
+
+/// The string literals of `code`, quoted with ' or ", in order (no escapes: import specifiers).
+fn quoted(code: &str) -> Vec<String> {
+    let mut strings = Vec::new();
+    let mut rest = code;
+    while let Some(start) = rest.find(['\'', '"']) {
+        let quote = rest[start..].chars().next().unwrap_or('"');
+        let Some(len) = rest[start + 1..].find(quote) else { break };
+        strings.push(rest[start + 1..start + 1 + len].to_owned());
+        rest = &rest[start + len + 2..];
+    }
+    strings
+}
+
+/// A specifier as the browser resolves it from the module at `from` (relative or absolute).
+fn resolve(specifier: &str, from: &str) -> String {
+    if specifier.starts_with('/') {
+        return specifier.to_owned();
+    }
+    let relative =
+        specifier.strip_prefix("./").unwrap_or_else(|| panic!("{specifier} in {from}: not ./ nor /"));
+    let folder = from.rsplit_once('/').map_or("", |(folder, _)| folder);
+    format!("{folder}/{relative}")
+}
+
+/// `api` of `/console/assets/api.1f2e3d4c5b6a7980.js`.
+fn module_name(path: &str) -> &str {
+    path.rsplit('/').next().and_then(|file| file.split('.').next()).unwrap_or_default()
 }

@@ -1,9 +1,14 @@
 //! `GET /` and `GET /console/{proxy+}`: the console, the Products/Services section as a web
-//! page. Its files (`console/` in the repository) are compiled in; the stylesheet and script
-//! are served under names carrying their content's hash, cached for a year, and the page that
-//! names them is revalidated by its `ETag`. Any other path under `/console/` is the page
-//! itself, which routes by its path: a deep link opens after a reload. The files are public;
-//! the data comes from the API, on the same origin, with the user's token.
+//! page. Its files (`console/` in the repository) are compiled in; the stylesheet and the
+//! script's ES modules (no build step: `app.js` imports the others) are served under names
+//! carrying their content's hash, cached for a year, and the page that names them is
+//! revalidated by its `ETag`. Any other path under `/console/` is the page itself, which routes
+//! by its path: a deep link opens after a reload. The files are public; the data comes from the
+//! API, on the same origin, with the user's token.
+
+mod modules;
+
+use modules::fingerprint;
 
 mod entry;
 pub use entry::serve;
@@ -11,11 +16,28 @@ pub use entry::serve;
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 const INDEX: &str = include_str!("../../../console/index.html");
-const SCRIPT: &str = include_str!("../../../console/app.js");
 const STYLE: &str = include_str!("../../../console/app.css");
+/// The page's entry module: the router, which imports the pages.
+const ENTRY: &str = "app.js";
+/// The script's ES modules, by the name they import each other by (`./api.js`): the API client,
+/// the DOM and page helpers, a module per page and the entry.
+const MODULES: [(&str, &str); 11] = [
+    ("api.js", include_str!("../../../console/api.js")),
+    ("ui.js", include_str!("../../../console/ui.js")),
+    ("signin.js", include_str!("../../../console/signin.js")),
+    ("services.js", include_str!("../../../console/services.js")),
+    ("service.js", include_str!("../../../console/service.js")),
+    ("order.js", include_str!("../../../console/order.js")),
+    ("account.js", include_str!("../../../console/account.js")),
+    ("tickets.js", include_str!("../../../console/tickets.js")),
+    ("clients.js", include_str!("../../../console/clients.js")),
+    ("catalog.js", include_str!("../../../console/catalog.js")),
+    ("app.js", include_str!("../../../console/app.js")),
+];
 
 /// No script, style, image or connection from anywhere but this origin, but for the sign-in's
 /// exchange of its code at the identity provider's token endpoint (`token_origin`).
@@ -54,12 +76,9 @@ impl File {
 struct Console {
     policy: String,
     page: File,
-    config_path: String,
-    config: File,
-    script_path: String,
-    script: File,
-    style_path: String,
-    style: File,
+    /// Every asset by its path (`/console/assets/app.{hash}.css`): the stylesheet, the modules
+    /// and the sign-in settings.
+    assets: HashMap<String, File>,
 }
 
 fn hash(text: &str) -> String {
@@ -69,28 +88,39 @@ fn hash(text: &str) -> String {
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
 fn console() -> &'static Console {
     static CONSOLE: OnceLock<Console> = OnceLock::new();
     CONSOLE.get_or_init(|| {
-        let script_path = format!("/console/assets/app.{}.js", hash(SCRIPT));
-        let style_path = format!("/console/assets/app.{}.css", hash(STYLE));
+        let modules = fingerprint(&MODULES);
+        let entry_path = asset_path(&modules[ENTRY].file);
+        let style_path = asset_path(&format!("app.{}.css", hash(STYLE)));
         let config = format!("window.CONSOLE_CONFIG = {};\n", sign_in_config());
-        let config_path = format!("/console/assets/config.{}.js", hash(&config));
-        let page = INDEX.replace("/console/app.js", &script_path).replace("/console/app.css", &style_path);
+        let config_path = asset_path(&format!("config.{}.js", hash(&config)));
+        let page = INDEX.replace("/console/app.js", &entry_path).replace("/console/app.css", &style_path);
         let page = with_config(&page, &config_path);
+        let mut assets: HashMap<String, File> = modules
+            .into_values()
+            .map(|module| (asset_path(&module.file), File::new(module.body, JAVASCRIPT, IMMUTABLE)))
+            .collect();
+        assets.insert(style_path, File::new(STYLE.to_owned(), "text/css; charset=utf-8", IMMUTABLE));
+        assets.insert(config_path, File::new(config, JAVASCRIPT, IMMUTABLE));
         let token_url = std::env::var("CONSOLE_TOKEN_URL").ok();
         Console {
             policy: security_policy(token_url.as_deref().and_then(origin_of).as_deref()),
             page: File::new(page, "text/html; charset=utf-8", REVALIDATE),
-            config: File::new(config, "text/javascript; charset=utf-8", IMMUTABLE),
-            config_path,
-            script: File::new(SCRIPT.to_owned(), "text/javascript; charset=utf-8", IMMUTABLE),
-            style: File::new(STYLE.to_owned(), "text/css; charset=utf-8", IMMUTABLE),
-            script_path,
-            style_path,
+            assets,
         }
     })
+}
+
+/// Where the assets are served: the modules import each other relatively (`./api.{hash}.js`),
+/// so they all sit in this one folder.
+const ASSETS: &str = "/console/assets/";
+
+fn asset_path(file: &str) -> String {
+    format!("{ASSETS}{file}")
 }
 
 pub fn handle(req: Request) -> Response<Body> {
@@ -99,13 +129,11 @@ pub fn handle(req: Request) -> Response<Body> {
         return redirect("/console/");
     }
     let console = console();
-    let file = match path {
-        p if p == console.script_path => &console.script,
-        p if p == console.style_path => &console.style,
-        p if p == console.config_path => &console.config,
+    let file = match console.assets.get(path) {
+        Some(asset) => asset,
         // Another version's asset (a page cached before a deployment): gone.
-        p if p.starts_with("/console/assets/") => return not_found(),
-        _ => &console.page,
+        None if path.starts_with(ASSETS) => return not_found(),
+        None => &console.page,
     };
     // Compared weakly, as RFC 9110 says (a proxy that compresses makes the tag weak).
     let unchanged =
