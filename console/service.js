@@ -20,7 +20,7 @@ const TIMELINE_WORDS = {
   auto_renewal: 'Auto-renewal attempt', expiry: 'Expiry', grace_end: 'Grace ends',
   suspension: 'Suspension for non-payment', deletion: 'Deletion', scheduled_deletion: 'Scheduled deletion',
 };
-// Settings by product type (README, "Settings by product type").
+// Settings by product type (docs/api.md, "Settings by product type").
 const SETTINGS = { vps: ['ips', 'stats'], shared_hosting: ['stats'], domain: ['nameservers', 'whois'], vdc: ['vservers'] };
 
 /** A datetime-local value (UTC) for an ISO date, and back. */
