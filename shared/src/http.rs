@@ -5,6 +5,7 @@
 use crate::app::App;
 use crate::domain::Principal;
 use crate::error::ApiError;
+use crate::idempotency;
 use crate::layers::{self, Handler, Outcome};
 use crate::store::{Page, PageRequest};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -203,7 +204,7 @@ where
     let stack = ServiceBuilder::new()
         .layer(layers::authenticate(app))
         .layer(layers::deadline(app))
-        .layer(layers::idempotent(app));
+        .layer(idempotency::idempotent(app));
     let Ok(response) = layers::answer(stack.service(Handler::new(app, route)), req).await;
     response
 }
@@ -218,21 +219,12 @@ where
     let stack = ServiceBuilder::new()
         .layer(layers::authenticate(app))
         .layer(layers::deadline(app))
-        .layer(layers::idempotent_or_quoted(app));
+        .layer(idempotency::idempotent_or_quoted(app));
     let Ok(response) = layers::answer(stack.service(Handler::new(app, route)), req).await;
     response
 }
 
-pub(crate) const DRY_RUN: &str = "dry_run";
-
-/// Whether the request asks only for a quote: `?dry_run=true` (or `false`; anything else 400).
-pub fn dry_run(req: &Request) -> Result<bool, ApiError> {
-    match req.query_string_parameters().first(DRY_RUN) {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(other) => Err(ApiError::BadRequest(format!("dry_run must be true or false, not `{other}`"))),
-    }
-}
+pub use crate::layers::dry_run;
 
 /// The service named by the `{id}` path parameter, if this principal may see it. A missing
 /// service, another client's, and for a client a deleted one, are the same 404.

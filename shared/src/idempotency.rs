@@ -9,13 +9,18 @@
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::layers::{Below, Outcome};
+use crate::error::MAX_BODY_BYTES;
+use crate::layers::{app_layer, Answer, Below, Outcome};
 use crate::reply::Reply;
 use crate::store::idempotency::{Claim, ClaimedKey, IdempotencyRecord, RecordState, StoredResponse, CLAIMED};
 use lambda_http::http::StatusCode;
+use lambda_http::tower::Service;
 use lambda_http::Request;
+use lambda_http::RequestExt;
 use sha2::{Digest, Sha256};
+use std::convert::Infallible;
 use std::future::Future;
+use std::task::{Context, Poll};
 
 pub const HEADER: &str = "idempotency-key";
 /// How long a record is kept: a key may be replayed for a day.
@@ -98,6 +103,57 @@ pub fn set_panel_change(change: PanelChange) {
 /// What the request this task serves did on the control panel so far.
 pub fn panel_change() -> PanelChange {
     PANEL_CHANGE.try_with(std::cell::Cell::get).unwrap_or_default()
+}
+
+app_layer!(IdempotentLayer => Idempotent { quotes: bool });
+
+/// Layer 3 for a write that takes no `dry_run` (400).
+pub fn idempotent(app: &App) -> IdempotentLayer<'_> {
+    IdempotentLayer { app, quotes: false }
+}
+
+/// Layer 3 for a write that quotes instead with `?dry_run=true` (no key is claimed for a quote).
+pub fn idempotent_or_quoted(app: &App) -> IdempotentLayer<'_> {
+    IdempotentLayer { app, quotes: true }
+}
+
+impl<'a, S: Below<'a>> Service<Request> for Idempotent<'a, S> {
+    type Response = Outcome;
+    type Error = Infallible;
+    type Future = Answer<'a, Outcome>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let (app, quotes, mut inner) = (self.app, self.quotes, self.inner.clone());
+        Box::pin(async move {
+            if req.body().len() > MAX_BODY_BYTES {
+                return Ok(Err(ApiError::PayloadTooLarge));
+            }
+            let quote = match crate::layers::dry_run(&req) {
+                Ok(quote) if quotes => quote,
+                Err(refused) if quotes => return Ok(Err(refused)),
+                _ if req.query_string_parameters().first(crate::layers::DRY_RUN).is_some() => {
+                    return Ok(Err(ApiError::BadRequest("this route has no dry run".into())));
+                }
+                _ => false,
+            };
+            // A quote changes nothing, not even a key's record.
+            let key = match quote {
+                true => None,
+                false => match key(&req) {
+                    Ok(key) => key,
+                    Err(refused) => return Ok(Err(refused)),
+                },
+            };
+            match key {
+                None => inner.call(req).await,
+                Some(key) => Ok(run_once(app, key, req, inner).await),
+            }
+        })
+    }
 }
 
 /// How long a repeat waits for the first request with its key to finish, to answer as it did.

@@ -4,8 +4,8 @@
 //!    log span, and its one log line with the status answered.
 //! 2. [`Deadline`]: when the answer is due (`budget::for_request`): what runs below answers
 //!    503 rather than outlive it.
-//! 3. [`Idempotent`] (writes only): the body's size, `dry_run`, and the `Idempotency-Key`: a
-//!    key's first request runs, a repeat replays its answer (`idempotency`).
+//! 3. [`Idempotent`](crate::idempotency::Idempotent) (writes only): the body's size, `dry_run`,
+//!    and the `Idempotency-Key`: a key's first request runs, a repeat replays its answer.
 //! 4. [`Handler`]: the route itself, `(app, principal, request) -> Reply`.
 //!
 //! `http::read`, `http::write` and `http::quotable_write` stack them for a route. A layer hands
@@ -14,9 +14,9 @@
 use crate::app::App;
 use crate::budget::{self, Budget};
 use crate::domain::Principal;
-use crate::error::{ApiError, MAX_BODY_BYTES};
+use crate::error::ApiError;
 use crate::reply::Reply;
-use lambda_http::tower::{Layer, Service};
+use lambda_http::tower::Service;
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::convert::Infallible;
 use std::future::Future;
@@ -61,18 +61,18 @@ macro_rules! app_layer {
     ($layer:ident => $service:ident { $($field:ident: $type:ty),* }) => {
         #[derive(Clone, Copy)]
         pub struct $layer<'a> {
-            app: &'a App,
+            app: &'a $crate::app::App,
             $($field: $type,)*
         }
 
         #[derive(Clone)]
         pub struct $service<'a, S> {
-            app: &'a App,
+            app: &'a $crate::app::App,
             $($field: $type,)*
             inner: S,
         }
 
-        impl<'a, S> Layer<S> for $layer<'a> {
+        impl<'a, S> lambda_http::tower::Layer<S> for $layer<'a> {
             type Service = $service<'a, S>;
 
             fn layer(&self, inner: S) -> Self::Service {
@@ -82,9 +82,10 @@ macro_rules! app_layer {
     };
 }
 
+pub(crate) use app_layer;
+
 app_layer!(AuthenticateLayer => Authenticate {});
 app_layer!(DeadlineLayer => Deadline {});
-app_layer!(IdempotentLayer => Idempotent { quotes: bool });
 
 /// Layer 1, who asks.
 pub fn authenticate(app: &App) -> AuthenticateLayer<'_> {
@@ -94,16 +95,6 @@ pub fn authenticate(app: &App) -> AuthenticateLayer<'_> {
 /// Layer 2, by when.
 pub fn deadline(app: &App) -> DeadlineLayer<'_> {
     DeadlineLayer { app }
-}
-
-/// Layer 3 for a write that takes no `dry_run` (400).
-pub fn idempotent(app: &App) -> IdempotentLayer<'_> {
-    IdempotentLayer { app, quotes: false }
-}
-
-/// Layer 3 for a write that quotes instead with `?dry_run=true` (no key is claimed for a quote).
-pub fn idempotent_or_quoted(app: &App) -> IdempotentLayer<'_> {
-    IdempotentLayer { app, quotes: true }
 }
 
 impl<'a, S: Below<'a>> Service<Request> for Authenticate<'a, S> {
@@ -154,45 +145,6 @@ impl<'a, S: Below<'a>> Service<Request> for Deadline<'a, S> {
     }
 }
 
-impl<'a, S: Below<'a>> Service<Request> for Idempotent<'a, S> {
-    type Response = Outcome;
-    type Error = Infallible;
-    type Future = Answer<'a, Outcome>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request) -> Self::Future {
-        let (app, quotes, mut inner) = (self.app, self.quotes, self.inner.clone());
-        Box::pin(async move {
-            if req.body().len() > MAX_BODY_BYTES {
-                return Ok(Err(ApiError::PayloadTooLarge));
-            }
-            let quote = match crate::http::dry_run(&req) {
-                Ok(quote) if quotes => quote,
-                Err(refused) if quotes => return Ok(Err(refused)),
-                _ if req.query_string_parameters().first(crate::http::DRY_RUN).is_some() => {
-                    return Ok(Err(ApiError::BadRequest("this route has no dry run".into())));
-                }
-                _ => false,
-            };
-            // A quote changes nothing, not even a key's record.
-            let key = match quote {
-                true => None,
-                false => match crate::idempotency::key(&req) {
-                    Ok(key) => key,
-                    Err(refused) => return Ok(Err(refused)),
-                },
-            };
-            match key {
-                None => inner.call(req).await,
-                Some(key) => Ok(crate::idempotency::run_once(app, key, req, inner).await),
-            }
-        })
-    }
-}
-
 /// Layer 4: the route, given who asks; it answers within the request's budget.
 #[derive(Clone)]
 pub struct Handler<'a, F> {
@@ -229,6 +181,17 @@ where
             };
             Ok(budget::in_time(budget, Box::pin(route(app, principal, req))).await)
         })
+    }
+}
+
+pub(crate) const DRY_RUN: &str = "dry_run";
+
+/// Whether the request asks only for a quote: `?dry_run=true` (or `false`; anything else 400).
+pub fn dry_run(req: &Request) -> Result<bool, ApiError> {
+    match req.query_string_parameters().first(DRY_RUN) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiError::BadRequest(format!("dry_run must be true or false, not `{other}`"))),
     }
 }
 
