@@ -102,12 +102,12 @@ deploy: package
 # run (bench-sweeps starts the file with the date and the commit). BENCH_SERVICES sets the
 # large table's size (default 10000: seconds a job against the emulator).
 bench: venv build browser release-builds
-	cargo run --quiet -p tests --bin bench-sweeps
-	cargo run --quiet -p tests --bin bench-routes
-	cargo run --quiet -p tests --bin bench-events
-	cargo run --quiet -p tests --bin bench-backlog
+	cargo run --quiet --profile measure -p tests --bin bench-sweeps
+	cargo run --quiet --profile measure -p tests --bin bench-routes
+	cargo run --quiet --profile measure -p tests --bin bench-events
+	cargo run --quiet --profile measure -p tests --bin bench-backlog
 	tests/browser/bench.sh
-	BENCH_PACKAGE_SECONDS="$$(cat target/bench-package/seconds)" cargo run --quiet -p tests --bin bench-size
+	BENCH_PACKAGE_SECONDS="$$(cat target/bench-package/seconds)" cargo run --quiet --profile measure -p tests --bin bench-size
 
 # What bench-size measures: `make package` timed from cold in its own target directory (emptied
 # first: the time is a cold build's), and the same binary built for this machine, whose starts

@@ -59,20 +59,33 @@ serde_json.workspace = true
 """
     )
     (package / "src" / "main.rs").write_text(
-        f"""//! Lambda entry point: wires the runtime to the handler in this package's library.
-
-use lambda_http::{{run, service_fn, Error}};
+        f"""//! The function's own binary, which `cargo lambda watch` serves locally. Deployed, every
+//! function runs in the one `bootstrap` binary (infra/bootstrap), chosen by its handler name.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {{
+async fn main() -> Result<(), lambda_http::Error> {{
     shared::telemetry::init();
-    let app = &shared::App::from_env().await;
-    run(service_fn(move |req| async move {{ Ok::<_, Error>({snake(name)}::handle(app, req).await) }})).await
+    {snake(name)}::serve().await
 }}
+"""
+    )
+    (package / "src" / "entry.rs").write_text(
+        """//! Lambda entry point: wires the runtime to the handler in this package's library.
+
+use lambda_http::{run, service_fn, Error};
+
+/// Serves the Lambda runtime's invocations until it stops.
+pub async fn serve() -> Result<(), Error> {
+    let app = &shared::App::from_env().await;
+    Box::pin(run(service_fn(move |req| async move { Ok::<_, Error>(crate::handle(app, req).await) }))).await
+}
 """
     )
     (package / "src" / "lib.rs").write_text(
         f"""//! `{method} {path}`: {summary}
+
+mod entry;
+pub use entry::serve;
 
 use lambda_http::{{Body, Request, Response}};
 use shared::App;
@@ -108,6 +121,13 @@ def register_in_workspace(name, method, path):
     tests_manifest.write_text(
         insert_after_last(tests_manifest.read_text(), r"^[a-z-]+\.workspace = true$", f"{name}.workspace = true")
     )
+    bootstrap_manifest = ROOT / "infra" / "bootstrap" / "Cargo.toml"
+    bootstrap_manifest.write_text(
+        insert_after_last(bootstrap_manifest.read_text(), r"^[a-z-]+\.workspace = true$", f"{name}.workspace = true")
+    )
+    bootstrap = ROOT / "infra" / "bootstrap" / "src" / "main.rs"
+    anchor = "functions! {\n"
+    bootstrap.write_text(bootstrap.read_text().replace(anchor, anchor + f'    "{name}" => {snake(name)},\n', 1))
     router = ROOT / "tests" / "src" / "router.rs"
     text = router.read_text()
     anchor = "    Some(match function {\n"
@@ -136,11 +156,8 @@ def register_in_template(name, method, path, access, queue):
 """
     resource = f"""  {camel(name)}Function:
     Type: AWS::Serverless::Function
-    Metadata:
-      BuildMethod: rust-cargolambda
-      BuildProperties:
-        Binary: {name}
     Properties:
+      Handler: {name}
       FunctionName: !Sub "${{AWS::StackName}}-{name}"
 {environment}      Policies:
         - Version: "2012-10-17"

@@ -145,6 +145,7 @@ pub async fn enqueue(app: &App, changes: &[&Change]) -> Result<(), ApiError> {
             c.queued.as_ref().map(|operation_id| OperationMessage {
                 service_id: c.service.id.to_string(),
                 operation_id: operation_id.clone(),
+                product_type: Some(c.service.product_type),
             })
         })
         .collect();

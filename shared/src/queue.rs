@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 pub struct OperationMessage {
     pub service_id: String,
     pub operation_id: String,
+    /// The service's product type when the work was queued, so that the worker reads only that
+    /// type's rules with the service (absent from messages queued before it was added).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_type: Option<crate::domain::ProductType>,
 }
 
 #[derive(Debug, thiserror::Error)]

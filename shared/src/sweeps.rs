@@ -272,6 +272,7 @@ pub async fn requeue_stalled(app: &App) -> Result<Summary, ApiError> {
         .map(|(service, pending)| OperationMessage {
             service_id: service.id.to_string(),
             operation_id: pending.id.clone(),
+            product_type: Some(service.product_type),
         })
         .collect();
     if !messages.is_empty() {

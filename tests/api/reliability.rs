@@ -121,7 +121,7 @@ async fn paid_services(stack: &Stack, count: usize) -> Vec<String> {
     let now = stack.clock.now();
     let alice = Principal { id: shared::domain::ClientId::parse("alice").unwrap(), role: Role::Client };
     let (mut items, mut bodies) = (Vec::new(), Vec::new());
-    for _ in 0..count {
+    for i in 0..count {
         let (ordered, created) = tests::stack::vps_order("alice", now);
         let paid = ordered.pay_order(&(&alice).into(), now).expect("payable");
         items.push(service_item(&paid.service).unwrap());
@@ -130,6 +130,9 @@ async fn paid_services(stack: &Stack, count: usize) -> Vec<String> {
         let message = shared::queue::OperationMessage {
             service_id: ordered.id.to_string(),
             operation_id: paid.queued.clone().expect("an activation"),
+            // As queued before messages named it (the worker reads every type's rules), or naming
+            // another type than the service's (the worker reads its own type's rules too).
+            product_type: (i % 2 == 1).then_some(shared::domain::ProductType::Domain),
         };
         bodies.push(serde_json::to_string(&message).unwrap());
     }
@@ -172,6 +175,7 @@ async fn every_operation_is_carried_out_once_through_duplicates_and_failures() {
         *done.entry(call["request"]["operation_id"].as_str().unwrap().to_owned()).or_default() += 1;
     }
     assert_eq!(done.len(), operations, "every operation carried out");
+    assert!(calls.iter().all(|c| c["product_type"] == "vps"), "each on its own type's panel");
     assert!(done.values().all(|n| *n == 1), "none twice: {done:?}");
     let services = stack.get("/services?limit=100", &stack.provider()).await.ok(200).clone();
     let mut active = 0;

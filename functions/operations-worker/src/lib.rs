@@ -174,7 +174,11 @@ impl Worker {
             .ok_or_else(|| Failed::Poison("not a service id".into()))?;
         let store_error = |e: StoreError| Failed::Retry(e.to_string());
         // The rules come with the service: a panel the provider moved is the one asked now.
-        let read = self.app.store.service_with_rules(&service_id, None).await.map_err(store_error)?;
+        let read = match message.product_type {
+            Some(product_type) => self.app.store.service_with_rules_of(&service_id, product_type).await,
+            None => self.app.store.service_with_rules(&service_id, None).await,
+        };
+        let read = read.map_err(store_error)?;
         let Some(service) = read.service else {
             return Err(Failed::Poison("no such service".into()));
         };

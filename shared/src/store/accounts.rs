@@ -5,7 +5,7 @@ use super::{decode, Page, PageQuery, PageRequest, Store, StoreError};
 use crate::domain::account::{Account, LedgerEntry};
 use crate::domain::catalog::RulesByType;
 use crate::domain::payment::Payment;
-use crate::domain::ClientId;
+use crate::domain::{ClientId, ProductType};
 
 impl Store {
     pub async fn get_account(&self, client: &ClientId) -> Result<Option<Account>, StoreError> {
@@ -59,7 +59,8 @@ impl Store {
         &self,
         client: &ClientId,
     ) -> Result<(Option<Account>, RulesByType), StoreError> {
-        let (found, rules) = self.get_many_with_rules(&[keys::account(client.as_str())]).await?;
+        let (found, rules) =
+            self.get_many_with_rules(&[keys::account(client.as_str())], &ProductType::ALL).await?;
         Ok((found.into_iter().next().flatten().map(decode).transpose()?, rules))
     }
 

@@ -152,15 +152,16 @@ impl Store {
         Ok(found)
     }
 
-    /// As `get_many`, with every product type's rules read in the same BatchGetItem: the items
-    /// at `wanted`, and the rules as they are now. A service's product type is known only once
-    /// it is read, so all six are read (small items) rather than one more call for its own.
+    /// As `get_many`, with the rules of `types` read in the same BatchGetItem: the items at
+    /// `wanted`, and the rules as they are now. Where a service's product type is known only
+    /// once it is read, all six are read (small items) rather than one more call for its own.
     async fn get_many_with_rules(
         &self,
         wanted: &[keys::Key],
+        types: &[ProductType],
     ) -> Result<(Vec<Option<Item>>, RulesByType), StoreError> {
         let mut all = wanted.to_vec();
-        all.extend(ProductType::ALL.map(keys::product_type));
+        all.extend(types.iter().map(|t| keys::product_type(*t)));
         let mut found = self.get_many(&all).await?;
         let rules = found.split_off(wanted.len()).into_iter().flatten().map(decode);
         Ok((found, RulesByType::new(rules.collect::<Result<Vec<ProductTypeRules>, _>>()?)))

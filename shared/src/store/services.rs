@@ -51,12 +51,30 @@ impl Store {
     ) -> Result<ServiceWithRules, StoreError> {
         let mut wanted = vec![keys::service(id)];
         wanted.extend(client.map(|c| keys::account(c.as_str())));
-        let (found, every_rules) = self.get_many_with_rules(&wanted).await?;
+        let (found, every_rules) = self.get_many_with_rules(&wanted, &ProductType::ALL).await?;
         let mut found = found.into_iter();
         let service: Option<Service> = found.next().flatten().map(decode).transpose()?;
         let account = found.next().flatten().map(decode).transpose()?;
         let rules = service.as_ref().and_then(|s| every_rules.get(s.product_type).cloned());
         Ok(ServiceWithRules { service, account, rules })
+    }
+
+    /// A service with its product type's rules as they are now, where the caller expects its
+    /// product type (the worker, from its message): that type's rules only, in one strongly
+    /// consistent BatchGetItem; one more read of its own type's rules should it be another.
+    pub async fn service_with_rules_of(
+        &self,
+        id: &ServiceId,
+        expected: ProductType,
+    ) -> Result<ServiceWithRules, StoreError> {
+        let (found, rules) = self.get_many_with_rules(&[keys::service(id)], &[expected]).await?;
+        let service: Option<Service> = found.into_iter().next().flatten().map(decode).transpose()?;
+        let rules = match &service {
+            Some(s) if s.product_type == expected => rules.get(expected).cloned(),
+            Some(s) => self.get(keys::product_type(s.product_type)).await?,
+            None => None,
+        };
+        Ok(ServiceWithRules { service, account: None, rules })
     }
 
     /// Services newest first, one page.

@@ -54,6 +54,10 @@ fn spawn(binary: &Path, function: &str, port: u16) -> std::io::Result<Child> {
         .env("AWS_SESSION_TOKEN", "bench")
         .env("TABLE_NAME", "services")
         .env("OPERATIONS_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/000000000000/operations")
+        // What the template gives the functions that need them (each is set to every function
+        // here: a function reads only its own).
+        .env("EVENT_BUS_NAME", "events")
+        .env("NOTIFICATIONS_FROM", "notifications@example.com")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -133,7 +137,7 @@ fn main() -> Result<(), Error> {
         if size <= MAX_MEGABYTES { "" } else { ", **missed**" }
     );
     report.push_str(&format!(
-        "\n## Start\n\nThe median of {STARTS} starts (after one untimed) of each function, from process start to its first `GET /2018-06-01/runtime/invocation/next` against a runtime API stub on loopback, with a deployed function's environment and its handler in `_HANDLER`; timed on the host's ({}) release build of the same binary, since this machine runs no arm64 binary natively. Target: at most {MAX_INIT_MILLIS} ms.\n\n| function | start p50 (ms) | start max (ms) | target |\n|---|---:|---:|---|\n",
+        "\n## Size and start\n\nThe median of {STARTS} starts (after one untimed) of each function, from process start to its first `GET /2018-06-01/runtime/invocation/next` against a runtime API stub on loopback, with a deployed function's environment and its handler in `_HANDLER`; timed on the host's ({}) release build of the same binary, since this machine runs no arm64 binary natively. Every function deploys the package: its size is the binary's. Targets: at most {MAX_MEGABYTES} MB, a start of at most {MAX_INIT_MILLIS} ms.\n\n| function | size (MB) | start p50 (ms) | start max (ms) | target |\n|---|---:|---:|---:|---|\n",
         std::env::consts::ARCH
     ));
     let (mut misses, mut slowest) = (0, 0.0f64);
@@ -144,18 +148,18 @@ fn main() -> Result<(), Error> {
             (0..STARTS).map(|_| time_start(&binary, function)).collect::<Result<Vec<f64>, Error>>()?;
         let max = times.iter().copied().fold(0.0, f64::max);
         let p50 = median(times);
-        let verdict = if p50 <= MAX_INIT_MILLIS {
+        let verdict = if p50 <= MAX_INIT_MILLIS && size <= MAX_MEGABYTES {
             "met"
         } else {
             misses += 1;
             "**missed**"
         };
         println!("{function:<32} {p50:>7.2} ms (max {max:.2})");
-        report.push_str(&format!("| `{function}` | {p50:.2} | {max:.2} | {verdict} |\n"));
+        report.push_str(&format!("| `{function}` | {size:.2} | {p50:.2} | {max:.2} | {verdict} |\n"));
         slowest = slowest.max(p50);
     }
     report.push_str(&format!(
-        "\n{misses} of {} functions miss the start target; the slowest median start is {slowest:.2} ms.\n",
+        "\n{misses} of {} functions miss a target; the slowest median start is {slowest:.2} ms.\n",
         names.len()
     ));
     let path = workspace_root().join("BENCHMARKS.md");
