@@ -1,9 +1,10 @@
-//! Counting DynamoDB requests at the SDK, for the benchmarks: every attempt that reaches the
-//! wire, retries included.
+//! Counting DynamoDB calls at the SDK, for the benchmarks: every operation the code asks for,
+//! once however many attempts the SDK makes of it (a retry of a throttled or slow call is the
+//! emulator's, not the design's).
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
 use aws_sdk_dynamodb::error::BoxError;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -16,10 +17,9 @@ impl Intercept for CallCounter {
         "CallCounter"
     }
 
-    fn read_before_transmit(
+    fn read_before_execution(
         &self,
-        _: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.0.fetch_add(1, Ordering::Relaxed);

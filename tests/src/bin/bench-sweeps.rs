@@ -127,7 +127,7 @@ async fn main() -> Result<(), Error> {
         commit(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     ));
-    report.push_str(&format!("## Sweep cost\n\nEach scheduled job with 100 due services, in a table of 100 services and in one of {large}. DynamoDB calls are counted at the SDK (every request sent). The sparse indexes make the counts equal: a run reads the due services and no others (`operations-sweep` reads the pending operations up to its threshold in the lapse index's `PENDING` partition: its 100 due services are reboots whose message was lost two hours ago, among active services; `reminders` reads the services within the longest reminder window of their renewal attempt, expiry or deletion: its 100 due services are renewed automatically in 2 to 3 days, and each costs one read of its client's balance and one transaction; each reminder's walk keeps where it stopped, so `reminders an hour later` reads only what came due in that hour: none of the 100, reminded already). The emulator answers a query on an index by walking the whole table, so its times grow with the table; DynamoDB's do not.\n\n"));
+    report.push_str(&format!("## Sweep cost\n\nEach scheduled job with 100 due services, in a table of 100 services and in one of {large}. DynamoDB calls are counted at the SDK (every operation asked for, once however many attempts the SDK makes). The sparse indexes make the counts equal: a run reads the due services and no others (`operations-sweep` reads the pending operations up to its threshold in the lapse index's `PENDING` partition: its 100 due services are reboots whose message was lost two hours ago, among active services; `reminders` reads the services within the longest reminder window of their renewal attempt, expiry or deletion: its 100 due services are renewed automatically in 2 to 3 days, and each costs one read of its client's balance and one transaction; each reminder's walk keeps where it stopped, so `reminders an hour later` reads only what came due in that hour: none of the 100, reminded already). The emulator answers a query on an index by walking the whole table, so its times grow with the table; DynamoDB's do not.\n\n"));
     report.push_str("| job | services in table | due | DynamoDB calls | acted | time (ms) |\n|---|---:|---:|---:|---:|---:|\n");
     for m in &rows {
         report.push_str(&format!(
@@ -135,20 +135,25 @@ async fn main() -> Result<(), Error> {
             m.job, m.total, m.calls, m.acted, m.millis
         ));
     }
+    // A job whose calls grow with the table misses the target; it is reported, and the other
+    // benchmarks still run.
+    let unequal: Vec<String> = rows
+        .chunks(2)
+        .filter(|pair| pair[0].calls != pair[1].calls)
+        .map(|pair| format!("`{}` ({} calls, then {})", pair[0].job, pair[0].calls, pair[1].calls))
+        .collect();
+    report.push_str(&match unequal.is_empty() {
+        true => "\nEvery job makes as many calls in the large table as in the small one.\n".to_owned(),
+        false => format!(
+            "\n**Missed**: more calls in the large table than in the small one: {}.\n",
+            unequal.join(", ")
+        ),
+    });
     std::fs::write(emulator::workspace_root().join("BENCHMARKS.md"), report)?;
-    for pair in rows.chunks(2) {
-        if pair[0].calls != pair[1].calls {
-            return Err(format!(
-                "{}: {} calls with {} services, {} with {}",
-                pair[0].job, pair[0].calls, pair[0].total, pair[1].calls, pair[1].total
-            )
-            .into());
-        }
-    }
     Ok(())
 }
 
-/// The commit measured (with `+changes` when the work tree differs from it).
+/// The commit measured (and whether the work tree had changes).
 fn commit() -> String {
     let git = |args: &[&str]| {
         std::process::Command::new("git")
