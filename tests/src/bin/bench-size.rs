@@ -133,7 +133,7 @@ fn main() -> Result<(), Error> {
         None => "not timed (`BENCH_PACKAGE_SECONDS` unset)".to_owned(),
     };
     let mut report = format!(
-        "\n## Package\n\n`make package`, cold (an empty target directory; crates already downloaded), on this machine: {built}. It builds one arm64 binary, `bootstrap` (profile `release`: opt-level s, thin LTO, one codegen unit, stripped), which every function deploys and runs by its handler name. Its size: {size:.2} MB (10^6 bytes; target: at most {MAX_MEGABYTES} MB){}.\n",
+        "\n## Package\n\n`make package`, cold (an empty target directory; crates already downloaded), on this machine: {built}. It builds one arm64 binary, `bootstrap` (profile `release`: opt-level z, fat LTO, one codegen unit, stripped), which every function deploys and runs by its handler name. Its size: {size:.2} MB (10^6 bytes; target: at most {MAX_MEGABYTES} MB){}.\n",
         if size <= MAX_MEGABYTES { "" } else { ", **missed**" }
     );
     report.push_str(&format!(
