@@ -122,7 +122,7 @@ async fn main() -> Result<(), Error> {
     }
     let mut report = String::from("# Benchmarks\n\n");
     report.push_str(&format!(
-        "Measured by `make bench` on {} at commit {} ({} cores), in one run, against the local emulator (moto, single-threaded): the functions in-process built with the profile `measure` (release optimisation, without link-time optimisation), the console through `make dev` (debug build), the package and the starts release builds.\n\n",
+        "Measured by `make bench` on {} at commit {} ({} cores), in one run, against the local emulator (moto, single-threaded): the functions in-process built with the profile `measure` (opt-level s, without link-time optimisation), the console through `make dev` (debug build), the package and the starts release builds.\n\n",
         SystemClock.now().day(),
         commit(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
