@@ -172,8 +172,7 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let principal = req.extensions().get::<Principal>().cloned();
-        let budget = req.extensions().get::<Budget>().copied().unwrap_or(Budget::UNLIMITED);
+        let (principal, budget) = (principal_of(&req).cloned(), budget_of(&req));
         let (app, route) = (self.app, self.route.clone());
         Box::pin(async move {
             let Some(principal) = principal else {
