@@ -17,7 +17,7 @@ pub struct App {
     /// The operations queue; absent in functions that queue nothing.
     pub queue: Option<Queue>,
     pub panel: HttpPanel,
-    /// Whether a route answers 503 before its invocation's deadline (`http::in_time`): in AWS.
+    /// Whether a route answers 503 before its invocation's deadline (`budget::in_time`): in AWS.
     /// A local runner (`cargo lambda watch`) times nothing out, and its deadlines start before
     /// it has even built the function.
     pub watch_deadlines: bool,

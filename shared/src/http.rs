@@ -5,7 +5,7 @@
 use crate::app::App;
 use crate::domain::Principal;
 use crate::error::ApiError;
-use crate::idempotency;
+use crate::idempotency::{self, IdempotentLayer};
 use crate::layers::{self, Handler, Outcome};
 use crate::store::{Page, PageRequest};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -181,8 +181,6 @@ pub fn require_provider(principal: &Principal) -> Result<(), ApiError> {
     }
 }
 
-pub use crate::budget::{for_request as budget, in_time, ANSWER_RESERVE};
-
 /// A route that changes nothing: authenticated, given its deadline, run (see `layers`).
 pub async fn read<'a, F, Fut>(app: &'a App, req: Request, route: F) -> Response<Body>
 where
@@ -201,12 +199,7 @@ where
     F: Fn(&'a App, Principal, Request) -> Fut + Clone + Send + 'a,
     Fut: Future<Output = Outcome> + Send + 'a,
 {
-    let stack = ServiceBuilder::new()
-        .layer(layers::authenticate(app))
-        .layer(layers::deadline(app))
-        .layer(idempotency::idempotent(app));
-    let Ok(response) = layers::answer(stack.service(Handler::new(app, route)), req).await;
-    response
+    written(app, req, route, idempotency::idempotent(app)).await
 }
 
 /// A route that changes something and can quote instead: with `?dry_run=true` it answers what
@@ -216,10 +209,22 @@ where
     F: Fn(&'a App, Principal, Request) -> Fut + Clone + Send + 'a,
     Fut: Future<Output = Outcome> + Send + 'a,
 {
-    let stack = ServiceBuilder::new()
-        .layer(layers::authenticate(app))
-        .layer(layers::deadline(app))
-        .layer(idempotency::idempotent_or_quoted(app));
+    written(app, req, route, idempotency::idempotent_or_quoted(app)).await
+}
+
+/// A write's stack: as a read's, with `idempotent` between the deadline and the route.
+async fn written<'a, F, Fut>(
+    app: &'a App,
+    req: Request,
+    route: F,
+    idempotent: IdempotentLayer<'a>,
+) -> Response<Body>
+where
+    F: Fn(&'a App, Principal, Request) -> Fut + Clone + Send + 'a,
+    Fut: Future<Output = Outcome> + Send + 'a,
+{
+    let stack =
+        ServiceBuilder::new().layer(layers::authenticate(app)).layer(layers::deadline(app)).layer(idempotent);
     let Ok(response) = layers::answer(stack.service(Handler::new(app, route)), req).await;
     response
 }

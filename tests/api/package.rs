@@ -24,10 +24,7 @@ fn bootstrap_handlers() -> BTreeSet<String> {
 
 #[test]
 fn the_bootstrap_binary_holds_every_function_the_template_deploys() {
-    let packages: BTreeSet<String> = std::fs::read_dir(workspace_root().join("functions"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let packages = tests::emulator::function_packages();
     let template: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(workspace_root().join("infra/template.yaml")).unwrap())
             .unwrap();

@@ -88,10 +88,7 @@ fn event_functions() -> BTreeSet<String> {
 
 #[test]
 fn every_function_package_is_deployed_and_has_a_sample_event() {
-    let packages: BTreeSet<String> = std::fs::read_dir(workspace_root().join("functions"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let packages = tests::emulator::function_packages();
     let mut functions: BTreeSet<String> = routed().into_iter().map(|(_, _, f)| f).collect();
     functions.insert(CONSOLE.to_owned());
     let queue_functions = event_functions();

@@ -18,6 +18,14 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
 }
 
+/// The function packages of `functions/`, by name (each a function the template deploys).
+pub fn function_packages() -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(workspace_root().join("functions"))
+        .expect("functions/")
+        .map(|entry| entry.expect("an entry of functions/").file_name().into_string().expect("a UTF-8 name"))
+        .collect()
+}
+
 /// The emulator's endpoint: `AWS_ENDPOINT_URL`, or the local default.
 pub fn endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| DEFAULT_ENDPOINT.to_owned())

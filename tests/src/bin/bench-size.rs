@@ -24,15 +24,6 @@ const MAX_INIT_MILLIS: f64 = 30.0;
 /// Timed starts per function (after one untimed start that brings the binary into the page cache).
 const STARTS: usize = 7;
 
-/// Every function: a package of `functions/`, a handler of the one binary.
-fn functions() -> Result<Vec<String>, Error> {
-    let mut names: Vec<String> = std::fs::read_dir(workspace_root().join("functions"))?
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .collect();
-    names.sort();
-    Ok(names)
-}
-
 fn directory(variable: &str, default: &str) -> PathBuf {
     std::env::var(variable).map(PathBuf::from).unwrap_or_else(|_| workspace_root().join(default))
 }
@@ -141,7 +132,8 @@ fn main() -> Result<(), Error> {
         std::env::consts::ARCH
     ));
     let (mut misses, mut slowest) = (0, 0.0f64);
-    let names = functions()?;
+    // Every function: a package of `functions/`, a handler of the one binary.
+    let names = tests::emulator::function_packages();
     for function in &names {
         time_start(&binary, function).map_err(|e| format!("{function}: {e}"))?;
         let times =
