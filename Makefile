@@ -106,6 +106,7 @@ bench: venv build browser release-builds
 	cargo run --quiet --profile measure -p tests --bin bench-routes
 	cargo run --quiet --profile measure -p tests --bin bench-events
 	cargo run --quiet --profile measure -p tests --bin bench-backlog
+	cargo run --quiet --profile measure -p tests --bin bench-reconcile
 	tests/browser/bench.sh
 	BENCH_PACKAGE_SECONDS="$$(cat target/bench-package/seconds)" cargo run --quiet --profile measure -p tests --bin bench-size
 

@@ -36,6 +36,23 @@ Control (same prefix):
   type's settings (a POST, PUT or DELETE) is carried out at once and answered only after that
   many seconds: a change made whose answer its caller never gets.
 - GET  {prefix}/control/calls: every operation call received, in order.
+- POST {prefix}/control/drift {"service_id", "status": "missing"|"suspended"|"active",
+  "tariff_id"?, "options"?}: changes what the panel holds for one service without telling
+  billing (as an administrator would by hand); "missing" removes its account. With
+  "product_type", an account the panel no longer holds comes back (a restored backup).
+- POST {prefix}/control/orphan {"account_id", "product_type", "tariff_id", "params"}: an
+  account billing never ordered.
+- POST {prefix}/control/accounts {"product_type", "accounts": [{"service_id", "tariff_id",
+  "options"?, "status"?}]}: accounts held as if their activations had run (a benchmark's
+  thousands at once).
+
+Accounts (same prefix): GET {prefix}/{type}/services?cursor=&limit= answers
+{"items": [{"service_id", "account_id", "status", "tariff_id", "options", "params"}],
+"next_cursor"}, every account the panel holds for the type in a stable order, `limit` (at
+most 500, default 100) a page; an account billing never ordered has "service_id": null.
+Operations keep the accounts in step: an activation (or a transfer here) opens one, a
+suspension and a resume set its status, a tariff or options change sets those, a deletion
+closes it.
 """
 
 import argparse
@@ -69,6 +86,8 @@ def panel(prefix):
             "services": {},
             "registered": set(),
             "next_address": 1,
+            # Per type, the accounts by their key: our service_id, or an orphan's account_id.
+            "accounts": {t: {} for t in PRODUCT_TYPES},
         }
     return PANELS[prefix]
 
@@ -117,6 +136,109 @@ def configure(state, product_type, op):
         state["registered"].add((op.get("params") or {}).get("domain"))
 
 
+def keep_account(state, product_type, op):
+    """Keeps the type's accounts in step with the operation carried out."""
+    accounts = state["accounts"][product_type]
+    service, operation = op.get("service_id"), op["operation"]
+    if operation in ("activation", "transfer"):
+        accounts[service] = {
+            "service_id": service, "account_id": f"acct-{service}", "status": "active",
+            "tariff_id": op.get("tariff_id"), "options": op.get("options") or [],
+            "params": op.get("params") or {},
+        }
+        return
+    account = accounts.get(service)
+    if account is None:
+        return
+    if operation == "deletion":
+        del accounts[service]
+    elif operation == "suspension":
+        account["status"] = "suspended"
+    elif operation == "resume":
+        account["status"] = "active"
+    elif operation == "tariff_change":
+        account["tariff_id"] = op.get("tariff_id")
+    elif operation == "options_change":
+        account["options"] = op.get("options") or []
+
+
+def accounts_page(state, product_type, query):
+    """One page of the type's accounts, after `cursor` (a key), in key order."""
+    try:
+        limit = min(500, max(1, int(query.get("limit", ["100"])[0])))
+    except ValueError:
+        return 400, {"error": "limit must be a number"}
+    cursor = query.get("cursor", [""])[0]
+    accounts = state["accounts"][product_type]
+    keys = sorted(k for k in accounts if k > cursor)
+    page = keys[:limit]
+    return 200, {
+        "items": [dict(accounts[k]) for k in page],
+        "next_cursor": page[-1] if len(keys) > limit else None,
+    }
+
+
+def drift(state, body):
+    """Changes one service's account behind billing's back."""
+    service, status = body.get("service_id"), body.get("status")
+    if status not in ("missing", "suspended", "active"):
+        return 400, {"error": "status must be missing, suspended or active"}
+    for product_type, accounts in state["accounts"].items():
+        if service in accounts:
+            if status == "missing":
+                del accounts[service]
+                state["hosted"][product_type].discard(service)
+                return 200, {"service_id": service, "status": "missing"}
+            account = accounts[service]
+            account["status"] = status
+            for field in ("tariff_id", "options"):
+                if field in body:
+                    account[field] = body[field]
+            return 200, account
+    # Not held: with a product type, the account comes back (a node restored from a backup).
+    product_type = body.get("product_type")
+    if status != "missing" and product_type in PRODUCT_TYPES:
+        account = {
+            "service_id": service, "account_id": f"acct-{service}", "status": status,
+            "tariff_id": body.get("tariff_id"), "options": body.get("options") or [],
+            "params": body.get("params") or {},
+        }
+        state["accounts"][product_type][service] = account
+        state["hosted"][product_type].add(service)
+        return 200, account
+    return 404, {"error": "no_such_service"}
+
+
+def orphan(state, body):
+    """An account billing never ordered."""
+    product_type, account_id = body.get("product_type"), body.get("account_id")
+    if product_type not in PRODUCT_TYPES or not account_id:
+        return 400, {"error": "account_id and a known product_type are required"}
+    account = {
+        "service_id": None, "account_id": account_id, "status": body.get("status", "active"),
+        "tariff_id": body.get("tariff_id"), "options": body.get("options") or [],
+        "params": body.get("params") or {},
+    }
+    state["accounts"][product_type][account_id] = account
+    return 200, account
+
+
+def seed_accounts(state, body):
+    """Accounts held as if activated, in bulk."""
+    product_type = body.get("product_type")
+    if product_type not in PRODUCT_TYPES or not isinstance(body.get("accounts"), list):
+        return 400, {"error": "a known product_type and a list of accounts are required"}
+    for given in body["accounts"]:
+        service = given["service_id"]
+        state["accounts"][product_type][service] = {
+            "service_id": service, "account_id": f"acct-{service}", "status": given.get("status", "active"),
+            "tariff_id": given.get("tariff_id"), "options": given.get("options") or [],
+            "params": given.get("params") or {},
+        }
+        state["hosted"][product_type].add(service)
+    return 200, {"held": len(state["accounts"][product_type])}
+
+
 def operate(state, product_type, op):
     """Carries an operation out; answers (status, body)."""
     op_id = op.get("operation_id")
@@ -142,6 +264,7 @@ def operate(state, product_type, op):
     if op["operation"] == "deletion":
         hosted.discard(service)
     configure(state, product_type, op)
+    keep_account(state, product_type, op)
     answer = (200, {"operation_id": op_id, "result": "done"})
     state["answers"][op_id] = answer
     return answer
@@ -281,6 +404,8 @@ class Handler(BaseHTTPRequestHandler):
             state = panel(prefix)
             if (section, rest) == ("control", ["calls"]):
                 return self.answer(200, {"calls": state["calls"]})
+            if section in PRODUCT_TYPES and rest == ["services"]:
+                return self.answer(*accounts_page(state, section, self.query()))
             if section in PRODUCT_TYPES:
                 return self.answer(*setting(state, "GET", section, rest, self.query(), {}))
         return self.answer(404, {"error": "no such route"})
@@ -330,6 +455,12 @@ class Handler(BaseHTTPRequestHandler):
                     "seen": 0,
                 }
                 return self.answer(200, {"failures": state["failures"]})
+            if (section, rest) == ("control", ["drift"]):
+                return self.answer(*drift(state, body))
+            if (section, rest) == ("control", ["accounts"]):
+                return self.answer(*seed_accounts(state, body))
+            if (section, rest) == ("control", ["orphan"]):
+                return self.answer(*orphan(state, body))
             if (section, rest) == ("control", ["hang"]):
                 state["hangs"][body.get("product_type")] = float(body.get("seconds", 0))
                 state["settings_hangs"][body.get("product_type")] = float(body.get("settings_seconds", 0))

@@ -74,6 +74,7 @@ pub fn verify_hs256(
     secret: &[u8],
     now_seconds: i64,
 ) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    crate::crypto::install();
     let malformed = || unauthorized("malformed token");
     let header = jsonwebtoken::decode_header(token).map_err(|_| malformed())?;
     if header.alg != Algorithm::HS256 {
@@ -114,6 +115,7 @@ pub fn verify_hs256(
 
 /// Signs an HS256 token (tests and local tooling).
 pub fn sign_hs256(claims: &serde_json::Value, secret: &[u8]) -> String {
+    crate::crypto::install();
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret))
         .expect("claims that serialize sign")
 }

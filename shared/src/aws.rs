@@ -75,6 +75,7 @@ pub fn sdk_config_from_env() -> aws_config::SdkConfig {
     let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
     let config = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
+        .http_client(crate::crypto::https_client())
         .region(std::env::var("AWS_REGION").ok().map(aws_config::Region::new))
         .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(credentials));
     match std::env::var("AWS_ENDPOINT_URL") {

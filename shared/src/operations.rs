@@ -85,6 +85,17 @@ impl VisibleService {
         Ok(panel_of(self.rules.as_ref(), self.service.product_type)?)
     }
 
+    /// With its product type's rules as they are now, when `change` starts an operation and
+    /// they were not read with the service (an edit that completes a quick order's
+    /// configuration starts its activation): one more read, for that change only.
+    pub async fn with_rules_for(self, app: &App, change: &Change) -> Result<Self, ApiError> {
+        if self.rules.is_some() || change.queued.is_none() {
+            return Ok(self);
+        }
+        let rules = app.store.product_type_rules(self.service.product_type).await?;
+        Ok(Self { rules, ..self })
+    }
+
     /// Refuses `change` when it starts an operation, which the worker carries out on the
     /// control panel, and its product type has no panel (409 naming the type): before anything
     /// is charged, written or queued.
@@ -109,6 +120,20 @@ pub async fn load_visible_service(
         read.service.filter(|s| s.visible_to(principal)).ok_or_else(|| ApiError::not_found("service"))?;
     let account = client.map(|client| read.account.unwrap_or_else(|| Account::open(client.clone())));
     Ok(VisibleService { service, account, rules: read.rules })
+}
+
+/// The service named in the path, if the principal sees it, alone: one GetItem, for a read or
+/// for a change decided without its product type's rules that moves no money (an edit). Its answer's
+/// `allowed_actions` show the rules as a list shows them (read in the last 10 seconds).
+pub async fn load_visible_service_alone(
+    app: &App,
+    principal: &Principal,
+    req: &Request,
+) -> Result<VisibleService, ApiError> {
+    let service = app.store.get_service(&service_id_in_path(req)?).await?;
+    let service =
+        service.filter(|s| s.visible_to(principal)).ok_or_else(|| ApiError::not_found("service"))?;
+    Ok(VisibleService { service, account: None, rules: None })
 }
 
 /// Applies `money` to the account: the account as it should be written, with its entries.
@@ -197,18 +222,18 @@ where
     F: FnOnce(&Service, &Actor, Timestamp) -> Result<(Change, Money), Refusal>,
 {
     let expected = if_match(req)?;
-    let service = &target.service;
-    if expected.is_some_and(|v| v != service.version) {
+    if expected.is_some_and(|v| v != target.service.version) {
         return Err(ApiError::PreconditionFailed(format!(
             "the service is at version {}, not the one If-Match names",
-            service.version
+            target.service.version
         )));
     }
     let now = app.clock.now();
-    let (change, money) = decide(service, &Actor::from(principal), now)?;
+    let (change, money) = decide(&target.service, &Actor::from(principal), now)?;
+    let target = target.with_rules_for(app, &change).await?;
     target.ensure_panel_for(&change)?;
     if dry_run(req)? {
-        return quote(app, service, &change, money, now, target.account).await;
+        return quote(app, &target.service, &change, money, now, target.account).await;
     }
     match apply_to_account(app, &change, money, target.account).await {
         Err(ApiError::Conflict(_)) if expected.is_some() => {

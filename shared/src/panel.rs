@@ -198,6 +198,7 @@ pub const MAX_SETTINGS_CALLS: u64 = 3;
 
 impl Default for HttpPanel {
     fn default() -> Self {
+        crate::crypto::install();
         let client = reqwest::Client::builder().timeout(TIMEOUT).build().expect("an HTTP client");
         Self { client }
     }

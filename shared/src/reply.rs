@@ -24,6 +24,11 @@ impl Reply {
         Self::with_status(StatusCode::CREATED, body)
     }
 
+    /// Taken on, and carried on after the answer (a reconciliation).
+    pub fn accepted(body: impl Serialize) -> Result<Self, ApiError> {
+        Self::with_status(StatusCode::ACCEPTED, body)
+    }
+
     /// A success with nothing to say (a removal).
     pub fn no_content() -> Self {
         Self { status: StatusCode::NO_CONTENT, body: serde_json::Value::Null, etag: None, replayed: false }

@@ -197,3 +197,37 @@ pub fn paid_time(service: &Service, now: crate::domain::Timestamp) -> Value {
         "stretches": stretches,
     })
 }
+
+/// A reconciliation run as the API shows it: `{id, status, product_types, started_at,
+/// finished_at, started_by, counts: {kind: n}}` (every kind, zero included).
+pub fn reconciliation(read: &crate::store::reconciliations::RunRead) -> Value {
+    let counts: serde_json::Map<String, Value> = crate::domain::drift::DriftKind::ALL
+        .into_iter()
+        .map(|k| (k.as_str().to_owned(), json!(read.counts.get(&k).copied().unwrap_or(0))))
+        .collect();
+    json!({
+        "id": read.run.id,
+        "status": read.run.status,
+        "product_types": read.run.product_types,
+        "started_at": read.run.started_at,
+        "finished_at": read.run.finished_at,
+        "started_by": read.run.started_by,
+        "counts": counts,
+    })
+}
+
+/// A drift item as the API shows it.
+pub fn drift_item(item: &crate::domain::drift::DriftItem) -> Value {
+    json!({
+        "id": item.id,
+        "reconciliation_id": item.run_id,
+        "kind": item.kind,
+        "product_type": item.product_type,
+        "service_id": item.service_id,
+        "account_id": item.account_id,
+        "billing": item.billing,
+        "panel": item.panel,
+        "found_at": item.found_at,
+        "resolution": item.resolution,
+    })
+}

@@ -303,7 +303,7 @@ async fn a_retried_addition_after_its_release_is_not_charged_for_an_address_not_
     };
     stack.app.store.claim_idempotency_key("client:alice", "add-1", &claim, now).await.unwrap();
     let panel = format!("{}/vps/services/{id}/ip-addresses", stack.panel);
-    let http = reqwest::Client::new();
+    let http = tests::http_client();
     let first: Value = http
         .post(&panel)
         .json(&json!({"request_id": "attempt-1", "version": 4}))

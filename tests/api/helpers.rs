@@ -563,14 +563,15 @@ impl Stack {
     /// Sends a control order to this test's panel (`capacity`, `fail`).
     pub async fn panel_control(&self, what: &str, body: Value) {
         let url = format!("{}/control/{what}", self.panel);
-        let response = reqwest::Client::new().post(&url).json(&body).send().await.expect("panel");
+        let response = tests::http_client().post(&url).json(&body).send().await.expect("panel");
         assert!(response.status().is_success(), "panel control {what}");
     }
 
     /// The operation calls this test's panel received, in order.
     pub async fn panel_calls(&self) -> Vec<Value> {
         let url = format!("{}/control/calls", self.panel);
-        let body: Value = reqwest::get(&url).await.expect("panel").json().await.expect("calls");
+        let body: Value =
+            tests::http_client().get(&url).send().await.expect("panel").json().await.expect("calls");
         body["calls"].as_array().cloned().unwrap_or_default()
     }
 
@@ -716,6 +717,7 @@ impl Stack {
         let summary = match job {
             "auto-renewal" => auto_renewal::handle(&app, event).await,
             "expiry-sweep" => expiry_sweep::handle(&app, event).await,
+            "reconcile" => reconcile::handle(&app, event).await,
             "abuse-sweep" => abuse_sweep::handle(&app, event).await,
             "operations-sweep" => operations_sweep::handle(&app, event).await,
             "reminders" => reminders::handle(&app, event).await,

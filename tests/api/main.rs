@@ -27,6 +27,7 @@ mod package;
 mod paid_time;
 mod permissions;
 mod quotes;
+mod reconciliation;
 mod reliability;
 mod routes;
 mod schedules;

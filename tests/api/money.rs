@@ -351,7 +351,7 @@ async fn a_retried_address_change_is_made_once_and_recorded_once() {
     // The first attempt: its claim, its panel call, then nothing (the function timed out).
     crashed_attempt(&stack, &add(&alice), "add-1", "attempt-1").await;
     let panel = format!("{}/vps/services/{id}/ip-addresses", stack.panel);
-    let http = reqwest::Client::new();
+    let http = tests::http_client();
     let request = json!({"request_id": "attempt-1", "version": 4});
     let first: Value = http.post(&panel).json(&request).send().await.unwrap().json().await.unwrap();
     stack.send(add(&alice)).await.problem(409);

@@ -60,6 +60,22 @@ async fn a_call_the_policies_do_not_allow_is_caught_by_its_iam_action() {
     assert!(made["get-service"].iter().all(|action| !action.contains("Transact")), "{made:?}");
 }
 
+/// A reconciliation that finds the VPS suspended on its panel, read and resolved by bringing
+/// the panel back in step (through the queue); the scheduled job's run.
+async fn reconciliations(stack: &Stack, vps: &str) {
+    let provider = stack.provider();
+    stack.panel_control("drift", json!({"service_id": vps, "status": "suspended"})).await;
+    let run = done(stack, "POST", "/reconciliations", &provider, Some(json!({"product_type": "vps"}))).await;
+    let run = id_of(&run);
+    done(stack, "GET", &format!("/reconciliations/{run}"), &provider, None).await;
+    let items = done(stack, "GET", &format!("/reconciliations/{run}/items"), &provider, None).await;
+    assert_eq!(items["items"][0]["service_id"], vps, "{items}");
+    let resolve = format!("/reconciliations/{run}/items/{vps}/resolve");
+    done(stack, "POST", &resolve, &provider, Some(json!({"action": "apply_billing"}))).await;
+    stack.drain_queue(5).await;
+    stack.run_job("reconcile").await;
+}
+
 /// Sends a call that must succeed, a write with an `Idempotency-Key` (whose record is written
 /// and completed with the function's permissions); answers its body.
 async fn done(stack: &Stack, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
@@ -89,6 +105,7 @@ async fn run_every_function(stack: &Stack) {
     notifications(stack).await;
     // The console's pages: public files, no AWS call.
     done(stack, "GET", "/console/services", "", None).await;
+    reconciliations(stack, &vps).await;
     accounts_and_deletion(stack, &vps, &ticket).await;
     schedules(stack, &not_hosted).await;
     // Every history entry so far, to the bus; the e-mails they make, to alice's address.

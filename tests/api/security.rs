@@ -11,7 +11,7 @@ use tests::emulator::workspace_root;
 use tests::router::{self, Resolved};
 
 /// Routes only the provider may call.
-pub(crate) const PROVIDER_ONLY: [(&str, &str); 13] = [
+pub(crate) const PROVIDER_ONLY: [(&str, &str); 17] = [
     ("PUT", "/product-types/{type}"),
     ("POST", "/tariffs"),
     ("POST", "/services/{id}/activate"),
@@ -25,6 +25,10 @@ pub(crate) const PROVIDER_ONLY: [(&str, &str); 13] = [
     ("PUT", "/clients/{client_id}/notifications"),
     ("GET", "/notification-templates/{kind}"),
     ("PUT", "/notification-templates/{kind}"),
+    ("POST", "/reconciliations"),
+    ("GET", "/reconciliations/{id}"),
+    ("GET", "/reconciliations/{id}/items"),
+    ("POST", "/reconciliations/{id}/items/{item_id}/resolve"),
 ];
 
 fn provider_only(method: &str, path: &str) -> bool {

@@ -132,6 +132,7 @@ pub async fn sdk_config_with(endpoint: &str, resilience: shared::aws::Resilience
         .region(aws_config::Region::new(REGION))
         .credentials_provider(Credentials::new("test", "test", None, None, "emulator"))
         .endpoint_url(endpoint)
+        .http_client(shared::crypto::https_client())
         .load()
         .await;
     resilience.apply(config)

@@ -409,7 +409,7 @@ pub async fn drain_messages(
 /// The e-mails the emulator's SES was asked to send to `to`, oldest first: `(subject, body)`.
 pub async fn sent_mail(endpoint: &str, to: &str) -> Result<Vec<(String, String)>, BridgeError> {
     let data: serde_json::Value =
-        reqwest::get(format!("{endpoint}/moto-api/data.json")).await?.json().await?;
+        crate::http_client().get(format!("{endpoint}/moto-api/data.json")).send().await?.json().await?;
     let mut found = Vec::new();
     for message in data["ses"]["Message"].as_array().into_iter().flatten() {
         let addressed =

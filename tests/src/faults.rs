@@ -168,7 +168,10 @@ impl FaultProxy {
         let state = Arc::new(Mutex::new(State { random: SplitMix(seed), ..State::default() }));
         let forward = Forward {
             upstream: upstream.trim_end_matches('/').to_owned(),
-            client: reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("a client"),
+            client: {
+                shared::crypto::install();
+                reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("a client")
+            },
             state: state.clone(),
         };
         let server = tokio::spawn(async move {

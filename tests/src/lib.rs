@@ -13,3 +13,10 @@ pub mod recording;
 pub mod router;
 pub mod runtime_api;
 pub mod stack;
+
+/// An HTTP client for the tests' own calls (the panel's control routes, the emulator's data),
+/// on the TLS provider the functions use (`shared::crypto`).
+pub fn http_client() -> reqwest::Client {
+    shared::crypto::install();
+    reqwest::Client::new()
+}

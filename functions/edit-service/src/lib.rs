@@ -11,7 +11,7 @@ use shared::domain::changes::Edit;
 use shared::domain::pricing::Amount;
 use shared::domain::{AutoRenew, Principal, Timestamp};
 use shared::http::{self, json_body};
-use shared::operations::{load_visible_service, tariff_of, write_decision, Money};
+use shared::operations::{load_visible_service_alone, tariff_of, write_decision, Money};
 use shared::{ApiError, App, Reply};
 use std::collections::BTreeMap;
 
@@ -57,7 +57,8 @@ async fn edit(app: &App, principal: Principal, req: Request) -> Result<Reply, Ap
     if edit == Edit::default() {
         return Err(ApiError::BadRequest("nothing to change".into()));
     }
-    let target = load_visible_service(app, &principal, &req).await?;
+    // An edit reads no rules and moves no money: the service is all it reads.
+    let target = load_visible_service_alone(app, &principal, &req).await?;
     let tariff = tariff_of(app, &target.service).await?;
     write_decision(app, &principal, &req, target, |service, actor, now| {
         Ok((service.edit(edit, &tariff, actor, now)?, Money::None))

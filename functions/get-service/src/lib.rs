@@ -15,7 +15,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 async fn get_service(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
     Query::parse(&req, &[])?;
-    let read = shared::operations::load_visible_service(app, &principal, &req).await?;
+    // One GetItem: the answer decides nothing, and its allowed_actions show the rules as a list
+    // shows them.
+    let read = shared::operations::load_visible_service_alone(app, &principal, &req).await?;
     let answer = views::service_answer(app, &read.service, &principal, read.rules.as_ref()).await?;
     Ok(Reply::ok(answer)?.versioned(read.service.version))
 }

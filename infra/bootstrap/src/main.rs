@@ -20,6 +20,10 @@ macro_rules! functions {
 }
 
 functions! {
+    "resolve-drift-item" => resolve_drift_item,
+    "list-drift-items" => list_drift_items,
+    "get-reconciliation" => get_reconciliation,
+    "create-reconciliation" => create_reconciliation,
     "abuse-sweep" => abuse_sweep,
     "activate-service" => activate_service,
     "add-ip-address" => add_ip_address,
@@ -44,6 +48,7 @@ functions! {
     "enable-service" => enable_service,
     "events-publisher" => events_publisher,
     "expiry-sweep" => expiry_sweep,
+    "reconcile" => reconcile,
     "get-account" => get_account,
     "get-client-account" => get_client_account,
     "get-nameservers" => get_nameservers,

@@ -69,7 +69,9 @@ impl LifecycleEvent {
 
 /// The details an event may carry on the bus: ids, statuses, amounts, dates, counts and the
 /// lifecycle's own words.
-pub const BUS_DETAILS: [&str; 48] = [
+pub const BUS_DETAILS: [&str; 52] = [
+    "accepted_from_panel",
+    "action",
     "address",
     "amount",
     "attempt_at",
@@ -101,11 +103,13 @@ pub const BUS_DETAILS: [&str; 48] = [
     "periods",
     "price",
     "quick",
+    "reconciliation_id",
     "reminder",
     "refunded",
     "renewal_price",
     "result",
     "resume",
+    "resync",
     "retry",
     "scheduled",
     "scheduled_for",

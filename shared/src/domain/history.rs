@@ -37,6 +37,11 @@ pub enum Action {
     RenewalUpcoming,
     ExpiryUpcoming,
     DeletionUpcoming,
+    /// A reconciliation found the panel holding the service otherwise than billing (see
+    /// `crate::domain::drift`); nothing changed but its place on the attention list.
+    DriftFound,
+    /// The provider resolved what a reconciliation found (how, in the entry's details).
+    DriftResolved,
 }
 
 impl Action {
@@ -81,6 +86,7 @@ impl super::service::Work {
         match self {
             Self::TariffChange { .. } => Action::TariffChange,
             Self::OptionsChange { .. } => Action::OptionsChange,
+            Self::Resync { call } => *call,
             other => other.operation().expect("an in-progress operation").into(),
         }
     }

@@ -498,6 +498,11 @@ impl Service {
                 next.status = resting_status(&next.holds);
                 "done"
             }
+            (Work::Resync { .. }, Outcome::NoResources) => {
+                next.last_error = Some("the panel has no room to activate it again".into());
+                "not_available"
+            }
+            (Work::Resync { .. }, _) => "done",
             (Work::Reboot | Work::Transfer | Work::Reissue, _) => {
                 next.status = pending.status_before;
                 "done"
@@ -542,6 +547,7 @@ impl Service {
             Work::TariffChange { .. } | Work::OptionsChange { .. } => {
                 details["renewal_price"] = json!(next.renewal_price)
             }
+            Work::Resync { .. } => details["resync"] = json!(true),
             _ => {}
         }
         if result == "not_available" {

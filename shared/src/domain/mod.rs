@@ -6,6 +6,7 @@ pub mod amount;
 pub mod catalog;
 pub mod changes;
 pub mod clock;
+pub mod drift;
 pub mod events;
 pub mod failure;
 pub mod history;

@@ -77,6 +77,11 @@ impl Kind {
         let result = event.details.get("result").and_then(Value::as_str);
         let failed = event.details.get("error").is_some();
         let done = result == Some("done");
+        // A panel brought back in step with billing (`Work::Resync`): the service is as its
+        // client was last told.
+        if event.details.get("resync").and_then(Value::as_bool) == Some(true) {
+            return None;
+        }
         match event.operation {
             Action::Activation if failed || result == Some("not_available") => Some(Kind::ActivationFailed),
             Action::Activation if done => Some(Kind::Activated),

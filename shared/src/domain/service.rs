@@ -366,6 +366,12 @@ pub enum Work {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         record: Option<Vec<Stretch>>,
     },
+    /// The panel made to hold the service as billing does (a reconciliation's drift item
+    /// resolved with `apply_billing`): `call` is the panel operation that does it; the service
+    /// keeps its status, and nothing is charged or credited. Runs beside the status.
+    Resync {
+        call: super::Action,
+    },
     /// Runs beside the status (`operations_running`); `credit` is given back when done, and
     /// the paid time becomes `record`.
     TariffChange {
@@ -400,7 +406,7 @@ impl Work {
             Work::Deletion { .. } => Some(Operation::Deletion),
             Work::Reissue => Some(Operation::Reissue),
             Work::Renewal { .. } => Some(Operation::Renewal),
-            Work::TariffChange { .. } | Work::OptionsChange { .. } => None,
+            Work::TariffChange { .. } | Work::OptionsChange { .. } | Work::Resync { .. } => None,
         }
     }
 

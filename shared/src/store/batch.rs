@@ -157,6 +157,11 @@ impl Batch {
         Ok(self)
     }
 
+    /// Adds a write the store's own modules build.
+    pub(super) fn push(&mut self, item: TransactWriteItem) {
+        self.items.push(item);
+    }
+
     pub fn len(&self) -> usize {
         self.items.len()
     }

@@ -13,6 +13,11 @@ impl Store {
         self.put_latest(item).await
     }
 
+    /// A product type's rules as they are now (strongly consistent).
+    pub async fn product_type_rules(&self, t: ProductType) -> Result<Option<ProductTypeRules>, StoreError> {
+        self.get(keys::product_type(t)).await
+    }
+
     /// A product type's rules as they are now and its tariffs in id order, in one strongly
     /// consistent Query of the catalog partition (a page per MB: one for any usual catalog).
     /// The range from its rules to the last tariff also holds the rules of the types named

@@ -25,6 +25,10 @@
 //! | e-mails an hour   | `EMAILS#{client}`   | `HOUR#{YYYY-MM-DDTHH}` | `count` (TTL: gone the hour after)    |
 //! | confirmations a day | `EMAILS#{client}` | `CONFIRM#{YYYY-MM-DD}` | `count` (TTL: gone the day after)     |
 //! | e-mail template   | `TEMPLATE#{kind}`   | `META`            | (the provider's; the default is built in)  |
+//! | reconciliation    | `RECON#{id}`        | `META`            | all: `RECONCILIATIONS` / `RECON#{id}`      |
+//! | its snapshot      | `RECON#{id}`        | `SNAP#{type}#{n}` | (service versions before the panel's read) |
+//! | accounts it saw   | `RECON#{id}`        | `SEEN#{type}#{n}` | (our ids the panel listed, a page each)    |
+//! | drift item        | `RECON#{id}`        | `ITEM#{item id}`  |                                            |
 //!
 //! The sparse schedule indexes: renewal `RENEW#{type}` / `{expires_at}#{id}` (auto-renewal on)
 //! and `MANUAL#{type}` / `{lapses_at}#{id}` (off); lapse `EXPIRES`,
@@ -524,6 +528,53 @@ pub fn idempotency(principal: &str, key: &str) -> Key {
 
 fn string<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name)?.as_s().ok().map(String::as_str)
+}
+
+const RECONCILIATION_PREFIX: &str = "RECON#";
+/// The sort-key prefix of a run's drift items.
+pub const DRIFT_ITEM_PREFIX: &str = "ITEM#";
+
+pub fn reconciliation(id: &str) -> Key {
+    Key { pk: format!("{RECONCILIATION_PREFIX}{id}"), sk: SERVICE_SK.into() }
+}
+
+pub fn all_reconciliations() -> String {
+    "RECONCILIATIONS".into()
+}
+
+/// A run's attributes in the `All` index: runs list newest first (their ids are ULIDs).
+pub fn reconciliation_index_keys(id: &str) -> Item {
+    HashMap::from([
+        (Index::All.pk(), AttributeValue::S(all_reconciliations())),
+        (Index::All.sk(), AttributeValue::S(format!("{RECONCILIATION_PREFIX}{id}"))),
+    ])
+}
+
+/// Where a page of runs resumes: after the run `id`.
+pub fn reconciliation_start(id: &str) -> Item {
+    let mut start = reconciliation(id).item();
+    start.extend(reconciliation_index_keys(id));
+    start
+}
+
+/// One chunk of a run's snapshot (`part` `SNAP`) or seen accounts (`SEEN`) of a type.
+pub fn reconciliation_chunk(run: &str, part: &str, product_type: ProductType, n: u32) -> Key {
+    Key {
+        pk: format!("{RECONCILIATION_PREFIX}{run}"),
+        sk: format!("{}{n:06}", reconciliation_chunk_prefix(part, product_type)),
+    }
+}
+
+pub fn reconciliation_chunk_prefix(part: &str, product_type: ProductType) -> String {
+    format!("{part}#{}#", product_type.as_str())
+}
+
+pub fn drift_item(run: &str, id: &str) -> Key {
+    Key { pk: format!("{RECONCILIATION_PREFIX}{run}"), sk: format!("{DRIFT_ITEM_PREFIX}{id}") }
+}
+
+pub fn drift_item_id_of(item: &Item) -> Option<String> {
+    string(item, SK)?.strip_prefix(DRIFT_ITEM_PREFIX).map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod idempotency;
 pub mod keys;
 pub mod notifications;
+pub mod reconciliations;
 pub mod remembered;
 pub mod schema;
 pub mod services;

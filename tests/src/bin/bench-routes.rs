@@ -177,8 +177,7 @@ impl Bench {
     /// How many VPS the reference panel can still host.
     async fn panel_capacity(&self, vps: u32) {
         let url = format!("{}/control/capacity", self.panel);
-        let answer =
-            reqwest::Client::new().post(&url).json(&json!({"vps": vps})).send().await.expect("panel");
+        let answer = tests::http_client().post(&url).json(&json!({"vps": vps})).send().await.expect("panel");
         assert!(answer.status().is_success(), "panel capacity");
     }
 }

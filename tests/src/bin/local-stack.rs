@@ -58,7 +58,7 @@ async fn main() -> Result<(), Error> {
                     .await?;
             let mut stream = events::StreamReader::open(&config, &env("TABLE_NAME", "services")).await?;
             let sqs = aws_sdk_sqs::Client::new(&config);
-            let http = reqwest::Client::new();
+            let http = tests::http_client();
             let invoke = |function: &str| {
                 let url = format!(
                     "http://127.0.0.1:{}/2015-03-31/functions/{function}/invocations",
@@ -112,7 +112,7 @@ async fn main() -> Result<(), Error> {
         Some("schedules") => {
             let interval: u64 = env("SCHEDULE_INTERVAL_SECONDS", "60").parse()?;
             let event: serde_json::Value = serde_json::from_str(SCHEDULED_EVENT)?;
-            let http = reqwest::Client::new();
+            let http = tests::http_client();
             loop {
                 tokio::time::sleep(Duration::from_secs(interval)).await;
                 for job in ["auto-renewal", "expiry-sweep", "abuse-sweep", "operations-sweep", "reminders"] {

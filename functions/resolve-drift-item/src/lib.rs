@@ -1,0 +1,126 @@
+//! `POST /reconciliations/{id}/items/{item_id}/resolve {"action", ...}` (provider): resolves
+//! what a reconciliation found, through the service's ordinary history, queue and events:
+//! - `apply_billing` queues the panel operation that makes the panel hold the service as
+//!   billing does (`Service::resync`: suspend, resume, change tariff or options, activate a
+//!   missing one again, delete a deleted one's account);
+//! - `accept_panel` has billing take the panel's suspension or resumption
+//!   (`Service::accept_panel`: never a change of what is paid);
+//! - `ignore {reason}` keeps the item with its reason and takes the service off the attention
+//!   list;
+//! - `adopt` is answered 422 until it is built.
+//!
+//! A service that changed since the run found the item is refused (409: run one again).
+//! Resolving an item again with the action it was resolved with answers it as it is; with
+//! another action, 409.
+
+mod entry;
+pub use entry::serve;
+
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::domain::drift::{self, DriftItem, Resolution};
+use shared::domain::history::Actor;
+use shared::domain::Principal;
+use shared::http::{self, json_body, path_param, require_provider};
+use shared::operations::{add_change, enqueue, VisibleService};
+use shared::store::StoreError;
+use shared::{views, ApiError, App, Reply};
+
+/// The longest reason kept.
+const MAX_REASON_CHARS: usize = 500;
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    http::write(app, req, resolve).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveBody {
+    action: String,
+    reason: Option<String>,
+}
+
+async fn resolve(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
+    require_provider(&principal)?;
+    let body: ResolveBody = json_body(&req)?;
+    let (run, id) = (path_param(&req, "id")?, path_param(&req, "item_id")?);
+    let item = app.store.get_drift_item(&run, &id).await?.ok_or_else(|| ApiError::not_found("drift item"))?;
+    if let Some(done) = &item.resolution {
+        return if done.action == body.action {
+            Reply::ok(views::drift_item(&item))
+        } else {
+            Err(ApiError::Conflict(format!("the item was resolved with {} already", done.action)))
+        };
+    }
+    let reason = match body.action.as_str() {
+        "ignore" => Some(reason(body.reason)?),
+        "apply_billing" | "accept_panel" => None,
+        "adopt" => return Err(ApiError::Unprocessable("adopt is not available yet: ignore the item".into())),
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "action must be apply_billing, adopt, accept_panel or ignore, not {other:?}"
+            )))
+        }
+    };
+    let now = app.clock.now();
+    let actor = Actor::from(&principal);
+    let resolution =
+        Resolution { action: body.action.clone(), by: actor.id.clone(), at: now, reason, service_id: None };
+    let resolved = DriftItem { resolution: Some(resolution.clone()), ..item.clone() };
+    let mut batch = app.store.batch();
+    let mut queued = None;
+    match &item.service_id {
+        Some(service_id) => {
+            let read = app.store.service_with_rules(service_id, None).await?;
+            let service = read.service.ok_or_else(|| ApiError::not_found("service"))?;
+            let change = match body.action.as_str() {
+                "ignore" => service.resolve_drift(&item, &resolution, &actor),
+                _ if !as_found(&service, &item) => {
+                    return Err(ApiError::Conflict(
+                        "the service changed since the reconciliation found this: run one again".into(),
+                    ))
+                }
+                "apply_billing" => service.resync(&item, &actor, now)?,
+                _ => service.accept_panel(&item, &actor, now)?,
+            };
+            VisibleService { service: service.clone(), account: None, rules: read.rules }
+                .ensure_panel_for(&change)?;
+            add_change(&mut batch, &change)?;
+            queued = Some(change);
+        }
+        None if body.action != "ignore" => {
+            return Err(ApiError::Unprocessable(
+                "an account of no service of ours: adopt it, or ignore it and remove it on the panel".into(),
+            ))
+        }
+        None => {}
+    }
+    match app.store.resolve_drift(&resolved, batch).await {
+        Err(StoreError::ConditionFailed) => {
+            Err(ApiError::Conflict("the item or its service changed meanwhile; try again".into()))
+        }
+        other => other.map_err(ApiError::from),
+    }?;
+    if let Some(change) = &queued {
+        enqueue(app, &[change]).await?;
+    }
+    Reply::ok(views::drift_item(&resolved))
+}
+
+/// Whether billing still holds the service as the run found it (its status, tariff and
+/// options: the service's mark by the run moved its version, and nothing else).
+fn as_found(service: &shared::domain::Service, item: &DriftItem) -> bool {
+    let now = drift::billing_view(service);
+    ["status", "tariff_id", "options"].iter().all(|field| now[field] == item.billing[field])
+}
+
+fn reason(reason: Option<String>) -> Result<String, ApiError> {
+    let reason = reason.map(|r| r.trim().to_owned()).unwrap_or_default();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "ignore needs a reason of 1 to {MAX_REASON_CHARS} characters on one line"
+        )));
+    }
+    Ok(reason)
+}
