@@ -10,6 +10,7 @@ import { pageCatalog } from './catalog.js';
 import { pageClient, pageClients } from './clients.js';
 import { pageOrder } from './order.js';
 import { pageService } from './service.js';
+import { pageReconciliation } from './reconciliation.js';
 import { pageServices } from './services.js';
 import { pageCallback, pageSignIn } from './signin.js';
 import { pageTickets } from './tickets.js';
@@ -30,6 +31,7 @@ const ROUTES = [
   [/^\/console\/clients$/, pageClients, 'provider'],
   [/^\/console\/clients\/([^/]+)$/, pageClient, 'provider'],
   [/^\/console\/catalog$/, pageCatalog, 'provider'],
+  [/^\/console\/reconciliation$/, pageReconciliation, 'provider'],
 ];
 
 function decodePart(part) {
@@ -77,7 +79,7 @@ function renderHeader() {
     return;
   }
   const pages = [['services', 'Services'], ['order', 'Order'],
-    ...(isProvider() ? [['clients', 'Clients'], ['catalog', 'Catalog']] : [['account', 'Account']]), ['tickets', 'Tickets']];
+    ...(isProvider() ? [['clients', 'Clients'], ['catalog', 'Catalog'], ['reconciliation', 'Reconciliation']] : [['account', 'Account']]), ['tickets', 'Tickets']];
   const here = location.pathname;
   nav.hidden = false;
   fill(nav, h('ul', {}, pages.map(([p, text]) => {

@@ -50,6 +50,9 @@ Accounts (same prefix): GET {prefix}/{type}/services?cursor=&limit= answers
 {"items": [{"service_id", "account_id", "status", "tariff_id", "options", "params"}],
 "next_cursor"}, every account the panel holds for the type in a stable order, `limit` (at
 most 500, default 100) a page; an account billing never ordered has "service_id": null.
+PUT {prefix}/{type}/accounts/{account_id} {"service_id"} gives an account billing never ordered
+our service_id (its adoption): 200 the account, 404 no such account, 409 {"error":
+"already_linked"} when it names a service already (the same one again answers 200).
 Operations keep the accounts in step: an activation (or a transfer here) opens one, a
 suspension and a resume set its status, a tariff or options change sets those, a deletion
 closes it.
@@ -220,6 +223,26 @@ def orphan(state, body):
         "params": body.get("params") or {},
     }
     state["accounts"][product_type][account_id] = account
+    return 200, account
+
+
+def link_account(state, product_type, account_id, body):
+    """An orphan account given our service_id (billing adopted it)."""
+    service = body.get("service_id")
+    accounts = state["accounts"][product_type]
+    if not service:
+        return 400, {"error": "service_id is required"}
+    if service in accounts and accounts[service]["account_id"] == account_id:
+        return 200, accounts[service]
+    account = accounts.get(account_id)
+    if account is None:
+        return 404, {"error": "no_such_account"}
+    if account["service_id"] is not None:
+        return 409, {"error": "already_linked"}
+    del accounts[account_id]
+    account["service_id"] = service
+    accounts[service] = account
+    state["hosted"][product_type].add(service)
     return 200, account
 
 
@@ -443,6 +466,8 @@ class Handler(BaseHTTPRequestHandler):
                 status, answer = operate(state, section, body)
                 state["calls"].append({"product_type": section, "request": body, "status": status})
                 return self.answer(status, answer)
+            if section in PRODUCT_TYPES and method == "PUT" and len(rest) == 2 and rest[0] == "accounts":
+                return self.answer(*link_account(state, section, unquote(rest[1]), body))
             if (section, rest) == ("control", ["capacity"]):
                 state["capacity"].update({t: int(n) for t, n in body.items() if t in PRODUCT_TYPES})
                 return self.answer(200, {"capacity": state["capacity"]})

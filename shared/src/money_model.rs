@@ -847,6 +847,7 @@ impl World {
             panel_url: None,
             remind_days_before: default_remind_days_before(),
             refund_on_delete: if case.refund_unused { RefundOnDelete::Unused } else { RefundOnDelete::None },
+            reconcile: Default::default(),
         };
         Self {
             now: case.start,

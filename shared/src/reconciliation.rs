@@ -18,10 +18,12 @@
 //! after the run read it is never reported. The cost is O(services + accounts) of the type.
 
 use crate::budget::Budget;
+use crate::domain::catalog::ReconcileMode;
 use crate::domain::drift::{
-    self, is_settled, DriftItem, DriftKind, PanelAccount, Phase, Progress, Run, RunStatus, Snapped,
+    self, is_settled, DriftItem, DriftKind, PanelAccount, Phase, Progress, Resolution, Run, RunStatus,
+    Snapped,
 };
-use crate::domain::{ProductType, Service, ServiceId, Timestamp};
+use crate::domain::{ProductType, ProductTypeRules, Service, ServiceId, Timestamp};
 use crate::error::ApiError;
 use crate::panel::{ProcessingModule, SettingsAnswer, SettingsCall};
 use crate::store::reconciliations::{read_seen, read_snapshot, snapshot_line, RunRead};
@@ -83,7 +85,7 @@ pub async fn carry_on_for(app: &App, id: &str, budget: Budget, steps: usize) -> 
         match run.at.phase {
             Phase::Snapshot => snapshot_page(app, &mut run, product_type).await?,
             Phase::Panel | Phase::Missing => {
-                let Some(panel_url) = panel_url(app, product_type).await? else {
+                let Some(rules) = panel_rules(app, product_type).await? else {
                     // No panel: nothing to compare.
                     run.at = Progress { type_index: run.at.type_index + 1, ..Progress::start() };
                     advance(app, &mut run).await?;
@@ -95,7 +97,7 @@ pub async fn carry_on_for(app: &App, id: &str, budget: Budget, steps: usize) -> 
                 }
                 let snapped = &snapshot.as_ref().expect("read above").1;
                 if run.at.phase == Phase::Panel {
-                    panel_page(app, &mut run, product_type, &panel_url, snapped).await?;
+                    panel_page(app, &mut run, &rules, snapped).await?;
                 } else {
                     missing(app, &mut run, product_type, snapped).await?;
                 }
@@ -120,9 +122,10 @@ async fn advance(app: &App, run: &mut Run) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn panel_url(app: &App, product_type: ProductType) -> Result<Option<String>, ApiError> {
-    let rules = app.store.list_product_types().await?;
-    Ok(rules.into_iter().find(|r| r.product_type == product_type).and_then(|r| r.panel_url))
+/// The type's rules as they are now, if it has a panel.
+async fn panel_rules(app: &App, product_type: ProductType) -> Result<Option<ProductTypeRules>, ApiError> {
+    let rules = app.store.product_type_rules(product_type).await?;
+    Ok(rules.filter(|r| r.panel_url.is_some()))
 }
 
 async fn snapshot_page(app: &App, run: &mut Run, product_type: ProductType) -> Result<(), ApiError> {
@@ -163,10 +166,11 @@ async fn page_done(
 async fn panel_page(
     app: &App,
     run: &mut Run,
-    product_type: ProductType,
-    panel_url: &str,
+    rules: &ProductTypeRules,
     snapshot: &HashMap<ServiceId, Snapped>,
 ) -> Result<(), ApiError> {
+    let (product_type, panel_url) = (rules.product_type, rules.panel_url.as_deref().unwrap_or_default());
+    let fix_suspensions = rules.reconcile == ReconcileMode::FixSuspensions;
     let mut call = SettingsCall::get("services".into()).query("limit", PANEL_PAGE);
     if let Some(cursor) = &run.at.cursor {
         call = call.query("cursor", cursor);
@@ -196,14 +200,16 @@ async fn panel_page(
                 if let Some(kind) =
                     is_settled(service).then(|| drift::compare(service, Some(account))).flatten()
                 {
-                    keep(app, run, product_type, kind, Some(service), Some(account), now).await?;
+                    let fix = fix_suspensions && kind == DriftKind::NotSuspendedOnPanel;
+                    keep(app, run, product_type, kind, Some(service), Some(account), now, fix).await?;
                 }
             }
             // Ours, but changed since the snapshot or newer than it: the next run looks again.
             (Some(_), _) => {}
             // No service of ours (or an id we never gave out).
             (None, _) => {
-                keep(app, run, product_type, DriftKind::OrphanOnPanel, None, Some(account), now).await?
+                keep(app, run, product_type, DriftKind::OrphanOnPanel, None, Some(account), now, false)
+                    .await?
             }
         }
     }
@@ -233,7 +239,7 @@ async fn missing(
             && is_settled(service)
             && drift::compare(service, None) == Some(DriftKind::MissingOnPanel)
         {
-            keep(app, run, product_type, DriftKind::MissingOnPanel, Some(service), None, now).await?;
+            keep(app, run, product_type, DriftKind::MissingOnPanel, Some(service), None, now, false).await?;
         }
     }
     run.at = Progress { type_index: run.at.type_index + 1, ..Progress::start() };
@@ -241,7 +247,9 @@ async fn missing(
 }
 
 /// Keeps one drift item (with its service's mark); one kept before, or a service that changed
-/// meanwhile, leaves things as they are.
+/// meanwhile, leaves things as they are. With `fix`, the item is kept resolved by the job
+/// itself: the panel is brought back in step through the queue (`Service::drift_fixed`).
+#[allow(clippy::too_many_arguments)]
 async fn keep(
     app: &App,
     run: &Run,
@@ -250,6 +258,7 @@ async fn keep(
     service: Option<&Service>,
     account: Option<&PanelAccount>,
     now: Timestamp,
+    fix: bool,
 ) -> Result<(), ApiError> {
     let service_id = service.map(|s| s.id.to_string()).or_else(|| account.and_then(|a| a.service_id.clone()));
     let account_id = account.and_then(|a| a.account_id.clone());
@@ -267,8 +276,32 @@ async fn keep(
         found_at: now,
         resolution: None,
     };
-    let marked = service.map(|s| s.mark_drift(kind, &run.id, now));
-    match app.store.keep_drift(&item, marked.as_ref().map(|c| (&c.service, &c.entry))).await {
+    let Some(service) = service else {
+        return kept(app.store.keep_drift(&item, None).await);
+    };
+    if fix {
+        let (fixed, found) = service.drift_fixed(&item, now)?;
+        let resolution = Resolution {
+            action: "apply_billing".into(),
+            by: fixed.entry.actor.id.clone(),
+            at: now,
+            reason: Some("fix_suspensions".into()),
+            service_id: None,
+        };
+        let item = DriftItem { resolution: Some(resolution), ..item };
+        let written = app.store.keep_drift(&item, Some((&fixed.service, &[&found, &fixed.entry]))).await;
+        if written.is_ok() {
+            crate::operations::enqueue(app, &[&fixed]).await?;
+        }
+        return kept(written);
+    }
+    let marked = service.mark_drift(kind, &run.id, now);
+    kept(app.store.keep_drift(&item, Some((&marked.service, &[&marked.entry]))).await)
+}
+
+/// A kept item, or one kept before (or a service that changed meanwhile): either way done.
+fn kept(written: Result<(), StoreError>) -> Result<(), ApiError> {
+    match written {
         Ok(()) | Err(StoreError::ConditionFailed) => Ok(()),
         Err(e) => Err(e.into()),
     }

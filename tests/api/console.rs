@@ -55,7 +55,17 @@ async fn every_modules_imports_are_served_and_each_page_has_its_module() {
     let entry = entry_module(page.body.as_str().expect("a page"));
     let modules = module_graph(&stack, &entry, all_imports).await;
     let names: BTreeSet<&str> = modules.keys().map(|path| module_name(path)).collect();
-    let pages = ["signin", "services", "service", "order", "account", "tickets", "clients", "catalog"];
+    let pages = [
+        "signin",
+        "services",
+        "service",
+        "order",
+        "account",
+        "tickets",
+        "clients",
+        "catalog",
+        "reconciliation",
+    ];
     for name in ["app", "api", "ui"].iter().chain(&pages) {
         assert!(names.contains(name), "no module {name} among {names:?}");
     }

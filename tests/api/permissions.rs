@@ -68,6 +68,7 @@ async fn reconciliations(stack: &Stack, vps: &str) {
     let run = done(stack, "POST", "/reconciliations", &provider, Some(json!({"product_type": "vps"}))).await;
     let run = id_of(&run);
     done(stack, "GET", &format!("/reconciliations/{run}"), &provider, None).await;
+    done(stack, "GET", "/reconciliations", &provider, None).await;
     let items = done(stack, "GET", &format!("/reconciliations/{run}/items"), &provider, None).await;
     assert_eq!(items["items"][0]["service_id"], vps, "{items}");
     let resolve = format!("/reconciliations/{run}/items/{vps}/resolve");

@@ -298,6 +298,27 @@ async fn each_item_resolved_brings_billing_and_the_panel_in_step_and_the_next_ru
     let orphan = orphans["items"][0]["id"].as_str().unwrap().to_owned();
     resolve(&orphan, json!({"action": "apply_billing"})).await.problem(422);
     resolve(&orphan, json!({"action": "accept_panel"})).await.problem(422);
+    // The orphan becomes bob's: nothing charged, nothing done on the panel but the link, no
+    // e-mail; what it was given until its expiry is never credited.
+    let expires = stack.app.clock.now().plus_seconds(20 * 86_400);
+    let adopt = json!({"action": "adopt", "client_id": "bob", "tariff_id": "vps-start", "expires_at": expires,
+                       "renewal_price": 450});
+    resolve(
+        &orphan,
+        json!({"action": "adopt", "client_id": "bob", "tariff_id": "domain-com",
+                            "expires_at": expires, "renewal_price": 450}),
+    )
+    .await
+    .problem(422);
+    resolve(&orphan, json!({"action": "adopt", "client_id": "bob"})).await.problem(400);
+    let adopted = resolve(&orphan, adopt.clone()).await.ok(200).clone();
+    let bobs = adopted["resolution"]["service_id"].as_str().unwrap().to_owned();
+    assert_eq!(resolve(&orphan, adopt).await.ok(200)["resolution"]["service_id"], bobs, "adopted once");
+    let service = stack.get(&format!("/services/{bobs}"), &stack.client("bob")).await.ok(200).clone();
+    assert_eq!((service["status"].clone(), service["renewal_price"].clone()), (json!("active"), json!(450)));
+    assert_eq!(stack.balance("bob").await, 0);
+    let paid = stack.get(&format!("/services/{bobs}/paid-time"), &stack.client("bob")).await.ok(200).clone();
+    assert_eq!(paid["unused"], 0, "{paid}");
     for name in ["missing", "resume_there", "suspend_there", "tariff", "options", "deleted"] {
         let item = resolve(&made[name], json!({"action": "apply_billing"})).await.ok(200).clone();
         assert_eq!(item["resolution"]["action"], "apply_billing", "{name}");
@@ -305,8 +326,6 @@ async fn each_item_resolved_brings_billing_and_the_panel_in_step_and_the_next_ru
     resolve(&made["take_suspension"], json!({"action": "accept_panel"})).await.ok(200);
     resolve(&made["take_resumption"], json!({"action": "accept_panel"})).await.ok(200);
     stack.drain_queue(20).await;
-    // The orphan, removed on the panel by a person after looking at it.
-    stack.panel_control("drift", json!({"service_id": "by-hand-2", "status": "missing"})).await;
 
     // Each apply_billing was one ordinary panel operation, and nothing moved money.
     let calls: Vec<(String, String)> = stack.panel_calls().await[calls_before..]
@@ -339,4 +358,68 @@ async fn each_item_resolved_brings_billing_and_the_panel_in_step_and_the_next_ru
 
     let next = run_on_vps(&stack).await;
     assert_eq!(found(&stack, next["id"].as_str().unwrap()).await, BTreeMap::new());
+}
+
+#[tokio::test]
+async fn under_fix_suspensions_the_job_suspends_again_on_the_panel_what_billing_holds_suspended() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let mut rules = vps_rules_on(Some(format!("{}/vps", stack.panel)), "immediate");
+    rules["reconcile"] = json!("fix_suspensions");
+    stack.put("/product-types/vps", &provider, rules).await.ok(200);
+    let (running_there, suspended_there) =
+        (id_of(&stack.active_vps("alice").await), id_of(&stack.active_vps("alice").await));
+    stack.post(&format!("/services/{running_there}/disable"), &provider, json!({})).await.ok(200);
+    stack.drain_queue(5).await;
+    stack.panel_control("drift", json!({"service_id": running_there, "status": "active"})).await;
+    stack.panel_control("drift", json!({"service_id": suspended_there, "status": "suspended"})).await;
+    let balance = stack.balance("alice").await;
+
+    let run = run_on_vps(&stack).await;
+    let run_id = run["id"].as_str().unwrap();
+    let items = stack.get(&format!("/reconciliations/{run_id}/items"), &provider).await.ok(200).clone();
+    let by_service = |id: &str| {
+        items["items"].as_array().unwrap().iter().find(|i| i["service_id"] == id).cloned().unwrap()
+    };
+    // The money-safe direction, done by the job itself; the other kept for a person.
+    let fixed = by_service(&running_there);
+    assert_eq!(fixed["resolution"]["action"], "apply_billing", "{fixed}");
+    assert_eq!(fixed["resolution"]["by"], "system:reconcile");
+    assert_eq!(by_service(&suspended_there)["resolution"], Value::Null);
+    stack.drain_queue(5).await;
+    let last = stack.panel_calls().await.last().cloned().unwrap();
+    assert_eq!(
+        (last["request"]["service_id"].as_str(), last["request"]["operation"].as_str()),
+        (Some(running_there.as_str()), Some("suspension"))
+    );
+    assert_eq!(stack.service(&running_there).await["status"], "suspended_by_admin");
+    assert_eq!(stack.balance("alice").await, balance);
+    let next = run_on_vps(&stack).await;
+    assert_eq!(
+        found(&stack, next["id"].as_str().unwrap()).await,
+        BTreeMap::from([(suspended_there, "suspended_on_panel".to_owned())])
+    );
+    let runs = stack.get("/reconciliations?limit=1", &provider).await.ok(200).clone();
+    assert_eq!(runs["items"][0]["id"], next["id"], "newest first");
+    assert!(runs["cursor"].is_string());
+    stack.get("/reconciliations", &stack.client("alice")).await.problem(403);
+}
+
+#[tokio::test]
+async fn a_drift_found_is_published_on_the_bus_and_mailed_to_nobody() {
+    let stack = Stack::with_events().await;
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.panel_control("drift", json!({"service_id": id, "status": "missing"})).await;
+    stack.publish_events().await;
+    stack.tapped().await;
+    let run = run_on_vps(&stack).await;
+    stack.publish_events().await;
+    let tapped = stack.tapped().await;
+    let found: Vec<&Value> = tapped.iter().filter(|e| e["detail-type"] == "service.drift_found").collect();
+    assert_eq!(found.len(), 1, "{tapped:?}");
+    let detail = &found[0]["detail"];
+    assert_eq!(detail["service_id"], id);
+    assert_eq!(detail["details"]["kind"], "missing_on_panel");
+    assert_eq!(detail["details"]["reconciliation_id"], run["id"]);
+    assert_eq!(detail["actor"]["id"], "system:reconcile");
 }

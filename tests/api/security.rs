@@ -11,7 +11,7 @@ use tests::emulator::workspace_root;
 use tests::router::{self, Resolved};
 
 /// Routes only the provider may call.
-pub(crate) const PROVIDER_ONLY: [(&str, &str); 17] = [
+pub(crate) const PROVIDER_ONLY: [(&str, &str); 18] = [
     ("PUT", "/product-types/{type}"),
     ("POST", "/tariffs"),
     ("POST", "/services/{id}/activate"),
@@ -26,6 +26,7 @@ pub(crate) const PROVIDER_ONLY: [(&str, &str); 17] = [
     ("GET", "/notification-templates/{kind}"),
     ("PUT", "/notification-templates/{kind}"),
     ("POST", "/reconciliations"),
+    ("GET", "/reconciliations"),
     ("GET", "/reconciliations/{id}"),
     ("GET", "/reconciliations/{id}/items"),
     ("POST", "/reconciliations/{id}/items/{item_id}/resolve"),

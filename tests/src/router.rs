@@ -97,6 +97,7 @@ fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>>
 /// Runs the named function's handler, as its Lambda would. `None` for an unknown function.
 pub async fn invoke(function: &str, app: &App, req: Request) -> Option<Response<Body>> {
     Some(match function {
+        "list-reconciliations" => list_reconciliations::handle(app, req).await,
         "resolve-drift-item" => resolve_drift_item::handle(app, req).await,
         "list-drift-items" => list_drift_items::handle(app, req).await,
         "get-reconciliation" => get_reconciliation::handle(app, req).await,

@@ -25,7 +25,7 @@ const STYLE: &str = include_str!("../../../console/app.css");
 const ENTRY: &str = "app.js";
 /// The script's ES modules, by the name they import each other by (`./api.js`): the API client,
 /// the DOM and page helpers, a module per page and the entry.
-const MODULES: [(&str, &str); 11] = [
+const MODULES: [(&str, &str); 12] = [
     ("api.js", include_str!("../../../console/api.js")),
     ("ui.js", include_str!("../../../console/ui.js")),
     ("signin.js", include_str!("../../../console/signin.js")),
@@ -36,6 +36,7 @@ const MODULES: [(&str, &str); 11] = [
     ("tickets.js", include_str!("../../../console/tickets.js")),
     ("clients.js", include_str!("../../../console/clients.js")),
     ("catalog.js", include_str!("../../../console/catalog.js")),
+    ("reconciliation.js", include_str!("../../../console/reconciliation.js")),
     ("app.js", include_str!("../../../console/app.js")),
 ];
 

@@ -4,6 +4,7 @@ mod entry;
 pub use entry::serve;
 
 use lambda_http::{Body, Request, Response};
+use shared::domain::ids::parse_id;
 use shared::domain::Principal;
 use shared::http::{self, path_param, require_provider, Query};
 use shared::{views, ApiError, App, Reply};
@@ -17,7 +18,7 @@ async fn get_reconciliation(app: &App, principal: Principal, req: Request) -> Re
     Query::parse(&req, &[])?;
     let read = app
         .store
-        .get_run(&path_param(&req, "id")?)
+        .get_run(&parse_id(&path_param(&req, "id")?).ok_or_else(|| ApiError::not_found("reconciliation"))?)
         .await?
         .ok_or_else(|| ApiError::not_found("reconciliation"))?;
     Reply::ok(views::reconciliation(&read))

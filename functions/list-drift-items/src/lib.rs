@@ -6,7 +6,8 @@ mod entry;
 pub use entry::serve;
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::drift::DriftKind;
+use shared::domain::drift::{self, DriftKind};
+use shared::domain::ids::parse_id;
 use shared::domain::Principal;
 use shared::http::{self, list_reply, path_param, require_provider, Query};
 use shared::store::Page;
@@ -26,8 +27,8 @@ async fn list_drift_items(app: &App, principal: Principal, req: Request) -> Resu
             ApiError::BadRequest(format!("kind must be one of {}", kinds.join(", ")))
         })?),
     };
-    let page = query.page(|raw| Some(raw.to_owned()))?;
-    let run = path_param(&req, "id")?;
+    let page = query.page(drift::parse_item_id)?;
+    let run = parse_id(&path_param(&req, "id")?).ok_or_else(|| ApiError::not_found("reconciliation"))?;
     let (items, next) = app.store.drift_items(&run, kind, page.limit, page.after.as_deref()).await?;
     // An empty page says nothing of the run: is there one?
     if items.is_empty() && app.store.get_run(&run).await?.is_none() {

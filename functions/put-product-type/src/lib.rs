@@ -5,7 +5,7 @@ pub use entry::serve;
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::domain::catalog::RefundOnDelete;
+use shared::domain::catalog::{ReconcileMode, RefundOnDelete};
 use shared::domain::{ClientDelete, Principal, ProductType, ProductTypeRules};
 use shared::http::{self, json_body, path_param, require_provider};
 use shared::{ApiError, App, Reply};
@@ -28,6 +28,8 @@ struct RulesBody {
     remind_days_before: Vec<u32>,
     #[serde(default)]
     refund_on_delete: RefundOnDelete,
+    #[serde(default)]
+    reconcile: ReconcileMode,
 }
 
 async fn put_product_type(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
@@ -45,6 +47,7 @@ async fn put_product_type(app: &App, principal: Principal, req: Request) -> Resu
         panel_url: body.panel_url,
         remind_days_before: body.remind_days_before,
         refund_on_delete: body.refund_on_delete,
+        reconcile: body.reconcile,
     };
     rules.validate()?;
     app.store.put_product_type(&rules).await?;

@@ -20,6 +20,7 @@ macro_rules! functions {
 }
 
 functions! {
+    "list-reconciliations" => list_reconciliations,
     "resolve-drift-item" => resolve_drift_item,
     "list-drift-items" => list_drift_items,
     "get-reconciliation" => get_reconciliation,

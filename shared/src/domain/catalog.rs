@@ -62,6 +62,19 @@ pub enum RefundOnDelete {
     Unused,
 }
 
+/// What the scheduled reconciliation may do by itself about what it finds (see
+/// `crate::reconciliation`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReconcileMode {
+    /// Keep every difference for a person to resolve.
+    #[default]
+    Report,
+    /// Also suspend again on the panel what billing holds suspended (the money-safe direction:
+    /// a service nobody pays for stops running); the rest is kept for a person.
+    FixSuspensions,
+}
+
 /// The rules a product type sets for all of its services.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductTypeRules {
@@ -85,6 +98,9 @@ pub struct ProductTypeRules {
     /// What a deletion gives back of what was paid.
     #[serde(default)]
     pub refund_on_delete: RefundOnDelete,
+    /// What a reconciliation does by itself.
+    #[serde(default)]
+    pub reconcile: ReconcileMode,
 }
 
 pub fn default_remind_days_before() -> Vec<u32> {
@@ -408,6 +424,7 @@ pub(crate) fn sample_rules() -> ProductTypeRules {
         panel_url: None,
         remind_days_before: default_remind_days_before(),
         refund_on_delete: RefundOnDelete::None,
+        reconcile: ReconcileMode::Report,
     }
 }
 

@@ -247,6 +247,18 @@ pub fn billing_view(service: &Service) -> serde_json::Value {
     })
 }
 
+/// A drift item's id as a path or cursor names it: a ULID (a service's) or `acct-` and 26
+/// lowercase hex digits.
+pub fn parse_item_id(raw: &str) -> Option<String> {
+    let hashed =
+        |h: &str| h.len() == 26 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    match raw.strip_prefix("acct-") {
+        Some(h) if hashed(h) => Some(raw.to_owned()),
+        Some(_) => None,
+        None => super::ids::parse_id(raw),
+    }
+}
+
 /// A drift item's id: the service's own (a run finds at most one difference per service), or
 /// for an account of no service of ours, `acct-` and the first 26 hex digits of its
 /// account id's SHA-256. The same difference found again by a resumed run is the same item.
@@ -355,6 +367,20 @@ impl Service {
             next.failed_at = None;
         }
         Ok(self.record(next, actor, action, at, details))
+    }
+
+    /// What a reconciliation does by itself under `fix_suspensions` with a service billing
+    /// holds suspended that the panel runs: the drift recorded (its entry) and the panel
+    /// suspended again as `apply_billing` would (the change, queued), in one write.
+    pub fn drift_fixed(
+        &self,
+        item: &DriftItem,
+        at: super::Timestamp,
+    ) -> Result<(super::lifecycle::Change, super::HistoryEntry), super::refusal::Refusal> {
+        let marked = self.mark_drift(item.kind, &item.run_id, at);
+        let mut fixed = marked.service.resync(item, &super::schedule::system("reconcile"), at)?;
+        fixed.service.version = marked.service.version;
+        Ok((fixed, marked.entry))
     }
 
     /// The service as a reconciliation leaves it on finding `kind`: on the provider's attention
@@ -466,6 +492,24 @@ mod tests {
         let mut running = service(Status::Active, &[]);
         running.operations_running = true;
         assert!(!is_settled(&running));
+    }
+
+    #[test]
+    fn an_item_id_is_a_ulid_or_an_accounts_hash() {
+        let orphan = item_id(None, Some("by-hand-1"));
+        assert_eq!(parse_item_id(&orphan), Some(orphan.clone()));
+        assert_eq!(item_id(Some("01JDQ8Z6V5Q0M3W2Y5H7K9T1AB"), Some("x")), "01JDQ8Z6V5Q0M3W2Y5H7K9T1AB");
+        assert!(parse_item_id("01JDQ8Z6V5Q0M3W2Y5H7K9T1AB").is_some());
+        for bad in [
+            "acct-",
+            "acct-XYZ",
+            "nothing",
+            "acct-0123456789abcdef012345678",
+            "acct-0123456789ABCDEF0123456789",
+            "../x",
+        ] {
+            assert_eq!(parse_item_id(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub enum Action {
     DriftFound,
     /// The provider resolved what a reconciliation found (how, in the entry's details).
     DriftResolved,
+    /// An account a panel held and billing never ordered, made a service (see
+    /// `crate::domain::adoption`): nothing charged, nothing done on the panel.
+    Adoption,
 }
 
 impl Action {

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod actions;
+pub mod adoption;
 pub mod amount;
 pub mod catalog;
 pub mod changes;

@@ -179,16 +179,19 @@ impl Store {
 
     /// Keeps a drift item, raises its run's count, and when it is about a service, marks the
     /// service (as `marked` holds it, its version one past the snapshot's) with its history
-    /// entry: one transaction, which fails (`ConditionFailed`) when the item exists already or
+    /// entries: one transaction, which fails (`ConditionFailed`) when the item exists already or
     /// the service changed since the run's snapshot.
     pub async fn keep_drift(
         &self,
         item: &DriftItem,
-        marked: Option<(&Service, &HistoryEntry)>,
+        marked: Option<(&Service, &[&HistoryEntry])>,
     ) -> Result<(), StoreError> {
         let mut batch = self.batch();
-        if let Some((service, entry)) = marked {
-            batch.service(service)?.history(service, entry)?;
+        if let Some((service, entries)) = marked {
+            batch.service(service)?;
+            for entry in entries {
+                batch.history(service, entry)?;
+            }
         }
         let mut stored = encode(item)?;
         stored.extend(keys::drift_item(&item.run_id, &item.id).item());
