@@ -29,6 +29,8 @@ const OVER_TARGET: &[(&str, usize, &str)] = &[
     ("POST /payments/{id}/confirm", 4, "a confirmed payment is read first (which client, how much), then the cart and the account with the rules, before its one transaction"),
     ("GET /account", 2, "a client's ledger hides the links to its deleted services: the services an entry of the page links are read (one BatchGetItem, none when the page links none); keeping that on the entries would rewrite every entry of a service in its deletion's transaction"),
     ("GET /tickets", 2, "a client's tickets hide the links to its deleted services (one BatchGetItem of the services the page links, as for the ledger)"),
+    ("POST /reconciliations", 20, "starting a reconciliation is a run, carried on for a few seconds before the answer: the type's services and the panel's accounts a page at a time, the run's progress written after each (O(services + accounts) of the type; here one service)"),
+    ("POST /reconciliations/{id}/items/{item_id}/resolve", 3, "the item is read before its service (which it names) with the rules, then one transaction"),
     ("GET /tickets/{id}", 2, "a client's ticket hides its link to a deleted service (one read of that service, when the ticket links one)"),
     ("POST /tickets/{id}/messages", 3, "the answer, the ticket as its client reads it, hides its link to a deleted service (one read of that service, when the ticket links one)"),
 ];
@@ -165,6 +167,19 @@ impl Bench {
                 let to = body.as_ref().and_then(|b| b["tariff_id"].as_str()).expect("a tariff");
                 self.send("GET", &format!("/tariffs/{to}"), &client, None).await;
             }
+            // A run that found the fixture suspended on its panel: the run and its item are the
+            // ones the path names.
+            k if k.contains("/reconciliations/{id}") => {
+                let drift = json!({"service_id": fixture.service, "status": "suspended"});
+                let url = format!("{}/control/drift", self.panel);
+                tests::http_client().post(&url).json(&drift).send().await.expect("panel");
+                let provider = self.token("provider", "ops");
+                let (_, run) = self
+                    .send("POST", "/reconciliations", &provider, Some(&json!({"product_type": "vps"})))
+                    .await;
+                let run = run["id"].as_str().expect("a run").to_owned();
+                path = template.replace("{id}", &run).replace("{item_id}", &fixture.service);
+            }
             "POST /cart/checkout" => {
                 let order = json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}});
                 self.send("POST", "/services", &client, Some(&order)).await;
@@ -227,7 +242,7 @@ fn sample(function: &str) -> (Option<Value>, String) {
 }
 
 /// Routes the provider calls: its own, and a VPS's transfer to another node.
-const PROVIDER_ONLY: [&str; 13] = [
+const PROVIDER_ONLY: [&str; 19] = [
     "PUT /product-types/{type}",
     "POST /tariffs",
     "POST /services/{id}/activate",
@@ -241,6 +256,12 @@ const PROVIDER_ONLY: [&str; 13] = [
     "PUT /clients/{client_id}/notifications",
     "GET /notification-templates/{kind}",
     "PUT /notification-templates/{kind}",
+    "POST /payments/{id}/reversal",
+    "GET /reconciliations",
+    "POST /reconciliations",
+    "GET /reconciliations/{id}",
+    "GET /reconciliations/{id}/items",
+    "POST /reconciliations/{id}/items/{item_id}/resolve",
 ];
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -268,6 +289,13 @@ async fn main() -> Result<(), Error> {
         App::new(store, Auth::DevSecret(SECRET.to_vec()), Arc::new(clock.clone())).with_queue(queue);
     // Every fixture opens a ticket for its client.
     app.settings.tickets_per_day = 10_000;
+    // A client's new notification address is mailed its confirmation.
+    tests::events::verify_sender(&config).await?;
+    let app = app.with_mail(shared::mail::Mail::new(
+        aws_sdk_sesv2::Client::new(&config),
+        tests::events::SENDER,
+        None,
+    ));
     let worker = operations_worker::Worker {
         app: app.clone(),
         max_receives: 3,
