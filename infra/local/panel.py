@@ -317,6 +317,23 @@ def used(settings):
     return {r: sum(s[r] for s in servers) for r in ("vcpu", "memory_mb", "disk_gb")}
 
 
+def count_address(state, service, version, change):
+    """An address added or removed is one more or one less of the account's `ipv4`/`ipv6`
+    option, as billing counts it (the first IPv4 address comes with the VPS)."""
+    option = "ipv4" if version == 4 else "ipv6"
+    for accounts in state["accounts"].values():
+        account = accounts.get(service)
+        if account is None:
+            continue
+        options = [dict(o) for o in account["options"]]
+        line = next((o for o in options if o.get("id") == option), None)
+        if line is None:
+            line = {"id": option, "quantity": 0}
+            options.append(line)
+        line["quantity"] = max(0, int(line.get("quantity", 0)) + change)
+        account["options"] = [o for o in options if o["quantity"] > 0]
+
+
 def service_setting(state, method, service, rest, query, body):
     """Answers (status, body) for a call about one service's settings."""
     settings = state["services"].get(service)
@@ -332,12 +349,14 @@ def service_setting(state, method, service, rest, query, body):
                 return 400, {"error": "version must be 4 or 6"}
             address = new_address(state, version)
             settings["addresses"].append(address)
+            count_address(state, service, version, 1)
             return 201, address
         if method == "DELETE" and item is not None:
             held = [a for a in settings["addresses"] if a["address"] == item]
             if not held:
                 return 404, {"error": "no_such_address"}
             settings["addresses"].remove(held[0])
+            count_address(state, service, held[0]["version"], -1)
             return 200, held[0]
     if name == "statistics" and method == "GET":
         return 200, {"items": usage(service, query["from"][0], query["to"][0])}

@@ -66,10 +66,20 @@ impl PanelRequest {
     }
 
     /// Every call a pending operation makes, in order: one, but for a renewal that lifts the
-    /// last suspension, which then resumes the service under its own id (`{id}-resume`).
+    /// last suspension, which then resumes the service under its own id (`{id}-resume`), and
+    /// for a missing service activated again on its panel while billing holds it suspended,
+    /// which is then suspended there too (`{id}-suspend`).
     pub fn calls_for(service: &Service, pending: &PendingOperation) -> Vec<Self> {
         let call = Self::for_operation(service, pending);
         match pending.work {
+            Work::Resync { call: Action::Activation } if !service.holds.is_empty() => {
+                let suspend = Self {
+                    operation_id: format!("{}-suspend", pending.id),
+                    operation: Action::Suspension,
+                    ..call.clone()
+                };
+                vec![call, suspend]
+            }
             Work::Renewal { resume: true, .. } => {
                 let resume = Self {
                     operation_id: format!("{}-resume", pending.id),

@@ -20,8 +20,8 @@
 use crate::budget::Budget;
 use crate::domain::catalog::ReconcileMode;
 use crate::domain::drift::{
-    self, is_settled, DriftItem, DriftKind, PanelAccount, Phase, Progress, Resolution, Run, RunStatus,
-    Snapped,
+    self, is_settled, DriftItem, DriftKind, PanelAccount, PanelStatus, Phase, Progress, Resolution, Run,
+    RunStatus, Snapped,
 };
 use crate::domain::{ProductType, ProductTypeRules, Service, ServiceId, Timestamp};
 use crate::error::ApiError;
@@ -43,6 +43,32 @@ struct AccountsPage {
     items: Vec<PanelAccount>,
     #[serde(default)]
     next_cursor: Option<String>,
+}
+
+/// The most a panel's account may weigh (its ids, options and parameters as JSON), and its
+/// cursor: what a run keeps of it stays well inside an item.
+const MAX_ACCOUNT_BYTES: usize = 8 * 1024;
+const MAX_CURSOR_BYTES: usize = 1024;
+
+/// A panel's page as a run can use it: at most the page asked for, each account and the
+/// cursor bounded, and a cursor that moves on (a panel answering the same one again would
+/// keep a run going for ever).
+fn check_page(page: &AccountsPage, cursor: Option<&str>) -> Result<(), String> {
+    if page.items.len() > usize::from(PANEL_PAGE) {
+        return Err(format!("{} accounts where {PANEL_PAGE} were asked for", page.items.len()));
+    }
+    if let Some(next) = &page.next_cursor {
+        if next.len() > MAX_CURSOR_BYTES || Some(next.as_str()) == cursor {
+            return Err("a cursor too long, or the same again".into());
+        }
+    }
+    for account in &page.items {
+        let weight = serde_json::to_vec(account).map_or(usize::MAX, |bytes| bytes.len());
+        if weight > MAX_ACCOUNT_BYTES {
+            return Err(format!("an account of {weight} bytes (at most {MAX_ACCOUNT_BYTES})"));
+        }
+    }
+    Ok(())
 }
 
 /// A new run over `product_types` (every type when empty), not yet carried on.
@@ -109,7 +135,16 @@ pub async fn carry_on_for(app: &App, id: &str, budget: Budget, steps: usize) -> 
 
 /// Writes the run's progress; another invocation having carried it on is a 409.
 async fn advance(app: &App, run: &mut Run) -> Result<(), ApiError> {
-    match app.store.advance_run(run).await {
+    advance_with(app, run, None).await
+}
+
+/// `advance`, with the page's chunk of lines in the same write.
+async fn advance_with(
+    app: &App,
+    run: &mut Run,
+    chunk: Option<(&str, ProductType, u32, Vec<String>)>,
+) -> Result<(), ApiError> {
+    match app.store.advance_run(run, chunk).await {
         Err(StoreError::ConditionFailed) => {
             return Err(ApiError::Conflict(format!(
                 "reconciliation {} is being carried on elsewhere",
@@ -152,15 +187,15 @@ async fn page_done(
     next: Option<String>,
     then: Phase,
 ) -> Result<(), ApiError> {
-    if !lines.is_empty() {
-        app.store.put_chunk(&run.id, part, product_type, run.at.chunks, lines).await?;
+    let chunk = (!lines.is_empty()).then_some((part, product_type, run.at.chunks, lines));
+    if chunk.is_some() {
         run.at.chunks += 1;
     }
     run.at.cursor = next;
     if run.at.cursor.is_none() {
         run.at = Progress { type_index: run.at.type_index, phase: then, cursor: None, chunks: 0 };
     }
-    advance(app, run).await
+    advance_with(app, run, chunk).await
 }
 
 async fn panel_page(
@@ -187,6 +222,9 @@ async fn panel_page(
         }
         Err(e) => return Err(ApiError::BadGateway(e.to_string())),
     };
+    check_page(&page, run.at.cursor.as_deref()).map_err(|why| {
+        ApiError::BadGateway(format!("the {} panel's accounts: {why}", product_type.as_str()))
+    })?;
     let ours: Vec<ServiceId> =
         page.items.iter().filter_map(|a| a.service_id.as_deref().and_then(ServiceId::parse)).collect();
     let services = app.store.services_by_id(&ours).await?;
@@ -206,6 +244,8 @@ async fn panel_page(
             }
             // Ours, but changed since the snapshot or newer than it: the next run looks again.
             (Some(_), _) => {}
+            // An account the panel says it holds nothing for: nothing to adopt or remove.
+            (None, _) if account.status == PanelStatus::Missing => {}
             // No service of ours (or an id we never gave out).
             (None, _) => {
                 keep(app, run, product_type, DriftKind::OrphanOnPanel, None, Some(account), now, false)
@@ -260,10 +300,12 @@ async fn keep(
     now: Timestamp,
     fix: bool,
 ) -> Result<(), ApiError> {
-    let service_id = service.map(|s| s.id.to_string()).or_else(|| account.and_then(|a| a.service_id.clone()));
     let account_id = account.and_then(|a| a.account_id.clone());
+    // An account of no service of ours is named by a hash of what the panel calls it: its
+    // words never make a key.
+    let panel_name = account_id.clone().or_else(|| account.and_then(|a| a.service_id.clone()));
     let item = DriftItem {
-        id: drift::item_id(service_id.as_deref(), account_id.as_deref()),
+        id: drift::item_id(service.map(|s| s.id.as_str()), panel_name.as_deref()),
         run_id: run.id.clone(),
         kind,
         product_type,
@@ -331,6 +373,8 @@ pub struct Scheduled {
     /// The runs it carried on, and those of them now done.
     pub carried_on: Vec<String>,
     pub done: Vec<String>,
+    /// The runs that could not go on (a panel down): tried again the next hour.
+    pub failed: Vec<String>,
 }
 
 /// The scheduled job: the runs not done carried on, oldest first, then the day's run started
@@ -339,8 +383,8 @@ pub async fn scheduled(app: &App, budget: Budget) -> Result<Scheduled, ApiError>
     let mut summary = Scheduled::default();
     let mut runs = unfinished(app).await?;
     let today = app.clock.now().day();
-    let (newest, _) = app.store.list_runs(1, None).await?;
-    if newest.first().is_none_or(|r| r.run.started_at.day() != today) {
+    let started_today = scheduled_today(app, &today).await?;
+    if !started_today {
         let run = start(app, Vec::new(), "schedule").await?;
         summary.started = Some(run.id.clone());
         runs.push(run);
@@ -355,8 +399,32 @@ pub async fn scheduled(app: &App, budget: Budget) -> Result<Scheduled, ApiError>
             Ok(_) => {}
             // Carried on elsewhere at the same time: that invocation goes on with it.
             Err(ApiError::Conflict(_)) => {}
-            Err(e) => return Err(e),
+            // A panel that is down holds its run, not the others: the next hour tries again.
+            Err(e) => {
+                tracing::warn!(run = %run.id, error = %e, "a reconciliation could not go on");
+                summary.failed.push(run.id);
+            }
         }
     }
     Ok(summary)
+}
+
+/// Whether the schedule started a run today (a provider's own runs do not count).
+async fn scheduled_today(app: &App, today: &str) -> Result<bool, ApiError> {
+    let mut after = None;
+    loop {
+        let (runs, next) = app.store.list_runs(20, after.as_deref()).await?;
+        for read in &runs {
+            if read.run.started_at.day().as_str() < today {
+                return Ok(false);
+            }
+            if read.run.started_by == "schedule" {
+                return Ok(true);
+            }
+        }
+        match next {
+            Some(next) => after = Some(next),
+            None => return Ok(false),
+        }
+    }
 }

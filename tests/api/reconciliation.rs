@@ -406,7 +406,7 @@ async fn under_fix_suspensions_the_job_suspends_again_on_the_panel_what_billing_
 }
 
 #[tokio::test]
-async fn a_drift_found_is_published_on_the_bus_and_mailed_to_nobody() {
+async fn a_drift_found_is_published_on_the_bus() {
     let stack = Stack::with_events().await;
     let id = id_of(&stack.active_vps("alice").await);
     stack.panel_control("drift", json!({"service_id": id, "status": "missing"})).await;
@@ -422,4 +422,67 @@ async fn a_drift_found_is_published_on_the_bus_and_mailed_to_nobody() {
     assert_eq!(detail["details"]["kind"], "missing_on_panel");
     assert_eq!(detail["details"]["reconciliation_id"], run["id"]);
     assert_eq!(detail["actor"]["id"], "system:reconcile");
+}
+
+#[tokio::test]
+async fn a_missing_service_billing_holds_suspended_comes_back_suspended_and_work_under_way_is_not_reported() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let (held, changing) = (id_of(&stack.active_vps("alice").await), id_of(&stack.active_vps("alice").await));
+    stack.post(&format!("/services/{held}/disable"), &provider, json!({})).await.ok(200);
+    stack.drain_queue(5).await;
+    // A tariff change runs beside the status: its panel call not made yet.
+    stack.fund("alice", 100_000).await;
+    stack
+        .post(
+            &format!("/services/{changing}/change-tariff"),
+            &stack.client("alice"),
+            json!({"tariff_id": "vps-pro"}),
+        )
+        .await
+        .ok(200);
+    stack.panel_control("drift", json!({"service_id": held, "status": "missing"})).await;
+    stack.panel_control("drift", json!({"service_id": changing, "status": "suspended"})).await;
+
+    let run = run_on_vps(&stack).await;
+    let run_id = run["id"].as_str().unwrap();
+    assert_eq!(found(&stack, run_id).await, BTreeMap::from([(held.clone(), "missing_on_panel".to_owned())]));
+    let resolve = format!("/reconciliations/{run_id}/items/{held}/resolve");
+    // Billing keeps a suspension for non-payment, or by the provider, on the panel too: taking
+    // the panel's "nothing" would end what is paid for.
+    stack.post(&resolve, &provider, json!({"action": "accept_panel"})).await.problem(422);
+    let calls_before = stack.panel_calls().await.len();
+    stack.post(&resolve, &provider, json!({"action": "apply_billing"})).await.ok(200);
+    stack.drain_queue(10).await;
+    let calls: Vec<String> = stack.panel_calls().await[calls_before..]
+        .iter()
+        .filter(|c| c["request"]["service_id"] == held)
+        .map(|c| c["request"]["operation"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(calls, ["activation", "suspension"], "activated again, and suspended as billing holds it");
+    assert_eq!(stack.service(&held).await["status"], "suspended_by_admin");
+    // The tariff change done, the panel is asked what it holds again: the drift made by hand
+    // while it ran is found now.
+    let next = run_on_vps(&stack).await;
+    assert_eq!(
+        found(&stack, next["id"].as_str().unwrap()).await,
+        BTreeMap::from([(changing, "suspended_on_panel".to_owned())])
+    );
+}
+
+#[tokio::test]
+async fn addresses_added_and_removed_leave_billing_and_the_panel_in_step() {
+    let stack = Stack::new().await;
+    let id = id_of(&stack.active_vps("alice").await);
+    stack.fund("alice", 100_000).await;
+    let alice = stack.client("alice");
+    let added = stack.send(address_call("POST", &id, "", &alice, "add-1").json(&json!({"version": 6}))).await;
+    let address = added.ok(201)["address"].as_str().unwrap().to_owned();
+    stack.send(address_call("POST", &id, "", &alice, "add-2").json(&json!({"version": 4}))).await.ok(201);
+    assert_eq!(
+        stack.send(address_call("DELETE", &id, &format!("/{address}"), &alice, "remove-1")).await.status,
+        204
+    );
+    let run = run_on_vps(&stack).await;
+    assert_eq!(found(&stack, run["id"].as_str().unwrap()).await, BTreeMap::new());
 }

@@ -121,11 +121,10 @@ async fn resolve(app: &App, principal: Principal, req: Request) -> Result<Reply,
     Reply::ok(views::drift_item(&resolved))
 }
 
-/// Whether billing still holds the service as the run found it (its status, tariff and
-/// options: the service's mark by the run moved its version, and nothing else).
+/// Whether the service is as the run left it: one version past the one it found (the run's
+/// mark), so nothing changed since, not even by a later run.
 fn as_found(service: &shared::domain::Service, item: &DriftItem) -> bool {
-    let now = drift::billing_view(service);
-    ["status", "tariff_id", "options"].iter().all(|field| now[field] == item.billing[field])
+    item.billing["version"].as_u64().and_then(|v| v.checked_add(1)) == Some(service.version)
 }
 
 /// `adopt`: the orphan account made a service of the client the provider names, linked on the

@@ -348,6 +348,9 @@ impl Service {
                 ))
             }
             DriftKind::NotSuspendedOnPanel if billing_holds(self) == Some(PanelStatus::Suspended) => {
+                if next.holds.contains(&Hold::Abuse) {
+                    next.abuse_score = 0;
+                }
                 next.holds.clear();
                 super::Action::Resume
             }
@@ -416,7 +419,6 @@ impl Service {
             "kind": item.kind.as_str(),
             "reconciliation_id": item.run_id,
             "action": resolution.action,
-            "reason": resolution.reason,
         });
         self.record(next, actor, super::Action::DriftResolved, resolution.at, details)
     }
@@ -509,6 +511,44 @@ mod tests {
             "../x",
         ] {
             assert_eq!(parse_item_id(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn billing_takes_the_panels_state_only_where_no_money_moves() {
+        use crate::domain::service::Hold;
+        let actor = crate::domain::principal::Actor { id: "ops".into(), role: crate::domain::Role::Provider };
+        let at = Timestamp::parse("2026-11-02T00:00:00Z").unwrap();
+        let item = |kind| DriftItem {
+            id: "x".into(),
+            run_id: "r".into(),
+            kind,
+            product_type: crate::domain::ProductType::Vps,
+            service_id: None,
+            account_id: None,
+            billing: serde_json::Value::Null,
+            panel: serde_json::Value::Null,
+            found_at: at,
+            resolution: None,
+        };
+        let mut unpaid = service(Status::TemporarilySuspended, &[]);
+        unpaid.holds = vec![Hold::NonPayment];
+        assert!(unpaid.accept_panel(&item(DriftKind::NotSuspendedOnPanel), &actor, at).is_err());
+        let mut abuse = service(Status::SuspendedAbuse, &[]);
+        abuse.holds = vec![Hold::Abuse];
+        abuse.abuse_score = 120;
+        let resumed = abuse.accept_panel(&item(DriftKind::NotSuspendedOnPanel), &actor, at).unwrap().service;
+        assert_eq!((resumed.status, resumed.abuse_score), (Status::Active, 0));
+        let active = service(Status::Active, &[]);
+        let held = active.accept_panel(&item(DriftKind::SuspendedOnPanel), &actor, at).unwrap().service;
+        assert_eq!(held.status, Status::SuspendedByAdmin);
+        for kind in [
+            DriftKind::TariffDiffers,
+            DriftKind::OptionsDiffer,
+            DriftKind::MissingOnPanel,
+            DriftKind::OrphanOnPanel,
+        ] {
+            assert!(active.accept_panel(&item(kind), &actor, at).is_err(), "{kind:?}");
         }
     }
 

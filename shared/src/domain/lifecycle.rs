@@ -625,7 +625,11 @@ impl Service {
             ..self.clone()
         };
         let refund = if pending.work == Work::Activation { 0 } else { pending.charged };
-        let details = json!({"operation_id": pending.id, "error": error, "refunded": refund});
+        let mut details = json!({"operation_id": pending.id, "error": error, "refunded": refund});
+        if let Work::Resync { .. } = pending.work {
+            // The provider's to see (the attention list), not its client's to be mailed.
+            details["resync"] = json!(true);
+        }
         let actor = pending.actor.clone();
         Some((self.record(next, &actor, pending.work.action(), at, details), refund))
     }

@@ -61,11 +61,16 @@ impl Store {
         Ok((runs, next))
     }
 
-    /// The run's progress (and status) as `run` holds them, over the version it was read at:
-    /// `ConditionFailed` when another invocation carried it on meanwhile.
-    pub async fn advance_run(&self, run: &Run) -> Result<(), StoreError> {
-        self.client
-            .update_item()
+    /// The run's progress (and status) as `run` holds them, over the version it was read at,
+    /// with the page's chunk of lines when it has one (`SNAP` or `SEEN` of a type, numbered):
+    /// one transaction, `ConditionFailed` (and nothing written) when another invocation
+    /// carried the run on meanwhile.
+    pub async fn advance_run(
+        &self,
+        run: &Run,
+        chunk: Option<(&str, ProductType, u32, Vec<String>)>,
+    ) -> Result<(), StoreError> {
+        let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(keys::reconciliation(&run.id).item()))
             .update_expression("SET #at = :at, #status = :status, finished_at = :finished, version = :next")
@@ -83,28 +88,24 @@ impl Store {
             )
             .expression_attribute_values(":next", AttributeValue::N((run.version + 1).to_string()))
             .expression_attribute_values(":read", AttributeValue::N(run.version.to_string()))
-            .send()
-            .await
-            .map_err(
-                |e| if is_update_condition_failure(&e) { StoreError::ConditionFailed } else { e.into() },
-            )?;
-        Ok(())
-    }
-
-    /// Keeps one chunk of a run's snapshot (`SNAP`) or of the accounts its panel listed
-    /// (`SEEN`) for `product_type`: the lines as written.
-    pub async fn put_chunk(
-        &self,
-        run: &str,
-        part: &str,
-        product_type: ProductType,
-        n: u32,
-        lines: Vec<String>,
-    ) -> Result<(), StoreError> {
-        let mut item = keys::reconciliation_chunk(run, part, product_type, n).item();
-        item.insert("lines".into(), AttributeValue::L(lines.into_iter().map(AttributeValue::S).collect()));
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
-        Ok(())
+            .build()
+            .map_err(StoreError::backend)?;
+        let mut batch = self.batch();
+        batch.push(TransactWriteItem::builder().update(update).build());
+        if let Some((part, product_type, n, lines)) = chunk {
+            let mut item = keys::reconciliation_chunk(&run.id, part, product_type, n).item();
+            item.insert(
+                "lines".into(),
+                AttributeValue::L(lines.into_iter().map(AttributeValue::S).collect()),
+            );
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .build()
+                .map_err(StoreError::backend)?;
+            batch.push(TransactWriteItem::builder().put(put).build());
+        }
+        self.commit(batch).await
     }
 
     /// Every line of a run's chunks of `part` for `product_type`.
@@ -267,15 +268,6 @@ impl Store {
 
 fn corrupt(e: serde_dynamo::Error) -> StoreError {
     StoreError::Corrupt(e.to_string())
-}
-
-fn is_update_condition_failure<R>(
-    err: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>,
-) -> bool {
-    matches!(
-        err.as_service_error(),
-        Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
-    )
 }
 
 fn read_run(mut item: Item) -> Result<RunRead, StoreError> {
