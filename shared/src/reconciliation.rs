@@ -1,9 +1,11 @@
 //! Reconciliation: each product type's control panel walked page by page beside the table,
-//! and every difference kept as a drift item (`domain::drift`). Report only: nothing here
-//! calls a panel to change anything.
+//! and every difference kept as a drift item (`domain::drift`). Nothing here asks a panel to
+//! change anything: a product type whose rules say `fix_suspensions` has the job queue the
+//! ordinary suspension (`Work::Resync`) for a service billing holds suspended and its panel
+//! runs; every other difference waits for a person.
 //!
 //! Per product type a run goes through three phases, each resumable where it stopped (the
-//! run's `at`, written after every page):
+//! run's `at`, written in the same transaction as each page's chunk):
 //! 1. **snapshot**: the type's services, a page of the type's index at a time, each kept as
 //!    its version and whether the panel should hold it, before the panel is read;
 //! 2. **panel**: `GET {panel_url}/services`, a page at a time; each account of ours is

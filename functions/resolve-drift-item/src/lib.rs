@@ -8,8 +8,7 @@
 //! - `ignore {reason}` keeps the item with its reason and takes the service off the attention
 //!   list;
 //! - `adopt {client_id, tariff_id, expires_at, renewal_price, period_months?}` makes an account
-//!   of no service of ours a service of that client (`domain::adoption`), linked on the panel;
-//! - `ignore {reason}` and the rest are kept with the item.
+//!   of no service of ours a service of that client (`domain::adoption`), linked on the panel.
 //!
 //! A service that changed since the run found the item is refused (409: run one again).
 //! Resolving an item again with the action it was resolved with answers it as it is; with
