@@ -351,13 +351,26 @@ fn kept(written: Result<(), StoreError>) -> Result<(), ApiError> {
     }
 }
 
-/// The runs that are not done, oldest first (for the scheduled job to carry on).
+/// Runs started longer ago are left as they stand (their items stay listed); the next day's
+/// run covers what they did not reach.
+pub const CARRIED_ON_FOR_DAYS: i64 = 7;
+
+/// The runs of the last `CARRIED_ON_FOR_DAYS` that are not done, oldest first (for the
+/// scheduled job to carry on).
 pub async fn unfinished(app: &App) -> Result<Vec<Run>, ApiError> {
+    let since = app.clock.now().plus_seconds(-CARRIED_ON_FOR_DAYS * 86_400);
     let mut unfinished = Vec::new();
     let mut after = None;
-    loop {
+    'pages: loop {
         let (runs, next) = app.store.list_runs(50, after.as_deref()).await?;
-        unfinished.extend(runs.into_iter().map(|r| r.run).filter(|r| r.status == RunStatus::Running));
+        for read in runs {
+            if read.run.started_at < since {
+                break 'pages;
+            }
+            if read.run.status == RunStatus::Running {
+                unfinished.push(read.run);
+            }
+        }
         match next {
             Some(next) => after = Some(next),
             None => break,

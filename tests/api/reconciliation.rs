@@ -486,3 +486,22 @@ async fn addresses_added_and_removed_leave_billing_and_the_panel_in_step() {
     let run = run_on_vps(&stack).await;
     assert_eq!(found(&stack, run["id"].as_str().unwrap()).await, BTreeMap::new());
 }
+
+#[tokio::test]
+async fn the_job_carries_on_the_weeks_unfinished_runs_and_leaves_older_ones() {
+    let stack = Stack::new().await;
+    let now = stack.app.clock.now();
+    stack.clock.set(now.plus_seconds(-8 * 86_400));
+    let old = reconciliation::start(&stack.app, vec![shared::domain::ProductType::Vps], "ops").await.unwrap();
+    stack.clock.set(now.plus_seconds(-86_400));
+    let recent =
+        reconciliation::start(&stack.app, vec![shared::domain::ProductType::Vps], "ops").await.unwrap();
+    stack.clock.set(now);
+    let summary = stack.run_job("reconcile").await;
+    let carried: Vec<&str> =
+        summary["carried_on"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(carried.contains(&recent.id.as_str()), "{summary}");
+    assert!(!carried.contains(&old.id.as_str()), "{summary}");
+    let old = stack.get(&format!("/reconciliations/{}", old.id), &stack.provider()).await.ok(200).clone();
+    assert_eq!(old["status"], "running");
+}

@@ -55,6 +55,9 @@ pub fn adopt(
     if account.service_id.is_some() {
         return Err(Refusal::Invalid("the account names a service already".into()));
     }
+    if account.status == PanelStatus::Missing {
+        return Err(Refusal::Invalid("the panel holds nothing for the account".into()));
+    }
     if tariff.product_type != item.product_type {
         return Err(Refusal::Invalid(format!(
             "tariff `{}` is not a {} tariff",
@@ -226,6 +229,7 @@ mod tests {
         let mut other_type = orphan("active");
         other_type.product_type = ProductType::Domain;
         assert!(refused(&other_type, &terms("2026-12-01T00:00:00Z", 500)), "another type's tariff");
+        assert!(refused(&orphan("missing"), &terms("2026-12-01T00:00:00Z", 500)), "nothing held");
         let mut unknown_option = orphan("active");
         unknown_option.panel["options"] = serde_json::json!([{"id": "gpu", "quantity": 1}]);
         assert!(refused(&unknown_option, &terms("2026-12-01T00:00:00Z", 500)), "an option the tariff lacks");
