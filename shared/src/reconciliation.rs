@@ -232,9 +232,9 @@ async fn panel_page(
     let services = app.store.services_by_id(&ours).await?;
     let now = app.clock.now();
     for account in &page.items {
-        let service =
-            account.service_id.as_deref().and_then(ServiceId::parse).and_then(|id| services.get(&id));
-        match (service, account.service_id.as_deref().and_then(ServiceId::parse)) {
+        let id = account.service_id.as_deref().and_then(ServiceId::parse);
+        let service = id.as_ref().and_then(|id| services.get(id));
+        match (service, id) {
             // A service of this type the snapshot holds, unchanged since: compared.
             (Some(service), Some(id)) if snapshot.get(&id).is_some_and(|s| s.version == service.version) => {
                 if let Some(kind) =

@@ -274,6 +274,21 @@ pub fn item_id(service_id: Option<&str>, account_id: Option<&str>) -> String {
     }
 }
 
+/// How a drift mark begins: a service's `last_error` that starts so was put there by a
+/// reconciliation (`Service::mark_drift`), not by a failed operation.
+const DRIFT_MARK: &str = "reconciliation ";
+
+impl Service {
+    /// Off the attention list, if a reconciliation put it there (a failed operation's error
+    /// stays).
+    fn clear_drift_mark(&mut self) {
+        if self.last_error.as_deref().is_some_and(|e| e.starts_with(DRIFT_MARK)) {
+            self.last_error = None;
+            self.failed_at = None;
+        }
+    }
+}
+
 /// The panel operation that makes the panel hold a service as billing does, for `kind`;
 /// `None` for an account of no service of ours.
 pub fn billing_call(kind: DriftKind) -> Option<super::Action> {
@@ -365,10 +380,7 @@ impl Service {
             }
         };
         next.status = resting_status(&next.holds);
-        if next.last_error.as_deref().is_some_and(|e| e.starts_with("reconciliation ")) {
-            next.last_error = None;
-            next.failed_at = None;
-        }
+        next.clear_drift_mark();
         Ok(self.record(next, actor, action, at, details))
     }
 
@@ -396,7 +408,7 @@ impl Service {
         at: super::Timestamp,
     ) -> super::lifecycle::Change {
         let mut next = self.clone();
-        next.last_error = Some(format!("reconciliation {run_id} found {}", kind.as_str()));
+        next.last_error = Some(format!("{DRIFT_MARK}{run_id} found {}", kind.as_str()));
         next.failed_at = Some(at);
         let details = serde_json::json!({"kind": kind.as_str(), "reconciliation_id": run_id});
         self.record(next, &super::schedule::system("reconcile"), super::Action::DriftFound, at, details)
@@ -411,10 +423,7 @@ impl Service {
         actor: &super::principal::Actor,
     ) -> super::lifecycle::Change {
         let mut next = self.clone();
-        if next.last_error.as_deref().is_some_and(|e| e.starts_with("reconciliation ")) {
-            next.last_error = None;
-            next.failed_at = None;
-        }
+        next.clear_drift_mark();
         let details = serde_json::json!({
             "kind": item.kind.as_str(),
             "reconciliation_id": item.run_id,

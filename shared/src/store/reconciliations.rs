@@ -194,14 +194,7 @@ impl Store {
                 batch.history(service, entry)?;
             }
         }
-        let mut stored = encode(item)?;
-        stored.extend(keys::drift_item(&item.run_id, &item.id).item());
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(stored))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(StoreError::backend)?;
+        let put = self.drift_item_put(item, "attribute_not_exists(pk)")?;
         let count = Update::builder()
             .table_name(&self.table)
             .set_key(Some(keys::reconciliation(&item.run_id).item()))
@@ -210,7 +203,7 @@ impl Store {
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .build()
             .map_err(StoreError::backend)?;
-        batch.push(TransactWriteItem::builder().put(put).build());
+        batch.push(put);
         batch.push(TransactWriteItem::builder().update(count).build());
         self.commit(batch).await
     }
@@ -253,16 +246,21 @@ impl Store {
         item: &DriftItem,
         mut batch: super::batch::Batch,
     ) -> Result<(), StoreError> {
+        batch.push(self.drift_item_put(item, "attribute_exists(pk) AND attribute_not_exists(resolution)")?);
+        self.commit(batch).await
+    }
+
+    /// The write of a drift item as `item` holds it, if `condition` holds.
+    fn drift_item_put(&self, item: &DriftItem, condition: &str) -> Result<TransactWriteItem, StoreError> {
         let mut stored = encode(item)?;
         stored.extend(keys::drift_item(&item.run_id, &item.id).item());
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(stored))
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(resolution)")
+            .condition_expression(condition)
             .build()
             .map_err(StoreError::backend)?;
-        batch.push(TransactWriteItem::builder().put(put).build());
-        self.commit(batch).await
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 }
 
