@@ -94,17 +94,11 @@ pub fn adopt(
         span_months: 0,
         span_days: super::amount::days_started(now, terms.expires_at).max(1) as u32,
         lines: Vec::new(),
+        imported: false,
     };
     let service = Service {
-        id: adopted_id(item),
-        client_id: terms.client_id.clone(),
-        product_type: tariff.product_type,
-        tariff_id: tariff.id.clone(),
         status,
-        operation: None,
         special_price: special,
-        operations_running: false,
-        period_months: months,
         renewal_price: terms.renewal_price,
         // Off until the client or the provider turns it on: nothing is charged that nobody
         // agreed to here.
@@ -112,28 +106,13 @@ pub fn adopt(
         expires_at: Some(terms.expires_at),
         params: account.params.clone(),
         options,
-        created_at: now,
-        version: 1,
-        order_price: 0,
         paid: true,
-        payment_pending: false,
         holds,
-        pending: None,
-        last_error: None,
-        delete_at: None,
-        abuse_score: 0,
-        non_payment_since: None,
-        renewal_declined_on: None,
-        renewal_declined_for: None,
-        grace: None,
         anchor_day: Some(terms.expires_at.day_of_month()),
         special: special.then_some(SpecialPrice { price: terms.renewal_price, months }),
-        paid_until: None,
-        net_paid: None,
         paid_time: vec![given],
         renewal_lines: if special { special_lines(&list, terms.renewal_price) } else { list },
-        order_lines: Vec::new(),
-        failed_at: None,
+        ..Service::new_on(adopted_id(item), terms.client_id.clone(), tariff, months, now)
     };
     let entry = HistoryEntry {
         id: HistoryId::generate(),

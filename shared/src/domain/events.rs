@@ -69,7 +69,7 @@ impl LifecycleEvent {
 
 /// The details an event may carry on the bus: ids, statuses, amounts, dates, counts and the
 /// lifecycle's own words.
-pub const BUS_DETAILS: [&str; 52] = [
+pub const BUS_DETAILS: [&str; 56] = [
     "accepted_from_panel",
     "action",
     "address",
@@ -91,6 +91,7 @@ pub const BUS_DETAILS: [&str; 52] = [
     "first_in_window",
     "from",
     "hold",
+    "import_id",
     "holds",
     "kind",
     "lifted",
@@ -115,12 +116,15 @@ pub const BUS_DETAILS: [&str; 52] = [
     "scheduled_for",
     "score",
     "shortfall",
+    "source",
     "special_price_ended",
     "tariff_id",
     "ticket_id",
     "to",
     "until",
     "version",
+    "whmcs_client_id",
+    "whmcs_id",
     "omitted",
 ];
 

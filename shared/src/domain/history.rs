@@ -45,6 +45,9 @@ pub enum Action {
     /// An account a panel held and billing never ordered, made a service (see
     /// `crate::domain::adoption`): nothing charged, nothing done on the panel.
     Adoption,
+    /// A service brought in from another billing system (see `crate::domain::import`): nothing
+    /// charged, nothing done on the panel, no e-mail.
+    Imported,
 }
 
 impl Action {

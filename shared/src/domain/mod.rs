@@ -12,6 +12,7 @@ pub mod events;
 pub mod failure;
 pub mod history;
 pub mod ids;
+pub mod import;
 pub mod lifecycle;
 #[cfg(test)]
 mod lifecycle_model;
@@ -30,6 +31,7 @@ pub mod settings;
 pub mod text;
 pub mod ticket;
 pub mod timeline;
+pub mod whmcs;
 
 pub use catalog::{ClientDelete, OptionOffer, Prices, ProductType, ProductTypeRules, Tariff};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};

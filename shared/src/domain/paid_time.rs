@@ -71,6 +71,10 @@ pub struct Stretch {
     pub span_months: u32,
     pub span_days: u32,
     pub lines: Vec<PaidLine>,
+    /// Paid for in the billing system the service was imported from (`domain::import`): what
+    /// the client paid there for the period it was in, credited as any paid time is.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub imported: bool,
 }
 
 impl Stretch {
@@ -207,6 +211,7 @@ pub fn bought(
         span_months,
         span_days: days_started(from, to).max(1) as u32,
         lines,
+        imported: false,
     }
 }
 
@@ -479,6 +484,7 @@ pub fn with_owed_until(
         span_months: u32::from(renewal_months),
         span_days: period_days as u32,
         lines,
+        imported: false,
     });
     next
 }
@@ -544,6 +550,7 @@ pub fn price_renewal(
             span_months: 0,
             span_days: days_started(end, from).max(1) as u32,
             lines: Vec::new(),
+            imported: false,
         });
     }
     // The rest of the renewal: the whole price, or, after owed time it covers, the price's
@@ -566,6 +573,7 @@ pub fn price_renewal(
             span_months,
             span_days: span_days as u32,
             lines: scaled_to(lines, rest),
+            imported: false,
         });
     }
     next.sort_by_key(|s| s.from);

@@ -212,6 +212,51 @@ pub struct Grace {
 }
 
 impl Service {
+    /// A service of `client_id` on `tariff`, just ordered and unpaid, with nothing else set:
+    /// what an order, an adoption and an import each build on.
+    pub fn new_on(id: ServiceId, client_id: ClientId, tariff: &super::Tariff, months: u16, now: Timestamp) -> Service {
+        Service {
+            id,
+            client_id,
+            product_type: tariff.product_type,
+            tariff_id: tariff.id.clone(),
+            status: Status::Ordered,
+            operation: None,
+            special_price: false,
+            operations_running: false,
+            period_months: months,
+            renewal_price: 0,
+            auto_renew: AutoRenew { enabled: false, period_months: months },
+            expires_at: None,
+            params: BTreeMap::new(),
+            options: Vec::new(),
+            created_at: now,
+            version: 1,
+            order_price: 0,
+            paid: false,
+            payment_pending: false,
+            holds: Vec::new(),
+            pending: None,
+            last_error: None,
+            delete_at: None,
+            abuse_score: 0,
+            non_payment_since: None,
+            renewal_declined_on: None,
+            renewal_declined_for: None,
+            grace: None,
+            anchor_day: None,
+            special: None,
+            paid_until: None,
+            net_paid: None,
+            paid_time: Vec::new(),
+            renewal_lines: Vec::new(),
+            order_lines: Vec::new(),
+            failed_at: None,
+        }
+    }
+}
+
+impl Service {
     /// The status as the BILLmanager 6 client area names it, derived from the service (docs/api.md
     /// has the table). Where no special name applies it is the status itself.
     pub fn display_status(&self) -> &'static str {
