@@ -26,6 +26,9 @@ pub enum ApiError {
     PreconditionFailed(String),
     #[error("the request body is larger than {} bytes", MAX_BODY_BYTES)]
     PayloadTooLarge,
+    /// An upload past its own limit (413), which it names.
+    #[error("{0}")]
+    TooLarge(String),
     /// A body not declared as JSON (415).
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -65,7 +68,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge | ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -85,7 +88,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not-found",
             ApiError::Conflict(_) => "conflict",
             ApiError::PreconditionFailed(_) => "precondition-failed",
-            ApiError::PayloadTooLarge => "payload-too-large",
+            ApiError::PayloadTooLarge | ApiError::TooLarge(_) => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::TooManyRequests { .. } => "too-many-requests",
             ApiError::Unprocessable(_) => "unprocessable",

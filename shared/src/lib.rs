@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod import;
 pub mod layers;
 pub mod mail;
 pub mod migrations;

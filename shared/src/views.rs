@@ -182,6 +182,7 @@ pub fn paid_time(service: &Service, now: crate::domain::Timestamp) -> Value {
                 "period_months": s.months,
                 "amount": s.amount(),
                 "lines": s.lines,
+                "imported": s.imported,
             })
         })
         .collect();
@@ -229,5 +230,47 @@ pub fn drift_item(item: &crate::domain::drift::DriftItem) -> Value {
         "panel": item.panel,
         "found_at": item.found_at,
         "resolution": item.resolution,
+    })
+}
+
+/// An import as the API shows it: its mapping, files, and how far its preview and apply are.
+pub fn import(import: &crate::domain::import::Import, files: &[crate::domain::import::ImportFile]) -> Value {
+    use crate::domain::import::Verdict;
+    let preview = import.preview.as_ref().map(|p| {
+        let status = match (p.of_files == import.files_version, import.previewed()) {
+            (false, _) => "stale",
+            (true, true) => "done",
+            (true, false) => "running",
+        };
+        json!({"status": status, "lines": p.lines})
+    });
+    let apply = import.apply.as_ref().map(|a| {
+        let counts: serde_json::Map<String, Value> = Verdict::ALL
+            .into_iter()
+            .map(|v| (v.as_str().to_owned(), json!(a.done.get(&v).copied().unwrap_or(0))))
+            .collect();
+        let done: u64 = a.done.values().sum::<u64>() + a.failed;
+        json!({
+            "skip_errors": a.skip_errors,
+            "started_by": a.started_by,
+            "started_at": a.started_at,
+            "finished_at": a.finished_at,
+            "lines_done": done,
+            "lines": import.preview.as_ref().map_or(0, |p| p.lines),
+            "done": counts,
+            "failed": a.failed,
+            "failures": a.failures,
+        })
+    });
+    json!({
+        "id": import.id,
+        "source": import.source,
+        "status": import.status,
+        "created_at": import.created_at,
+        "created_by": import.created_by,
+        "mapping": import.mapping,
+        "files": files,
+        "preview": preview.unwrap_or(json!({"status": "not_started", "lines": 0})),
+        "apply": apply,
     })
 }

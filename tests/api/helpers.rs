@@ -718,6 +718,7 @@ impl Stack {
             "auto-renewal" => auto_renewal::handle(&app, event).await,
             "expiry-sweep" => expiry_sweep::handle(&app, event).await,
             "reconcile" => reconcile::handle(&app, event).await,
+            "carry-on-imports" => carry_on_imports::handle(&app, event).await,
             "abuse-sweep" => abuse_sweep::handle(&app, event).await,
             "operations-sweep" => operations_sweep::handle(&app, event).await,
             "reminders" => reminders::handle(&app, event).await,

@@ -19,6 +19,7 @@ mod faults;
 mod helpers;
 mod house;
 mod idempotency;
+mod imports;
 mod inputs;
 mod lifecycle;
 mod money;

@@ -97,6 +97,12 @@ fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>>
 /// Runs the named function's handler, as its Lambda would. `None` for an unknown function.
 pub async fn invoke(function: &str, app: &App, req: Request) -> Option<Response<Body>> {
     Some(match function {
+        "list-imports" => list_imports::handle(app, req).await,
+        "apply-import" => apply_import::handle(app, req).await,
+        "get-import-preview" => get_import_preview::handle(app, req).await,
+        "get-import" => get_import::handle(app, req).await,
+        "put-import-file" => put_import_file::handle(app, req).await,
+        "create-import" => create_import::handle(app, req).await,
         "list-reconciliations" => list_reconciliations::handle(app, req).await,
         "resolve-drift-item" => resolve_drift_item::handle(app, req).await,
         "list-drift-items" => list_drift_items::handle(app, req).await,

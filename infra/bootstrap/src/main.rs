@@ -20,6 +20,12 @@ macro_rules! functions {
 }
 
 functions! {
+    "list-imports" => list_imports,
+    "apply-import" => apply_import,
+    "get-import-preview" => get_import_preview,
+    "get-import" => get_import,
+    "put-import-file" => put_import_file,
+    "create-import" => create_import,
     "list-reconciliations" => list_reconciliations,
     "resolve-drift-item" => resolve_drift_item,
     "list-drift-items" => list_drift_items,
@@ -50,6 +56,7 @@ functions! {
     "events-publisher" => events_publisher,
     "expiry-sweep" => expiry_sweep,
     "reconcile" => reconcile,
+    "carry-on-imports" => carry_on_imports,
     "get-account" => get_account,
     "get-client-account" => get_client_account,
     "get-nameservers" => get_nameservers,

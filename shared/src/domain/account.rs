@@ -17,6 +17,8 @@ pub enum LedgerKind {
     Refund,
     /// A received payment taken back by the provider (`payment_id` names it).
     Reversal,
+    /// A client's balance brought in from another billing system (`domain::import`), once.
+    ImportedBalance,
 }
 
 /// One movement of money: positive when it reaches the balance, negative when it is charged.

@@ -13,8 +13,8 @@ use super::principal::Actor;
 use super::service::{resting_status, SpecialPrice};
 use super::whmcs::{self, Cycle, Product, ProductStatus};
 use super::{
-    Action, AutoRenew, ClientId, HistoryEntry, HistoryId, OptionLine, ProductType, Service, ServiceId, Status,
-    Tariff, TariffId, Timestamp,
+    Action, AutoRenew, ClientId, HistoryEntry, HistoryId, OptionLine, ProductType, Service, ServiceId,
+    Status, Tariff, TariffId, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -57,7 +57,8 @@ pub enum ClientMapping {
 impl Mapping {
     /// The mapping, if every entry can be used: why not, in words.
     pub fn check(&self) -> Result<(), String> {
-        let sizes = [self.products.len(), self.configoptions.len(), self.servers.len(), self.currencies.len()];
+        let sizes =
+            [self.products.len(), self.configoptions.len(), self.servers.len(), self.currencies.len()];
         let table = match &self.clients {
             ClientMapping::Table(t) => t.len(),
             ClientMapping::Prefix(_) => 0,
@@ -200,7 +201,8 @@ impl Line {
 
     /// The line as the preview lists it.
     pub fn view(&self) -> serde_json::Value {
-        let mut view = serde_json::json!({"record": self.record, "whmcs_id": self.whmcs_id, "action": self.action});
+        let mut view =
+            serde_json::json!({"record": self.record, "whmcs_id": self.whmcs_id, "action": self.action});
         if let Some(reason) = &self.reason {
             view["reason"] = serde_json::json!(reason);
         }
@@ -239,7 +241,10 @@ pub fn client_line(id: u64, answers: &[whmcs::Client], mapping: &Mapping, link: 
     };
     let (action, balance, reason) = match link {
         Some(link) if link.client_id != client_id => {
-            return error(format!("imported before as client `{}`, mapped now to `{client_id}`", link.client_id))
+            return error(format!(
+                "imported before as client `{}`, mapped now to `{client_id}`",
+                link.client_id
+            ))
         }
         Some(_) => (Verdict::Update, 0, Some("imported before: its balance is not credited again".into())),
         None => (Verdict::Create, credit, None),
@@ -332,12 +337,15 @@ pub fn plan(product: &Product, context: &Context, link: Option<&Link>) -> Result
     let skip = |why: String| (Verdict::Skip, why);
     let status = ProductStatus::parse(&product.status)
         .ok_or_else(|| error(format!("status `{}` is not one WHMCS gives", product.status)))?;
-    let before = link.and_then(|l| l.service_id.as_ref()).map(|id| format!(" (imported before as {id}: left as it is)"));
+    let before = link
+        .and_then(|l| l.service_id.as_ref())
+        .map(|id| format!(" (imported before as {id}: left as it is)"));
     let before = before.unwrap_or_default();
     match status {
-        ProductStatus::Terminated | ProductStatus::Cancelled | ProductStatus::Fraud | ProductStatus::Completed => {
-            return Err(skip(format!("{}{before}", product.status.trim())))
-        }
+        ProductStatus::Terminated
+        | ProductStatus::Cancelled
+        | ProductStatus::Fraud
+        | ProductStatus::Completed => return Err(skip(format!("{}{before}", product.status.trim()))),
         _ => {}
     }
     let cycle = Cycle::parse(&product.billing_cycle)
@@ -352,8 +360,10 @@ pub fn plan(product: &Product, context: &Context, link: Option<&Link>) -> Result
         .products
         .get(product.pid.trim())
         .ok_or_else(|| error(format!("pid `{}` has no mapping", product.pid)))?;
-    let tariff =
-        context.tariffs.get(tariff_id).ok_or_else(|| error(format!("tariff `{tariff_id}` does not exist")))?;
+    let tariff = context
+        .tariffs
+        .get(tariff_id)
+        .ok_or_else(|| error(format!("tariff `{tariff_id}` does not exist")))?;
     let server = product.server_id.trim();
     if !server.is_empty() && server != "0" {
         match context.mapping.servers.get(server) {
@@ -407,16 +417,19 @@ pub fn plan(product: &Product, context: &Context, link: Option<&Link>) -> Result
         params.insert("assigned_ips".into(), ips.join(", "));
     }
     check_params(&params)?;
-    let list_lines = list_lines(Holding { tariff, options: &options }, months).map_err(|r| error(r.message().to_owned()))?;
+    let list_lines = list_lines(Holding { tariff, options: &options }, months)
+        .map_err(|r| error(r.message().to_owned()))?;
     let standing = match status {
         ProductStatus::Active => Standing::Active,
         ProductStatus::Suspended => Standing::Suspended(product.suspension_reason.trim().to_owned()),
         _ => Standing::Pending,
     };
     let order_price = match standing {
-        Standing::Pending => whmcs::minor_units(&product.first_payment_amount, digits, max).ok_or_else(|| {
-            error(format!("firstpaymentamount `{}` does not parse", product.first_payment_amount))
-        })?,
+        Standing::Pending => {
+            whmcs::minor_units(&product.first_payment_amount, digits, max).ok_or_else(|| {
+                error(format!("firstpaymentamount `{}` does not parse", product.first_payment_amount))
+            })?
+        }
         _ => 0,
     };
     Ok(Plan {
@@ -449,7 +462,10 @@ fn options_and_params(
         let value = field.value.trim();
         let Some(option) = mapping.configoptions.get(field.id.trim()) else {
             if !value.is_empty() {
-                params.insert(format!("configoption_{}", slug(&field.id)), format!("{}: {value}", field.name.trim()));
+                params.insert(
+                    format!("configoption_{}", slug(&field.id)),
+                    format!("{}: {value}", field.name.trim()),
+                );
             }
             continue;
         };
@@ -457,7 +473,10 @@ fn options_and_params(
             ("yesno", "" | "0" | "No" | "no" | "off") => 0,
             ("yesno", "1" | "Yes" | "yes" | "on") => 1,
             (_, v) => v.parse::<u32>().map_err(|_| {
-                (Verdict::Error, format!("configoption {} `{}` is not a quantity: `{v}`", field.id, field.name))
+                (
+                    Verdict::Error,
+                    format!("configoption {} `{}` is not a quantity: `{v}`", field.id, field.name),
+                )
             })?,
         };
         if quantity == 0 {
@@ -549,12 +568,16 @@ impl Plan {
             ));
         }
         if existing.tariff_id != self.tariff.id {
-            return Err(format!("imported before on tariff `{}`: a tariff is changed here, not by an import", existing.tariff_id));
+            return Err(format!(
+                "imported before on tariff `{}`: a tariff is changed here, not by an import",
+                existing.tariff_id
+            ));
         }
         if existing.status == Status::Deleted {
             return Err("deleted here".into());
         }
-        if existing.pending.is_some() || existing.status == Status::InProgress || existing.operations_running {
+        if existing.pending.is_some() || existing.status == Status::InProgress || existing.operations_running
+        {
             return Err("an operation is under way here: import it again once it ends".into());
         }
         let mut next = existing.clone();
@@ -595,7 +618,8 @@ impl Plan {
         service.renewal_price = self.renewal_price;
         service.renewal_lines = self.renewal_lines();
         service.special_price = self.special();
-        service.special = self.special().then_some(SpecialPrice { price: self.renewal_price, months: self.months });
+        service.special =
+            self.special().then_some(SpecialPrice { price: self.renewal_price, months: self.months });
         service.auto_renew.period_months = self.months;
     }
 
@@ -619,13 +643,23 @@ impl Plan {
         let period_start = due.minus_months_on_day(u32::from(months), due.day_of_month());
         let start = from.map_or(period_start, |f| f.max(period_start).min(due));
         let period = period_start.seconds_until(due).max(1);
-        let share = |amount: u64| (u128::from(amount) * start.seconds_until(due).max(0) as u128 / period as u128) as u64;
+        let share = |amount: u64| {
+            (u128::from(amount) * start.seconds_until(due).max(0) as u128 / period as u128) as u64
+        };
         let lines: Vec<PaidLine> =
             self.renewal_lines().into_iter().map(|l| PaidLine { amount: share(l.amount), ..l }).collect();
         debug_assert!(lines.iter().all(|l| matches!(l.kind, LineKind::Tariff | LineKind::Option)));
         Stretch {
             imported: true,
-            ..super::paid_time::bought(start, due, months, u32::from(months), &self.tariff.id, &self.options, lines)
+            ..super::paid_time::bought(
+                start,
+                due,
+                months,
+                u32::from(months),
+                &self.tariff.id,
+                &self.options,
+                lines,
+            )
         }
     }
 
@@ -721,6 +755,127 @@ pub fn service_id(whmcs_id: u64, regdate: &str, import_id: &str) -> ServiceId {
     ServiceId::parse(&ulid.to_string()).expect("a ULID")
 }
 
+/// Where an import stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// Taking files; previewed as often as asked.
+    Staged,
+    /// Being written, a page at a time.
+    Applying,
+    Done,
+}
+
+/// A preview's phase: the clients' lines first (the services' need them), then the services'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PreviewPhase {
+    Clients,
+    Services,
+    Done,
+}
+
+/// How far the preview of the files' version `of_files` has come.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviewProgress {
+    pub of_files: u32,
+    pub phase: PreviewPhase,
+    /// The last WHMCS id of the phase's kind done.
+    pub after: Option<u64>,
+    /// The chunks of lines written, and how many of them are the clients'.
+    pub chunks: u32,
+    pub client_chunks: u32,
+    pub lines: u64,
+}
+
+impl PreviewProgress {
+    pub fn start(of_files: u32) -> Self {
+        Self { of_files, phase: PreviewPhase::Clients, after: None, chunks: 0, client_chunks: 0, lines: 0 }
+    }
+}
+
+/// How far the apply has come: the next line is line `offset` of chunk `chunk`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyProgress {
+    pub skip_errors: bool,
+    pub started_by: String,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub chunk: u32,
+    pub offset: u32,
+    pub done: BTreeMap<Verdict, u64>,
+    /// Records the apply could not write (changed here since the preview), the last few.
+    pub failed: u64,
+    pub failures: Vec<String>,
+}
+
+/// The failures an import keeps in words.
+pub const MAX_FAILURES_KEPT: usize = 20;
+
+impl ApplyProgress {
+    /// A line the apply wrote (or passed: `skip`, `error`).
+    pub fn count(&mut self, verdict: Verdict) {
+        *self.done.entry(verdict).or_default() += 1;
+    }
+
+    pub fn fail(&mut self, record: Record, whmcs_id: u64, why: &str) {
+        self.failed += 1;
+        if self.failures.len() == MAX_FAILURES_KEPT {
+            self.failures.remove(0);
+        }
+        let kind = match record {
+            Record::Client => "client",
+            Record::Service => "service",
+        };
+        self.failures.push(format!("{kind} {whmcs_id}: {why}"));
+    }
+}
+
+/// An import: its mapping, its files' version (raised by each upload), its preview and apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Import {
+    pub id: String,
+    pub source: String,
+    pub mapping: Mapping,
+    pub status: ImportStatus,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub files_version: u32,
+    pub preview: Option<PreviewProgress>,
+    pub apply: Option<ApplyProgress>,
+    pub version: u64,
+}
+
+impl Import {
+    /// Whether the preview is done for the files as they are.
+    pub fn previewed(&self) -> bool {
+        self.preview
+            .as_ref()
+            .is_some_and(|p| p.of_files == self.files_version && p.phase == PreviewPhase::Done)
+    }
+}
+
+/// An uploaded file, as its import lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportFile {
+    pub name: String,
+    pub kind: String,
+    pub records: u64,
+    pub bytes: u64,
+    pub sha256: String,
+    pub uploaded_at: Timestamp,
+}
+
+/// The most an uploaded file may weigh.
+pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
+
+/// Whether `name` may name a file: 1 to 100 letters, digits, `.`, `_` or `-`.
+pub fn is_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -744,7 +899,13 @@ mod tests {
     }
 
     fn client(id: u64, currency: &str, credit: &str) -> whmcs::Client {
-        whmcs::Client { id, email: "a@example.com".into(), currency_code: currency.into(), credit: credit.into(), details: true }
+        whmcs::Client {
+            id,
+            email: "a@example.com".into(),
+            currency_code: currency.into(),
+            credit: credit.into(),
+            details: true,
+        }
     }
 
     fn product(edit: impl FnOnce(&mut Product)) -> Product {
@@ -806,10 +967,18 @@ mod tests {
     fn a_client_brings_its_credit_once() {
         let m = mapping();
         let line = client_line(3, &[client(3, "USD", "12.50")], &m, None);
-        assert_eq!((line.action, line.balance, line.client_id.as_ref().map(|c| c.as_str())), (Verdict::Create, Some(1250), Some("whmcs-3")));
+        assert_eq!(
+            (line.action, line.balance, line.client_id.as_ref().map(|c| c.as_str())),
+            (Verdict::Create, Some(1250), Some("whmcs-3"))
+        );
         let yen = client_line(4, &[client(4, "JPY", "1500")], &m, None);
         assert_eq!(yen.balance, Some(1500), "JPY has no minor unit");
-        let link = Link { client_id: ClientId::parse("whmcs-3").unwrap(), service_id: None, import_id: "old".into(), balance: 1250 };
+        let link = Link {
+            client_id: ClientId::parse("whmcs-3").unwrap(),
+            service_id: None,
+            import_id: "old".into(),
+            balance: 1250,
+        };
         let again = client_line(3, &[client(3, "USD", "99.00")], &m, Some(&link));
         assert_eq!((again.action, again.balance), (Verdict::Update, Some(0)), "never credited twice");
         let errors = [
@@ -822,8 +991,12 @@ mod tests {
             assert_eq!(e.action, Verdict::Error, "{e:?}");
         }
         let mut table = mapping();
-        table.clients = ClientMapping::Table(BTreeMap::from([("3".into(), ClientId::parse("alice").unwrap())]));
-        assert_eq!(client_line(3, &[client(3, "USD", "0")], &table, None).client_id.unwrap().as_str(), "alice");
+        table.clients =
+            ClientMapping::Table(BTreeMap::from([("3".into(), ClientId::parse("alice").unwrap())]));
+        assert_eq!(
+            client_line(3, &[client(3, "USD", "0")], &table, None).client_id.unwrap().as_str(),
+            "alice"
+        );
         assert_eq!(client_line(9, &[client(9, "USD", "0")], &table, None).action, Verdict::Error, "no row");
     }
 
@@ -831,17 +1004,41 @@ mod tests {
     fn every_field_of_an_active_service_is_brought_in() {
         let w = world();
         let p = product(|p| {
-            p.config_options = vec![whmcs::Field { id: "4".into(), name: "Extra IP".into(), kind: "quantity".into(), value: "2".into() },
-                whmcs::Field { id: "5".into(), name: "OS".into(), kind: "dropdown".into(), value: "Debian".into() }];
-            p.custom_fields = vec![whmcs::Field { id: "9".into(), name: "Purpose".into(), kind: String::new(), value: "web".into() }];
+            p.config_options = vec![
+                whmcs::Field {
+                    id: "4".into(),
+                    name: "Extra IP".into(),
+                    kind: "quantity".into(),
+                    value: "2".into(),
+                },
+                whmcs::Field {
+                    id: "5".into(),
+                    name: "OS".into(),
+                    kind: "dropdown".into(),
+                    value: "Debian".into(),
+                },
+            ];
+            p.custom_fields = vec![whmcs::Field {
+                id: "9".into(),
+                name: "Purpose".into(),
+                kind: String::new(),
+                value: "web".into(),
+            }];
         });
         let plan = plan_of(&p, &w);
         let actor = provider();
         let (service, entry) = plan.create(service_id(70, &p.regdate, "imp"), &writer(&actor));
         assert_eq!(service.status, Status::Active);
         assert_eq!(service.client_id.as_str(), "whmcs-3");
-        assert_eq!(service.expires_at, Timestamp::parse("2027-01-10T00:00:00Z"), "nextduedate exactly, midnight UTC");
-        assert_eq!((service.period_months, service.auto_renew.enabled, service.auto_renew.period_months), (12, true, 12));
+        assert_eq!(
+            service.expires_at,
+            Timestamp::parse("2027-01-10T00:00:00Z"),
+            "nextduedate exactly, midnight UTC"
+        );
+        assert_eq!(
+            (service.period_months, service.auto_renew.enabled, service.auto_renew.period_months),
+            (12, true, 12)
+        );
         assert_eq!(service.renewal_price, 9000);
         assert_eq!(service.options, vec![OptionLine { id: "ip".into(), quantity: 2 }]);
         assert_eq!(service.params["domain"], "a.example");
@@ -863,7 +1060,10 @@ mod tests {
         // 39 whole days of the period's 365 are left after now (Dec 1, noon): 9000 * 39 / 365.
         assert_eq!(unused_after(record, now()), 961, "credited as any paid time");
         assert_eq!(entry.operation, Action::Imported);
-        assert_eq!((entry.details["whmcs_id"].as_u64(), entry.details["source"].as_str()), (Some(70), Some("whmcs")));
+        assert_eq!(
+            (entry.details["whmcs_id"].as_u64(), entry.details["source"].as_str()),
+            (Some(70), Some("whmcs"))
+        );
         assert_eq!(entry.status_before, None);
     }
 
@@ -872,19 +1072,45 @@ mod tests {
         let w = world();
         let line = |edit: fn(&mut Product)| line_of(&product(edit), &w, None);
         let actor = provider();
-        let suspended = plan_of(&product(|p| { p.status = "Suspended".into(); p.suspension_reason = "Overdue".into(); }), &w);
+        let suspended = plan_of(
+            &product(|p| {
+                p.status = "Suspended".into();
+                p.suspension_reason = "Overdue".into();
+            }),
+            &w,
+        );
         let (s, e) = suspended.create(service_id(70, "", "imp"), &writer(&actor));
         assert_eq!((s.status, s.holds.clone()), (Status::SuspendedByAdmin, vec![Hold::Admin]));
         assert_eq!(e.details["reason"], "Overdue");
-        let pending = plan_of(&product(|p| { p.status = "Pending".into(); p.first_payment_amount = "95.00".into(); }), &w);
+        let pending = plan_of(
+            &product(|p| {
+                p.status = "Pending".into();
+                p.first_payment_amount = "95.00".into();
+            }),
+            &w,
+        );
         let (s, _) = pending.create(service_id(70, "", "imp"), &writer(&actor));
         assert_eq!((s.status, s.paid, s.order_price, s.expires_at), (Status::Ordered, false, 9500, None));
         assert!(s.paid_time.is_empty());
-        let free = plan_of(&product(|p| { p.billing_cycle = "Free Account".into(); p.next_due_date = "0000-00-00".into(); p.recurring_amount = "0.00".into(); }), &w);
+        let free = plan_of(
+            &product(|p| {
+                p.billing_cycle = "Free Account".into();
+                p.next_due_date = "0000-00-00".into();
+                p.recurring_amount = "0.00".into();
+            }),
+            &w,
+        );
         let (s, _) = free.create(service_id(70, "", "imp"), &writer(&actor));
-        assert_eq!((s.renewal_price, s.special_price, s.auto_renew.enabled, s.expires_at), (0, true, false, None));
+        assert_eq!(
+            (s.renewal_price, s.special_price, s.auto_renew.enabled, s.expires_at),
+            (0, true, false, None)
+        );
         for (edit, action, why) in [
-            ((|p: &mut Product| p.status = "Terminated".into()) as fn(&mut Product), Verdict::Skip, "Terminated"),
+            (
+                (|p: &mut Product| p.status = "Terminated".into()) as fn(&mut Product),
+                Verdict::Skip,
+                "Terminated",
+            ),
             (|p| p.status = "Cancelled".into(), Verdict::Skip, "Cancelled"),
             (|p| p.status = "Fraud".into(), Verdict::Skip, "Fraud"),
             (|p| p.billing_cycle = "One Time".into(), Verdict::Skip, "one-time"),
@@ -899,7 +1125,11 @@ mod tests {
             assert_eq!(l.action, action, "{l:?}");
             assert!(l.reason.as_deref().unwrap_or_default().contains(why), "{l:?}");
         }
-        assert_eq!(line(|p| p.server_id = "0".into()).action, Verdict::Create, "no server: the tariff's type");
+        assert_eq!(
+            line(|p| p.server_id = "0".into()).action,
+            Verdict::Create,
+            "no server: the tariff's type"
+        );
     }
 
     #[test]
@@ -909,7 +1139,14 @@ mod tests {
         let first = plan_of(&product(|_| {}), &w);
         let (service, _) = first.create(service_id(70, "", "imp"), &writer(&actor));
         // A year later in WHMCS: paid again, at a new price, suspended.
-        let newer = plan_of(&product(|p| { p.next_due_date = "2028-01-10".into(); p.recurring_amount = "100.00".into(); p.status = "Suspended".into(); }), &w);
+        let newer = plan_of(
+            &product(|p| {
+                p.next_due_date = "2028-01-10".into();
+                p.recurring_amount = "100.00".into();
+                p.status = "Suspended".into();
+            }),
+            &w,
+        );
         let (next, entry) = newer.update(&service, &writer(&actor)).unwrap();
         assert_eq!(next.id, service.id);
         assert_eq!(next.version, service.version + 1);
@@ -918,7 +1155,10 @@ mod tests {
         assert_eq!(next.paid_time.len(), 2);
         assert_eq!(next.paid_time[1].from, service.expires_at.unwrap());
         assert_eq!(next.paid_time[1].amount(), 10_000, "one more period, at its price");
-        assert_eq!((entry.status_before, entry.details["result"].as_str()), (Some(Status::Active), Some("updated")));
+        assert_eq!(
+            (entry.status_before, entry.details["result"].as_str()),
+            (Some(Status::Active), Some("updated"))
+        );
         // An older export: the due date here is kept.
         let older = plan_of(&product(|p| p.next_due_date = "2026-06-10".into()), &w);
         let (kept, _) = older.update(&next, &writer(&actor)).unwrap();
@@ -928,7 +1168,12 @@ mod tests {
         let mut other = next.clone();
         other.client_id = ClientId::parse("someone-else").unwrap();
         assert!(newer.update(&other, &writer(&actor)).unwrap_err().contains("never moves"));
-        let link = Link { client_id: ClientId::parse("someone-else").unwrap(), service_id: Some(service.id.clone()), import_id: "old".into(), balance: 0 };
+        let link = Link {
+            client_id: ClientId::parse("someone-else").unwrap(),
+            service_id: Some(service.id.clone()),
+            import_id: "old".into(),
+            balance: 0,
+        };
         assert_eq!(line_of(&product(|_| {}), &w, Some(&link)).action, Verdict::Error, "nor in the preview");
         let mut busy = next.clone();
         busy.status = Status::InProgress;
@@ -943,7 +1188,10 @@ mod tests {
         summary.add(&line_of(&product(|_| {}), &w, None));
         summary.add(&line_of(&product(|p| p.pid = "99".into()), &w, None));
         assert_eq!(summary.errors(), 1);
-        assert_eq!(summary.balances, vec![serde_json::json!({"whmcs_id": 3, "client_id": "whmcs-3", "balance": 1250})]);
+        assert_eq!(
+            summary.balances,
+            vec![serde_json::json!({"whmcs_id": 3, "client_id": "whmcs-3", "balance": 1250})]
+        );
         assert_eq!(summary.tariffs.get(&TariffId::parse("vps-start").unwrap()), Some(&1));
         assert_eq!(summary.special_prices.len(), 1);
     }
@@ -957,11 +1205,19 @@ mod tests {
             m.check().is_err()
         };
         assert!(bad(|m| m.products.clear()));
-        assert!(bad(|m| { m.products.insert("x".into(), TariffId::parse("vps-start").unwrap()); }));
-        assert!(bad(|m| { m.currencies.insert("usd".into(), 2); }));
-        assert!(bad(|m| { m.currencies.insert("EUR".into(), 9); }));
+        assert!(bad(|m| {
+            m.products.insert("x".into(), TariffId::parse("vps-start").unwrap());
+        }));
+        assert!(bad(|m| {
+            m.currencies.insert("usd".into(), 2);
+        }));
+        assert!(bad(|m| {
+            m.currencies.insert("EUR".into(), 9);
+        }));
         assert!(bad(|m| m.zone = Some("Europe/Moscow".into())));
-        assert!(bad(|m| { m.configoptions.insert("4".into(), "Not A Slug".into()); }));
+        assert!(bad(|m| {
+            m.configoptions.insert("4".into(), "Not A Slug".into());
+        }));
         let exact: Result<Mapping, _> = serde_json::from_value(serde_json::json!({
             "products": {}, "clients": {"prefix": "x", "table": {}}, "currencies": {}
         }));

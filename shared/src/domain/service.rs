@@ -214,7 +214,13 @@ pub struct Grace {
 impl Service {
     /// A service of `client_id` on `tariff`, just ordered and unpaid, with nothing else set:
     /// what an order, an adoption and an import each build on.
-    pub fn new_on(id: ServiceId, client_id: ClientId, tariff: &super::Tariff, months: u16, now: Timestamp) -> Service {
+    pub fn new_on(
+        id: ServiceId,
+        client_id: ClientId,
+        tariff: &super::Tariff,
+        months: u16,
+        now: Timestamp,
+    ) -> Service {
         Service {
             id,
             client_id,

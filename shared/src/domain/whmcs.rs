@@ -103,7 +103,12 @@ pub fn read_answer(body: &[u8]) -> Result<Answer, String> {
     }
     if let Some(products) = object.get("products") {
         let list = listed(products, "product")?;
-        return list.iter().enumerate().map(|(i, p)| product(p).map_err(|e| format!("product {i}: {e}"))).collect::<Result<_, _>>().map(Answer::Products);
+        return list
+            .iter()
+            .enumerate()
+            .map(|(i, p)| product(p).map_err(|e| format!("product {i}: {e}")))
+            .collect::<Result<_, _>>()
+            .map(Answer::Products);
     }
     if let Some(clients) = object.get("clients") {
         let list = listed(clients, "client")?;
@@ -301,7 +306,8 @@ pub fn minor_units(raw: &str, digits: u8, max: u64) -> Option<u64> {
 /// or anything that is no date.
 pub fn midnight(raw: &str, zone: &str) -> Option<super::Timestamp> {
     let day = raw.trim().get(..10)?;
-    let shape = day.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    let shape =
+        day.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
     if !shape || day.starts_with("0000") {
         return None;
     }
@@ -378,7 +384,10 @@ mod tests {
         let Answer::Products(read) = read_answer(products).unwrap() else { panic!("products") };
         assert_eq!(read.len(), 2);
         assert_eq!((read[0].id, read[0].client_id, read[0].first_payment_amount.as_str()), (7, 3, "120"));
-        assert_eq!(read[0].config_options[0], Field { id: "4".into(), name: "RAM".into(), kind: "quantity".into(), value: "2".into() });
+        assert_eq!(
+            read[0].config_options[0],
+            Field { id: "4".into(), name: "RAM".into(), kind: "quantity".into(), value: "2".into() }
+        );
         assert!(read[0].custom_fields.is_empty() && read[1].config_options.is_empty());
         assert!(!serde_json::to_string(&read[0]).unwrap().contains("secret"), "no password kept");
         assert_eq!(read[1].pid, "2");
@@ -389,16 +398,26 @@ mod tests {
 
         let details = br#"{"result":"success","userid":3,"client_id":3,"client":{"userid":3,"id":3,"email":"a@example.com","currency_code":"USD","credit":"12.50"},"stats":{}}"#;
         let Answer::ClientDetails(one) = read_answer(details).unwrap() else { panic!("details") };
-        assert_eq!((one.id, one.currency_code.as_str(), one.credit.as_str(), one.details), (3, "USD", "12.50", true));
+        assert_eq!(
+            (one.id, one.currency_code.as_str(), one.credit.as_str(), one.details),
+            (3, "USD", "12.50", true)
+        );
     }
 
     #[test]
     fn what_is_no_whmcs_answer_is_refused_in_words() {
         assert!(read_answer(b"[1]").unwrap_err().contains("object"));
-        assert!(read_answer(br#"{"result":"error","message":"Invalid API credentials"}"#).unwrap_err().contains("Invalid API"));
+        assert!(read_answer(br#"{"result":"error","message":"Invalid API credentials"}"#)
+            .unwrap_err()
+            .contains("Invalid API"));
         assert!(read_answer(br#"{"result":"success"}"#).is_err());
-        assert!(read_answer(br#"{"result":"success","products":{"product":[{"id":"x","clientid":1}]}}"#).unwrap_err().contains("not an id"));
-        let long = format!(r#"{{"result":"success","products":{{"product":[{{"id":1,"clientid":1,"domain":"{}"}}]}}}}"#, "a".repeat(MAX_FIELD_LEN + 1));
+        assert!(read_answer(br#"{"result":"success","products":{"product":[{"id":"x","clientid":1}]}}"#)
+            .unwrap_err()
+            .contains("not an id"));
+        let long = format!(
+            r#"{{"result":"success","products":{{"product":[{{"id":1,"clientid":1,"domain":"{}"}}]}}}}"#,
+            "a".repeat(MAX_FIELD_LEN + 1)
+        );
         assert!(read_answer(long.as_bytes()).unwrap_err().contains("longer"));
         let empty = read_answer(br#"{"result":"success","totalresults":0,"products":""}"#).unwrap();
         assert_eq!(empty, Answer::Products(Vec::new()));

@@ -29,6 +29,11 @@
 //! | its snapshot      | `RECON#{id}`        | `SNAP#{type}#{n}` | (service versions before the panel's read) |
 //! | accounts it saw   | `RECON#{id}`        | `SEEN#{type}#{n}` | (our ids the panel listed, a page each)    |
 //! | drift item        | `RECON#{id}`        | `ITEM#{item id}`  |                                            |
+//! | import            | `IMPORT#{id}`       | `META`            | all: `IMPORTS` / `IMPORT#{id}`             |
+//! | its file          | `IMPORT#{id}`       | `FILE#{name}`     |                                            |
+//! | its record        | `IMPORT#{id}`       | `REC#C#{whmcs id}#{D or L}`, `REC#S#{whmcs id}` (ids 20 digits) |   |
+//! | its preview       | `IMPORT#{id}`       | `LINES#{files version}#{n}` | (a chunk of lines, in order)     |
+//! | imported record   | `WHMCS#{C or S}#{whmcs id}` | `LINK`    | (what an import made of it)                |
 //!
 //! The sparse schedule indexes: renewal `RENEW#{type}` / `{expires_at}#{id}` (auto-renewal on)
 //! and `MANUAL#{type}` / `{lapses_at}#{id}` (off); lapse `EXPIRES`,
@@ -575,6 +580,66 @@ pub fn drift_item(run: &str, id: &str) -> Key {
 
 pub fn drift_item_id_of(item: &Item) -> Option<String> {
     string(item, SK)?.strip_prefix(DRIFT_ITEM_PREFIX).map(str::to_owned)
+}
+
+const IMPORT_PREFIX: &str = "IMPORT#";
+
+pub fn import(id: &str) -> Key {
+    Key { pk: format!("{IMPORT_PREFIX}{id}"), sk: SERVICE_SK.into() }
+}
+
+pub fn all_imports() -> String {
+    "IMPORTS".into()
+}
+
+/// An import's attributes in the `All` index: imports list newest first (their ids are ULIDs).
+pub fn import_index_keys(id: &str) -> Item {
+    HashMap::from([
+        (Index::All.pk(), AttributeValue::S(all_imports())),
+        (Index::All.sk(), AttributeValue::S(format!("{IMPORT_PREFIX}{id}"))),
+    ])
+}
+
+/// Where a page of imports resumes: after the import `id`.
+pub fn import_start(id: &str) -> Item {
+    let mut start = import(id).item();
+    start.extend(import_index_keys(id));
+    start
+}
+
+pub const IMPORT_FILE_PREFIX: &str = "FILE#";
+
+pub fn import_file(import: &str, name: &str) -> Key {
+    Key { pk: format!("{IMPORT_PREFIX}{import}"), sk: format!("{IMPORT_FILE_PREFIX}{name}") }
+}
+
+/// The sort-key prefix of an import's records of a kind: `C` (clients) or `S` (services).
+pub fn import_records_prefix(kind: char) -> String {
+    format!("REC#{kind}#")
+}
+
+/// A staged record: a service (`S`), or a client's list entry (`C`, `L`) or details (`C`, `D`).
+/// Its WHMCS id in 20 digits, so that records sort by it.
+pub fn import_record(import: &str, kind: char, whmcs_id: u64, part: Option<char>) -> Key {
+    let part = part.map(|p| format!("#{p}")).unwrap_or_default();
+    Key {
+        pk: format!("{IMPORT_PREFIX}{import}"),
+        sk: format!("{}{whmcs_id:020}{part}", import_records_prefix(kind)),
+    }
+}
+
+/// A chunk of an import's preview lines, of the preview of its files' version `version`.
+pub fn import_lines(import: &str, version: u32, n: u32) -> Key {
+    Key { pk: format!("{IMPORT_PREFIX}{import}"), sk: format!("{}{n:06}", import_lines_prefix(version)) }
+}
+
+pub fn import_lines_prefix(version: u32) -> String {
+    format!("LINES#{version:06}#")
+}
+
+/// What an import made of a WHMCS record of a kind (`C` or `S`).
+pub fn import_link(kind: char, whmcs_id: u64) -> Key {
+    Key { pk: format!("WHMCS#{kind}#{whmcs_id}"), sk: "LINK".into() }
 }
 
 #[cfg(test)]

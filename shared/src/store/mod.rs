@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod batch;
 pub mod catalog;
 pub mod idempotency;
+pub mod imports;
 pub mod keys;
 pub mod notifications;
 pub mod reconciliations;
