@@ -20,7 +20,7 @@ export SAM_CLI_TELEMETRY ?= 0
 ROLE ?= client
 SUB ?= alice
 
-.PHONY: dev test bench release-builds package deploy token venv build lint unit-and-integration cfn-lint events mail browser record-paid-time invoke redrive replay-events
+.PHONY: import-demo dev test bench release-builds package deploy token venv build lint unit-and-integration cfn-lint events mail browser record-paid-time invoke redrive replay-events
 
 $(VENV)/.installed: infra/local/requirements.txt
 	python3 -m venv $(VENV)
@@ -107,6 +107,7 @@ bench: venv build browser release-builds
 	cargo run --quiet --profile measure -p tests --bin bench-events
 	cargo run --quiet --profile measure -p tests --bin bench-backlog
 	cargo run --quiet --profile measure -p tests --bin bench-reconcile
+	cargo run --quiet --profile measure -p tests --bin bench-import
 	tests/browser/bench.sh
 	BENCH_PACKAGE_SECONDS="$$(cat target/bench-package/seconds)" cargo run --quiet --profile measure -p tests --bin bench-size
 
@@ -122,6 +123,11 @@ release-builds: venv
 
 token:
 	@python3 infra/local/dev_token.py $(ROLE) $(SUB)
+
+# The small WHMCS export in infra/local/whmcs-demo/ staged as an import into the stack `make
+# dev` serves, and its preview printed; the console's Imports page applies it.
+import-demo:
+	@python3 infra/local/import_demo.py http://127.0.0.1:$(API_PORT)
 
 # What the stack of `make dev` published: the events on the queue `events-tap` (taken off it;
 # FOLLOW=1 keeps waiting for more), and the last LAST e-mails the emulator was asked to send.

@@ -7,6 +7,7 @@ import { BASE, forgetToken, isProvider, S, setToken, TOKEN_KEY } from './api.js'
 import { button, fill, h, link, navigate, notFound } from './ui.js';
 import { pageAccount } from './account.js';
 import { pageCatalog } from './catalog.js';
+import { pageImports } from './imports.js';
 import { pageClient, pageClients } from './clients.js';
 import { pageOrder } from './order.js';
 import { pageService } from './service.js';
@@ -32,6 +33,7 @@ const ROUTES = [
   [/^\/console\/clients\/([^/]+)$/, pageClient, 'provider'],
   [/^\/console\/catalog$/, pageCatalog, 'provider'],
   [/^\/console\/reconciliation$/, pageReconciliation, 'provider'],
+  [/^\/console\/imports$/, pageImports, 'provider'],
 ];
 
 function decodePart(part) {
@@ -79,7 +81,7 @@ function renderHeader() {
     return;
   }
   const pages = [['services', 'Services'], ['order', 'Order'],
-    ...(isProvider() ? [['clients', 'Clients'], ['catalog', 'Catalog'], ['reconciliation', 'Reconciliation']] : [['account', 'Account']]), ['tickets', 'Tickets']];
+    ...(isProvider() ? [['clients', 'Clients'], ['catalog', 'Catalog'], ['reconciliation', 'Reconciliation'], ['imports', 'Imports']] : [['account', 'Account']]), ['tickets', 'Tickets']];
   const here = location.pathname;
   nav.hidden = false;
   fill(nav, h('ul', {}, pages.map(([p, text]) => {

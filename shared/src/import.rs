@@ -90,7 +90,9 @@ pub async fn upload(app: &App, import: &Import, name: &str, body: &[u8]) -> Resu
     let records: Vec<Staged> = match &answer {
         Answer::Clients(clients) => clients.iter().cloned().map(Staged::Client).collect(),
         Answer::ClientDetails(client) => vec![Staged::Client(client.clone())],
-        Answer::Products(products) => products.iter().cloned().map(Staged::Product).collect(),
+        Answer::Products(products) => {
+            products.iter().cloned().map(|p| Staged::Product(Box::new(p))).collect()
+        }
     };
     // Raised before the records are written and again after: a preview read in between is of
     // a version that is then not the files'.
@@ -219,7 +221,7 @@ async fn preview_services(
     let products: Vec<whmcs::Product> = staged
         .into_iter()
         .filter_map(|s| match s {
-            Staged::Product(p) => Some(p),
+            Staged::Product(p) => Some(*p),
             Staged::Client(_) => None,
         })
         .collect();

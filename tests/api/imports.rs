@@ -248,7 +248,10 @@ async fn a_whmcs_export_is_previewed_then_applied_field_by_field_and_nothing_els
     assert_eq!(s106["params"]["customfield_7"], "Purpose: blog");
 
     let (free, _) = imported(&stack, "whmcs-4", 107).await;
-    assert_eq!((free["renewal_price"].as_u64(), free["flags"]["special_price"].as_bool()), (Some(0), Some(true)));
+    assert_eq!(
+        (free["renewal_price"].as_u64(), free["flags"]["special_price"].as_bool()),
+        (Some(0), Some(true))
+    );
     assert_eq!(free["auto_renew"]["enabled"], false);
     assert_eq!(free["expires_at"], Value::Null, "WHMCS gives it no due date: it never lapses");
 

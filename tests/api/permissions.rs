@@ -77,6 +77,31 @@ async fn reconciliations(stack: &Stack, vps: &str) {
     stack.run_job("reconcile").await;
 }
 
+/// An import from WHMCS staged, previewed and applied (its balance credited, its service
+/// written), and the job that carries imports on.
+async fn imports(stack: &Stack) {
+    let provider = stack.provider();
+    let mapping =
+        json!({"products": {"1": "vps-start"}, "clients": {"prefix": "imported-"}, "currencies": {"USD": 2}});
+    let import =
+        done(stack, "POST", "/imports", &provider, Some(json!({"source": "whmcs", "mapping": mapping})))
+            .await;
+    let import = id_of(&import);
+    let details = json!({"result": "success", "client": {"id": 1, "email": "i@example.com", "currency_code": "USD", "credit": "1.00"}});
+    let products = json!({"result": "success", "products": {"product": [{"id": 1, "clientid": 1, "pid": 1,
+        "nextduedate": "2027-01-01", "billingcycle": "Monthly", "recurringamount": "5.00", "status": "Active"}]}});
+    for (name, body) in [("details.json", details), ("products.json", products)] {
+        done(stack, "PUT", &format!("/imports/{import}/files/{name}"), &provider, Some(body)).await;
+    }
+    let preview = done(stack, "GET", &format!("/imports/{import}/preview"), &provider, None).await;
+    assert_eq!(preview["summary"]["services"]["create"], 1, "{preview}");
+    let applied = done(stack, "POST", &format!("/imports/{import}/apply"), &provider, Some(json!({}))).await;
+    assert_eq!(applied["status"], "done", "{applied}");
+    done(stack, "GET", &format!("/imports/{import}"), &provider, None).await;
+    done(stack, "GET", "/imports", &provider, None).await;
+    stack.run_job("carry-on-imports").await;
+}
+
 /// Sends a call that must succeed, a write with an `Idempotency-Key` (whose record is written
 /// and completed with the function's permissions); answers its body.
 async fn done(stack: &Stack, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
@@ -107,6 +132,7 @@ async fn run_every_function(stack: &Stack) {
     // The console's pages: public files, no AWS call.
     done(stack, "GET", "/console/services", "", None).await;
     reconciliations(stack, &vps).await;
+    imports(stack).await;
     accounts_and_deletion(stack, &vps, &ticket).await;
     schedules(stack, &not_hosted).await;
     // Every history entry so far, to the bus; the e-mails they make, to alice's address.

@@ -210,6 +210,7 @@ class Run:
         self.notification_address()
         self.other_client(service_id)
         self.provider_flow(service_id)
+        self.imports()
         self.suspended_by_admin(service_id)
         self.root()
         check(not self.problems, "errors in the pages:\n  " + "\n  ".join(self.problems))
@@ -624,6 +625,30 @@ class Run:
         expect(page.get_by_role("link", name="alice", exact=True)).to_be_visible()
         self.button(page, "Disable").click()
         expect(self.status(page)).to_have_text("Suspended by administrator", timeout=QUEUED)
+        page.context.close()
+
+    def imports(self):
+        self.say("the provider stages the demo WHMCS export, reads its preview and applies it")
+        page = self.context(axe=True)
+        self.sign_in(page, self.args.provider, "/console/imports")
+        expect(self.h1(page)).to_have_text("Imports")
+        demo = ROOT / "infra/local/whmcs-demo"
+        page.get_by_label("Mapping").fill((demo / "mapping.json").read_text())
+        self.button(page, "Stage an import").click()
+        files = sorted(str(f) for f in demo.glob("Get*.json"))
+        page.get_by_label("WHMCS answers (one page a file)").set_input_files(files)
+        self.button(page, "Upload").click()
+        expect(page.get_by_text(f"{len(files)} file(s) uploaded.")).to_be_visible(timeout=QUEUED)
+        preview = page.get_by_role("table", name="What would happen to each record")
+        expect(preview).to_be_visible(timeout=QUEUED)
+        expect(preview.get_by_text("billing cycle `Weekly` has no mapping")).to_be_visible()
+        self.axe(page, "imports")
+        self.shoot(page, "imports")
+        self.button(page, "Apply").click()
+        expect(page.get_by_role("alert").filter(has_text="skip_errors")).to_be_visible()
+        page.get_by_label("Skip the records in error").check()
+        self.button(page, "Apply").click()
+        expect(page.get_by_text("Status: Done.")).to_be_visible(timeout=QUEUED)
         page.context.close()
 
     def suspended_by_admin(self, service_id):

@@ -25,7 +25,7 @@ const STYLE: &str = include_str!("../../../console/app.css");
 const ENTRY: &str = "app.js";
 /// The script's ES modules, by the name they import each other by (`./api.js`): the API client,
 /// the DOM and page helpers, a module per page and the entry.
-const MODULES: [(&str, &str); 12] = [
+const MODULES: [(&str, &str); 13] = [
     ("api.js", include_str!("../../../console/api.js")),
     ("ui.js", include_str!("../../../console/ui.js")),
     ("signin.js", include_str!("../../../console/signin.js")),
@@ -37,6 +37,7 @@ const MODULES: [(&str, &str); 12] = [
     ("clients.js", include_str!("../../../console/clients.js")),
     ("catalog.js", include_str!("../../../console/catalog.js")),
     ("reconciliation.js", include_str!("../../../console/reconciliation.js")),
+    ("imports.js", include_str!("../../../console/imports.js")),
     ("app.js", include_str!("../../../console/app.js")),
 ];
 

@@ -332,7 +332,7 @@ pub fn service_line(product: &Product, context: &Context, link: Option<&Link>) -
 }
 
 /// The plan of `product`, or why it is skipped or in error.
-pub fn plan(product: &Product, context: &Context, link: Option<&Link>) -> Result<Plan, (Verdict, String)> {
+pub fn plan(product: &Product, context: &Context, link: Option<&Link>) -> Result<Plan, NotPlanned> {
     let error = |why: String| (Verdict::Error, why);
     let skip = |why: String| (Verdict::Skip, why);
     let status = ProductStatus::parse(&product.status)
@@ -449,13 +449,16 @@ pub fn plan(product: &Product, context: &Context, link: Option<&Link>) -> Result
     })
 }
 
+/// Why a record is skipped or in error.
+type NotPlanned = (Verdict, String);
+
 /// The mapped configurable options as options (a quantity; `yesno` one or none); the others
 /// kept as parameters, with the custom fields, so that nothing WHMCS knew is lost (the renewal
 /// price is WHMCS's, whatever they cost there).
 fn options_and_params(
     product: &Product,
     mapping: &Mapping,
-) -> Result<(Vec<OptionLine>, BTreeMap<String, String>), (Verdict, String)> {
+) -> Result<(Vec<OptionLine>, BTreeMap<String, String>), NotPlanned> {
     let mut options: Vec<OptionLine> = Vec::new();
     let mut params = BTreeMap::new();
     for field in &product.config_options {
@@ -503,7 +506,7 @@ fn slug(id: &str) -> String {
     id.trim().chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).take(40).collect()
 }
 
-fn check_params(params: &BTreeMap<String, String>) -> Result<(), (Verdict, String)> {
+fn check_params(params: &BTreeMap<String, String>) -> Result<(), NotPlanned> {
     use super::catalog::MAX_PARAMS;
     if params.len() > MAX_PARAMS {
         return Err((Verdict::Error, format!("{} parameters (at most {MAX_PARAMS} are kept)", params.len())));

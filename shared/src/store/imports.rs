@@ -17,7 +17,7 @@ const RECORDS_PER_WRITE: usize = 90;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Staged {
     Client(whmcs::Client),
-    Product(whmcs::Product),
+    Product(Box<whmcs::Product>),
 }
 
 impl Store {
@@ -120,7 +120,7 @@ impl Store {
                         let part = if c.details { 'D' } else { 'L' };
                         (keys::import_record(import, 'C', c.id, Some(part)), encode(c)?)
                     }
-                    Staged::Product(p) => (keys::import_record(import, 'S', p.id, None), encode(p)?),
+                    Staged::Product(p) => (keys::import_record(import, 'S', p.id, None), encode(p.as_ref())?),
                 };
                 item.extend(key.item());
                 let put = Put::builder()
@@ -366,6 +366,6 @@ fn read_import(mut item: Item) -> Result<Import, StoreError> {
 fn read_staged(kind: char, item: Item) -> Result<Staged, StoreError> {
     Ok(match kind {
         'C' => Staged::Client(decode(item)?),
-        _ => Staged::Product(decode(item)?),
+        _ => Staged::Product(Box::new(decode(item)?)),
     })
 }

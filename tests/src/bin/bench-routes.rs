@@ -34,6 +34,11 @@ const OVER_TARGET: &[(&str, usize, &str)] = &[
     ("POST /reconciliations/{id}/items/{item_id}/resolve", 3, "the item is read before its service (which it names) with the rules, then one transaction"),
     ("GET /tickets/{id}", 2, "a client's ticket hides its link to a deleted service (one read of that service, when the ticket links one)"),
     ("POST /tickets/{id}/messages", 3, "the answer, the ticket as its client reads it, hides its link to a deleted service (one read of that service, when the ticket links one)"),
+    ("POST /imports", 3, "a new import's mapping is checked against the catalog (its tariffs read, a page of 100) before it is written"),
+    ("PUT /imports/{id}/files/{name}", 6, "an upload reads its import, raises its files' version before and after staging the records (a transaction per 90 records) and keeps the file's description"),
+    ("GET /imports/{id}", 2, "an import is shown with its files (one Query of its partition)"),
+    ("GET /imports/{id}/preview", 12, "the first read after an upload works the preview out, a page of clients and of services at a time (each page: its staged records, what earlier imports made of them, and one transaction keeping its lines), then reads the lines for the page and the summary (O(records)); a read after that is 2 calls"),
+    ("POST /imports/{id}/apply", 16, "an apply reads the preview's lines, then writes each record in its own transaction with its link (O(records), a few seconds' worth before the answer, the job carrying on the rest)"),
 ];
 
 struct Bench {
@@ -184,6 +189,35 @@ impl Bench {
                     body = Some(json!({"action": "apply_billing"}));
                 }
             }
+            // An import of one client and one product of the fixture's client: staged (its
+            // details uploaded) for the upload, and previewed for the preview and the apply.
+            k if k.contains("/imports/{id}") => {
+                let provider = self.token("provider", "ops");
+                let (_, made) =
+                    self.send("POST", "/imports", &provider, sample("create-import").0.as_ref()).await;
+                let import = made["id"].as_str().expect("an import").to_owned();
+                let details = json!({"result": "success", "client": {"id": 1, "email": "b@example.com", "currency_code": "USD", "credit": "1.00"}});
+                let products = json!({"result": "success", "products": {"product": [{"id": 1, "clientid": 1, "pid": 1,
+                    "nextduedate": "2027-01-01", "billingcycle": "Monthly", "recurringamount": "5.00", "status": "Active"}]}});
+                self.send("PUT", &format!("/imports/{import}/files/details.json"), &provider, Some(&details))
+                    .await;
+                if !key.starts_with("PUT") {
+                    self.send(
+                        "PUT",
+                        &format!("/imports/{import}/files/products.json"),
+                        &provider,
+                        Some(&products),
+                    )
+                    .await;
+                }
+                if key.ends_with("/apply") {
+                    self.send("GET", &format!("/imports/{import}/preview"), &provider, None).await;
+                }
+                path = template.replace("{id}", &import).replace("{name}", "products.json");
+                if key.starts_with("PUT") {
+                    body = Some(products);
+                }
+            }
             "POST /cart/checkout" => {
                 let order = json!({"tariff_id": "vps-start", "period_months": 1, "params": {"os_template": "debian-12"}});
                 self.send("POST", "/services", &client, Some(&order)).await;
@@ -246,7 +280,7 @@ fn sample(function: &str) -> (Option<Value>, String) {
 }
 
 /// Routes the provider calls: its own, and a VPS's transfer to another node.
-const PROVIDER_ONLY: [&str; 19] = [
+const PROVIDER_ONLY: [&str; 25] = [
     "PUT /product-types/{type}",
     "POST /tariffs",
     "POST /services/{id}/activate",
@@ -266,6 +300,12 @@ const PROVIDER_ONLY: [&str; 19] = [
     "GET /reconciliations/{id}",
     "GET /reconciliations/{id}/items",
     "POST /reconciliations/{id}/items/{item_id}/resolve",
+    "POST /imports",
+    "GET /imports",
+    "GET /imports/{id}",
+    "PUT /imports/{id}/files/{name}",
+    "GET /imports/{id}/preview",
+    "POST /imports/{id}/apply",
 ];
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

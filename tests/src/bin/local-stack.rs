@@ -5,7 +5,7 @@
 //!   and seeds the demo catalog with each product type's panel under `PANEL_URL`. Prints
 //!   `OPERATIONS_QUEUE_URL=...` last. Running it again is fine.
 //! - `local-stack schedules`: fires each scheduled job (`auto-renewal`, `expiry-sweep`,
-//!   `abuse-sweep`, `operations-sweep`, `reminders`) every `SCHEDULE_INTERVAL_SECONDS` (default 60) through
+//!   `abuse-sweep`, `operations-sweep`, `reminders`, `carry-on-imports`) every `SCHEDULE_INTERVAL_SECONDS` (default 60) through
 //!   the invoke API with the sample scheduled event: the emulator stores schedules but never
 //!   fires them.
 //! - `local-stack bridge`: forever does what Lambda's event source mappings would (the emulator
@@ -115,7 +115,14 @@ async fn main() -> Result<(), Error> {
             let http = tests::http_client();
             loop {
                 tokio::time::sleep(Duration::from_secs(interval)).await;
-                for job in ["auto-renewal", "expiry-sweep", "abuse-sweep", "operations-sweep", "reminders"] {
+                for job in [
+                    "auto-renewal",
+                    "expiry-sweep",
+                    "abuse-sweep",
+                    "operations-sweep",
+                    "reminders",
+                    "carry-on-imports",
+                ] {
                     let url = format!(
                         "http://127.0.0.1:{}/2015-03-31/functions/{job}/invocations",
                         env("API_PORT", "9000")
