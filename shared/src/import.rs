@@ -38,6 +38,8 @@ const CLIENT_PAGE: u16 = 500;
 const SERVICE_PAGE: u16 = 200;
 /// Lines applied per step of the apply.
 const APPLY_STEP: usize = 50;
+/// The most one staged record may weigh (as JSON): 90 of them stay within a transaction's 4 MB.
+const MAX_RECORD_BYTES: usize = 32 * 1024;
 
 /// A new import of `source` with `mapping`, checked against the catalog.
 pub async fn create(app: &App, source: &str, mapping: Mapping, by: &str) -> Result<Import, ApiError> {
@@ -84,7 +86,7 @@ pub async fn upload(app: &App, import: &Import, name: &str, body: &[u8]) -> Resu
         return Err(ApiError::TooLarge(format!("a file is at most {} bytes", import::MAX_FILE_BYTES)));
     }
     if import.status != ImportStatus::Staged {
-        return Err(ApiError::Conflict("the import is applied: a newer export is a new import".into()));
+        return Err(applied());
     }
     let answer = whmcs::read_answer(body).map_err(|why| ApiError::Unprocessable(format!("{name}: {why}")))?;
     let records: Vec<Staged> = match &answer {
@@ -94,10 +96,18 @@ pub async fn upload(app: &App, import: &Import, name: &str, body: &[u8]) -> Resu
             products.iter().cloned().map(|p| Staged::Product(Box::new(p))).collect()
         }
     };
+    if let Some(whmcs_id) = records.iter().find(|r| r.weight() > MAX_RECORD_BYTES).map(Staged::whmcs_id) {
+        return Err(ApiError::Unprocessable(format!(
+            "{name}: record {whmcs_id} weighs more than {MAX_RECORD_BYTES} bytes"
+        )));
+    }
     // Raised before the records are written and again after: a preview read in between is of
     // a version that is then not the files'.
     touch(app, &import.id).await?;
-    app.store.stage_records(&import.id, &records).await?;
+    match app.store.stage_records(&import.id, &records).await {
+        Err(StoreError::ConditionFailed) => return Err(applied()),
+        other => other?,
+    }
     let file = ImportFile {
         name: name.to_owned(),
         kind: answer.kind().to_owned(),
@@ -113,11 +123,13 @@ pub async fn upload(app: &App, import: &Import, name: &str, body: &[u8]) -> Resu
 
 async fn touch(app: &App, id: &str) -> Result<(), ApiError> {
     match app.store.touch_import_files(id).await {
-        Err(StoreError::ConditionFailed) => {
-            Err(ApiError::Conflict("the import is applied: a newer export is a new import".into()))
-        }
+        Err(StoreError::ConditionFailed) => Err(applied()),
         other => Ok(other?),
     }
+}
+
+fn applied() -> ApiError {
+    ApiError::Conflict("the import is applied: a newer export is a new import".into())
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -154,6 +166,15 @@ async fn advance(app: &App, import: &mut Import, lines: Option<(u32, Vec<String>
 /// Carries the preview of the import's files as they are on, until it is done or `budget` is
 /// spent: the import as it then stands.
 pub async fn carry_on_preview(app: &App, id: &str, budget: Budget) -> Result<Import, ApiError> {
+    match preview_steps(app, id, budget).await {
+        // Carried on elsewhere meanwhile (the job, another reader): it goes on there; this
+        // answers the import as it stands.
+        Err(ApiError::Conflict(_)) => get(app, id).await,
+        other => other,
+    }
+}
+
+async fn preview_steps(app: &App, id: &str, budget: Budget) -> Result<Import, ApiError> {
     let mut import = get(app, id).await?;
     let mut cache: Option<(HashMap<TariffId, Tariff>, HashMap<u64, Line>)> = None;
     while !import.previewed() && import.status == ImportStatus::Staged && !budget.spent() {
@@ -227,7 +248,7 @@ async fn preview_services(
         .collect();
     let ids: Vec<u64> = products.iter().map(|p| p.id).collect();
     let links = app.store.import_links('S', &ids).await?;
-    let context = Context { mapping: &import.mapping, tariffs, clients };
+    let context = Context { mapping: &import.mapping, tariffs, clients, now: app.clock.now() };
     let lines: Vec<Line> = products.iter().map(|p| service_line(p, &context, links.get(&p.id))).collect();
     at.after = ids.last().copied().or(at.after);
     if !more {
@@ -303,10 +324,14 @@ pub async fn apply(
     by: &str,
     budget: Budget,
 ) -> Result<Import, ApiError> {
-    let mut import = carry_on_preview(app, id, budget).await?;
+    let mut import = get(app, id).await?;
     if import.status == ImportStatus::Staged {
+        // Only a preview done for the files as they are, which the provider could read: an
+        // apply never works one out itself.
         if !import.previewed() {
-            return Err(ApiError::Conflict("the preview is not done yet: read it, then apply".into()));
+            return Err(ApiError::Conflict(
+                "the files changed since the preview: read it again, then apply".into(),
+            ));
         }
         let (_, _, summary) = preview_page(app, &import, 0, 0, None).await?;
         if summary.errors() > 0 && !skip_errors {
@@ -315,6 +340,7 @@ pub async fn apply(
                 summary.errors()
             )));
         }
+        let read = import.version;
         import.status = ImportStatus::Applying;
         import.apply = Some(ApplyProgress {
             skip_errors,
@@ -327,13 +353,33 @@ pub async fn apply(
             failed: 0,
             failures: Vec::new(),
         });
-        advance(app, &mut import, None).await?;
+        match advance(app, &mut import, None).await {
+            // Started meanwhile by another call (or the files changed): as it now stands.
+            Err(ApiError::Conflict(_)) => {
+                import = get(app, id).await?;
+                if import.status == ImportStatus::Staged || import.version == read {
+                    return Err(ApiError::Conflict(
+                        "the import changed meanwhile: read its preview again".into(),
+                    ));
+                }
+            }
+            other => other?,
+        }
     }
     carry_on_apply(app, import, budget).await
 }
 
-/// Carries the apply on until it is done or `budget` is spent.
-async fn carry_on_apply(app: &App, mut import: Import, budget: Budget) -> Result<Import, ApiError> {
+/// Carries the apply on until it is done or `budget` is spent; carried on elsewhere meanwhile,
+/// the import as it stands.
+async fn carry_on_apply(app: &App, import: Import, budget: Budget) -> Result<Import, ApiError> {
+    let id = import.id.clone();
+    match apply_steps(app, import, budget).await {
+        Err(ApiError::Conflict(_)) => get(app, &id).await,
+        other => other,
+    }
+}
+
+async fn apply_steps(app: &App, mut import: Import, budget: Budget) -> Result<Import, ApiError> {
     let Some(preview) = import.preview.clone() else { return Ok(import) };
     let actor = Actor {
         id: import.apply.as_ref().map(|a| a.started_by.clone()).unwrap_or_default(),
@@ -387,7 +433,12 @@ async fn apply_lines(
     let links = app.store.import_links('S', &services).await?;
     let existing_ids: Vec<_> = links.values().filter_map(|l| l.service_id.clone()).collect();
     let existing = app.store.services_by_id(&existing_ids).await?;
-    let context = Context { mapping, tariffs, clients };
+    // A service is written only for a client brought in as its line says (by this import or an
+    // earlier one): one whose own write failed, or that another import brought in under
+    // another id meanwhile, keeps its services out.
+    let clients_of: Vec<u64> = products.values().map(|p| p.client_id).collect();
+    let client_links = app.store.import_links('C', &clients_of).await?;
+    let context = Context { mapping, tariffs, clients, now: writer.now };
     for line in lines {
         if !line.writes() {
             at.count(line.action);
@@ -397,6 +448,9 @@ async fn apply_lines(
             Record::Client => apply_client(app, line, writer).await,
             Record::Service => match products.get(&line.whmcs_id) {
                 None => Err("its record is gone".to_owned()),
+                Some(product) if !client_in(&client_links, clients, product.client_id) => {
+                    Err(format!("its client {} was not brought in as previewed", product.client_id))
+                }
                 Some(product) => {
                     let link = links.get(&line.whmcs_id);
                     let service = link.and_then(|l| l.service_id.as_ref()).and_then(|id| existing.get(id));
@@ -410,6 +464,12 @@ async fn apply_lines(
         }
     }
     Ok(())
+}
+
+/// Whether the WHMCS client `id` was brought in as its preview line says.
+fn client_in(links: &HashMap<u64, Link>, clients: &HashMap<u64, Line>, id: u64) -> bool {
+    let planned = clients.get(&id).and_then(|l| l.client_id.as_ref());
+    links.get(&id).is_some_and(|link| Some(&link.client_id) == planned)
 }
 
 /// A client's account, credited once with its imported balance, and its link; its WHMCS
@@ -443,7 +503,10 @@ async fn apply_client(app: &App, line: &Line, writer: &Writer<'_>) -> Result<Ver
                 let links = app.store.import_links('C', &[line.whmcs_id]).await.map_err(|e| e.to_string())?;
                 match links.get(&line.whmcs_id) {
                     // Written by this import already (a step done again), or by another meanwhile.
-                    Some(l) if l.import_id == writer.import_id => return Ok(Verdict::Create),
+                    Some(l) if l.import_id == writer.import_id => {
+                        set_address(app, writer.import_id, line).await;
+                        return Ok(Verdict::Create);
+                    }
                     Some(_) => {
                         return Err(
                             "imported meanwhile by another import: its balance is not credited again".into()

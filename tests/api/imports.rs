@@ -79,8 +79,10 @@ fn action_of(items: &BTreeMap<String, (String, String)>, key: &str) -> String {
     items.get(key).map(|(a, _)| a.clone()).unwrap_or_else(|| panic!("no {key} in {items:?}"))
 }
 
-/// Applies the import until it is done (the job carrying on what a request left).
+/// Applies the import until it is done (the job carrying on what a request left), its preview
+/// read first.
 async fn apply(stack: &Stack, import: &str, body: Value) -> Value {
+    preview(stack, import).await;
     let reply = stack.post(&format!("/imports/{import}/apply"), &stack.provider(), body).await;
     assert!(matches!(reply.status, 200 | 202), "{}: {}", reply.status, reply.body);
     for _ in 0..20 {
@@ -437,7 +439,13 @@ async fn imports_are_the_providers_bounded_and_checked() {
     // Applied: no more files.
     let (details, products) = export("0.00", json!({}));
     upload(&stack, &import, "details-1.json", &details).await.ok(200);
+    // Never applied unread: the preview must be done for the files as they are.
+    let unread = stack.post(&format!("/imports/{import}/apply"), &provider, json!({})).await;
+    assert!(unread.problem(409).contains("preview"), "{}", unread.body);
+    preview(&stack, &import).await;
     upload(&stack, &import, "products-0.json", &products).await.ok(200);
+    let changed = stack.post(&format!("/imports/{import}/apply"), &provider, json!({})).await;
+    assert!(changed.problem(409).contains("files changed"), "{}", changed.body);
     apply(&stack, &import, json!({})).await;
     assert_eq!(upload(&stack, &import, "late.json", &products).await.status, 409);
     let listed = stack.get("/imports", &provider).await.ok(200).clone();
@@ -467,4 +475,28 @@ async fn after_an_import_a_reconciliation_shows_what_the_panel_does_not_hold() {
         .map(|i| (i["service_id"].as_str().unwrap_or_default(), i["kind"].as_str().unwrap()))
         .collect();
     assert!(found.contains(&(id_of(&service).as_str(), "missing_on_panel")), "{found:?}");
+}
+
+#[tokio::test]
+async fn two_imports_of_one_client_under_two_ids_bring_it_in_once() {
+    let stack = Stack::new().await;
+    // Both staged and previewed first, each finding client 1 new.
+    let mut staged = Vec::new();
+    for prefix in ["first-", "second-"] {
+        let import = stage(&stack, small_mapping(prefix)).await;
+        let (details, products) = export("4.00", json!({}));
+        upload(&stack, &import, "details-1.json", &details).await.ok(200);
+        upload(&stack, &import, "products-0.json", &products).await.ok(200);
+        let (items, _) = preview(&stack, &import).await;
+        assert_eq!(action_of(&items, "client 1"), "create");
+        staged.push(import);
+    }
+    apply(&stack, &staged[0], json!({})).await;
+    // The second finds it brought in meanwhile: neither the client nor its service is written.
+    let second = apply(&stack, &staged[1], json!({})).await;
+    assert_eq!(second["apply"]["failed"], 2, "{second}");
+    assert!(services_of(&stack, "second-1").await.is_empty(), "no service split off to another client");
+    assert_eq!(stack.balance("second-1").await, 0);
+    assert_eq!(stack.ledger("first-1").await, [("imported_balance".to_owned(), 400)], "credited once");
+    assert_eq!(services_of(&stack, "first-1").await.len(), 1);
 }

@@ -7,7 +7,7 @@
 //! it updates what it made, never makes another, and never credits a client's balance again.
 
 use super::lifecycle::Hold;
-use super::paid_time::{list_lines, scaled_to, Holding, LineKind, PaidLine, Stretch};
+use super::paid_time::{list_lines, scaled_to, Holding, PaidLine, Stretch};
 use super::pricing::special_lines;
 use super::principal::Actor;
 use super::service::{resting_status, SpecialPrice};
@@ -18,6 +18,9 @@ use super::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+
+/// The most of a line's reason kept.
+pub const MAX_REASON_CHARS: usize = 300;
 
 /// The one source an import reads today.
 pub const SOURCE: &str = "whmcs";
@@ -36,6 +39,10 @@ pub struct Mapping {
     /// WHMCS server (`serverid`) to the product type whose panel it is.
     #[serde(default)]
     pub servers: BTreeMap<String, ProductType>,
+    /// The WHMCS custom fields (by id) kept as parameters, which the client reads: none unless
+    /// named (providers keep notes and secrets in custom fields).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customfields: Vec<String>,
     pub clients: ClientMapping,
     /// Currency code to its decimal digits (2 for USD).
     pub currencies: BTreeMap<String, u8>,
@@ -70,7 +77,10 @@ impl Mapping {
             return Err("products maps no WHMCS product".into());
         }
         let id_ok = |id: &str| !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit());
-        for id in self.products.keys().chain(self.configoptions.keys()).chain(self.servers.keys()) {
+        let listed = self.customfields.iter();
+        for id in
+            self.products.keys().chain(self.configoptions.keys()).chain(self.servers.keys()).chain(listed)
+        {
             if !id_ok(id) {
                 return Err(format!("`{id}` is not a WHMCS id"));
             }
@@ -79,6 +89,9 @@ impl Mapping {
             if !super::catalog::is_slug(option, super::catalog::MAX_PARAM_NAME_LEN) {
                 return Err(format!("`{option}` is not an option id"));
             }
+        }
+        if self.currencies.len() != 1 {
+            return Err("currencies names exactly one currency: the one the stack bills in".into());
         }
         for (code, digits) in &self.currencies {
             if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) || *digits > 4 {
@@ -184,7 +197,8 @@ impl Line {
             record,
             whmcs_id,
             action,
-            reason,
+            // WHMCS's own words in it are bounded: a chunk of lines stays well inside an item.
+            reason: reason.map(|r| r.chars().take(MAX_REASON_CHARS).collect()),
             client_id: None,
             digits: None,
             balance: None,
@@ -285,6 +299,11 @@ pub struct Plan {
     pub standing: Standing,
     /// What a pending order costs (`firstpaymentamount`).
     pub order_price: u64,
+    /// `firstpaymentamount` (what the first period was paid), and when it was registered.
+    pub first_payment: Option<u64>,
+    pub registered: Option<Timestamp>,
+    /// The day of the month of `nextduedate` as WHMCS writes it: the renewals' anchor.
+    pub due_day: u8,
 }
 
 impl Plan {
@@ -311,6 +330,8 @@ pub struct Context<'a> {
     pub tariffs: &'a HashMap<TariffId, Tariff>,
     /// The clients' lines, by WHMCS id.
     pub clients: &'a HashMap<u64, Line>,
+    /// Now: a due date already past is said in the preview (the expiry sweep acts on it).
+    pub now: Timestamp,
 }
 
 /// A service's line: `product` planned by `context`, against what an earlier import made of it
@@ -319,12 +340,15 @@ pub fn service_line(product: &Product, context: &Context, link: Option<&Link>) -
     match plan(product, context, link) {
         Ok(plan) => {
             let action = if link.is_some() { Verdict::Update } else { Verdict::Create };
+            let overdue = plan.expires_at.filter(|due| *due <= context.now).map(|due| {
+                format!("overdue since {}: the expiry sweep suspends it unless it is renewed", due.day())
+            });
             Line {
                 client_id: Some(plan.client_id.clone()),
                 tariff_id: Some(plan.tariff.id.clone()),
                 renewal_price: Some(plan.renewal_price),
                 list_price: Some(plan.list_price()),
-                ..Line::of(Record::Service, product.id, action, None)
+                ..Line::of(Record::Service, product.id, action, overdue)
             }
         }
         Err((action, why)) => Line::of(Record::Service, product.id, action, Some(why)),
@@ -337,21 +361,23 @@ pub fn plan(product: &Product, context: &Context, link: Option<&Link>) -> Result
     let skip = |why: String| (Verdict::Skip, why);
     let status = ProductStatus::parse(&product.status)
         .ok_or_else(|| error(format!("status `{}` is not one WHMCS gives", product.status)))?;
-    let before = link
-        .and_then(|l| l.service_id.as_ref())
-        .map(|id| format!(" (imported before as {id}: left as it is)"));
-    let before = before.unwrap_or_default();
+    // Gone in WHMCS but imported before: an error, for the provider to delete it here (an
+    // import calls no panel), never passed over while it renews.
+    let gone = |what: String| match link.and_then(|l| l.service_id.as_ref()) {
+        Some(id) => error(format!("{what} in WHMCS, imported before as {id}: delete it here")),
+        None => skip(what),
+    };
     match status {
         ProductStatus::Terminated
         | ProductStatus::Cancelled
         | ProductStatus::Fraud
-        | ProductStatus::Completed => return Err(skip(format!("{}{before}", product.status.trim()))),
+        | ProductStatus::Completed => return Err(gone(product.status.trim().to_owned())),
         _ => {}
     }
     let cycle = Cycle::parse(&product.billing_cycle)
         .ok_or_else(|| error(format!("billing cycle `{}` has no mapping", product.billing_cycle)))?;
     let months = match cycle {
-        Cycle::OneTime => return Err(skip(format!("a one-time product{before}"))),
+        Cycle::OneTime => return Err(gone("a one-time product".into())),
         Cycle::Free => 1,
         Cycle::Months(m) => m,
     };
@@ -396,11 +422,13 @@ pub fn plan(product: &Product, context: &Context, link: Option<&Link>) -> Result
     let max = super::amount::MAX_AMOUNT;
     let recurring = whmcs::minor_units(&product.recurring_amount, digits, max)
         .ok_or_else(|| error(format!("recurringamount `{}` does not parse", product.recurring_amount)))?;
+    // A free account is never renewed: it never lapses, whatever date WHMCS shows.
     let expires_at = match whmcs::midnight(&product.next_due_date, context.mapping.zone()) {
+        _ if cycle == Cycle::Free => None,
         Some(due) => Some(due),
-        None if cycle == Cycle::Free => None,
         None => return Err(error(format!("due date missing (`{}`)", product.next_due_date))),
     };
+    let due_day = product.next_due_date.trim().get(8..10).and_then(|d| d.parse().ok()).unwrap_or(1);
     let (options, mut params) = options_and_params(product, context.mapping)?;
     for (name, value) in [
         ("domain", &product.domain),
@@ -432,6 +460,7 @@ pub fn plan(product: &Product, context: &Context, link: Option<&Link>) -> Result
         }
         _ => 0,
     };
+    let first_payment = whmcs::minor_units(&product.first_payment_amount, digits, max);
     Ok(Plan {
         whmcs_id: product.id,
         whmcs_client_id: product.client_id,
@@ -446,6 +475,9 @@ pub fn plan(product: &Product, context: &Context, link: Option<&Link>) -> Result
         free: cycle == Cycle::Free,
         standing,
         order_price,
+        first_payment,
+        registered: whmcs::midnight(&product.regdate, context.mapping.zone()),
+        due_day,
     })
 }
 
@@ -491,7 +523,8 @@ fn options_and_params(
         options.push(OptionLine { id: option.clone(), quantity });
     }
     for field in &product.custom_fields {
-        if !field.value.trim().is_empty() {
+        let listed = mapping.customfields.iter().any(|id| id == field.id.trim());
+        if listed && !field.value.trim().is_empty() {
             params.insert(
                 format!("customfield_{}", slug(&field.id)),
                 format!("{}: {}", field.name.trim(), field.value.trim()),
@@ -550,7 +583,7 @@ impl Plan {
                 service.status = resting_status(&service.holds);
                 if let Some(due) = self.expires_at {
                     service.expires_at = Some(due);
-                    service.anchor_day = Some(due.day_of_month());
+                    service.anchor_day = Some(self.due_day);
                     service.paid_time = vec![self.stretch(None, due)];
                 }
             }
@@ -583,12 +616,35 @@ impl Plan {
         {
             return Err("an operation is under way here: import it again once it ends".into());
         }
+        // Lapsed here (suspended for non-payment, on a grace, owing time) or to be deleted: what
+        // billing does about it here is not overwritten by an export.
+        let lapsed = existing.holds.contains(&Hold::NonPayment)
+            || existing.grace.is_some()
+            || existing.delete_at.is_some()
+            || existing.paid_time.iter().any(|s| s.kind == super::paid_time::StretchKind::Owed);
+        if lapsed {
+            return Err("lapsed or to be deleted here: settle it here, then import it again".into());
+        }
+        let at_rest = matches!(
+            existing.status,
+            Status::Active | Status::Suspended | Status::SuspendedByAdmin | Status::SuspendedAbuse
+        );
+        let in_cart = existing.status == Status::Ordered && !existing.paid;
+        if !at_rest && !in_cart {
+            return Err(format!("{} here: an import does not change that", existing.status.as_str()));
+        }
         let mut next = existing.clone();
         next.version += 1;
         next.options = self.options.clone();
         next.params = self.params.clone();
         next.period_months = self.months;
         self.price(&mut next);
+        if self.free {
+            next.auto_renew.enabled = false;
+        } else if existing.renewal_price == 0 && existing.special_price {
+            // A free account no longer: renewed as WHMCS renews it.
+            next.auto_renew.enabled = true;
+        }
         match (&self.standing, existing.status) {
             (Standing::Pending, Status::Ordered) => {
                 next.order_price = self.order_price;
@@ -636,34 +692,40 @@ impl Plan {
         let covered = super::paid_time::covered_until(&service.paid_time);
         service.paid_time.push(self.stretch(covered, due));
         service.expires_at = Some(due);
-        service.anchor_day = Some(due.day_of_month());
+        service.anchor_day = Some(self.due_day);
     }
 
     /// The imported stretch ending at `due`: one period, or from `from` when the record ends
     /// later than a period before `due` (its price that share of the period's).
     fn stretch(&self, from: Option<Timestamp>, due: Timestamp) -> Stretch {
         let months = self.months;
-        let period_start = due.minus_months_on_day(u32::from(months), due.day_of_month());
+        let period_start = due.minus_months_on_day(u32::from(months), self.due_day);
         let start = from.map_or(period_start, |f| f.max(period_start).min(due));
+        // What the period was paid: the first payment when the service was registered within
+        // it (a first period is often sold at another price), else the renewal price.
+        let first_period = from.is_none() && self.registered.is_some_and(|r| r >= period_start);
+        let paid = match self.first_payment {
+            Some(first) if first_period => scaled_to(&self.renewal_lines(), first),
+            _ => self.renewal_lines(),
+        };
         let period = period_start.seconds_until(due).max(1);
         let share = |amount: u64| {
             (u128::from(amount) * start.seconds_until(due).max(0) as u128 / period as u128) as u64
         };
         let lines: Vec<PaidLine> =
-            self.renewal_lines().into_iter().map(|l| PaidLine { amount: share(l.amount), ..l }).collect();
-        debug_assert!(lines.iter().all(|l| matches!(l.kind, LineKind::Tariff | LineKind::Option)));
-        Stretch {
-            imported: true,
-            ..super::paid_time::bought(
-                start,
-                due,
-                months,
-                u32::from(months),
-                &self.tariff.id,
-                &self.options,
-                lines,
-            )
-        }
+            paid.into_iter().map(|l| PaidLine { amount: share(l.amount), ..l }).collect();
+        let bought = super::paid_time::bought(
+            start,
+            due,
+            months,
+            u32::from(months),
+            &self.tariff.id,
+            &self.options,
+            lines,
+        );
+        // Its price is a whole period's, spread over the period's days (not its own).
+        let span_days = super::amount::days_started(period_start, due).max(1) as u32;
+        Stretch { imported: true, span_days, ..bought }
     }
 
     fn entry(&self, service: &Service, before: Option<Status>, result: &str, by: &Writer) -> HistoryEntry {
@@ -895,8 +957,9 @@ mod tests {
             "products": {"1": "vps-start"},
             "configoptions": {"4": "ip"},
             "servers": {"2": "vps"},
+            "customfields": ["9"],
             "clients": {"prefix": "whmcs-"},
-            "currencies": {"USD": 2, "JPY": 0},
+            "currencies": {"USD": 2},
         }))
         .unwrap()
     }
@@ -951,11 +1014,16 @@ mod tests {
     }
 
     fn line_of(p: &Product, w: &World, link: Option<&Link>) -> Line {
-        service_line(p, &Context { mapping: &w.mapping, tariffs: &w.tariffs, clients: &w.clients }, link)
+        service_line(
+            p,
+            &Context { mapping: &w.mapping, tariffs: &w.tariffs, clients: &w.clients, now: now() },
+            link,
+        )
     }
 
     fn plan_of(p: &Product, w: &World) -> Plan {
-        plan(p, &Context { mapping: &w.mapping, tariffs: &w.tariffs, clients: &w.clients }, None).unwrap()
+        plan(p, &Context { mapping: &w.mapping, tariffs: &w.tariffs, clients: &w.clients, now: now() }, None)
+            .unwrap()
     }
 
     fn writer(actor: &Actor) -> Writer<'_> {
@@ -974,7 +1042,8 @@ mod tests {
             (line.action, line.balance, line.client_id.as_ref().map(|c| c.as_str())),
             (Verdict::Create, Some(1250), Some("whmcs-3"))
         );
-        let yen = client_line(4, &[client(4, "JPY", "1500")], &m, None);
+        let yen_mapping = Mapping { currencies: BTreeMap::from([("JPY".into(), 0)]), ..mapping() };
+        let yen = client_line(4, &[client(4, "JPY", "1500")], &yen_mapping, None);
         assert_eq!(yen.balance, Some(1500), "JPY has no minor unit");
         let link = Link {
             client_id: ClientId::parse("whmcs-3").unwrap(),
@@ -1214,9 +1283,13 @@ mod tests {
         assert!(bad(|m| {
             m.currencies.insert("usd".into(), 2);
         }));
-        assert!(bad(|m| {
-            m.currencies.insert("EUR".into(), 9);
-        }));
+        assert!(bad(|m| m.currencies = BTreeMap::from([("EUR".into(), 9)])));
+        assert!(
+            bad(|m| {
+                m.currencies.insert("EUR".into(), 2);
+            }),
+            "one currency: balances hold none"
+        );
         assert!(bad(|m| m.zone = Some("Europe/Moscow".into())));
         assert!(bad(|m| {
             m.configoptions.insert("4".into(), "Not A Slug".into());
@@ -1225,5 +1298,80 @@ mod tests {
             "products": {}, "clients": {"prefix": "x", "table": {}}, "currencies": {}
         }));
         assert!(exact.is_err(), "one way of mapping clients");
+    }
+    #[test]
+    fn a_first_period_is_recorded_at_what_was_paid_for_it_over_the_whole_period() {
+        let w = world();
+        let actor = provider();
+        // Registered within the current period at a first price of 30.00; renews at 90.00.
+        let p = product(|p| {
+            p.regdate = "2026-03-01".into();
+            p.first_payment_amount = "30.00".into();
+        });
+        let (service, _) = plan_of(&p, &w).create(service_id(70, &p.regdate, "imp"), &writer(&actor));
+        let stretch = &service.paid_time[0];
+        assert_eq!(stretch.amount(), 3000, "credited from what was paid, never the renewal price");
+        assert_eq!(stretch.span_days, 365, "a whole period's price over the period's days");
+        // Registered before the period: it was renewed at the recurring amount.
+        let (renewed, _) = plan_of(&product(|_| {}), &w).create(service_id(70, "", "imp"), &writer(&actor));
+        assert_eq!(renewed.paid_time[0].amount(), 9000);
+        // An extension by a month is priced as its share of its period, over the period's days.
+        let newer = plan_of(&product(|p| p.next_due_date = "2027-02-10".into()), &w);
+        let (next, _) = newer.update(&renewed, &writer(&actor)).unwrap();
+        let added = &next.paid_time[1];
+        assert_eq!(
+            (added.from, added.to),
+            (renewed.expires_at.unwrap(), Timestamp::parse("2027-02-10T00:00:00Z").unwrap())
+        );
+        // 31 days of 2026-02-10..2027-02-10 (365 days) of 9000: 764.38, rounded down.
+        assert_eq!(added.amount(), 764);
+        assert_eq!(added.span_days, 365);
+    }
+
+    #[test]
+    fn what_billing_does_here_is_not_overwritten_by_an_export() {
+        let w = world();
+        let actor = provider();
+        let (service, _) = plan_of(&product(|_| {}), &w).create(service_id(70, "", "imp"), &writer(&actor));
+        let newer = plan_of(&product(|p| p.next_due_date = "2027-02-10".into()), &w);
+        let mut lapsed = service.clone();
+        lapsed.holds = vec![Hold::NonPayment];
+        assert!(newer.update(&lapsed, &writer(&actor)).unwrap_err().contains("lapsed"));
+        let mut leaving = service.clone();
+        leaving.delete_at = Some(now());
+        assert!(newer.update(&leaving, &writer(&actor)).is_err());
+        let mut waiting = service.clone();
+        waiting.status = Status::NotAvailable;
+        assert!(newer.update(&waiting, &writer(&actor)).is_err());
+        // Gone in WHMCS after it was imported: an error to act on, not a skip.
+        let link = Link {
+            client_id: ClientId::parse("whmcs-3").unwrap(),
+            service_id: Some(service.id.clone()),
+            import_id: "old".into(),
+            balance: 0,
+        };
+        let gone = line_of(&product(|p| p.status = "Terminated".into()), &w, Some(&link));
+        assert_eq!(gone.action, Verdict::Error, "{gone:?}");
+        assert!(gone.reason.unwrap().contains("delete it here"));
+        // A due date already past is said.
+        let overdue = line_of(&product(|p| p.next_due_date = "2026-11-20".into()), &w, None);
+        assert_eq!(overdue.action, Verdict::Create);
+        assert!(overdue.reason.unwrap().contains("overdue since 2026-11-20"));
+        // A free account never lapses, whatever date WHMCS shows; its custom fields are kept
+        // only when the mapping names them.
+        let free = plan_of(
+            &product(|p| {
+                p.billing_cycle = "Free Account".into();
+                p.custom_fields = vec![whmcs::Field {
+                    id: "8".into(),
+                    name: "Root password".into(),
+                    kind: String::new(),
+                    value: "hunter2".into(),
+                }];
+            }),
+            &w,
+        );
+        assert_eq!(free.expires_at, None);
+        assert!(!free.params.values().any(|v| v.contains("hunter2")), "a custom field not named stays out");
     }
 }

@@ -20,6 +20,24 @@ pub enum Staged {
     Product(Box<whmcs::Product>),
 }
 
+impl Staged {
+    /// What it weighs as JSON.
+    pub fn weight(&self) -> usize {
+        let bytes = match self {
+            Staged::Client(c) => serde_json::to_vec(c),
+            Staged::Product(p) => serde_json::to_vec(p),
+        };
+        bytes.map_or(usize::MAX, |b| b.len())
+    }
+
+    pub fn whmcs_id(&self) -> u64 {
+        match self {
+            Staged::Client(c) => c.id,
+            Staged::Product(p) => p.id,
+        }
+    }
+}
+
 impl Store {
     /// A new import (its id unused).
     pub async fn put_import(&self, import: &Import) -> Result<(), StoreError> {
@@ -110,10 +128,20 @@ impl Store {
     }
 
     /// Stages `records` of an import (a record staged before under the same WHMCS id is
-    /// replaced), in transactions of `RECORDS_PER_WRITE`.
+    /// replaced), in transactions of `RECORDS_PER_WRITE`, each only while the import is staged
+    /// (`ConditionFailed` once it is being applied: nothing more reaches it).
     pub async fn stage_records(&self, import: &str, records: &[Staged]) -> Result<(), StoreError> {
         for chunk in records.chunks(RECORDS_PER_WRITE) {
             let mut batch = self.batch();
+            let staged = aws_sdk_dynamodb::types::ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(keys::import(import).item()))
+                .condition_expression("#status = :staged")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":staged", s("staged"))
+                .build()
+                .map_err(StoreError::backend)?;
+            batch.push(TransactWriteItem::builder().condition_check(staged).build());
             for record in chunk {
                 let (key, mut item) = match record {
                     Staged::Client(c) => {
@@ -214,6 +242,10 @@ impl Store {
     /// What earlier imports made of the records of a kind (`C` or `S`) at `ids`.
     pub async fn import_links(&self, kind: char, ids: &[u64]) -> Result<HashMap<u64, Link>, StoreError> {
         let mut found = HashMap::new();
+        // A BatchGetItem refuses the same key twice.
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
         for chunk in ids.chunks(100) {
             let wanted: Vec<keys::Key> = chunk.iter().map(|id| keys::import_link(kind, *id)).collect();
             for (id, item) in chunk.iter().zip(self.get_many(&wanted).await?) {
