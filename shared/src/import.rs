@@ -496,7 +496,7 @@ async fn apply_client(app: &App, line: &Line, writer: &Writer<'_>) -> Result<Ver
         }
         match app.store.import_client(line.whmcs_id, &account, &entries, &link).await {
             Ok(()) => {
-                set_address(app, writer.import_id, line).await;
+                set_address(app, line).await;
                 return Ok(Verdict::Create);
             }
             Err(StoreError::ConditionFailed) => {
@@ -504,7 +504,7 @@ async fn apply_client(app: &App, line: &Line, writer: &Writer<'_>) -> Result<Ver
                 match links.get(&line.whmcs_id) {
                     // Written by this import already (a step done again), or by another meanwhile.
                     Some(l) if l.import_id == writer.import_id => {
-                        set_address(app, writer.import_id, line).await;
+                        set_address(app, line).await;
                         return Ok(Verdict::Create);
                     }
                     Some(_) => {
@@ -522,25 +522,14 @@ async fn apply_client(app: &App, line: &Line, writer: &Writer<'_>) -> Result<Ver
     Err("its account kept changing: import it again".into())
 }
 
-/// The client's WHMCS e-mail as its notification address, where it has none and it is one.
-async fn set_address(app: &App, import_id: &str, line: &Line) {
-    let Some(client_id) = &line.client_id else { return };
-    let Ok(Some(Staged::Client(details))) = staged_details(app, import_id, line.whmcs_id).await else {
-        return;
-    };
-    let email = details.email.trim();
-    if !crate::domain::notification::is_email(email) {
-        return;
-    }
+/// The client's WHMCS e-mail (kept on its line when it is an address) as its notification
+/// address, where it has none.
+async fn set_address(app: &App, line: &Line) {
+    let (Some(client_id), Some(email)) = (&line.client_id, &line.email) else { return };
     match app.store.set_address_if_none(client_id, email).await {
         Ok(()) | Err(StoreError::ConditionFailed) => {}
         Err(e) => tracing::warn!(client = %client_id, error = %e, "an imported client's address was not set"),
     }
-}
-
-async fn staged_details(app: &App, import_id: &str, whmcs_id: u64) -> Result<Option<Staged>, StoreError> {
-    let (page, _) = app.store.staged_page(import_id, 'C', whmcs_id.checked_sub(1), 2).await?;
-    Ok(page.into_iter().find(|s| matches!(s, Staged::Client(c) if c.id == whmcs_id && c.details)))
 }
 
 /// A service made, or brought to its record when an earlier import made it.

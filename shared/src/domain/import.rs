@@ -182,6 +182,10 @@ pub struct Line {
     pub digits: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance: Option<u64>,
+    /// A client's WHMCS e-mail, when it is an address (its notification address, where it has
+    /// none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// A service's: its tariff, its renewal price and the tariff's list price for its period.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tariff_id: Option<TariffId>,
@@ -202,6 +206,7 @@ impl Line {
             client_id: None,
             digits: None,
             balance: None,
+            email: None,
             tariff_id: None,
             renewal_price: None,
             list_price: None,
@@ -267,6 +272,7 @@ pub fn client_line(id: u64, answers: &[whmcs::Client], mapping: &Mapping, link: 
         client_id: Some(client_id),
         digits: Some(digits),
         balance: Some(balance),
+        email: Some(details.email.trim().to_owned()).filter(|e| super::notification::is_email(e)),
         ..Line::of(Record::Client, id, action, reason)
     }
 }
