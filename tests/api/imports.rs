@@ -434,6 +434,11 @@ async fn imports_are_the_providers_bounded_and_checked() {
     assert!(upload(&stack, &import, "e.json", &error).await.problem(422).contains("Authentication Failed"));
     assert_eq!(upload(&stack, &import, "e.json", "not json").await.status, 422);
     assert_eq!(upload(&stack, &import, "a%2Fb", "{}").await.status, 400);
+    let heavy: Vec<Value> = (0..10)
+        .map(|n| json!({"id": n, "option": "x", "type": "dropdown", "value": "v".repeat(4000)}))
+        .collect();
+    let (_, heavy) = export("0.00", json!({"configoptions": {"configoption": heavy}}));
+    assert!(upload(&stack, &import, "heavy.json", &heavy).await.problem(422).contains("weighs more than"));
     let files = stack.get(&format!("/imports/{import}"), &provider).await.ok(200).clone();
     assert_eq!(files["files"], json!([]), "nothing staged from what was refused");
     // Applied: no more files.

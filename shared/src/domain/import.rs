@@ -1380,4 +1380,26 @@ mod tests {
         assert_eq!(free.expires_at, None);
         assert!(!free.params.values().any(|v| v.contains("hunter2")), "a custom field not named stays out");
     }
+    #[test]
+    fn a_cycle_to_or_from_free_turns_auto_renewal_with_it_and_a_zone_keeps_whmcs_day() {
+        let w = world();
+        let actor = provider();
+        let free = |p: &mut Product| {
+            p.billing_cycle = "Free Account".into();
+            p.recurring_amount = "0.00".into();
+        };
+        let (was_free, _) = plan_of(&product(free), &w).create(service_id(70, "", "imp"), &writer(&actor));
+        assert!(!was_free.auto_renew.enabled);
+        let (paid_now, _) = plan_of(&product(|_| {}), &w).update(&was_free, &writer(&actor)).unwrap();
+        assert!(paid_now.auto_renew.enabled, "renewed as WHMCS renews it");
+        let (free_again, _) = plan_of(&product(free), &w).update(&paid_now, &writer(&actor)).unwrap();
+        assert!(!free_again.auto_renew.enabled && free_again.renewal_price == 0);
+        // Midnight at +03:00 is 21:00 UTC the day before: renewals still fall on WHMCS's day.
+        let mut east = world();
+        east.mapping.zone = Some("+03:00".into());
+        let p = product(|p| p.next_due_date = "2027-03-01".into());
+        let (service, _) = plan_of(&p, &east).create(service_id(70, "", "imp"), &writer(&actor));
+        assert_eq!(service.expires_at, Timestamp::parse("2027-02-28T21:00:00Z"));
+        assert_eq!(service.anchor_day, Some(1));
+    }
 }
