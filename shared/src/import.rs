@@ -113,7 +113,7 @@ pub async fn upload(app: &App, import: &Import, name: &str, body: &[u8]) -> Resu
         kind: answer.kind().to_owned(),
         records: answer.records() as u64,
         bytes: body.len() as u64,
-        sha256: sha256_hex(body),
+        sha256: crate::domain::ids::sha256_hex(body),
         uploaded_at: app.clock.now(),
     };
     app.store.put_import_file(&import.id, &file).await?;
@@ -130,11 +130,6 @@ async fn touch(app: &App, id: &str) -> Result<(), ApiError> {
 
 fn applied() -> ApiError {
     ApiError::Conflict("the import is applied: a newer export is a new import".into())
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Every tariff, by id.
@@ -205,7 +200,7 @@ async fn preview_steps(app: &App, id: &str, budget: Budget) -> Result<Import, Ap
     Ok(import)
 }
 
-async fn preview_clients(app: &App, import: &mut Import, mut at: PreviewProgress) -> Result<(), ApiError> {
+async fn preview_clients(app: &App, import: &mut Import, at: PreviewProgress) -> Result<(), ApiError> {
     let (staged, more) = app.store.staged_page(&import.id, 'C', at.after, CLIENT_PAGE).await?;
     let mut by_id: Vec<(u64, Vec<whmcs::Client>)> = Vec::new();
     for record in staged {
@@ -223,18 +218,13 @@ async fn preview_clients(app: &App, import: &mut Import, mut at: PreviewProgress
     let links = app.store.import_links('C', &ids).await?;
     let lines: Vec<Line> =
         by_id.iter().map(|(id, answers)| client_line(*id, answers, &import.mapping, links.get(id))).collect();
-    at.after = ids.last().copied().or(at.after);
-    if !more {
-        at.phase = PreviewPhase::Services;
-        at.after = None;
-    }
-    page_done(app, import, at, lines, Record::Client).await
+    page_done(app, import, at, lines, more).await
 }
 
 async fn preview_services(
     app: &App,
     import: &mut Import,
-    mut at: PreviewProgress,
+    at: PreviewProgress,
     tariffs: &HashMap<TariffId, Tariff>,
     clients: &HashMap<u64, Line>,
 ) -> Result<(), ApiError> {
@@ -250,28 +240,30 @@ async fn preview_services(
     let links = app.store.import_links('S', &ids).await?;
     let context = Context { mapping: &import.mapping, tariffs, clients, now: app.clock.now() };
     let lines: Vec<Line> = products.iter().map(|p| service_line(p, &context, links.get(&p.id))).collect();
-    at.after = ids.last().copied().or(at.after);
-    if !more {
-        at.phase = PreviewPhase::Done;
-        at.after = None;
-    }
-    page_done(app, import, at, lines, Record::Service).await
+    page_done(app, import, at, lines, more).await
 }
 
-/// A page's lines kept as the next chunk, with the preview moved on to `at`.
+/// A page's lines (one a record, in WHMCS id order) kept as the next chunk, with the preview
+/// moved on past them, or to the next phase after the phase's last page (no `more`).
 async fn page_done(
     app: &App,
     import: &mut Import,
     mut at: PreviewProgress,
     lines: Vec<Line>,
-    record: Record,
+    more: bool,
 ) -> Result<(), ApiError> {
+    let phase = at.phase;
+    at.after = lines.last().map(|l| l.whmcs_id).or(at.after);
+    if !more {
+        at.phase = if phase == PreviewPhase::Clients { PreviewPhase::Services } else { PreviewPhase::Done };
+        at.after = None;
+    }
     let chunk = if lines.is_empty() {
         None
     } else {
         let n = at.chunks;
         at.chunks += 1;
-        if record == Record::Client {
+        if phase == PreviewPhase::Clients {
             at.client_chunks += 1;
         }
         at.lines += lines.len() as u64;

@@ -30,13 +30,7 @@ fn one_month() -> u16 {
 /// The id the service adopted from `item` gets: the same for every attempt (the panel's link
 /// and the write may be tried again), a ULID of the item's finding time and its ids' hash.
 pub fn adopted_id(item: &DriftItem) -> ServiceId {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(format!("{}/{}", item.run_id, item.id).as_bytes());
-    let mut random = [0u8; 16];
-    random[6..].copy_from_slice(&digest[..10]);
-    let millis = u64::try_from(item.found_at.unix_millis()).unwrap_or(0);
-    let ulid = ulid::Ulid::from_parts(millis, u128::from_be_bytes(random));
-    ServiceId::parse(&ulid.to_string()).expect("a ULID")
+    ServiceId::derived(Some(item.found_at), &format!("{}/{}", item.run_id, item.id))
 }
 
 /// The service `item`'s account becomes, on `tariff`, with its history entry (`adoption`).

@@ -60,6 +60,12 @@ pub fn parse_id(raw: &str) -> Option<String> {
     ulid::Ulid::from_string(raw).ok().map(|u| u.to_string())
 }
 
+/// `bytes`' SHA-256 in lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Longest principal or client id accepted.
 pub const MAX_CLIENT_ID_LEN: usize = 128;
 /// Longest tariff id accepted.
@@ -68,6 +74,18 @@ pub const MAX_TARIFF_ID_LEN: usize = 64;
 impl ServiceId {
     pub fn generate() -> Self {
         Self(next_ulid().to_string())
+    }
+
+    /// The id of a service made from something that has a name of its own (an adopted panel
+    /// account, an imported record): the same for every attempt to make it, a ULID of `at`
+    /// (lists sort it among the services of its time) and of `name`'s hash.
+    pub fn derived(at: Option<super::Timestamp>, name: &str) -> Self {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(name.as_bytes());
+        let mut random = [0u8; 16];
+        random[6..].copy_from_slice(&digest[..10]);
+        let millis = at.map_or(0, |t| u64::try_from(t.unix_millis()).unwrap_or(0));
+        Self(ulid::Ulid::from_parts(millis, u128::from_be_bytes(random)).to_string())
     }
 
     /// Parses an id from a path or cursor: only a well-formed ULID names a service.

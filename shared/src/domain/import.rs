@@ -817,13 +817,7 @@ impl Summary {
 /// (so lists sort it among the services of its time) and a hash of the record, the same for
 /// every attempt of one import.
 pub fn service_id(whmcs_id: u64, regdate: &str, import_id: &str) -> ServiceId {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(format!("{SOURCE}/{import_id}/{whmcs_id}").as_bytes());
-    let mut random = [0u8; 16];
-    random[6..].copy_from_slice(&digest[..10]);
-    let millis = whmcs::midnight(regdate, "Z").map_or(0, |t| u64::try_from(t.unix_millis()).unwrap_or(0));
-    let ulid = ulid::Ulid::from_parts(millis, u128::from_be_bytes(random));
-    ServiceId::parse(&ulid.to_string()).expect("a ULID")
+    ServiceId::derived(whmcs::midnight(regdate, "Z"), &format!("{SOURCE}/{import_id}/{whmcs_id}"))
 }
 
 /// Where an import stands.

@@ -203,7 +203,7 @@ impl Settings {
             Some(email) if by == SetBy::Client && self.email.as_deref() != Some(email.as_str()) => {
                 let pending = PendingAddress {
                     email: email.clone(),
-                    code_sha256: sha256_hex(code),
+                    code_sha256: super::ids::sha256_hex(code.as_bytes()),
                     until: now.plus_seconds(CONFIRMATION_SECONDS),
                 };
                 (Settings { email: self.email.clone(), muted, pending: Some(pending) }, Some(email))
@@ -216,18 +216,16 @@ impl Settings {
     /// waits, the code is not its code, or it came too late.
     pub fn confirm(&self, code: &str, now: Timestamp) -> Option<Settings> {
         let pending = self.pending.as_ref()?;
-        let matches = constant_time_eq(pending.code_sha256.as_bytes(), sha256_hex(code.trim()).as_bytes());
+        let matches = constant_time_eq(
+            pending.code_sha256.as_bytes(),
+            super::ids::sha256_hex(code.trim().as_bytes()).as_bytes(),
+        );
         (matches && now < pending.until).then(|| Settings {
             email: Some(pending.email.clone()),
             muted: self.muted.clone(),
             pending: None,
         })
     }
-}
-
-fn sha256_hex(text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

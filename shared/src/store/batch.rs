@@ -11,6 +11,15 @@ use crate::domain::ticket::Ticket;
 use crate::domain::{HistoryEntry, Service};
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 
+/// The attribute a chunk of lines keeps them in.
+const LINES: &str = "lines";
+
+/// Every line of chunks `Batch::lines` wrote, in the items' order.
+pub(super) fn lines_in(items: &[Item]) -> Vec<String> {
+    let lists = items.iter().filter_map(|item| item.get(LINES).and_then(|l| l.as_l().ok()));
+    lists.flat_map(|list| list.iter().filter_map(|v| v.as_s().ok().cloned())).collect()
+}
+
 /// DynamoDB's limit on the items of one transaction.
 pub const MAX_ITEMS: usize = 100;
 
@@ -40,7 +49,7 @@ pub struct Batch {
 
 impl Batch {
     /// Puts `item`: new when `version` is 1, else only over the stored `version - 1`.
-    fn put_versioned(&mut self, item: Item, version: u64) -> Result<&mut Self, StoreError> {
+    pub(super) fn put_versioned(&mut self, item: Item, version: u64) -> Result<&mut Self, StoreError> {
         let put = Put::builder().table_name(&self.table).set_item(Some(item));
         let put = if version <= 1 {
             put.condition_expression("attribute_not_exists(pk)")
@@ -50,6 +59,21 @@ impl Batch {
         };
         self.items.push(TransactWriteItem::builder().put(put.build().map_err(StoreError::backend)?).build());
         Ok(self)
+    }
+
+    /// Puts `item` over whatever is there.
+    pub(super) fn put(&mut self, item: Item) -> Result<&mut Self, StoreError> {
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+        self.items.push(TransactWriteItem::builder().put(put.build().map_err(StoreError::backend)?).build());
+        Ok(self)
+    }
+
+    /// A chunk of lines (a page of a run's or a preview's lines) at `key`, over whatever is
+    /// there: read back by `lines_in`.
+    pub(super) fn lines(&mut self, key: &keys::Key, lines: Vec<String>) -> Result<&mut Self, StoreError> {
+        let mut item = key.item();
+        item.insert(LINES.into(), AttributeValue::L(lines.into_iter().map(AttributeValue::S).collect()));
+        self.put(item)
     }
 
     /// Puts an item that must not exist yet.

@@ -27,28 +27,19 @@ impl Store {
         t: ProductType,
     ) -> Result<(Option<ProductTypeRules>, Vec<Tariff>), StoreError> {
         let rules_key = keys::product_type(t);
+        let query = PageQuery {
+            partition: rules_key.pk.clone(),
+            sort_range: Some((">=", rules_key.sk.clone())),
+            limit: 1000,
+            consistent: true,
+            ..PageQuery::default()
+        };
         let (mut rules, mut tariffs) = (None, Vec::new());
-        let mut start = None;
-        loop {
-            let query = PageQuery {
-                partition: rules_key.pk.clone(),
-                sort_range: Some((">=", rules_key.sk.clone())),
-                limit: 1000,
-                start,
-                consistent: true,
-                ..PageQuery::default()
-            };
-            let (items, last) = self.query_page(query).await?;
-            for item in items {
-                if rules_key.is_of(&item) {
-                    rules = Some(decode(item)?);
-                } else if keys::tariff_id_of(&item).is_some() {
-                    tariffs.push(decode::<Tariff>(item)?);
-                }
-            }
-            match last {
-                Some(last) => start = Some(last),
-                None => break,
+        for item in self.query_all(query).await? {
+            if rules_key.is_of(&item) {
+                rules = Some(decode(item)?);
+            } else if keys::tariff_id_of(&item).is_some() {
+                tariffs.push(decode::<Tariff>(item)?);
             }
         }
         tariffs.retain(|tariff| tariff.product_type == t);

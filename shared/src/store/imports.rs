@@ -79,32 +79,14 @@ impl Store {
         import: &Import,
         lines: Option<(u32, Vec<String>)>,
     ) -> Result<(), StoreError> {
-        let mut next = import.clone();
-        next.version += 1;
+        let next = Import { version: import.version + 1, ..import.clone() };
         let mut item = encode(&next)?;
         item.extend(keys::import(&import.id).item());
         item.extend(keys::import_index_keys(&import.id));
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("version = :read")
-            .expression_attribute_values(":read", AttributeValue::N(import.version.to_string()))
-            .build()
-            .map_err(StoreError::backend)?;
         let mut batch = self.batch();
-        batch.push(TransactWriteItem::builder().put(put).build());
+        batch.put_versioned(item, next.version)?;
         if let Some((n, lines)) = lines {
-            let mut chunk = keys::import_lines(&import.id, import.files_version, n).item();
-            chunk.insert(
-                "lines".into(),
-                AttributeValue::L(lines.into_iter().map(AttributeValue::S).collect()),
-            );
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(chunk))
-                .build()
-                .map_err(StoreError::backend)?;
-            batch.push(TransactWriteItem::builder().put(put).build());
+            batch.lines(&keys::import_lines(&import.id, import.files_version, n), lines)?;
         }
         self.commit(batch).await
     }
@@ -151,12 +133,7 @@ impl Store {
                     Staged::Product(p) => (keys::import_record(import, 'S', p.id, None), encode(p.as_ref())?),
                 };
                 item.extend(key.item());
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .build()
-                    .map_err(StoreError::backend)?;
-                batch.push(TransactWriteItem::builder().put(put).build());
+                batch.put(item)?;
             }
             self.commit(batch).await?;
         }
@@ -194,8 +171,14 @@ impl Store {
 
     /// An import's files, by name.
     pub async fn import_files(&self, import: &str) -> Result<Vec<ImportFile>, StoreError> {
-        let items = self.all_of(keys::import(import).pk, keys::IMPORT_FILE_PREFIX.into()).await?;
-        items.into_iter().map(decode).collect()
+        let query = PageQuery {
+            partition: keys::import(import).pk,
+            sort_prefix: Some(keys::IMPORT_FILE_PREFIX.into()),
+            limit: 100,
+            consistent: true,
+            ..PageQuery::default()
+        };
+        self.query_all(query).await?.into_iter().map(decode).collect()
     }
 
     /// One page of an import's staged clients (`kind` `C`) or products (`S`) whose WHMCS ids
@@ -268,36 +251,21 @@ impl Store {
         if chunks.is_empty() {
             return Ok(Vec::new());
         }
-        let mut lines = Vec::new();
-        let mut start = None;
-        loop {
-            let query = PageQuery {
-                partition: keys::import(import).pk,
-                sort_between: Some((
-                    keys::import_lines(import, version, chunks.start).sk,
-                    keys::import_lines(import, version, chunks.end - 1).sk,
-                )),
-                limit: 50,
-                start,
-                consistent: true,
-                ..PageQuery::default()
-            };
-            let (items, last) = self.query_page(query).await?;
-            for item in items {
-                if let Some(AttributeValue::L(list)) = item.get("lines") {
-                    for line in list.iter().filter_map(|v| v.as_s().ok()) {
-                        lines.push(
-                            serde_json::from_str(line)
-                                .map_err(|e| StoreError::Corrupt(format!("preview line: {e}")))?,
-                        );
-                    }
-                }
-            }
-            match last {
-                Some(last) => start = Some(last),
-                None => return Ok(lines),
-            }
-        }
+        let query = PageQuery {
+            partition: keys::import(import).pk,
+            sort_between: Some((
+                keys::import_lines(import, version, chunks.start).sk,
+                keys::import_lines(import, version, chunks.end - 1).sk,
+            )),
+            limit: 50,
+            consistent: true,
+            ..PageQuery::default()
+        };
+        let chunks = self.query_all(query).await?;
+        let parse = |line: &String| {
+            serde_json::from_str(line).map_err(|e| StoreError::Corrupt(format!("preview line: {e}")))
+        };
+        super::batch::lines_in(&chunks).iter().map(parse).collect()
     }
 
     /// A client brought in: its account as `account` holds it (credited with its imported
@@ -363,28 +331,6 @@ impl Store {
             .build()
             .map_err(StoreError::backend)?;
         Ok(TransactWriteItem::builder().put(put).build())
-    }
-
-    /// Every item of `partition` whose sort key starts with `prefix`.
-    async fn all_of(&self, partition: String, prefix: String) -> Result<Vec<Item>, StoreError> {
-        let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let query = PageQuery {
-                partition: partition.clone(),
-                sort_prefix: Some(prefix.clone()),
-                limit: 100,
-                start,
-                consistent: true,
-                ..PageQuery::default()
-            };
-            let (items, last) = self.query_page(query).await?;
-            all.extend(items);
-            match last {
-                Some(last) => start = Some(last),
-                None => return Ok(all),
-            }
-        }
     }
 }
 

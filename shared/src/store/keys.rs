@@ -549,16 +549,27 @@ pub fn all_reconciliations() -> String {
 
 /// A run's attributes in the `All` index: runs list newest first (their ids are ULIDs).
 pub fn reconciliation_index_keys(id: &str) -> Item {
-    HashMap::from([
-        (Index::All.pk(), AttributeValue::S(all_reconciliations())),
-        (Index::All.sk(), AttributeValue::S(format!("{RECONCILIATION_PREFIX}{id}"))),
-    ])
+    all_index_keys(all_reconciliations(), &reconciliation(id))
 }
 
 /// Where a page of runs resumes: after the run `id`.
 pub fn reconciliation_start(id: &str) -> Item {
-    let mut start = reconciliation(id).item();
-    start.extend(reconciliation_index_keys(id));
+    start_in_all_index(reconciliation_index_keys(id), &reconciliation(id))
+}
+
+/// The `All` index's keys of the item at `key` (its partition's id in sort order) listed in
+/// `partition`.
+fn all_index_keys(partition: String, key: &Key) -> Item {
+    HashMap::from([
+        (Index::All.pk(), AttributeValue::S(partition)),
+        (Index::All.sk(), AttributeValue::S(key.pk.clone())),
+    ])
+}
+
+/// Where a page of the `All` index resumes: after the item at `key`, whose index keys are `index_keys`.
+fn start_in_all_index(index_keys: Item, key: &Key) -> Item {
+    let mut start = key.item();
+    start.extend(index_keys);
     start
 }
 
@@ -594,17 +605,12 @@ pub fn all_imports() -> String {
 
 /// An import's attributes in the `All` index: imports list newest first (their ids are ULIDs).
 pub fn import_index_keys(id: &str) -> Item {
-    HashMap::from([
-        (Index::All.pk(), AttributeValue::S(all_imports())),
-        (Index::All.sk(), AttributeValue::S(format!("{IMPORT_PREFIX}{id}"))),
-    ])
+    all_index_keys(all_imports(), &import(id))
 }
 
 /// Where a page of imports resumes: after the import `id`.
 pub fn import_start(id: &str) -> Item {
-    let mut start = import(id).item();
-    start.extend(import_index_keys(id));
-    start
+    start_in_all_index(import_index_keys(id), &import(id))
 }
 
 pub const IMPORT_FILE_PREFIX: &str = "FILE#";

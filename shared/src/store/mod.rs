@@ -330,6 +330,20 @@ impl Store {
         Ok((head_item, items, last))
     }
 
+    /// Every item `q` finds, walking all its pages (its `start` and `limit` a page's).
+    async fn query_all(&self, q: PageQuery) -> Result<Vec<Item>, StoreError> {
+        let mut all = Vec::new();
+        let mut start = q.start.clone();
+        loop {
+            let (items, last) = self.query_page(PageQuery { start, ..q.clone() }).await?;
+            all.extend(items);
+            match last {
+                Some(last) => start = Some(last),
+                None => return Ok(all),
+            }
+        }
+    }
+
     async fn query_page(&self, q: PageQuery) -> Result<(Vec<Item>, Option<Item>), StoreError> {
         let (pk_name, sk_name) = match q.index {
             Some(index) => (index.pk(), index.sk()),

@@ -93,17 +93,7 @@ impl Store {
         let mut batch = self.batch();
         batch.push(TransactWriteItem::builder().update(update).build());
         if let Some((part, product_type, n, lines)) = chunk {
-            let mut item = keys::reconciliation_chunk(&run.id, part, product_type, n).item();
-            item.insert(
-                "lines".into(),
-                AttributeValue::L(lines.into_iter().map(AttributeValue::S).collect()),
-            );
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .build()
-                .map_err(StoreError::backend)?;
-            batch.push(TransactWriteItem::builder().put(put).build());
+            batch.lines(&keys::reconciliation_chunk(&run.id, part, product_type, n), lines)?;
         }
         self.commit(batch).await
     }
@@ -115,28 +105,14 @@ impl Store {
         part: &str,
         product_type: ProductType,
     ) -> Result<Vec<String>, StoreError> {
-        let mut lines = Vec::new();
-        let mut start = None;
-        loop {
-            let query = PageQuery {
-                partition: keys::reconciliation(run).pk,
-                sort_prefix: Some(keys::reconciliation_chunk_prefix(part, product_type)),
-                limit: 100,
-                start,
-                consistent: true,
-                ..PageQuery::default()
-            };
-            let (items, last) = self.query_page(query).await?;
-            for item in items {
-                if let Some(AttributeValue::L(list)) = item.get("lines") {
-                    lines.extend(list.iter().filter_map(|v| v.as_s().ok().cloned()));
-                }
-            }
-            match last {
-                Some(last) => start = Some(last),
-                None => return Ok(lines),
-            }
-        }
+        let query = PageQuery {
+            partition: keys::reconciliation(run).pk,
+            sort_prefix: Some(keys::reconciliation_chunk_prefix(part, product_type)),
+            limit: 100,
+            consistent: true,
+            ..PageQuery::default()
+        };
+        Ok(super::batch::lines_in(&self.query_all(query).await?))
     }
 
     /// One page of the services of a type, in id order, from the index (as the snapshot reads
