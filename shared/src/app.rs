@@ -17,6 +17,8 @@ pub struct App {
     /// The operations queue; absent in functions that queue nothing.
     pub queue: Option<Queue>,
     pub panel: HttpPanel,
+    /// How ACME product types reach their certificate authority (`crate::acme`).
+    pub acme: crate::acme::AcmeClient,
     /// Whether a route answers 503 before its invocation's deadline (`budget::in_time`): in AWS.
     /// A local runner (`cargo lambda watch`) times nothing out, and its deadlines start before
     /// it has even built the function.
@@ -70,6 +72,7 @@ impl App {
             clock,
             queue: None,
             panel: HttpPanel::default(),
+            acme: crate::acme::AcmeClient::default(),
             watch_deadlines: true,
             settings: StackSettings::default(),
             mail: None,
@@ -102,6 +105,7 @@ impl App {
         let store = Store::new(crate::aws::dynamodb(&config), table);
         let local = std::env::var("AWS_ENDPOINT_URL").is_ok_and(|url| !url.is_empty());
         let app = Self {
+            acme: crate::acme::AcmeClient::from_env(),
             watch_deadlines: !local,
             settings: StackSettings::from_env(),
             ..Self::new(store, Auth::from_env(), Arc::new(SystemClock))

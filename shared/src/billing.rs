@@ -60,7 +60,7 @@ pub fn cart(services: Vec<Service>) -> Vec<Service> {
 /// of them (402).
 pub fn ensure_payable(account: &Account, services: &[Service], rules: &RulesByType) -> Result<(), ApiError> {
     for service in services {
-        rules.panel(service.product_type)?;
+        rules.operable(service.product_type)?;
     }
     // Each price is at most `MAX_AMOUNT`, but a stored one is not re-checked here: a sum that
     // does not fit is more than any balance.

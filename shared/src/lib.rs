@@ -1,6 +1,7 @@
 //! The library every function shares: the pure domain, the DynamoDB store, auth, errors and
 //! HTTP helpers. `domain` has no I/O and depends on neither Lambda nor the AWS SDK.
 
+pub mod acme;
 pub mod app;
 pub mod auth;
 pub mod aws;

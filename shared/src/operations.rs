@@ -101,6 +101,7 @@ impl VisibleService {
     /// is charged, written or queued.
     pub fn ensure_panel_for(&self, change: &Change) -> Result<(), ApiError> {
         match change.queued {
+            Some(_) if self.rules.as_ref().is_some_and(ProductTypeRules::is_acme) => Ok(()),
             Some(_) => self.panel_url().map(|_| ()),
             None => Ok(()),
         }

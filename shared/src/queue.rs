@@ -81,6 +81,19 @@ impl Queue {
         Ok(())
     }
 
+    /// Sends `message` to be received only after `seconds` (at most 900, SQS's bound).
+    pub async fn send_after(&self, message: &OperationMessage, seconds: i32) -> Result<(), QueueError> {
+        let body = serde_json::to_string(message).map_err(|e| QueueError::new(e.to_string()))?;
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .delay_seconds(seconds.clamp(0, 900))
+            .send()
+            .await?;
+        Ok(())
+    }
+
     /// Makes a message that failed visible again only after `seconds` (the retry backoff).
     pub async fn retry_after(&self, receipt_handle: &str, seconds: i32) -> Result<(), QueueError> {
         self.client

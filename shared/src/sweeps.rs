@@ -139,7 +139,7 @@ async fn act_on_account(
     let Some(change) = change else { return Ok(()) };
     let service_id = change.service.id.clone();
     if change.queued.is_some() {
-        if let Err(no_panel) = rules.panel(change.service.product_type) {
+        if let Err(no_panel) = rules.operable(change.service.product_type) {
             // Queued, the work would fail on every receive and be given up: an hourly churn
             // of attempts, and a service never suspended or deleted.
             tracing::warn!(%service_id, %no_panel, "not acted on: no control panel to carry it out");
@@ -172,7 +172,7 @@ pub async fn auto_renewal(app: &App, budget: Budget) -> Result<Summary, ApiError
     let mut summary = Summary::default();
     let by_type = RulesByType::new(app.store.list_product_types().await?);
     for rules in by_type.iter() {
-        if let Err(no_panel) = rules.panel() {
+        if let Err(no_panel) = rules.operable() {
             // Nothing is charged for work no panel could carry out (as a client's renewal).
             tracing::warn!(product_type = rules.product_type.as_str(), %no_panel, "auto-renewal skipped");
             continue;
@@ -358,7 +358,7 @@ pub async fn reminders(app: &App, budget: Budget) -> Result<Summary, ApiError> {
     let every_rules = app.store.list_product_types().await?;
     let checkpoints = app.store.job_checkpoints(REMINDERS).await?;
     // A type without a panel renews, suspends and deletes nothing: nothing to remind of.
-    let walks = every_rules.iter().filter(|r| horizon_seconds(r) > 0 && r.panel().is_ok());
+    let walks = every_rules.iter().filter(|r| horizon_seconds(r) > 0 && r.operable().is_ok());
     for walk in walks.flat_map(|rules| reminder_walks(rules, now)) {
         let stopped = checkpoints.iter().find(|c| c.walk == walk.name).map(|c| c.through.clone());
         // Past due before now is past reminding: never read again.

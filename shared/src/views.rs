@@ -22,6 +22,12 @@ pub fn service(service: &Service, reader: &Principal) -> Value {
     // The paid time has its own route (`GET /services/{id}/paid-time`).
     fields.remove("paid_time");
     fields.remove("renewal_lines");
+    // A certificate order has its own route (`GET /services/{id}/validation`), and so has the
+    // certificate's chain (`GET /services/{id}/certificate`).
+    fields.remove("acme");
+    if let Some(issued) = &service.certificate {
+        fields.insert("certificate".into(), issued.summary());
+    }
     fields.insert("display_status".into(), Value::from(service.display_status()));
     fields.insert(
         "flags".into(),

@@ -15,7 +15,9 @@ pub use entry::serve;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
-use shared::domain::lifecycle::{Change, Outcome};
+use shared::acme::{self, Step};
+use shared::domain::lifecycle::{Change, Outcome, PendingOperation};
+use shared::domain::{ProductTypeRules, Service};
 use shared::operations::{apply, Money};
 use shared::panel::{PanelError, PanelRequest, ProcessingModule};
 use shared::queue::OperationMessage;
@@ -187,6 +189,9 @@ impl Worker {
             return Ok(false);
         };
         *operation = pending.work.action().name();
+        if let Some(rules) = read.rules.as_ref().filter(|r| r.is_acme()) {
+            return self.carry_out_acme(record, &service, pending, rules, deadline).await;
+        }
         let panel_url = read.rules.and_then(|r| r.panel_url).unwrap_or_default();
         let now = self.app.clock.now();
         let mut made = 0;
@@ -223,6 +228,61 @@ impl Worker {
                 Err(Failed::Retry(error.to_string()))
             }
         }
+    }
+
+    /// Carries one step of an ACME type's operation out (`shared::acme`): done, given up,
+    /// waiting for the client, or to be asked again later (a delayed message of its own, so
+    /// that polling counts no receives).
+    async fn carry_out_acme(
+        &self,
+        record: &SqsMessage,
+        service: &Service,
+        pending: &PendingOperation,
+        rules: &ProductTypeRules,
+        deadline: Instant,
+    ) -> Result<bool, Failed> {
+        let now = self.app.clock.now();
+        let step = tokio::time::timeout_at(deadline.into(), acme::step(&self.app, service, rules, now))
+            .await
+            .unwrap_or_else(|_| Err(acme::AcmeError("no answer before the worker's deadline".into())));
+        match step {
+            Ok(Step::Done(change)) => {
+                self.write(&change, Money::Credit(pending.work.credit())).await?;
+                tracing::info!(result = %change.entry.details["result"], "operation done");
+                Ok(true)
+            }
+            Ok(Step::Waiting) => Ok(false),
+            Ok(Step::PollAfter(seconds)) => {
+                let message = OperationMessage {
+                    service_id: service.id.to_string(),
+                    operation_id: pending.id.clone(),
+                    product_type: Some(service.product_type),
+                };
+                let queue = self.app.queue.as_ref().ok_or_else(|| Failed::Retry("no queue to poll through".into()))?;
+                let delay = i32::try_from(seconds).unwrap_or(i32::MAX).min(900);
+                queue.send_after(&message, delay).await.map_err(|e| Failed::Retry(e.to_string()))?;
+                Ok(false)
+            }
+            Ok(Step::GiveUp(why)) => {
+                self.give_up(service, &pending.id, &why).await?;
+                Ok(true)
+            }
+            Err(error) if self.receive_count(record) >= self.max_receives => {
+                self.give_up(service, &pending.id, &error.to_string()).await?;
+                Err(Failed::Poison(error.to_string()))
+            }
+            Err(error) => Err(Failed::Retry(error.to_string())),
+        }
+    }
+
+    /// Abandons the operation `operation_id` of the service as it now stands (a step may have
+    /// written its progress), refunding what it charged.
+    async fn give_up(&self, service: &Service, operation_id: &str, why: &str) -> Result<(), Failed> {
+        let now = self.app.clock.now();
+        let store_error = |e: StoreError| Failed::Retry(e.to_string());
+        let service = self.app.store.get_service(&service.id).await.map_err(store_error)?.unwrap_or_else(|| service.clone());
+        let Some((change, refund)) = service.abandon(operation_id, why, now) else { return Ok(()) };
+        self.write(&change, Money::Refund(refund)).await
     }
 
     /// Notes on the service that the panel made its renewal, for a last receive that may not

@@ -49,7 +49,7 @@ pub fn allowed_actions(
     let provider = principal.is_provider();
     let queued = |result: Result<super::lifecycle::Change, Refusal>| match result {
         // Work for the panel needs one: the route refuses it without.
-        Ok(change) if change.queued.is_some() => match rules.panel() {
+        Ok(change) if change.queued.is_some() => match rules.operable() {
             Ok(_) => Allowed::yes(),
             Err(no_panel) => Allowed::no(no_panel.to_string()),
         },
@@ -65,7 +65,7 @@ pub fn allowed_actions(
     let changes = |what: &str, offered: bool, none: &str| match service.ensure_changeable(what) {
         Err(refusal) => Allowed::from_result::<()>(Err(refusal)),
         Ok(_) if tariff.is_some() && !offered => Allowed::no(none),
-        Ok(_) => match rules.panel() {
+        Ok(_) => match rules.operable() {
             Err(no_panel) => Allowed::no(no_panel.to_string()),
             Ok(_) => Allowed::yes(),
         },

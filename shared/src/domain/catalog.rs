@@ -101,7 +101,47 @@ pub struct ProductTypeRules {
     /// What a reconciliation does by itself.
     #[serde(default)]
     pub reconcile: ReconcileMode,
+    /// What carries its operations out: the control panel at `panel_url`, or (for `ssl`) a
+    /// certificate authority speaking ACME.
+    #[serde(default)]
+    pub module: Module,
+    /// The ACME module's directory, e.g. `https://acme-v02.api.letsencrypt.org/directory`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme_directory_url: Option<String>,
+    /// The ACME account's External Account Binding key id, from the authority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eab_kid: Option<String>,
+    /// Where the EAB HMAC key is kept, never the key itself: `env:NAME`, an environment variable
+    /// of the worker (see `crate::acme`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eab_hmac_key: Option<String>,
+    /// The ACME account's contact e-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
 }
+
+/// What carries a product type's operations out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Module {
+    /// The control panel contract (`crate::panel`) at `panel_url`.
+    #[default]
+    Panel,
+    /// A certificate authority speaking ACME (`crate::acme`) at `acme_directory_url`.
+    Acme,
+}
+
+/// Where an EAB key is named: an environment variable's name after `env:`.
+pub const SECRET_FROM_ENV: &str = "env:";
+/// Whether `raw` names where a secret is kept (`env:NAME`, NAME of capitals, digits and `_`).
+fn is_secret_name(raw: &str) -> bool {
+    raw.strip_prefix(SECRET_FROM_ENV).is_some_and(|name| {
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    })
+}
+
+/// The longest ACME setting (a URL, a key id, a contact, a secret's name).
+pub const MAX_ACME_SETTING_LEN: usize = 512;
 
 pub fn default_remind_days_before() -> Vec<u32> {
     vec![7, 1]
@@ -136,18 +176,69 @@ impl ProductTypeRules {
                 "remind_days_before must be at most {MAX_REMINDERS} different day counts from 1 to {MAX_REMIND_DAYS}"
             )));
         }
-        match &self.panel_url {
-            Some(url) if !is_panel_url(url) => Err(RuleViolation::new(format!(
-                "panel_url must be an http(s) URL with a host, of at most {MAX_PANEL_URL_LEN} characters, \
-                 without user, query or fragment"
-            ))),
-            _ => Ok(()),
+        if let Some(url) = &self.panel_url {
+            if !is_panel_url(url) {
+                return Err(RuleViolation::new(format!(
+                    "panel_url must be an http(s) URL with a host, of at most {MAX_PANEL_URL_LEN} characters, \
+                     without user, query or fragment"
+                )));
+            }
         }
+        self.validate_module()
+    }
+
+    /// The ACME settings: all of them for `module: acme` (on `ssl` only), none otherwise.
+    fn validate_module(&self) -> Result<(), RuleViolation> {
+        let settings = [&self.acme_directory_url, &self.eab_kid, &self.eab_hmac_key, &self.contact];
+        if self.module == Module::Panel {
+            return match settings.iter().any(|s| s.is_some()) {
+                true => Err(RuleViolation::new(
+                    "acme_directory_url, eab_kid, eab_hmac_key and contact are the acme module's settings",
+                )),
+                false => Ok(()),
+            };
+        }
+        if self.product_type != ProductType::Ssl {
+            return Err(RuleViolation::new("the acme module issues ssl certificates only"));
+        }
+        if settings.iter().flat_map(|s| s.as_deref()).any(|s| s.len() > MAX_ACME_SETTING_LEN) {
+            return Err(RuleViolation::new(format!("each acme setting is at most {MAX_ACME_SETTING_LEN} characters")));
+        }
+        match &self.acme_directory_url {
+            Some(url) if url.starts_with("https://") && is_panel_url(url) => {}
+            _ => return Err(RuleViolation::new("acme_directory_url must be the authority's https URL")),
+        }
+        match self.contact.as_deref() {
+            Some(contact) if super::notification::is_email(contact) => {}
+            _ => return Err(RuleViolation::new("contact must be the e-mail address the authority writes to")),
+        }
+        match (&self.eab_kid, &self.eab_hmac_key) {
+            (None, None) => Ok(()),
+            (Some(kid), Some(key)) if !kid.trim().is_empty() && is_secret_name(key) => Ok(()),
+            (Some(_), Some(_)) => Err(RuleViolation::new(
+                "eab_hmac_key names where the key is kept (`env:NAME`), never the key itself",
+            )),
+            _ => Err(RuleViolation::new("eab_kid and eab_hmac_key go together")),
+        }
+    }
+
+    /// Whether its operations go to a certificate authority rather than a panel.
+    pub fn is_acme(&self) -> bool {
+        self.module == Module::Acme
     }
 
     /// Where the product type's control panel is; `NoPanel` when none is set.
     pub fn panel(&self) -> Result<&str, NoPanel> {
         self.panel_url.as_deref().ok_or(NoPanel(self.product_type))
+    }
+
+    /// Whether something carries its operations out: a certificate authority, or a panel
+    /// (`NoPanel` when neither is set).
+    pub fn operable(&self) -> Result<(), NoPanel> {
+        if self.is_acme() {
+            return Ok(());
+        }
+        self.panel().map(|_| ())
     }
 }
 
@@ -227,6 +318,12 @@ impl RulesByType {
 
     pub fn iter(&self) -> impl Iterator<Item = &ProductTypeRules> {
         self.0.values()
+    }
+
+    /// Whether something carries `product_type`'s operations out (see
+    /// `ProductTypeRules::operable`).
+    pub fn operable(&self, product_type: ProductType) -> Result<(), NoPanel> {
+        self.get(product_type).ok_or(NoPanel(product_type))?.operable()
     }
 
     /// Where `product_type`'s control panel is (see `panel_of`).
@@ -325,6 +422,10 @@ pub struct Tariff {
     pub options: Vec<OptionOffer>,
     pub required_params: Vec<String>,
     pub change_to: Vec<TariffId>,
+    /// A certificate tariff's terms: its orders carry a CSR (`params.csr`), checked against
+    /// them, and a validation method (`params.validation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<super::certificate::CertificateTerms>,
 }
 
 /// Bounds on what a tariff may hold.
@@ -381,6 +482,16 @@ impl Tariff {
         if let Some((_, twice)) = listed_twice {
             return Err(RuleViolation::new(format!("change_to lists `{twice}` twice")));
         }
+        if let Some(terms) = &self.certificate {
+            use super::certificate::{CSR_PARAM, VALIDATION_PARAM};
+            terms.validate()?;
+            let takes = |p: &str| self.required_params.iter().any(|r| r == p);
+            if self.product_type != ProductType::Ssl || !takes(CSR_PARAM) || !takes(VALIDATION_PARAM) {
+                return Err(RuleViolation::new(
+                    "certificate terms are an ssl tariff's, which requires the parameters `csr` and `validation`",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -407,6 +518,7 @@ pub(crate) fn sample_tariff() -> Tariff {
         options: vec![OptionOffer { id: "ip".into(), name: "IPv4".into(), price: 100, max: 4 }],
         required_params: vec!["os_template".into()],
         change_to: vec![],
+        certificate: None,
     }
 }
 

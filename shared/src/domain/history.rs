@@ -48,6 +48,9 @@ pub enum Action {
     /// A service brought in from another billing system (see `crate::domain::import`): nothing
     /// charged, nothing done on the panel, no e-mail.
     Imported,
+    /// The client said it published a certificate order's challenges: the authority is asked
+    /// to validate them (see `crate::domain::certificate`).
+    Validation,
 }
 
 impl Action {

@@ -428,6 +428,7 @@ impl Service {
             operations_running: false,
             last_error: None,
             failed_at: None,
+            acme: None,
             ..self.clone()
         };
         let result = match (&pending.work, outcome) {
@@ -622,6 +623,8 @@ impl Service {
             operations_running: false,
             last_error: Some(error.to_owned()),
             failed_at: Some(at),
+            // A certificate order given up is the authority's to expire.
+            acme: None,
             ..self.clone()
         };
         let refund = if pending.work == Work::Activation { 0 } else { pending.charged };

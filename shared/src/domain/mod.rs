@@ -5,6 +5,7 @@ pub mod actions;
 pub mod adoption;
 pub mod amount;
 pub mod catalog;
+pub mod certificate;
 pub mod changes;
 pub mod clock;
 pub mod drift;

@@ -3,6 +3,7 @@
 //! required parameters.
 
 use super::catalog::{is_slug, MAX_PARAMS, MAX_PARAM_NAME_LEN};
+use super::certificate::{CSR_PARAM, MAX_CSR_LEN, VALIDATION_PARAM};
 use super::{
     Action, AutoRenew, ClientId, HistoryEntry, HistoryId, OptionLine, Principal, RuleViolation, Service,
     ServiceId, Status, Tariff, Timestamp,
@@ -156,8 +157,18 @@ pub fn check_params(tariff: &Tariff, params: &BTreeMap<String, String>) -> Resul
         if !is_slug(name, MAX_PARAM_NAME_LEN) || !tariff.required_params.contains(name) {
             return Err(RuleViolation::new(format!("tariff `{}` takes no parameter `{name}`", tariff.id)));
         }
+        let max = match (&tariff.certificate, name.as_str()) {
+            (Some(_), CSR_PARAM) => MAX_CSR_LEN,
+            _ => MAX_PARAM_VALUE_LEN,
+        };
         // Several lines allowed: a certificate signing request is a PEM block.
-        super::text::paragraphs(value, &format!("parameter `{name}`"), MAX_PARAM_VALUE_LEN)?;
+        super::text::paragraphs(value, &format!("parameter `{name}`"), max)?;
+    }
+    // A certificate's names are checked before it is paid for: the CA would refuse it after.
+    if let (Some(terms), Some(csr), Some(validation)) =
+        (&tariff.certificate, params.get(CSR_PARAM), params.get(VALIDATION_PARAM))
+    {
+        super::certificate::check_order(csr, validation, terms)?;
     }
     Ok(tariff.required_params.iter().all(|p| params.contains_key(p)))
 }

@@ -81,7 +81,7 @@ impl Service {
     pub fn reminder_due(&self, rules: &ProductTypeRules, now: Timestamp) -> Option<Reminder> {
         // Without a control panel, no renewal, suspension or deletion happens: a reminder
         // would promise one.
-        rules.panel().ok()?;
+        rules.operable().ok()?;
         let (due, at) = self.next_due(rules)?;
         let left = now.seconds_until(at);
         if left <= 0 {

@@ -193,6 +193,12 @@ pub struct Service {
     /// provider's list of services that need attention is sorted by it.
     #[serde(default)]
     pub failed_at: Option<Timestamp>,
+    /// The certificate order under way at the certificate authority (an ACME product type's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme: Option<super::certificate::AcmeOrder>,
+    /// The certificate last issued (an ACME product type's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<super::certificate::IssuedCertificate>,
 }
 
 /// A renewal price the provider set other than the list price: the floor, per month, that a
@@ -258,6 +264,8 @@ impl Service {
             renewal_lines: Vec::new(),
             order_lines: Vec::new(),
             failed_at: None,
+            acme: None,
+            certificate: None,
         }
     }
 }
@@ -269,12 +277,17 @@ impl Service {
         use super::ProductType as T;
         use Operation as O;
         let ssl_failed = self.product_type == T::Ssl && self.paid && self.last_error.is_some();
+        // A certificate order whose validation failed waits for the client to publish again.
+        let validation_failed = self.acme.as_ref().is_some_and(|order| order.problem.is_some());
         match (self.status, self.operation, self.product_type) {
             (Status::Ordered, _, _) if self.payment_pending => "payment_in_progress",
             (Status::Ordered, _, _) if !self.paid => "in_cart",
             (Status::Ordered, _, T::Ssl) if ssl_failed => "issue_error",
             (Status::NotAvailable, _, T::Ssl) => "issue_error",
             (Status::ConfigurationRequired, _, _) => "complete_configuration",
+            (Status::InProgress, Some(O::Activation | O::Reissue | O::Renewal), T::Ssl) if validation_failed => {
+                "issue_error"
+            }
             (Status::InProgress, Some(O::Renewal), _) => "renewal_in_progress",
             (Status::InProgress, Some(O::Transfer), T::Domain) => "registrar_change",
             (Status::InProgress, Some(O::Transfer), _) => "transfer",

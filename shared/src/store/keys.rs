@@ -34,6 +34,7 @@
 //! | its record        | `IMPORT#{id}`       | `REC#C#{whmcs id}#{D or L}`, `REC#S#{whmcs id}` (ids 20 digits) |   |
 //! | its preview       | `IMPORT#{id}`       | `LINES#{files version}#{n}` | (a chunk of lines, in order)     |
 //! | imported record   | `WHMCS#{C or S}#{whmcs id}` | `LINK`    | (what an import made of it)                |
+//! | ACME account      | `ACME#{type}`       | `ACCOUNT#{digest of directory and EAB key id}` |               |
 //!
 //! The sparse schedule indexes: renewal `RENEW#{type}` / `{expires_at}#{id}` (auto-renewal on)
 //! and `MANUAL#{type}` / `{lapses_at}#{id}` (off); lapse `EXPIRES`,
@@ -158,6 +159,12 @@ impl Key {
 
 pub fn product_type(t: ProductType) -> Key {
     Key { pk: CATALOG.into(), sk: format!("{PRODUCT_TYPE_PREFIX}{}", t.as_str()) }
+}
+
+/// The ACME account a product type holds at one authority (`account` names the directory and
+/// the EAB key id, hashed).
+pub fn acme_account(t: ProductType, account: &str) -> Key {
+    Key { pk: format!("ACME#{}", t.as_str()), sk: format!("ACCOUNT#{account}") }
 }
 
 /// Partition and sort-key prefix under which every product type is stored.

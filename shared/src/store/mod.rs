@@ -1,6 +1,7 @@
 //! The DynamoDB adapter. Route handlers never build expressions; they call these methods.
 
 pub mod accounts;
+pub mod acme;
 pub mod batch;
 pub mod catalog;
 pub mod idempotency;
