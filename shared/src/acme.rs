@@ -105,11 +105,18 @@ pub enum Step {
 }
 
 /// Takes the next step of `service`'s pending operation under `rules` (an ACME type's).
-pub async fn step(app: &App, service: &Service, rules: &ProductTypeRules, now: Timestamp) -> Result<Step, AcmeError> {
+pub async fn step(
+    app: &App,
+    service: &Service,
+    rules: &ProductTypeRules,
+    now: Timestamp,
+) -> Result<Step, AcmeError> {
     let pending = service.pending.as_ref().ok_or_else(|| AcmeError("no operation is under way".into()))?;
     let id = pending.id.clone();
     match &pending.work {
-        Work::Activation | Work::Renewal { .. } | Work::Reissue => certificate_step(app, service, rules, now).await,
+        Work::Activation | Work::Renewal { .. } | Work::Reissue => {
+            certificate_step(app, service, rules, now).await
+        }
         Work::Deletion { .. } => {
             let revoked = match &service.certificate {
                 Some(issued) => {
@@ -118,14 +125,17 @@ pub async fn step(app: &App, service: &Service, rules: &ProductTypeRules, now: T
                 }
                 None => None,
             };
-            let mut change = service.finish(&id, Outcome::Done, now).ok_or_else(|| AcmeError("not pending".into()))?;
+            let mut change =
+                service.finish(&id, Outcome::Done, now).ok_or_else(|| AcmeError("not pending".into()))?;
             if let (Some(revoked), Some(details)) = (revoked, change.entry.details.as_object_mut()) {
                 details.insert("revocation".into(), revoked);
             }
             Ok(Step::Done(change))
         }
         // Nothing at the authority: a certificate is not suspended, resumed or moved.
-        _ => Ok(Step::Done(service.finish(&id, Outcome::Done, now).ok_or_else(|| AcmeError("not pending".into()))?)),
+        _ => Ok(Step::Done(
+            service.finish(&id, Outcome::Done, now).ok_or_else(|| AcmeError("not pending".into()))?,
+        )),
     }
 }
 
@@ -160,19 +170,24 @@ async fn certificate_step(
                     return Ok(Step::PollAfter(wait));
                 }
                 Validated::Failed(problem) => {
-                    let again = AcmeOrder { problem: Some(problem), ..AcmeOrder::new(&order.operation_id, &order.csr, order.validation) };
+                    let again = AcmeOrder {
+                        problem: Some(problem),
+                        ..AcmeOrder::new(&order.operation_id, &order.csr, order.validation)
+                    };
                     place(&account, again, now).await?
                 }
                 Validated::Gone(why) => return Ok(Step::GiveUp(why)),
             },
             Stage::Finalized => {
-                let url = order.url.clone().ok_or_else(|| AcmeError("a finalised order without its URL".into()))?;
+                let url =
+                    order.url.clone().ok_or_else(|| AcmeError("a finalised order without its URL".into()))?;
                 let mut at_authority = account.order(url).await?;
                 match at_authority.certificate().await? {
                     Some(chain) => return issued(&account, &service, &order, &chain, now).await,
                     None => {
                         let wait = order.next_poll_seconds();
-                        save(app, &service, AcmeOrder { polls: order.polls.saturating_add(1), ..order }).await?;
+                        save(app, &service, AcmeOrder { polls: order.polls.saturating_add(1), ..order })
+                            .await?;
                         return Ok(Step::PollAfter(wait));
                     }
                 }
@@ -242,9 +257,9 @@ async fn place(account: &Account, order: AcmeOrder, now: Timestamp) -> Result<Ac
             other => return Err(AcmeError(format!("a new order's authorization is {other:?}"))),
         }
         let name = authorization.identifier().to_string();
-        let challenge = authorization
-            .challenge(challenge_type(order.validation))
-            .ok_or_else(|| AcmeError(format!("the authority offers no {} challenge", order.validation.as_str())))?;
+        let challenge = authorization.challenge(challenge_type(order.validation)).ok_or_else(|| {
+            AcmeError(format!("the authority offers no {} challenge", order.validation.as_str()))
+        })?;
         let key_authorization = challenge.key_authorization();
         let value = match order.validation {
             Validation::Http01 => key_authorization.as_str().to_owned(),
@@ -287,7 +302,8 @@ enum Validated {
 /// Asks the authority to validate the challenges still pending (each once), and answers
 /// where the order then stands.
 async fn validate(account: &Account, order: &AcmeOrder) -> Result<Validated, AcmeError> {
-    let url = order.url.clone().ok_or_else(|| AcmeError("an order being validated without its URL".into()))?;
+    let url =
+        order.url.clone().ok_or_else(|| AcmeError("an order being validated without its URL".into()))?;
     let mut at_authority = account.order(url).await?;
     if at_authority.state().status == OrderStatus::Pending {
         let mut authorizations = at_authority.authorizations();
@@ -335,7 +351,11 @@ async fn problem_of(at_authority: &mut instant_acme::Order) -> Result<Option<Str
 
 /// Revokes `issued`; a certificate revoked before counts as revoked, and one the authority
 /// refuses to revoke is recorded as refused (the operation goes on).
-async fn revoke(account: &Account, issued: &IssuedCertificate, reason: RevocationReason) -> Result<Value, AcmeError> {
+async fn revoke(
+    account: &Account,
+    issued: &IssuedCertificate,
+    reason: RevocationReason,
+) -> Result<Value, AcmeError> {
     let der = rustls::pki_types::CertificateDer::from(issued.leaf_der()?);
     let reason_name = format!("{reason:?}");
     match account.revoke(&RevocationRequest { certificate: &der, reason: Some(reason) }).await {
@@ -345,7 +365,9 @@ async fn revoke(account: &Account, issued: &IssuedCertificate, reason: Revocatio
             let detail = certificate::problem_in_words(problem.detail.as_deref().unwrap_or_default());
             Ok(match before {
                 true => json!({"serial": issued.serial, "reason": reason_name, "result": "revoked_before"}),
-                false => json!({"serial": issued.serial, "reason": reason_name, "result": "refused", "detail": detail}),
+                false => {
+                    json!({"serial": issued.serial, "reason": reason_name, "result": "refused", "detail": detail})
+                }
             })
         }
         Err(other) => Err(other.into()),
@@ -355,16 +377,20 @@ async fn revoke(account: &Account, issued: &IssuedCertificate, reason: Revocatio
 /// The product type's account at its authority: the one kept, else one made now (with its
 /// External Account Binding when the rules name one) and kept. Two made at once keep the first.
 pub async fn account(app: &App, rules: &ProductTypeRules) -> Result<Account, AcmeError> {
-    let directory =
-        rules.acme_directory_url.as_deref().ok_or_else(|| AcmeError("no acme_directory_url is set".into()))?;
+    let directory = rules
+        .processing
+        .acme_directory_url
+        .as_deref()
+        .ok_or_else(|| AcmeError("no acme_directory_url is set".into()))?;
     let name = account_name(rules, directory);
     if let Some(kept) = app.store.acme_account(rules.product_type, &name).await? {
         return restore(app, &kept).await;
     }
-    let contact = format!("mailto:{}", rules.contact.as_deref().unwrap_or_default());
+    let contact = format!("mailto:{}", rules.processing.contact.as_deref().unwrap_or_default());
     let new = NewAccount { contact: &[&contact], terms_of_service_agreed: true, only_return_existing: false };
     let binding = external_account_key(rules)?;
-    let (account, credentials) = app.acme.builder()?.create(&new, directory.to_owned(), binding.as_ref()).await?;
+    let (account, credentials) =
+        app.acme.builder()?.create(&new, directory.to_owned(), binding.as_ref()).await?;
     let kept = StoredAcmeAccount {
         credentials: serde_json::to_string(&credentials).map_err(|e| AcmeError(e.to_string()))?,
     };
@@ -387,18 +413,21 @@ async fn restore(app: &App, kept: &StoredAcmeAccount) -> Result<Account, AcmeErr
 /// One account per product type, directory and EAB key id: a provider that moves to another
 /// authority gets a new account there.
 fn account_name(rules: &ProductTypeRules, directory: &str) -> String {
-    let kid = rules.eab_kid.as_deref().unwrap_or_default();
+    let kid = rules.processing.eab_kid.as_deref().unwrap_or_default();
     crate::domain::ids::sha256_hex(format!("{directory}\n{kid}").as_bytes())[..32].to_owned()
 }
 
 /// The EAB key the rules name, read from where they say it is kept (never logged: an error
 /// names the variable only).
 fn external_account_key(rules: &ProductTypeRules) -> Result<Option<ExternalAccountKey>, AcmeError> {
-    let (Some(kid), Some(kept)) = (&rules.eab_kid, &rules.eab_hmac_key) else { return Ok(None) };
+    let (Some(kid), Some(kept)) = (&rules.processing.eab_kid, &rules.processing.eab_hmac_key) else {
+        return Ok(None);
+    };
     let variable = kept
         .strip_prefix(SECRET_FROM_ENV)
         .ok_or_else(|| AcmeError("eab_hmac_key names no environment variable".into()))?;
-    let encoded = std::env::var(variable).map_err(|_| AcmeError(format!("{variable} (the EAB key) is not set")))?;
+    let encoded =
+        std::env::var(variable).map_err(|_| AcmeError(format!("{variable} (the EAB key) is not set")))?;
     use base64::Engine;
     let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(encoded.trim().trim_end_matches('='))

@@ -65,6 +65,16 @@ fn ensure_json(req: &Request) -> Result<(), ApiError> {
     Err(ApiError::UnsupportedMediaType(format!("a body must be sent as application/json, not {declared}")))
 }
 
+/// The request body as `T`, or `T`'s default when there is none (a route whose fields are all
+/// optional).
+pub fn optional_json_body<T: DeserializeOwned + Default>(req: &Request) -> Result<T, ApiError> {
+    let bytes: &[u8] = req.body().as_ref();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    json_body(req)
+}
+
 /// For a route that takes no body: an empty body or `{}`; anything else (such as a
 /// server-owned field) is a 400.
 pub fn no_body(req: &Request) -> Result<(), ApiError> {

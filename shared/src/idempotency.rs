@@ -312,6 +312,7 @@ fn answer_for_holder(holder: &IdempotencyRecord, request_hash: &str) -> Outcome 
             body: serde_json::from_str(&stored.body).unwrap_or(serde_json::Value::Null),
             etag: stored.etag.clone(),
             replayed: true,
+            content_type: None,
         }),
         _ => Err(ApiError::Conflict("a request with this Idempotency-Key is still being processed".into())),
     }

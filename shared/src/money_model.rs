@@ -811,6 +811,7 @@ fn tariff(plan: usize) -> Tariff {
         options: vec![OptionOffer { id: "ipv4".into(), name: "IPv4".into(), price: p.ipv4, max: IPV4_MAX }],
         required_params: vec!["os_template".into()],
         change_to: others.map(|o| TariffId::parse(o.id).unwrap()).collect(),
+        certificate: None,
     }
 }
 
@@ -848,6 +849,7 @@ impl World {
             remind_days_before: default_remind_days_before(),
             refund_on_delete: if case.refund_unused { RefundOnDelete::Unused } else { RefundOnDelete::None },
             reconcile: Default::default(),
+            processing: Default::default(),
         };
         Self {
             now: case.start,

@@ -13,6 +13,8 @@ pub struct Reply {
     pub etag: Option<String>,
     /// An earlier request's answer given again (the same `Idempotency-Key`): it says so.
     pub replayed: bool,
+    /// A body that is not JSON: its media type (the body is then the text in `body`).
+    pub content_type: Option<&'static str>,
 }
 
 impl Reply {
@@ -31,12 +33,29 @@ impl Reply {
 
     /// A success with nothing to say (a removal).
     pub fn no_content() -> Self {
-        Self { status: StatusCode::NO_CONTENT, body: serde_json::Value::Null, etag: None, replayed: false }
+        Self {
+            status: StatusCode::NO_CONTENT,
+            body: serde_json::Value::Null,
+            etag: None,
+            replayed: false,
+            content_type: None,
+        }
     }
 
     fn with_status(status: StatusCode, body: impl Serialize) -> Result<Self, ApiError> {
         let body = serde_json::to_value(body).map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(Self { status, body, etag: None, replayed: false })
+        Ok(Self { status, body, etag: None, replayed: false, content_type: None })
+    }
+
+    /// A text answer of another media type (a certificate chain's PEM).
+    pub fn text(content_type: &'static str, text: String) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: serde_json::Value::String(text),
+            etag: None,
+            replayed: false,
+            content_type: Some(content_type),
+        }
     }
 
     pub fn versioned(mut self, version: u64) -> Self {
@@ -45,6 +64,13 @@ impl Reply {
     }
 
     pub fn into_response(self) -> Response<Body> {
+        if let (Some(content_type), serde_json::Value::String(text)) = (self.content_type, &self.body) {
+            return Response::builder()
+                .status(self.status)
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::Text(text.clone()))
+                .expect("a valid response");
+        }
         let mut response = json_response(self.status, self.body.to_string(), self.etag.as_deref());
         if self.replayed {
             response.headers_mut().insert("idempotency-replayed", HeaderValue::from_static("true"));

@@ -18,6 +18,8 @@ use tests::router::{self, Resolved, Route};
 use tests::{bridge, emulator, stack};
 
 pub const SECRET: &[u8] = b"integration-test-secret";
+/// A certificate signing request for `shop.example.com` and `www.shop.example.com`.
+pub const SAMPLE_CSR: &str = include_str!("../../shared/fixtures/two-names.csr");
 
 /// A test's stack. Every function it runs (a route's, the worker, a scheduled job) gets `app`
 /// with clients that record its AWS calls in `aws_calls`; when the test ends, a call that the
@@ -248,6 +250,8 @@ impl Stack {
         let app = App::new(store, Auth::DevSecret(SECRET.to_vec()), Arc::new(clock.clone()))
             .with_queue(queue)
             .with_mail(mail);
+        // The ACME product types' authority is the tests' Pebble (`tests::pebble`).
+        let app = App { acme: shared::acme::AcmeClient::with_roots(tests::pebble::tls_roots()), ..app };
         let aws_calls = AwsCalls::default();
         // Retries come back at once: the tests walk through every receive without waiting.
         let worker_app = aws_calls.app_for(&app, "operations-worker");
@@ -655,7 +659,7 @@ impl Stack {
             "domain-com" => {
                 (12, json!({"domain": format!("d{}.com", ulid::Ulid::generate().to_string().to_lowercase())}))
             }
-            "ssl-dv" => (12, json!({"domain": "shop.example.com"})),
+            "ssl-dv" => (12, json!({"csr": SAMPLE_CSR, "validation": "http-01"})),
             "vdc-small" => (1, json!({})),
             other => panic!("no seeded tariff {other}"),
         };

@@ -5,6 +5,7 @@ mod actions;
 mod auth;
 mod billing;
 mod catalog;
+mod certificates;
 mod changes;
 mod console;
 mod crashes;

@@ -1,6 +1,6 @@
 //! Ordering and the service read path, for clients and the provider.
 
-use crate::helpers::{id_of, ids, Stack};
+use crate::helpers::{id_of, ids, Stack, SAMPLE_CSR};
 use serde_json::json;
 use shared::domain::{Clock, Status};
 
@@ -193,7 +193,8 @@ async fn server_owned_fields_are_never_bound_from_a_client() {
 async fn the_provider_orders_for_a_client() {
     let stack = Stack::new().await;
     let provider = stack.provider();
-    let order = json!({"tariff_id": "ssl-dv", "period_months": 12, "params": {"domain": "example.org"}, "client_id": "carol"});
+    let params = json!({"csr": SAMPLE_CSR, "validation": "http-01"});
+    let order = json!({"tariff_id": "ssl-dv", "period_months": 12, "params": params, "client_id": "carol"});
     let service = stack.post("/services", &provider, order).await.ok(201).clone();
     assert_eq!(service["client_id"], "carol");
     let carol = stack.client("carol");
@@ -204,8 +205,7 @@ async fn the_provider_orders_for_a_client() {
     let seen_by_provider =
         stack.get(&format!("/services/{}/history", service["id"].as_str().unwrap()), &provider).await;
     assert_eq!(seen_by_provider.ok(200)["items"][0]["actor"], json!({"id": "ops", "role": "provider"}));
-    let without_client =
-        json!({"tariff_id": "ssl-dv", "period_months": 12, "params": {"domain": "example.org"}});
+    let without_client = json!({"tariff_id": "ssl-dv", "period_months": 12, "params": params});
     stack.post("/services", &provider, without_client).await.problem(422);
 }
 

@@ -8,6 +8,7 @@ pub mod emulator;
 pub mod events;
 pub mod faults;
 pub mod panel;
+pub mod pebble;
 pub mod policies;
 pub mod recording;
 pub mod router;

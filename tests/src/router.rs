@@ -97,6 +97,9 @@ fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>>
 /// Runs the named function's handler, as its Lambda would. `None` for an unknown function.
 pub async fn invoke(function: &str, app: &App, req: Request) -> Option<Response<Body>> {
     Some(match function {
+        "get-service-certificate" => get_service_certificate::handle(app, req).await,
+        "validate-service" => validate_service::handle(app, req).await,
+        "get-service-validation" => get_service_validation::handle(app, req).await,
         "list-imports" => list_imports::handle(app, req).await,
         "apply-import" => apply_import::handle(app, req).await,
         "get-import-preview" => get_import_preview::handle(app, req).await,

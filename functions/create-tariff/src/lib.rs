@@ -5,6 +5,7 @@ pub use entry::serve;
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
+use shared::domain::certificate::CertificateTerms;
 use shared::domain::{OptionOffer, Prices, Principal, ProductType, Tariff, TariffId};
 use shared::http::{self, json_body, require_provider};
 use shared::store::StoreError;
@@ -28,6 +29,9 @@ struct TariffBody {
     required_params: Vec<String>,
     #[serde(default)]
     change_to: Vec<String>,
+    /// A certificate tariff's terms (`{names, wildcard}`).
+    #[serde(default)]
+    certificate: Option<CertificateTerms>,
 }
 
 fn tariff_id(raw: &str, field: &str) -> Result<TariffId, ApiError> {
@@ -52,6 +56,7 @@ async fn create_tariff(app: &App, principal: Principal, req: Request) -> Result<
         options: body.options,
         required_params: body.required_params,
         change_to: body.change_to.iter().map(|raw| tariff_id(raw, "change_to")).collect::<Result<_, _>>()?,
+        certificate: body.certificate,
     };
     tariff.validate()?;
     for target in &tariff.change_to {

@@ -258,7 +258,11 @@ impl Worker {
                     operation_id: pending.id.clone(),
                     product_type: Some(service.product_type),
                 };
-                let queue = self.app.queue.as_ref().ok_or_else(|| Failed::Retry("no queue to poll through".into()))?;
+                let queue = self
+                    .app
+                    .queue
+                    .as_ref()
+                    .ok_or_else(|| Failed::Retry("no queue to poll through".into()))?;
                 let delay = i32::try_from(seconds).unwrap_or(i32::MAX).min(900);
                 queue.send_after(&message, delay).await.map_err(|e| Failed::Retry(e.to_string()))?;
                 Ok(false)
@@ -280,7 +284,13 @@ impl Worker {
     async fn give_up(&self, service: &Service, operation_id: &str, why: &str) -> Result<(), Failed> {
         let now = self.app.clock.now();
         let store_error = |e: StoreError| Failed::Retry(e.to_string());
-        let service = self.app.store.get_service(&service.id).await.map_err(store_error)?.unwrap_or_else(|| service.clone());
+        let service = self
+            .app
+            .store
+            .get_service(&service.id)
+            .await
+            .map_err(store_error)?
+            .unwrap_or_else(|| service.clone());
         let Some((change, refund)) = service.abandon(operation_id, why, now) else { return Ok(()) };
         self.write(&change, Money::Refund(refund)).await
     }

@@ -5,7 +5,7 @@ pub use entry::serve;
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::domain::catalog::{ReconcileMode, RefundOnDelete};
+use shared::domain::catalog::{Module, Processing, ReconcileMode, RefundOnDelete};
 use shared::domain::{ClientDelete, Principal, ProductType, ProductTypeRules};
 use shared::http::{self, json_body, path_param, require_provider};
 use shared::{ApiError, App, Reply};
@@ -30,6 +30,16 @@ struct RulesBody {
     refund_on_delete: RefundOnDelete,
     #[serde(default)]
     reconcile: ReconcileMode,
+    #[serde(default)]
+    module: Module,
+    #[serde(default)]
+    acme_directory_url: Option<String>,
+    #[serde(default)]
+    eab_kid: Option<String>,
+    #[serde(default)]
+    eab_hmac_key: Option<String>,
+    #[serde(default)]
+    contact: Option<String>,
 }
 
 async fn put_product_type(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
@@ -48,6 +58,13 @@ async fn put_product_type(app: &App, principal: Principal, req: Request) -> Resu
         remind_days_before: body.remind_days_before,
         refund_on_delete: body.refund_on_delete,
         reconcile: body.reconcile,
+        processing: Processing {
+            module: body.module,
+            acme_directory_url: body.acme_directory_url,
+            eab_kid: body.eab_kid,
+            eab_hmac_key: body.eab_hmac_key,
+            contact: body.contact,
+        },
     };
     rules.validate()?;
     app.store.put_product_type(&rules).await?;

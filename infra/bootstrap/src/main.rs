@@ -20,6 +20,9 @@ macro_rules! functions {
 }
 
 functions! {
+    "get-service-certificate" => get_service_certificate,
+    "validate-service" => validate_service,
+    "get-service-validation" => get_service_validation,
     "list-imports" => list_imports,
     "apply-import" => apply_import,
     "get-import-preview" => get_import_preview,

@@ -102,7 +102,14 @@ pub struct ProductTypeRules {
     #[serde(default)]
     pub reconcile: ReconcileMode,
     /// What carries its operations out: the control panel at `panel_url`, or (for `ssl`) a
-    /// certificate authority speaking ACME.
+    /// certificate authority speaking ACME. Its fields sit beside the others on the wire.
+    #[serde(flatten)]
+    pub processing: Processing,
+}
+
+/// A product type's processing module and its settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Processing {
     #[serde(default)]
     pub module: Module,
     /// The ACME module's directory, e.g. `https://acme-v02.api.letsencrypt.org/directory`.
@@ -189,8 +196,13 @@ impl ProductTypeRules {
 
     /// The ACME settings: all of them for `module: acme` (on `ssl` only), none otherwise.
     fn validate_module(&self) -> Result<(), RuleViolation> {
-        let settings = [&self.acme_directory_url, &self.eab_kid, &self.eab_hmac_key, &self.contact];
-        if self.module == Module::Panel {
+        let settings = [
+            &self.processing.acme_directory_url,
+            &self.processing.eab_kid,
+            &self.processing.eab_hmac_key,
+            &self.processing.contact,
+        ];
+        if self.processing.module == Module::Panel {
             return match settings.iter().any(|s| s.is_some()) {
                 true => Err(RuleViolation::new(
                     "acme_directory_url, eab_kid, eab_hmac_key and contact are the acme module's settings",
@@ -202,17 +214,21 @@ impl ProductTypeRules {
             return Err(RuleViolation::new("the acme module issues ssl certificates only"));
         }
         if settings.iter().flat_map(|s| s.as_deref()).any(|s| s.len() > MAX_ACME_SETTING_LEN) {
-            return Err(RuleViolation::new(format!("each acme setting is at most {MAX_ACME_SETTING_LEN} characters")));
+            return Err(RuleViolation::new(format!(
+                "each acme setting is at most {MAX_ACME_SETTING_LEN} characters"
+            )));
         }
-        match &self.acme_directory_url {
+        match &self.processing.acme_directory_url {
             Some(url) if url.starts_with("https://") && is_panel_url(url) => {}
             _ => return Err(RuleViolation::new("acme_directory_url must be the authority's https URL")),
         }
-        match self.contact.as_deref() {
+        match self.processing.contact.as_deref() {
             Some(contact) if super::notification::is_email(contact) => {}
-            _ => return Err(RuleViolation::new("contact must be the e-mail address the authority writes to")),
+            _ => {
+                return Err(RuleViolation::new("contact must be the e-mail address the authority writes to"))
+            }
         }
-        match (&self.eab_kid, &self.eab_hmac_key) {
+        match (&self.processing.eab_kid, &self.processing.eab_hmac_key) {
             (None, None) => Ok(()),
             (Some(kid), Some(key)) if !kid.trim().is_empty() && is_secret_name(key) => Ok(()),
             (Some(_), Some(_)) => Err(RuleViolation::new(
@@ -224,7 +240,7 @@ impl ProductTypeRules {
 
     /// Whether its operations go to a certificate authority rather than a panel.
     pub fn is_acme(&self) -> bool {
-        self.module == Module::Acme
+        self.processing.module == Module::Acme
     }
 
     /// Where the product type's control panel is; `NoPanel` when none is set.
@@ -537,6 +553,7 @@ pub(crate) fn sample_rules() -> ProductTypeRules {
         remind_days_before: default_remind_days_before(),
         refund_on_delete: RefundOnDelete::None,
         reconcile: ReconcileMode::Report,
+        processing: Processing::default(),
     }
 }
 

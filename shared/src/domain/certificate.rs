@@ -91,7 +91,8 @@ pub fn read_csr(pem: &str) -> Result<Csr, RuleViolation> {
     if pem.len() > MAX_CSR_LEN {
         return Err(bad_csr(format!("longer than {MAX_CSR_LEN} bytes")));
     }
-    let (_, block) = x509_parser::pem::parse_x509_pem(pem.trim().as_bytes()).map_err(|_| bad_csr("not PEM"))?;
+    let (_, block) =
+        x509_parser::pem::parse_x509_pem(pem.trim().as_bytes()).map_err(|_| bad_csr("not PEM"))?;
     if block.label != "CERTIFICATE REQUEST" && block.label != "NEW CERTIFICATE REQUEST" {
         return Err(bad_csr(format!("a PEM `{}` block, not a CERTIFICATE REQUEST", block.label)));
     }
@@ -120,7 +121,10 @@ pub fn read_csr(pem: &str) -> Result<Csr, RuleViolation> {
     let mut unique: Vec<String> = Vec::with_capacity(names.len());
     for name in names {
         if !is_certificate_name(&name) {
-            return Err(bad_csr(format!("`{}` is not a DNS name", name.chars().take(80).collect::<String>())));
+            return Err(bad_csr(format!(
+                "`{}` is not a DNS name",
+                name.chars().take(80).collect::<String>()
+            )));
         }
         if !unique.contains(&name) {
             unique.push(name);
@@ -159,7 +163,11 @@ pub fn check_order(csr_pem: &str, validation: &str, terms: &CertificateTerms) ->
     Ok(csr)
 }
 
-fn check_names(names: &[String], validation: Validation, terms: &CertificateTerms) -> Result<(), RuleViolation> {
+fn check_names(
+    names: &[String],
+    validation: Validation,
+    terms: &CertificateTerms,
+) -> Result<(), RuleViolation> {
     if names.len() > usize::from(terms.names) {
         return Err(RuleViolation::new(format!(
             "the CSR names {} names; the tariff allows at most {}",
@@ -169,7 +177,9 @@ fn check_names(names: &[String], validation: Validation, terms: &CertificateTerm
     }
     if let Some(wildcard) = names.iter().find(|n| n.starts_with("*.")) {
         if !terms.wildcard {
-            return Err(RuleViolation::new(format!("the tariff allows no wildcard name such as `{wildcard}`")));
+            return Err(RuleViolation::new(format!(
+                "the tariff allows no wildcard name such as `{wildcard}`"
+            )));
         }
         if validation != Validation::Dns01 {
             return Err(RuleViolation::new("a wildcard name is proven with dns-01 only"));
@@ -210,8 +220,7 @@ impl Challenge {
                 "value": self.value,
             }}),
         };
-        let mut answer =
-            json!({"name": self.name, "type": self.kind, "token": self.token, "key_authorization": self.key_authorization});
+        let mut answer = json!({"name": self.name, "type": self.kind, "token": self.token, "key_authorization": self.key_authorization});
         if let (Some(answer), Some(publish)) = (answer.as_object_mut(), publish.as_object()) {
             answer.extend(publish.clone());
         }
@@ -296,9 +305,11 @@ impl IssuedCertificate {
     /// Reads the authority's chain (PEM, leaf first).
     pub fn read(chain: &str) -> Result<Self, String> {
         use x509_parser::extensions::GeneralName;
-        let (_, block) = x509_parser::pem::parse_x509_pem(chain.as_bytes()).map_err(|e| format!("not PEM: {e}"))?;
+        let (_, block) =
+            x509_parser::pem::parse_x509_pem(chain.as_bytes()).map_err(|e| format!("not PEM: {e}"))?;
         let leaf = block.parse_x509().map_err(|e| format!("not a certificate: {e}"))?;
-        let at = |t: x509_parser::time::ASN1Time| Timestamp::from_unix_millis(t.timestamp().saturating_mul(1000));
+        let at =
+            |t: x509_parser::time::ASN1Time| Timestamp::from_unix_millis(t.timestamp().saturating_mul(1000));
         let mut names = Vec::new();
         if let Ok(Some(san)) = leaf.subject_alternative_name() {
             for name in &san.value.general_names {
@@ -362,7 +373,8 @@ impl Service {
             .as_ref()
             .filter(|o| o.operation_id == pending.id && o.stage == Stage::Published)
             .ok_or_else(|| no_order_waiting(self))?;
-        let mut next = self.with_acme_order(AcmeOrder { stage: Stage::Validating, polls: 0, ..order.clone() });
+        let mut next =
+            self.with_acme_order(AcmeOrder { stage: Stage::Validating, polls: 0, ..order.clone() });
         next.last_error = None;
         let entry = HistoryEntry {
             id: HistoryId::generate(),
@@ -376,9 +388,46 @@ impl Service {
         Ok(Change { service: next, entry, queued: Some(pending.id.clone()) })
     }
 
+    /// Reissues the certificate (see `Service::reissue`) with the new key's `csr`, checked
+    /// against the tariff's `terms` and the service's validation method: an ACME type's
+    /// reissue needs one; a panel type's passes it to the panel in the service's parameters.
+    pub fn reissue_with(
+        &self,
+        csr: Option<&str>,
+        terms: Option<&CertificateTerms>,
+        acme: bool,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Change, Refusal> {
+        let mut change = self.reissue(actor, at)?;
+        let Some(csr) = csr else {
+            return match acme {
+                true => Err(Refusal::Invalid("a reissue names the new key's request: {\"csr\": \"-----BEGIN CERTIFICATE REQUEST-----...\"}".into())),
+                false => Ok(change),
+            };
+        };
+        let terms = terms.ok_or_else(|| Refusal::Invalid("this tariff's certificates take no CSR".into()))?;
+        let validation = self.params.get(VALIDATION_PARAM).map_or("http-01", String::as_str);
+        let checked = check_order(csr, validation, terms).map_err(|v| Refusal::Invalid(v.0))?;
+        let csr = csr.trim();
+        let operation_id = change.service.pending.as_ref().map(|p| p.id.clone()).unwrap_or_default();
+        match acme {
+            true => {
+                let validation = Validation::parse(validation).unwrap_or(Validation::Http01);
+                change.service.acme = Some(AcmeOrder::new(&operation_id, csr, validation));
+            }
+            false => {
+                change.service.params.insert(CSR_PARAM.to_owned(), csr.to_owned());
+            }
+        }
+        if let Some(details) = change.entry.details.as_object_mut() {
+            details.insert("names".into(), json!(checked.names));
+        }
+        Ok(change)
+    }
+
     /// The certificate `issued` for the pending operation `operation_id`: the operation ends
-    /// done, the certificate replaces the one before, and the service runs until the
-    /// certificate's notAfter (never past what was paid for).
+    /// done, and the certificate replaces the one before.
     pub fn certificate_issued(
         &self,
         operation_id: &str,
@@ -389,9 +438,11 @@ impl Service {
         let csr = self.acme.as_ref().filter(|o| o.operation_id == operation_id).map(|o| o.csr.clone());
         let mut change = self.finish(operation_id, Outcome::Done, at)?;
         let next = &mut change.service;
-        if matches!(pending.work, Work::Activation | Work::Renewal { .. }) {
-            if let Some(paid_end) = next.expires_at.filter(|end| issued.not_after < *end) {
-                let _ = paid_end;
+        // A first certificate sets the validity: its notAfter, never past what was paid for. A
+        // renewal's paid period stands as billing computed it (a certificate issued now cannot
+        // cover a period that starts at the old expiry).
+        if pending.work == Work::Activation {
+            if next.expires_at.is_some_and(|paid_end| issued.not_after < paid_end) {
                 next.expires_at = Some(issued.not_after);
                 next.paid_time = super::paid_time::with_validity_until(
                     &next.paid_time(),
@@ -410,6 +461,35 @@ impl Service {
         next.certificate = Some(issued);
         Some(change)
     }
+}
+
+/// A certificate operation's order as its client reads it (`GET /services/{id}/validation`):
+/// where it stands, why the last validation failed, and what to publish where. `None` when no
+/// certificate is being issued.
+pub fn validation_view(service: &Service) -> Option<serde_json::Value> {
+    let pending = service.pending.as_ref()?;
+    if !matches!(pending.work, Work::Activation | Work::Reissue | Work::Renewal { .. }) {
+        return None;
+    }
+    let order = service.acme.as_ref().filter(|o| o.operation_id == pending.id);
+    let status = match order.map(|o| (o.stage, o.problem.is_some())) {
+        None | Some((Stage::Placing, _)) => "placing",
+        Some((Stage::Published, false)) => "awaiting_publication",
+        Some((Stage::Published, true)) => "failed",
+        Some((Stage::Validating, _)) => "validating",
+        Some((Stage::Finalized, _)) => "issuing",
+    };
+    let challenges: Vec<serde_json::Value> =
+        order.map(|o| o.challenges.iter().map(Challenge::for_client).collect()).unwrap_or_default();
+    Some(json!({
+        "service_id": service.id,
+        "operation": pending.work.action(),
+        "status": status,
+        "validation": order.map(|o| o.validation),
+        "error": order.and_then(|o| o.problem.clone()),
+        "order_expires_at": order.and_then(|o| o.expires_at),
+        "challenges": challenges,
+    }))
 }
 
 fn no_order_waiting(service: &Service) -> Refusal {
@@ -462,12 +542,20 @@ mod tests {
     fn a_wildcard_needs_the_tariff_and_dns() {
         assert!(check_order(WILDCARD, "dns-01", &terms(2, false)).unwrap_err().0.contains("wildcard"));
         assert!(check_order(WILDCARD, "http-01", &terms(2, true)).unwrap_err().0.contains("dns-01"));
-        assert_eq!(check_order(WILDCARD, "dns-01", &terms(2, true)).unwrap().names, ["*.example.org", "example.org"]);
+        assert_eq!(
+            check_order(WILDCARD, "dns-01", &terms(2, true)).unwrap().names,
+            ["*.example.org", "example.org"]
+        );
     }
 
     #[test]
     fn what_is_no_usable_csr_is_refused_in_words() {
-        for bad in ["", "hello", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----", TAMPERED] {
+        for bad in [
+            "",
+            "hello",
+            "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----",
+            TAMPERED,
+        ] {
             let refused = read_csr(bad).unwrap_err();
             assert!(refused.0.starts_with("params.csr is not a usable"), "{refused}");
         }
@@ -480,7 +568,17 @@ mod tests {
         for good in ["example.com", "*.example.com", "a-b.c.example"] {
             assert!(is_certificate_name(good), "{good}");
         }
-        for bad in ["localhost", "*.com.", "a..b", "-a.com", "a_b.com", "*.*.example.com", "ex ample.com", "127.0.0.1", "*.10.0.0.1"] {
+        for bad in [
+            "localhost",
+            "*.com.",
+            "a..b",
+            "-a.com",
+            "a_b.com",
+            "*.*.example.com",
+            "ex ample.com",
+            "127.0.0.1",
+            "*.10.0.0.1",
+        ] {
             assert!(!is_certificate_name(bad), "{bad}");
         }
     }

@@ -285,7 +285,9 @@ impl Service {
             (Status::Ordered, _, T::Ssl) if ssl_failed => "issue_error",
             (Status::NotAvailable, _, T::Ssl) => "issue_error",
             (Status::ConfigurationRequired, _, _) => "complete_configuration",
-            (Status::InProgress, Some(O::Activation | O::Reissue | O::Renewal), T::Ssl) if validation_failed => {
+            (Status::InProgress, Some(O::Activation | O::Reissue | O::Renewal), T::Ssl)
+                if validation_failed =>
+            {
                 "issue_error"
             }
             (Status::InProgress, Some(O::Renewal), _) => "renewal_in_progress",

@@ -32,4 +32,3 @@ impl Store {
         self.put_if(item, "attribute_not_exists(pk)", &[], vec![]).await
     }
 }
-

@@ -101,7 +101,9 @@ impl Bench {
             "domain-com" => {
                 json!({"domain": format!("b{}.com", ulid::Ulid::generate().to_string().to_lowercase())})
             }
-            "ssl-dv" => json!({"domain": "shop.example.com"}),
+            "ssl-dv" => {
+                json!({"csr": include_str!("../../../shared/fixtures/two-names.csr"), "validation": "http-01"})
+            }
             "vdc-small" => json!({}),
             _ => json!({"os_template": "debian-12"}),
         };

@@ -1,0 +1,128 @@
+//! Pebble, Let's Encrypt's test certificate authority (`infra/local/pebble.py`), as the tests'
+//! ACME peer: one set of processes for the test run, on ports of its own. The demo instance takes
+//! every validation as passed; the validating one really checks what is published on
+//! `pebble-challtestsrv`, which the tests drive as the client's web server and DNS.
+
+use crate::emulator::workspace_root;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Where the running instances are.
+#[derive(Debug)]
+pub struct Pebble {
+    /// The demo instance's ACME directory (every validation passes).
+    pub demo_directory: String,
+    /// The validating instance's ACME directory.
+    pub directory: String,
+    /// The validating instance's management interface (`/roots/0`, `/cert-status-by-serial/`).
+    pub management: String,
+    /// The demo instance's management interface.
+    pub demo_management: String,
+    /// The challenge server's management interface (`/add-http01`, `/set-txt`, ...).
+    pub challenges: String,
+    /// The validating instance's log: one line per request it served.
+    pub log: PathBuf,
+    _child: Child,
+}
+
+/// The PEM file of the root of the TLS certificate every instance serves (the worker trusts it
+/// through `shared::acme::AcmeClient::with_roots`): made once, shared by every instance.
+pub fn tls_roots() -> PathBuf {
+    workspace_root().join("target/pebble-tls/tls.pem")
+}
+
+/// The instances, started on first use; they stop with the test process.
+pub fn ensure_running() -> &'static Pebble {
+    static STARTED: OnceLock<Result<Pebble, String>> = OnceLock::new();
+    match STARTED.get_or_init(|| start("pebble-test")) {
+        Ok(pebble) => pebble,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+/// Instances of a test's own, whose log no other test writes to (for counting requests); they
+/// stop when it is dropped.
+pub fn of_its_own(name: &str) -> Pebble {
+    start(&format!("pebble-test-{name}")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+impl Drop for Pebble {
+    fn drop(&mut self) {
+        // SIGTERM: the launcher stops its children before it exits.
+        let _ = Command::new("kill").arg(self._child.id().to_string()).status();
+        let _ = self._child.wait();
+    }
+}
+
+fn start(name: &str) -> Result<Pebble, String> {
+    let dir = workspace_root().join("target").join(name);
+    let ports: Vec<u16> = (0..7).map(|_| free_port()).collect::<Result<_, _>>()?;
+    let [demo, demo_management, acme, management, http, dns, challenges] = ports[..] else {
+        return Err("seven ports".into());
+    };
+    let log_path = workspace_root().join(format!("target/{name}.log"));
+    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    let mut child = Command::new("python3")
+        .arg(workspace_root().join("infra/local/pebble.py"))
+        .args([
+            "--dir",
+            &dir.to_string_lossy(),
+            "--tls-dir",
+            &tls_roots().parent().unwrap().to_string_lossy(),
+        ])
+        .args(["--demo-port", &demo.to_string(), "--demo-management-port", &demo_management.to_string()])
+        .args(["--port", &acme.to_string(), "--management-port", &management.to_string()])
+        .args(["--http-port", &http.to_string(), "--dns-port", &dns.to_string()])
+        .args(["--challenges-port", &challenges.to_string()])
+        .args(["--parent-pid", &std::process::id().to_string()])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("start Pebble: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for port in [demo, acme, management, demo_management, challenges] {
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if child.try_wait().map_err(|e| e.to_string())?.is_some() || Instant::now() > deadline {
+                let _ = child.kill();
+                return Err(format!(
+                    "Pebble did not start (is Debian's pebble installed?); see {}",
+                    log_path.display()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(Pebble {
+        demo_directory: format!("https://127.0.0.1:{demo}/dir"),
+        directory: format!("https://127.0.0.1:{acme}/dir"),
+        management: format!("https://127.0.0.1:{management}"),
+        demo_management: format!("https://127.0.0.1:{demo_management}"),
+        challenges: format!("http://127.0.0.1:{challenges}"),
+        log: dir.join("pebble.log"),
+        _child: child,
+    })
+}
+
+impl Pebble {
+    /// An HTTPS client that trusts the instances' TLS certificate.
+    pub fn client(&self) -> reqwest::Client {
+        crate::http_client();
+        let pem = std::fs::read(tls_roots()).expect("Pebble's TLS root");
+        let root = reqwest::Certificate::from_pem(&pem).expect("a PEM certificate");
+        reqwest::Client::builder().add_root_certificate(root).build().expect("a client")
+    }
+
+    /// How many requests the validating instance served whose line holds `what`
+    /// (`POST /order-plz`, `POST /finalize-order/`).
+    pub fn requests(&self, what: &str) -> usize {
+        std::fs::read_to_string(&self.log).unwrap_or_default().lines().filter(|l| l.contains(what)).count()
+    }
+}
