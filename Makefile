@@ -20,7 +20,7 @@ export SAM_CLI_TELEMETRY ?= 0
 ROLE ?= client
 SUB ?= alice
 
-.PHONY: import-demo dev test bench release-builds package deploy token venv build lint unit-and-integration cfn-lint events mail browser record-paid-time invoke redrive replay-events
+.PHONY: pebble import-demo dev test bench release-builds package deploy token venv build lint unit-and-integration cfn-lint events mail browser record-paid-time invoke redrive replay-events
 
 $(VENV)/.installed: infra/local/requirements.txt
 	python3 -m venv $(VENV)
@@ -32,10 +32,16 @@ venv: $(VENV)/.installed
 build:
 	cargo build --workspace
 
-dev: venv build
+dev: venv build pebble
 	infra/local/dev.sh
 
-test: venv lint build browser unit-and-integration cfn-lint
+test: venv lint build browser pebble unit-and-integration cfn-lint
+
+# Let's Encrypt's test certificate authority and its challenge server (Debian's pebble), which
+# `make dev` and the tests of the ACME module run (infra/local/pebble.py); installed only when
+# missing.
+pebble:
+	@command -v pebble >/dev/null || { apt-get update -qq && apt-get install -y -qq pebble >/dev/null; }
 
 # The migration that gives services stored before the paid time's record was kept their record
 # (safe to run again), against the stack `make dev` serves.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make dev`: the local AWS emulator, the reference control panel, the resources and demo
+# `make dev`: the local AWS emulator, the reference control panel, Pebble, the resources and demo
 # catalog, every function behind `cargo lambda watch` on the production paths, the bridge
 # (operations queue to the worker, table stream to the events publisher, notifications queue
 # to the notifier), and the firing of the scheduled jobs every SCHEDULE_INTERVAL_SECONDS.
@@ -42,8 +42,15 @@ fi
 python3 infra/local/panel.py --port "$PANEL_PORT" --parent-pid $$ >"$logs/panel.log" 2>&1 &
 pids+=($!)
 wait_for "$PANEL_PORT" "the reference panel"
+# Let's Encrypt's test authority for the ssl type (infra/local/pebble.py): the demo's instance
+# on 14000 takes every validation as passed; the validating one is on 14001.
+python3 infra/local/pebble.py --dir "$logs/pebble" --parent-pid $$ >"$logs/pebble.log" 2>&1 &
+pids+=($!)
+wait_for 14000 "Pebble"
+wait_for 14001 "Pebble"
 
-bootstrap=$(PANEL_URL="http://127.0.0.1:$PANEL_PORT" cargo run --quiet -p tests --bin local-stack -- bootstrap)
+bootstrap=$(PANEL_URL="http://127.0.0.1:$PANEL_PORT" ACME_DIRECTORY_URL=https://127.0.0.1:14000/dir \
+  cargo run --quiet -p tests --bin local-stack -- bootstrap)
 echo "$bootstrap"
 export OPERATIONS_QUEUE_URL=${bootstrap##*OPERATIONS_QUEUE_URL=}
 
@@ -54,7 +61,8 @@ PATH="$PWD/.venv/bin:$PATH" setsid cargo lambda watch \
   --env-var "AWS_REGION=$AWS_REGION,AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY" \
   --env-var "OPERATIONS_QUEUE_URL=$OPERATIONS_QUEUE_URL,OPERATIONS_RETRY_BASE_SECONDS=2" \
   --env-var "EVENT_BUS_NAME=services,NOTIFICATIONS_FROM=notifications@hosting.example" \
-  --env-var "CONSOLE_URL=http://127.0.0.1:$API_PORT/console/account" &
+  --env-var "CONSOLE_URL=http://127.0.0.1:$API_PORT/console/account" \
+  --env-var "ACME_CA_ROOTS=$PWD/$logs/pebble/tls.pem" &
 watch_group=$!
 wait_for "$API_PORT" "cargo lambda watch"
 

@@ -14,14 +14,13 @@
 //! challenges the client publishes before asking again; an order not validated within
 //! `ORDER_LIFETIME_SECONDS` is given up (and the operation refunded as any failed one).
 
-use crate::app::App;
 use crate::domain::catalog::SECRET_FROM_ENV;
 use crate::domain::certificate::{self, AcmeOrder, Challenge, IssuedCertificate, Stage, Validation};
 use crate::domain::lifecycle::{Change, Outcome};
 use crate::domain::service::Work;
 use crate::domain::{ProductTypeRules, Service, Timestamp};
 use crate::store::acme::StoredAcmeAccount;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 use instant_acme::{
     Account, AccountBuilder, AccountCredentials, AuthorizationStatus, ChallengeStatus, ChallengeType,
     ExternalAccountKey, Identifier, NewAccount, NewOrder, OrderStatus, RevocationReason, RevocationRequest,
@@ -99,14 +98,22 @@ pub enum Step {
     /// Ask the authority again after this many seconds.
     PollAfter(u32),
     /// The operation is over: this change ends it.
-    Done(Change),
+    Done(Box<Change>),
     /// Given up, for this reason: the operation is abandoned (and what it charged refunded).
     GiveUp(String),
 }
 
+/// What a step works with: the table (where the service and the accounts are) and the way to
+/// the authority.
+#[derive(Clone, Copy)]
+pub struct Authority<'a> {
+    pub store: &'a Store,
+    pub client: &'a AcmeClient,
+}
+
 /// Takes the next step of `service`'s pending operation under `rules` (an ACME type's).
 pub async fn step(
-    app: &App,
+    app: Authority<'_>,
     service: &Service,
     rules: &ProductTypeRules,
     now: Timestamp,
@@ -120,8 +127,7 @@ pub async fn step(
         Work::Deletion { .. } => {
             let revoked = match &service.certificate {
                 Some(issued) => {
-                    let account = account(app, rules).await?;
-                    Some(revoke(&account, issued, RevocationReason::CessationOfOperation).await?)
+                    Some(revoke(app, rules, issued, RevocationReason::CessationOfOperation).await?)
                 }
                 None => None,
             };
@@ -130,23 +136,23 @@ pub async fn step(
             if let (Some(revoked), Some(details)) = (revoked, change.entry.details.as_object_mut()) {
                 details.insert("revocation".into(), revoked);
             }
-            Ok(Step::Done(change))
+            Ok(Step::Done(Box::new(change)))
         }
         // Nothing at the authority: a certificate is not suspended, resumed or moved.
-        _ => Ok(Step::Done(
+        _ => Ok(Step::Done(Box::new(
             service.finish(&id, Outcome::Done, now).ok_or_else(|| AcmeError("not pending".into()))?,
-        )),
+        ))),
     }
 }
 
 /// Issues, reissues or renews `service`'s certificate as far as it can go now.
 async fn certificate_step(
-    app: &App,
+    app: Authority<'_>,
     service: &Service,
     rules: &ProductTypeRules,
     now: Timestamp,
 ) -> Result<Step, AcmeError> {
-    let account = account(app, rules).await?;
+    let (account, account_name) = account(app, rules, service.client_id.as_str()).await?;
     let mut service = service.clone();
     // Placing, validating and finalising follow one another at most once each in one step.
     for _ in 0..5 {
@@ -155,7 +161,14 @@ async fn certificate_step(
             return Ok(Step::GiveUp("the certificate order expired before its names were validated".into()));
         }
         let next = match order.stage {
-            Stage::Placing => place(&account, order, now).await?,
+            Stage::Placing => {
+                // Checked against the tariff as it is now, before every order: a tariff changed
+                // since, or a request from before terms were set, issues nothing it does not sell.
+                if let Err(refused) = within_terms(app, &service, &order).await? {
+                    return Ok(Step::GiveUp(refused));
+                }
+                place(&account, order, now).await?
+            }
             Stage::Published => return Ok(Step::Waiting),
             Stage::Validating => match validate(&account, &order).await? {
                 Validated::Ready(mut at_authority) => {
@@ -169,9 +182,18 @@ async fn certificate_step(
                     save(app, &service, AcmeOrder { polls: order.polls.saturating_add(1), ..order }).await?;
                     return Ok(Step::PollAfter(wait));
                 }
+                Validated::Failed(problem) if order.attempts >= certificate::MAX_ATTEMPTS => {
+                    let attempts = order.attempts;
+                    return Ok(Step::GiveUp(format!(
+                        "the names failed validation {attempts} times; the last: {problem}"
+                    )));
+                }
                 Validated::Failed(problem) => {
+                    // The next order keeps the first one's lifetime: retries never extend it.
                     let again = AcmeOrder {
                         problem: Some(problem),
+                        attempts: order.attempts,
+                        expires_at: order.expires_at,
                         ..AcmeOrder::new(&order.operation_id, &order.csr, order.validation)
                     };
                     place(&account, again, now).await?
@@ -183,7 +205,11 @@ async fn certificate_step(
                     order.url.clone().ok_or_else(|| AcmeError("a finalised order without its URL".into()))?;
                 let mut at_authority = account.order(url).await?;
                 match at_authority.certificate().await? {
-                    Some(chain) => return issued(&account, &service, &order, &chain, now).await,
+                    Some(chain) => {
+                        let issued =
+                            IssuedCertificate { account: account_name, ..IssuedCertificate::read(&chain)? };
+                        return finish_issued(app, rules, &service, &order, issued, now).await;
+                    }
                     None => {
                         let wait = order.next_poll_seconds();
                         save(app, &service, AcmeOrder { polls: order.polls.saturating_add(1), ..order })
@@ -198,21 +224,35 @@ async fn certificate_step(
     Err(AcmeError("the order did not settle within one step".into()))
 }
 
-/// The operation done with the certificate `chain`: a reissue revokes the certificate it
-/// replaces first (a message delivered again revokes it again, which the authority answers
-/// as revoked before).
-async fn issued(
-    account: &Account,
+/// Whether the order's request is within the service's tariff's certificate terms: the
+/// refusal in words when not.
+async fn within_terms(
+    app: Authority<'_>,
     service: &Service,
     order: &AcmeOrder,
-    chain: &str,
+) -> Result<Result<(), String>, AcmeError> {
+    let tariff = app.store.get_tariff(&service.tariff_id).await?;
+    let Some(terms) = tariff.and_then(|t| t.certificate) else {
+        return Ok(Err("the service's tariff sells no certificates (it sets no certificate terms)".into()));
+    };
+    Ok(certificate::check_order(&order.csr, order.validation.as_str(), &terms).map(|_| ()).map_err(|v| v.0))
+}
+
+/// The operation done with the certificate `issued`: a reissue revokes the certificate it
+/// replaces first (a message delivered again revokes it again, which the authority answers
+/// as revoked before).
+async fn finish_issued(
+    app: Authority<'_>,
+    rules: &ProductTypeRules,
+    service: &Service,
+    order: &AcmeOrder,
+    issued: IssuedCertificate,
     now: Timestamp,
 ) -> Result<Step, AcmeError> {
-    let issued = IssuedCertificate::read(chain)?;
     let pending = service.pending.as_ref().ok_or_else(|| AcmeError("no operation is under way".into()))?;
     let superseded = service.certificate.as_ref().filter(|old| old.serial != issued.serial);
     let revoked = match (&pending.work, superseded) {
-        (Work::Reissue, Some(old)) => Some(revoke(account, old, RevocationReason::Superseded).await?),
+        (Work::Reissue, Some(old)) => Some(revoke(app, rules, old, RevocationReason::Superseded).await?),
         _ => None,
     };
     let mut change = service
@@ -221,12 +261,12 @@ async fn issued(
     if let (Some(revoked), Some(details)) = (revoked, change.entry.details.as_object_mut()) {
         details.insert("revocation".into(), revoked);
     }
-    Ok(Step::Done(change))
+    Ok(Step::Done(Box::new(change)))
 }
 
 /// Writes the order's progress on the service (conditional on its version: a change that came
 /// meanwhile fails this step, which the queue retries).
-async fn save(app: &App, service: &Service, order: AcmeOrder) -> Result<Service, AcmeError> {
+async fn save(app: Authority<'_>, service: &Service, order: AcmeOrder) -> Result<Service, AcmeError> {
     let next = service.with_acme_order(order);
     let mut batch = app.store.batch();
     batch.service(&next)?;
@@ -278,9 +318,10 @@ async fn place(account: &Account, order: AcmeOrder, now: Timestamp) -> Result<Ac
     Ok(AcmeOrder {
         stage,
         url: Some(at_authority.url().to_owned()),
-        expires_at: Some(now.plus_seconds(ORDER_LIFETIME_SECONDS)),
+        expires_at: order.expires_at.or(Some(now.plus_seconds(ORDER_LIFETIME_SECONDS))),
         challenges,
         polls: 0,
+        attempts: order.attempts.saturating_add(1),
         ..order
     })
 }
@@ -288,7 +329,7 @@ async fn place(account: &Account, order: AcmeOrder, now: Timestamp) -> Result<Ac
 /// Where an order being validated stands.
 enum Validated {
     /// Validated: to be finalised.
-    Ready(instant_acme::Order),
+    Ready(Box<instant_acme::Order>),
     /// Finalised already (by a delivery whose write was lost).
     Finalized,
     /// Still validating.
@@ -322,7 +363,7 @@ async fn validate(account: &Account, order: &AcmeOrder) -> Result<Validated, Acm
         at_authority.refresh().await?;
     }
     Ok(match at_authority.state().status {
-        OrderStatus::Ready => Validated::Ready(at_authority),
+        OrderStatus::Ready => Validated::Ready(Box::new(at_authority)),
         OrderStatus::Processing | OrderStatus::Valid => Validated::Finalized,
         OrderStatus::Pending => Validated::Pending,
         OrderStatus::Invalid => match problem_of(&mut at_authority).await? {
@@ -349,15 +390,24 @@ async fn problem_of(at_authority: &mut instant_acme::Order) -> Result<Option<Str
     Ok(None)
 }
 
-/// Revokes `issued`; a certificate revoked before counts as revoked, and one the authority
-/// refuses to revoke is recorded as refused (the operation goes on).
+/// Revokes `issued` with the account that holds it; a certificate revoked before counts as
+/// revoked, and one the authority refuses to revoke is recorded as refused (the operation goes
+/// on).
 async fn revoke(
-    account: &Account,
+    app: Authority<'_>,
+    rules: &ProductTypeRules,
     issued: &IssuedCertificate,
     reason: RevocationReason,
 ) -> Result<Value, AcmeError> {
-    let der = rustls::pki_types::CertificateDer::from(issued.leaf_der()?);
     let reason_name = format!("{reason:?}");
+    let Some(kept) = app.store.acme_account(rules.product_type, &issued.account).await? else {
+        let detail = "the account that holds it is not kept";
+        return Ok(
+            json!({"serial": issued.serial, "reason": reason_name, "result": "refused", "detail": detail}),
+        );
+    };
+    let account = restore(app, &kept).await?;
+    let der = rustls::pki_types::CertificateDer::from(issued.leaf_der()?);
     match account.revoke(&RevocationRequest { certificate: &der, reason: Some(reason) }).await {
         Ok(()) => Ok(json!({"serial": issued.serial, "reason": reason_name, "result": "revoked"})),
         Err(instant_acme::Error::Api(problem)) => {
@@ -374,47 +424,55 @@ async fn revoke(
     }
 }
 
-/// The product type's account at its authority: the one kept, else one made now (with its
-/// External Account Binding when the rules name one) and kept. Two made at once keep the first.
-pub async fn account(app: &App, rules: &ProductTypeRules) -> Result<Account, AcmeError> {
+/// A client's account at the product type's authority, with its name: the one kept, else one
+/// made now (with its External Account Binding when the rules name one) and kept; two made at
+/// once keep the first. Each client has its own: an authority reuses what an account validated,
+/// so a shared one would let a client have a name another proved.
+pub async fn account(
+    app: Authority<'_>,
+    rules: &ProductTypeRules,
+    client: &str,
+) -> Result<(Account, String), AcmeError> {
     let directory = rules
         .processing
         .acme_directory_url
         .as_deref()
         .ok_or_else(|| AcmeError("no acme_directory_url is set".into()))?;
-    let name = account_name(rules, directory);
+    let name = account_name(rules, directory, client);
     if let Some(kept) = app.store.acme_account(rules.product_type, &name).await? {
-        return restore(app, &kept).await;
+        return Ok((restore(app, &kept).await?, name));
     }
     let contact = format!("mailto:{}", rules.processing.contact.as_deref().unwrap_or_default());
     let new = NewAccount { contact: &[&contact], terms_of_service_agreed: true, only_return_existing: false };
     let binding = external_account_key(rules)?;
     let (account, credentials) =
-        app.acme.builder()?.create(&new, directory.to_owned(), binding.as_ref()).await?;
+        app.client.builder()?.create(&new, directory.to_owned(), binding.as_ref()).await?;
     let kept = StoredAcmeAccount {
         credentials: serde_json::to_string(&credentials).map_err(|e| AcmeError(e.to_string()))?,
     };
     match app.store.insert_acme_account(rules.product_type, &name, &kept).await {
-        Ok(()) => Ok(account),
+        Ok(()) => Ok((account, name)),
         Err(StoreError::ConditionFailed) => {
             let kept = app.store.acme_account(rules.product_type, &name).await?;
-            restore(app, &kept.ok_or_else(|| AcmeError("the account kept meanwhile is gone".into()))?).await
+            let kept = kept.ok_or_else(|| AcmeError("the account kept meanwhile is gone".into()))?;
+            Ok((restore(app, &kept).await?, name))
         }
         Err(other) => Err(other.into()),
     }
 }
 
-async fn restore(app: &App, kept: &StoredAcmeAccount) -> Result<Account, AcmeError> {
-    let credentials: AccountCredentials =
-        serde_json::from_str(&kept.credentials).map_err(|e| AcmeError(format!("a kept account: {e}")))?;
-    Ok(app.acme.builder()?.from_credentials(credentials).await?)
+async fn restore(app: Authority<'_>, kept: &StoredAcmeAccount) -> Result<Account, AcmeError> {
+    // serde's message could quote the key: a fixed one instead.
+    let credentials: AccountCredentials = serde_json::from_str(&kept.credentials)
+        .map_err(|_| AcmeError("a kept ACME account does not read as one".into()))?;
+    Ok(app.client.builder()?.from_credentials(credentials).await?)
 }
 
-/// One account per product type, directory and EAB key id: a provider that moves to another
-/// authority gets a new account there.
-fn account_name(rules: &ProductTypeRules, directory: &str) -> String {
+/// One account per product type, directory, EAB key id and client: a provider that moves to
+/// another authority gets new accounts there.
+fn account_name(rules: &ProductTypeRules, directory: &str, client: &str) -> String {
     let kid = rules.processing.eab_kid.as_deref().unwrap_or_default();
-    crate::domain::ids::sha256_hex(format!("{directory}\n{kid}").as_bytes())[..32].to_owned()
+    crate::domain::ids::sha256_hex(format!("{directory}\n{kid}\n{client}").as_bytes())[..32].to_owned()
 }
 
 /// The EAB key the rules name, read from where they say it is kept (never logged: an error

@@ -111,11 +111,15 @@ pub fn history_entry(entry: &HistoryEntry, reader: &Principal, provider_name: &s
     serde_json::to_value(shown).expect("a history entry serializes")
 }
 
-/// A product type's rules as `reader` reads them: without `panel_url` for a client.
+/// A product type's rules as `reader` reads them: for a client, without where its panel or
+/// authority is, nor the ACME account's settings (the EAB key's name among them).
 pub fn product_type(rules: &ProductTypeRules, reader: &Principal) -> Value {
     let mut body = serde_json::to_value(rules).expect("product type rules serialize");
     if !reader.is_provider() {
-        body.as_object_mut().expect("rules are an object").remove("panel_url");
+        let fields = body.as_object_mut().expect("rules are an object");
+        for provider_only in ["panel_url", "acme_directory_url", "eab_kid", "eab_hmac_key", "contact"] {
+            fields.remove(provider_only);
+        }
     }
     body
 }

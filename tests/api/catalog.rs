@@ -69,7 +69,7 @@ async fn tariffs_list_filter_page_and_read() {
     let stack = Stack::new().await;
     let alice = stack.client("alice");
     let all = stack.get("/tariffs?limit=100", &alice).await.ok(200).clone();
-    assert_eq!(ids(&all).len(), 7);
+    assert_eq!(ids(&all).len(), 8);
     let vps = stack.get("/tariffs?product_type=vps", &alice).await.ok(200).clone();
     assert_eq!(ids(&vps), ["vps-pro", "vps-start"]);
 

@@ -9,7 +9,7 @@ use tests::pebble::Pebble;
 
 /// A fresh key and its CSR for `names` (the first also the subject's common name), made with
 /// `openssl req` as a client would: the key stays in the test's folder.
-fn csr_for(names: &[&str]) -> String {
+pub(crate) fn csr_for(names: &[&str]) -> String {
     let dir = scratch();
     let san = names.iter().map(|n| format!("DNS:{n}")).collect::<Vec<_>>().join(",");
     let out = Command::new("openssl")
@@ -33,7 +33,7 @@ fn scratch() -> PathBuf {
 }
 
 /// Names no other test uses (each test's orders are its own).
-fn fresh_name(label: &str) -> String {
+pub(crate) fn fresh_name(label: &str) -> String {
     format!("{label}-{}.example.com", ulid::Ulid::generate().to_string().to_lowercase())
 }
 
@@ -46,23 +46,33 @@ fn acme_rules(directory: &str) -> Value {
 
 async fn on_acme(directory: &str) -> Stack {
     let stack = Stack::new().await;
-    stack.put("/product-types/ssl", &stack.provider(), acme_rules(directory)).await.ok(200);
+    switch_to_acme(&stack, directory).await;
     stack
+}
+
+/// The stack's ssl type issued through the ACME module at `directory`.
+pub(crate) async fn switch_to_acme(stack: &Stack, directory: &str) {
+    stack.put("/product-types/ssl", &stack.provider(), acme_rules(directory)).await.ok(200);
 }
 
 /// Alice's paid order of `tariff` for `csr`: the worker places it at the authority.
 async fn ordered(stack: &Stack, tariff: &str, csr: &str, validation: &str) -> String {
+    ordered_by(stack, "alice", tariff, csr, validation).await
+}
+
+/// `client`'s paid order of `tariff` for `csr`, placed at the authority.
+async fn ordered_by(stack: &Stack, client: &str, tariff: &str, csr: &str, validation: &str) -> String {
     let order =
         json!({"tariff_id": tariff, "period_months": 12, "params": {"csr": csr, "validation": validation}});
-    let service = stack.post("/services", &stack.client("alice"), order).await.ok(201).clone();
-    stack.fund("alice", service["order_price"].as_u64().unwrap()).await;
+    let service = stack.post("/services", &stack.client(client), order).await.ok(201).clone();
+    stack.fund(client, service["order_price"].as_u64().unwrap()).await;
     settle(stack, &id_of(&service)).await;
     id_of(&service)
 }
 
 /// Runs the worker until the service waits on nobody but its client or is at rest (polls come
 /// back on delayed messages).
-async fn settle(stack: &Stack, id: &str) -> Value {
+pub(crate) async fn settle(stack: &Stack, id: &str) -> Value {
     for _ in 0..60 {
         stack.drain_queue(10).await;
         let service = stack.service(id).await;
@@ -98,8 +108,12 @@ async fn publish(pebble: &Pebble, challenges: &Value, content: Option<&str>) {
     }
 }
 
-async fn ask_to_validate(stack: &Stack, id: &str) -> Value {
-    stack.post(&format!("/services/{id}/validation"), &stack.client("alice"), json!({})).await.ok(200).clone()
+pub(crate) async fn ask_to_validate(stack: &Stack, id: &str) -> Value {
+    ask_to_validate_as(stack, "alice", id).await
+}
+
+async fn ask_to_validate_as(stack: &Stack, client: &str, id: &str) -> Value {
+    stack.post(&format!("/services/{id}/validation"), &stack.client(client), json!({})).await.ok(200).clone()
 }
 
 /// The chain `GET /services/{id}/certificate` answers, checked by `openssl verify` against the
@@ -221,7 +235,7 @@ async fn a_failed_validation_says_why_and_can_be_retried() {
 }
 
 /// Alice's active certificate for `names` from the demo instance (every validation passes).
-async fn issued_on_demo(stack: &Stack, names: &[&str]) -> String {
+pub(crate) async fn issued_on_demo(stack: &Stack, names: &[&str]) -> String {
     let id = ordered(stack, "ssl-dv", &csr_for(names), "http-01").await;
     ask_to_validate(stack, &id).await;
     assert_eq!(settle(stack, &id).await["status"], "active");
@@ -373,7 +387,7 @@ async fn drain_delivering_twice(stack: &Stack) -> usize {
 #[tokio::test]
 async fn every_message_delivered_twice_places_and_finalizes_each_order_once() {
     // Its own instances: their log counts this test's requests only.
-    let pebble = &tests::pebble::of_its_own("twice");
+    let pebble = &tests::pebble::of_its_own("twice", false);
     let stack = on_acme(&pebble.directory).await;
     let name = fresh_name("twice");
     let order = json!({"tariff_id": "ssl-dv", "period_months": 12, "params": {"csr": csr_for(&[&name]), "validation": "http-01"}});
@@ -410,4 +424,26 @@ async fn every_message_delivered_twice_places_and_finalizes_each_order_once() {
     );
     let certificate = active.certificate.expect("issued");
     assert_eq!(certificate.names, vec![name]);
+}
+
+#[tokio::test]
+async fn a_name_one_client_proved_is_never_issued_to_another_without_its_own_proof() {
+    // An authority that reuses every authorization an account proved (Let's Encrypt does, for
+    // weeks): each client has an account of its own, so bob proves the name himself.
+    let pebble = &tests::pebble::of_its_own("reuse", true);
+    let stack = on_acme(&pebble.directory).await;
+    let name = fresh_name("proved");
+    let alices = ordered_by(&stack, "alice", "ssl-dv", &csr_for(&[&name]), "http-01").await;
+    publish(pebble, &validation(&stack, &alices).await["challenges"], None).await;
+    ask_to_validate(&stack, &alices).await;
+    assert_eq!(settle(&stack, &alices).await["status"], "active");
+    let bobs = ordered_by(&stack, "bob", "ssl-dv", &csr_for(&[&name]), "http-01").await;
+    let waiting =
+        stack.get(&format!("/services/{bobs}/validation"), &stack.client("bob")).await.ok(200).clone();
+    assert_eq!(waiting["status"], "awaiting_publication", "{waiting}");
+    assert_eq!(waiting["challenges"][0]["name"], name.as_str());
+    // Alice's second certificate for her name reuses her own proof.
+    let again = ordered_by(&stack, "alice", "ssl-dv", &csr_for(&[&name]), "http-01").await;
+    assert_eq!(stack.service(&again).await["status"], "active", "her proof is reused for her");
+    ask_to_validate_as(&stack, "bob", &bobs).await;
 }

@@ -259,6 +259,19 @@ async fn ssl_and_virtual_data_center(stack: &Stack) {
     done(stack, "GET", &servers, &alice, None).await;
     let made = done(stack, "POST", &servers, &alice, sample_body("create-virtual-server")).await;
     done(stack, "DELETE", &format!("{servers}/{}", id_of(&made)), &alice, None).await;
+    // The ssl type through the ACME module: an account made and kept, an order placed,
+    // validated, polled, finalised; a reissue that revokes.
+    use crate::certificates::{ask_to_validate, csr_for, fresh_name, issued_on_demo, settle, switch_to_acme};
+    switch_to_acme(stack, &tests::pebble::ensure_running().demo_directory).await;
+    let name = fresh_name("permissions");
+    let certificate = issued_on_demo(stack, &[&name]).await;
+    done(stack, "GET", &format!("/services/{certificate}/certificate"), &alice, None).await;
+    let csr = json!({"csr": csr_for(&[&name])});
+    done(stack, "POST", &format!("/services/{certificate}/reissue"), &alice, Some(csr)).await;
+    settle(stack, &certificate).await;
+    done(stack, "GET", &format!("/services/{certificate}/validation"), &alice, None).await;
+    ask_to_validate(stack, &certificate).await;
+    settle(stack, &certificate).await;
 }
 
 /// A paid VPS the panel had no room for, activated by the provider once it has; answers it.

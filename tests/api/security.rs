@@ -125,7 +125,12 @@ async fn another_clients_things_answer_exactly_as_missing_ones_and_nothing_leaks
         let expected = if provider_only(&method, &template) { 403 } else { 404 };
         assert_eq!(another.status, expected, "{method} {template}: {}", another.body);
         assert_eq!((another.status, &another.body), (absent.status, &absent.body), "{method} {template}");
-        if method == "GET" && expected == 404 && !template.contains("{vs_id}") {
+        // A certificate's chain is 404 to its owner too until one is issued (tests/api/certificates.rs).
+        if method == "GET"
+            && expected == 404
+            && !template.contains("{vs_id}")
+            && !template.ends_with("/certificate")
+        {
             let own = call(&stack, &method, &alice.path(&template, None), &token, None).await;
             assert_ne!(own.status, 404, "{method} {template}: the owner reaches its own");
         }

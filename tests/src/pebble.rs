@@ -37,7 +37,7 @@ pub fn tls_roots() -> PathBuf {
 /// The instances, started on first use; they stop with the test process.
 pub fn ensure_running() -> &'static Pebble {
     static STARTED: OnceLock<Result<Pebble, String>> = OnceLock::new();
-    match STARTED.get_or_init(|| start("pebble-test")) {
+    match STARTED.get_or_init(|| start("pebble-test", false)) {
         Ok(pebble) => pebble,
         Err(e) => panic!("{e}"),
     }
@@ -49,8 +49,10 @@ fn free_port() -> Result<u16, String> {
 
 /// Instances of a test's own, whose log no other test writes to (for counting requests); they
 /// stop when it is dropped.
-pub fn of_its_own(name: &str) -> Pebble {
-    start(&format!("pebble-test-{name}")).unwrap_or_else(|e| panic!("{e}"))
+/// `reuse`: the validating instance reuses every authorization an account proved, as Let's
+/// Encrypt does (else never).
+pub fn of_its_own(name: &str, reuse: bool) -> Pebble {
+    start(&format!("pebble-test-{name}"), reuse).unwrap_or_else(|e| panic!("{e}"))
 }
 
 impl Drop for Pebble {
@@ -61,7 +63,7 @@ impl Drop for Pebble {
     }
 }
 
-fn start(name: &str) -> Result<Pebble, String> {
+fn start(name: &str, reuse: bool) -> Result<Pebble, String> {
     let dir = workspace_root().join("target").join(name);
     let ports: Vec<u16> = (0..7).map(|_| free_port()).collect::<Result<_, _>>()?;
     let [demo, demo_management, acme, management, http, dns, challenges] = ports[..] else {
@@ -81,6 +83,7 @@ fn start(name: &str) -> Result<Pebble, String> {
         .args(["--port", &acme.to_string(), "--management-port", &management.to_string()])
         .args(["--http-port", &http.to_string(), "--dns-port", &dns.to_string()])
         .args(["--challenges-port", &challenges.to_string()])
+        .args(["--authz-reuse", if reuse { "100" } else { "0" }])
         .args(["--parent-pid", &std::process::id().to_string()])
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(|e| e.to_string())?)

@@ -4,7 +4,9 @@
 use aws_config::SdkConfig;
 use serde::Deserialize;
 use shared::domain::order::{place_order, OrderRequest};
-use shared::domain::{ClientId, HistoryEntry, Principal, ProductTypeRules, Role, Service, Tariff, Timestamp};
+use shared::domain::{
+    ClientId, HistoryEntry, Principal, ProductType, ProductTypeRules, Role, Service, Tariff, Timestamp,
+};
 use shared::store::{schema, Store, StoreError};
 
 pub const QUEUE: &str = "services-operations";
@@ -105,6 +107,22 @@ pub async fn seed_catalog(store: &Store, panel_base: &str) -> Result<usize, Stor
         }
     }
     Ok(added)
+}
+
+/// Has the `ssl` type's certificates issued by the ACME authority at `directory` (the demo's
+/// Pebble), in place of its panel.
+pub async fn certificates_through_acme(store: &Store, directory: &str) -> Result<(), StoreError> {
+    use shared::domain::catalog::{Module, Processing};
+    let ssl = catalog().product_types.into_iter().find(|r| r.product_type == ProductType::Ssl);
+    let Some(ssl) = ssl else { return Ok(()) };
+    let processing = Processing {
+        module: Module::Acme,
+        acme_directory_url: Some(directory.to_owned()),
+        eab_kid: None,
+        eab_hmac_key: None,
+        contact: Some("certificates@hosting.example".into()),
+    };
+    store.put_product_type(&ProductTypeRules { panel_url: None, processing, ..ssl }).await
 }
 
 /// Writes items straight to the table, 25 to a BatchWriteItem, without conditions: for set-ups

@@ -242,7 +242,8 @@ impl Worker {
         deadline: Instant,
     ) -> Result<bool, Failed> {
         let now = self.app.clock.now();
-        let step = tokio::time::timeout_at(deadline.into(), acme::step(&self.app, service, rules, now))
+        let authority = acme::Authority { store: &self.app.store, client: &self.app.acme };
+        let step = tokio::time::timeout_at(deadline.into(), acme::step(authority, service, rules, now))
             .await
             .unwrap_or_else(|_| Err(acme::AcmeError("no answer before the worker's deadline".into())));
         match step {

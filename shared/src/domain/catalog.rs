@@ -110,7 +110,7 @@ pub struct ProductTypeRules {
 /// A product type's processing module and its settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Processing {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Module::is_panel")]
     pub module: Module,
     /// The ACME module's directory, e.g. `https://acme-v02.api.letsencrypt.org/directory`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -136,6 +136,12 @@ pub enum Module {
     Panel,
     /// A certificate authority speaking ACME (`crate::acme`) at `acme_directory_url`.
     Acme,
+}
+
+impl Module {
+    fn is_panel(&self) -> bool {
+        *self == Module::Panel
+    }
 }
 
 /// Where an EAB key is named: an environment variable's name after `env:`.
@@ -223,7 +229,7 @@ impl ProductTypeRules {
             _ => return Err(RuleViolation::new("acme_directory_url must be the authority's https URL")),
         }
         match self.processing.contact.as_deref() {
-            Some(contact) if super::notification::is_email(contact) => {}
+            Some(contact) if super::text::is_email(contact) => {}
             _ => {
                 return Err(RuleViolation::new("contact must be the e-mail address the authority writes to"))
             }
@@ -441,7 +447,7 @@ pub struct Tariff {
     /// A certificate tariff's terms: its orders carry a CSR (`params.csr`), checked against
     /// them, and a validation method (`params.validation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub certificate: Option<super::certificate::CertificateTerms>,
+    pub certificate: Option<super::csr::CertificateTerms>,
 }
 
 /// Bounds on what a tariff may hold.
@@ -499,7 +505,7 @@ impl Tariff {
             return Err(RuleViolation::new(format!("change_to lists `{twice}` twice")));
         }
         if let Some(terms) = &self.certificate {
-            use super::certificate::{CSR_PARAM, VALIDATION_PARAM};
+            use super::csr::{CSR_PARAM, VALIDATION_PARAM};
             terms.validate()?;
             let takes = |p: &str| self.required_params.iter().any(|r| r == p);
             if self.product_type != ProductType::Ssl || !takes(CSR_PARAM) || !takes(VALIDATION_PARAM) {

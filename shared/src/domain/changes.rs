@@ -177,6 +177,11 @@ impl Service {
                 missing.join(", ")
             )));
         }
+        // A certificate's request must fit the new tariff's terms: its renewals are issued for it.
+        if let (Some(terms), Some(csr)) = (&to.certificate, self.params.get(super::csr::CSR_PARAM)) {
+            let validation = self.params.get(super::csr::VALIDATION_PARAM).map_or("", String::as_str);
+            super::csr::check_order(csr, validation, terms).map_err(invalid)?;
+        }
         // The new tariff must sell the service's period as well as its renewal period.
         list_price(to, self.period_months, &self.options, "period_months").map_err(invalid)?;
         let months = self.auto_renew.period_months;

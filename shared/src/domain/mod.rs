@@ -1,6 +1,7 @@
 //! Pure domain: types and rules of the services backend. No I/O, no AWS, no Lambda types.
 
 pub mod account;
+pub mod acme_order;
 pub mod actions;
 pub mod adoption;
 pub mod amount;
@@ -8,6 +9,7 @@ pub mod catalog;
 pub mod certificate;
 pub mod changes;
 pub mod clock;
+pub mod csr;
 pub mod drift;
 pub mod events;
 pub mod failure;

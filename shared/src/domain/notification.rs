@@ -123,9 +123,6 @@ fn is_suspended(status: Status) -> bool {
     )
 }
 
-/// Longest address accepted (RFC 5321's path limit).
-pub const MAX_EMAIL: usize = 254;
-
 /// A client's notification address and the kinds it muted, as a request sets them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -251,26 +248,7 @@ fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// `local@domain.tld` in printable ASCII, without spaces, quotes or angle brackets (nothing a
-/// mail header could be split or spoofed with), at most `MAX_EMAIL` characters.
-pub fn is_email(address: &str) -> bool {
-    let Some((local, domain)) = address.split_once('@') else { return false };
-    let allowed = |c: char| c.is_ascii_graphic() && !"\"'<>()[]\\,;:@".contains(c);
-    let labels: Vec<&str> = domain.split('.').collect();
-    address.len() <= MAX_EMAIL
-        && (1..=64).contains(&local.len())
-        && local.chars().all(allowed)
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-        && labels.len() >= 2
-        && labels.iter().all(|label| {
-            (1..=63).contains(&label.len())
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
-}
+pub use super::text::{is_email, MAX_EMAIL};
 
 /// An e-mail template: subject and text are plain, html is escaped as it renders.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 //! required parameters.
 
 use super::catalog::{is_slug, MAX_PARAMS, MAX_PARAM_NAME_LEN};
-use super::certificate::{CSR_PARAM, MAX_CSR_LEN, VALIDATION_PARAM};
+use super::csr::{CSR_PARAM, MAX_CSR_LEN, VALIDATION_PARAM};
 use super::{
     Action, AutoRenew, ClientId, HistoryEntry, HistoryId, OptionLine, Principal, RuleViolation, Service,
     ServiceId, Status, Tariff, Timestamp,
@@ -168,7 +168,7 @@ pub fn check_params(tariff: &Tariff, params: &BTreeMap<String, String>) -> Resul
     if let (Some(terms), Some(csr), Some(validation)) =
         (&tariff.certificate, params.get(CSR_PARAM), params.get(VALIDATION_PARAM))
     {
-        super::certificate::check_order(csr, validation, terms)?;
+        super::csr::check_order(csr, validation, terms)?;
     }
     Ok(tariff.required_params.iter().all(|p| params.contains_key(p)))
 }

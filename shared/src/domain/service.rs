@@ -195,10 +195,10 @@ pub struct Service {
     pub failed_at: Option<Timestamp>,
     /// The certificate order under way at the certificate authority (an ACME product type's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acme: Option<super::certificate::AcmeOrder>,
+    pub acme: Option<super::acme_order::AcmeOrder>,
     /// The certificate last issued (an ACME product type's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub certificate: Option<super::certificate::IssuedCertificate>,
+    pub certificate: Option<super::acme_order::IssuedCertificate>,
 }
 
 /// A renewal price the provider set other than the list price: the floor, per month, that a

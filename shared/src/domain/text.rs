@@ -79,6 +79,30 @@ fn checked(value: &str, field: &str, max: usize, lines: bool) -> Result<String, 
     Ok(trimmed.to_owned())
 }
 
+/// Longest address accepted (RFC 5321's path limit).
+pub const MAX_EMAIL: usize = 254;
+
+/// `local@domain.tld` in printable ASCII, without spaces, quotes or angle brackets (nothing a
+/// mail header could be split or spoofed with), at most `MAX_EMAIL` characters.
+pub fn is_email(address: &str) -> bool {
+    let Some((local, domain)) = address.split_once('@') else { return false };
+    let allowed = |c: char| c.is_ascii_graphic() && !"\"'<>()[]\\,;:@".contains(c);
+    let labels: Vec<&str> = domain.split('.').collect();
+    address.len() <= MAX_EMAIL
+        && (1..=64).contains(&local.len())
+        && local.chars().all(allowed)
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && labels.len() >= 2
+        && labels.iter().all(|label| {
+            (1..=63).contains(&label.len())
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

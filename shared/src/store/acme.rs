@@ -6,9 +6,16 @@ use serde::{Deserialize, Serialize};
 
 /// An ACME account as kept: its credentials as the client library serialises them (the
 /// account's key and URL, and the directory).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct StoredAcmeAccount {
     pub credentials: String,
+}
+
+/// Never the key, in a log or a panic.
+impl std::fmt::Debug for StoredAcmeAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoredAcmeAccount { credentials: <kept secret> }")
+    }
 }
 
 impl Store {

@@ -2,7 +2,8 @@
 //! - `local-stack bootstrap`: creates the table (with its stream), the operations queue with
 //!   its dead-letter queue, the event bus with the `events-tap` queue and the notifications
 //!   queue subscribed to it, and the verified SES sender in the emulator at `AWS_ENDPOINT_URL`,
-//!   and seeds the demo catalog with each product type's panel under `PANEL_URL`. Prints
+//!   and seeds the demo catalog with each product type's panel under `PANEL_URL` (the `ssl`
+//!   type's certificates through the ACME module at `ACME_DIRECTORY_URL` when it is set). Prints
 //!   `OPERATIONS_QUEUE_URL=...` last. Running it again is fine.
 //! - `local-stack schedules`: fires each scheduled job (`auto-renewal`, `expiry-sweep`,
 //!   `abuse-sweep`, `operations-sweep`, `reminders`, `carry-on-imports`) every `SCHEDULE_INTERVAL_SECONDS` (default 60) through
@@ -43,6 +44,9 @@ async fn main() -> Result<(), Error> {
                 .await?;
             let store = Store::new(aws_sdk_dynamodb::Client::new(&config), &table);
             let added = stack::seed_catalog(&store, &env("PANEL_URL", "http://127.0.0.1:8700")).await?;
+            if let Ok(directory) = std::env::var("ACME_DIRECTORY_URL") {
+                stack::certificates_through_acme(&store, &directory).await?;
+            }
             println!(
                 "table {table} {}; event bus {}; {added} tariffs seeded",
                 if created { "created" } else { "exists" },
