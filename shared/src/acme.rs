@@ -484,11 +484,59 @@ fn external_account_key(rules: &ProductTypeRules) -> Result<Option<ExternalAccou
     let variable = kept
         .strip_prefix(SECRET_FROM_ENV)
         .ok_or_else(|| AcmeError("eab_hmac_key names no environment variable".into()))?;
-    let encoded =
-        std::env::var(variable).map_err(|_| AcmeError(format!("{variable} (the EAB key) is not set")))?;
+    let encoded = std::env::var(variable)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| AcmeError(format!("{variable} (the EAB key) is not set")))?;
     use base64::Engine;
     let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(encoded.trim().trim_end_matches('='))
         .map_err(|_| AcmeError(format!("{variable} (the EAB key) is not base64url")))?;
     Ok(Some(ExternalAccountKey::new(kid.clone(), &key)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::catalog::{Module, Processing};
+
+    fn rules_with(key: &str) -> ProductTypeRules {
+        ProductTypeRules {
+            product_type: crate::domain::ProductType::Ssl,
+            processing: Processing {
+                module: Module::Acme,
+                acme_directory_url: Some("https://acme.example.net/directory".into()),
+                eab_kid: Some("kid-1".into()),
+                eab_hmac_key: Some(key.into()),
+                contact: Some("certificates@hosting.example".into()),
+            },
+            ..crate::domain::catalog::sample_rules()
+        }
+    }
+
+    #[test]
+    fn the_eab_key_is_read_from_its_variable_and_never_told() {
+        let secret = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+        std::env::set_var("ACME_TEST_EAB_KEY_SET", secret);
+        std::env::set_var("ACME_TEST_EAB_KEY_BAD", "%%%bad-value%%%");
+        assert!(external_account_key(&rules_with("env:ACME_TEST_EAB_KEY_SET")).unwrap().is_some());
+        let missing = external_account_key(&rules_with("env:ACME_TEST_EAB_KEY_UNSET")).err().unwrap();
+        assert!(missing.0.contains("ACME_TEST_EAB_KEY_UNSET"), "{missing}");
+        let bad = external_account_key(&rules_with("env:ACME_TEST_EAB_KEY_BAD")).err().unwrap();
+        assert!(!bad.0.contains("bad-value"), "the value is never told: {bad}");
+        let kept = StoredAcmeAccount { credentials: secret.into() };
+        assert!(!format!("{kept:?}").contains(secret));
+    }
+
+    #[test]
+    fn each_client_has_its_own_account_at_each_authority() {
+        let rules = rules_with("env:X");
+        let directory = "https://acme.example.net/directory";
+        assert_ne!(account_name(&rules, directory, "alice"), account_name(&rules, directory, "bob"));
+        assert_ne!(
+            account_name(&rules, directory, "alice"),
+            account_name(&rules, "https://other.example/dir", "alice")
+        );
+        assert_eq!(account_name(&rules, directory, "alice"), account_name(&rules, directory, "alice"));
+    }
 }

@@ -447,3 +447,47 @@ async fn a_name_one_client_proved_is_never_issued_to_another_without_its_own_pro
     assert_eq!(stack.service(&again).await["status"], "active", "her proof is reused for her");
     ask_to_validate_as(&stack, "bob", &bobs).await;
 }
+
+#[tokio::test]
+async fn an_order_never_validated_is_given_up_after_its_lifetime_as_a_failed_activation() {
+    let pebble = tests::pebble::ensure_running();
+    let stack = on_acme(&pebble.directory).await;
+    let id = ordered(&stack, "ssl-dv", &csr_for(&[&fresh_name("lapsed")]), "http-01").await;
+    assert_eq!(validation(&stack, &id).await["status"], "awaiting_publication");
+    let balance = stack.balance("alice").await;
+    // Eight days on, operations-sweep queues the waiting operation again; the worker gives up.
+    stack.clock.advance_seconds(8 * 86_400);
+    stack.run_job("operations-sweep").await;
+    stack.drain_queue(10).await;
+    let given_up = stack.service(&id).await;
+    assert_eq!(
+        (given_up["status"].as_str(), given_up["display_status"].as_str()),
+        (Some("ordered"), Some("issue_error"))
+    );
+    assert!(given_up["last_error"].as_str().unwrap().contains("expired"), "{given_up}");
+    assert!(given_up.get("certificate").is_none());
+    stack.get(&format!("/services/{id}/validation"), &stack.client("alice")).await.problem(409);
+    // As any failed activation: the order stays paid (a retry or a deletion settles it).
+    assert_eq!(stack.balance("alice").await, balance);
+    assert_eq!(given_up["paid"], true);
+}
+
+#[tokio::test]
+async fn a_client_reads_none_of_the_authoritys_settings() {
+    let stack = Stack::new().await;
+    let mut rules = acme_rules("https://acme.example.net/directory");
+    rules["eab_kid"] = json!("kid-1");
+    rules["eab_hmac_key"] = json!("env:ACME_EAB_HMAC_KEY");
+    stack.put("/product-types/ssl", &stack.provider(), rules).await.ok(200);
+    let ssl = |list: &Value| {
+        list["items"].as_array().unwrap().iter().find(|t| t["type"] == "ssl").cloned().unwrap()
+    };
+    let seen_by_provider = ssl(stack.get("/product-types", &stack.provider()).await.ok(200));
+    assert_eq!(seen_by_provider["eab_hmac_key"], "env:ACME_EAB_HMAC_KEY");
+    assert_eq!(seen_by_provider["acme_directory_url"], "https://acme.example.net/directory");
+    let seen_by_client = ssl(stack.get("/product-types", &stack.client("alice")).await.ok(200));
+    assert_eq!(seen_by_client["module"], "acme");
+    for hidden in ["acme_directory_url", "contact", "eab_kid", "eab_hmac_key", "panel_url"] {
+        assert!(seen_by_client.get(hidden).is_none(), "{hidden}: {seen_by_client}");
+    }
+}

@@ -116,7 +116,10 @@ async fn main() -> Result<(), Error> {
         Some("schedules") => {
             let interval: u64 = env("SCHEDULE_INTERVAL_SECONDS", "60").parse()?;
             let event: serde_json::Value = serde_json::from_str(SCHEDULED_EVENT)?;
-            let http = tests::http_client();
+            shared::crypto::install();
+            // An invocation `cargo lambda watch` lost (a function restarted as the tree changed)
+            // would otherwise stop every schedule for good.
+            let http = reqwest::Client::builder().timeout(Duration::from_secs(300)).build()?;
             loop {
                 tokio::time::sleep(Duration::from_secs(interval)).await;
                 for job in [
