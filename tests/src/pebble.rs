@@ -63,7 +63,20 @@ impl Drop for Pebble {
     }
 }
 
+/// Starts the instances on free ports; again (at most three times) when a port was taken
+/// meanwhile by another test's server: a port is free when picked, not always when bound.
 fn start(name: &str, reuse: bool) -> Result<Pebble, String> {
+    let mut tried = start_once(name, reuse);
+    for _ in 0..2 {
+        if tried.is_ok() {
+            break;
+        }
+        tried = start_once(name, reuse);
+    }
+    tried
+}
+
+fn start_once(name: &str, reuse: bool) -> Result<Pebble, String> {
     let dir = workspace_root().join("target").join(name);
     let ports: Vec<u16> = (0..7).map(|_| free_port()).collect::<Result<_, _>>()?;
     let [demo, demo_management, acme, management, http, dns, challenges] = ports[..] else {
