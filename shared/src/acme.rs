@@ -177,11 +177,7 @@ async fn certificate_step(
                     AcmeOrder { stage: Stage::Finalized, polls: 0, ..order }
                 }
                 Validated::Finalized => AcmeOrder { stage: Stage::Finalized, polls: 0, ..order },
-                Validated::Pending => {
-                    let wait = order.next_poll_seconds();
-                    save(app, &service, AcmeOrder { polls: order.polls.saturating_add(1), ..order }).await?;
-                    return Ok(Step::PollAfter(wait));
-                }
+                Validated::Pending => return poll_again(app, &service, order).await,
                 Validated::Failed(problem) if order.attempts >= certificate::MAX_ATTEMPTS => {
                     let attempts = order.attempts;
                     return Ok(Step::GiveUp(format!(
@@ -210,18 +206,20 @@ async fn certificate_step(
                             IssuedCertificate { account: account_name, ..IssuedCertificate::read(&chain)? };
                         return finish_issued(app, rules, &service, &order, issued, now).await;
                     }
-                    None => {
-                        let wait = order.next_poll_seconds();
-                        save(app, &service, AcmeOrder { polls: order.polls.saturating_add(1), ..order })
-                            .await?;
-                        return Ok(Step::PollAfter(wait));
-                    }
+                    None => return poll_again(app, &service, order).await,
                 }
             }
         };
         service = save(app, &service, next).await?;
     }
     Err(AcmeError("the order did not settle within one step".into()))
+}
+
+/// Asks the authority again later: the wait grows with each poll the order counts.
+async fn poll_again(app: Authority<'_>, service: &Service, order: AcmeOrder) -> Result<Step, AcmeError> {
+    let wait = order.next_poll_seconds();
+    save(app, service, AcmeOrder { polls: order.polls.saturating_add(1), ..order }).await?;
+    Ok(Step::PollAfter(wait))
 }
 
 /// Whether the order's request is within the service's tariff's certificate terms: the
@@ -400,25 +398,26 @@ async fn revoke(
     reason: RevocationReason,
 ) -> Result<Value, AcmeError> {
     let reason_name = format!("{reason:?}");
+    let outcome = |result: &str, detail: Option<&str>| {
+        let mut outcome = json!({"serial": issued.serial, "reason": reason_name, "result": result});
+        if let Some(detail) = detail {
+            outcome["detail"] = json!(detail);
+        }
+        outcome
+    };
     let Some(kept) = app.store.acme_account(rules.product_type, &issued.account).await? else {
-        let detail = "the account that holds it is not kept";
-        return Ok(
-            json!({"serial": issued.serial, "reason": reason_name, "result": "refused", "detail": detail}),
-        );
+        return Ok(outcome("refused", Some("the account that holds it is not kept")));
     };
     let account = restore(app, &kept).await?;
     let der = rustls::pki_types::CertificateDer::from(issued.leaf_der()?);
     match account.revoke(&RevocationRequest { certificate: &der, reason: Some(reason) }).await {
-        Ok(()) => Ok(json!({"serial": issued.serial, "reason": reason_name, "result": "revoked"})),
+        Ok(()) => Ok(outcome("revoked", None)),
         Err(instant_acme::Error::Api(problem)) => {
-            let before = problem.r#type.as_deref().is_some_and(|t| t.ends_with(":alreadyRevoked"));
+            if problem.r#type.as_deref().is_some_and(|t| t.ends_with(":alreadyRevoked")) {
+                return Ok(outcome("revoked_before", None));
+            }
             let detail = certificate::problem_in_words(problem.detail.as_deref().unwrap_or_default());
-            Ok(match before {
-                true => json!({"serial": issued.serial, "reason": reason_name, "result": "revoked_before"}),
-                false => {
-                    json!({"serial": issued.serial, "reason": reason_name, "result": "refused", "detail": detail})
-                }
-            })
+            Ok(outcome("refused", Some(&detail)))
         }
         Err(other) => Err(other.into()),
     }

@@ -3,7 +3,7 @@
 
 use crate::app::App;
 use crate::domain::account::{Account, LedgerEntry, LedgerKind};
-use crate::domain::catalog::{panel_of, RulesByType};
+use crate::domain::catalog::{operable, panel_of, RulesByType};
 use crate::domain::history::Actor;
 use crate::domain::lifecycle::{Change, Refusal};
 use crate::domain::quote::Quote;
@@ -97,12 +97,11 @@ impl VisibleService {
     }
 
     /// Refuses `change` when it starts an operation, which the worker carries out on the
-    /// control panel, and its product type has no panel (409 naming the type): before anything
-    /// is charged, written or queued.
+    /// control panel (or at the certificate authority), and its product type has neither (409
+    /// naming the type): before anything is charged, written or queued.
     pub fn ensure_panel_for(&self, change: &Change) -> Result<(), ApiError> {
         match change.queued {
-            Some(_) if self.rules.as_ref().is_some_and(ProductTypeRules::is_acme) => Ok(()),
-            Some(_) => self.panel_url().map(|_| ()),
+            Some(_) => Ok(operable(self.rules.as_ref(), self.service.product_type)?),
             None => Ok(()),
         }
     }

@@ -6,9 +6,9 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4566";
 pub const REGION: &str = "us-east-1";
@@ -92,27 +92,17 @@ fn start(address: &str) -> Result<Child, String> {
     if !python.exists() {
         return Err("no .venv: run `make venv` (make test does) first".into());
     }
-    let log_path = root.join("target/moto-test.log");
-    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
-    let mut child = Command::new(python)
-        .arg(root.join("infra/local/moto_server.py"))
-        .args(["--host", host, "--port", port, "--parent-pid"])
-        .arg(std::process::id().to_string())
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("start the emulator: {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !reachable(address) {
-        let exited = child.try_wait().map_err(|e| e.to_string())?;
-        if exited.is_some() || Instant::now() > deadline {
-            let _ = child.kill();
-            return Err(format!("the emulator did not start; see {}", log_path.display()));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok(child)
+    let listening: std::net::SocketAddr =
+        address.parse().map_err(|_| format!("the emulator's address `{address}` is not an IP and port"))?;
+    let mut command = Command::new(python);
+    command.arg(root.join("infra/local/moto_server.py")).args(["--host", host, "--port", port]);
+    crate::servers::start_listening(
+        command,
+        "moto-test.log",
+        &[listening],
+        Duration::from_secs(30),
+        "the emulator",
+    )
 }
 
 /// The timeouts of a test's clients that no fault proxy stands before: the emulator's

@@ -13,6 +13,7 @@ pub mod policies;
 pub mod recording;
 pub mod router;
 pub mod runtime_api;
+pub mod servers;
 pub mod stack;
 
 /// An HTTP client for the tests' own calls (the panel's control routes, the emulator's data),

@@ -4,11 +4,11 @@
 //! `pebble-challtestsrv`, which the tests drive as the client's web server and DNS.
 
 use crate::emulator::workspace_root;
-use std::net::{TcpListener, TcpStream};
+use crate::servers::{free_port, loopback, start_listening};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Where the running instances are.
 #[derive(Debug)]
@@ -41,10 +41,6 @@ pub fn ensure_running() -> &'static Pebble {
         Ok(pebble) => pebble,
         Err(e) => panic!("{e}"),
     }
-}
-
-fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).map_err(|e| e.to_string())
 }
 
 /// Instances of a test's own, whose log no other test writes to (for counting requests); they
@@ -82,9 +78,8 @@ fn start_once(name: &str, reuse: bool) -> Result<Pebble, String> {
     let [demo, demo_management, acme, management, http, dns, challenges] = ports[..] else {
         return Err("seven ports".into());
     };
-    let log_path = workspace_root().join(format!("target/{name}.log"));
-    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
-    let mut child = Command::new("python3")
+    let mut command = Command::new("python3");
+    command
         .arg(workspace_root().join("infra/local/pebble.py"))
         .args([
             "--dir",
@@ -96,26 +91,10 @@ fn start_once(name: &str, reuse: bool) -> Result<Pebble, String> {
         .args(["--port", &acme.to_string(), "--management-port", &management.to_string()])
         .args(["--http-port", &http.to_string(), "--dns-port", &dns.to_string()])
         .args(["--challenges-port", &challenges.to_string()])
-        .args(["--authz-reuse", if reuse { "100" } else { "0" }])
-        .args(["--parent-pid", &std::process::id().to_string()])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("start Pebble: {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    for port in [demo, acme, management, demo_management, challenges] {
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if child.try_wait().map_err(|e| e.to_string())?.is_some() || Instant::now() > deadline {
-                let _ = child.kill();
-                return Err(format!(
-                    "Pebble did not start (is Debian's pebble installed?); see {}",
-                    log_path.display()
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
+        .args(["--authz-reuse", if reuse { "100" } else { "0" }]);
+    let listening = [demo, acme, management, demo_management, challenges].map(loopback);
+    let what = "Pebble (Debian's pebble, which `make pebble` installs)";
+    let child = start_listening(command, &format!("{name}.log"), &listening, Duration::from_secs(20), what)?;
     Ok(Pebble {
         demo_directory: format!("https://127.0.0.1:{demo}/dir"),
         directory: format!("https://127.0.0.1:{acme}/dir"),

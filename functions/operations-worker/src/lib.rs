@@ -264,7 +264,8 @@ impl Worker {
                     .queue
                     .as_ref()
                     .ok_or_else(|| Failed::Retry("no queue to poll through".into()))?;
-                let delay = i32::try_from(seconds).unwrap_or(i32::MAX).min(900);
+                // `send_after` keeps the delay within SQS's 15 minutes.
+                let delay = i32::try_from(seconds).unwrap_or(i32::MAX);
                 queue.send_after(&message, delay).await.map_err(|e| Failed::Retry(e.to_string()))?;
                 Ok(false)
             }

@@ -325,6 +325,12 @@ pub fn panel_of(rules: Option<&ProductTypeRules>, product_type: ProductType) -> 
     rules.ok_or(NoPanel(product_type))?.panel()
 }
 
+/// Whether something carries out the operations of `product_type`, whose rules are `rules` if
+/// any are set (see `ProductTypeRules::operable`).
+pub fn operable(rules: Option<&ProductTypeRules>, product_type: ProductType) -> Result<(), NoPanel> {
+    rules.ok_or(NoPanel(product_type))?.operable()
+}
+
 /// Every product type's rules as read together, by type (a type without rules set is absent).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RulesByType(BTreeMap<ProductType, ProductTypeRules>);
@@ -345,7 +351,7 @@ impl RulesByType {
     /// Whether something carries `product_type`'s operations out (see
     /// `ProductTypeRules::operable`).
     pub fn operable(&self, product_type: ProductType) -> Result<(), NoPanel> {
-        self.get(product_type).ok_or(NoPanel(product_type))?.operable()
+        operable(self.get(product_type), product_type)
     }
 
     /// Where `product_type`'s control panel is (see `panel_of`).

@@ -1,6 +1,7 @@
 //! What a certificate signing request may ask for under a certificate tariff's terms: read,
 //! verified and checked before anything is charged (`domain::certificate` issues it).
 
+use super::text::is_host_name;
 use super::RuleViolation;
 use serde::{Deserialize, Serialize};
 
@@ -128,18 +129,8 @@ pub fn read_csr(pem: &str) -> Result<Csr, RuleViolation> {
 /// A fully qualified DNS name of at least two labels, the first of which may be `*`.
 fn is_certificate_name(name: &str) -> bool {
     let bare = name.strip_prefix("*.").unwrap_or(name);
-    let label_ok = |label: &str| {
-        (1..=63).contains(&label.len())
-            && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-    };
-    // A last label of digits only would be an IP address, which a DV certificate does not name.
-    let top_level = bare.rsplit('.').next().unwrap_or_default();
-    (1..=253).contains(&bare.len())
-        && bare.split('.').count() >= 2
-        && bare.split('.').all(label_ok)
-        && !top_level.bytes().all(|b| b.is_ascii_digit())
+    // As the certificate writes it: lower case, without the trailing dot a host name may have.
+    !bare.ends_with('.') && !bare.bytes().any(|b| b.is_ascii_uppercase()) && is_host_name(bare)
 }
 
 /// Checks a certificate order's parameters against its tariff's terms: the CSR's names (at most

@@ -8,6 +8,8 @@ use super::{Action, Bounded, OptionLine, ProductType, RuleViolation, Service, St
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+pub use super::text::is_host_name;
+
 /// A setting of one service, kept on its control panel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Setting {
@@ -209,23 +211,6 @@ impl Service {
         let action = if added { Action::IpAddressAdd } else { Action::IpAddressRemove };
         self.record(next, actor, action, at, details)
     }
-}
-
-/// Is `name` a host name: dot-separated labels of letters, digits and inner hyphens, at least
-/// two, the last not numeric, at most 253 characters (a trailing dot allowed)?
-pub fn is_host_name(name: &str) -> bool {
-    let name = name.strip_suffix('.').unwrap_or(name);
-    let labels: Vec<&str> = name.split('.').collect();
-    let label_ok = |l: &&str| {
-        (1..=63).contains(&l.len())
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-    };
-    name.len() <= 253
-        && labels.len() >= 2
-        && labels.iter().all(label_ok)
-        && !labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A domain name as the registry takes it: a host name, lower case, no trailing dot, an

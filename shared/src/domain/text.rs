@@ -79,6 +79,23 @@ fn checked(value: &str, field: &str, max: usize, lines: bool) -> Result<String, 
     Ok(trimmed.to_owned())
 }
 
+/// Is `name` a host name: dot-separated labels of letters, digits and inner hyphens, at least
+/// two, the last not numeric, at most 253 characters (a trailing dot allowed)?
+pub fn is_host_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let labels: Vec<&str> = name.split('.').collect();
+    let label_ok = |l: &&str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    name.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && !labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Longest address accepted (RFC 5321's path limit).
 pub const MAX_EMAIL: usize = 254;
 
