@@ -491,3 +491,46 @@ async fn a_client_reads_none_of_the_authoritys_settings() {
         assert!(seen_by_client.get(hidden).is_none(), "{hidden}: {seen_by_client}");
     }
 }
+
+#[tokio::test]
+async fn a_tariff_change_to_terms_the_request_breaks_is_refused_before_anything_is_charged() {
+    // Down from three names to one, with a request for two: renewals would issue two names at
+    // the one-name price.
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let tariff = |id: &str, names: u8, price: u64, change_to: Value| {
+        json!({"id": id, "product_type": "ssl", "name": id, "prices": {"12": price},
+               "required_params": ["csr", "validation"], "change_to": change_to,
+               "certificate": {"names": names}})
+    };
+    stack.post("/tariffs", &provider, tariff("ssl-one", 1, 1000, json!([]))).await.ok(201);
+    stack.post("/tariffs", &provider, tariff("ssl-three", 3, 5000, json!(["ssl-one"]))).await.ok(201);
+    let csr = csr_for(&[&fresh_name("shop"), &fresh_name("www")]);
+    let order = json!({"tariff_id": "ssl-three", "period_months": 12, "params": {"csr": csr, "validation": "http-01"}});
+    let service = stack.post("/services", &stack.client("alice"), order).await.ok(201).clone();
+    let active = stack.activate_order("alice", &service).await;
+    let balance = stack.balance("alice").await;
+    let path = format!("/services/{}/change-tariff", id_of(&active));
+    let refused = stack.post(&path, &stack.client("alice"), json!({"tariff_id": "ssl-one"})).await;
+    assert!(refused.problem(422).contains("at most 1"), "{}", refused.body);
+    assert_eq!(stack.balance("alice").await, balance, "nothing credited");
+    assert_eq!(stack.service(&id_of(&active)).await["tariff_id"], "ssl-three");
+}
+
+#[tokio::test]
+async fn names_that_keep_failing_validation_are_given_up_after_five_orders() {
+    let pebble = tests::pebble::ensure_running();
+    let stack = on_acme(&pebble.directory).await;
+    let id = ordered(&stack, "ssl-dv", &csr_for(&[&fresh_name("never")]), "http-01").await;
+    for attempt in 1..=5 {
+        let waiting = validation(&stack, &id).await;
+        assert_eq!(waiting["challenges"].as_array().unwrap().len(), 1, "attempt {attempt}: {waiting}");
+        publish(pebble, &waiting["challenges"], Some("not-the-key-authorization")).await;
+        ask_to_validate(&stack, &id).await;
+        settle(&stack, &id).await;
+    }
+    let given_up = stack.service(&id).await;
+    assert_eq!(given_up["status"], "ordered", "{given_up}");
+    assert!(given_up["last_error"].as_str().unwrap().contains("failed validation 5 times"), "{given_up}");
+    stack.post(&format!("/services/{id}/validation"), &stack.client("alice"), json!({})).await.problem(409);
+}
