@@ -24,6 +24,14 @@ Settings (same prefix), answered at once; a service's settings start when it is 
 A POST with a request_id seen before (in its body), or a DELETE (in its query), answers its
 first answer again; a DELETE answers what it removed.
 
+Single sign-on (same prefix):
+- POST {prefix}/{type}/services/{id}/session {} answers 200 {"url", "expires_at"}: a new
+  one-time link, http://{Host}{prefix}/{type}/login/{token} (the Host the call came to, a
+  random token), valid 60 seconds (RFC 3339 `expires_at`); 404 for a service the panel holds
+  no account of. Each call makes a new link.
+- GET {prefix}/{type}/login/{token}: 200 and a small page saying who is signed in, the first
+  time within its 60 seconds; 410 once used or expired; 404 for a token never given.
+
 Control (same prefix):
 - POST {prefix}/control/capacity {"vps": 0, ...}: services each product type can host.
 - POST {prefix}/control/fail {"product_type": "vps", "count": 2, "status": 500}: the next
@@ -36,6 +44,8 @@ Control (same prefix):
   type's settings (a POST, PUT or DELETE) is carried out at once and answered only after that
   many seconds: a change made whose answer its caller never gets.
 - GET  {prefix}/control/calls: every operation call received, in order.
+- GET  {prefix}/control/concurrency: {"in_flight", "max_in_flight"}: the operation calls being
+  answered now, and the most there have been at once (a hang makes calls overlap).
 - POST {prefix}/control/drift {"service_id", "status": "missing"|"suspended"|"active",
   "tariff_id"?, "options"?}: changes what the panel holds for one service without telling
   billing (as an administrator would by hand); "missing" removes its account. With
@@ -45,6 +55,8 @@ Control (same prefix):
 - POST {prefix}/control/accounts {"product_type", "accounts": [{"service_id", "tariff_id",
   "options"?, "status"?}]}: accounts held as if their activations had run (a benchmark's
   thousands at once).
+- POST {prefix}/control/session {"seconds": 60, "scheme": "http"}: what later sign-in links
+  look like (a link valid longer than a minute, or not http, for the backend to refuse).
 
 Accounts (same prefix): GET {prefix}/{type}/services?cursor=&limit= answers
 {"items": [{"service_id", "account_id", "status", "tariff_id", "options", "params"}],
@@ -60,7 +72,10 @@ closes it.
 
 import argparse
 import hashlib
+import html
 import json
+import re
+import secrets
 import sys
 import threading
 import time
@@ -74,6 +89,8 @@ PRODUCT_TYPES = ("vps", "shared_hosting", "dedicated", "domain", "ssl", "vdc")
 LOCK = threading.Lock()
 PANELS = {}
 DEFAULT_CAPACITY = 100
+# How long a sign-in link stays valid.
+SESSION_SECONDS = 60
 
 
 def panel(prefix):
@@ -86,11 +103,17 @@ def panel(prefix):
             "settings_hangs": {},
             "answers": {},
             "calls": [],
+            # Operation calls being answered now, and the most there have been at once.
+            "in_flight": 0,
+            "max_in_flight": 0,
             "services": {},
             "registered": set(),
             "next_address": 1,
             # Per type, the accounts by their key: our service_id, or an orphan's account_id.
             "accounts": {t: {} for t in PRODUCT_TYPES},
+            # Sign-in links by token: {"service_id", "product_type", "expires", "used"}.
+            "sessions": {},
+            "session_shape": {"seconds": SESSION_SECONDS, "scheme": "http"},
         }
     return PANELS[prefix]
 
@@ -293,6 +316,34 @@ def operate(state, product_type, op):
     return answer
 
 
+def rfc3339(epoch):
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def open_session(state, product_type, service, host, prefix):
+    """A new one-time sign-in link into a service the panel holds."""
+    if service not in state["accounts"][product_type]:
+        return 404, {"error": "no_such_service"}
+    token = secrets.token_urlsafe(24)
+    shape = state["session_shape"]
+    expires = time.time() + shape["seconds"]
+    state["sessions"][token] = {"service_id": service, "product_type": product_type,
+                                "expires": expires, "used": False}
+    url = f"{shape['scheme']}://{host}{prefix}/{product_type}/login/{token}"
+    return 200, {"url": url, "expires_at": rfc3339(expires)}
+
+
+def use_session(state, product_type, token):
+    """Signs in with a link: once, within its time."""
+    session = state["sessions"].get(token)
+    if session is None or session["product_type"] != product_type:
+        return 404, None
+    if session["used"] or time.time() > session["expires"]:
+        return 410, None
+    session["used"] = True
+    return 200, session
+
+
 def usage(service, start, end):
     """One made-up but stable sample a day from `start` to `end`."""
     def parse(raw):
@@ -422,6 +473,22 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def page(self, status, text):
+        data = f"<!doctype html><title>Control panel</title><p>{html.escape(text)}</p>".encode()
+        self.send_response(status)
+        self.send_header("content-type", "text/html; charset=utf-8")
+        self.send_header("cache-control", "no-store")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def host(self):
+        """The host and port this call came to (a sign-in link points there)."""
+        host = self.headers.get("host") or ""
+        if not re.fullmatch(r"[A-Za-z0-9.\-]+(:[0-9]+)?|\[[0-9A-Fa-f:.]+\](:[0-9]+)?", host):
+            host = f"127.0.0.1:{self.server.server_address[1]}"
+        return host
+
     def body(self):
         length = int(self.headers.get("content-length") or 0)
         try:
@@ -446,8 +513,17 @@ class Handler(BaseHTTPRequestHandler):
             state = panel(prefix)
             if (section, rest) == ("control", ["calls"]):
                 return self.answer(200, {"calls": state["calls"]})
+            if (section, rest) == ("control", ["concurrency"]):
+                return self.answer(200, {"in_flight": state["in_flight"], "max_in_flight": state["max_in_flight"]})
             if section in PRODUCT_TYPES and rest == ["services"]:
                 return self.answer(*accounts_page(state, section, self.query()))
+            if section in PRODUCT_TYPES and len(rest) == 2 and rest[0] == "login":
+                status, session = use_session(state, section, rest[1])
+                if status == 200:
+                    return self.page(200, f"Signed in to the {section} panel of service {session['service_id']}.")
+                if status == 410:
+                    return self.page(410, "This sign-in link was used already, or has expired.")
+                return self.page(404, "No such sign-in link.")
             if section in PRODUCT_TYPES:
                 return self.answer(*setting(state, "GET", section, rest, self.query(), {}))
         return self.answer(404, {"error": "no such route"})
@@ -475,18 +551,33 @@ class Handler(BaseHTTPRequestHandler):
         body = self.body()
         if not isinstance(body, dict):
             return self.answer(400, {"error": "a JSON object is required"})
-        if section in PRODUCT_TYPES and rest == ["operations"]:
+        if section in PRODUCT_TYPES and rest == ["operations"] and method == "POST":
             with LOCK:
-                hang = panel(prefix)["hangs"].get(section, 0)
-            time.sleep(hang)
+                state = panel(prefix)
+                hang = state["hangs"].get(section, 0)
+                state["in_flight"] += 1
+                state["max_in_flight"] = max(state["max_in_flight"], state["in_flight"])
+            try:
+                time.sleep(hang)
+                with LOCK:
+                    status, answer = operate(state, section, body)
+                    state["calls"].append({"product_type": section, "request": body, "status": status})
+            finally:
+                with LOCK:
+                    state["in_flight"] -= 1
+            return self.answer(status, answer)
         with LOCK:
             state = panel(prefix)
-            if section in PRODUCT_TYPES and rest == ["operations"] and method == "POST":
-                status, answer = operate(state, section, body)
-                state["calls"].append({"product_type": section, "request": body, "status": status})
-                return self.answer(status, answer)
             if section in PRODUCT_TYPES and method == "PUT" and len(rest) == 2 and rest[0] == "accounts":
                 return self.answer(*link_account(state, section, unquote(rest[1]), body))
+            if (section in PRODUCT_TYPES and method == "POST" and len(rest) == 3
+                    and rest[0] == "services" and rest[2] == "session"):
+                return self.answer(*open_session(state, section, unquote(rest[1]), self.host(), prefix))
+            if (section, rest) == ("control", ["session"]):
+                shape = state["session_shape"]
+                shape["seconds"] = float(body.get("seconds", shape["seconds"]))
+                shape["scheme"] = str(body.get("scheme", shape["scheme"]))
+                return self.answer(200, {"session": shape})
             if (section, rest) == ("control", ["capacity"]):
                 state["capacity"].update({t: int(n) for t, n in body.items() if t in PRODUCT_TYPES})
                 return self.answer(200, {"capacity": state["capacity"]})

@@ -39,11 +39,27 @@ pub struct StackSettings {
     pub provider_name: String,
     /// The most e-mails one client is sent in an hour (`EMAILS_PER_HOUR`); the rest are held.
     pub emails_per_hour: u32,
+    /// How many different providers approve a bulk operation (`BULK_APPROVALS`: 1 or 2).
+    pub bulk_approvals: u8,
+    /// The most operations of one bulk operation under way at once on one control panel
+    /// (`BULK_PANEL_CONCURRENCY`, at most `domain::bulk::MAX_CONCURRENCY`).
+    pub bulk_panel_concurrency: u16,
+    /// How many days ahead a renewal price change takes effect at the soonest
+    /// (`PRICE_NOTICE_DAYS`).
+    pub price_notice_days: u32,
 }
 
 impl Default for StackSettings {
     fn default() -> Self {
-        Self { cart_limit: 50, tickets_per_day: 20, provider_name: "Support".into(), emails_per_hour: 20 }
+        Self {
+            cart_limit: 50,
+            tickets_per_day: 20,
+            provider_name: "Support".into(),
+            emails_per_hour: 20,
+            bulk_approvals: 1,
+            bulk_panel_concurrency: 5,
+            price_notice_days: 30,
+        }
     }
 }
 
@@ -60,6 +76,11 @@ impl StackSettings {
             tickets_per_day: number("TICKETS_PER_DAY").unwrap_or(defaults.tickets_per_day),
             provider_name: name.filter(|n| !n.is_empty()).unwrap_or(defaults.provider_name),
             emails_per_hour: number("EMAILS_PER_HOUR").unwrap_or(defaults.emails_per_hour),
+            bulk_approvals: number("BULK_APPROVALS").map_or(defaults.bulk_approvals, |n| n.min(2) as u8),
+            bulk_panel_concurrency: number("BULK_PANEL_CONCURRENCY").map_or(defaults.bulk_panel_concurrency, |n| {
+                n.min(u32::from(crate::domain::bulk::MAX_CONCURRENCY)) as u16
+            }),
+            price_notice_days: number("PRICE_NOTICE_DAYS").unwrap_or(defaults.price_notice_days),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every route: reading requests, answering, paging, ETags, and the
-//! route shapes (`read`, and `write`, idempotent under an `Idempotency-Key`), each a stack of
-//! the request path's layers (`layers`) around the route.
+//! route shapes (`read`, and `write`, idempotent under an `Idempotency-Key`; `unrecorded_write`
+//! for a write whose answer no one may keep), each a stack of the request path's layers
+//! (`layers`) around the route.
 
 use crate::app::App;
 use crate::domain::Principal;
@@ -220,6 +221,34 @@ where
     Fut: Future<Output = Outcome> + Send + 'a,
 {
     written(app, req, route, idempotency::idempotent_or_quoted(app)).await
+}
+
+/// A route that changes something and answers a secret to be used once (a sign-in link), which
+/// nothing may keep: as `read`, with a write's limits (the body's size; no `dry_run`), but no
+/// idempotency layer. An `Idempotency-Key` is neither required nor stored, and one sent is
+/// ignored: a repeat makes a new answer, never replays one. Every answer is `Cache-Control:
+/// no-store`.
+pub async fn unrecorded_write<'a, F, Fut>(app: &'a App, req: Request, route: F) -> Response<Body>
+where
+    F: Fn(&'a App, Principal, Request) -> Fut + Clone + Send + 'a,
+    Fut: Future<Output = Outcome> + Send + 'a,
+{
+    let guarded = move |app: &'a App, principal: Principal, req: Request| {
+        let route = route.clone();
+        async move {
+            if req.body().len() > MAX_BODY_BYTES {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            if req.query_string_parameters().first(crate::layers::DRY_RUN).is_some() {
+                return Err(ApiError::BadRequest("this route has no dry run".into()));
+            }
+            route(app, principal, req).await
+        }
+    };
+    let stack = ServiceBuilder::new().layer(layers::authenticate(app)).layer(layers::deadline(app));
+    let Ok(mut response) = layers::answer(stack.service(Handler::new(app, guarded)), req).await;
+    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response
 }
 
 /// A write's stack: as a read's, with `idempotent` between the deadline and the route.

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod aws;
 pub mod billing;
 pub mod budget;
+pub mod bulk;
 pub mod crypto;
 pub mod domain;
 pub mod error;

@@ -849,6 +849,7 @@ impl World {
             remind_days_before: default_remind_days_before(),
             refund_on_delete: if case.refund_unused { RefundOnDelete::Unused } else { RefundOnDelete::None },
             reconcile: Default::default(),
+            panel_login: false,
             processing: Default::default(),
         };
         Self {

@@ -16,11 +16,17 @@
 //! - `GET /domains/check?name=` → `{name, available}`;
 //! - `GET virtual-servers` → `{items: [{id, name, vcpu, memory_mb, disk_gb}]}`; `POST
 //!   virtual-servers` `{request_id, name, vcpu, memory_mb, disk_gb}` → the server;
-//!   `DELETE virtual-servers/{id}`.
+//!   `DELETE virtual-servers/{id}`;
+//! - `POST session` `{}` → `{url, expires_at}`: a link that signs its user in to the service on
+//!   the panel (single sign-on, `domain::panel_login`), an `http(s)` URL good for one use until
+//!   `expires_at` (RFC 3339), at most 60 seconds ahead; each call makes a new link (it takes
+//!   no `request_id`); `404` when the panel holds no such service. Asked only for an active
+//!   service whose type's rules say `panel_login`; the link is handed to the caller and never
+//!   stored or logged.
 //!
-//! A `POST` is carried out once per `request_id` (in its body), a `DELETE` once per
-//! `request_id` (in its query): a repeat answers the first answer again, and a `DELETE` answers
-//! what it removed. `404` names a missing address or server;
+//! A `POST` with a `request_id` is carried out once per `request_id` (in its body), a `DELETE`
+//! once per `request_id` (in its query): a repeat answers the first answer again, and a
+//! `DELETE` answers what it removed. `404` names a missing address or server;
 //! `409 {"error": "insufficient_resources"}` says the panel cannot host what is asked.
 
 use crate::domain::lifecycle::{Outcome, PendingOperation, Work};

@@ -284,3 +284,51 @@ pub fn import(import: &crate::domain::import::Import, files: &[crate::domain::im
         "apply": apply,
     })
 }
+
+/// A bulk operation as its routes answer it: the operation and its fields, where it stands,
+/// and how many of its services ended each way (`left`: not ended yet, under way included).
+pub fn bulk_operation(bulk: &crate::domain::bulk::BulkOperation) -> Value {
+    let mut view = json!({
+        "id": bulk.id,
+        "operation": bulk.action.name(),
+        "status": bulk.status.as_str(),
+        "counts": {
+            "done": bulk.counts.done,
+            "refused": bulk.counts.refused,
+            "failed": bulk.counts.failed,
+            "left": bulk.left(),
+            "cancelled": bulk.counts.cancelled,
+        },
+        "under_way": bulk.in_flight.len(),
+        "filter": bulk.filter,
+        "named_ids": bulk.named_ids,
+        "preview": bulk.totals,
+        "created_by": bulk.created_by,
+        "created_at": bulk.created_at,
+        "approvals": bulk.approvals,
+        "approvals_needed": bulk.approvals_needed,
+        "concurrency": bulk.concurrency,
+        "finished_at": bulk.finished_at,
+    });
+    if let (Some(view), Some(fields)) = (view.as_object_mut(), bulk.action.fields().as_object()) {
+        view.extend(fields.clone());
+    }
+    view
+}
+
+/// One service of a bulk operation: what the preview said (a quote or a refusal) and what
+/// became of it.
+pub fn bulk_service(item: &crate::domain::bulk::BulkItem) -> Value {
+    json!({
+        "seq": item.seq,
+        "service_id": item.service_id,
+        "client_id": item.client_id,
+        "product_type": item.product_type,
+        "quote": item.quote,
+        "refusal": item.refusal,
+        "state": item.state,
+        "reason": item.reason,
+        "operation_id": item.operation_id,
+        "finished_at": item.finished_at,
+    })
+}

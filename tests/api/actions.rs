@@ -76,6 +76,7 @@ pub(crate) fn call(action: &str, service: &Value, token: &str) -> Call {
             .token(token)
             .json(&json!({"options": service["options"]})),
         "ticket" => post("/tickets", json!({"subject": "Hello", "message": "A question"})),
+        "panel_login" => post("/panel-session", json!({})),
         "grace" => post(
             "/grace",
             json!({"until": until.map_or("2030-01-01T00:00:00Z".to_owned(), |u| u.plus_seconds(86_400).to_string()), "reason": "a transfer on its way"}),

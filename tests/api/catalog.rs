@@ -35,6 +35,7 @@ async fn the_provider_sets_a_product_types_rules() {
     expected["remind_days_before"] = json!([7, 1]);
     expected["refund_on_delete"] = json!("none");
     expected["reconcile"] = json!("report");
+    expected["panel_login"] = json!(false);
     assert_eq!(put, expected);
     let list = stack.get("/product-types", &provider).await.ok(200).clone();
     let vps = list["items"].as_array().unwrap().iter().find(|t| t["type"] == "vps").unwrap().clone();

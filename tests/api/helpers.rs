@@ -723,6 +723,7 @@ impl Stack {
             "expiry-sweep" => expiry_sweep::handle(&app, event).await,
             "reconcile" => reconcile::handle(&app, event).await,
             "carry-on-imports" => carry_on_imports::handle(&app, event).await,
+            "carry-on-bulk-operations" => carry_on_bulk_operations::handle(&app, event).await,
             "abuse-sweep" => abuse_sweep::handle(&app, event).await,
             "operations-sweep" => operations_sweep::handle(&app, event).await,
             "reminders" => reminders::handle(&app, event).await,

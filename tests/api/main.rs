@@ -4,6 +4,7 @@
 mod actions;
 mod auth;
 mod billing;
+mod bulk;
 mod catalog;
 mod certificates;
 mod changes;
@@ -27,6 +28,7 @@ mod money;
 mod notifications;
 mod package;
 mod paid_time;
+mod panel_sessions;
 mod permissions;
 mod quotes;
 mod reconciliation;

@@ -97,6 +97,13 @@ fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>>
 /// Runs the named function's handler, as its Lambda would. `None` for an unknown function.
 pub async fn invoke(function: &str, app: &App, req: Request) -> Option<Response<Body>> {
     Some(match function {
+        "create-panel-session" => create_panel_session::handle(app, req).await,
+        "cancel-bulk-operation" => cancel_bulk_operation::handle(app, req).await,
+        "approve-bulk-operation" => approve_bulk_operation::handle(app, req).await,
+        "get-bulk-operation-preview" => get_bulk_operation_preview::handle(app, req).await,
+        "get-bulk-operation" => get_bulk_operation::handle(app, req).await,
+        "list-bulk-operations" => list_bulk_operations::handle(app, req).await,
+        "create-bulk-operation" => create_bulk_operation::handle(app, req).await,
         "get-service-certificate" => get_service_certificate::handle(app, req).await,
         "validate-service" => validate_service::handle(app, req).await,
         "get-service-validation" => get_service_validation::handle(app, req).await,

@@ -36,6 +36,8 @@ pub const BATCH_SIZE: usize = 10;
 /// Kept back from the deadline to write the batch's outcomes: a write through all its retries
 /// (`shared::aws::Resilience::DEPLOYED.operation`), and a second to answer.
 pub const WRITE_RESERVE_SECONDS: u64 = 7;
+/// The longest a message's worker takes its bulk operation's next services for.
+const BULK_TURN_SECONDS: u64 = 3;
 /// The most panel calls one operation makes (a renewal that also resumes).
 pub const CALLS_PER_OPERATION: u64 = 2;
 // Operations run at once, so a batch lasts as long as its slowest: its panel calls, each within
@@ -159,14 +161,30 @@ impl Worker {
     /// it was done now (not a duplicate delivery).
     async fn process(&self, record: &SqsMessage, deadline: Instant) -> (String, Result<bool, Failed>) {
         let mut operation = String::from("unknown");
-        let outcome = self.carry_out(record, &mut operation, deadline).await;
+        let mut bulk = None;
+        let outcome = self.carry_out(record, &mut operation, &mut bulk, deadline).await;
+        if let (Some(bulk), Ok(true) | Err(Failed::Poison(_))) = (bulk, &outcome) {
+            self.carry_bulk_on(&bulk, deadline).await;
+        }
         (operation, outcome)
+    }
+
+    /// Carries on the bulk operation whose operation just ended (its next service may take the
+    /// place on the panel). One that cannot be carried on now is left to the
+    /// `carry-on-bulk-operations` job.
+    async fn carry_bulk_on(&self, bulk: &str, deadline: Instant) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let budget = shared::budget::Budget::of(left.min(Duration::from_secs(BULK_TURN_SECONDS)));
+        if let Err(error) = shared::bulk::carry_on(&self.app, bulk, budget).await {
+            tracing::warn!(%error, bulk_operation_id = %bulk, "bulk operation not carried on: the job will");
+        }
     }
 
     async fn carry_out(
         &self,
         record: &SqsMessage,
         operation: &mut String,
+        bulk: &mut Option<String>,
         deadline: Instant,
     ) -> Result<bool, Failed> {
         let body = record.body.as_deref().unwrap_or_default();
@@ -189,6 +207,7 @@ impl Worker {
             return Ok(false);
         };
         *operation = pending.work.action().name();
+        bulk.clone_from(&pending.bulk_operation_id);
         if let Some(rules) = read.rules.as_ref().filter(|r| r.is_acme()) {
             return self.carry_out_acme(record, &service, pending, rules, deadline).await;
         }

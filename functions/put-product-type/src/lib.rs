@@ -31,6 +31,8 @@ struct RulesBody {
     #[serde(default)]
     reconcile: ReconcileMode,
     #[serde(default)]
+    panel_login: bool,
+    #[serde(default)]
     module: Module,
     #[serde(default)]
     acme_directory_url: Option<String>,
@@ -58,6 +60,7 @@ async fn put_product_type(app: &App, principal: Principal, req: Request) -> Resu
         remind_days_before: body.remind_days_before,
         refund_on_delete: body.refund_on_delete,
         reconcile: body.reconcile,
+        panel_login: body.panel_login,
         processing: Processing {
             module: body.module,
             acme_directory_url: body.acme_directory_url,

@@ -20,6 +20,13 @@ macro_rules! functions {
 }
 
 functions! {
+    "create-panel-session" => create_panel_session,
+    "cancel-bulk-operation" => cancel_bulk_operation,
+    "approve-bulk-operation" => approve_bulk_operation,
+    "get-bulk-operation-preview" => get_bulk_operation_preview,
+    "get-bulk-operation" => get_bulk_operation,
+    "list-bulk-operations" => list_bulk_operations,
+    "create-bulk-operation" => create_bulk_operation,
     "get-service-certificate" => get_service_certificate,
     "validate-service" => validate_service,
     "get-service-validation" => get_service_validation,
@@ -60,6 +67,7 @@ functions! {
     "expiry-sweep" => expiry_sweep,
     "reconcile" => reconcile,
     "carry-on-imports" => carry_on_imports,
+    "carry-on-bulk-operations" => carry_on_bulk_operations,
     "get-account" => get_account,
     "get-client-account" => get_client_account,
     "get-nameservers" => get_nameservers,

@@ -97,6 +97,8 @@ pub fn allowed_actions(
     actions.insert("options", options);
     // Whoever sees the service may write about it (a client never sees a deleted one).
     actions.insert("ticket", Allowed::yes());
+    // A one-time link into the panel (`POST /services/{id}/panel-session`).
+    actions.insert("panel_login", Allowed::from_result(service.ensure_panel_login(rules)));
     if matches!(service.product_type, T::Vps | T::Dedicated) {
         actions.insert("reboot", queued(service.reboot(&actor, now)));
     }

@@ -101,6 +101,10 @@ pub struct ProductTypeRules {
     /// What a reconciliation does by itself.
     #[serde(default)]
     pub reconcile: ReconcileMode,
+    /// Whether a service's client (and the provider) may sign in to its control panel with a
+    /// one-time link (`POST /services/{id}/panel-session`, see `domain::panel_login`).
+    #[serde(default)]
+    pub panel_login: bool,
     /// What carries its operations out: the control panel at `panel_url`, or (for `ssl`) a
     /// certificate authority speaking ACME. Its fields sit beside the others on the wire.
     #[serde(flatten)]
@@ -279,7 +283,7 @@ fn is_panel_url(url: &str) -> bool {
 }
 
 /// `host[:port]`: a DNS name or an IPv4 address, or an IPv6 address in brackets.
-fn is_host_and_port(authority: &str) -> bool {
+pub(crate) fn is_host_and_port(authority: &str) -> bool {
     let (host, port) = match authority.strip_prefix('[') {
         Some(bracketed) => match bracketed.split_once(']') {
             Some((address, port)) => (address.parse::<std::net::Ipv6Addr>().is_ok(), port),
@@ -565,6 +569,7 @@ pub(crate) fn sample_rules() -> ProductTypeRules {
         remind_days_before: default_remind_days_before(),
         refund_on_delete: RefundOnDelete::None,
         reconcile: ReconcileMode::Report,
+        panel_login: false,
         processing: Processing::default(),
     }
 }

@@ -9,7 +9,7 @@ use super::paid_time::{
     Stretch, StretchKind, Target,
 };
 use super::pricing::{charge_or_credit, special_lines, MAX_AMOUNT};
-use super::service::SpecialPrice;
+use super::service::{PriceChange, SpecialPrice};
 use super::{Action, AutoRenew, OptionLine, Role, Service, Status, Tariff, Timestamp};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -151,6 +151,62 @@ impl Service {
             )));
         }
         Ok(())
+    }
+
+    /// Sets the renewal price from `from` on (the provider, under notice): a renewal made
+    /// before `from` stays at the price it replaces (see `Service::with_price_due`).
+    pub fn schedule_renewal_price(
+        &self,
+        price: super::bulk::NewPrice,
+        from: Timestamp,
+        bulk_operation_id: Option<&str>,
+        actor: &Actor,
+        at: Timestamp,
+    ) -> Result<Change, Refusal> {
+        self.ensure_idle("change the renewal price of")?;
+        if actor.role != Role::Provider {
+            return Err(Refusal::Forbidden("only the provider sets renewal prices".into()));
+        }
+        price.check().map_err(Refusal::Invalid)?;
+        let renewal_price = price.applied_to(self.renewal_price)?;
+        let mut next = self.clone();
+        next.price_change = Some(PriceChange {
+            renewal_price,
+            from,
+            months: self.auto_renew.period_months,
+            tariff_id: self.tariff_id.clone(),
+            bulk_operation_id: bulk_operation_id.map(str::to_owned),
+        });
+        let details = json!({
+            "renewal_price_before": self.renewal_price,
+            "renewal_price": renewal_price,
+            "from": from,
+        });
+        Ok(self.record(next, actor, Action::PriceChange, at, details))
+    }
+
+    /// The service as a renewal made at `at` prices it: with the renewal price set ahead taken
+    /// in once its date has come (as much a month for another period than it was set for),
+    /// unless the service moved to another tariff since.
+    pub(crate) fn with_price_due(&self, at: Timestamp) -> Result<Service, Refusal> {
+        let Some(change) = self.price_change.as_ref().filter(|c| c.from <= at) else {
+            return Ok(self.clone());
+        };
+        let mut next = Service { price_change: None, ..self.clone() };
+        if change.tariff_id != self.tariff_id {
+            return Ok(next);
+        }
+        let months = self.auto_renew.period_months;
+        let scaled = (u128::from(change.renewal_price) * u128::from(months))
+            .div_ceil(u128::from(change.months.max(1)));
+        let price = u64::try_from(scaled).ok().filter(|p| *p <= MAX_AMOUNT).ok_or_else(|| {
+            Refusal::Invalid(format!("the renewal price set ahead would be over {MAX_AMOUNT}"))
+        })?;
+        next.renewal_lines = special_lines(&self.renewal_lines(), price);
+        next.renewal_price = price;
+        next.special_price = true;
+        next.special = Some(SpecialPrice { price, months });
+        Ok(next)
     }
 
     /// Moves to tariff `to`, one the current tariff `from` may change to. Answers the change and

@@ -47,14 +47,22 @@ impl Service {
 
 impl HistoryEntry {
     /// The entry as the service's client reads it: a given-up operation's `error` is the
-    /// sentence about it (an operation done with an `error` is a renewal not resumed), and the
-    /// provider's staff is the provider (`Actor::as_seen_by_client`).
+    /// sentence about it (an operation done with an `error` is a renewal not resumed), the
+    /// provider's staff is the provider (`Actor::as_seen_by_client`), and a sign-in into the
+    /// panel says who in words (`panel_login::summary_for_client`).
     pub fn for_client(&self, provider_name: &str) -> HistoryEntry {
         let mut entry = self.clone();
         entry.actor = self.actor.as_seen_by_client(provider_name);
         let done = self.details.get("result").is_some();
         if let Some(error) = entry.details.get_mut("error") {
             *error = if done { RENEWED_NOT_RESUMED } else { told_to_client(self.operation) }.into();
+        }
+        // A sign-in into the panel says who, in the client's words ("the provider signed in to
+        // your panel").
+        if let (Some(summary), Some(details)) =
+            (super::panel_login::summary_for_client(self), entry.details.as_object_mut())
+        {
+            details.insert(super::panel_login::SUMMARY.into(), summary.into());
         }
         entry
     }

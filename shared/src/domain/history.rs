@@ -51,6 +51,11 @@ pub enum Action {
     /// The client said it published a certificate order's challenges: the authority is asked
     /// to validate them (see `crate::domain::certificate`).
     Validation,
+    /// Someone signed in to the service's control panel with a one-time link (see
+    /// `crate::domain::panel_login`): nothing changed; the link itself is never recorded.
+    PanelLogin,
+    /// The provider set the renewal price from a date ahead (see `Service::schedule_renewal_price`).
+    PriceChange,
 }
 
 impl Action {

@@ -120,6 +120,7 @@ impl Service {
                 delete_at: self.delete_at,
             },
             renewed_on_panel: false,
+            bulk_operation_id: None,
         });
         next.last_error = None;
         next.failed_at = None;
@@ -247,6 +248,14 @@ impl Service {
     /// client scheduled for the end of the period is withdrawn: the period was paid for.
     pub fn renew(&self, periods: u32, actor: &Actor, at: Timestamp) -> Result<Change, Refusal> {
         self.ensure_idle("renew")?;
+        if self.price_change.is_some() {
+            // Priced as the renewal price stands at `at`; the version read stays the one held.
+            return self.with_price_due(at)?.renew_at_price(periods, actor, at);
+        }
+        self.renew_at_price(periods, actor, at)
+    }
+
+    fn renew_at_price(&self, periods: u32, actor: &Actor, at: Timestamp) -> Result<Change, Refusal> {
         if !(1..=MAX_RENEW_PERIODS).contains(&periods) {
             return Err(Refusal::Invalid(format!("periods must be 1 to {MAX_RENEW_PERIODS}")));
         }

@@ -23,10 +23,12 @@ pub enum Kind {
     TariffChanged,
     OptionsChanged,
     Deleted,
+    /// The provider set a new renewal price from a date ahead.
+    PriceChange,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Activated,
         Kind::ActivationFailed,
         Kind::Suspended,
@@ -39,6 +41,7 @@ impl Kind {
         Kind::TariffChanged,
         Kind::OptionsChanged,
         Kind::Deleted,
+        Kind::PriceChange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +58,7 @@ impl Kind {
             Kind::TariffChanged => "tariff_changed",
             Kind::OptionsChanged => "options_changed",
             Kind::Deleted => "deleted",
+            Kind::PriceChange => "price_change",
         }
     }
 
@@ -102,6 +106,9 @@ impl Kind {
             Action::RenewalUpcoming => Some(Kind::RenewalUpcoming),
             Action::ExpiryUpcoming => Some(Kind::ExpiryUpcoming),
             Action::DeletionUpcoming => Some(Kind::DeletionUpcoming),
+            // A sign-in into the panel is in the history only: no e-mail (and no link anywhere).
+            Action::PanelLogin => None,
+            Action::PriceChange => Some(Kind::PriceChange),
             _ => None,
         }
     }
@@ -302,6 +309,7 @@ defaults! {
     TariffChanged => "tariff_changed",
     OptionsChanged => "options_changed",
     Deleted => "deleted",
+    PriceChange => "price_change",
 }
 
 impl Template {
@@ -438,6 +446,11 @@ pub fn context(kind: Kind, event: &LifecycleEvent, about: &About) -> Value {
             "renewal_price": money(amount_in(details, "renewal_price").unwrap_or(service.renewal_price)),
         }),
         Kind::Deleted => json!({}),
+        Kind::PriceChange => json!({
+            "renewal_price": money(amount_in(details, "renewal_price").unwrap_or(service.renewal_price)),
+            "renewal_price_before": money(amount_in(details, "renewal_price_before").unwrap_or(service.renewal_price)),
+            "from": date_in(details, "from"),
+        }),
     };
     if let (Some(context), Some(extra)) = (context.as_object_mut(), extra.as_object()) {
         context.extend(extra.clone());
@@ -480,6 +493,7 @@ pub fn sample_context(kind: Kind) -> Value {
         "result": "done", "charged": 500, "needed": 500, "balance": 120, "amount": 500, "covered": false,
         "days": 7, "attempt_at": at.plus_seconds(7 * 86_400), "expires_at": at.plus_months(1),
         "delete_at": at.plus_seconds(7 * 86_400), "renewal_price": 500,
+        "renewal_price_before": 450, "from": at.plus_seconds(30 * 86_400),
     });
     let event = LifecycleEvent { details, ..LifecycleEvent::new(&service, &entry) };
     context(kind, &event, &About { service: &service, tariff_name: "VPS Start" })

@@ -33,7 +33,7 @@ pub struct Quote {
 }
 
 /// The service once the change's queued work is done as asked.
-fn when_done(change: &Change, now: Timestamp) -> Service {
+pub fn when_done(change: &Change, now: Timestamp) -> Service {
     change
         .queued
         .as_ref()

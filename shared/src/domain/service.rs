@@ -199,6 +199,23 @@ pub struct Service {
     /// The certificate last issued (an ACME product type's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<super::acme_order::IssuedCertificate>,
+    /// A renewal price the provider set ahead, under notice: renewals from its date on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_change: Option<PriceChange>,
+}
+
+/// A renewal price set ahead (`Service::schedule_renewal_price`): a renewal made from `from` on
+/// is at `renewal_price` (for `months`, and as much a month for another period); one made
+/// before is at the price it replaces. It belongs to the tariff it was set on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceChange {
+    pub renewal_price: u64,
+    pub from: Timestamp,
+    pub months: u16,
+    pub tariff_id: TariffId,
+    /// The bulk operation that set it, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bulk_operation_id: Option<String>,
 }
 
 /// A renewal price the provider set other than the list price: the floor, per month, that a
@@ -266,6 +283,7 @@ impl Service {
             failed_at: None,
             acme: None,
             certificate: None,
+            price_change: None,
         }
     }
 }
@@ -507,6 +525,9 @@ pub struct PendingOperation {
     /// still knows the renewal stands (see `Service::finish_unresumed`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub renewed_on_panel: bool,
+    /// The bulk operation it is part of, told when it ends (`crate::bulk`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bulk_operation_id: Option<String>,
 }
 
 /// What an operation's start may change beside the status, suspension reasons and validity.

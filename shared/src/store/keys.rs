@@ -24,6 +24,7 @@
 //! | tickets a day     | `TICKETS#{client}`  | `DAY#{YYYY-MM-DD}`| `count` (TTL: gone the day after)          |
 //! | e-mails an hour   | `EMAILS#{client}`   | `HOUR#{YYYY-MM-DDTHH}` | `count` (TTL: gone the hour after)    |
 //! | confirmations a day | `EMAILS#{client}` | `CONFIRM#{YYYY-MM-DD}` | `count` (TTL: gone the day after)     |
+//! | panel sign-ins a minute | `PANELSSO#{service}` | `MINUTE#{YYYY-MM-DDTHH:MM}` | `count` (TTL: gone the minute after) |
 //! | e-mail template   | `TEMPLATE#{kind}`   | `META`            | (the provider's; the default is built in)  |
 //! | reconciliation    | `RECON#{id}`        | `META`            | all: `RECONCILIATIONS` / `RECON#{id}`      |
 //! | its snapshot      | `RECON#{id}`        | `SNAP#{type}#{n}` | (service versions before the panel's read) |
@@ -35,6 +36,8 @@
 //! | its preview       | `IMPORT#{id}`       | `LINES#{files version}#{n}` | (a chunk of lines, in order)     |
 //! | imported record   | `WHMCS#{C or S}#{whmcs id}` | `LINK`    | (what an import made of it)                |
 //! | ACME account      | `ACME#{type}`       | `ACCOUNT#{digest of directory and EAB key id}` |               |
+//! | bulk operation    | `BULK#{id}`         | `META`            | all: `BULKS` / `BULK#{id}`                 |
+//! | its service       | `BULK#{id}`         | `ITEM#{seq, 6 digits}` | (in the order they are taken)         |
 //!
 //! The sparse schedule indexes: renewal `RENEW#{type}` / `{expires_at}#{id}` (auto-renewal on)
 //! and `MANUAL#{type}` / `{lapses_at}#{id}` (off); lapse `EXPIRES`,
@@ -475,6 +478,12 @@ pub fn tickets_opened(client: &str, day: &str) -> Key {
     Key { pk: format!("TICKETS#{client}"), sk: format!("DAY#{day}") }
 }
 
+/// How many times a service's control panel was signed in to in the UTC minute `minute`
+/// (`YYYY-MM-DDTHH:MM`, see `domain::panel_login::MinuteWindow`).
+pub fn panel_logins(service: &ServiceId, minute: &str) -> Key {
+    Key { pk: format!("PANELSSO#{service}"), sk: format!("MINUTE#{minute}") }
+}
+
 /// The marker that a reminder was sent: one per service, reminder kind, due date and day count.
 /// Where a scheduled job's walk through an index stopped (`sweeps::reminders`).
 pub fn job_checkpoint(job: &str, walk: &str) -> Key {
@@ -784,4 +793,30 @@ mod tests {
         let tariff = TariffId::parse("vps-start").unwrap();
         assert_eq!(tariff_id_of(&tariff_start(&tariff, Some(ProductType::Vps))), Some(tariff));
     }
+}
+
+const BULK_PREFIX: &str = "BULK#";
+pub const BULK_ITEM_PREFIX: &str = "ITEM#";
+
+pub fn bulk_operation(id: &str) -> Key {
+    Key { pk: format!("{BULK_PREFIX}{id}"), sk: SERVICE_SK.into() }
+}
+
+pub fn all_bulk_operations() -> String {
+    "BULKS".into()
+}
+
+/// A bulk operation's attributes in the `All` index: newest first (their ids are ULIDs).
+pub fn bulk_operation_index_keys(id: &str) -> Item {
+    all_index_keys(all_bulk_operations(), &bulk_operation(id))
+}
+
+/// Where a page of bulk operations resumes: after the one `id`.
+pub fn bulk_operation_start(id: &str) -> Item {
+    start_in_all_index(bulk_operation_index_keys(id), &bulk_operation(id))
+}
+
+/// A bulk operation's service `seq` (0-based, in the order they are taken).
+pub fn bulk_item(id: &str, seq: u32) -> Key {
+    Key { pk: format!("{BULK_PREFIX}{id}"), sk: format!("{BULK_ITEM_PREFIX}{seq:06}") }
 }

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod acme;
 pub mod batch;
+pub mod bulk;
 pub mod catalog;
 pub mod idempotency;
 pub mod imports;

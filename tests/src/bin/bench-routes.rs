@@ -30,6 +30,7 @@ const OVER_TARGET: &[(&str, usize, &str)] = &[
     ("GET /account", 2, "a client's ledger hides the links to its deleted services: the services an entry of the page links are read (one BatchGetItem, none when the page links none); keeping that on the entries would rewrite every entry of a service in its deletion's transaction"),
     ("GET /tickets", 2, "a client's tickets hide the links to its deleted services (one BatchGetItem of the services the page links, as for the ledger)"),
     ("POST /reconciliations", 60, "starting a reconciliation is a run over every product type (the sample names none), carried on for a few seconds before the answer: each type's services and its panel's accounts a page at a time, the run's progress written with each page (O(services + accounts); here a few services)"),
+    ("POST /services/{id}/panel-session", 3, "a sign-in is counted against the service's minute (one conditional update) before the panel is asked, and recorded (one transaction) only once the panel has made the link"),
     ("PUT /account/notifications", 3, "a new address is mailed its confirmation, counted against the client's confirmations of the day (one conditional update) beside the read and the write"),
     ("POST /reconciliations/{id}/items/{item_id}/resolve", 3, "the item is read before its service (which it names) with the rules, then one transaction"),
     ("GET /tickets/{id}", 2, "a client's ticket hides its link to a deleted service (one read of that service, when the ticket links one)"),

@@ -6,7 +6,7 @@
 //!   type's certificates through the ACME module at `ACME_DIRECTORY_URL` when it is set). Prints
 //!   `OPERATIONS_QUEUE_URL=...` last. Running it again is fine.
 //! - `local-stack schedules`: fires each scheduled job (`auto-renewal`, `expiry-sweep`,
-//!   `abuse-sweep`, `operations-sweep`, `reminders`, `carry-on-imports`) every `SCHEDULE_INTERVAL_SECONDS` (default 60) through
+//!   `abuse-sweep`, `operations-sweep`, `reminders`, `carry-on-imports`, `carry-on-bulk-operations`) every `SCHEDULE_INTERVAL_SECONDS` (default 60) through
 //!   the invoke API with the sample scheduled event: the emulator stores schedules but never
 //!   fires them.
 //! - `local-stack bridge`: forever does what Lambda's event source mappings would (the emulator
@@ -129,6 +129,7 @@ async fn main() -> Result<(), Error> {
                     "operations-sweep",
                     "reminders",
                     "carry-on-imports",
+                    "carry-on-bulk-operations",
                 ] {
                     let url = format!(
                         "http://127.0.0.1:{}/2015-03-31/functions/{job}/invocations",

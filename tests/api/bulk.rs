@@ -1,0 +1,302 @@
+//! Bulk operations: drafted with a frozen list and a preview, approved (by two people when the
+//! stack asks), carried out a service at a time through the queue and the reference panel,
+//! never more than the per-panel bound at once.
+
+use crate::helpers::{id_of, Call, Stack};
+use serde_json::{json, Value};
+use shared::domain::Clock;
+use std::collections::{HashMap, HashSet};
+
+fn approve(id: &str, token: &str) -> Call {
+    Call::new("POST", &format!("/bulk-operations/{id}/approve")).token(token)
+}
+
+async fn bulk(stack: &Stack, id: &str) -> Value {
+    stack.get(&format!("/bulk-operations/{id}"), &stack.provider()).await.ok(200).clone()
+}
+
+/// Every service of the bulk operation as its preview lists them, page by page.
+async fn preview(stack: &Stack, id: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/bulk-operations/{id}/preview?limit=100&cursor={c}"),
+            None => format!("/bulk-operations/{id}/preview?limit=100"),
+        };
+        let page = stack.get(&path, &stack.provider()).await.ok(200).clone();
+        items.extend(page["items"].as_array().cloned().unwrap_or_default());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return items,
+        }
+    }
+}
+
+/// `count` active VPS spread over `clients` clients, written straight to the table as the
+/// domain activates them (the routes are tested elsewhere; through them, 200 would take the
+/// emulator minutes).
+async fn active_services(stack: &Stack, count: usize, clients: usize) -> Vec<String> {
+    use shared::domain::{ClientId, Principal, Role};
+    use shared::store::batch::{history_item, service_item};
+    let now = stack.clock.now();
+    let (mut items, mut ids) = (Vec::new(), Vec::new());
+    for i in 0..count {
+        let client = format!("client{}", i % clients);
+        let principal = Principal { id: ClientId::parse(&client).unwrap(), role: Role::Client };
+        let (ordered, created) = tests::stack::vps_order(&client, now);
+        let paid = ordered.pay_order(&(&principal).into(), now).expect("payable");
+        let active = shared::domain::quote::when_done(&paid, now);
+        assert_eq!(active.status, shared::domain::Status::Active);
+        items.push(service_item(&active).unwrap());
+        items.push(history_item(&ordered, &created).unwrap());
+        items.push(history_item(&paid.service, &paid.entry).unwrap());
+        ids.push(active.id.to_string());
+    }
+    tests::stack::put_items(&stack.app.store, items).await.expect("seeded");
+    ids
+}
+
+async fn panel_concurrency(stack: &Stack) -> Value {
+    let url = format!("{}/control/concurrency", stack.panel);
+    tests::http_client().get(&url).send().await.expect("panel").json().await.expect("concurrency")
+}
+
+/// The messages waiting on the operations queue are received by a worker that dies before it
+/// does anything with them: they come back once their visibility lapses.
+async fn crash_worker(stack: &Stack) -> usize {
+    let received = stack
+        .sqs
+        .receive_message()
+        .queue_url(&stack.queues.operations)
+        .max_number_of_messages(10)
+        .visibility_timeout(1)
+        .send()
+        .await
+        .expect("received");
+    let lost = received.messages.unwrap_or_default().len();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    lost
+}
+
+#[tokio::test]
+async fn a_bulk_suspension_of_200_services_suspends_each_once_within_the_panel_bound_through_a_crash() {
+    let mut stack = Stack::new().await;
+    stack.app.settings.bulk_panel_concurrency = 3;
+    let ids = active_services(&stack, 200, 8).await;
+    // Calls overlap: a worker batch holds ten messages, and each call takes a while.
+    stack.panel_control("hang", json!({"product_type": "vps", "seconds": 0.05})).await;
+    let provider = stack.provider();
+    let body = json!({"operation": "disable", "reason": "hardware maintenance",
+                      "filter": {"product_type": "vps", "status": "active"}});
+    let draft = stack.post("/bulk-operations", &provider, body).await.ok(201).clone();
+    let id = draft["id"].as_str().unwrap().to_owned();
+    assert_eq!((draft["status"].as_str(), draft["operation"].as_str()), (Some("draft"), Some("disable")));
+    assert_eq!(draft["counts"], json!({"done": 0, "refused": 0, "failed": 0, "left": 200, "cancelled": 0}));
+    let previewed = preview(&stack, &id).await;
+    assert_eq!(previewed.len(), 200);
+    assert!(previewed.iter().all(|i| i["quote"]["status"] == "suspended_by_admin"), "{}", previewed[0]);
+    assert_eq!(previewed.iter().map(|i| i["service_id"].as_str().unwrap()).collect::<HashSet<_>>(),
+               ids.iter().map(String::as_str).collect::<HashSet<_>>());
+    assert_eq!(stack.panel_calls().await.len(), 0, "a draft does nothing");
+
+    let approved = stack.send(approve(&id, &provider)).await.ok(200).clone();
+    assert_eq!(approved["status"], "running", "{approved}");
+    assert!(approved["under_way"].as_u64().unwrap() <= 3);
+    let mut crashed = 0;
+    for round in 0..2000 {
+        if round == 10 {
+            crashed = crash_worker(&stack).await;
+        }
+        if stack.drain_queue(1).await == 0 {
+            // Nothing queued: what the worker did not carry on, the job does.
+            stack.run_job("carry-on-bulk-operations").await;
+            if bulk(&stack, &id).await["status"] == "done" {
+                break;
+            }
+        }
+    }
+    assert!(crashed > 0, "the crash lost messages");
+    let done = bulk(&stack, &id).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["counts"], json!({"done": 200, "refused": 0, "failed": 0, "left": 0, "cancelled": 0}));
+    let concurrency = panel_concurrency(&stack).await;
+    let most = concurrency["max_in_flight"].as_u64().unwrap();
+    assert!((2..=3).contains(&most), "at most 3 at once on the panel, and more than one: {concurrency}");
+
+    let mut operations: HashMap<String, HashSet<String>> = HashMap::new();
+    for call in stack.panel_calls().await {
+        assert_eq!(call["request"]["operation"], "suspension", "{call}");
+        let service = call["request"]["service_id"].as_str().unwrap().to_owned();
+        operations.entry(service).or_default().insert(call["request"]["operation_id"].as_str().unwrap().into());
+    }
+    assert_eq!(operations.len(), 200);
+    assert!(operations.values().all(|ops| ops.len() == 1), "each suspended once");
+    for service in &ids {
+        let history = stack.get(&format!("/services/{service}/history"), &provider).await.ok(200).clone();
+        let entries = history["items"].as_array().unwrap();
+        let suspensions: Vec<&Value> = entries.iter().filter(|e| e["operation"] == "suspension").collect();
+        let started: Vec<&&Value> = suspensions.iter().filter(|e| e["status_after"] == "in_progress").collect();
+        assert_eq!(started.len(), 1, "{history}");
+        assert_eq!(started[0]["details"]["bulk_operation_id"], id.as_str());
+        assert_eq!(stack.service(service).await["status"], "suspended_by_admin");
+    }
+}
+
+#[tokio::test]
+async fn a_service_whose_quote_changed_since_the_preview_is_refused_at_its_turn() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let (a, b, c) = (stack.active_vps("alice").await, stack.active_vps("bob").await, stack.active_vps("carol").await);
+    for client in ["alice", "bob", "carol"] {
+        stack.fund(client, 10_000).await;
+    }
+    let ids = [id_of(&a), id_of(&b), id_of(&c)];
+    let body = json!({"operation": "renew", "periods": 1, "service_ids": ids});
+    let draft = stack.post("/bulk-operations", &provider, body).await.ok(201).clone();
+    let id = draft["id"].as_str().unwrap().to_owned();
+    let price = a["renewal_price"].as_u64().unwrap();
+    let previewed = preview(&stack, &id).await;
+    assert!(previewed.iter().all(|i| i["quote"]["charge"] == price), "{previewed:?}");
+    // Bob's renewal price is raised after the preview; Carol's service changes, its quote not.
+    let edit = |service: &str, body: Value| Call::new("PATCH", &format!("/services/{service}")).token(&provider).json(&body);
+    stack.send(edit(&ids[1], json!({"renewal_price": price + 100}))).await.ok(200);
+    stack.send(edit(&ids[2], json!({"auto_renew": {"enabled": true, "period_months": 1}}))).await.ok(200);
+    let balances = [stack.balance("alice").await, stack.balance("bob").await, stack.balance("carol").await];
+
+    stack.send(approve(&id, &provider)).await.ok(200);
+    stack.drain_queue(10).await;
+    stack.run_job("carry-on-bulk-operations").await;
+    let done = bulk(&stack, &id).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["counts"], json!({"done": 2, "refused": 1, "failed": 0, "left": 0, "cancelled": 0}));
+    let items = preview(&stack, &id).await;
+    let refused = items.iter().find(|i| i["service_id"] == ids[1].as_str()).unwrap();
+    assert_eq!(refused["state"], "refused");
+    assert!(refused["reason"].as_str().unwrap().contains("changed since the preview"), "{refused}");
+    assert_eq!(stack.balance("alice").await, balances[0] - price);
+    assert_eq!(stack.balance("bob").await, balances[1], "nothing charged to a refused service");
+    assert_eq!(stack.balance("carol").await, balances[2] - price);
+    assert_eq!(stack.service(&ids[1]).await["expires_at"], b["expires_at"]);
+}
+
+#[tokio::test]
+async fn a_preview_gives_each_service_its_quote_or_the_refusal_its_own_route_gives() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let rich = stack.active_vps("alice").await;
+    let first = stack.active_vps("bob").await;
+    let second = stack.active_vps("bob").await;
+    let unpaid = stack.order_vps(&stack.client("carol")).await;
+    stack.fund("alice", 10_000).await;
+    let price = rich["renewal_price"].as_u64().unwrap();
+    // Bob can pay one renewal: his second service is short, once his first has spent it.
+    stack.fund("bob", price).await;
+    let ids = [id_of(&rich), id_of(&first), id_of(&second), id_of(&unpaid)];
+    let body = json!({"operation": "renew", "periods": 1, "service_ids": ids});
+    let draft = stack.post("/bulk-operations", &provider, body).await.ok(201).clone();
+    let items = preview(&stack, draft["id"].as_str().unwrap()).await;
+    assert_eq!((items[0]["quote"]["charge"].as_u64(), items[1]["quote"]["charge"].as_u64()), (Some(price), Some(price)));
+    assert_eq!(items[0]["quote"]["expires_at"].as_str().unwrap() > rich["expires_at"].as_str().unwrap(), true);
+    assert_eq!(items[2]["refusal"]["status"], 402, "{}", items[2]);
+    assert_eq!(items[3]["refusal"]["status"], 409, "{}", items[3]);
+    assert_eq!(draft["preview"], json!({"services": 4, "quoted": 2, "refused": 2, "charge": 2 * price, "credit": 0}));
+    // The route itself refuses the unpaid order's renewal in the same words.
+    let own = stack.post(&format!("/services/{}/renew", ids[3]), &provider, json!({"periods": 1})).await;
+    assert_eq!(own.problem(409), items[3]["refusal"]["detail"].as_str().unwrap());
+    assert_eq!(stack.balance("bob").await, price, "a draft charges nothing");
+}
+
+#[tokio::test]
+async fn a_price_change_under_notice_renews_at_the_old_price_before_its_date_and_the_new_one_after() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let service = stack.active_vps("alice").await;
+    let id = id_of(&service);
+    let price = service["renewal_price"].as_u64().unwrap();
+    let now = stack.clock.now();
+    let sooner = json!({"operation": "set_renewal_price", "renewal_price": price + 250,
+                        "from": now.plus_seconds(29 * 86_400), "service_ids": [id]});
+    assert!(stack.post("/bulk-operations", &provider, sooner).await.problem(422).contains("30 days"));
+    let from = now.plus_seconds(31 * 86_400);
+    let body = json!({"operation": "set_renewal_price", "percent": 50, "from": from, "service_ids": [id]});
+    let draft = stack.post("/bulk-operations", &provider, body).await.ok(201).clone();
+    let new_price = price + price / 2;
+    let items = preview(&stack, draft["id"].as_str().unwrap()).await;
+    assert_eq!(items[0]["quote"]["renewal_price"], new_price);
+    let approved = stack.send(approve(draft["id"].as_str().unwrap(), &provider)).await.ok(200).clone();
+    assert_eq!(approved["status"], "done", "nothing to queue: {approved}");
+    let scheduled = stack.service(&id).await;
+    assert_eq!(scheduled["price_change"]["renewal_price"], new_price);
+    assert_eq!(scheduled["renewal_price"], price, "the old price until the date");
+    let history = stack.get(&format!("/services/{id}/history"), &stack.client("alice")).await.ok(200).clone();
+    assert_eq!(history["items"][0]["operation"], "price_change", "{history}");
+
+    stack.fund("alice", 10 * price).await;
+    let balance = stack.balance("alice").await;
+    stack.post(&format!("/services/{id}/renew"), &stack.client("alice"), json!({"periods": 1})).await.ok(200);
+    stack.drain_queue(10).await;
+    assert_eq!(stack.balance("alice").await, balance - price, "renewed before the date: the old price");
+    stack.clock.advance_seconds(32 * 86_400);
+    let balance = stack.balance("alice").await;
+    stack.post(&format!("/services/{id}/renew"), &stack.client("alice"), json!({"periods": 1})).await.ok(200);
+    stack.drain_queue(10).await;
+    assert_eq!(stack.balance("alice").await, balance - new_price, "renewed after it: the new price");
+    let renewed = stack.service(&id).await;
+    assert_eq!(renewed["renewal_price"], new_price);
+    assert!(renewed["price_change"].is_null(), "{renewed}");
+}
+
+#[tokio::test]
+async fn a_two_person_approval_refuses_the_same_person_twice() {
+    let mut stack = Stack::new().await;
+    stack.app.settings.bulk_approvals = 2;
+    let service = stack.active_vps("alice").await;
+    let (ann, bob) = (stack.token("provider", "ann"), stack.token("provider", "bob"));
+    let body = json!({"operation": "disable", "service_ids": [id_of(&service)]});
+    let draft = stack.post("/bulk-operations", &ann, body).await.ok(201).clone();
+    let id = draft["id"].as_str().unwrap();
+    let once = stack.send(approve(id, &ann)).await.ok(200).clone();
+    assert_eq!((once["status"].as_str(), once["approvals_needed"].as_u64()), (Some("draft"), Some(2)));
+    assert!(stack.send(approve(id, &ann)).await.problem(409).contains("second provider"));
+    assert_eq!(stack.service(&id_of(&service)).await["status"], "active", "nothing done on one approval");
+    stack.send(approve(id, &stack.client("alice"))).await.problem(403);
+    let twice = stack.send(approve(id, &bob)).await.ok(200).clone();
+    assert_eq!(twice["status"], "running", "{twice}");
+    stack.drain_queue(10).await;
+    stack.run_job("carry-on-bulk-operations").await;
+    assert_eq!(bulk(&stack, id).await["status"], "done");
+    assert_eq!(stack.service(&id_of(&service)).await["status"], "suspended_by_admin");
+}
+
+#[tokio::test]
+async fn a_cancelled_bulk_operation_starts_nothing_more_and_clients_see_none() {
+    let mut stack = Stack::new().await;
+    stack.app.settings.bulk_panel_concurrency = 1;
+    let services = [stack.active_vps("alice").await, stack.active_vps("alice").await, stack.active_vps("bob").await];
+    let provider = stack.provider();
+    let ids: Vec<String> = services.iter().map(id_of).collect();
+    let body = json!({"operation": "disable", "service_ids": ids});
+    stack.post("/bulk-operations", &stack.client("alice"), body.clone()).await.problem(403);
+    let draft = stack.post("/bulk-operations", &provider, body).await.ok(201).clone();
+    let id = draft["id"].as_str().unwrap();
+    stack.get(&format!("/bulk-operations/{id}"), &stack.client("alice")).await.problem(403);
+    stack.get(&format!("/bulk-operations/{id}/preview"), &stack.client("alice")).await.problem(403);
+    let running = stack.send(approve(id, &provider)).await.ok(200).clone();
+    assert_eq!(running["under_way"], 1, "one at a time on the panel: {running}");
+    let path = format!("/bulk-operations/{id}/cancel");
+    let cancelled = stack.send(Call::new("POST", &path).token(&provider)).await.ok(200).clone();
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["counts"]["cancelled"], 2);
+    stack.drain_queue(10).await;
+    stack.run_job("carry-on-bulk-operations").await;
+    let over = bulk(&stack, id).await;
+    assert_eq!(over["counts"], json!({"done": 1, "refused": 0, "failed": 0, "left": 0, "cancelled": 2}), "{over}");
+    let mut suspended = 0;
+    for service in &ids {
+        suspended += usize::from(stack.service(service).await["status"] == "suspended_by_admin");
+    }
+    assert_eq!(suspended, 1);
+    stack.send(Call::new("POST", &path).token(&provider)).await.problem(409);
+    stack.send(approve(id, &provider)).await.problem(409);
+}
