@@ -10,7 +10,7 @@ import {
 } from './ui.js';
 
 // allowed_actions keys, in the order their buttons are shown, with their labels.
-const ACTIONS = [['edit', 'Edit'], ['renew', 'Renew'], ['change_tariff', 'Change tariff'],
+const ACTIONS = [['panel_login', 'Open control panel'], ['edit', 'Edit'], ['renew', 'Renew'], ['change_tariff', 'Change tariff'],
   ['options', 'Options'], ['enable', 'Enable'], ['disable', 'Disable'], ['reboot', 'Reboot'],
   ['transfer', 'Transfer'], ['reissue', 'Reissue'], ['activate', 'Activate'], ['grace', 'Grace'],
   ['ticket', 'Ticket'], ['delete', 'Delete']];
@@ -144,7 +144,8 @@ function drawToolbar(v) {
     button(label, () => openAction(v, k), k === 'delete' ? 'btn danger' : 'btn secondary', { 'data-k': `a-${k}` }));
   buttons.push(button('History', () => showHistory(v), 'btn secondary', { 'data-k': 'a-history', 'aria-controls': 'history' }));
   fill(v.toolbar, ...buttons);
-  const refused = Object.entries(allowed).filter(([, a]) => a && a.allowed === false);
+  // The control panel's button is there when it can be used; no reason is listed without it.
+  const refused = Object.entries(allowed).filter(([k, a]) => a && a.allowed === false && k !== 'panel_login');
   fill(v.why, refused.length ? h('details', { class: 'why' },
     h('summary', {}, 'Why some actions are unavailable'),
     h('ul', {}, refused.map(([k, a]) => h('li', {}, h('strong', {}, ACTION_LABEL[k] || words(k)), `: ${a.reason || 'not allowed now'}`)))) : '');
@@ -164,6 +165,7 @@ function openAction(v, action) {
   if (SIMPLE_ACTIONS.includes(action)) {
     return runAction(v, () => api('POST', `${v.base}/${action}`, {}, seen(v)), `${ACTION_LABEL[action]} requested.`);
   }
+  if (action === 'panel_login') return openControlPanel(v);
   const panels = {
     renew: renewPanel, change_tariff: tariffPanel, options: optionsPanel, edit: editPanel,
     ticket: ticketPanel, grace: gracePanel,
@@ -174,6 +176,35 @@ function openAction(v, action) {
     () => api('POST', `${x.base}/transfer`, {}), 'Transfer requested.'),
   };
   panels[action]?.(v);
+}
+
+/**
+ * Signs in to the service's control panel: a one-time link (good once, for a minute) opened in
+ * a new tab with no opener. Should the browser have blocked the tab, the link is offered until
+ * it expires; it is kept nowhere else.
+ */
+async function openControlPanel(v) {
+  if (v.busy) return;
+  v.busy = true;
+  v.toolbar.setAttribute('aria-busy', 'true');
+  clearError(v.box);
+  try {
+    const session = await api('POST', `${v.base}/panel-session`, {});
+    if (!/^https?:\/\//i.test(session?.url || '')) throw new Error('The control panel gave no usable link.');
+    window.open(session.url, '_blank', 'noopener,noreferrer');
+    const offer = h('p', {}, 'The control panel opened in a new tab. If it did not, ',
+      h('a', { href: session.url, target: '_blank', rel: 'noopener noreferrer' }, 'open the control panel'),
+      ' (the link works once, until ', timeEl(session.expires_at, true), ').');
+    fill(v.panel, h('div', { class: 'card inset' }, offer));
+    const left = Math.max(0, Math.min(60_000, new Date(session.expires_at) - Date.now()));
+    setTimeout(() => { if (v.panel.contains(offer)) fill(v.panel); }, left);
+  } catch (e) {
+    showError(v.box, e);
+    v.box.scrollIntoView({ block: 'nearest' });
+  } finally {
+    v.busy = false;
+    v.toolbar.removeAttribute('aria-busy');
+  }
 }
 
 /** Shows a panel with a heading (focused) and a Cancel button. */

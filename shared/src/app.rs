@@ -77,9 +77,10 @@ impl StackSettings {
             provider_name: name.filter(|n| !n.is_empty()).unwrap_or(defaults.provider_name),
             emails_per_hour: number("EMAILS_PER_HOUR").unwrap_or(defaults.emails_per_hour),
             bulk_approvals: number("BULK_APPROVALS").map_or(defaults.bulk_approvals, |n| n.min(2) as u8),
-            bulk_panel_concurrency: number("BULK_PANEL_CONCURRENCY").map_or(defaults.bulk_panel_concurrency, |n| {
-                n.min(u32::from(crate::domain::bulk::MAX_CONCURRENCY)) as u16
-            }),
+            bulk_panel_concurrency: number("BULK_PANEL_CONCURRENCY")
+                .map_or(defaults.bulk_panel_concurrency, |n| {
+                    n.min(u32::from(crate::domain::bulk::MAX_CONCURRENCY)) as u16
+                }),
             price_notice_days: number("PRICE_NOTICE_DAYS").unwrap_or(defaults.price_notice_days),
         }
     }

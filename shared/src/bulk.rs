@@ -17,13 +17,15 @@
 use crate::budget::Budget;
 use crate::domain::account::{Account, LedgerKind};
 use crate::domain::bulk::{
-    BulkAction, BulkItem, BulkOperation, BulkStatus, Counts, Filter, InFlight, ItemQuote, ItemRefusal, ItemState,
-    Totals, MAX_SERVICES,
+    BulkAction, BulkItem, BulkOperation, BulkStatus, Counts, Filter, InFlight, ItemQuote, ItemRefusal,
+    ItemState, Totals, MAX_SERVICES,
 };
 use crate::domain::catalog::RulesByType;
 use crate::domain::history::Actor;
 use crate::domain::lifecycle::Change;
-use crate::domain::{ClientId, Principal, ProductTypeRules, Role, Service, ServiceId, Tariff, TariffId, Timestamp};
+use crate::domain::{
+    ClientId, Principal, ProductTypeRules, Role, Service, ServiceId, Tariff, TariffId, Timestamp,
+};
 use crate::error::ApiError;
 use crate::operations::{add_change, enqueue, move_money, Money};
 use crate::store::services::ServiceFilter;
@@ -78,7 +80,10 @@ impl Context {
 /// `MAX_SERVICES` services.
 pub async fn create(app: &App, request: DraftRequest, by: &Principal) -> Result<BulkOperation, ApiError> {
     let now = app.clock.now();
-    let mut context = Context { rules: crate::domain::catalog::RulesByType::new(app.store.list_product_types().await?), ..Context::default() };
+    let mut context = Context {
+        rules: crate::domain::catalog::RulesByType::new(app.store.list_product_types().await?),
+        ..Context::default()
+    };
     check_action(app, &mut context, &request.action, now).await?;
     let services = select(app, &request.selection).await?;
     let id = crate::domain::ids::next_id();
@@ -86,10 +91,11 @@ pub async fn create(app: &App, request: DraftRequest, by: &Principal) -> Result<
     let mut totals = Totals::default();
     let mut items = Vec::with_capacity(services.len());
     for (seq, service) in services.into_iter().enumerate() {
-        let (quote, refusal) = match preview(app, &mut context, &request.action, &service, &actor, &id, now).await? {
-            Ok(quote) => (Some(quote), None),
-            Err(refusal) => (None, Some(refusal)),
-        };
+        let (quote, refusal) =
+            match preview(app, &mut context, &request.action, &service, &actor, &id, now).await? {
+                Ok(quote) => (Some(quote), None),
+                Err(refusal) => (None, Some(refusal)),
+            };
         let item = BulkItem {
             seq: seq as u32,
             service_id: service.id.clone(),
@@ -133,7 +139,12 @@ pub async fn create(app: &App, request: DraftRequest, by: &Principal) -> Result<
 }
 
 /// Refuses what no service could be given.
-async fn check_action(app: &App, context: &mut Context, action: &BulkAction, now: Timestamp) -> Result<(), ApiError> {
+async fn check_action(
+    app: &App,
+    context: &mut Context,
+    action: &BulkAction,
+    now: Timestamp,
+) -> Result<(), ApiError> {
     match action {
         BulkAction::SetRenewalPrice { price, from } => {
             price.check().map_err(ApiError::Unprocessable)?;
@@ -149,11 +160,12 @@ async fn check_action(app: &App, context: &mut Context, action: &BulkAction, now
             }
         }
         BulkAction::ChangeTariff { tariff_id } => {
-            if context.tariff(app, tariff_id).await?.is_none() {
-                return Err(ApiError::Unprocessable(format!("no tariff `{tariff_id}`")));
-            }
+            let found = context.tariff(app, tariff_id).await?;
+            found.ok_or_else(|| ApiError::Unprocessable(format!("no tariff `{tariff_id}`")))?;
         }
-        BulkAction::Renew { periods } if !(1..=crate::domain::lifecycle::MAX_RENEW_PERIODS).contains(periods) => {
+        BulkAction::Renew { periods }
+            if !(1..=crate::domain::lifecycle::MAX_RENEW_PERIODS).contains(periods) =>
+        {
             return Err(ApiError::Unprocessable(format!(
                 "periods must be 1 to {}",
                 crate::domain::lifecycle::MAX_RENEW_PERIODS
@@ -186,7 +198,8 @@ async fn select(app: &App, selection: &Selection) -> Result<Vec<Service>, ApiErr
             let mut services = Vec::with_capacity(unique.len());
             for chunk in unique.chunks(100) {
                 for (id, found) in chunk.iter().zip(app.store.services_now(chunk).await?) {
-                    services.push(found.ok_or_else(|| ApiError::Unprocessable(format!("no service `{id}`")))?);
+                    services
+                        .push(found.ok_or_else(|| ApiError::Unprocessable(format!("no service `{id}`")))?);
                 }
             }
             Ok(services)
@@ -234,7 +247,10 @@ async fn matching(app: &App, filter: &Filter, limit: usize) -> Result<Vec<Servic
     if filter.needs_attention {
         let mut after = None;
         loop {
-            let page = app.store.services_needing_attention(&store_filter, PageRequest { limit: 100, after }).await?;
+            let page = app
+                .store
+                .services_needing_attention(&store_filter, PageRequest { limit: 100, after })
+                .await?;
             services.extend(page.items.into_iter().filter(|s| keep(s)));
             match page.next {
                 Some(next) if services.len() < limit => after = Some(next),
@@ -275,7 +291,9 @@ async fn preview(
     let account = context.account(app, &service.client_id).await?;
     match move_money(account, money, service, now) {
         Ok(Some((account, _))) => {
-            context.accounts.insert(service.client_id.clone(), Account { version: account.version - 1, ..account });
+            context
+                .accounts
+                .insert(service.client_id.clone(), Account { version: account.version - 1, ..account });
         }
         Ok(None) => {}
         Err(error) => return Ok(Err(refusal_of(&error))),
@@ -340,9 +358,8 @@ async fn decide_with(
     actor: &Actor,
     now: Timestamp,
 ) -> Result<(Change, Money), ApiError> {
-    let no_rules = || {
-        ApiError::Conflict(format!("the {} product type has no rules set", service.product_type.as_str()))
-    };
+    let no_rules =
+        || ApiError::Conflict(format!("the {} product type has no rules set", service.product_type.as_str()));
     Ok(match action {
         BulkAction::Disable { reason } => {
             let rules = rules.ok_or_else(no_rules)?;
@@ -488,7 +505,8 @@ async fn settle(app: &App, bulk: &mut BulkOperation, now: Timestamp) -> Result<b
     let mut batch = app.store.batch();
     let mut ended = 0;
     for (flight, service) in bulk.in_flight.iter().zip(services) {
-        let under_way = service.as_ref().and_then(|s| s.pending.as_ref()).is_some_and(|p| p.id == flight.operation_id);
+        let under_way =
+            service.as_ref().and_then(|s| s.pending.as_ref()).is_some_and(|p| p.id == flight.operation_id);
         if under_way || ended >= 50 {
             continue;
         }
@@ -496,11 +514,9 @@ async fn settle(app: &App, bulk: &mut BulkOperation, now: Timestamp) -> Result<b
             Some(_) if gave_up(app, &flight.service_id, &flight.operation_id).await? => ItemState::Failed,
             _ => ItemState::Done,
         };
-        let mut item = app
-            .store
-            .get_bulk_service(&bulk.id, flight.seq)
-            .await?
-            .ok_or_else(|| ApiError::Internal(format!("bulk operation {} lost service {}", bulk.id, flight.seq)))?;
+        let mut item = app.store.get_bulk_service(&bulk.id, flight.seq).await?.ok_or_else(|| {
+            ApiError::Internal(format!("bulk operation {} lost service {}", bulk.id, flight.seq))
+        })?;
         item.state = state;
         item.finished_at = Some(now);
         if state == ItemState::Failed {
@@ -654,7 +670,7 @@ pub async fn scheduled(app: &App, budget: Budget) -> Result<usize, ApiError> {
         if budget.spent() {
             break;
         }
-        carry_on(app, &id, budget.clone()).await?;
+        carry_on(app, &id, budget).await?;
         carried += 1;
     }
     Ok(carried)

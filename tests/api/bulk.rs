@@ -96,8 +96,10 @@ async fn a_bulk_suspension_of_200_services_suspends_each_once_within_the_panel_b
     let previewed = preview(&stack, &id).await;
     assert_eq!(previewed.len(), 200);
     assert!(previewed.iter().all(|i| i["quote"]["status"] == "suspended_by_admin"), "{}", previewed[0]);
-    assert_eq!(previewed.iter().map(|i| i["service_id"].as_str().unwrap()).collect::<HashSet<_>>(),
-               ids.iter().map(String::as_str).collect::<HashSet<_>>());
+    assert_eq!(
+        previewed.iter().map(|i| i["service_id"].as_str().unwrap()).collect::<HashSet<_>>(),
+        ids.iter().map(String::as_str).collect::<HashSet<_>>()
+    );
     assert_eq!(stack.panel_calls().await.len(), 0, "a draft does nothing");
 
     let approved = stack.send(approve(&id, &provider)).await.ok(200).clone();
@@ -128,7 +130,10 @@ async fn a_bulk_suspension_of_200_services_suspends_each_once_within_the_panel_b
     for call in stack.panel_calls().await {
         assert_eq!(call["request"]["operation"], "suspension", "{call}");
         let service = call["request"]["service_id"].as_str().unwrap().to_owned();
-        operations.entry(service).or_default().insert(call["request"]["operation_id"].as_str().unwrap().into());
+        operations
+            .entry(service)
+            .or_default()
+            .insert(call["request"]["operation_id"].as_str().unwrap().into());
     }
     assert_eq!(operations.len(), 200);
     assert!(operations.values().all(|ops| ops.len() == 1), "each suspended once");
@@ -136,7 +141,8 @@ async fn a_bulk_suspension_of_200_services_suspends_each_once_within_the_panel_b
         let history = stack.get(&format!("/services/{service}/history"), &provider).await.ok(200).clone();
         let entries = history["items"].as_array().unwrap();
         let suspensions: Vec<&Value> = entries.iter().filter(|e| e["operation"] == "suspension").collect();
-        let started: Vec<&&Value> = suspensions.iter().filter(|e| e["status_after"] == "in_progress").collect();
+        let started: Vec<&&Value> =
+            suspensions.iter().filter(|e| e["status_after"] == "in_progress").collect();
         assert_eq!(started.len(), 1, "{history}");
         assert_eq!(started[0]["details"]["bulk_operation_id"], id.as_str());
         assert_eq!(stack.service(service).await["status"], "suspended_by_admin");
@@ -147,7 +153,8 @@ async fn a_bulk_suspension_of_200_services_suspends_each_once_within_the_panel_b
 async fn a_service_whose_quote_changed_since_the_preview_is_refused_at_its_turn() {
     let stack = Stack::new().await;
     let provider = stack.provider();
-    let (a, b, c) = (stack.active_vps("alice").await, stack.active_vps("bob").await, stack.active_vps("carol").await);
+    let (a, b, c) =
+        (stack.active_vps("alice").await, stack.active_vps("bob").await, stack.active_vps("carol").await);
     for client in ["alice", "bob", "carol"] {
         stack.fund(client, 10_000).await;
     }
@@ -159,7 +166,9 @@ async fn a_service_whose_quote_changed_since_the_preview_is_refused_at_its_turn(
     let previewed = preview(&stack, &id).await;
     assert!(previewed.iter().all(|i| i["quote"]["charge"] == price), "{previewed:?}");
     // Bob's renewal price is raised after the preview; Carol's service changes, its quote not.
-    let edit = |service: &str, body: Value| Call::new("PATCH", &format!("/services/{service}")).token(&provider).json(&body);
+    let edit = |service: &str, body: Value| {
+        Call::new("PATCH", &format!("/services/{service}")).token(&provider).json(&body)
+    };
     stack.send(edit(&ids[1], json!({"renewal_price": price + 100}))).await.ok(200);
     stack.send(edit(&ids[2], json!({"auto_renew": {"enabled": true, "period_months": 1}}))).await.ok(200);
     let balances = [stack.balance("alice").await, stack.balance("bob").await, stack.balance("carol").await];
@@ -196,11 +205,17 @@ async fn a_preview_gives_each_service_its_quote_or_the_refusal_its_own_route_giv
     let body = json!({"operation": "renew", "periods": 1, "service_ids": ids});
     let draft = stack.post("/bulk-operations", &provider, body).await.ok(201).clone();
     let items = preview(&stack, draft["id"].as_str().unwrap()).await;
-    assert_eq!((items[0]["quote"]["charge"].as_u64(), items[1]["quote"]["charge"].as_u64()), (Some(price), Some(price)));
-    assert_eq!(items[0]["quote"]["expires_at"].as_str().unwrap() > rich["expires_at"].as_str().unwrap(), true);
+    assert_eq!(
+        (items[0]["quote"]["charge"].as_u64(), items[1]["quote"]["charge"].as_u64()),
+        (Some(price), Some(price))
+    );
+    assert!(items[0]["quote"]["expires_at"].as_str().unwrap() > rich["expires_at"].as_str().unwrap());
     assert_eq!(items[2]["refusal"]["status"], 402, "{}", items[2]);
     assert_eq!(items[3]["refusal"]["status"], 409, "{}", items[3]);
-    assert_eq!(draft["preview"], json!({"services": 4, "quoted": 2, "refused": 2, "charge": 2 * price, "credit": 0}));
+    assert_eq!(
+        draft["preview"],
+        json!({"services": 4, "quoted": 2, "refused": 2, "charge": 2 * price, "credit": 0})
+    );
     // The route itself refuses the unpaid order's renewal in the same words.
     let own = stack.post(&format!("/services/{}/renew", ids[3]), &provider, json!({"periods": 1})).await;
     assert_eq!(own.problem(409), items[3]["refusal"]["detail"].as_str().unwrap());
@@ -273,7 +288,8 @@ async fn a_two_person_approval_refuses_the_same_person_twice() {
 async fn a_cancelled_bulk_operation_starts_nothing_more_and_clients_see_none() {
     let mut stack = Stack::new().await;
     stack.app.settings.bulk_panel_concurrency = 1;
-    let services = [stack.active_vps("alice").await, stack.active_vps("alice").await, stack.active_vps("bob").await];
+    let services =
+        [stack.active_vps("alice").await, stack.active_vps("alice").await, stack.active_vps("bob").await];
     let provider = stack.provider();
     let ids: Vec<String> = services.iter().map(id_of).collect();
     let body = json!({"operation": "disable", "service_ids": ids});
@@ -291,7 +307,11 @@ async fn a_cancelled_bulk_operation_starts_nothing_more_and_clients_see_none() {
     stack.drain_queue(10).await;
     stack.run_job("carry-on-bulk-operations").await;
     let over = bulk(&stack, id).await;
-    assert_eq!(over["counts"], json!({"done": 1, "refused": 0, "failed": 0, "left": 0, "cancelled": 2}), "{over}");
+    assert_eq!(
+        over["counts"],
+        json!({"done": 1, "refused": 0, "failed": 0, "left": 0, "cancelled": 2}),
+        "{over}"
+    );
     let mut suspended = 0;
     for service in &ids {
         suspended += usize::from(stack.service(service).await["status"] == "suspended_by_admin");

@@ -7,7 +7,7 @@
 use crate::helpers::{id_of, Call, Stack};
 use crate::security::sample_body;
 use serde_json::{json, Value};
-use shared::domain::Timestamp;
+use shared::domain::{Clock, Timestamp};
 use tests::policies::{listing, Policies};
 use tests::recording::AwsCalls;
 
@@ -77,6 +77,30 @@ async fn reconciliations(stack: &Stack, vps: &str) {
     stack.run_job("reconcile").await;
 }
 
+/// A bulk operation drafted, previewed, approved (its first service queued), carried on by
+/// the worker and by its job; another drafted and cancelled.
+async fn bulk_operations(stack: &Stack, vps: &str) {
+    let provider = stack.provider();
+    let body = json!({"operation": "set_renewal_price", "percent": 10, "service_ids": [vps],
+                      "from": stack.clock.now().plus_seconds(40 * 86_400)});
+    let draft = id_of(&done(stack, "POST", "/bulk-operations", &provider, Some(body)).await);
+    done(stack, "GET", &format!("/bulk-operations/{draft}/preview"), &provider, None).await;
+    done(stack, "POST", &format!("/bulk-operations/{draft}/approve"), &provider, None).await;
+    done(stack, "GET", &format!("/bulk-operations/{draft}"), &provider, None).await;
+    done(stack, "GET", "/bulk-operations", &provider, None).await;
+    let reboot = json!({"operation": "disable", "service_ids": [vps]});
+    let second = id_of(&done(stack, "POST", "/bulk-operations", &provider, Some(reboot.clone())).await);
+    done(stack, "POST", &format!("/bulk-operations/{second}/cancel"), &provider, None).await;
+    let third = id_of(&done(stack, "POST", "/bulk-operations", &provider, Some(reboot)).await);
+    done(stack, "POST", &format!("/bulk-operations/{third}/approve"), &provider, None).await;
+    stack.drain_queue(5).await;
+    stack.run_job("carry-on-bulk-operations").await;
+    let enable = json!({"operation": "enable", "service_ids": [vps]});
+    let fourth = id_of(&done(stack, "POST", "/bulk-operations", &provider, Some(enable)).await);
+    done(stack, "POST", &format!("/bulk-operations/{fourth}/approve"), &provider, None).await;
+    stack.drain_queue(5).await;
+}
+
 /// An import from WHMCS staged, previewed and applied (its balance credited, its service
 /// written), and the job that carries imports on.
 async fn imports(stack: &Stack) {
@@ -134,6 +158,7 @@ async fn run_every_function(stack: &Stack) {
     done(stack, "GET", "/console/services", "", None).await;
     reconciliations(stack, &vps).await;
     imports(stack).await;
+    bulk_operations(stack, &vps).await;
     accounts_and_deletion(stack, &vps, &ticket).await;
     schedules(stack, &not_hosted).await;
     // Every history entry so far, to the bus; the e-mails they make, to alice's address.

@@ -11,7 +11,7 @@ use tests::emulator::workspace_root;
 use tests::router::{self, Resolved};
 
 /// Routes only the provider may call.
-pub(crate) const PROVIDER_ONLY: [(&str, &str); 24] = [
+pub(crate) const PROVIDER_ONLY: [(&str, &str); 30] = [
     ("PUT", "/product-types/{type}"),
     ("POST", "/tariffs"),
     ("POST", "/services/{id}/activate"),
@@ -36,6 +36,12 @@ pub(crate) const PROVIDER_ONLY: [(&str, &str); 24] = [
     ("PUT", "/imports/{id}/files/{name}"),
     ("GET", "/imports/{id}/preview"),
     ("POST", "/imports/{id}/apply"),
+    ("POST", "/bulk-operations"),
+    ("GET", "/bulk-operations"),
+    ("GET", "/bulk-operations/{id}"),
+    ("GET", "/bulk-operations/{id}/preview"),
+    ("POST", "/bulk-operations/{id}/approve"),
+    ("POST", "/bulk-operations/{id}/cancel"),
 ];
 
 fn provider_only(method: &str, path: &str) -> bool {

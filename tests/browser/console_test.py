@@ -11,7 +11,8 @@ Checks, in order, failing (exit 1) with what deviated:
   `Sign in`, Enter);
 - alice orders a VPS (product type, tariff, period, os_template), sees the checkout quote, pays
   from her balance (`Confirm`) and watches the service page reach `Active` without a reload;
-  disables it (`Suspended`), enables it (`Active`), renews it after its quote, opens a ticket,
+  sees `Open control panel` while it is active and not while it is suspended; disables it
+  (`Suspended`), enables it (`Active`), renews it after its quote, opens a ticket,
   reloads the deep link `/console/services/{id}`; an action button used with the keyboard;
 - with --emulator, alice sets a new notification address on her Account page and confirms it
   by the link of the confirmation e-mail (read from the emulator's SES);
@@ -279,11 +280,14 @@ class Run:
         charged = balance_before - self.api_balance(page)
         check(charged == total, f"the checkout charged {charged}, the quote said {total}")
         expect(self.expires(page)).not_to_have_text("—")
+        expect(self.button(page, "Open control panel")).to_be_visible()
 
         self.say("alice disables it: Suspended, then enables it: Active")
         self.button(page, "Disable").click()
         expect(self.status(page)).to_have_text("Suspended", timeout=QUEUED)
         expect(self.button(page, "Enable")).to_be_visible()
+        check(self.button(page, "Open control panel").count() == 0,
+              "a suspended service offers to open its control panel")
         self.button(page, "Enable").click()
         expect(self.status(page)).to_have_text("Active", timeout=QUEUED)
         check(page.evaluate("() => window.__sameDocument === true"), "the page was reloaded during disable/enable")
@@ -659,6 +663,8 @@ class Run:
         expect(self.status(page)).to_have_text("Suspended by administrator")
         expect(self.button(page, "History")).to_be_visible()
         check(self.button(page, "Enable").count() == 0, "alice can enable a service the administrator suspended")
+        check(self.button(page, "Open control panel").count() == 0,
+              "alice can open the control panel of a service the administrator suspended")
         page.context.close()
 
 

@@ -54,12 +54,15 @@ fn selection(body: &DraftBody) -> Result<Selection, ApiError> {
         (Some(filter), None) => Ok(Selection::Filter(filter.clone())),
         (None, Some(ids)) => {
             if ids.is_empty() || ids.len() > MAX_SERVICES {
-                return Err(ApiError::Unprocessable(format!("service_ids names 1 to {MAX_SERVICES} services")));
+                return Err(ApiError::Unprocessable(format!(
+                    "service_ids names 1 to {MAX_SERVICES} services"
+                )));
             }
             let ids = ids
                 .iter()
                 .map(|raw| {
-                    ServiceId::parse(raw).ok_or_else(|| ApiError::Unprocessable(format!("no service `{raw}`")))
+                    ServiceId::parse(raw)
+                        .ok_or_else(|| ApiError::Unprocessable(format!("no service `{raw}`")))
                 })
                 .collect::<Result<_, _>>()?;
             Ok(Selection::Ids(ids))
@@ -86,11 +89,9 @@ fn action(body: &DraftBody) -> Result<BulkAction, ApiError> {
         "change_tariff" => &["tariff_id"],
         "set_renewal_price" => &["renewal_price", "percent", "from"],
         "transfer" => &["product_type"],
-        _ => {
-            return Err(bad(
-                "operation must be disable, enable, renew, change_tariff, set_renewal_price, transfer or delete",
-            ))
-        }
+        _ => return Err(bad(
+            "operation must be disable, enable, renew, change_tariff, set_renewal_price, transfer or delete",
+        )),
     };
     if let Some((field, _)) = given.iter().find(|(field, set)| *set && !takes.contains(field)) {
         return Err(ApiError::BadRequest(format!("{} takes no {field}", body.operation)));

@@ -16,7 +16,11 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     http::read(app, req, get_bulk_operation_preview).await
 }
 
-async fn get_bulk_operation_preview(app: &App, principal: Principal, req: Request) -> Result<Reply, ApiError> {
+async fn get_bulk_operation_preview(
+    app: &App,
+    principal: Principal,
+    req: Request,
+) -> Result<Reply, ApiError> {
     require_provider(&principal)?;
     let page = Query::parse(&req, &PAGE_PARAMS)?.page(|raw| raw.parse::<u32>().ok())?;
     let found = bulk::get(app, &path_param(&req, "id")?).await?;

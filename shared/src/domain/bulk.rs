@@ -25,15 +25,26 @@ pub const MAX_PERCENT: i32 = 1000;
 #[serde(tag = "operation", rename_all = "snake_case")]
 pub enum BulkAction {
     /// Suspends as the administrator.
-    Disable { reason: Option<String> },
+    Disable {
+        reason: Option<String>,
+    },
     Enable,
     /// Renews, charged to each client's balance.
-    Renew { periods: u32 },
-    ChangeTariff { tariff_id: TariffId },
+    Renew {
+        periods: u32,
+    },
+    ChangeTariff {
+        tariff_id: TariffId,
+    },
     /// Sets the renewal price from a date (at least the notice period ahead).
-    SetRenewalPrice { price: NewPrice, from: Timestamp },
+    SetRenewalPrice {
+        price: NewPrice,
+        from: Timestamp,
+    },
     /// Moves each service to another node of its product type's panel.
-    Transfer { product_type: ProductType },
+    Transfer {
+        product_type: ProductType,
+    },
     Delete,
 }
 

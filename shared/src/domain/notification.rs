@@ -661,6 +661,16 @@ mod tests {
                 Some(Kind::OptionsChanged),
             ),
             (event(Action::Deletion, InProgress, Deleted, json!({"result": "done"})), Some(Kind::Deleted)),
+            // A renewal price set ahead: told when it is set, under its notice.
+            (
+                event(
+                    Action::PriceChange,
+                    Active,
+                    Active,
+                    json!({"renewal_price": 750, "from": "2027-01-10T00:00:00Z"}),
+                ),
+                Some(Kind::PriceChange),
+            ),
             (event(Action::Deletion, NotAvailable, Deleted, json!({"refunded": 500})), Some(Kind::Deleted)),
             (event(Action::Deletion, Ordered, Deleted, json!({"refunded": 500})), Some(Kind::Deleted)),
             (event(Action::Deletion, Ordered, Deleted, json!({"refunded": 0})), None),

@@ -83,7 +83,8 @@ impl MinuteWindow {
     pub fn of(now: Timestamp) -> Self {
         let seconds = now.unix_seconds();
         let start = seconds - seconds.rem_euclid(60);
-        let minute = Timestamp::from_unix_millis(start * 1000).to_string()[..16].to_owned();
+        let text = Timestamp::from_unix_millis(start.saturating_mul(1000)).to_string();
+        let minute = text.get(..16).unwrap_or(&text).to_owned();
         Self { minute, seconds_left: (start + 60 - seconds) as u64, forget_at: start + 120 }
     }
 }

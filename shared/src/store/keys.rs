@@ -664,6 +664,32 @@ pub fn import_link(kind: char, whmcs_id: u64) -> Key {
     Key { pk: format!("WHMCS#{kind}#{whmcs_id}"), sk: "LINK".into() }
 }
 
+const BULK_PREFIX: &str = "BULK#";
+pub const BULK_ITEM_PREFIX: &str = "ITEM#";
+
+pub fn bulk_operation(id: &str) -> Key {
+    Key { pk: format!("{BULK_PREFIX}{id}"), sk: SERVICE_SK.into() }
+}
+
+pub fn all_bulk_operations() -> String {
+    "BULKS".into()
+}
+
+/// A bulk operation's attributes in the `All` index: newest first (their ids are ULIDs).
+pub fn bulk_operation_index_keys(id: &str) -> Item {
+    all_index_keys(all_bulk_operations(), &bulk_operation(id))
+}
+
+/// Where a page of bulk operations resumes: after the one `id`.
+pub fn bulk_operation_start(id: &str) -> Item {
+    start_in_all_index(bulk_operation_index_keys(id), &bulk_operation(id))
+}
+
+/// A bulk operation's service `seq` (0-based, in the order they are taken).
+pub fn bulk_item(id: &str, seq: u32) -> Key {
+    Key { pk: format!("{BULK_PREFIX}{id}"), sk: format!("{BULK_ITEM_PREFIX}{seq:06}") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -793,30 +819,4 @@ mod tests {
         let tariff = TariffId::parse("vps-start").unwrap();
         assert_eq!(tariff_id_of(&tariff_start(&tariff, Some(ProductType::Vps))), Some(tariff));
     }
-}
-
-const BULK_PREFIX: &str = "BULK#";
-pub const BULK_ITEM_PREFIX: &str = "ITEM#";
-
-pub fn bulk_operation(id: &str) -> Key {
-    Key { pk: format!("{BULK_PREFIX}{id}"), sk: SERVICE_SK.into() }
-}
-
-pub fn all_bulk_operations() -> String {
-    "BULKS".into()
-}
-
-/// A bulk operation's attributes in the `All` index: newest first (their ids are ULIDs).
-pub fn bulk_operation_index_keys(id: &str) -> Item {
-    all_index_keys(all_bulk_operations(), &bulk_operation(id))
-}
-
-/// Where a page of bulk operations resumes: after the one `id`.
-pub fn bulk_operation_start(id: &str) -> Item {
-    start_in_all_index(bulk_operation_index_keys(id), &bulk_operation(id))
-}
-
-/// A bulk operation's service `seq` (0-based, in the order they are taken).
-pub fn bulk_item(id: &str, seq: u32) -> Key {
-    Key { pk: format!("{BULK_PREFIX}{id}"), sk: format!("{BULK_ITEM_PREFIX}{seq:06}") }
 }
