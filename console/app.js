@@ -8,6 +8,7 @@ import { button, fill, h, link, navigate, notFound } from './ui.js';
 import { pageAccount } from './account.js';
 import { pageCatalog } from './catalog.js';
 import { pageImports } from './imports.js';
+import { pageBulk } from './bulk.js';
 import { pageClient, pageClients } from './clients.js';
 import { pageOrder } from './order.js';
 import { pageService } from './service.js';
@@ -34,6 +35,7 @@ const ROUTES = [
   [/^\/console\/catalog$/, pageCatalog, 'provider'],
   [/^\/console\/reconciliation$/, pageReconciliation, 'provider'],
   [/^\/console\/imports$/, pageImports, 'provider'],
+  [/^\/console\/bulk$/, pageBulk, 'provider'],
 ];
 
 function decodePart(part) {
@@ -81,7 +83,7 @@ function renderHeader() {
     return;
   }
   const pages = [['services', 'Services'], ['order', 'Order'],
-    ...(isProvider() ? [['clients', 'Clients'], ['catalog', 'Catalog'], ['reconciliation', 'Reconciliation'], ['imports', 'Imports']] : [['account', 'Account']]), ['tickets', 'Tickets']];
+    ...(isProvider() ? [['clients', 'Clients'], ['catalog', 'Catalog'], ['reconciliation', 'Reconciliation'], ['imports', 'Imports'], ['bulk', 'Bulk']] : [['account', 'Account']]), ['tickets', 'Tickets']];
   const here = location.pathname;
   nav.hidden = false;
   fill(nav, h('ul', {}, pages.map(([p, text]) => {

@@ -213,6 +213,7 @@ class Run:
         self.provider_flow(service_id)
         self.imports()
         self.suspended_by_admin(service_id)
+        self.bulk(service_id)
         self.root()
         check(not self.problems, "errors in the pages:\n  " + "\n  ".join(self.problems))
 
@@ -667,6 +668,24 @@ class Run:
               "alice can open the control panel of a service the administrator suspended")
         page.context.close()
 
+
+    def bulk(self, service_id):
+        self.say("the provider resumes alice's service with a bulk operation: preview, approve, progress")
+        page = self.context(axe=True)
+        self.sign_in(page, self.args.provider, "/console/bulk")
+        expect(self.h1(page)).to_have_text("Bulk operations")
+        page.get_by_label("Operation", exact=True).select_option("enable")
+        page.get_by_label("Services", exact=True).fill(service_id)
+        self.button(page, "Preview").click()
+        preview = page.get_by_role("table", name="What happens to each service")
+        expect(preview).to_be_visible(timeout=QUEUED)
+        expect(preview.get_by_text(service_id)).to_be_visible()
+        expect(page.get_by_text("Preview: 1 services, 1 to do, 0 refused")).to_be_visible()
+        self.axe(page, "bulk")
+        self.shoot(page, "bulk")
+        self.button(page, "Approve").click()
+        expect(page.get_by_text(re.compile(r"Enable: Done\. 1 done, 0 refused"))).to_be_visible(timeout=QUEUED)
+        page.context.close()
 
     def root(self):
         """What a new user opens first: the origin's root leads to the sign-in page."""

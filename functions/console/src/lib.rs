@@ -25,7 +25,7 @@ const STYLE: &str = include_str!("../../../console/app.css");
 const ENTRY: &str = "app.js";
 /// The script's ES modules, by the name they import each other by (`./api.js`): the API client,
 /// the DOM and page helpers, a module per page and the entry.
-const MODULES: [(&str, &str); 13] = [
+const MODULES: [(&str, &str); 14] = [
     ("api.js", include_str!("../../../console/api.js")),
     ("ui.js", include_str!("../../../console/ui.js")),
     ("signin.js", include_str!("../../../console/signin.js")),
@@ -38,6 +38,7 @@ const MODULES: [(&str, &str); 13] = [
     ("catalog.js", include_str!("../../../console/catalog.js")),
     ("reconciliation.js", include_str!("../../../console/reconciliation.js")),
     ("imports.js", include_str!("../../../console/imports.js")),
+    ("bulk.js", include_str!("../../../console/bulk.js")),
     ("app.js", include_str!("../../../console/app.js")),
 ];
 
