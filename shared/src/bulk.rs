@@ -241,7 +241,8 @@ async fn matching(app: &App, filter: &Filter, limit: usize) -> Result<Vec<Servic
         owner: filter.client_id.clone(),
         product_type: filter.product_type,
         status: filter.status,
-        hide_deleted: false,
+        // Deleted services only when the filter asks for them.
+        hide_deleted: filter.status != Some(crate::domain::Status::Deleted),
     };
     let mut services = Vec::new();
     if filter.needs_attention {
@@ -346,6 +347,14 @@ async fn decide(
     if let Some(pending) = change.service.pending.as_mut() {
         pending.bulk_operation_id = Some(bulk_id.to_owned());
     }
+    if let Some(price_change) = change
+        .service
+        .price_change
+        .as_mut()
+        .filter(|_| change.entry.operation == crate::domain::Action::PriceChange)
+    {
+        price_change.bulk_operation_id = Some(bulk_id.to_owned());
+    }
     Ok(Ok((change, money)))
 }
 
@@ -380,7 +389,7 @@ async fn decide_with(
             (change, Money::Charge(LedgerKind::TariffChange, charge))
         }
         BulkAction::SetRenewalPrice { price, from } => {
-            (service.schedule_renewal_price(*price, *from, None, actor, now)?, Money::None)
+            (service.schedule_renewal_price(*price, *from, actor, now)?, Money::None)
         }
         BulkAction::Transfer { product_type } => {
             if service.product_type != *product_type {

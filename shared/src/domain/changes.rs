@@ -159,7 +159,6 @@ impl Service {
         &self,
         price: super::bulk::NewPrice,
         from: Timestamp,
-        bulk_operation_id: Option<&str>,
         actor: &Actor,
         at: Timestamp,
     ) -> Result<Change, Refusal> {
@@ -175,7 +174,7 @@ impl Service {
             from,
             months: self.auto_renew.period_months,
             tariff_id: self.tariff_id.clone(),
-            bulk_operation_id: bulk_operation_id.map(str::to_owned),
+            bulk_operation_id: None,
         });
         let details = json!({
             "renewal_price_before": self.renewal_price,
