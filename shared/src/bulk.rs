@@ -227,8 +227,18 @@ async fn matching(app: &App, filter: &Filter, limit: usize) -> Result<Vec<Servic
     if let Some(due) = &filter.due {
         let due = crate::sweeps::Due::parse(due)
             .ok_or_else(|| ApiError::Unprocessable("filter.due must be renewal or deletion".into()))?;
+        if filter.needs_attention {
+            return Err(ApiError::Unprocessable("filter.due goes without needs_attention".into()));
+        }
         let before = filter.before.unwrap_or_else(|| app.clock.now());
-        let found = crate::sweeps::due_services(app, due, before, limit).await?;
+        // Every type's due services, read past the limit: the filter's own narrowing comes after.
+        let read = limit.saturating_mul(20);
+        let found = crate::sweeps::due_services(app, due, before, read).await?;
+        if found.len() >= read {
+            return Err(ApiError::Unprocessable(format!(
+                "more than {read} services are due by then: narrow the filter (before)"
+            )));
+        }
         let mut services: Vec<Service> = found.into_iter().map(|(_, s)| s).filter(keep).collect();
         // Soonest first is the order they are due in: kept as such (reversed by the caller).
         services.reverse();
@@ -333,7 +343,8 @@ async fn decide(
 ) -> Result<Result<(Change, Money), ItemRefusal>, ApiError> {
     let rules = context.rules.get(service.product_type).cloned();
     let decided = match decide_with(app, context, action, service, rules.as_ref(), actor, now).await {
-        Err(ApiError::Internal(why)) => return Err(ApiError::Internal(why)),
+        // The table not answering now: tried again, never the service's refusal.
+        Err(ApiError::Unavailable(why)) => return Err(ApiError::Unavailable(why)),
         Err(error) => return Ok(Err(refusal_of(&error))),
         Ok(decided) => decided,
     };
@@ -437,7 +448,17 @@ fn moved_on() -> ApiError {
 /// taken within `budget`.
 pub async fn approve(app: &App, id: &str, by: &Principal, budget: Budget) -> Result<BulkOperation, ApiError> {
     let bulk = get(app, id).await?;
-    let mut next = bulk.approve(by.id.as_str(), app.clock.now())?;
+    let now = app.clock.now();
+    if let BulkAction::SetRenewalPrice { from, .. } = &bulk.action {
+        // Clients are told as it is carried out: the notice is counted from its approval.
+        let days = i64::from(app.settings.price_notice_days);
+        if *from < now.plus_seconds(days * 86_400) {
+            return Err(ApiError::Conflict(format!(
+                "from is less than {days} days ahead now (the notice clients are given): cancel it and draft it again"
+            )));
+        }
+    }
+    let mut next = bulk.approve(by.id.as_str(), now)?;
     next.version += 1;
     save(app, &next).await?;
     if next.status == BulkStatus::Approved {
@@ -446,15 +467,19 @@ pub async fn approve(app: &App, id: &str, by: &Principal, budget: Budget) -> Res
     Ok(next)
 }
 
-/// Cancels what has not started.
+/// Cancels what has not started (read again when a service was taken meanwhile).
 pub async fn cancel(app: &App, id: &str) -> Result<BulkOperation, ApiError> {
-    let bulk = get(app, id).await?;
-    let mut next = bulk.cancel(app.clock.now())?;
-    next.version += 1;
-    let mut batch = app.store.batch();
-    batch.bulk_operation(&next)?;
-    commit(app, batch).await?;
-    Ok(next)
+    let mut tries = 0;
+    loop {
+        let bulk = get(app, id).await?;
+        let mut next = bulk.cancel(app.clock.now())?;
+        next.version += 1;
+        match save(app, &next).await {
+            Err(ApiError::Conflict(_)) if tries < TRIES => tries += 1,
+            Err(error) => return Err(error),
+            Ok(()) => return Ok(next),
+        }
+    }
 }
 
 /// How many times a turn is tried again when another writer moved the bulk operation on.
@@ -546,12 +571,13 @@ async fn settle(app: &App, bulk: &mut BulkOperation, now: Timestamp) -> Result<b
     Ok(true)
 }
 
-/// Whether the worker gave the operation up (its history's entry for it says the error).
+/// Whether the worker gave the operation up: its history's entry for it says what it
+/// refunded (a renewal the panel made whose resume alone failed stands: it was done).
 async fn gave_up(app: &App, service: &ServiceId, operation_id: &str) -> Result<bool, ApiError> {
     let page = app.store.list_history(service, PageRequest { limit: 20, after: None }).await?;
     Ok(page.items.iter().any(|entry| {
         entry.details.get("operation_id").and_then(|v| v.as_str()) == Some(operation_id)
-            && entry.details.get("error").is_some()
+            && entry.details.get("refunded").is_some()
     }))
 }
 
@@ -679,8 +705,11 @@ pub async fn scheduled(app: &App, budget: Budget) -> Result<usize, ApiError> {
         if budget.spent() {
             break;
         }
-        carry_on(app, &id, budget).await?;
-        carried += 1;
+        // One that cannot be carried on now holds up none of the others.
+        match carry_on(app, &id, budget).await {
+            Ok(_) => carried += 1,
+            Err(error) => tracing::warn!(%error, bulk_operation_id = %id, "bulk operation not carried on"),
+        }
     }
     Ok(carried)
 }

@@ -320,3 +320,44 @@ async fn a_cancelled_bulk_operation_starts_nothing_more_and_clients_see_none() {
     stack.send(Call::new("POST", &path).token(&provider)).await.problem(409);
     stack.send(approve(id, &provider)).await.problem(409);
 }
+
+#[tokio::test]
+async fn a_price_set_ahead_keeps_its_notice_at_approval_and_lapses_once_the_price_it_replaced_changed() {
+    let stack = Stack::new().await;
+    let provider = stack.provider();
+    let (first, second) = (stack.active_vps("alice").await, stack.active_vps("alice").await);
+    let price = first["renewal_price"].as_u64().unwrap();
+    let from = stack.clock.now().plus_seconds(31 * 86_400);
+    let draft = |ids: Vec<String>| json!({"operation": "set_renewal_price", "renewal_price": price + 300, "from": from, "service_ids": ids});
+    // Approved two days later, it would give clients 29 days' notice.
+    let late = stack.post("/bulk-operations", &provider, draft(vec![id_of(&first)])).await.ok(201).clone();
+    stack.clock.advance_seconds(2 * 86_400);
+    let provider = stack.provider();
+    let refused = stack.send(approve(late["id"].as_str().unwrap(), &provider)).await.problem(409);
+    assert!(refused.contains("30 days"), "{refused}");
+    assert!(stack.service(&id_of(&first)).await["price_change"].is_null());
+
+    let from = stack.clock.now().plus_seconds(31 * 86_400);
+    let body = json!({"operation": "set_renewal_price", "renewal_price": price + 300, "from": from,
+                      "service_ids": [id_of(&first), id_of(&second)]});
+    let draft = stack.post("/bulk-operations", &provider, body).await.ok(201).clone();
+    stack.send(approve(draft["id"].as_str().unwrap(), &provider)).await.ok(200);
+    // The provider then sets the second one's price by hand: what was announced lapses for it.
+    let edit = Call::new("PATCH", &format!("/services/{}", id_of(&second)))
+        .token(&provider)
+        .json(&json!({"renewal_price": price - 100}));
+    stack.send(edit).await.ok(200);
+    stack.clock.advance_seconds(32 * 86_400);
+    let provider = stack.provider();
+    stack.fund("alice", 10 * price).await;
+    let balance = stack.balance("alice").await;
+    for service in [&first, &second] {
+        stack
+            .post(&format!("/services/{}/renew", id_of(service)), &provider, json!({"periods": 1}))
+            .await
+            .ok(200);
+        stack.drain_queue(10).await;
+    }
+    assert_eq!(stack.balance("alice").await, balance - (price + 300) - (price - 100));
+    assert_eq!(stack.service(&id_of(&second)).await["renewal_price"], price - 100);
+}

@@ -8,6 +8,7 @@ mod entry;
 pub use entry::serve;
 
 use lambda_http::{Body, Request, Response};
+use shared::domain::bulk::{BulkStatus, ItemState};
 use shared::domain::Principal;
 use shared::http::{self, path_param, require_provider, Query, PAGE_PARAMS};
 use shared::{bulk, views, ApiError, App, Reply};
@@ -24,7 +25,13 @@ async fn get_bulk_operation_preview(
     require_provider(&principal)?;
     let page = Query::parse(&req, &PAGE_PARAMS)?.page(|raw| raw.parse::<u32>().ok())?;
     let found = bulk::get(app, &path_param(&req, "id")?).await?;
-    let (items, next) = bulk::services_page(app, &found, page.after.unwrap_or(0), page.limit).await?;
+    let (mut items, next) = bulk::services_page(app, &found, page.after.unwrap_or(0), page.limit).await?;
+    if found.status == BulkStatus::Cancelled {
+        // Never started, and never will be.
+        for item in items.iter_mut().filter(|i| i.state == ItemState::Pending) {
+            item.state = ItemState::Cancelled;
+        }
+    }
     Reply::ok(serde_json::json!({
         "items": items.iter().map(views::bulk_service).collect::<Vec<_>>(),
         "next_cursor": next.map(|n| http::encode_cursor(&n)),

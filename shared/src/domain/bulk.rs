@@ -229,17 +229,26 @@ pub struct BulkItem {
 }
 
 impl BulkItem {
-    /// A service that changed since the preview is taken only if its operation would do what
-    /// the preview said: `Err` says what changed.
+    /// A service is taken only as the preview said: its operation leading to the same status
+    /// and renewal price, charging no more than previewed. (Time passing lowers a pro rata
+    /// charge or credit: what was used since is not the client's to get back.) A service that
+    /// changed since must give the same quote. `Err` says what changed.
     pub fn check_turn(&self, version: u64, now: Result<&ItemQuote, &ItemRefusal>) -> Result<(), String> {
-        if version == self.version {
-            return Ok(());
-        }
+        let changed = version != self.version;
         match (self.quote.as_ref(), now) {
             (Some(was), Ok(is)) if was == is => Ok(()),
+            (Some(was), Ok(is))
+                if !changed
+                    && is.charge <= was.charge
+                    && is.renewal_price == was.renewal_price
+                    && is.status == was.status =>
+            {
+                Ok(())
+            }
             (Some(was), Ok(is)) => Err(format!(
-                "the service changed since the preview and its quote with it (charge {} → {}, credit {} → {}, \
+                "{} since the preview, and its quote with it (charge {} → {}, credit {} → {}, \
                  renewal price {} → {}, status {} → {})",
+                if changed { "the service changed" } else { "prices changed" },
                 was.charge,
                 is.charge,
                 was.credit,
@@ -250,7 +259,7 @@ impl BulkItem {
                 is.status.as_str()
             )),
             (_, Err(refusal)) => Err(refusal.detail.clone()),
-            (None, Ok(_)) => Err("the service changed since the preview, which refused it".into()),
+            (None, Ok(_)) => Err("the preview refused this service".into()),
         }
     }
 }
@@ -525,8 +534,13 @@ mod tests {
             finished_at: None,
         };
         let dearer = ItemQuote { charge: 150, ..quote.clone() };
-        assert!(item.check_turn(3, Ok(&dearer)).is_ok(), "unchanged: priced at its turn");
+        let cheaper = ItemQuote { charge: 90, credit: 5, ..quote.clone() };
+        assert!(item.check_turn(3, Ok(&cheaper)).is_ok(), "unchanged: time passing lowers a pro rata charge");
+        assert!(item.check_turn(3, Ok(&dearer)).unwrap_err().contains("prices changed"));
+        let repriced = ItemQuote { renewal_price: 120, ..quote.clone() };
+        assert!(item.check_turn(3, Ok(&repriced)).is_err(), "never another renewal price than previewed");
         assert!(item.check_turn(4, Ok(&quote)).is_ok());
+        assert!(item.check_turn(4, Ok(&cheaper)).is_err(), "changed: exactly the quote previewed");
         assert!(item.check_turn(4, Ok(&dearer)).unwrap_err().contains("charge 100 → 150"));
         let refusal = ItemRefusal { status: 409, detail: "cannot renew".into() };
         assert_eq!(item.check_turn(4, Err(&refusal)), Err("cannot renew".into()));

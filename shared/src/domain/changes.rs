@@ -163,6 +163,15 @@ impl Service {
         at: Timestamp,
     ) -> Result<Change, Refusal> {
         self.ensure_idle("change the renewal price of")?;
+        if self.expires_at.is_none() {
+            return Err(Refusal::Conflict(format!(
+                "a service that is {} has no renewal to price yet",
+                self.status.as_str()
+            )));
+        }
+        if from <= at {
+            return Err(Refusal::Invalid("from must be ahead".into()));
+        }
         if actor.role != Role::Provider {
             return Err(Refusal::Forbidden("only the provider sets renewal prices".into()));
         }
@@ -171,6 +180,7 @@ impl Service {
         let mut next = self.clone();
         next.price_change = Some(PriceChange {
             renewal_price,
+            replaces: self.renewal_price,
             from,
             months: self.auto_renew.period_months,
             tariff_id: self.tariff_id.clone(),
@@ -185,22 +195,22 @@ impl Service {
     }
 
     /// The service as a renewal made at `at` prices it: with the renewal price set ahead taken
-    /// in once its date has come (as much a month for another period than it was set for),
-    /// unless the service moved to another tariff since.
+    /// in once its date has come. It was announced over one renewal price, period and tariff:
+    /// once any of them changed since (a tariff, options or period change, the provider's own
+    /// price), it lapses unused, and the renewal is at the price the service has.
     pub(crate) fn with_price_due(&self, at: Timestamp) -> Result<Service, Refusal> {
         let Some(change) = self.price_change.as_ref().filter(|c| c.from <= at) else {
             return Ok(self.clone());
         };
         let mut next = Service { price_change: None, ..self.clone() };
-        if change.tariff_id != self.tariff_id {
+        let months = self.auto_renew.period_months;
+        let as_announced = change.tariff_id == self.tariff_id
+            && change.months == months
+            && change.replaces == self.renewal_price;
+        if !as_announced {
             return Ok(next);
         }
-        let months = self.auto_renew.period_months;
-        let scaled = (u128::from(change.renewal_price) * u128::from(months))
-            .div_ceil(u128::from(change.months.max(1)));
-        let price = u64::try_from(scaled).ok().filter(|p| *p <= MAX_AMOUNT).ok_or_else(|| {
-            Refusal::Invalid(format!("the renewal price set ahead would be over {MAX_AMOUNT}"))
-        })?;
+        let price = change.renewal_price;
         next.renewal_lines = special_lines(&self.renewal_lines(), price);
         next.renewal_price = price;
         next.special_price = true;

@@ -6,7 +6,7 @@
 //! idempotency key), logged or published. The history entry records who signed in, not how.
 
 use super::history::Actor;
-use super::lifecycle::Refusal;
+use super::refusal::Refusal;
 use super::{Action, HistoryEntry, HistoryId, ProductTypeRules, Role, Service, Status, Timestamp};
 use serde::Serialize;
 use serde_json::{json, Value};

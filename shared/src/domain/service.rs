@@ -205,11 +205,12 @@ pub struct Service {
 }
 
 /// A renewal price set ahead (`Service::schedule_renewal_price`): a renewal made from `from` on
-/// is at `renewal_price` (for `months`, and as much a month for another period); one made
-/// before is at the price it replaces. It belongs to the tariff it was set on.
+/// is at `renewal_price`; one made before is at the price it replaces. It holds only over what
+/// it was announced for: the price it replaces, for `months`, on the tariff it was set on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriceChange {
     pub renewal_price: u64,
+    pub replaces: u64,
     pub from: Timestamp,
     pub months: u16,
     pub tariff_id: TariffId,

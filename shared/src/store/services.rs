@@ -226,6 +226,8 @@ impl Store {
             partition,
             sort_prefix: Some(prefix),
             newest_first: true,
+            // Read right after the worker writes (a bulk operation settling what it ended).
+            consistent: true,
             limit: page.limit,
             start: page.after.as_ref().map(|id| keys::history(service, id).item()),
             ..PageQuery::default()
