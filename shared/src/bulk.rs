@@ -148,13 +148,7 @@ async fn check_action(
     match action {
         BulkAction::SetRenewalPrice { price, from } => {
             price.check().map_err(ApiError::Unprocessable)?;
-            let days = i64::from(app.settings.price_notice_days);
-            let earliest = now.plus_seconds(days * 86_400);
-            if *from < earliest {
-                return Err(ApiError::Unprocessable(format!(
-                    "from must be at least {days} days ahead (the notice clients are given): {earliest} or later"
-                )));
-            }
+            short_notice(app, *from, now).map_err(ApiError::Unprocessable)?;
             if !from.is_storable() {
                 return Err(ApiError::Unprocessable("from is too far ahead".into()));
             }
@@ -172,6 +166,19 @@ async fn check_action(
             )));
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// Why a renewal price from `from` gives clients too short a notice at `now`, if it does
+/// (`PRICE_NOTICE_DAYS`).
+fn short_notice(app: &App, from: Timestamp, now: Timestamp) -> Result<(), String> {
+    let days = i64::from(app.settings.price_notice_days);
+    let earliest = now.plus_seconds(days * 86_400);
+    if from < earliest {
+        return Err(format!(
+            "from must be at least {days} days ahead (the notice clients are given): {earliest} or later"
+        ));
     }
     Ok(())
 }
@@ -302,9 +309,7 @@ async fn preview(
     let account = context.account(app, &service.client_id).await?;
     match move_money(account, money, service, now) {
         Ok(Some((account, _))) => {
-            context
-                .accounts
-                .insert(service.client_id.clone(), Account { version: account.version - 1, ..account });
+            context.accounts.insert(service.client_id.clone(), account);
         }
         Ok(None) => {}
         Err(error) => return Ok(Err(refusal_of(&error))),
@@ -451,12 +456,8 @@ pub async fn approve(app: &App, id: &str, by: &Principal, budget: Budget) -> Res
     let now = app.clock.now();
     if let BulkAction::SetRenewalPrice { from, .. } = &bulk.action {
         // Clients are told as it is carried out: the notice is counted from its approval.
-        let days = i64::from(app.settings.price_notice_days);
-        if *from < now.plus_seconds(days * 86_400) {
-            return Err(ApiError::Conflict(format!(
-                "from is less than {days} days ahead now (the notice clients are given): cancel it and draft it again"
-            )));
-        }
+        short_notice(app, *from, now)
+            .map_err(|why| ApiError::Conflict(format!("{why} now: cancel it and draft it again")))?;
     }
     let mut next = bulk.approve(by.id.as_str(), now)?;
     next.version += 1;
@@ -601,12 +602,10 @@ async fn take_next(app: &App, bulk: &mut BulkOperation, now: Timestamp) -> Resul
         .await?
         .ok_or_else(|| ApiError::Internal(format!("bulk operation {} lost service {seq}", bulk.id)))?;
     let read = app.store.service_with_rules(&item.service_id, Some(&item.client_id)).await?;
-    let mut next = bulk.clone();
-    let mut batch = app.store.batch();
     let by = bulk.approvals.last().map_or(bulk.created_by.clone(), |a| a.by.clone());
     let actor = Actor { id: by, role: Role::Provider };
     let Some(service) = read.service else {
-        return refuse(app, bulk, next, item, "the service is not there any more".into(), now).await;
+        return refuse(app, bulk, item, "the service is not there any more".into(), now).await;
     };
     let mut context = Context {
         rules: RulesByType::new(read.rules.clone()),
@@ -619,16 +618,16 @@ async fn take_next(app: &App, bulk: &mut BulkOperation, now: Timestamp) -> Resul
     let decided = decide(app, &mut context, &bulk.action, &service, &actor, &bulk.id, now).await?;
     let (change, money) = match decided {
         Ok(decided) => decided,
-        Err(refusal) => return refuse(app, bulk, next, item, refusal.detail, now).await,
+        Err(refusal) => return refuse(app, bulk, item, refusal.detail, now).await,
     };
     let account = context.account(app, &service.client_id).await?;
     let moved = match move_money(account, money, &service, now) {
         Ok(moved) => moved,
-        Err(error) => return refuse(app, bulk, next, item, error.to_string(), now).await,
+        Err(error) => return refuse(app, bulk, item, error.to_string(), now).await,
     };
     let quote = quote_of(&change, money, now);
     if let Err(why) = item.check_turn(service.version, Ok(&quote)) {
-        return refuse(app, bulk, next, item, why, now).await;
+        return refuse(app, bulk, item, why, now).await;
     }
     let flight = match &change.queued {
         Some(operation_id) => {
@@ -652,8 +651,10 @@ async fn take_next(app: &App, bulk: &mut BulkOperation, now: Timestamp) -> Resul
             None
         }
     };
+    let mut next = bulk.clone();
     next.took(item.state, flight);
     next.version += 1;
+    let mut batch = app.store.batch();
     add_change(&mut batch, &change)?;
     if let Some((account, entries)) = moved {
         batch.account(&account, &entries)?;
@@ -669,11 +670,11 @@ async fn take_next(app: &App, bulk: &mut BulkOperation, now: Timestamp) -> Resul
 async fn refuse(
     app: &App,
     bulk: &mut BulkOperation,
-    mut next: BulkOperation,
     mut item: BulkItem,
     why: String,
     now: Timestamp,
 ) -> Result<bool, ApiError> {
+    let mut next = bulk.clone();
     item.state = ItemState::Refused;
     item.reason = Some(why);
     item.finished_at = Some(now);
@@ -712,14 +713,4 @@ pub async fn scheduled(app: &App, budget: Budget) -> Result<usize, ApiError> {
         }
     }
     Ok(carried)
-}
-
-/// A page of a bulk operation's services from `from`, with the `seq` the next starts at.
-pub async fn services_page(
-    app: &App,
-    bulk: &BulkOperation,
-    from: u32,
-    limit: u16,
-) -> Result<(Vec<BulkItem>, Option<u32>), ApiError> {
-    Ok(app.store.bulk_services(&bulk.id, from, limit).await?)
 }

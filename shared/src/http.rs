@@ -236,12 +236,7 @@ where
     let guarded = move |app: &'a App, principal: Principal, req: Request| {
         let route = route.clone();
         async move {
-            if req.body().len() > MAX_BODY_BYTES {
-                return Err(ApiError::PayloadTooLarge);
-            }
-            if req.query_string_parameters().first(crate::layers::DRY_RUN).is_some() {
-                return Err(ApiError::BadRequest("this route has no dry run".into()));
-            }
+            layers::write_limits(&req, false)?;
             route(app, principal, req).await
         }
     };

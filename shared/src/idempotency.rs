@@ -9,14 +9,12 @@
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::error::MAX_BODY_BYTES;
 use crate::layers::{app_layer, Answer, Below, Outcome};
 use crate::reply::Reply;
 use crate::store::idempotency::{Claim, ClaimedKey, IdempotencyRecord, RecordState, StoredResponse, CLAIMED};
 use lambda_http::http::StatusCode;
 use lambda_http::tower::Service;
 use lambda_http::Request;
-use lambda_http::RequestExt;
 use sha2::{Digest, Sha256};
 use std::convert::Infallible;
 use std::future::Future;
@@ -129,16 +127,9 @@ impl<'a, S: Below<'a>> Service<Request> for Idempotent<'a, S> {
     fn call(&mut self, req: Request) -> Self::Future {
         let (app, quotes, mut inner) = (self.app, self.quotes, self.inner.clone());
         Box::pin(async move {
-            if req.body().len() > MAX_BODY_BYTES {
-                return Ok(Err(ApiError::PayloadTooLarge));
-            }
-            let quote = match crate::layers::dry_run(&req) {
-                Ok(quote) if quotes => quote,
-                Err(refused) if quotes => return Ok(Err(refused)),
-                _ if req.query_string_parameters().first(crate::layers::DRY_RUN).is_some() => {
-                    return Ok(Err(ApiError::BadRequest("this route has no dry run".into())));
-                }
-                _ => false,
+            let quote = match crate::layers::write_limits(&req, quotes) {
+                Ok(quote) => quote,
+                Err(refused) => return Ok(Err(refused)),
             };
             // A quote changes nothing, not even a key's record.
             let key = match quote {

@@ -185,6 +185,22 @@ where
 
 pub(crate) const DRY_RUN: &str = "dry_run";
 
+/// A write's limits on its request: the body's size, and `dry_run` only on a route that
+/// `quotes` (400 elsewhere). Whether it asks only for a quote.
+pub fn write_limits(req: &Request, quotes: bool) -> Result<bool, ApiError> {
+    if req.body().len() > crate::error::MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    match dry_run(req) {
+        Ok(quote) if quotes => Ok(quote),
+        Err(refused) if quotes => Err(refused),
+        _ if req.query_string_parameters().first(DRY_RUN).is_some() => {
+            Err(ApiError::BadRequest("this route has no dry run".into()))
+        }
+        _ => Ok(false),
+    }
+}
+
 /// Whether the request asks only for a quote: `?dry_run=true` (or `false`; anything else 400).
 pub fn dry_run(req: &Request) -> Result<bool, ApiError> {
     match req.query_string_parameters().first(DRY_RUN) {

@@ -35,7 +35,8 @@ async fn create_panel_session(app: &App, principal: Principal, req: Request) -> 
     let service = &target.service;
 
     let window = MinuteWindow::of(app.clock.now());
-    if !app.store.count_panel_login(&service.id, &window.minute, PER_MINUTE, window.forget_at).await? {
+    let counter = shared::store::keys::panel_logins(&service.id, &window.minute);
+    if !app.store.count_up(counter, PER_MINUTE, window.forget_at).await? {
         return Err(ApiError::TooManyRequests {
             message: format!(
                 "a service's control panel is signed in to at most {PER_MINUTE} times a minute; \

@@ -25,7 +25,7 @@ async fn get_bulk_operation_preview(
     require_provider(&principal)?;
     let page = Query::parse(&req, &PAGE_PARAMS)?.page(|raw| raw.parse::<u32>().ok())?;
     let found = bulk::get(app, &path_param(&req, "id")?).await?;
-    let (mut items, next) = bulk::services_page(app, &found, page.after.unwrap_or(0), page.limit).await?;
+    let (mut items, next) = app.store.bulk_services(&found.id, page.after.unwrap_or(0), page.limit).await?;
     if found.status == BulkStatus::Cancelled {
         // Never started, and never will be.
         for item in items.iter_mut().filter(|i| i.state == ItemState::Pending) {

@@ -242,7 +242,7 @@ impl Notifier {
         let hour = Timestamp::from_unix_millis(hour_start * 1000).to_string();
         let counter = shared::store::keys::emails_sent(event.client_id.as_str(), &hour[..13]);
         let per_hour = self.app.settings.emails_per_hour;
-        self.app.store.count_email(counter, per_hour, hour_start + 2 * HOUR).await.map_err(|e| e.to_string())
+        self.app.store.count_up(counter, per_hour, hour_start + 2 * HOUR).await.map_err(|e| e.to_string())
     }
 
     /// Sends, again after a throttling answer (which says it was not taken), with back-off.

@@ -38,8 +38,7 @@ async fn put_notification_settings(app: &App, principal: Principal, req: Request
         let mail = app.mail()?;
         let day_left = DAY - now.unix_seconds().rem_euclid(DAY);
         let counter = keys::confirmations_sent(client.as_str(), &now.day());
-        if !app.store.count_email(counter, CONFIRMATIONS_PER_DAY, now.unix_seconds() + day_left + DAY).await?
-        {
+        if !app.store.count_up(counter, CONFIRMATIONS_PER_DAY, now.unix_seconds() + day_left + DAY).await? {
             return Err(ApiError::TooManyRequests {
                 message: format!(
                     "an address is confirmed with at most {CONFIRMATIONS_PER_DAY} e-mails a day: use a code already sent, or ask again tomorrow"

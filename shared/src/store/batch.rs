@@ -196,6 +196,31 @@ impl Batch {
 }
 
 impl Store {
+    /// Raises the counter at `counter` by one against at most `limit` (forgotten at
+    /// `forget_at`): false when it had its `limit` already (nothing counted). A single
+    /// conditional UpdateItem, outside any request's transaction: a count stands whatever the
+    /// request does next (e-mails an hour, confirmations a day, panel sign-ins a minute).
+    pub async fn count_up(&self, counter: keys::Key, limit: u32, forget_at: i64) -> Result<bool, StoreError> {
+        let counted = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(counter.item()))
+            .update_expression(COUNT_UP)
+            .condition_expression(BELOW_LIMIT)
+            .set_expression_attribute_names(Some(counter_names()))
+            .set_expression_attribute_values(Some(counter_values(limit, forget_at)))
+            .send()
+            .await;
+        match counted {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     pub fn batch(&self) -> Batch {
         Batch { table: self.table.clone(), items: Vec::new(), counters: Vec::new() }
     }
@@ -225,21 +250,18 @@ impl Store {
 
 /// A counter raised by one unless it is at its limit, forgotten at a time (the table's TTL):
 /// the update and its condition, with their names and values (`Batch::count_within`, and
-/// `Store::count_email` outside a transaction).
-pub(super) const COUNT_UP: &str = "ADD #count :one SET #ttl = :ttl";
-pub(super) const BELOW_LIMIT: &str = "attribute_not_exists(#count) OR #count < :limit";
+/// `Store::count_up` outside a transaction).
+const COUNT_UP: &str = "ADD #count :one SET #ttl = :ttl";
+const BELOW_LIMIT: &str = "attribute_not_exists(#count) OR #count < :limit";
 
-pub(super) fn counter_names() -> std::collections::HashMap<String, String> {
+fn counter_names() -> std::collections::HashMap<String, String> {
     [("#count", "count"), ("#ttl", keys::TTL_ATTRIBUTE)]
         .into_iter()
         .map(|(k, v)| (k.into(), v.into()))
         .collect()
 }
 
-pub(super) fn counter_values(
-    limit: u32,
-    forget_at: i64,
-) -> std::collections::HashMap<String, AttributeValue> {
+fn counter_values(limit: u32, forget_at: i64) -> std::collections::HashMap<String, AttributeValue> {
     [(":one", 1), (":limit", i64::from(limit)), (":ttl", forget_at)]
         .into_iter()
         .map(|(k, v)| (k.into(), AttributeValue::N(v.to_string())))

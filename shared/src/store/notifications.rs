@@ -42,36 +42,6 @@ impl Store {
         self.put(keys::notification_settings(client.as_str()), settings).await
     }
 
-    /// Counts one e-mail against at most `limit` a period (`counter`, forgotten at `forget_at`):
-    /// false when the period had its `limit` already (nothing counted). A single conditional
-    /// UpdateItem, outside any request's transaction (a count stands whatever the request does
-    /// next).
-    pub async fn count_email(
-        &self,
-        counter: keys::Key,
-        limit: u32,
-        forget_at: i64,
-    ) -> Result<bool, StoreError> {
-        let counted = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(counter.item()))
-            .update_expression(super::batch::COUNT_UP)
-            .condition_expression(super::batch::BELOW_LIMIT)
-            .set_expression_attribute_names(Some(super::batch::counter_names()))
-            .set_expression_attribute_values(Some(super::batch::counter_values(limit, forget_at)))
-            .send()
-            .await;
-        match counted {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
     /// The provider's template of `kind`, if it replaced the default.
     pub async fn notification_template(&self, kind: Kind) -> Result<Option<Template>, StoreError> {
         self.get(keys::notification_template(kind.as_str())).await

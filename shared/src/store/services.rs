@@ -31,37 +31,6 @@ pub struct ServiceFilter {
 }
 
 impl Store {
-    /// Counts one sign-in into `service`'s control panel in the UTC minute `minute`, against at
-    /// most `limit` (the counter forgotten at `forget_at`): false when the minute had its
-    /// `limit` already (nothing counted). One conditional UpdateItem, outside any transaction:
-    /// a sign-in counts whatever comes of it.
-    pub async fn count_panel_login(
-        &self,
-        service: &ServiceId,
-        minute: &str,
-        limit: u32,
-        forget_at: i64,
-    ) -> Result<bool, StoreError> {
-        let counted = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::panel_logins(service, minute).item()))
-            .update_expression(super::batch::COUNT_UP)
-            .condition_expression(super::batch::BELOW_LIMIT)
-            .set_expression_attribute_names(Some(super::batch::counter_names()))
-            .set_expression_attribute_values(Some(super::batch::counter_values(limit, forget_at)))
-            .send()
-            .await;
-        match counted {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
     /// Writes a new service and its first history entry in one transaction.
     pub async fn insert_service(&self, service: &Service, entry: &HistoryEntry) -> Result<(), StoreError> {
         let mut batch = self.batch();
