@@ -8,11 +8,13 @@
 //! - **Carried on**: a service at a time, each the ordinary change its own route writes (the
 //!   service, its history entry naming the bulk operation, the money) in one transaction with
 //!   the service's place in the bulk operation, then queued to the worker as any operation.
-//!   Never more than the bulk operation's `concurrency` of its operations are under way on one
-//!   panel: the next service waits until the worker has ended one (the worker carries the bulk
-//!   operation on when it does, and so does the `carry-on-bulk-operations` job every minute,
-//!   after a crash). A service that changed since the preview is refused at its turn if its
-//!   quote changed.
+//!   Never more than `concurrency` operations of bulk operations are under way on one panel,
+//!   counting every bulk operation there: each holds a place on the panel's record while under
+//!   way. The next service waits until the worker has ended one (the worker carries the bulk
+//!   operation on when it does, and the bulk operations waiting for that panel; the
+//!   `carry-on-bulk-operations` job does every minute, after a crash). A bulk operation refused
+//!   a place waits its turn: the next place goes to one that waits. A service that changed since
+//!   the preview is refused at its turn if its quote changed.
 
 use crate::budget::Budget;
 use crate::domain::account::{Account, LedgerKind};
@@ -31,7 +33,7 @@ use crate::operations::{add_change, enqueue, move_money, Money};
 use crate::store::services::ServiceFilter;
 use crate::store::{PageRequest, StoreError};
 use crate::App;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Which services a draft takes.
 #[derive(Debug, Clone)]
@@ -462,10 +464,17 @@ pub async fn approve(app: &App, id: &str, by: &Principal, budget: Budget) -> Res
     let mut next = bulk.approve(by.id.as_str(), now)?;
     next.version += 1;
     save(app, &next).await?;
-    if next.status == BulkStatus::Approved {
-        return carry_on(app, &next.id, budget).await;
+    if next.status != BulkStatus::Approved {
+        return Ok(next);
     }
-    Ok(next)
+    match carry_on(app, &next.id, budget).await {
+        Ok(running) => Ok(running),
+        Err(error) => {
+            // The approval stands: the job carries it on.
+            tracing::warn!(%error, bulk_operation_id = %next.id, "approved, not carried on yet");
+            get(app, &next.id).await
+        }
+    }
 }
 
 /// Cancels what has not started (read again when a service was taken meanwhile).
@@ -486,30 +495,56 @@ pub async fn cancel(app: &App, id: &str) -> Result<BulkOperation, ApiError> {
 /// How many times a turn is tried again when another writer moved the bulk operation on.
 const TRIES: u32 = 5;
 
-/// Carries the bulk operation on until it waits for the worker, is over, or `budget` is
-/// spent: the bulk operation as it then stands.
+/// Carries the bulk operation on until it waits for the worker or a panel, is over, or
+/// `budget` is spent; then, on each panel where it gave places back, the bulk operations
+/// waiting there. The bulk operation as it then stands.
 pub async fn carry_on(app: &App, id: &str, budget: Budget) -> Result<BulkOperation, ApiError> {
+    let mut freed = BTreeSet::new();
+    let bulk = carry_on_alone(app, id, budget, &mut freed).await?;
+    for panel in freed {
+        for waiting in app.store.panel_places(&panel).await?.waiting {
+            if waiting == id || budget.spent() {
+                continue;
+            }
+            if let Err(error) = carry_on_alone(app, &waiting, budget, &mut BTreeSet::new()).await {
+                tracing::warn!(%error, bulk_operation_id = %waiting, "waiting bulk operation not carried on");
+            }
+        }
+    }
+    Ok(bulk)
+}
+
+/// `carry_on` for this bulk operation alone, adding the panels where it gave places back to
+/// `freed`.
+async fn carry_on_alone(
+    app: &App,
+    id: &str,
+    budget: Budget,
+    freed: &mut BTreeSet<String>,
+) -> Result<BulkOperation, ApiError> {
     let mut conflicts = 0;
     loop {
         let mut bulk = get(app, id).await?;
         if !bulk.carried_on() || budget.spent() {
             return Ok(bulk);
         }
-        match turn(app, &mut bulk).await {
+        match turn(app, &mut bulk, freed).await {
             Ok(true) => conflicts = 0,
             Ok(false) => return Ok(bulk),
-            Err(ApiError::Conflict(_)) if conflicts < TRIES => conflicts += 1,
+            // Another writer moved it on, or held one of its items (a panel's record is
+            // shared): read again and try again.
+            Err(ApiError::Conflict(_) | ApiError::Unavailable(_)) if conflicts < TRIES => conflicts += 1,
             Err(ApiError::Conflict(_)) => return get(app, id).await,
             Err(error) => return Err(error),
         }
     }
 }
 
-/// One step: settles the operations the worker ended, else takes the next service, else
-/// finishes. Whether it moved anything.
-async fn turn(app: &App, bulk: &mut BulkOperation) -> Result<bool, ApiError> {
+/// One step: settles the operations the worker ended (adding the panels it gave places back
+/// on to `freed`), else takes the next service, else finishes. Whether it moved anything.
+async fn turn(app: &App, bulk: &mut BulkOperation, freed: &mut BTreeSet<String>) -> Result<bool, ApiError> {
     let now = app.clock.now();
-    if settle(app, bulk, now).await? {
+    if settle(app, bulk, now, freed).await? {
         return Ok(true);
     }
     if bulk.cursor < bulk.total() && bulk.status != BulkStatus::Cancelled {
@@ -525,9 +560,18 @@ async fn turn(app: &App, bulk: &mut BulkOperation) -> Result<bool, ApiError> {
     Ok(true)
 }
 
-/// Counts the operations under way that the worker has ended (done, or given up): whether
-/// any had.
-async fn settle(app: &App, bulk: &mut BulkOperation, now: Timestamp) -> Result<bool, ApiError> {
+/// The most operations `settle` counts in one transaction: each writes its item, and a place
+/// is given back on at most as many panels, beside the bulk operation and an idempotency key.
+const SETTLED_AT_ONCE: usize = 40;
+
+/// Counts the operations under way that the worker has ended (done, or given up), giving
+/// their places back: whether any had.
+async fn settle(
+    app: &App,
+    bulk: &mut BulkOperation,
+    now: Timestamp,
+    freed_panels: &mut BTreeSet<String>,
+) -> Result<bool, ApiError> {
     if bulk.in_flight.is_empty() {
         return Ok(false);
     }
@@ -539,10 +583,11 @@ async fn settle(app: &App, bulk: &mut BulkOperation, now: Timestamp) -> Result<b
     let mut next = bulk.clone();
     let mut batch = app.store.batch();
     let mut ended = 0;
+    let mut freed: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
     for (flight, service) in bulk.in_flight.iter().zip(services) {
         let under_way =
             service.as_ref().and_then(|s| s.pending.as_ref()).is_some_and(|p| p.id == flight.operation_id);
-        if under_way || ended >= 50 {
+        if under_way || ended >= SETTLED_AT_ONCE {
             continue;
         }
         let state = match &service {
@@ -558,16 +603,21 @@ async fn settle(app: &App, bulk: &mut BulkOperation, now: Timestamp) -> Result<b
             item.reason = service.and_then(|s| s.last_error);
         }
         batch.bulk_service(&bulk.id, &item)?;
+        freed.entry(flight.panel.as_str()).or_default().push(flight.seq);
         next.settled(flight.seq, state);
         ended += 1;
     }
     if ended == 0 {
         return Ok(false);
     }
+    for (panel, seqs) in &freed {
+        batch.panel_places_freed(panel, &bulk.id, seqs)?;
+    }
     next.finish_if_over(now);
     next.version += 1;
     batch.bulk_operation(&next)?;
     commit(app, batch).await?;
+    freed_panels.extend(freed.into_keys().map(str::to_owned));
     *bulk = next;
     Ok(true)
 }
@@ -593,7 +643,7 @@ fn panel_of(rules: Option<&ProductTypeRules>) -> String {
 
 /// Takes the next service: refused (as its route would refuse it, or because its quote
 /// changed since the preview), or its change written with its place in the bulk operation and
-/// its work queued. `false` when its panel has no room yet.
+/// its work queued. `false` when its panel has no room for it yet (it then waits its turn).
 async fn take_next(app: &App, bulk: &mut BulkOperation, now: Timestamp) -> Result<bool, ApiError> {
     let seq = bulk.cursor;
     let mut item = app
@@ -633,6 +683,7 @@ async fn take_next(app: &App, bulk: &mut BulkOperation, now: Timestamp) -> Resul
         Some(operation_id) => {
             let panel = panel_of(read.rules.as_ref());
             if !bulk.has_room_on(&panel) {
+                // Full with its own: no need to ask the panel's record.
                 return Ok(false);
             }
             item.state = ItemState::Started;
@@ -651,6 +702,7 @@ async fn take_next(app: &App, bulk: &mut BulkOperation, now: Timestamp) -> Resul
             None
         }
     };
+    let panel = flight.as_ref().map(|f| f.panel.clone());
     let mut next = bulk.clone();
     next.took(item.state, flight);
     next.version += 1;
@@ -659,11 +711,54 @@ async fn take_next(app: &App, bulk: &mut BulkOperation, now: Timestamp) -> Resul
     if let Some((account, entries)) = moved {
         batch.account(&account, &entries)?;
     }
+    if let Some(panel) = &panel {
+        // The bound holds across bulk operations: each takes its place on the panel's one
+        // record in the transaction that starts the service. The stack's setting now bounds a
+        // bulk operation drafted under a larger one.
+        let limit = bulk.concurrency.min(app.settings.bulk_panel_concurrency);
+        batch.panel_place_taken(panel, &bulk.id, seq, limit)?;
+    }
     batch.bulk_service(&bulk.id, &item)?.bulk_operation(&next)?;
-    commit(app, batch).await?;
+    match (app.store.commit(batch).await, &panel) {
+        (Err(StoreError::LimitReached), Some(panel)) => return wait_for_place(app, bulk, panel).await,
+        (Err(StoreError::ConditionFailed), _) => return Err(moved_on()),
+        (other, _) => other?,
+    }
     *bulk = next;
     enqueue(app, &[&change]).await?;
     Ok(true)
+}
+
+/// The bulk operation was refused a place on `panel` (it is full, or others wait for it):
+/// places held and turns waited by bulk operations that no longer need them are given back
+/// (`true`: try again), else it waits its turn (`false`). A place no bulk operation counts
+/// under way can only be left by a writer that stopped between the two (or one older than
+/// the places); without this, such places would fill the panel for good.
+async fn wait_for_place(app: &App, bulk: &BulkOperation, panel: &str) -> Result<bool, ApiError> {
+    let record = app.store.panel_places(panel).await?;
+    let holders: BTreeSet<&str> = record
+        .places
+        .iter()
+        .map(|(id, _)| id.as_str())
+        .chain(record.waiting.iter().map(String::as_str))
+        .collect();
+    let mut still = HashMap::new();
+    for holder in holders {
+        still.insert(holder, app.store.get_bulk_operation(holder).await?);
+    }
+    let holds = |id: &str, seq: u32| still.get(id).is_some_and(|b| b.as_ref().is_some_and(|b| b.holds(seq)));
+    let wants = |id: &str| still.get(id).is_some_and(|b| b.as_ref().is_some_and(BulkOperation::takes_more));
+    let stale_places: Vec<(String, u32)> =
+        record.places.iter().filter(|(id, seq)| !holds(id, *seq)).cloned().collect();
+    let stale_waiting: Vec<String> =
+        record.waiting.iter().filter(|id| **id != bulk.id && !wants(id)).cloned().collect();
+    if !stale_places.is_empty() || !stale_waiting.is_empty() {
+        tracing::warn!(panel, places = ?stale_places, waiting = ?stale_waiting, "stale places given back");
+        app.store.free_panel(panel, &stale_places, &stale_waiting).await?;
+        return Ok(true);
+    }
+    app.store.wait_for_panel(panel, &bulk.id).await?;
+    Ok(false)
 }
 
 /// Refuses the service at its turn, saying why.

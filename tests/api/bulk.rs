@@ -285,6 +285,94 @@ async fn a_two_person_approval_refuses_the_same_person_twice() {
 }
 
 #[tokio::test]
+async fn two_bulk_operations_on_one_panel_share_its_bound_and_take_turns() {
+    let mut stack = Stack::new().await;
+    stack.app.settings.bulk_panel_concurrency = 2;
+    let ids = active_services(&stack, 9, 3).await;
+    let panel = format!("{}/vps", stack.panel);
+    stack.panel_control("hang", json!({"product_type": "vps", "seconds": 0.05})).await;
+    let provider = stack.provider();
+    let mut bulks = Vec::new();
+    for part in [&ids[..6], &ids[6..]] {
+        let body = json!({"operation": "disable", "reason": "rack move", "service_ids": part});
+        let draft = stack.post("/bulk-operations", &provider, body).await.ok(201).clone();
+        bulks.push(draft["id"].as_str().unwrap().to_owned());
+    }
+    let first = stack.send(approve(&bulks[0], &provider)).await.ok(200).clone();
+    assert_eq!(first["under_way"], 2, "{first}");
+    let second = stack.send(approve(&bulks[1], &provider)).await.ok(200).clone();
+    assert_eq!(second["under_way"], 0, "the panel is full with the first one's: {second}");
+    assert_eq!(second["status"], "approved", "{second}");
+    let record = stack.app.store.panel_places(&panel).await.unwrap();
+    assert_eq!(record.places.len(), 2, "{record:?}");
+    assert_eq!(record.waiting, vec![bulks[1].clone()], "the second waits its turn");
+
+    let (mut most, mut first_left_when_second_ran) = (0, None);
+    for _ in 0..200 {
+        if stack.drain_queue(1).await == 0 {
+            stack.run_job("carry-on-bulk-operations").await;
+        }
+        let (a, b) = (bulk(&stack, &bulks[0]).await, bulk(&stack, &bulks[1]).await);
+        let under_way = a["under_way"].as_u64().unwrap() + b["under_way"].as_u64().unwrap();
+        most = most.max(under_way);
+        if b["under_way"].as_u64().unwrap() > 0 && first_left_when_second_ran.is_none() {
+            first_left_when_second_ran = a["counts"]["left"].as_u64();
+        }
+        if a["status"] == "done" && b["status"] == "done" {
+            break;
+        }
+    }
+    assert_eq!(most, 2, "never more than 2 under way on the panel, counting both");
+    // Not once the first had all its services under way: the place the first one freed went
+    // to the one waiting.
+    let left = first_left_when_second_ran.expect("the second ran");
+    assert!(left >= 3, "the second started when the first had {left} left");
+    for (id, services) in bulks.iter().zip([6, 3]) {
+        let done = bulk(&stack, id).await;
+        let expected = json!({"done": services, "refused": 0, "failed": 0, "left": 0, "cancelled": 0});
+        assert_eq!(done["counts"], expected, "{done}");
+    }
+    let concurrency = panel_concurrency(&stack).await;
+    assert!(concurrency["max_in_flight"].as_u64().unwrap() <= 2, "{concurrency}");
+    let record = stack.app.store.panel_places(&panel).await.unwrap();
+    assert!(record.places.is_empty(), "every place given back: {record:?}");
+}
+
+#[tokio::test]
+async fn a_place_left_on_a_panel_by_a_writer_that_stopped_is_given_back_when_it_is_needed() {
+    let mut stack = Stack::new().await;
+    stack.app.settings.bulk_panel_concurrency = 2;
+    let ids = active_services(&stack, 2, 1).await;
+    let panel = format!("{}/vps", stack.panel);
+    // Two places held for services no bulk operation has under way (a finished one's, and one
+    // of a bulk operation that never was), and a turn waited by one that never was.
+    let provider = stack.provider();
+    let body = json!({"operation": "enable", "service_ids": [ids[0]]});
+    let finished =
+        stack.post("/bulk-operations", &provider, body).await.ok(201)["id"].as_str().unwrap().to_owned();
+    stack.send(approve(&finished, &provider)).await.ok(200);
+    assert_eq!(bulk(&stack, &finished).await["status"], "done", "nothing to enable: refused, done");
+    let mut batch = stack.app.store.batch();
+    batch.panel_place_taken(&panel, &finished, 0, 2).unwrap();
+    stack.app.store.commit(batch).await.unwrap();
+    let mut batch = stack.app.store.batch();
+    batch.panel_place_taken(&panel, "01NEVERWAS0000000000000000", 7, 2).unwrap();
+    stack.app.store.commit(batch).await.unwrap();
+    stack.app.store.wait_for_panel(&panel, "01NEVERWAS0000000000000001").await.unwrap();
+    assert_eq!(stack.app.store.panel_places(&panel).await.unwrap().places.len(), 2);
+
+    let body = json!({"operation": "disable", "service_ids": ids});
+    let id = stack.post("/bulk-operations", &provider, body).await.ok(201)["id"].as_str().unwrap().to_owned();
+    let running = stack.send(approve(&id, &provider)).await.ok(200).clone();
+    assert_eq!(running["under_way"], 2, "the stale places given back, both taken: {running}");
+    let record = stack.app.store.panel_places(&panel).await.unwrap();
+    let mut held: Vec<(String, u32)> = record.places.clone();
+    held.sort();
+    assert_eq!(held, vec![(id.clone(), 0), (id.clone(), 1)], "{record:?}");
+    assert!(record.waiting.is_empty(), "{record:?}");
+}
+
+#[tokio::test]
 async fn a_cancelled_bulk_operation_starts_nothing_more_and_clients_see_none() {
     let mut stack = Stack::new().await;
     stack.app.settings.bulk_panel_concurrency = 1;

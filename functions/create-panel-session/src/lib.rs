@@ -1,8 +1,8 @@
 //! `POST /services/{id}/panel-session`: a one-time sign-in link into the service's control
 //! panel (single sign-on), for the service's client or the provider: `{url, expires_at}`, good
 //! for one use within 60 seconds. Only for an active service whose product type's rules say
-//! `panel_login` (409 otherwise); at most `PER_MINUTE` a minute per service (429 with
-//! `Retry-After`), counted before the panel is asked. The panel makes the link
+//! `panel_login` (409 otherwise); at most `PER_MINUTE` within any 60 seconds per service (429
+//! with `Retry-After`), counted before the panel is asked. The panel makes the link
 //! (`POST {panel_url}/services/{id}/session`, see `shared::panel`); the sign-in is recorded in
 //! the service's history (who, never the link) before the link is answered.
 //!
@@ -14,8 +14,8 @@ pub use entry::serve;
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::history::Actor;
-use shared::domain::panel_login::{MinuteWindow, PanelSession, PER_MINUTE};
-use shared::domain::{Clock, Principal, ProductTypeRules, Service, SystemClock};
+use shared::domain::panel_login::{PanelSession, PER_MINUTE};
+use shared::domain::{Clock, Principal, ProductTypeRules, Service, ServiceId, SystemClock};
 use shared::http;
 use shared::operations::load_visible_service;
 use shared::panel::{SettingsAnswer, SettingsCall};
@@ -34,18 +34,7 @@ async fn create_panel_session(app: &App, principal: Principal, req: Request) -> 
     let panel_url = target.panel_url()?;
     let service = &target.service;
 
-    let window = MinuteWindow::of(app.clock.now());
-    let counter = shared::store::keys::panel_logins(&service.id, &window.minute);
-    if !app.store.count_up(counter, PER_MINUTE, window.forget_at).await? {
-        return Err(ApiError::TooManyRequests {
-            message: format!(
-                "a service's control panel is signed in to at most {PER_MINUTE} times a minute; \
-                 try again in {} s",
-                window.seconds_left
-            ),
-            retry_after: window.seconds_left,
-        });
-    }
+    admit(app, &service.id).await?;
 
     let call = SettingsCall::post(format!("services/{}/session", service.id), serde_json::json!({}));
     let session = match shared::settings::ask(app, panel_url, &call).await? {
@@ -69,6 +58,32 @@ async fn create_panel_session(app: &App, principal: Principal, req: Request) -> 
     };
     record(app, service, rules, &Actor::from(&principal)).await?;
     Reply::ok(session)
+}
+
+/// How often a sign-in is counted again when another came at the same moment.
+const COUNT_ATTEMPTS: usize = 5;
+
+/// Counts a sign-in into `service`'s panel now, or refuses it (429) when `PER_MINUTE` came
+/// within the last 60 seconds.
+async fn admit(app: &App, service: &ServiceId) -> Result<(), ApiError> {
+    for _ in 0..COUNT_ATTEMPTS {
+        let log = app.store.panel_sign_ins(service).await?;
+        let admitted = log.admit(app.clock.now()).map_err(|wait| ApiError::TooManyRequests {
+            message: format!(
+                "a service's control panel is signed in to at most {PER_MINUTE} times a minute; \
+                 try again in {wait} s"
+            ),
+            retry_after: wait,
+        })?;
+        match app.store.put_panel_sign_ins(service, &admitted).await {
+            Err(StoreError::ConditionFailed) => continue,
+            other => return Ok(other?),
+        }
+    }
+    Err(ApiError::TooManyRequests {
+        message: "the control panel is being signed in to right now; try again in a second".into(),
+        retry_after: 1,
+    })
 }
 
 /// How often the sign-in is recorded again over a service that changed meanwhile.

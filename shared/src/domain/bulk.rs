@@ -1,8 +1,8 @@
 //! A bulk operation: one operation asked of many services at once. A provider drafts it (its
 //! list of services frozen, each with what it would do), approves it (one provider, or two
 //! different ones when the stack asks for two), and the services are then taken one at a time,
-//! each as the ordinary operation its own route starts, never more than `concurrency` of them
-//! under way at once on one control panel.
+//! each as the ordinary operation its own route starts, never more than `concurrency` under
+//! way at once on one control panel (counting every bulk operation's there).
 //!
 //! Pure: what the record holds and how it moves on. `crate::bulk` reads and writes it.
 
@@ -375,6 +375,16 @@ impl BulkOperation {
     pub fn has_room_on(&self, panel: &str) -> bool {
         let under_way = self.in_flight.iter().filter(|f| f.panel == panel).count();
         under_way < usize::from(self.concurrency.max(1))
+    }
+
+    /// Whether its service `seq` is under way.
+    pub fn holds(&self, seq: u32) -> bool {
+        self.in_flight.iter().any(|f| f.seq == seq)
+    }
+
+    /// Whether it has services left to take.
+    pub fn takes_more(&self) -> bool {
+        matches!(self.status, BulkStatus::Approved | BulkStatus::Running) && self.cursor < self.total()
     }
 
     /// Whether it is being carried out (or finishing what it started).

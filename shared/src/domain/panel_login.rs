@@ -8,10 +8,10 @@
 use super::history::Actor;
 use super::refusal::Refusal;
 use super::{Action, HistoryEntry, HistoryId, ProductTypeRules, Role, Service, Status, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-/// Sign-ins into one service's panel within one UTC clock minute.
+/// Sign-ins into one service's panel within any 60 seconds.
 pub const PER_MINUTE: u32 = 10;
 /// The longest a link may stay valid.
 pub const MAX_LINK_SECONDS: i64 = 60;
@@ -69,23 +69,44 @@ impl Service {
     }
 }
 
-/// The minute a sign-in is counted in (`YYYY-MM-DDTHH:MM`, UTC), how many seconds are left of
-/// it (1 to 60: a refused caller's `Retry-After`), and when its counter may be forgotten (the
-/// minute after it ends, epoch seconds).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MinuteWindow {
-    pub minute: String,
-    pub seconds_left: u64,
-    pub forget_at: i64,
+/// The sign-ins into one service's panel within the last minute, oldest first: a sliding
+/// window, so that no 60 seconds ever hold more than `PER_MINUTE` (a calendar minute's count
+/// would let twice as many through across its end).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInLog {
+    pub times: Vec<Timestamp>,
+    /// Of the stored log: 0 when there is none yet.
+    pub version: u64,
 }
 
-impl MinuteWindow {
-    pub fn of(now: Timestamp) -> Self {
-        let seconds = now.unix_seconds();
-        let start = seconds - seconds.rem_euclid(60);
-        let text = Timestamp::from_unix_millis(start.saturating_mul(1000)).to_string();
-        let minute = text.get(..16).unwrap_or(&text).to_owned();
-        Self { minute, seconds_left: (start + 60 - seconds) as u64, forget_at: start + 120 }
+/// The window the log keeps, in milliseconds.
+const WINDOW_MILLIS: i64 = 60_000;
+
+impl SignInLog {
+    /// The log with a sign-in at `now` (the ones a minute old dropped, its `version` the next),
+    /// or the whole seconds until one more may come (1 to 60: a refused caller's
+    /// `Retry-After`).
+    pub fn admit(&self, now: Timestamp) -> Result<Self, u64> {
+        let since = now.unix_millis().saturating_sub(WINDOW_MILLIS);
+        let mut times: Vec<Timestamp> =
+            self.times.iter().copied().filter(|t| t.unix_millis() > since).collect();
+        // In time order, whichever instance's clock stamped them.
+        times.sort();
+        let limit = PER_MINUTE as usize;
+        if times.len() >= limit {
+            // One more comes once the one `limit` back from the newest is a minute old.
+            let oldest_counted = times[times.len() - limit].unix_millis();
+            let wait = (oldest_counted + WINDOW_MILLIS - now.unix_millis()).clamp(1, WINDOW_MILLIS);
+            return Err(((wait + 999) / 1000) as u64);
+        }
+        times.push(now);
+        Ok(Self { times, version: self.version + 1 })
+    }
+
+    /// When the stored log may be forgotten: a minute after its newest sign-in (epoch seconds).
+    pub fn forget_at(&self) -> i64 {
+        let newest = self.times.iter().map(|t| t.unix_seconds()).max().unwrap_or_default();
+        newest + 61
     }
 }
 
@@ -210,19 +231,43 @@ mod tests {
         assert_eq!(refused.message(), "the vps product type has no control panel set");
     }
 
+    /// Sign-ins at `seconds` past 10:00 (fractions allowed), each admitted: the log.
+    fn signed_in_at(seconds: &[f64]) -> SignInLog {
+        let start = at("2026-11-02T10:00:00Z").unix_millis();
+        seconds.iter().fold(SignInLog::default(), |log, s| {
+            let when = Timestamp::from_unix_millis(start + (s * 1000.0) as i64);
+            log.admit(when).unwrap_or_else(|wait| panic!("refused at {s} s, wait {wait} s"))
+        })
+    }
+
     #[test]
-    fn the_minute_window_ends_on_the_minute() {
-        let window = MinuteWindow::of(at("2026-11-02T10:07:00.000Z"));
-        assert_eq!(window.minute, "2026-11-02T10:07");
-        assert_eq!(window.seconds_left, 60);
-        assert_eq!(window.forget_at, at("2026-11-02T10:09:00Z").unix_seconds());
-        let late = MinuteWindow::of(at("2026-11-02T10:07:59.999Z"));
-        assert_eq!((late.minute.as_str(), late.seconds_left), ("2026-11-02T10:07", 1));
-        let next = MinuteWindow::of(at("2026-11-02T10:08:00.000Z"));
-        assert_eq!(next.minute, "2026-11-02T10:08");
-        let new_year = MinuteWindow::of(at("2026-12-31T23:59:30Z"));
-        assert_eq!((new_year.minute.as_str(), new_year.seconds_left), ("2026-12-31T23:59", 30));
-        assert_eq!(MinuteWindow::of(at("2027-01-01T00:00:00Z")).minute, "2027-01-01T00:00");
+    fn no_sixty_seconds_hold_more_than_ten_sign_ins() {
+        let ten: Vec<f64> = (0..10).map(|n| 50.0 + f64::from(n)).collect(); // 10:00:50 to 10:00:59
+        let log = signed_in_at(&ten);
+        assert_eq!((log.times.len(), log.version), (10, 10));
+        let start = at("2026-11-02T10:00:00Z");
+        // Past the calendar minute's end the ten are still within the last 60 seconds.
+        assert_eq!(log.admit(start.plus_seconds(61)), Err(49));
+        assert_eq!(log.admit(start.plus_seconds(109)), Err(1));
+        // The first of them is a minute old at 10:01:50: one more, and only one.
+        let eleventh = log.admit(start.plus_seconds(110)).expect("one more a minute after the first");
+        assert_eq!(eleventh.times.len(), 10, "the minute-old one dropped");
+        assert_eq!(eleventh.admit(start.plus_seconds(110)), Err(1));
+        let twelfth = eleventh.admit(start.plus_seconds(111)).expect("the second is a minute old");
+        assert_eq!(twelfth.version, 12);
+        assert_eq!(twelfth.forget_at(), start.plus_seconds(111 + 61).unix_seconds());
+        // A wait is whole seconds, rounded up, at least one.
+        let burst = signed_in_at(&[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5]);
+        let refused = |ms: i64| burst.admit(Timestamp::from_unix_millis(start.unix_millis() + ms));
+        assert_eq!(refused(0), Err(60));
+        assert_eq!(refused(59_999), Err(1));
+        assert_eq!(refused(59_100), Err(1));
+        assert_eq!(refused(58_900), Err(2));
+        assert!(refused(60_000).is_ok());
+        // Ten spread over a minute: the eleventh waits for the oldest only.
+        let spread = signed_in_at(&[0.0, 6.0, 12.0, 18.0, 24.0, 30.0, 36.0, 42.0, 48.0, 54.0]);
+        assert_eq!(spread.admit(start.plus_seconds(55)), Err(5));
+        assert!(spread.admit(start.plus_seconds(60)).is_ok());
     }
 
     #[test]

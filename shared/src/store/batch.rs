@@ -43,7 +43,8 @@ pub fn history_item(service: &Service, entry: &HistoryEntry) -> Result<Item, Sto
 pub struct Batch {
     table: String,
     items: Vec<TransactWriteItem>,
-    /// The positions of the counters it raises (`count_within`).
+    /// The positions of the writes whose condition is a limit (`count_within`,
+    /// `push_within_limit`).
     counters: Vec<usize>,
 }
 
@@ -184,6 +185,16 @@ impl Batch {
     /// Adds a write the store's own modules build.
     pub(super) fn push(&mut self, item: TransactWriteItem) {
         self.items.push(item);
+    }
+
+    /// Adds an update whose condition is a limit: when it fails, the commit is `LimitReached`.
+    pub(super) fn push_within_limit(&mut self, update: Update) {
+        self.counters.push(self.items.len());
+        self.items.push(TransactWriteItem::builder().update(update).build());
+    }
+
+    pub(super) fn table(&self) -> &str {
+        &self.table
     }
 
     pub fn len(&self) -> usize {

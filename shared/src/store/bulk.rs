@@ -5,6 +5,32 @@ use super::keys::{self, Item};
 use super::{decode, encode, PageQuery, Store, StoreError};
 use crate::domain::bulk::{BulkItem, BulkOperation};
 use crate::domain::{Service, ServiceId};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use std::collections::HashMap;
+
+/// The attributes of `keys::bulk_panel`: a place (`{bulk id}#{seq}`) for each service of a
+/// bulk operation under way on the panel, and the bulk operations refused one, which the next
+/// places go to. Sets, so that adding or removing one twice is harmless and who holds or waits
+/// for the panel can be read off them.
+const PLACES: &str = "places";
+const WAITING: &str = "waiting";
+
+fn place(bulk_id: &str, seq: u32) -> String {
+    format!("{bulk_id}#{seq}")
+}
+
+/// The bulk operations' places on one panel, as read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PanelPlaces {
+    /// The services under way: their bulk operation's id and `seq`.
+    pub places: Vec<(String, u32)>,
+    /// The bulk operations waiting for a place.
+    pub waiting: Vec<String>,
+}
+
+fn set(values: impl IntoIterator<Item = String>) -> AttributeValue {
+    AttributeValue::Ss(values.into_iter().collect())
+}
 
 /// A bulk operation as its table item.
 fn bulk_item_of(bulk: &BulkOperation) -> Result<Item, StoreError> {
@@ -27,9 +53,145 @@ impl Batch {
         stored.extend(keys::bulk_item(bulk_id, item.seq).item());
         self.put(stored)
     }
+
+    /// Holds a place on `panel` for the bulk operation's service `seq`, unless `limit` services
+    /// (of any bulk operation) are under way there already, or other bulk operations wait for
+    /// a place and this one does not: the commit is then `LimitReached`. A waiting bulk
+    /// operation that takes a place waits no more.
+    pub fn panel_place_taken(
+        &mut self,
+        panel: &str,
+        bulk_id: &str,
+        seq: u32,
+        limit: u16,
+    ) -> Result<&mut Self, StoreError> {
+        let update = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(keys::bulk_panel(panel).item()))
+            .update_expression("ADD #places :place DELETE #waiting :me")
+            .condition_expression(
+                "(attribute_not_exists(#places) OR size(#places) < :limit) \
+                 AND (attribute_not_exists(#waiting) OR contains(#waiting, :id))",
+            )
+            .set_expression_attribute_names(Some(HashMap::from([
+                ("#places".into(), PLACES.into()),
+                ("#waiting".into(), WAITING.into()),
+            ])))
+            .set_expression_attribute_values(Some(HashMap::from([
+                (":place".into(), set([place(bulk_id, seq)])),
+                (":me".into(), set([bulk_id.to_owned()])),
+                (":id".into(), AttributeValue::S(bulk_id.to_owned())),
+                (":limit".into(), AttributeValue::N(limit.max(1).to_string())),
+            ])))
+            .build()
+            .map_err(StoreError::backend)?;
+        self.push_within_limit(update);
+        Ok(self)
+    }
+
+    /// Gives the places on `panel` of the bulk operation's services `seqs` back (one write:
+    /// a transaction writes an item once).
+    pub fn panel_places_freed(
+        &mut self,
+        panel: &str,
+        bulk_id: &str,
+        seqs: &[u32],
+    ) -> Result<&mut Self, StoreError> {
+        let places = seqs.iter().map(|seq| place(bulk_id, *seq));
+        if let Some(update) = panel_removal(self.table(), panel, places, [])? {
+            self.push(TransactWriteItem::builder().update(update).build());
+        }
+        Ok(self)
+    }
+}
+
+/// Removes `places` and `waiting` from `panel`'s record: `None` when there is nothing to.
+fn panel_removal(
+    table: &str,
+    panel: &str,
+    places: impl IntoIterator<Item = String>,
+    waiting: impl IntoIterator<Item = String>,
+) -> Result<Option<Update>, StoreError> {
+    let (places, waiting): (Vec<String>, Vec<String>) =
+        (places.into_iter().collect(), waiting.into_iter().collect());
+    let (mut removed, mut names, mut values) = (Vec::new(), HashMap::new(), HashMap::new());
+    for (attribute, items) in [(PLACES, places), (WAITING, waiting)] {
+        // DynamoDB refuses a name or value the expression does not use.
+        if !items.is_empty() {
+            removed.push(format!("#{attribute} :{attribute}"));
+            names.insert(format!("#{attribute}"), attribute.to_owned());
+            values.insert(format!(":{attribute}"), set(items));
+        }
+    }
+    if removed.is_empty() {
+        return Ok(None);
+    }
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(keys::bulk_panel(panel).item()))
+        .update_expression(format!("DELETE {}", removed.join(", ")))
+        .set_expression_attribute_names(Some(names))
+        .set_expression_attribute_values(Some(values))
+        .build()
+        .map_err(StoreError::backend)?;
+    Ok(Some(update))
 }
 
 impl Store {
+    /// Who holds and who waits for places on `panel`, read consistently.
+    pub async fn panel_places(&self, panel: &str) -> Result<PanelPlaces, StoreError> {
+        let found = self.get_many(&[keys::bulk_panel(panel)]).await?.into_iter().flatten().next();
+        let strings = |name: &str| -> Vec<String> {
+            let value = found.as_ref().and_then(|item| item.get(name));
+            value.and_then(|v| v.as_ss().ok().cloned()).unwrap_or_default()
+        };
+        let places = strings(PLACES)
+            .into_iter()
+            .filter_map(|p| {
+                let (bulk, seq) = p.rsplit_once('#')?;
+                Some((bulk.to_owned(), seq.parse().ok()?))
+            })
+            .collect();
+        Ok(PanelPlaces { places, waiting: strings(WAITING) })
+    }
+
+    /// Puts the bulk operation `bulk_id` among those waiting for a place on `panel`.
+    pub async fn wait_for_panel(&self, panel: &str, bulk_id: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(keys::bulk_panel(panel).item()))
+            .update_expression("ADD #waiting :me")
+            .expression_attribute_names("#waiting", WAITING)
+            .expression_attribute_values(":me", set([bulk_id.to_owned()]))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Gives back the places and turns on `panel` of bulk operations that no longer need them.
+    pub async fn free_panel(
+        &self,
+        panel: &str,
+        places: &[(String, u32)],
+        waiting: &[String],
+    ) -> Result<(), StoreError> {
+        let places = places.iter().map(|(bulk, seq)| place(bulk, *seq));
+        let Some(update) = panel_removal(self.table(), panel, places, waiting.iter().cloned())? else {
+            return Ok(());
+        };
+        self.client
+            .update_item()
+            .table_name(self.table())
+            .set_key(update.key().clone().into())
+            .update_expression(update.update_expression())
+            .set_expression_attribute_names(update.expression_attribute_names().cloned())
+            .set_expression_attribute_values(update.expression_attribute_values().cloned())
+            .send()
+            .await?;
+        Ok(())
+    }
+
     /// A new draft with its services: the services first, then the draft, which names them (a
     /// draft is never read without them).
     pub async fn put_bulk_draft(&self, bulk: &BulkOperation, items: &[BulkItem]) -> Result<(), StoreError> {

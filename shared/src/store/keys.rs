@@ -24,7 +24,8 @@
 //! | tickets a day     | `TICKETS#{client}`  | `DAY#{YYYY-MM-DD}`| `count` (TTL: gone the day after)          |
 //! | e-mails an hour   | `EMAILS#{client}`   | `HOUR#{YYYY-MM-DDTHH}` | `count` (TTL: gone the hour after)    |
 //! | confirmations a day | `EMAILS#{client}` | `CONFIRM#{YYYY-MM-DD}` | `count` (TTL: gone the day after)     |
-//! | panel sign-ins a minute | `PANELSSO#{service}` | `MINUTE#{YYYY-MM-DDTHH:MM}` | `count` (TTL: gone the minute after) |
+//! | panel sign-ins a minute | `PANELSSO#{service}` | `LOG`   | `times`, `version` (TTL: a minute after the newest) |
+//! | panel places      | `BULKPANEL#{digest}`| `UNDER_WAY`       | `places` (`{bulk id}#{seq}`), `waiting` (ids) |
 //! | e-mail template   | `TEMPLATE#{kind}`   | `META`            | (the provider's; the default is built in)  |
 //! | reconciliation    | `RECON#{id}`        | `META`            | all: `RECONCILIATIONS` / `RECON#{id}`      |
 //! | its snapshot      | `RECON#{id}`        | `SNAP#{type}#{n}` | (service versions before the panel's read) |
@@ -478,10 +479,10 @@ pub fn tickets_opened(client: &str, day: &str) -> Key {
     Key { pk: format!("TICKETS#{client}"), sk: format!("DAY#{day}") }
 }
 
-/// How many times a service's control panel was signed in to in the UTC minute `minute`
-/// (`YYYY-MM-DDTHH:MM`, see `domain::panel_login::MinuteWindow`).
-pub fn panel_logins(service: &ServiceId, minute: &str) -> Key {
-    Key { pk: format!("PANELSSO#{service}"), sk: format!("MINUTE#{minute}") }
+/// The sign-ins into a service's control panel within the last minute
+/// (`domain::panel_login::SignInLog`).
+pub fn panel_sign_ins(service: &ServiceId) -> Key {
+    Key { pk: format!("PANELSSO#{service}"), sk: "LOG".into() }
 }
 
 /// The marker that a reminder was sent: one per service, reminder kind, due date and day count.
@@ -683,6 +684,13 @@ pub fn bulk_operation_index_keys(id: &str) -> Item {
 /// Where a page of bulk operations resumes: after the one `id`.
 pub fn bulk_operation_start(id: &str) -> Item {
     start_in_all_index(bulk_operation_index_keys(id), &bulk_operation(id))
+}
+
+/// The bulk operations' services under way on one panel (`panel`, its URL), whatever bulk
+/// operation took them: what the per-panel bound counts.
+pub fn bulk_panel(panel: &str) -> Key {
+    let digest = crate::domain::ids::sha256_hex(panel.as_bytes());
+    Key { pk: format!("BULKPANEL#{}", &digest[..32]), sk: "UNDER_WAY".into() }
 }
 
 /// A bulk operation's service `seq` (0-based, in the order they are taken).

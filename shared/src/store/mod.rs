@@ -29,8 +29,8 @@ pub enum StoreError {
     /// A conditional write lost: the item exists, is gone, or changed since it was read.
     #[error("condition failed")]
     ConditionFailed,
-    /// A counter the transaction raises is at its limit (`Batch::count_within`); nothing was
-    /// written.
+    /// A counter the transaction raises is at its limit (`Batch::count_within`), or a panel has
+    /// no place for one more bulk service (`Batch::panel_place_taken`); nothing was written.
     #[error("limit reached")]
     LimitReached,
     #[error("dynamodb: {0}")]

@@ -4,6 +4,7 @@ use super::keys::{self, Index};
 use super::{decode, s, Page, PageQuery, PageRequest, Store, StoreError};
 use crate::domain::account::Account;
 use crate::domain::events::LifecycleEvent;
+use crate::domain::panel_login::SignInLog;
 use crate::domain::{
     ClientId, HistoryEntry, HistoryId, ProductType, ProductTypeRules, Service, ServiceId, Status, Timestamp,
 };
@@ -382,5 +383,39 @@ impl DueQuery {
 
     fn of(index: Index, partition: String, range: PageQuery) -> Self {
         Self(PageQuery { index: Some(index), partition, ..range })
+    }
+}
+
+impl Store {
+    /// The sign-ins into `service`'s panel within about the last minute (empty, version 0,
+    /// when there are none).
+    pub async fn panel_sign_ins(&self, service: &ServiceId) -> Result<SignInLog, StoreError> {
+        Ok(self.get(keys::panel_sign_ins(service)).await?.unwrap_or_default())
+    }
+
+    /// Writes the log as `SignInLog::admit` left it, only over the version it was read at
+    /// (`ConditionFailed` when another sign-in came meanwhile). The table's TTL forgets it a
+    /// minute after its newest sign-in. One conditional PutItem, outside any request's
+    /// transaction: a sign-in counts whatever the panel answers next, and two at once are a
+    /// condition that fails, not a transaction conflict.
+    pub async fn put_panel_sign_ins(&self, service: &ServiceId, log: &SignInLog) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let mut item = super::encode(log)?;
+        item.extend(keys::panel_sign_ins(service).item());
+        item.insert(keys::TTL_ATTRIBUTE.into(), AttributeValue::N(log.forget_at().to_string()));
+        let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        let put = match log.version {
+            0 | 1 => put.condition_expression("attribute_not_exists(pk)"),
+            read => put
+                .condition_expression("version = :read")
+                .expression_attribute_values(":read", AttributeValue::N((read - 1).to_string())),
+        };
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::ConditionFailed)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
