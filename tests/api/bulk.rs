@@ -449,3 +449,98 @@ async fn a_price_set_ahead_keeps_its_notice_at_approval_and_lapses_once_the_pric
     assert_eq!(stack.balance("alice").await, balance - (price + 300) - (price - 100));
     assert_eq!(stack.service(&id_of(&second)).await["renewal_price"], price - 100);
 }
+
+/// The history entries of `service` that name the bulk operation `bulk`.
+async fn entries_naming(stack: &Stack, service: &str, bulk: &str) -> Vec<Value> {
+    let history = stack.get(&format!("/services/{service}/history"), &stack.provider()).await.ok(200).clone();
+    let entries = history["items"].as_array().cloned().unwrap_or_default();
+    entries.into_iter().filter(|e| e["details"]["bulk_operation_id"] == bulk).collect()
+}
+
+/// Drafts `body` (a provider's), approves it and carries it through the worker to its end.
+async fn run_bulk(stack: &Stack, body: Value) -> (String, Vec<Value>, Value) {
+    let provider = stack.provider();
+    let draft = stack.post("/bulk-operations", &provider, body).await.ok(201).clone();
+    let id = draft["id"].as_str().unwrap().to_owned();
+    let previewed = preview(stack, &id).await;
+    stack.send(approve(&id, &provider)).await.ok(200);
+    for _ in 0..20 {
+        if stack.drain_queue(1).await == 0 {
+            stack.run_job("carry-on-bulk-operations").await;
+            if bulk(stack, &id).await["status"] == "done" {
+                break;
+            }
+        }
+    }
+    let done = bulk(stack, &id).await;
+    assert_eq!(done["status"], "done", "{done}");
+    (id, previewed, done)
+}
+
+#[tokio::test]
+async fn a_tariff_change_transfer_and_deletion_in_bulk_are_their_own_routes_to_the_minor_unit() {
+    let stack = Stack::on_november_first().await;
+    let mut vps = Vec::new();
+    for _ in 0..5 {
+        vps.push(id_of(&stack.active_vps("alice").await));
+    }
+    let hosting = id_of(&stack.active_on("alice", "hosting-basic").await);
+    stack.fund("alice", 50_000).await;
+    stack.clock.set(shared::domain::Timestamp::parse("2026-11-16T00:00:00Z").unwrap());
+    let (alice, provider) = (stack.client("alice"), stack.provider());
+
+    // A tariff change: charged what the route quotes, to each service.
+    let path = format!("/services/{}/change-tariff?dry_run=true", vps[0]);
+    let call = Call::new("POST", &path).token(&alice).json(&json!({"tariff_id": "vps-pro"}));
+    let quoted = stack.send(call).await.ok(200)["total"].as_u64().expect("a charge");
+    assert!(quoted > 0);
+    let before = stack.balance("alice").await;
+    let body = json!({"operation": "change_tariff", "tariff_id": "vps-pro", "service_ids": [vps[0], vps[1]]});
+    let (id, previewed, done) = run_bulk(&stack, body).await;
+    assert!(previewed.iter().all(|i| i["quote"]["charge"] == quoted), "{previewed:?}");
+    assert_eq!(done["counts"], json!({"done": 2, "refused": 0, "failed": 0, "left": 0, "cancelled": 0}));
+    assert_eq!(stack.balance("alice").await, before - 2 * quoted);
+    for service in &vps[..2] {
+        assert_eq!(stack.service(service).await["tariff_id"], "vps-pro");
+        let named = entries_naming(&stack, service, &id).await;
+        assert_eq!(named.len(), 1, "the change that started it names it: {named:?}");
+    }
+
+    // A transfer moves the type it names; a service of another type is refused as the route
+    // would not, saying so.
+    let before = stack.balance("alice").await;
+    let body = json!({"operation": "transfer", "product_type": "vps", "service_ids": [vps[2], hosting]});
+    let (id, previewed, done) = run_bulk(&stack, body).await;
+    assert_eq!(previewed[1]["refusal"]["status"], 409, "{}", previewed[1]);
+    assert!(previewed[1]["refusal"]["detail"].as_str().unwrap().contains("moves vps services"));
+    assert_eq!(done["counts"], json!({"done": 1, "refused": 1, "failed": 0, "left": 0, "cancelled": 0}));
+    assert_eq!(stack.balance("alice").await, before, "a transfer is free");
+    let transfers: Vec<Value> = stack
+        .panel_calls()
+        .await
+        .into_iter()
+        .filter(|c| c["request"]["service_id"] == vps[2].as_str() && c["request"]["operation"] == "transfer")
+        .collect();
+    assert_eq!(transfers.len(), 1, "moved once");
+    assert_eq!(stack.service(&vps[2]).await["status"], "active");
+    assert!(entries_naming(&stack, &hosting, &id).await.is_empty(), "nothing happened to it");
+
+    // A deletion refunds the unused share of what was paid where the rules say so: what the
+    // route refunds for a twin bought at the same moment at the same price.
+    let mut rules = crate::helpers::vps_rules_on(Some(format!("{}/vps", stack.panel)), "immediate");
+    rules["refund_on_delete"] = json!("unused");
+    stack.put("/product-types/vps", &provider, rules).await.ok(200);
+    let before = stack.balance("alice").await;
+    stack.send(Call::new("DELETE", &format!("/services/{}", vps[3])).token(&provider)).await.ok(200);
+    stack.drain_queue(5).await;
+    let refunded = stack.balance("alice").await - before;
+    assert!(refunded > 0, "half a month unused");
+    let before = stack.balance("alice").await;
+    let (id, previewed, done) =
+        run_bulk(&stack, json!({"operation": "delete", "service_ids": [vps[4]]})).await;
+    assert_eq!(previewed[0]["quote"]["credit"], refunded, "{}", previewed[0]);
+    assert_eq!(done["counts"]["done"], 1, "{done}");
+    assert_eq!(stack.balance("alice").await - before, refunded);
+    assert_eq!(stack.service(&vps[4]).await["status"], stack.service(&vps[3]).await["status"]);
+    assert_eq!(entries_naming(&stack, &vps[4], &id).await.len(), 1);
+}
