@@ -785,17 +785,7 @@ async fn refuse(
 /// Carries on every bulk operation under way, oldest first, within `budget` (the
 /// `carry-on-bulk-operations` job): how many it carried on.
 pub async fn scheduled(app: &App, budget: Budget) -> Result<usize, ApiError> {
-    let mut under_way = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let (page, next) = app.store.list_bulk_operations(100, after.as_deref()).await?;
-        under_way.extend(page.into_iter().filter(BulkOperation::carried_on).map(|b| b.id));
-        match next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
-    under_way.reverse();
+    let under_way = app.store.bulk_operations_under_way().await?;
     let mut carried = 0;
     for id in under_way {
         if budget.spent() {

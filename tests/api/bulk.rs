@@ -306,6 +306,8 @@ async fn two_bulk_operations_on_one_panel_share_its_bound_and_take_turns() {
     let record = stack.app.store.panel_places(&panel).await.unwrap();
     assert_eq!(record.places.len(), 2, "{record:?}");
     assert_eq!(record.waiting, vec![bulks[1].clone()], "the second waits its turn");
+    let under_way = stack.app.store.bulk_operations_under_way().await.unwrap();
+    assert_eq!(under_way, bulks, "what the job walks: both, oldest first");
 
     let (mut most, mut first_left_when_second_ran) = (0, None);
     for _ in 0..200 {
@@ -336,6 +338,7 @@ async fn two_bulk_operations_on_one_panel_share_its_bound_and_take_turns() {
     assert!(concurrency["max_in_flight"].as_u64().unwrap() <= 2, "{concurrency}");
     let record = stack.app.store.panel_places(&panel).await.unwrap();
     assert!(record.places.is_empty(), "every place given back: {record:?}");
+    assert!(stack.app.store.bulk_operations_under_way().await.unwrap().is_empty(), "the job walks none");
 }
 
 #[tokio::test]

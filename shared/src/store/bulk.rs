@@ -37,6 +37,9 @@ fn bulk_item_of(bulk: &BulkOperation) -> Result<Item, StoreError> {
     let mut item = encode(bulk)?;
     item.extend(keys::bulk_operation(&bulk.id).item());
     item.extend(keys::bulk_operation_index_keys(&bulk.id));
+    if bulk.carried_on() {
+        item.extend(keys::bulk_operation_under_way_keys(&bulk.id));
+    }
     Ok(item)
 }
 
@@ -233,6 +236,24 @@ impl Store {
         let found = items.into_iter().map(decode).collect::<Result<Vec<BulkOperation>, _>>()?;
         let next = last.and_then(|_| found.last().map(|b| b.id.clone()));
         Ok((found, next))
+    }
+
+    /// The ids of the bulk operations being carried on, oldest first (read from an index: a
+    /// bulk operation approved or finished a moment ago may be missing or still listed).
+    pub async fn bulk_operations_under_way(&self) -> Result<Vec<String>, StoreError> {
+        let query = PageQuery {
+            index: Some(keys::Index::ByStatus),
+            partition: keys::bulk_operations_under_way(),
+            limit: 100,
+            ..PageQuery::default()
+        };
+        let items = self.query_all(query).await?;
+        let sort_key = keys::Index::ByStatus.sk();
+        Ok(items
+            .iter()
+            .filter_map(|item| item.get(&sort_key)?.as_s().ok())
+            .filter_map(|pk| keys::bulk_operation_id_of(pk).map(str::to_owned))
+            .collect())
     }
 
     /// A bulk operation's services in order, one page from `from` (a `seq`): the page and the

@@ -37,7 +37,7 @@
 //! | its preview       | `IMPORT#{id}`       | `LINES#{files version}#{n}` | (a chunk of lines, in order)     |
 //! | imported record   | `WHMCS#{C or S}#{whmcs id}` | `LINK`    | (what an import made of it)                |
 //! | ACME account      | `ACME#{type}`       | `ACCOUNT#{digest of directory and EAB key id}` |               |
-//! | bulk operation    | `BULK#{id}`         | `META`            | all: `BULKS` / `BULK#{id}`                 |
+//! | bulk operation    | `BULK#{id}`         | `META`            | all: `BULKS` / `BULK#{id}`; while carried on, gsi3: `BULKS#UNDER_WAY` / `BULK#{id}` |
 //! | its service       | `BULK#{id}`         | `ITEM#{seq, 6 digits}` | (in the order they are taken)         |
 //!
 //! The sparse schedule indexes: renewal `RENEW#{type}` / `{expires_at}#{id}` (auto-renewal on)
@@ -679,6 +679,25 @@ pub fn all_bulk_operations() -> String {
 /// A bulk operation's attributes in the `All` index: newest first (their ids are ULIDs).
 pub fn bulk_operation_index_keys(id: &str) -> Item {
     all_index_keys(all_bulk_operations(), &bulk_operation(id))
+}
+
+/// Sparse: the bulk operations being carried on, oldest first (what the
+/// `carry-on-bulk-operations` job walks, instead of every bulk operation ever made).
+pub fn bulk_operations_under_way() -> String {
+    "BULKS#UNDER_WAY".into()
+}
+
+/// A bulk operation's attributes in the `ByStatus` index while it is carried on.
+pub fn bulk_operation_under_way_keys(id: &str) -> Item {
+    HashMap::from([
+        (Index::ByStatus.pk(), AttributeValue::S(bulk_operations_under_way())),
+        (Index::ByStatus.sk(), AttributeValue::S(bulk_operation(id).pk)),
+    ])
+}
+
+/// The id of a bulk operation from its partition key (`BULK#{id}`).
+pub fn bulk_operation_id_of(pk: &str) -> Option<&str> {
+    pk.strip_prefix(BULK_PREFIX)
 }
 
 /// Where a page of bulk operations resumes: after the one `id`.
