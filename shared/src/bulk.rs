@@ -744,10 +744,12 @@ async fn wait_for_place(app: &App, bulk: &BulkOperation, panel: &str) -> Result<
         .collect();
     let mut still = HashMap::new();
     for holder in holders {
-        still.insert(holder, app.store.get_bulk_operation(holder).await?);
+        if let Some(found) = app.store.get_bulk_operation(holder).await? {
+            still.insert(holder, found);
+        }
     }
-    let holds = |id: &str, seq: u32| still.get(id).is_some_and(|b| b.as_ref().is_some_and(|b| b.holds(seq)));
-    let wants = |id: &str| still.get(id).is_some_and(|b| b.as_ref().is_some_and(BulkOperation::takes_more));
+    let holds = |id: &str, seq: u32| still.get(id).is_some_and(|b| b.holds(seq));
+    let wants = |id: &str| still.get(id).is_some_and(BulkOperation::takes_more);
     let stale_places: Vec<(String, u32)> =
         record.places.iter().filter(|(id, seq)| !holds(id, *seq)).cloned().collect();
     let stale_waiting: Vec<String> =

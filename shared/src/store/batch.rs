@@ -51,13 +51,12 @@ pub struct Batch {
 impl Batch {
     /// Puts `item`: new when `version` is 1, else only over the stored `version - 1`.
     pub(super) fn put_versioned(&mut self, item: Item, version: u64) -> Result<&mut Self, StoreError> {
-        let put = Put::builder().table_name(&self.table).set_item(Some(item));
-        let put = if version <= 1 {
-            put.condition_expression("attribute_not_exists(pk)")
-        } else {
-            put.condition_expression("version = :expected")
-                .expression_attribute_values(":expected", AttributeValue::N((version - 1).to_string()))
-        };
+        let (condition, values) = over_version(version);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values);
         self.items.push(TransactWriteItem::builder().put(put.build().map_err(StoreError::backend)?).build());
         Ok(self)
     }
@@ -177,8 +176,7 @@ impl Batch {
             .set_expression_attribute_values(Some(counter_values(limit, forget_at)))
             .build()
             .map_err(StoreError::backend)?;
-        self.counters.push(self.items.len());
-        self.items.push(TransactWriteItem::builder().update(update).build());
+        self.push_within_limit(update);
         Ok(self)
     }
 
@@ -210,7 +208,7 @@ impl Store {
     /// Raises the counter at `counter` by one against at most `limit` (forgotten at
     /// `forget_at`): false when it had its `limit` already (nothing counted). A single
     /// conditional UpdateItem, outside any request's transaction: a count stands whatever the
-    /// request does next (e-mails an hour, confirmations a day, panel sign-ins a minute).
+    /// request does next (e-mails an hour, confirmations a day).
     pub async fn count_up(&self, counter: keys::Key, limit: u32, forget_at: i64) -> Result<bool, StoreError> {
         let counted = self
             .client
@@ -256,6 +254,19 @@ impl Store {
             Err(_) if !failed.is_empty() => Err(StoreError::ConditionFailed),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// The condition of a put of an item's `version`: new when it is 1 (or 0), else only over the
+/// stored `version - 1`; with its values.
+pub(super) fn over_version(
+    version: u64,
+) -> (&'static str, Option<std::collections::HashMap<String, AttributeValue>>) {
+    if version <= 1 {
+        ("attribute_not_exists(pk)", None)
+    } else {
+        let expected = AttributeValue::N((version - 1).to_string());
+        ("version = :expected", Some(std::collections::HashMap::from([(":expected".to_owned(), expected)])))
     }
 }
 

@@ -100,44 +100,47 @@ impl Batch {
         bulk_id: &str,
         seqs: &[u32],
     ) -> Result<&mut Self, StoreError> {
-        let places = seqs.iter().map(|seq| place(bulk_id, *seq));
-        if let Some(update) = panel_removal(self.table(), panel, places, [])? {
-            self.push(TransactWriteItem::builder().update(update).build());
-        }
+        let places = seqs.iter().map(|seq| place(bulk_id, *seq)).collect();
+        let Some(removal) = PanelRemoval::of(places, Vec::new()) else { return Ok(self) };
+        let update = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(keys::bulk_panel(panel).item()))
+            .update_expression(removal.expression)
+            .set_expression_attribute_names(Some(removal.names))
+            .set_expression_attribute_values(Some(removal.values))
+            .build()
+            .map_err(StoreError::backend)?;
+        self.push(TransactWriteItem::builder().update(update).build());
         Ok(self)
     }
 }
 
-/// Removes `places` and `waiting` from `panel`'s record: `None` when there is nothing to.
-fn panel_removal(
-    table: &str,
-    panel: &str,
-    places: impl IntoIterator<Item = String>,
-    waiting: impl IntoIterator<Item = String>,
-) -> Result<Option<Update>, StoreError> {
-    let (places, waiting): (Vec<String>, Vec<String>) =
-        (places.into_iter().collect(), waiting.into_iter().collect());
-    let (mut removed, mut names, mut values) = (Vec::new(), HashMap::new(), HashMap::new());
-    for (attribute, items) in [(PLACES, places), (WAITING, waiting)] {
-        // DynamoDB refuses a name or value the expression does not use.
-        if !items.is_empty() {
-            removed.push(format!("#{attribute} :{attribute}"));
-            names.insert(format!("#{attribute}"), attribute.to_owned());
-            values.insert(format!(":{attribute}"), set(items));
+/// What removes some places and turns from a panel's record: a `DELETE` update expression
+/// with its names and values (DynamoDB refuses a name or value the expression does not use).
+struct PanelRemoval {
+    expression: String,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl PanelRemoval {
+    /// `None` when there is nothing to remove.
+    fn of(places: Vec<String>, waiting: Vec<String>) -> Option<Self> {
+        let mut removal = Self { expression: String::new(), names: HashMap::new(), values: HashMap::new() };
+        let mut removed = Vec::new();
+        for (attribute, items) in [(PLACES, places), (WAITING, waiting)] {
+            if !items.is_empty() {
+                removed.push(format!("#{attribute} :{attribute}"));
+                removal.names.insert(format!("#{attribute}"), attribute.to_owned());
+                removal.values.insert(format!(":{attribute}"), set(items));
+            }
         }
+        if removed.is_empty() {
+            return None;
+        }
+        removal.expression = format!("DELETE {}", removed.join(", "));
+        Some(removal)
     }
-    if removed.is_empty() {
-        return Ok(None);
-    }
-    let update = Update::builder()
-        .table_name(table)
-        .set_key(Some(keys::bulk_panel(panel).item()))
-        .update_expression(format!("DELETE {}", removed.join(", ")))
-        .set_expression_attribute_names(Some(names))
-        .set_expression_attribute_values(Some(values))
-        .build()
-        .map_err(StoreError::backend)?;
-    Ok(Some(update))
 }
 
 impl Store {
@@ -179,17 +182,15 @@ impl Store {
         places: &[(String, u32)],
         waiting: &[String],
     ) -> Result<(), StoreError> {
-        let places = places.iter().map(|(bulk, seq)| place(bulk, *seq));
-        let Some(update) = panel_removal(self.table(), panel, places, waiting.iter().cloned())? else {
-            return Ok(());
-        };
+        let places = places.iter().map(|(bulk, seq)| place(bulk, *seq)).collect();
+        let Some(removal) = PanelRemoval::of(places, waiting.to_vec()) else { return Ok(()) };
         self.client
             .update_item()
             .table_name(self.table())
-            .set_key(update.key().clone().into())
-            .update_expression(update.update_expression())
-            .set_expression_attribute_names(update.expression_attribute_names().cloned())
-            .set_expression_attribute_values(update.expression_attribute_values().cloned())
+            .set_key(Some(keys::bulk_panel(panel).item()))
+            .update_expression(removal.expression)
+            .set_expression_attribute_names(Some(removal.names))
+            .set_expression_attribute_values(Some(removal.values))
             .send()
             .await?;
         Ok(())

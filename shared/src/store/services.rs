@@ -403,13 +403,14 @@ impl Store {
         let mut item = super::encode(log)?;
         item.extend(keys::panel_sign_ins(service).item());
         item.insert(keys::TTL_ATTRIBUTE.into(), AttributeValue::N(log.forget_at().to_string()));
-        let put = self.client.put_item().table_name(&self.table).set_item(Some(item));
-        let put = match log.version {
-            0 | 1 => put.condition_expression("attribute_not_exists(pk)"),
-            read => put
-                .condition_expression("version = :read")
-                .expression_attribute_values(":read", AttributeValue::N((read - 1).to_string())),
-        };
+        let (condition, values) = super::batch::over_version(log.version);
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values);
         match put.send().await {
             Ok(_) => Ok(()),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
