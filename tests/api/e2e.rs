@@ -40,6 +40,9 @@ impl DevStack {
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
+            // Each request `cargo lambda watch` serves is logged with its status, so that a
+            // failure below can show what the dev server itself answered (`trouble`).
+            .env("RUST_LOG", "info,watchexec=warn,tower_http=debug")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -103,6 +106,25 @@ impl DevStack {
         )
     }
 }
+
+/// The dev log's lines that tell of trouble: errors, panics and answers of 500 and up (the last
+/// `TROUBLE_LINES`), for a failure's message.
+fn trouble() -> String {
+    let log = std::fs::read_to_string(workspace_root().join("target/e2e-dev.log")).unwrap_or_default();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|line| {
+            ["ERROR", "panicked", "status=5", "command exited", "command killed"]
+                .iter()
+                .any(|t| line.contains(t))
+        })
+        .filter(|line| !line.contains("available_functions="))
+        .collect();
+    let shown = &lines[lines.len().saturating_sub(TROUBLE_LINES)..];
+    format!("the dev log's trouble (target/e2e-dev.log):\n{}", shown.join("\n"))
+}
+
+const TROUBLE_LINES: usize = 40;
 
 impl Drop for DevStack {
     fn drop(&mut self) {
@@ -266,9 +288,10 @@ fn make_dev_serves_the_api_on_production_paths() {
         .expect("run tests/browser/console_test.py (make venv installs Playwright)");
     assert!(
         out.status.success(),
-        "the console's browser test failed:\n{}\n{}",
+        "the console's browser test failed:\n{}\n{}\n{}",
         String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&out.stderr),
+        trouble()
     );
 
     // schemathesis against openapi.yaml, as a client and as the provider: valid requests get
@@ -284,8 +307,9 @@ fn make_dev_serves_the_api_on_production_paths() {
             .expect("run schemathesis (make venv installs it)");
         assert!(
             out.status.success(),
-            "schemathesis found failures:\n{}",
-            String::from_utf8_lossy(&out.stdout)
+            "schemathesis found failures:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            trouble()
         );
     }
 
