@@ -454,16 +454,25 @@ fn moved_on() -> ApiError {
 /// An approval by `by` (a provider); the last one needed starts it, and the first services are
 /// taken within `budget`.
 pub async fn approve(app: &App, id: &str, by: &Principal, budget: Budget) -> Result<BulkOperation, ApiError> {
-    let bulk = get(app, id).await?;
     let now = app.clock.now();
-    if let BulkAction::SetRenewalPrice { from, .. } = &bulk.action {
-        // Clients are told as it is carried out: the notice is counted from its approval.
-        short_notice(app, *from, now)
-            .map_err(|why| ApiError::Conflict(format!("{why} now: cancel it and draft it again")))?;
-    }
-    let mut next = bulk.approve(by.id.as_str(), now)?;
-    next.version += 1;
-    save(app, &next).await?;
+    let mut tries = 0;
+    // Read again when another approval or a cancel was written meanwhile: two providers
+    // approving at once both count, and one approving twice at once counts once.
+    let next = loop {
+        let bulk = get(app, id).await?;
+        if let BulkAction::SetRenewalPrice { from, .. } = &bulk.action {
+            // Clients are told as it is carried out: the notice is counted from its approval.
+            short_notice(app, *from, now)
+                .map_err(|why| ApiError::Conflict(format!("{why} now: cancel it and draft it again")))?;
+        }
+        let mut next = bulk.approve(by.id.as_str(), now)?;
+        next.version += 1;
+        match save(app, &next).await {
+            Err(ApiError::Conflict(_)) if tries < TRIES => tries += 1,
+            Err(error) => return Err(error),
+            Ok(()) => break next,
+        }
+    };
     if next.status != BulkStatus::Approved {
         return Ok(next);
     }

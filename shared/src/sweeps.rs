@@ -497,7 +497,8 @@ async fn remind(
 ) -> Result<bool, ApiError> {
     let renewal = match reminder.due {
         crate::domain::reminders::Due::Renewal => {
-            let Ok(renewal) = service.renew(1, actor, now) else { return Ok(true) };
+            // Priced at the attempt it announces: a price change due by then is its price.
+            let Ok(renewal) = service.renew(1, actor, reminder.at) else { return Ok(true) };
             Some((renewal.charged(), account(app, &service.client_id).await?.balance))
         }
         _ => None,

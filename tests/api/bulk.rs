@@ -262,6 +262,45 @@ async fn a_price_change_under_notice_renews_at_the_old_price_before_its_date_and
     assert!(renewed["price_change"].is_null(), "{renewed}");
 }
 
+/// A renewal reminder quotes what the renewal it announces will charge: sent before a price
+/// change's date for a renewal after it, the new price, and the renewal then charges that.
+#[tokio::test]
+async fn a_reminder_sent_before_a_price_change_quotes_what_its_renewal_will_charge() {
+    use shared::domain::Timestamp;
+    let stack = Stack::new().await;
+    stack.clock.set(Timestamp::parse("2026-11-01T00:00:00Z").unwrap());
+    let service = stack.active_vps("alice").await;
+    let id = id_of(&service);
+    let price = service["renewal_price"].as_u64().unwrap();
+    stack.fund("alice", 10 * price).await;
+    // Renewed by hand to 1 January: auto-renewal's attempt is 29 December (3 days ahead), its
+    // 7-day reminder from 22 December; the price changes on 27 December, in between.
+    stack.post(&format!("/services/{id}/renew"), &stack.client("alice"), json!({"periods": 1})).await.ok(200);
+    stack.drain_queue(10).await;
+    assert_eq!(stack.service(&id).await["expires_at"], "2027-01-01T00:00:00.000Z");
+    let body = json!({"operation": "set_renewal_price", "percent": 50, "from": "2026-12-27T00:00:00Z",
+                      "service_ids": [id]});
+    let draft = stack.post("/bulk-operations", &stack.provider(), body).await.ok(201).clone();
+    stack.send(approve(draft["id"].as_str().unwrap(), &stack.provider())).await.ok(200);
+    let new_price = stack.service(&id).await["price_change"]["renewal_price"].as_u64().unwrap();
+    assert_ne!(new_price, price);
+
+    stack.clock.set(Timestamp::parse("2026-12-22T06:00:00Z").unwrap());
+    assert_eq!(stack.run_job("reminders").await["acted"], 1);
+    let page = stack.get(&format!("/services/{id}/history"), &stack.provider()).await.ok(200).clone();
+    let reminder = page["items"][0].clone();
+    assert_eq!(reminder["operation"], "renewal_upcoming", "{page}");
+    assert_eq!(reminder["details"]["amount"], new_price, "the price at the attempt, not today's: {reminder}");
+
+    stack.clock.set(Timestamp::parse("2026-12-29T01:00:00Z").unwrap());
+    let balance = stack.balance("alice").await;
+    stack.run_job("auto-renewal").await;
+    stack.drain_queue(10).await;
+    let charged = balance - stack.balance("alice").await;
+    assert_eq!(json!(charged), reminder["details"]["amount"], "the renewal charged what the reminder said");
+    assert_eq!(stack.service(&id).await["expires_at"], "2027-02-01T00:00:00.000Z");
+}
+
 #[tokio::test]
 async fn a_two_person_approval_refuses_the_same_person_twice() {
     let mut stack = Stack::new().await;
@@ -281,6 +320,44 @@ async fn a_two_person_approval_refuses_the_same_person_twice() {
     stack.drain_queue(10).await;
     stack.run_job("carry-on-bulk-operations").await;
     assert_eq!(bulk(&stack, id).await["status"], "done");
+    assert_eq!(stack.service(&id_of(&service)).await["status"], "suspended_by_admin");
+}
+
+/// One provider approving twice at once counts once: one approval is taken, the other is
+/// refused as the same person's, and nothing runs on one person's word.
+#[tokio::test]
+async fn one_providers_two_approvals_at_once_count_once() {
+    let mut stack = Stack::new().await;
+    stack.app.settings.bulk_approvals = 2;
+    let service = stack.active_vps("alice").await;
+    let ann = stack.token("provider", "ann");
+    let body = json!({"operation": "disable", "service_ids": [id_of(&service)]});
+    let draft = stack.post("/bulk-operations", &ann, body).await.ok(201).clone();
+    let id = draft["id"].as_str().unwrap();
+    let (first, second) = tokio::join!(stack.send(approve(id, &ann)), stack.send(approve(id, &ann)));
+    let mut statuses = [first.status, second.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{} {}", first.body, second.body);
+    let seen = bulk(&stack, id).await;
+    assert_eq!(seen["status"], "draft", "{seen}");
+    assert_eq!(seen["approvals"].as_array().map(Vec::len), Some(1), "{seen}");
+    stack.drain_queue(10).await;
+    assert_eq!(stack.service(&id_of(&service)).await["status"], "active");
+
+    // Two providers at once both count: neither is turned away, and it runs.
+    let body = json!({"operation": "disable", "service_ids": [id_of(&service)]});
+    let draft = stack.post("/bulk-operations", &ann, body).await.ok(201).clone();
+    let id = draft["id"].as_str().unwrap();
+    let bob = stack.token("provider", "bob");
+    let (first, second) = tokio::join!(stack.send(approve(id, &ann)), stack.send(approve(id, &bob)));
+    assert_eq!([first.status, second.status], [200, 200], "{} {}", first.body, second.body);
+    stack.drain_queue(10).await;
+    stack.run_job("carry-on-bulk-operations").await;
+    let seen = bulk(&stack, id).await;
+    assert_eq!(
+        (seen["status"].as_str(), seen["approvals"].as_array().map(Vec::len)),
+        (Some("done"), Some(2))
+    );
     assert_eq!(stack.service(&id_of(&service)).await["status"], "suspended_by_admin");
 }
 

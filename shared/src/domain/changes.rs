@@ -218,6 +218,12 @@ impl Service {
         Ok(next)
     }
 
+    /// The renewal price a renewal made at `at` would be (see `with_price_due`): what a reminder
+    /// of a renewal or an expiry ahead quotes.
+    pub fn renewal_price_at(&self, at: Timestamp) -> u64 {
+        self.with_price_due(at).map_or(self.renewal_price, |due| due.renewal_price)
+    }
+
     /// Moves to tariff `to`, one the current tariff `from` may change to. Answers the change and
     /// what to charge now; an upgrade's charge is refunded if the panel fails, a downgrade's
     /// credit is given when the panel is done. Priced from the paid time (`paid_time`); a

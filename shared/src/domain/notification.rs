@@ -432,7 +432,11 @@ pub fn context(kind: Kind, event: &LifecycleEvent, about: &About) -> Value {
             "attempt_at": date_in(details, "attempt_at"),
             "expires_at": expires_at,
         }),
-        Kind::ExpiryUpcoming => json!({"days": days, "expires_at": expires_at, "amount": renewal_price}),
+        Kind::ExpiryUpcoming => json!({
+            "days": days,
+            "expires_at": expires_at,
+            "amount": money(amount_in(details, "amount").unwrap_or(service.renewal_price)),
+        }),
         Kind::DeletionUpcoming => json!({
             "days": days,
             "delete_at": date_in(details, "delete_at"),

@@ -114,7 +114,10 @@ impl Service {
                 details["balance"] = json!(balance);
                 details["covered"] = json!(balance >= amount);
             }
-            Due::Expiry => details["expires_at"] = json!(reminder.at),
+            Due::Expiry => {
+                details["expires_at"] = json!(reminder.at);
+                details["amount"] = json!(self.renewal_price_at(reminder.at));
+            }
             Due::Deletion => details["delete_at"] = json!(reminder.at),
         }
         HistoryEntry {
@@ -133,6 +136,7 @@ impl Service {
 mod tests {
     use super::*;
     use crate::domain::schedule::system;
+    use crate::domain::service::PriceChange;
     use crate::domain::AutoRenew;
 
     fn at(day: i64) -> Timestamp {
@@ -220,6 +224,30 @@ mod tests {
             ..active()
         };
         assert_eq!(lapsed.reminder_due(&no_panel, at(40)), None);
+    }
+
+    /// An expiry reminder quotes the renewal price at the expiry: a price change due by then,
+    /// not one due after it.
+    #[test]
+    fn an_expiry_reminder_quotes_the_renewal_price_due_at_the_expiry() {
+        let off = Service { auto_renew: AutoRenew { enabled: false, period_months: 1 }, ..active() };
+        let old = off.renewal_price;
+        let change = |from| PriceChange {
+            renewal_price: old + 300,
+            replaces: old,
+            from,
+            months: 1,
+            tariff_id: off.tariff_id.clone(),
+            bulk_operation_id: None,
+        };
+        let reminder = off.reminder_due(&rules(), at(29)).unwrap();
+        let amount =
+            |service: &Service| service.remind(&reminder, None, &system("reminders"), at(29)).details;
+        let by_then = Service { price_change: Some(change(at(30))), ..off.clone() };
+        assert_eq!(amount(&by_then)["amount"], old + 300, "changed at the expiry");
+        let after = Service { price_change: Some(change(at(31))), ..off.clone() };
+        assert_eq!(amount(&after)["amount"], old, "changed a day after it");
+        assert_eq!(amount(&off)["amount"], old);
     }
 
     #[test]
