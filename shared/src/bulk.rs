@@ -455,24 +455,16 @@ fn moved_on() -> ApiError {
 /// taken within `budget`.
 pub async fn approve(app: &App, id: &str, by: &Principal, budget: Budget) -> Result<BulkOperation, ApiError> {
     let now = app.clock.now();
-    let mut tries = 0;
-    // Read again when another approval or a cancel was written meanwhile: two providers
-    // approving at once both count, and one approving twice at once counts once.
-    let next = loop {
-        let bulk = get(app, id).await?;
+    // Two providers approving at once both count, and one approving twice at once counts once.
+    let next = rewrite(app, id, |bulk| {
         if let BulkAction::SetRenewalPrice { from, .. } = &bulk.action {
             // Clients are told as it is carried out: the notice is counted from its approval.
             short_notice(app, *from, now)
                 .map_err(|why| ApiError::Conflict(format!("{why} now: cancel it and draft it again")))?;
         }
-        let mut next = bulk.approve(by.id.as_str(), now)?;
-        next.version += 1;
-        match save(app, &next).await {
-            Err(ApiError::Conflict(_)) if tries < TRIES => tries += 1,
-            Err(error) => return Err(error),
-            Ok(()) => break next,
-        }
-    };
+        Ok(bulk.approve(by.id.as_str(), now)?)
+    })
+    .await?;
     if next.status != BulkStatus::Approved {
         return Ok(next);
     }
@@ -488,10 +480,19 @@ pub async fn approve(app: &App, id: &str, by: &Principal, budget: Budget) -> Res
 
 /// Cancels what has not started (read again when a service was taken meanwhile).
 pub async fn cancel(app: &App, id: &str) -> Result<BulkOperation, ApiError> {
+    rewrite(app, id, |bulk| Ok(bulk.cancel(app.clock.now())?)).await
+}
+
+/// Writes the next version `step` makes of the bulk operation; read and stepped again when
+/// another writer moved it on meanwhile.
+async fn rewrite(
+    app: &App,
+    id: &str,
+    step: impl Fn(BulkOperation) -> Result<BulkOperation, ApiError>,
+) -> Result<BulkOperation, ApiError> {
     let mut tries = 0;
     loop {
-        let bulk = get(app, id).await?;
-        let mut next = bulk.cancel(app.clock.now())?;
+        let mut next = step(get(app, id).await?)?;
         next.version += 1;
         match save(app, &next).await {
             Err(ApiError::Conflict(_)) if tries < TRIES => tries += 1,
